@@ -1,0 +1,58 @@
+#include "strbuf.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(append_and_detach)
+{
+	struct strbuf sb = { 0 };
+	ck_assert_str_eq(sb_str(&sb), "");
+	ck_assert_int_eq(sb_append_str(&sb, "abc"), 0);
+	ck_assert_int_eq(sb_append_char(&sb, '-'), 0);
+	ck_assert_int_eq(sb_printf(&sb, "%d/%s", 42, "x"), 0);
+	ck_assert_str_eq(sb_str(&sb), "abc-42/x");
+	ck_assert_uint_eq(sb.len, 8);
+	/* embedded NUL bytes are kept, and the buffer stays terminated */
+	ck_assert_int_eq(sb_append(&sb, "\0z", 2), 0);
+	ck_assert_uint_eq(sb.len, 10);
+	ck_assert_int_eq(sb.buf[9], 'z');
+	ck_assert_int_eq(sb.buf[10], '\0');
+	char *s;
+	ck_assert_int_eq(sb_detach(&sb, &s), 0);
+	ck_assert_ptr_null(sb.buf);
+	ck_assert_int_eq(memcmp(s, "abc-42/x\0z", 11), 0);
+	free(s);
+	ck_assert_int_eq(sb_detach(&sb, &s), 0);
+	ck_assert_str_eq(s, "");
+	free(s);
+}
+END_TEST
+
+START_TEST(grows_large)
+{
+	struct strbuf sb = { 0 };
+	for (int i = 0; i < 100000; i++)
+		ck_assert_int_eq(sb_append_char(&sb, (char)('a' + i % 26)), 0);
+	ck_assert_uint_eq(sb.len, 100000);
+	ck_assert_int_eq(sb.buf[99999], 'a' + 99999 % 26);
+	sb_reset(&sb);
+	ck_assert_str_eq(sb_str(&sb), "");
+	sb_release(&sb);
+	ck_assert_ptr_null(sb.buf);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("strbuf");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, append_and_detach);
+	tcase_add_test(tc, grows_large);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
