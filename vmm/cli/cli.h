@@ -1,0 +1,40 @@
+/* cli: the `smolvm` command line.
+ *
+ * Subcommands are rows of commands.def: SMOLVM_CMD(name, args, summary)
+ * needs `int cmd_name(int argc, char **argv)` in its own file cmd_name.c
+ * (globbed by vmm/core.cmake). argv[0] is the subcommand name. Each returns
+ * the process exit status (only main exits).
+ *
+ * `smolvm run` options are rows of run_opts.def:
+ *   RUN_OPT(name, metavar, help, handler)
+ * metavar NULL means a flag without argument. The handler,
+ * `int handler(struct vm_config *cfg, const char *arg)`, stores what it
+ * parsed in cfg (strings may be borrowed from argv) and returns 0 or -errno
+ * after printing one line naming the option and the bad value. Handlers for
+ * other areas' options live in those areas' cli files. */
+#ifndef SMOLVM_CLI_H
+#define SMOLVM_CLI_H
+
+#include <stdio.h>
+
+struct vm_config;
+
+#define SMOLVM_CMD(name, args, summary) int cmd_##name(int argc, char **argv);
+#include "cli/commands.def"
+#undef SMOLVM_CMD
+
+#define RUN_OPT(name, metavar, help, handler) int handler(struct vm_config *cfg, const char *arg);
+#include "cli/run_opts.def"
+#undef RUN_OPT
+
+/* Exit statuses of smolvm subcommands other than run's guest status. */
+enum {
+	SMOLVM_EXIT_OK = 0,
+	SMOLVM_EXIT_FAIL = 1,
+	SMOLVM_EXIT_USAGE = 2,
+};
+
+/* Prints run's option list (from run_opts.def) to f. */
+void cli_run_usage(FILE *f);
+
+#endif

@@ -1,0 +1,194 @@
+/* libsmolvm: one KVM virtual machine.
+ *
+ * Life of a VM (the order is fixed and written out in vm_create):
+ *
+ *   struct vm_config cfg; vm_config_init(&cfg); ...fill...;
+ *   vm_create(&cfg, &vm);        KVM VM, guest RAM (memfd), irqchip, PIT,
+ *                                vCPUs, serial, i8042, debug-exit, and the
+ *                                virtio devices in cfg.devices
+ *   vm_load_kernel(vm);          kernel + initrd + cmdline + ACPI + boot
+ *                                params + BSP registers (a snapshot restore
+ *                                sets state instead: see "State" below)
+ *   vm_run(vm, &exit);           vCPU threads + event loop until the guest
+ *                                exits, resets, faults, or vm_stop()
+ *   vm_destroy(vm);
+ *
+ * Threads: vm_run's caller runs the event loop (evloop.h); each vCPU has
+ * its own thread doing KVM_RUN. Devices register fds on vm_evloop(vm). */
+#ifndef SMOLVM_VM_H
+#define SMOLVM_VM_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct gmem;
+struct evloop;
+struct iobus;
+struct vmmio;
+struct virtio_device_ops;
+
+enum vm_serial_mode {
+	VM_SERIAL_STDIO, /* guest console on stdout, stdin fed to the guest */
+	VM_SERIAL_FILE,	 /* console appended to serial_path */
+	VM_SERIAL_NONE,	 /* UART present, output discarded */
+};
+
+/* An extra device from the command line (--disk, --vsock, --share...).
+ * kind names a row of vmm/devices/devices.def; arg is the option's text,
+ * parsed by that device's create function. Both borrowed. */
+struct vm_device_spec {
+	const char *kind;
+	const char *arg;
+};
+
+#define VM_MAX_DEVICES 16
+#define VM_MAX_VCPUS   64
+#define VM_DEFAULT_MEM (256ull << 20)
+
+/* Every pointer in vm_config is borrowed and must outlive the vm. */
+struct vm_config {
+	const char *kernel_path; /* bzImage or ELF64 */
+	const char *initrd_path; /* NULL: none */
+	const char *cmdline;	 /* NULL: "" */
+	uint64_t mem_bytes;	 /* guest RAM, multiple of 4 KiB */
+	unsigned ncpus;		 /* 1..VM_MAX_VCPUS */
+	enum vm_serial_mode serial;
+	const char *serial_path; /* VM_SERIAL_FILE only */
+	bool rng;		 /* attach virtio-rng (default on) */
+
+	unsigned ndevices;
+	struct vm_device_spec devices[VM_MAX_DEVICES];
+
+	/* Snapshot/restore (vmm/snapshot/, consumed there; the core only
+	 * carries them). */
+	const char *control_path;	    /* control socket; NULL: none */
+	const char *snapshot_on_checkpoint; /* write a snapshot here when the guest checkpoints */
+	bool exit_after_snapshot;	    /* end the VM after that snapshot */
+	const char *restore_path;	    /* restore from this .smolsnap instead of booting */
+};
+
+/* Defaults: 256 MiB, 1 vCPU, serial on stdio, rng on, no devices. */
+void vm_config_init(struct vm_config *cfg);
+
+/* Appends a device spec (both strings borrowed). -ENOSPC when full. */
+int vm_config_add_device(struct vm_config *cfg, const char *kind, const char *arg);
+
+/* How a VM ended. */
+enum vm_exit_kind {
+	VM_EXIT_NONE = 0,
+	VM_EXIT_DEBUG_PORT, /* guest wrote status to port 0x501 */
+	VM_EXIT_RESET,	    /* i8042 reset / ACPI reset register: clean, status 0 */
+	VM_EXIT_SHUTDOWN,   /* KVM_EXIT_SHUTDOWN: triple fault */
+	VM_EXIT_ERROR,	    /* KVM error, internal error, unhandled exit */
+	VM_EXIT_STOPPED,    /* vm_stop() from the host side */
+};
+
+struct vm_exit {
+	enum vm_exit_kind kind;
+	int status;	  /* process exit status for smolvm run */
+	char reason[160]; /* one line, for errors */
+};
+
+/* Builds the VM described by cfg (see the order above). On failure prints
+ * one line naming what failed and returns -errno; nothing is left behind. */
+int vm_create(const struct vm_config *cfg, struct vm **out);
+
+/* Loads the kernel (and initrd) named by the config, builds the ACPI tables
+ * and the boot parameters for the devices attached so far, and sets the
+ * boot vCPU's registers for the 64-bit entry. A malformed image is rejected
+ * before guest memory is touched. */
+int vm_load_kernel(struct vm *vm);
+
+/* Starts the vCPU threads and runs the event loop on the calling thread
+ * until the VM ends; *out says how. Returns 0 when the VM ran (whatever the
+ * guest did), -errno when it could not start. */
+int vm_run(struct vm *vm, struct vm_exit *out);
+
+/* Ends a running VM from any thread with kind/status (first call wins). */
+void vm_stop(struct vm *vm, enum vm_exit_kind kind, int status, const char *reason);
+
+/* Joins every thread, destroys devices, frees memory, closes KVM fds.
+ * NULL is a no-op. */
+void vm_destroy(struct vm *vm);
+
+/* ---- accessors (borrowed pointers, valid until vm_destroy) ---- */
+const struct vm_config *vm_config(const struct vm *vm);
+struct gmem *vm_gmem(struct vm *vm);
+struct evloop *vm_evloop(struct vm *vm);
+struct iobus *vm_pio_bus(struct vm *vm);
+struct iobus *vm_mmio_bus(struct vm *vm);
+int vm_fd(const struct vm *vm);	 /* the KVM VM fd */
+int vm_kvm_fd(const struct vm *vm); /* /dev/kvm */
+unsigned vm_ncpus(const struct vm *vm);
+
+/* Attaches a virtio device on the next free virtio-mmio window and GSI;
+ * dev is taken over as in vmmio_create. Only before vm_load_kernel (the
+ * ACPI tables and cmdline describe the windows). *out may be NULL. */
+int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
+		  struct vmmio **out);
+unsigned vm_virtio_count(const struct vm *vm);
+struct vmmio *vm_virtio(struct vm *vm, unsigned i);
+
+/* Asserts (level 1) or deasserts (0) an interrupt line (KVM_IRQ_LINE). */
+int vm_irq_line(struct vm *vm, uint32_t gsi, int level);
+
+/* Runs fn(opaque) on the event-loop thread soon (from any thread,
+ * including a vCPU thread that must not wait for itself). */
+int vm_defer(struct vm *vm, void (*fn)(void *opaque), void *opaque);
+
+/* ---- pausing and state (for snapshots) ---- */
+
+/* Kicks every vCPU out of KVM_RUN (immediate_exit + a signal) and waits
+ * until all are parked at a safe point: no vCPU is inside KVM_RUN or a
+ * device handler. Must not be called from a vCPU thread (use vm_defer).
+ * Before vm_run, or when already paused, returns 0 at once. */
+int vm_pause(struct vm *vm);
+
+/* Lets paused vCPUs continue. */
+int vm_resume(struct vm *vm);
+
+#define VCPU_MAX_MSRS  64
+#define VCPU_MAX_CPUID 128
+
+/* Everything KVM keeps for one vCPU, in KVM's own structs. */
+struct vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp_state;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs debugregs;
+	uint32_t nmsrs;
+	struct kvm_msr_entry msrs[VCPU_MAX_MSRS];
+	uint32_t ncpuid;
+	struct kvm_cpuid_entry2 cpuid[VCPU_MAX_CPUID];
+};
+
+/* Reads vCPU idx's state. The VM must be paused (or not yet running).
+ * -EBUSY if it is running, -EINVAL on a bad idx, -errno from KVM. */
+int vcpu_get_state(struct vm *vm, unsigned idx, struct vcpu_state *st);
+
+/* Writes vCPU idx's state in the order KVM needs: CPUID; MP state; regs
+ * before vcpu events; sregs before LAPIC; LAPIC before MSRs; TSC before
+ * TSC-deadline (MSRs are written in the order given, so put TSC first).
+ * The VM must be paused. */
+int vcpu_set_state(struct vm *vm, unsigned idx, const struct vcpu_state *st);
+
+/* VM-wide in-kernel device state. */
+struct vm_state {
+	struct kvm_irqchip pic_master; /* chip_id KVM_IRQCHIP_PIC_MASTER */
+	struct kvm_irqchip pic_slave;
+	struct kvm_irqchip ioapic;
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock;
+};
+
+int vm_get_state(struct vm *vm, struct vm_state *st);
+int vm_set_state(struct vm *vm, const struct vm_state *st);
+
+#endif
