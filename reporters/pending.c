@@ -8,29 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int junit_reporter_create(const char *path, struct reporter **out)
-{
-	(void)path;
-	(void)out;
-	return -ENOSYS;
-}
-
-int tap_reporter_create(const char *path, unsigned version, struct reporter **out)
-{
-	(void)path;
-	(void)version;
-	(void)out;
-	return -ENOSYS;
-}
-
-int tap_reporter_create_stream(FILE *f, unsigned version, struct reporter **out)
-{
-	(void)f;
-	(void)version;
-	(void)out;
-	return -ENOSYS;
-}
-
 void console_opts_from_env(struct console_opts *o, FILE *f)
 {
 	const char *term = getenv("TERM");

@@ -1,0 +1,303 @@
+/* tap: the TAP reporter (--tap FILE|-, --tap-version 13|14).
+ *
+ * Follows the TAP 14 specification (testanything.org/tap-version-14-
+ * specification.html): test points stream in completion order, the plan
+ * comes last, YAML diagnostics follow a test point indented by two spaces.
+ * Diagnostics use only the YAML subset that Perl's TAP::Parser::YAMLish
+ * reads (double-quoted scalars, `|` literal blocks, nested mappings), so that
+ * prove accepts them. */
+#include "reporters.h"
+
+#include "strbuf.h"
+#include "text.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAP_TAIL_LINES 20
+#define TAP_TAIL_BYTES 4096
+
+struct tap {
+	struct reporter base;
+	FILE *f;
+	bool own; /* f was opened here */
+	unsigned version;
+	unsigned n; /* test points written */
+	struct strbuf line, tmp;
+};
+
+/* Appends s sanitised to one line with `\` and `#` escaped (TAP 14,
+ * "Escaping"): an unescaped # would start a directive. */
+static int tap_escape_desc(struct tap *t, const char *s)
+{
+	sb_reset(&t->tmp);
+	int rc = text_sanitize_str(&t->tmp, s, TEXT_ONE_LINE);
+	for (size_t i = 0; i < t->tmp.len && !rc; i++) {
+		char c = t->tmp.buf[i];
+		if (c == '\\' || c == '#')
+			rc = sb_append_char(&t->line, '\\');
+		if (!rc)
+			rc = sb_append_char(&t->line, c);
+	}
+	return rc;
+}
+
+/* Appends a YAML double-quoted scalar (YAML 1.2 §7.3.1) of text that has
+ * already been sanitised: only `"`, `\`, LF and tab need escapes. */
+static int yaml_quoted(struct strbuf *sb, const char *s, size_t len)
+{
+	int rc = sb_append_char(sb, '"');
+	for (size_t i = 0; i < len && !rc; i++) {
+		switch (s[i]) {
+		case '"':
+			rc = sb_append_str(sb, "\\\"");
+			break;
+		case '\\':
+			rc = sb_append_str(sb, "\\\\");
+			break;
+		case '\n':
+			rc = sb_append_str(sb, "\\n");
+			break;
+		case '\t':
+			rc = sb_append_str(sb, "\\t");
+			break;
+		default:
+			rc = sb_append_char(sb, s[i]);
+		}
+	}
+	if (!rc)
+		rc = sb_append_char(sb, '"');
+	return rc;
+}
+
+static int yaml_key_str(struct tap *t, const char *indent, const char *key, const char *value)
+{
+	sb_reset(&t->tmp);
+	int rc = text_sanitize_str(&t->tmp, value ? value : "", TEXT_ONE_LINE);
+	if (!rc)
+		rc = sb_printf(&t->line, "%s%s: ", indent, key);
+	if (!rc)
+		rc = yaml_quoted(&t->line, t->tmp.buf ? t->tmp.buf : "", t->tmp.len);
+	if (!rc)
+		rc = sb_append_char(&t->line, '\n');
+	return rc;
+}
+
+/* The tail of one output stream. A `|` block keeps it readable; a tail
+ * whose first line starts with white space would change the block's
+ * indentation, so it is written double-quoted instead. */
+static int yaml_output(struct tap *t, const char *key, const struct result_output *o)
+{
+	struct strbuf raw = { 0 };
+	int rc = text_output_join(&raw, o);
+
+	sb_reset(&t->tmp);
+	if (!rc)
+		rc = text_sanitize(&t->tmp, raw.buf ? raw.buf : "", raw.len, 0);
+	sb_release(&raw);
+	if (rc || !t->tmp.len)
+		return rc;
+	const char *s = t->tmp.buf;
+	size_t off = text_tail_offset(s, t->tmp.len, TAP_TAIL_LINES, TAP_TAIL_BYTES);
+	size_t len = t->tmp.len - off;
+	s += off;
+	while (len && s[len - 1] == '\n')
+		len--;
+	if (!len)
+		return 0;
+	if (s[0] == ' ' || s[0] == '\t') {
+		rc = sb_printf(&t->line, "  %s: ", key);
+		if (!rc)
+			rc = yaml_quoted(&t->line, s, len);
+		return rc ? rc : sb_append_char(&t->line, '\n');
+	}
+	rc = sb_printf(&t->line, "  %s: |\n    ", key);
+	for (size_t i = 0; i < len && !rc; i++) {
+		rc = sb_append_char(&t->line, s[i]);
+		if (!rc && s[i] == '\n')
+			rc = sb_append_str(&t->line, "    "); /* an empty line keeps its indentation */
+	}
+	return rc ? rc : sb_append_char(&t->line, '\n');
+}
+
+static int tap_diagnostics(struct tap *t, const struct result_record *rec)
+{
+	bool flaky = rec->status == RESULT_FLAKY;
+	int rc = sb_append_str(&t->line, "  ---\n");
+
+	if (!rc && flaky)
+		rc = sb_printf(&t->line, "  message: \"passed on attempt %u of %u after %u failed attempt%s\"\n",
+			       rec->attempt, rec->max_attempts, rec->attempt - 1,
+			       rec->attempt == 2 ? "" : "s");
+	else if (!rc)
+		rc = yaml_key_str(t, "  ", "message", rec->message);
+	if (!rc)
+		rc = sb_printf(&t->line, "  severity: %s\n",
+			       flaky ? "flaky" : rec->status == RESULT_ERROR ? "error" : "fail");
+	if (!rc && !flaky && rec->status != RESULT_ERROR)
+		rc = sb_printf(&t->line, "  type: %s\n",
+			       rec->status == RESULT_TIMEOUT ? "timeout"
+							     : result_fail_kind_name(rec->fail_kind));
+	if (!rc)
+		rc = sb_append_str(&t->line, "  at:\n");
+	if (!rc)
+		rc = yaml_key_str(t, "    ", "file", rec->suite_file);
+	if (!rc)
+		rc = sb_printf(&t->line, "    line: %u\n", rec->line);
+	if (!rc && rec->exited && !flaky)
+		rc = sb_printf(&t->line, "  exit: %d\n  expected_exit: %d\n", rec->exit_code,
+			       rec->expected_exit);
+	if (!rc && rec->signal > 0 && !flaky)
+		rc = sb_printf(&t->line, "  signal: %d\n", rec->signal);
+	if (!rc)
+		rc = sb_printf(&t->line, "  duration_ms: %llu\n",
+			       (unsigned long long)(rec->duration_ns / 1000000u));
+	if (!rc)
+		rc = sb_printf(&t->line, "  attempt: %u\n", rec->attempt);
+	if (!rc && !flaky)
+		rc = yaml_output(t, "output", &rec->out);
+	if (!rc && !flaky)
+		rc = yaml_output(t, "stderr", &rec->err);
+	if (!rc)
+		rc = sb_append_str(&t->line, "  ...\n");
+	return rc;
+}
+
+static int tap_flush_line(struct tap *t)
+{
+	int rc = 0;
+	if (t->line.len && fwrite(t->line.buf, 1, t->line.len, t->f) != t->line.len)
+		rc = -EIO;
+	if (fflush(t->f) && !rc)
+		rc = -EIO;
+	sb_reset(&t->line);
+	return rc;
+}
+
+static int tap_begin(struct reporter *r, const struct run_info *info)
+{
+	struct tap *t = r->priv;
+	int rc = sb_printf(&t->line, "TAP version %u\n", t->version);
+	if (!rc && info->backend_note) {
+		sb_reset(&t->tmp);
+		rc = text_sanitize_str(&t->tmp, info->backend_note, TEXT_ONE_LINE);
+		if (!rc)
+			rc = sb_printf(&t->line, "# backend: %s\n", sb_str(&t->tmp));
+	}
+	return rc ? rc : tap_flush_line(t);
+}
+
+static int tap_result(struct reporter *r, const struct result_record *rec)
+{
+	struct tap *t = r->priv;
+	int rc;
+
+	if (!rec->final) {
+		/* An attempt that will be retried: a comment, not a test point. */
+		rc = sb_append_str(&t->line, "# retrying ");
+		if (!rc)
+			rc = tap_escape_desc(t, rec->test_name);
+		if (!rc)
+			rc = sb_printf(&t->line, ": attempt %u of %u: ", rec->attempt, rec->max_attempts);
+		if (!rc)
+			rc = tap_escape_desc(t, rec->message);
+		if (!rc)
+			rc = sb_append_char(&t->line, '\n');
+		return rc ? rc : tap_flush_line(t);
+	}
+	bool ok = rec->status == RESULT_PASS || rec->status == RESULT_SKIP ||
+		  rec->status == RESULT_FLAKY;
+	rc = sb_printf(&t->line, "%s %u - ", ok ? "ok" : "not ok", ++t->n);
+	if (!rc)
+		rc = tap_escape_desc(t, rec->test_name);
+	if (!rc && rec->status == RESULT_SKIP) {
+		rc = sb_append_str(&t->line, " # SKIP ");
+		if (!rc)
+			rc = tap_escape_desc(t, rec->skip_reason ? rec->skip_reason : rec->message);
+	}
+	if (!rc)
+		rc = sb_append_char(&t->line, '\n');
+	if (!rc && (!ok || rec->status == RESULT_FLAKY))
+		rc = tap_diagnostics(t, rec);
+	return rc ? rc : tap_flush_line(t);
+}
+
+static int tap_end(struct reporter *r, const struct run_summary *sum)
+{
+	struct tap *t = r->priv;
+	int rc;
+
+	if (sum->aborted || sum->infra_error) {
+		/* TAP 14 "Bail out!": the harness stops and reports the reason. */
+		rc = sb_append_str(&t->line, "Bail out! ");
+		if (!rc)
+			rc = tap_escape_desc(t, sum->abort_reason ? sum->abort_reason
+								  : "infrastructure failure");
+		if (!rc)
+			rc = sb_append_char(&t->line, '\n');
+	} else if (t->n == 0) {
+		rc = sb_append_str(&t->line, "1..0 # SKIP no tests selected\n");
+	} else {
+		rc = sb_printf(&t->line, "1..%u\n", t->n);
+	}
+	return rc ? rc : tap_flush_line(t);
+}
+
+static void tap_destroy(struct reporter *r)
+{
+	if (!r)
+		return;
+	struct tap *t = r->priv;
+	if (t->own)
+		fclose(t->f);
+	else
+		fflush(t->f);
+	sb_release(&t->line);
+	sb_release(&t->tmp);
+	free(t);
+}
+
+static const struct reporter_ops tap_ops = {
+	.name = "tap",
+	.begin = tap_begin,
+	.result = tap_result,
+	.end = tap_end,
+	.destroy = tap_destroy,
+};
+
+static int tap_new(FILE *f, bool own, unsigned version, struct reporter **out)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->f = f;
+	t->own = own;
+	t->version = version;
+	t->base.ops = &tap_ops;
+	t->base.priv = t;
+	*out = &t->base;
+	return 0;
+}
+
+int tap_reporter_create_stream(FILE *f, unsigned version, struct reporter **out)
+{
+	if (!f || (version != 13 && version != 14))
+		return -EINVAL;
+	return tap_new(f, false, version, out);
+}
+
+int tap_reporter_create(const char *path, unsigned version, struct reporter **out)
+{
+	if (!path || !*path || (version != 13 && version != 14))
+		return -EINVAL;
+	if (!strcmp(path, "-"))
+		return tap_new(stdout, false, version, out);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	int rc = tap_new(f, true, version, out);
+	if (rc)
+		fclose(f);
+	return rc;
+}
