@@ -155,6 +155,7 @@ int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags
 				if (i < len && s[i] == '\n')
 					continue; /* CR LF -> LF */
 				cp = '\n';
+				seq = (const unsigned char *)"\n";
 			}
 			if (is_dropped_ctrl(cp))
 				continue;
