@@ -1,0 +1,2 @@
+# Snapshot format, writer/reader, fingerprint and bundle tests (issue 5).
+smol_add_unit_test(snap_format SOURCES test_snap_format.c LIBS smolvm)

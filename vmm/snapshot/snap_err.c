@@ -1,0 +1,30 @@
+#include "snap_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int snap_errf(struct snap_err *err, int rc, const char *fmt, ...)
+{
+	if (!err)
+		return rc;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int snap_err_prefix(struct snap_err *err, int rc, const char *prefix)
+{
+	if (!err)
+		return rc;
+	char tmp[SNAP_ERR_MAX];
+	memcpy(tmp, err->msg, sizeof(tmp));
+	tmp[sizeof(tmp) - 1] = '\0';
+	int n = snprintf(err->msg, sizeof(err->msg), "%.*s: ", (int)(sizeof(err->msg) / 2), prefix);
+	if (n > 0 && (size_t)n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, "%.*s",
+			 (int)(sizeof(err->msg) - (size_t)n - 1), tmp);
+	return rc;
+}

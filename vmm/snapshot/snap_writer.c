@@ -1,0 +1,303 @@
+#include "snap_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+struct snap_writer {
+	int fd;
+	char *path;
+	char *tmp;
+	uint64_t pos; /* next free offset */
+	struct snap_section *secs;
+	uint32_t nsecs, cap;
+	bool committed;
+};
+
+static const uint8_t zero_page[SNAP_PAGE_SIZE];
+
+int snap_writer_create(const char *path, struct snap_writer **out, struct snap_err *err)
+{
+	struct snap_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return snap_errf(err, -ENOMEM, "%s: out of memory", path);
+	w->fd = -1;
+	w->path = strdup(path);
+	size_t tlen = strlen(path) + 32;
+	w->tmp = malloc(tlen);
+	if (!w->path || !w->tmp) {
+		snap_writer_destroy(w);
+		return snap_errf(err, -ENOMEM, "%s: out of memory", path);
+	}
+	snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+	w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		int rc = -errno;
+		snap_errf(err, rc, "%s: cannot create: %s", w->tmp, strerror(-rc));
+		free(w->tmp);
+		w->tmp = NULL; /* nothing to unlink */
+		snap_writer_destroy(w);
+		return rc;
+	}
+	w->pos = SNAP_HEADER_SIZE;
+	*out = w;
+	return 0;
+}
+
+static int new_entry(struct snap_writer *w, const char *name, uint32_t type, uint32_t version,
+		     struct snap_section **out, struct snap_err *err)
+{
+	if (!snap_name_valid(name))
+		return snap_errf(err, -EINVAL, "section name \"%s\" is invalid", name);
+	for (uint32_t i = 0; i < w->nsecs; i++)
+		if (!strcmp(w->secs[i].name, name))
+			return snap_errf(err, -EEXIST, "section %s written twice", name);
+	if (w->nsecs == SNAP_MAX_SECTIONS)
+		return snap_errf(err, -E2BIG, "more than %u sections", SNAP_MAX_SECTIONS);
+	if (w->nsecs == w->cap) {
+		uint32_t ncap = w->cap ? w->cap * 2 : 16;
+		struct snap_section *n = realloc(w->secs, ncap * sizeof(*n));
+		if (!n)
+			return snap_errf(err, -ENOMEM, "out of memory");
+		w->secs = n;
+		w->cap = ncap;
+	}
+	struct snap_section *s = &w->secs[w->nsecs];
+	memset(s, 0, sizeof(*s));
+	memcpy(s->name, name, strlen(name) + 1);
+	s->type = type;
+	s->version = version;
+	*out = s;
+	return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint32_t version,
+		    const void *data, size_t len, struct snap_err *err)
+{
+	struct snap_section *s;
+	int rc = new_entry(w, name, type, version, &s, err);
+	if (rc)
+		return rc;
+	s->offset = (w->pos + 7) & ~(uint64_t)7;
+	s->length = len;
+	s->checksum = snap_hash(data, len);
+	rc = pwrite_all(w->fd, data, len, s->offset);
+	if (rc)
+		return snap_errf(err, rc, "%s: writing section %s: %s", w->tmp, name, strerror(-rc));
+	w->pos = s->offset + len;
+	w->nsecs++;
+	return 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	/* Compare the first word, then the page against itself shifted by one
+	 * word: equal only when every word equals the first. */
+	uint64_t first;
+	memcpy(&first, p, sizeof(first));
+	return first == 0 && memcmp(p, p + 8, SNAP_PAGE_SIZE - 8) == 0;
+}
+
+/* Reads the pagemap entries for [host, host+len) into pm (one u64 a page).
+ * Bit 63 = present, bit 62 = swapped (Documentation/admin-guide/mm/pagemap.rst). */
+static int read_pagemap(int pmfd, const void *host, uint64_t npages, uint64_t *pm)
+{
+	uint64_t off = ((uintptr_t)host / SNAP_PAGE_SIZE) * sizeof(uint64_t);
+	size_t want = (size_t)npages * sizeof(uint64_t);
+	uint8_t *p = (uint8_t *)pm;
+	while (want) {
+		ssize_t n = pread(pmfd, p, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		want -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+#define PM_CHUNK 4096u /* pages looked up in pagemap at a time */
+
+static int write_range(struct snap_writer *w, const struct snap_mem_range *r, int pmfd,
+		       uint64_t base, XXH3_state_t *st, struct snap_mem_stats *stats)
+{
+	uint64_t npages = r->len / SNAP_PAGE_SIZE;
+	uint64_t *pm = NULL;
+	int rc = 0;
+	if (r->anon && pmfd >= 0) {
+		pm = malloc(PM_CHUNK * sizeof(*pm));
+		if (!pm)
+			return -ENOMEM;
+	}
+	const uint8_t *src = r->host;
+	uint64_t run_start = 0, run_len = 0; /* pending run of data pages */
+	for (uint64_t i = 0; i < npages; i++) {
+		if (pm && i % PM_CHUNK == 0) {
+			uint64_t n = npages - i < PM_CHUNK ? npages - i : PM_CHUNK;
+			if (read_pagemap(pmfd, src + i * SNAP_PAGE_SIZE, n, pm) < 0) {
+				free(pm); /* pagemap unreadable: fall back to reading */
+				pm = NULL;
+			}
+		}
+		const uint8_t *page = src + i * SNAP_PAGE_SIZE;
+		bool zero;
+		if (pm && !(pm[i % PM_CHUNK] >> 62)) {
+			zero = true; /* never faulted in: the kernel's zero page */
+			stats->pages_skipped++;
+		} else {
+			zero = page_is_zero(page);
+		}
+		XXH3_64bits_update(st, zero ? zero_page : page, SNAP_PAGE_SIZE);
+		if (!zero) {
+			if (!run_len)
+				run_start = i;
+			run_len++;
+			stats->pages_written++;
+		}
+		if (run_len && (zero || i + 1 == npages)) {
+			rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
+					run_len * SNAP_PAGE_SIZE, base + run_start * SNAP_PAGE_SIZE);
+			if (rc)
+				break;
+			run_len = 0;
+		}
+	}
+	stats->pages_total += npages;
+	free(pm);
+	return rc;
+}
+
+int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
+			   const struct snap_mem_range *ranges, size_t nranges,
+			   struct snap_mem_stats *stats, struct snap_err *err)
+{
+	struct snap_mem_stats local = {0};
+	struct snap_section *s;
+	int rc = new_entry(w, "memory", SNAP_SEC_MEMORY, version, &s, err);
+	if (rc)
+		return rc;
+	uint64_t base = (w->pos + SNAP_PAGE_SIZE - 1) & ~(uint64_t)(SNAP_PAGE_SIZE - 1);
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		return snap_errf(err, -ENOMEM, "out of memory");
+	XXH3_64bits_reset(st);
+	int pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t off = base;
+	for (size_t i = 0; i < nranges; i++) {
+		if (ranges[i].len % SNAP_PAGE_SIZE || (uintptr_t)ranges[i].host % SNAP_PAGE_SIZE) {
+			rc = snap_errf(err, -EINVAL,
+				       "memory range %zu (%p, %" PRIu64 " bytes) is not page aligned",
+				       i, ranges[i].host, ranges[i].len);
+			break;
+		}
+		rc = write_range(w, &ranges[i], pmfd, off, st, &local);
+		if (rc) {
+			snap_errf(err, rc, "%s: writing guest memory: %s", w->tmp, strerror(-rc));
+			break;
+		}
+		off += ranges[i].len;
+	}
+	if (pmfd >= 0)
+		close(pmfd);
+	if (!rc) {
+		/* Extend the file over trailing holes so the section is whole. */
+		if (ftruncate(w->fd, (off_t)off) < 0)
+			rc = snap_errf(err, -errno, "%s: extending to %" PRIu64 " bytes: %s", w->tmp,
+				       off, strerror(errno));
+	}
+	if (!rc) {
+		s->offset = base;
+		s->length = off - base;
+		s->checksum = XXH3_64bits_digest(st);
+		w->pos = off;
+		w->nsecs++;
+		if (stats)
+			*stats = local;
+	}
+	XXH3_freeState(st);
+	return rc;
+}
+
+int snap_writer_commit(struct snap_writer *w, const struct snap_fingerprint *fp,
+		       struct snap_err *err)
+{
+	if (w->committed || !w->nsecs)
+		return snap_errf(err, -EINVAL, "%s: nothing to commit", w->path);
+	size_t tlen = (size_t)w->nsecs * SNAP_ENTRY_SIZE;
+	uint8_t *table = malloc(tlen);
+	uint8_t *hdr = malloc(SNAP_HEADER_SIZE);
+	int rc = 0;
+	if (!table || !hdr) {
+		rc = snap_errf(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t i = 0; i < w->nsecs; i++)
+		snap_entry_encode(&w->secs[i], table + (size_t)i * SNAP_ENTRY_SIZE);
+	struct snap_header h = {
+		.major = SNAP_MAJOR,
+		.minor = SNAP_MINOR,
+		.flags = SNAP_FLAG_MEMORY_SPARSE,
+		.section_count = w->nsecs,
+		.table_offset = (w->pos + 7) & ~(uint64_t)7,
+		.table_sum = snap_hash(table, tlen),
+		.fp = *fp,
+	};
+	h.file_size = h.table_offset + tlen;
+	snap_header_encode(&h, hdr);
+	rc = pwrite_all(w->fd, table, tlen, h.table_offset);
+	if (!rc)
+		rc = pwrite_all(w->fd, hdr, SNAP_HEADER_SIZE, 0);
+	if (rc) {
+		snap_errf(err, rc, "%s: writing table/header: %s", w->tmp, strerror(-rc));
+		goto out;
+	}
+	if (rename(w->tmp, w->path) < 0) {
+		rc = snap_errf(err, -errno, "%s: rename to %s: %s", w->tmp, w->path,
+			       strerror(errno));
+		goto out;
+	}
+	w->committed = true;
+out:
+	free(table);
+	free(hdr);
+	return rc;
+}
+
+void snap_writer_destroy(struct snap_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (!w->committed && w->tmp)
+		unlink(w->tmp);
+	free(w->secs);
+	free(w->tmp);
+	free(w->path);
+	free(w);
+}
