@@ -54,6 +54,7 @@ struct vq {
 	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
 	bool ready;
 	bool broken; /* saw garbage; every further call fails with -EIO */
+	bool notify_off; /* vq_set_notify(false) in effect */
 	uint32_t max_chain_bytes;
 
 	/* Host pointers to the validated ring areas (set by vq_setup). */
@@ -80,9 +81,10 @@ void vq_reset(struct vq *vq);
  * do not put it on a small stack). Returns 1 with a chain, 0 when the ring is
  * empty, -EIO when the queue is (or just became) broken: avail->idx moved
  * more than size ahead, a descriptor index >= size, a loop (more hops than
- * the limit), a nested or misaligned indirect table, a zero-length or
- * out-of-range buffer, readable after writable, too many buffers, or a
- * total length above max_chain_bytes. An acquire barrier orders the read of
+ * the limit), a nested indirect table or one whose length is 0 or not a
+ * multiple of 16, INDIRECT together with NEXT, an out-of-range buffer,
+ * readable after writable, too many buffers, or a total length above
+ * max_chain_bytes. Zero-length buffers are allowed and skipped. An acquire barrier orders the read of
  * avail->idx before the reads of the ring entry and descriptors. */
 int vq_pop(struct vq *vq, struct vq_chain *chain);
 
