@@ -1,0 +1,426 @@
+/* console: progress and results for people (the default reporter).
+ *
+ * Three shapes, chosen once at creation: a live status line on a colour
+ * terminal; plain lines (one per result) when the stream is not a terminal,
+ * NO_COLOR is set or --color=never; and -q, which prints only failures and
+ * the summary. After the run: every failure again with its output tail, the
+ * slowest tests, and one summary line. */
+#include "reporters.h"
+
+#include "collect.h"
+#include "strbuf.h"
+#include "text.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define C_RED "\x1b[31m"
+#define C_GREEN "\x1b[32m"
+#define C_YELLOW "\x1b[33m"
+#define C_MAGENTA "\x1b[35m"
+#define C_DIM "\x1b[2m"
+#define C_BOLD "\x1b[1m"
+#define C_RESET "\x1b[0m"
+#define STATUS_WIDTH 78 /* the live line never wraps on an 80-column terminal */
+
+struct console {
+	struct reporter base;
+	FILE *f;
+	struct console_opts o;
+	bool color, live;
+	char *backend;
+	bool cache_hit, have_snapshot;
+	unsigned planned, done;
+	uint64_t start_ns;
+	char **running; /* names of attempts in flight, for the status line */
+	size_t n_running, cap_running;
+	struct collect_list results;
+	struct strbuf line, tmp;
+};
+
+void console_opts_from_env(struct console_opts *o, FILE *f)
+{
+	const char *term = getenv("TERM");
+	const char *nc = getenv("NO_COLOR");
+
+	memset(o, 0, sizeof(*o));
+	o->tty = isatty(fileno(f)) && !(term && !strcmp(term, "dumb"));
+	o->no_color_env = nc && *nc;
+	o->color = CONSOLE_COLOR_AUTO;
+	o->slowest = 5;
+	o->tail_lines = 20;
+}
+
+static const char *paint(struct console *c, const char *code)
+{
+	return c->color ? code : "";
+}
+
+static int emit(struct console *c)
+{
+	int rc = 0;
+	if (c->line.len && fwrite(c->line.buf, 1, c->line.len, c->f) != c->line.len)
+		rc = -EIO;
+	if (fflush(c->f) && !rc)
+		rc = -EIO;
+	sb_reset(&c->line);
+	return rc;
+}
+
+/* Appends s as one sanitised line, cut to max bytes (0: no limit). */
+static int put_clean(struct console *c, const char *s, size_t max)
+{
+	sb_reset(&c->tmp);
+	int rc = text_sanitize_str(&c->tmp, s, TEXT_ONE_LINE);
+	if (rc)
+		return rc;
+	size_t n = max ? text_utf8_cut(sb_str(&c->tmp), c->tmp.len, max) : c->tmp.len;
+	rc = sb_append(&c->line, sb_str(&c->tmp), n);
+	if (!rc && n < c->tmp.len)
+		rc = sb_append_str(&c->line, "…");
+	return rc;
+}
+
+static int status_line(struct console *c)
+{
+	char el[32];
+	size_t start = c->line.len;
+	int rc = sb_printf(&c->line, "\r\x1b[K%s[%u/%u]%s %s", paint(c, C_BOLD), c->done, c->planned,
+			   paint(c, C_RESET),
+			   util_format_duration(util_now_ns() - c->start_ns, el, sizeof(el)));
+	for (size_t i = 0; i < c->n_running && !rc; i++) {
+		size_t used = c->line.len - start;
+		if (used + 12 > STATUS_WIDTH) {
+			rc = sb_printf(&c->line, " +%zu", c->n_running - i);
+			break;
+		}
+		rc = sb_append_str(&c->line, i ? ", " : " running: ");
+		if (!rc)
+			rc = put_clean(c, c->running[i], STATUS_WIDTH - used - 8);
+	}
+	return rc;
+}
+
+static const char *label(const struct result_record *r, const char **color)
+{
+	switch (r->status) {
+	case RESULT_PASS:
+		*color = C_GREEN;
+		return "PASS ";
+	case RESULT_FLAKY:
+		*color = C_YELLOW;
+		return "FLAKY";
+	case RESULT_SKIP:
+		*color = C_DIM;
+		return "SKIP ";
+	case RESULT_TIMEOUT:
+		*color = C_RED;
+		return "TIME ";
+	case RESULT_ERROR:
+		*color = C_MAGENTA;
+		return "ERROR";
+	case RESULT_FAIL:
+		break;
+	}
+	*color = C_RED;
+	return "FAIL ";
+}
+
+/* Prints the last lines of one stream, indented, under a heading. */
+static int put_tail(struct console *c, const char *what, const char *raw, size_t len)
+{
+	if (!raw || !len)
+		return 0;
+	sb_reset(&c->tmp);
+	int rc = text_sanitize(&c->tmp, raw, len, 0);
+	if (rc || !c->tmp.len)
+		return rc;
+	unsigned lines = c->o.tail_lines ? c->o.tail_lines : 20;
+	const char *s = sb_str(&c->tmp);
+	size_t off = text_tail_offset(s, c->tmp.len, lines, 8192);
+	rc = sb_printf(&c->line, "  %s%s%s:\n", paint(c, C_DIM), what, paint(c, C_RESET));
+	bool bol = true;
+	for (size_t i = off; i < c->tmp.len && !rc; i++) {
+		if (bol)
+			rc = sb_append_str(&c->line, "    | ");
+		if (!rc)
+			rc = sb_append_char(&c->line, s[i]);
+		bol = s[i] == '\n';
+	}
+	if (!rc && !bol)
+		rc = sb_append_char(&c->line, '\n');
+	return rc;
+}
+
+static int console_begin(struct reporter *r, const struct run_info *info)
+{
+	struct console *c = r->priv;
+	c->planned = info->planned;
+	c->cache_hit = info->cache_hit;
+	c->have_snapshot = info->snapshot_id != NULL;
+	c->start_ns = util_now_ns();
+	free(c->backend);
+	c->backend = info->backend ? strdup(info->backend) : NULL;
+	if (info->backend && !c->backend)
+		return -ENOMEM;
+	if (info->backend_note) {
+		int rc = sb_printf(&c->line, "%swarning:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
+		if (!rc)
+			rc = put_clean(c, info->backend_note, 0);
+		if (!rc)
+			rc = sb_append_char(&c->line, '\n');
+		if (rc)
+			return rc;
+	}
+	if (c->live) {
+		int rc = status_line(c);
+		if (rc)
+			return rc;
+	}
+	return emit(c);
+}
+
+static int console_started(struct reporter *r, const char *name, unsigned attempt)
+{
+	struct console *c = r->priv;
+	if (!c->live)
+		return 0;
+	if (c->n_running == c->cap_running) {
+		size_t cap = c->cap_running ? c->cap_running * 2 : 8;
+		char **v = realloc(c->running, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->running = v;
+		c->cap_running = cap;
+	}
+	c->running[c->n_running] = strdup(name ? name : "");
+	if (!c->running[c->n_running])
+		return -ENOMEM;
+	c->n_running++;
+	int rc = status_line(c);
+	return rc ? rc : emit(c);
+}
+
+static void forget_running(struct console *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_running; i++) {
+		if (!strcmp(c->running[i], name ? name : "")) {
+			free(c->running[i]);
+			memmove(c->running + i, c->running + i + 1,
+				(c->n_running - i - 1) * sizeof(*c->running));
+			c->n_running--;
+			return;
+		}
+	}
+}
+
+static int console_result(struct reporter *r, const struct result_record *rec)
+{
+	struct console *c = r->priv;
+	const char *col;
+	const char *lab = label(rec, &col);
+	char dur[32];
+	bool failed = collect_is_failure(rec->status);
+	int rc = 0;
+
+	forget_running(c, rec->test_name);
+	if (rec->final) {
+		c->done++;
+		rc = collect_add(&c->results, rec);
+		if (rc)
+			return rc;
+	}
+	if (c->live)
+		rc = sb_append_str(&c->line, "\r\x1b[K");
+	bool show = c->o.verbosity >= 0 || (failed && rec->final);
+	if (!rc && show) {
+		if (!rec->final)
+			rc = sb_printf(&c->line, "%sRETRY%s ", paint(c, C_YELLOW), paint(c, C_RESET));
+		else
+			rc = sb_printf(&c->line, "%s%s%s ", paint(c, col), lab, paint(c, C_RESET));
+		if (!rc)
+			rc = put_clean(c, rec->test_name, 0);
+		if (!rc)
+			rc = sb_printf(&c->line, " %s(%s)%s", paint(c, C_DIM),
+				       util_format_duration(rec->duration_ns, dur, sizeof(dur)),
+				       paint(c, C_RESET));
+		if (!rc && !rec->final)
+			rc = sb_printf(&c->line, " attempt %u of %u:", rec->attempt, rec->max_attempts);
+		if (!rc && rec->status != RESULT_PASS) {
+			rc = sb_append_str(&c->line, rec->status == RESULT_SKIP ? ": " : " ");
+			if (!rc)
+				rc = put_clean(c, rec->status == RESULT_SKIP && rec->skip_reason
+							  ? rec->skip_reason
+							  : rec->message,
+					       0);
+		}
+		if (!rc)
+			rc = sb_append_char(&c->line, '\n');
+		if (!rc && c->o.verbosity > 0 && rec->final && !failed) {
+			struct strbuf raw = { 0 };
+			rc = text_output_join(&raw, &rec->out);
+			if (!rc)
+				rc = put_tail(c, "stdout", raw.buf, raw.len);
+			sb_reset(&raw);
+			if (!rc)
+				rc = text_output_join(&raw, &rec->err);
+			if (!rc)
+				rc = put_tail(c, "stderr", raw.buf, raw.len);
+			sb_release(&raw);
+		}
+	}
+	if (!rc && c->live)
+		rc = status_line(c);
+	return rc ? rc : emit(c);
+}
+
+static int recap_failures(struct console *c)
+{
+	struct collect_list *l = &c->results;
+	bool any = false;
+	int rc = 0;
+
+	collect_sort(l);
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		const struct collected *t = l->items[i];
+		if (!collect_is_failure(t->status))
+			continue;
+		if (!any)
+			rc = sb_printf(&c->line, "\n%sFailures:%s\n", paint(c, C_BOLD), paint(c, C_RESET));
+		any = true;
+		if (!rc)
+			rc = sb_printf(&c->line, "\n%s%s%s ", paint(c, C_RED),
+				       t->status == RESULT_ERROR	 ? "ERROR"
+				       : t->status == RESULT_TIMEOUT ? "TIMEOUT"
+								     : "FAIL",
+				       paint(c, C_RESET));
+		if (!rc)
+			rc = put_clean(c, t->test_name, 0);
+		if (!rc)
+			rc = sb_append_str(&c->line, " (");
+		if (!rc)
+			rc = put_clean(c, t->suite_file, 0);
+		if (!rc)
+			rc = sb_printf(&c->line, ":%u)\n  ", t->line);
+		if (!rc)
+			rc = put_clean(c, t->message, 0);
+		if (!rc)
+			rc = sb_append_char(&c->line, '\n');
+		if (!rc)
+			rc = put_tail(c, "stdout", t->out, t->out_len);
+		if (!rc)
+			rc = put_tail(c, "stderr", t->err, t->err_len);
+	}
+	return rc;
+}
+
+static int recap_slowest(struct console *c)
+{
+	struct collect_list *l = &c->results;
+	char dur[32];
+	int rc = 0;
+
+	if (!c->o.slowest || l->n < 2 || c->o.verbosity < 0)
+		return 0;
+	collect_sort_by_duration(l);
+	rc = sb_printf(&c->line, "\n%sSlowest:%s\n", paint(c, C_BOLD), paint(c, C_RESET));
+	for (size_t i = 0; i < l->n && i < c->o.slowest && !rc; i++) {
+		if (l->items[i]->status == RESULT_SKIP)
+			break;
+		rc = sb_printf(&c->line, "  %8s  ",
+			       util_format_duration(l->items[i]->duration_ns, dur, sizeof(dur)));
+		if (!rc)
+			rc = put_clean(c, l->items[i]->test_name, 0);
+		if (!rc)
+			rc = sb_append_char(&c->line, '\n');
+	}
+	return rc;
+}
+
+static int console_end(struct reporter *r, const struct run_summary *s)
+{
+	struct console *c = r->priv;
+	char wall[32];
+	bool bad = s->failed || s->errors || s->timeouts || s->aborted;
+	int rc = 0;
+
+	if (c->live)
+		rc = sb_append_str(&c->line, "\r\x1b[K");
+	if (!rc)
+		rc = recap_failures(c);
+	if (!rc)
+		rc = recap_slowest(c);
+	if (!rc && s->aborted) {
+		rc = sb_printf(&c->line, "\n%saborted:%s ", paint(c, C_RED), paint(c, C_RESET));
+		if (!rc)
+			rc = put_clean(c, s->abort_reason ? s->abort_reason : "run aborted", 0);
+	}
+	if (!rc)
+		rc = sb_printf(&c->line,
+			       "\n%s%u test%s: %u passed, %u failed, %u flaky, %u skipped, %u error%s%s",
+			       paint(c, bad ? C_RED : C_GREEN), s->total, s->total == 1 ? "" : "s",
+			       s->passed, s->failed + s->timeouts, s->flaky, s->skipped, s->errors,
+			       s->errors == 1 ? "" : "s", paint(c, C_RESET));
+	if (!rc)
+		rc = sb_printf(&c->line, " in %s (backend %s",
+			       util_format_duration(s->wall_ns, wall, sizeof(wall)),
+			       c->backend ? c->backend : "unknown");
+	if (!rc && c->have_snapshot)
+		rc = sb_printf(&c->line, ", cache %s", c->cache_hit ? "hit" : "miss");
+	if (!rc)
+		rc = sb_append_str(&c->line, ")\n");
+	return rc ? rc : emit(c);
+}
+
+static void console_destroy(struct reporter *r)
+{
+	if (!r)
+		return;
+	struct console *c = r->priv;
+	for (size_t i = 0; i < c->n_running; i++)
+		free(c->running[i]);
+	free(c->running);
+	free(c->backend);
+	collect_release(&c->results);
+	sb_release(&c->line);
+	sb_release(&c->tmp);
+	fflush(c->f);
+	free(c);
+}
+
+static const struct reporter_ops console_ops = {
+	.name = "console",
+	.begin = console_begin,
+	.test_started = console_started,
+	.result = console_result,
+	.end = console_end,
+	.destroy = console_destroy,
+};
+
+int console_reporter_create(FILE *f, const struct console_opts *o, struct reporter **out)
+{
+	if (!f)
+		return -EINVAL;
+	struct console *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->f = f;
+	if (o) {
+		c->o = *o;
+	} else {
+		c->o.slowest = 5;
+		c->o.tail_lines = 20;
+	}
+	c->color = c->o.color == CONSOLE_COLOR_ALWAYS ||
+		   (c->o.color == CONSOLE_COLOR_AUTO && c->o.tty && !c->o.no_color_env);
+	/* NO_COLOR and --color=never also mean no cursor movement. */
+	c->live = c->o.tty && c->o.color != CONSOLE_COLOR_NEVER && !c->o.no_color_env &&
+		  c->o.verbosity >= 0;
+	c->base.ops = &console_ops;
+	c->base.priv = c;
+	*out = &c->base;
+	return 0;
+}

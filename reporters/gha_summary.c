@@ -1,0 +1,258 @@
+/* gha_summary: the Markdown job summary ($GITHUB_STEP_SUMMARY).
+ *
+ * GitHub rejects a step summary over 1 MiB, so rows are added only while
+ * they fit and a closing note counts what was left out. Every piece of test
+ * text is sanitised and escaped for GitHub-flavoured Markdown tables. */
+#include "gha.h"
+
+#include "text.h"
+#include "util.h"
+
+#include <string.h>
+
+#define SLOWEST_ROWS 10
+#define NOTE_RESERVE 512 /* room kept for the truncation note */
+
+/* Appends s as the content of one table cell: one line, '|' escaped (GFM
+ * tables), Markdown punctuation backslash-escaped, '<' '>' '&' as entities
+ * so that test names cannot inject HTML. */
+static int md_cell(struct strbuf *md, const char *s, size_t max)
+{
+	struct strbuf clean = { 0 };
+	int rc = text_sanitize_str(&clean, s ? s : "", TEXT_ONE_LINE);
+	size_t n = text_utf8_cut(sb_str(&clean), clean.len, max);
+	const char *p = sb_str(&clean);
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		switch (p[i]) {
+		case '<':
+			rc = sb_append_str(md, "&lt;");
+			break;
+		case '>':
+			rc = sb_append_str(md, "&gt;");
+			break;
+		case '&':
+			rc = sb_append_str(md, "&amp;");
+			break;
+		case '|':
+		case '\\':
+		case '`':
+		case '*':
+		case '_':
+		case '[':
+		case ']':
+		case '#':
+		case '~':
+			rc = sb_append_char(md, '\\');
+			if (!rc)
+				rc = sb_append_char(md, p[i]);
+			break;
+		default:
+			rc = sb_append_char(md, p[i]);
+		}
+	}
+	if (!rc && n < clean.len)
+		rc = sb_append_str(md, "…");
+	sb_release(&clean);
+	return rc;
+}
+
+/* Percent-encodes a repository path for a URL, keeping '/'. */
+static int url_path(struct strbuf *md, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/-._~", *p))
+			rc = sb_append_char(md, (char)*p);
+		else
+			rc = sb_printf(md, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+	return rc;
+}
+
+/* "[file:line](link)" or plain "file:line" without the link variables. */
+static int md_where(struct strbuf *md, const struct gha_summary_in *in, const struct collected *t)
+{
+	bool link = in->server_url && in->repository && in->sha;
+	int rc = link ? sb_append_char(md, '[') : 0;
+	if (!rc)
+		rc = md_cell(md, t->suite_file, 200);
+	if (!rc)
+		rc = sb_printf(md, ":%u", t->line);
+	if (!rc && link) {
+		rc = sb_append_str(md, "](");
+		if (!rc)
+			rc = url_path(md, in->server_url);
+		if (!rc)
+			rc = sb_append_char(md, '/');
+		if (!rc)
+			rc = url_path(md, in->repository);
+		if (!rc)
+			rc = sb_append_str(md, "/blob/");
+		if (!rc)
+			rc = url_path(md, in->sha);
+		if (!rc)
+			rc = sb_append_char(md, '/');
+		if (!rc)
+			rc = url_path(md, t->suite_file);
+		if (!rc)
+			rc = sb_printf(md, "#L%u)", t->line);
+	}
+	return rc;
+}
+
+static const char *kind(const struct collected *t)
+{
+	if (t->status == RESULT_ERROR)
+		return "error";
+	if (t->status == RESULT_TIMEOUT)
+		return "timeout";
+	return t->fail_kind == FAIL_NONE ? "fail" : result_fail_kind_name(t->fail_kind);
+}
+
+/* Adds one row unless it would pass the limit; then rolls it back. */
+static bool fits(struct strbuf *md, size_t row_start, const struct gha_summary_in *in)
+{
+	if (md->len + NOTE_RESERVE <= in->limit)
+		return true;
+	md->len = row_start;
+	md->buf[md->len] = '\0';
+	return false;
+}
+
+static int totals(struct strbuf *md, const struct gha_summary_in *in)
+{
+	const struct run_summary *s = in->sum;
+	bool bad = s->failed || s->errors || s->timeouts || s->aborted;
+	char wall[32];
+	int rc = sb_printf(md, "## %s smoltest: ", bad ? "❌" : "✅");
+
+	if (!rc)
+		rc = md_cell(md, in->suite_name ? in->suite_name : "run", 200);
+	if (!rc)
+		rc = sb_printf(md,
+			       "\n\n| tests | passed | failed | flaky | skipped | errors | time |\n"
+			       "|---:|---:|---:|---:|---:|---:|---:|\n"
+			       "| %u | %u | %u | %u | %u | %u | %s |\n\n",
+			       s->total, s->passed, s->failed + s->timeouts, s->flaky, s->skipped,
+			       s->errors, util_format_duration(s->wall_ns, wall, sizeof(wall)));
+	if (!rc)
+		rc = sb_append_str(md, "backend `");
+	if (!rc)
+		rc = md_cell(md, in->backend ? in->backend : "unknown", 40);
+	if (!rc)
+		rc = sb_append_char(md, '`');
+	if (!rc && in->partition) {
+		rc = sb_append_str(md, " · partition `");
+		if (!rc)
+			rc = md_cell(md, in->partition, 40);
+		if (!rc)
+			rc = sb_append_char(md, '`');
+	}
+	if (!rc && in->have_snapshot)
+		rc = sb_printf(md, " · snapshot cache %s", in->cache_hit ? "hit" : "miss");
+	if (!rc && in->backend_note) {
+		rc = sb_append_str(md, "\n\n> ");
+		if (!rc)
+			rc = md_cell(md, in->backend_note, 300);
+	}
+	if (!rc && s->aborted) {
+		rc = sb_append_str(md, "\n\n**Aborted:** ");
+		if (!rc)
+			rc = md_cell(md, s->abort_reason ? s->abort_reason : "run aborted", 300);
+	}
+	if (!rc)
+		rc = sb_append_str(md, "\n");
+	return rc;
+}
+
+int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
+{
+	struct collect_list *l = in->results;
+	size_t left_out = 0;
+	char dur[32];
+	bool header = false;
+	int rc = totals(md, in);
+
+	collect_sort(l);
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		const struct collected *t = l->items[i];
+		if (!collect_is_failure(t->status))
+			continue;
+		if (left_out) {
+			left_out++;
+			continue;
+		}
+		if (!header)
+			rc = sb_append_str(md, "\n### Failures\n\n| test | where | kind | message |\n"
+					       "|---|---|---|---|\n");
+		header = true;
+		size_t row = md->len;
+		if (!rc)
+			rc = sb_append_str(md, "| ");
+		if (!rc)
+			rc = md_cell(md, t->test_name, 200);
+		if (!rc)
+			rc = sb_append_str(md, " | ");
+		if (!rc)
+			rc = md_where(md, in, t);
+		if (!rc)
+			rc = sb_printf(md, " | %s | ", kind(t));
+		if (!rc)
+			rc = md_cell(md, t->message, 500);
+		if (!rc)
+			rc = sb_append_str(md, " |\n");
+		if (!rc && !fits(md, row, in))
+			left_out++;
+	}
+	header = false;
+	for (size_t i = 0; i < l->n && !rc && !left_out; i++) {
+		const struct collected *t = l->items[i];
+		if (t->status != RESULT_FLAKY)
+			continue;
+		if (!header)
+			rc = sb_append_str(md, "\n### Flaky (passed on retry)\n\n");
+		header = true;
+		size_t row = md->len;
+		if (!rc)
+			rc = sb_append_str(md, "- ");
+		if (!rc)
+			rc = md_cell(md, t->test_name, 200);
+		if (!rc)
+			rc = sb_printf(md, ": passed on attempt %u of %u (", t->attempt, t->max_attempts);
+		if (!rc)
+			rc = md_where(md, in, t);
+		if (!rc)
+			rc = sb_append_str(md, ")\n");
+		if (!rc && !fits(md, row, in))
+			left_out++;
+	}
+	if (!rc && !left_out && l->n > 1) {
+		collect_sort_by_duration(l);
+		rc = sb_append_str(md, "\n### Slowest\n\n| test | time |\n|---|---:|\n");
+		for (size_t i = 0; i < l->n && i < SLOWEST_ROWS && !rc; i++) {
+			if (l->items[i]->status == RESULT_SKIP)
+				break;
+			size_t row = md->len;
+			rc = sb_append_str(md, "| ");
+			if (!rc)
+				rc = md_cell(md, l->items[i]->test_name, 200);
+			if (!rc)
+				rc = sb_printf(md, " | %s |\n",
+					       util_format_duration(l->items[i]->duration_ns, dur,
+								    sizeof(dur)));
+			if (!rc && !fits(md, row, in)) {
+				left_out++;
+				break;
+			}
+		}
+	}
+	if (!rc && left_out)
+		rc = sb_printf(md,
+			       "\n> The summary was cut to stay under GitHub's 1 MiB limit: %zu more "
+			       "row(s) are not shown. The JUnit report and the log have every result.\n",
+			       left_out);
+	return rc;
+}
