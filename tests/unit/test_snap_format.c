@@ -51,18 +51,25 @@ static void write_sample(const char *path)
 	ck_assert_int_eq(snap_writer_create(path, &w, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "config", SNAP_SEC_CONFIG, 1, "hello", 5, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "vcpu.0", SNAP_SEC_VCPU, 1, "regs!!!", 7, &err), 0);
-	uint8_t *mem = mmap(NULL, MEM_PAGES * 4096, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Guest RAM as the core makes it: a memfd mapped shared. */
+	int mfd = memfd_create("snaptest", MFD_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(ftruncate(mfd, MEM_PAGES * 4096), 0);
+	uint8_t *mem = mmap(NULL, MEM_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	ck_assert_ptr_ne(mem, MAP_FAILED);
 	memset(mem + 3 * 4096, 0xab, 4096);
 	mem[40 * 4096 + 17] = 1;
-	(void)mem[10 * 4096]; /* faulted in but zero: must still be a hole */
-	struct snap_mem_range r = {mem, MEM_PAGES * 4096, true};
+	mem[10 * 4096] = 0; /* allocated but zero: must still be a hole */
+	/* Two ranges, like low and high RAM, the second without hole info. */
+	struct snap_mem_range r[2] = {{mem, 32 * 4096, mfd, 0},
+				      {mem + 32 * 4096, 32 * 4096, -1, 0}};
 	struct snap_mem_stats st;
-	ck_assert_int_eq(snap_writer_add_memory(w, 1, &r, 1, &st, &err), 0);
+	ck_assert_int_eq(snap_writer_add_memory(w, 1, r, 2, &st, &err), 0);
 	ck_assert_uint_eq(st.pages_total, MEM_PAGES);
 	ck_assert_uint_eq(st.pages_written, 2);
+	ck_assert_uint_ge(st.pages_skipped, 28); /* pages 0-2, 4-9, 11-31 never touched */
 	munmap(mem, MEM_PAGES * 4096);
+	close(mfd);
 	struct snap_fingerprint fp = test_fp();
 	ck_assert_msg(snap_writer_commit(w, &fp, &err) == 0, "%s", err.msg);
 	snap_writer_destroy(w);
@@ -395,7 +402,7 @@ START_TEST(writer_rejects)
 	ck_assert_int_eq(snap_writer_add(w, "note", SNAP_SEC_NOTE, 1, "x", 1, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "note", SNAP_SEC_NOTE, 1, "x", 1, &err), -EEXIST);
 	uint8_t page[4096] __attribute__((aligned(4096)));
-	struct snap_mem_range r = {page + 1, 4096, false};
+	struct snap_mem_range r = {page + 1, 4096, -1, 0};
 	ck_assert_int_eq(snap_writer_add_memory(w, 1, &r, 1, NULL, &err), -EINVAL);
 	snap_writer_destroy(w); /* uncommitted: no file left behind */
 	ck_assert_int_ne(access(path, F_OK), 0);

@@ -121,75 +121,72 @@ static bool page_is_zero(const uint8_t *p)
 	return first == 0 && memcmp(p, p + 8, SNAP_PAGE_SIZE - 8) == 0;
 }
 
-/* Reads the pagemap entries for [host, host+len) into pm (one u64 a page).
- * Bit 63 = present, bit 62 = swapped (Documentation/admin-guide/mm/pagemap.rst). */
-static int read_pagemap(int pmfd, const void *host, uint64_t npages, uint64_t *pm)
+/* Pages [i, *next) of r are known zero without reading them when they lie
+ * in a hole of r->hole_fd. Returns the end of the data extent or hole that
+ * contains page i: *is_hole says which. Without hole information everything
+ * is "data" (read and compared). */
+static uint64_t extent_at(const struct snap_mem_range *r, uint64_t i, uint64_t npages,
+			  bool *is_hole)
 {
-	uint64_t off = ((uintptr_t)host / SNAP_PAGE_SIZE) * sizeof(uint64_t);
-	size_t want = (size_t)npages * sizeof(uint64_t);
-	uint8_t *p = (uint8_t *)pm;
-	while (want) {
-		ssize_t n = pread(pmfd, p, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		want -= (size_t)n;
-		off += (uint64_t)n;
+	*is_hole = false;
+	if (r->hole_fd < 0)
+		return npages;
+	off_t pos = (off_t)(r->hole_off + i * SNAP_PAGE_SIZE);
+	off_t data = lseek(r->hole_fd, pos, SEEK_DATA);
+	if (data < 0 && errno != ENXIO)
+		return npages; /* no hole support: read everything */
+	uint64_t end_off = r->hole_off + r->len;
+	if (data < 0 || (uint64_t)data >= end_off || data > pos) {
+		*is_hole = true;
+		uint64_t d = data < 0 || (uint64_t)data >= end_off ? end_off : (uint64_t)data;
+		return (d - r->hole_off) / SNAP_PAGE_SIZE; /* holes are page granular */
 	}
-	return 0;
+	off_t hole = lseek(r->hole_fd, pos, SEEK_HOLE);
+	uint64_t h = hole < 0 || (uint64_t)hole >= end_off ? end_off : (uint64_t)hole;
+	uint64_t next = (h - r->hole_off + SNAP_PAGE_SIZE - 1) / SNAP_PAGE_SIZE;
+	return next > i ? next : i + 1;
 }
 
-#define PM_CHUNK 4096u /* pages looked up in pagemap at a time */
-
-static int write_range(struct snap_writer *w, const struct snap_mem_range *r, int pmfd,
-		       uint64_t base, XXH3_state_t *st, struct snap_mem_stats *stats)
+static int write_range(struct snap_writer *w, const struct snap_mem_range *r, uint64_t base,
+		       XXH3_state_t *st, struct snap_mem_stats *stats)
 {
 	uint64_t npages = r->len / SNAP_PAGE_SIZE;
-	uint64_t *pm = NULL;
-	int rc = 0;
-	if (r->anon && pmfd >= 0) {
-		pm = malloc(PM_CHUNK * sizeof(*pm));
-		if (!pm)
-			return -ENOMEM;
-	}
 	const uint8_t *src = r->host;
-	uint64_t run_start = 0, run_len = 0; /* pending run of data pages */
-	for (uint64_t i = 0; i < npages; i++) {
-		if (pm && i % PM_CHUNK == 0) {
-			uint64_t n = npages - i < PM_CHUNK ? npages - i : PM_CHUNK;
-			if (read_pagemap(pmfd, src + i * SNAP_PAGE_SIZE, n, pm) < 0) {
-				free(pm); /* pagemap unreadable: fall back to reading */
-				pm = NULL;
+	uint64_t i = 0;
+	while (i < npages) {
+		bool hole;
+		uint64_t end = extent_at(r, i, npages, &hole);
+		if (end <= i)
+			end = i + 1;
+		if (hole) {
+			stats->pages_skipped += end - i;
+			for (; i < end; i++)
+				XXH3_64bits_update(st, zero_page, SNAP_PAGE_SIZE);
+			continue;
+		}
+		uint64_t run_start = 0, run_len = 0; /* pending run of data pages */
+		for (; i < end; i++) {
+			const uint8_t *page = src + i * SNAP_PAGE_SIZE;
+			bool zero = page_is_zero(page);
+			XXH3_64bits_update(st, zero ? zero_page : page, SNAP_PAGE_SIZE);
+			if (!zero) {
+				if (!run_len)
+					run_start = i;
+				run_len++;
+				stats->pages_written++;
 			}
-		}
-		const uint8_t *page = src + i * SNAP_PAGE_SIZE;
-		bool zero;
-		if (pm && !(pm[i % PM_CHUNK] >> 62)) {
-			zero = true; /* never faulted in: the kernel's zero page */
-			stats->pages_skipped++;
-		} else {
-			zero = page_is_zero(page);
-		}
-		XXH3_64bits_update(st, zero ? zero_page : page, SNAP_PAGE_SIZE);
-		if (!zero) {
-			if (!run_len)
-				run_start = i;
-			run_len++;
-			stats->pages_written++;
-		}
-		if (run_len && (zero || i + 1 == npages)) {
-			rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
-					run_len * SNAP_PAGE_SIZE, base + run_start * SNAP_PAGE_SIZE);
-			if (rc)
-				break;
-			run_len = 0;
+			if (run_len && (zero || i + 1 == end)) {
+				int rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
+						    run_len * SNAP_PAGE_SIZE,
+						    base + run_start * SNAP_PAGE_SIZE);
+				if (rc)
+					return rc;
+				run_len = 0;
+			}
 		}
 	}
 	stats->pages_total += npages;
-	free(pm);
-	return rc;
+	return 0;
 }
 
 int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
@@ -206,7 +203,6 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 	if (!st)
 		return snap_errf(err, -ENOMEM, "out of memory");
 	XXH3_64bits_reset(st);
-	int pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	uint64_t off = base;
 	for (size_t i = 0; i < nranges; i++) {
 		if (ranges[i].len % SNAP_PAGE_SIZE || (uintptr_t)ranges[i].host % SNAP_PAGE_SIZE) {
@@ -215,15 +211,13 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 				       i, ranges[i].host, ranges[i].len);
 			break;
 		}
-		rc = write_range(w, &ranges[i], pmfd, off, st, &local);
+		rc = write_range(w, &ranges[i], off, st, &local);
 		if (rc) {
 			snap_errf(err, rc, "%s: writing guest memory: %s", w->tmp, strerror(-rc));
 			break;
 		}
 		off += ranges[i].len;
 	}
-	if (pmfd >= 0)
-		close(pmfd);
 	if (!rc) {
 		/* Extend the file over trailing holes so the section is whole. */
 		if (ftruncate(w->fd, (off_t)off) < 0)

@@ -18,19 +18,22 @@
 struct snap_writer;
 
 /* One host mapping of guest RAM to be written to the memory section, in
- * order. len must be a multiple of SNAP_PAGE_SIZE. anon tells the writer the
- * mapping is private anonymous memory, so pages never faulted in (not present
- * and not swapped in /proc/self/pagemap) are known zero without reading them. */
+ * order. len must be a multiple of SNAP_PAGE_SIZE. When hole_fd >= 0, host is
+ * a MAP_SHARED mapping of hole_fd at hole_off (guest RAM's memfd): the
+ * writer asks the file system for its holes (SEEK_DATA/SEEK_HOLE; tmpfs and
+ * memfd support both), which are zero without reading them, so a mostly
+ * empty guest costs almost nothing. With hole_fd -1 every page is read. */
 struct snap_mem_range {
 	const void *host;
 	uint64_t len;
-	bool anon;
+	int hole_fd;
+	uint64_t hole_off;
 };
 
 struct snap_mem_stats {
 	uint64_t pages_total;
 	uint64_t pages_written; /* non-zero pages stored as data */
-	uint64_t pages_skipped; /* never-touched pages found through pagemap */
+	uint64_t pages_skipped; /* pages in hole_fd's holes, never read */
 };
 
 /* Opens "<path>.tmp.<pid>" for writing and reserves the header. The path is
