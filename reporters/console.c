@@ -243,7 +243,7 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 			rc = sb_printf(&c->line, "%s%s%s ", paint(c, col), lab, paint(c, C_RESET));
 		if (!rc)
 			rc = put_clean(c, rec->test_name, 0);
-		if (!rc)
+		if (!rc && rec->status != RESULT_SKIP)
 			rc = sb_printf(&c->line, " %s(%s)%s", paint(c, C_DIM),
 				       util_format_duration(rec->duration_ns, dur, sizeof(dur)),
 				       paint(c, C_RESET));

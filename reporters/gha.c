@@ -209,7 +209,7 @@ static int write_outputs(struct gha *g, const struct run_summary *s)
 {
 	struct strbuf o = { 0 };
 	int rc = sb_printf(&o, "passed=%u\nfailed=%u\nflaky=%u\nskipped=%u\nerrors=%u\n", s->passed,
-			   s->failed + s->timeouts + s->errors, s->flaky, s->skipped, s->errors);
+			   s->failed + s->timeouts, s->flaky, s->skipped, s->errors);
 	if (!rc && g->junit_path) {
 		rc = sb_append_str(&o, "junit=");
 		if (!rc)

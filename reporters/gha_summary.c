@@ -72,10 +72,25 @@ static int url_path(struct strbuf *md, const char *s)
 	return rc;
 }
 
+/* Links need all three variables, and a server URL that cannot break out of
+ * the Markdown link (it comes from the environment). */
+static bool link_ok(const struct gha_summary_in *in)
+{
+	if (!in->server_url || !in->repository || !in->sha || !*in->repository || !*in->sha)
+		return false;
+	if (!util_starts_with(in->server_url, "https://") &&
+	    !util_starts_with(in->server_url, "http://"))
+		return false;
+	for (const char *p = in->server_url; *p; p++)
+		if ((unsigned char)*p <= ' ' || strchr("()<>[]\\\"'`", *p) || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
 /* "[file:line](link)" or plain "file:line" without the link variables. */
 static int md_where(struct strbuf *md, const struct gha_summary_in *in, const struct collected *t)
 {
-	bool link = in->server_url && in->repository && in->sha;
+	bool link = link_ok(in);
 	int rc = link ? sb_append_char(md, '[') : 0;
 	if (!rc)
 		rc = md_cell(md, t->suite_file, 200);
@@ -84,7 +99,7 @@ static int md_where(struct strbuf *md, const struct gha_summary_in *in, const st
 	if (!rc && link) {
 		rc = sb_append_str(md, "](");
 		if (!rc)
-			rc = url_path(md, in->server_url);
+			rc = sb_append_str(md, in->server_url); /* checked by link_ok() */
 		if (!rc)
 			rc = sb_append_char(md, '/');
 		if (!rc)

@@ -1,0 +1,167 @@
+/* test_console: the console reporter's three shapes (plain, live TTY,
+ * quiet), NO_COLOR, and the recap of failures, slowest tests and summary. */
+#include "records.h"
+#include "reporters.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void feed(void *ctx, const struct result_record *rec)
+{
+	struct reporter *r = ctx;
+	ck_assert_int_eq(r->ops->test_started(r, rec->test_name, rec->attempt), 0);
+	ck_assert_int_eq(r->ops->result(r, rec), 0);
+}
+
+static char *render(const struct console_opts *o, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	struct reporter *r = NULL;
+
+	ck_assert_int_eq(console_reporter_create(f, o, &r), 0);
+	ck_assert_int_eq(r->ops->begin(r, &fx_info), 0);
+	fx_replay(feed, r);
+	ck_assert_int_eq(r->ops->end(r, &fx_summary), 0);
+	r->ops->destroy(r);
+	fclose(f);
+	return buf;
+}
+
+static struct console_opts opts(bool tty, bool no_color, int verbosity)
+{
+	struct console_opts o = { .verbosity = verbosity, .color = CONSOLE_COLOR_AUTO, .tty = tty,
+				  .no_color_env = no_color, .slowest = 3, .tail_lines = 5 };
+	return o;
+}
+
+START_TEST(test_plain_when_not_a_tty)
+{
+	struct console_opts o = opts(false, false, 0);
+	size_t len;
+	char *out = render(&o, &len);
+
+	ck_assert_ptr_null(memchr(out, '\x1b', len));
+	ck_assert_ptr_null(memchr(out, '\r', len));
+	ck_assert_ptr_nonnull(strstr(out, "FAIL  exit code (124ms) exit status 3, expected 0\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nPASS  boots (2ms)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nRETRY flaky (129ms) attempt 1 of 3: stdout did not match"));
+	ck_assert_ptr_nonnull(strstr(out, "\nFLAKY flaky (129ms) passed on retry\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nSKIP  skipped: needs /dev/kvm # really\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nERROR agent lost (127ms) agent connection lost"));
+	/* The recap repeats failures with the tail of their output. */
+	ck_assert_ptr_nonnull(strstr(out, "\nFailures:\n\nFAIL exit code (examples/hello.yaml:14)\n"
+					  "  exit status 3, expected 0\n  stdout:\n"));
+	ck_assert_ptr_nonnull(strstr(out, "    | second line\n    |     indented third line\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nTIMEOUT slow # not a directive \\ backslash"));
+	ck_assert_ptr_nonnull(strstr(out, "\nSlowest:\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n9 tests: 2 passed, 4 failed, 1 flaky, 1 skipped, 1 error in "));
+	ck_assert_ptr_nonnull(strstr(out, " (backend vm, cache hit)\n"));
+	/* The 100 KB line is cut in the recap. */
+	ck_assert_uint_lt(len, 32768);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_no_color_on_a_tty_is_plain)
+{
+	struct console_opts o = opts(true, true, 0);
+	size_t len;
+	char *out = render(&o, &len);
+	ck_assert_ptr_null(memchr(out, '\x1b', len));
+	ck_assert_ptr_null(memchr(out, '\r', len));
+	ck_assert_ptr_nonnull(strstr(out, "PASS  boots"));
+	free(out);
+}
+END_TEST
+
+START_TEST(test_live_status_line_on_a_tty)
+{
+	struct console_opts o = opts(true, false, 0);
+	size_t len;
+	char *out = render(&o, &len);
+	ck_assert_ptr_nonnull(strstr(out, "\r\x1b[K"));
+	ck_assert_ptr_nonnull(strstr(out, "[1/9]"));
+	ck_assert_ptr_nonnull(strstr(out, " running: exit code"));
+	ck_assert_ptr_nonnull(strstr(out, "\x1b[31mFAIL \x1b[0m exit code"));
+	ck_assert_ptr_nonnull(strstr(out, "\x1b[32mPASS \x1b[0m boots"));
+	/* The test's own escapes are still stripped from its name. */
+	ck_assert_ptr_nonnull(strstr(out, "\x1b[35mERROR\x1b[0m agent lost"));
+	free(out);
+}
+END_TEST
+
+START_TEST(test_color_never_and_always)
+{
+	struct console_opts o = opts(true, false, 0);
+	size_t len;
+	o.color = CONSOLE_COLOR_NEVER;
+	char *out = render(&o, &len);
+	ck_assert_ptr_null(memchr(out, '\x1b', len));
+	free(out);
+	o = opts(false, true, 0);
+	o.color = CONSOLE_COLOR_ALWAYS;
+	out = render(&o, &len);
+	ck_assert_ptr_nonnull(strstr(out, "\x1b[32mPASS"));
+	ck_assert_ptr_null(memchr(out, '\r', len));
+	free(out);
+}
+END_TEST
+
+START_TEST(test_quiet_prints_failures_and_summary)
+{
+	struct console_opts o = opts(false, false, -1);
+	size_t len;
+	char *out = render(&o, &len);
+	ck_assert_ptr_null(strstr(out, "PASS"));
+	ck_assert_ptr_null(strstr(out, "RETRY"));
+	ck_assert_ptr_null(strstr(out, "Slowest"));
+	ck_assert_ptr_nonnull(strstr(out, "FAIL  exit code"));
+	ck_assert_ptr_nonnull(strstr(out, "9 tests: 2 passed"));
+	free(out);
+}
+END_TEST
+
+START_TEST(test_verbose_shows_passing_output)
+{
+	struct console_opts o = opts(false, false, 1);
+	struct result_record rec = fx_base("chatty", 0, 1);
+	struct run_summary sum = { .total = 1, .passed = 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct reporter *r = NULL;
+
+	rec.out.head = "hello from a passing test\n";
+	rec.out.head_len = strlen(rec.out.head);
+	ck_assert_int_eq(console_reporter_create(f, &o, &r), 0);
+	ck_assert_int_eq(r->ops->begin(r, &fx_info), 0);
+	ck_assert_int_eq(r->ops->result(r, &rec), 0);
+	ck_assert_int_eq(r->ops->end(r, &sum), 0);
+	r->ops->destroy(r);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "    | hello from a passing test\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "1 test: 1 passed, 0 failed"));
+	free(buf);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("console");
+	TCase *tc = tcase_create("console");
+	tcase_add_test(tc, test_plain_when_not_a_tty);
+	tcase_add_test(tc, test_no_color_on_a_tty_is_plain);
+	tcase_add_test(tc, test_live_status_line_on_a_tty);
+	tcase_add_test(tc, test_color_never_and_always);
+	tcase_add_test(tc, test_quiet_prints_failures_and_summary);
+	tcase_add_test(tc, test_verbose_shows_passing_output);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
