@@ -1,0 +1,6 @@
+# Guest image builder (fixtures/image/): .modinfo/ELF parsing, dependency
+# ordering, initrd writing and the busybox applet list.
+if(TARGET smolimage)
+  smol_add_unit_test(modinfo SOURCES test_modinfo.c LIBS smolimage)
+  smol_add_unit_test(image SOURCES test_image.c test_image_fake.c LIBS smolimage)
+endif()
