@@ -7,4 +7,5 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_file.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_fingerprint.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_config.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_bundle.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_bundle.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_state.c)

@@ -1,6 +1,9 @@
-/* Fuzzes the .smolsnap header and section-table parser with whole files:
- * every offset, length, count and checksum comes from the input. */
+/* Fuzzes the .smolsnap parsers with whole files: the header and section
+ * table (every offset, length, count and checksum comes from the input),
+ * and the same bytes as config, vcpu and vm section payloads. */
+#include "snapshot/snap_config.h"
 #include "snapshot/snap_format.h"
+#include "snapshot/snap_state.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,5 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 	}
+	/* Section payload decoders. */
+	struct snap_config cfg;
+	if (snap_config_decode(data, size, UINT64_MAX / 2, &cfg, &err) == 0)
+		snap_config_release(&cfg);
+	struct vcpu_state *vs = malloc(sizeof(*vs));
+	if (vs) {
+		snap_vcpu_decode(data, size, vs, &err);
+		free(vs);
+	}
+	struct vm_state vm;
+	snap_vm_decode(data, size, &vm, &err);
 	return 0;
 }

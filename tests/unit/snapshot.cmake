@@ -1,3 +1,4 @@
 # Snapshot format, writer/reader, fingerprint and bundle tests (issue 5).
 smol_add_unit_test(snap_format SOURCES test_snap_format.c LIBS smolvm)
 smol_add_unit_test(snap_bundle SOURCES test_snap_bundle.c LIBS smolvm)
+smol_add_unit_test(snap_state SOURCES test_snap_state.c LIBS smolvm)

@@ -2,6 +2,9 @@
 
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -23,6 +26,44 @@ void snap_fp_host_cpu(struct snap_fingerprint *fp)
 	fp->model = (base_family == 6 || base_family == 0xf) ? (((a >> 16) & 0xf) << 4) | base_model
 							     : base_model;
 	fp->stepping = a & 0xf;
+}
+
+int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct snap_err *err)
+{
+	int own_kvm = -1, own_vm = -1, rc = 0;
+	memset(fp, 0, sizeof(*fp));
+	snap_fp_host_cpu(fp);
+	if (kvm_fd < 0) {
+		kvm_fd = own_kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (kvm_fd < 0)
+			return snap_errf(err, -errno, "/dev/kvm: %s", strerror(errno));
+	}
+	int api = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api < 0) {
+		rc = snap_errf(err, -errno, "KVM_GET_API_VERSION: %s", strerror(errno));
+		goto out;
+	}
+	fp->kvm_api = (uint32_t)api;
+	if (vm_fd < 0) {
+		vm_fd = own_vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+		if (vm_fd < 0) {
+			rc = snap_errf(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+			goto out;
+		}
+	}
+	int khz = ioctl(vm_fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0) {
+		rc = snap_errf(err, khz < 0 ? -errno : -EIO, "KVM_GET_TSC_KHZ: %s",
+			       khz < 0 ? strerror(errno) : "zero");
+		goto out;
+	}
+	fp->tsc_khz = (uint32_t)khz;
+out:
+	if (own_vm >= 0)
+		close(own_vm);
+	if (own_kvm >= 0)
+		close(own_kvm);
+	return rc;
 }
 
 uint64_t snap_fp_cpuid_hash(const struct kvm_cpuid_entry2 *e, size_t n)

@@ -19,6 +19,12 @@
  * (the cpuid instruction, leaves 0 and 1). Never fails. */
 void snap_fp_host_cpu(struct snap_fingerprint *fp);
 
+/* Fills a complete host fingerprint except the CPUID fields: the CPU
+ * (snap_fp_host_cpu), KVM_GET_API_VERSION on kvm_fd and KVM_GET_TSC_KHZ on
+ * vm_fd (the VM's default guest TSC rate). With kvm_fd / vm_fd -1, opens
+ * /dev/kvm and a throwaway VM itself. */
+int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct snap_err *err);
+
 /* Hash of a guest CPUID table: every entry's function, index, flags and
  * registers, little-endian, in table order. */
 uint64_t snap_fp_cpuid_hash(const struct kvm_cpuid_entry2 *e, size_t n);
