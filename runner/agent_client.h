@@ -12,7 +12,8 @@
  *
  * Lifecycle: create (connect starts) -> CONNECTING -> (hybrid vsock:
  * `CONNECT <port>\n` / `OK <hostport>\n`) -> HELLO exchange -> READY ->
- * CLOSED. EXECs and requests may be queued before READY; they are sent once
+ * CLOSED. While CONNECTING, a refused or missing socket (the VM is still
+ * booting) is retried every 20 ms until the connect timeout. EXECs and requests may be queued before READY; they are sent once
  * the handshake completes. The connect timeout covers everything up to READY.
  * Every EXEC and request has its own deadline.
  *
@@ -126,12 +127,13 @@ int agent_client_create(const struct agent_client_config *cfg, struct agent_clie
 /* Closes the connection without calling any callback. NULL is a no-op. */
 void agent_client_destroy(struct agent_client *c);
 
-/* The socket to watch, or -1 once CLOSED. It can change only across a
- * reconnect (agent_client_reconnect()). */
+/* The fd to watch for EPOLLIN. It stays the same for the client's whole
+ * life (it is the client's own epoll fd; the socket inside may be replaced
+ * by connect retries and reconnects), so register it once. */
 int agent_client_fd(const struct agent_client *c);
 
-/* EPOLLIN and/or EPOLLOUT the fd should be watched for now (re-query after
- * every call into the client; EPOLLOUT only while output is queued). */
+/* The events to watch agent_client_fd() for: always EPOLLIN (kept for
+ * callers written against a socket fd). */
 uint32_t agent_client_events(const struct agent_client *c);
 
 /* Handles readiness of agent_client_fd(); events are epoll/poll bits.

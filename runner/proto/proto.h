@@ -282,8 +282,10 @@ bool proto_strlist_next(struct proto_strlist_iter *it, struct proto_str *out);
 int proto_encoded_size(const struct proto_msg *msg, size_t *out);
 
 /* Encodes msg (hdr.length is ignored and computed) into buf[0..cap).
- * -ENOBUFS when cap is too small (nothing useful written), otherwise as
- * proto_encoded_size(). *out_len gets the frame size. */
+ * -ENOBUFS when cap is too small (nothing useful written), -EINVAL when the
+ * frame would not decode (the encoder checks its output with proto_decode(),
+ * so it never sends what a peer refuses), otherwise as proto_encoded_size().
+ * *out_len gets the frame size. */
 int proto_encode(const struct proto_msg *msg, uint8_t *buf, size_t cap, size_t *out_len);
 
 /* Appends msg's encoded frame to sb. -ENOMEM leaves sb as it was. */
