@@ -435,6 +435,7 @@ START_TEST(build_from_fake_package)
 		ck_assert_str_eq(r->order[i], order[i]);
 	ck_assert_uint_eq(r->nbuiltin, 2); /* fuse, overlay */
 	ck_assert_uint_gt(r->napplets, 10);
+	ck_assert_uint_eq(r->passes, 1); /* everything was kept on the index pass */
 	image_result_destroy(r);
 
 	char path[400], *text;
@@ -535,6 +536,35 @@ START_TEST(hostile_module_paths_and_versions)
 }
 END_TEST
 
+START_TEST(late_dependency_takes_a_second_pass)
+{
+	if (access("/bin/busybox", X_OK) != 0)
+		return;
+	/* extra_dep comes before extra in the tar, so the index pass cannot know
+	 * it is needed when it sees it. */
+	struct pkg p = { 0 };
+	struct image_result *r = NULL;
+	char err[512] = "", deb[300], out[300];
+	pkg_default(&p);
+	MOD(&p, MODDIR "a/extra_dep.ko", "name=extra_dep\0" VERMAGIC, NULL);
+	MOD(&p, MODDIR "b/extra.ko", "name=extra\0depends=extra_dep\0" VERMAGIC, NULL);
+	snprintf(deb, sizeof(deb), "%s/k.deb", tmpdir);
+	snprintf(out, sizeof(out), "%s/out", tmpdir);
+	fake_deb(deb, control, p.files, p.n);
+	char *extra[] = { "extra" };
+	struct image_opts o = { .kernel_deb = deb, .busybox = "/bin/busybox",
+				.agent = "/bin/busybox", .outdir = out, .modules = extra,
+				.nmodules = 1 };
+	ck_assert_msg(image_build(&o, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r->passes, 2);
+	ck_assert_uint_eq(r->norder, 10);
+	ck_assert_str_eq(r->order[8], "extra_dep");
+	ck_assert_str_eq(r->order[9], "extra");
+	image_result_destroy(r);
+	pkg_free(&p);
+}
+END_TEST
+
 START_TEST(not_a_deb)
 {
 	char path[300], err[300];
@@ -543,15 +573,15 @@ START_TEST(not_a_deb)
 	FILE *f = fopen(path, "w");
 	fputs("!<arch>\nnot really\n", f);
 	fclose(f);
-	ck_assert_int_lt(kpkg_index(path, &k, err, sizeof(err)), 0);
+	ck_assert_int_lt(kpkg_index(path, NULL, 0, &k, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(err, path));
 	snprintf(path, sizeof(path), "%s/missing.deb", tmpdir);
-	ck_assert_int_lt(kpkg_index(path, &k, err, sizeof(err)), 0);
+	ck_assert_int_lt(kpkg_index(path, NULL, 0, &k, err, sizeof(err)), 0);
 	/* A package without a kernel (a metapackage). */
 	snprintf(path, sizeof(path), "%s/meta.deb", tmpdir);
 	struct fake_file doc = { "./usr/share/doc/x/copyright", "x", 1 };
 	fake_deb(path, control, &doc, 1);
-	ck_assert_int_eq(kpkg_index(path, &k, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(kpkg_index(path, NULL, 0, &k, err, sizeof(err)), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, "metapackage"));
 }
 END_TEST
@@ -580,6 +610,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, build_from_fake_package);
 	tcase_add_test(tc, hostile_packages);
 	tcase_add_test(tc, hostile_module_paths_and_versions);
+	tcase_add_test(tc, late_dependency_takes_a_second_pass);
 	tcase_add_test(tc, not_a_deb);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,15 @@
+# Guest image builder on the real Debian cloud kernel package (fetched and
+# cached by ci/fetch-kernel; skipped only when the archive is unreachable).
+if(TARGET smolimage)
+  add_executable(check_image ${CMAKE_CURRENT_SOURCE_DIR}/image/check_image.c)
+  target_link_libraries(check_image PRIVATE PkgConfig::ARCHIVE PkgConfig::XXHASH)
+  set_target_properties(check_image PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  set(_image_agent "")
+  if(TARGET smoltest-agent)
+    set(_image_agent $<TARGET_FILE:smoltest-agent>)
+  endif()
+  smol_add_integration_test(image_build
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/image/run.sh $<TARGET_FILE:smoltest>
+            $<TARGET_FILE:check_image> ${_image_agent}
+    TIMEOUT 180 LABELS image)
+endif()
