@@ -1,10 +1,131 @@
-/* Placeholder until the runner issue lands: replace this file. */
+/* cmd_cache: `smoltest cache ls|prune|rm` over the warm-environment cache
+ * (cache.h). */
+#include "cache.h"
 #include "commands.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] =
+	"usage: smoltest cache ls\n"
+	"       smoltest cache prune [--older-than D] [--all]   (default: unused for 7 days)\n"
+	"       smoltest cache rm KEY|PREFIX...\n"
+	"The cache lives in $XDG_CACHE_HOME/smoltest (default ~/.cache/smoltest).\n";
+
+static int print_entry(void *ctx, const struct cache_entry_info *e)
+{
+	unsigned *n = ctx;
+	char created[32], used[32];
+	time_t c = (time_t)e->created_s, u = (time_t)e->used_s;
+	struct tm tm;
+	strftime(created, sizeof(created), "%Y-%m-%d %H:%M", gmtime_r(&c, &tm));
+	strftime(used, sizeof(used), "%Y-%m-%d %H:%M", gmtime_r(&u, &tm));
+	if (!(*n)++)
+		printf("%-32s  %-8s  %10s  %-16s  %-16s  %s\n", "KEY", "BACKEND", "SIZE",
+		       "CREATED (UTC)", "USED (UTC)", "SUITE");
+	printf("%-32s  %-8s  %9.1fM  %-16s  %-16s  %s\n", e->key, e->backend,
+	       (double)e->bytes / (1024.0 * 1024.0), created, used, e->suite);
+	return 0;
+}
+
+struct match_ctx {
+	const char *prefix;
+	char key[CACHE_KEY_HEX + 1];
+	unsigned matches;
+};
+
+static int match_prefix(void *ctx, const struct cache_entry_info *e)
+{
+	struct match_ctx *m = ctx;
+	if (!strncmp(e->key, m->prefix, strlen(m->prefix))) {
+		m->matches++;
+		snprintf(m->key, sizeof(m->key), "%s", e->key);
+	}
+	return 0;
+}
 
 int cmd_cache(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_not_implemented("cache", "the runner issue");
-}
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "ls") && strcmp(sub, "prune") && strcmp(sub, "rm")) {
+		fprintf(stderr, "smoltest cache: unknown subcommand '%s'\n%s", sub, usage);
+		return EXIT_USAGE;
+	}
+	uint64_t max_age_s = 7 * 24 * 3600;
+	if (!strcmp(sub, "prune")) {
+		for (int i = 2; i < argc; i++) {
+			uint64_t ns;
+			if (!strcmp(argv[i], "--all")) {
+				max_age_s = 0;
+			} else if (!strcmp(argv[i], "--older-than") && i + 1 < argc &&
+				   util_parse_duration(argv[i + 1], &ns) == 0) {
+				max_age_s = ns / NSEC_PER_SEC;
+				i++;
+			} else {
+				fprintf(stderr, "smoltest cache prune: bad argument '%s'\n%s", argv[i],
+					usage);
+				return EXIT_USAGE;
+			}
+		}
+	} else if (!strcmp(sub, "ls") && argc > 2) {
+		fprintf(stderr, "smoltest cache ls: takes no arguments\n");
+		return EXIT_USAGE;
+	} else if (!strcmp(sub, "rm") && argc < 3) {
+		fprintf(stderr, "smoltest cache rm: give one or more keys (see smoltest cache ls)\n");
+		return EXIT_USAGE;
+	}
 
+	struct cache c;
+	int rc = cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c);
+	if (rc) {
+		fprintf(stderr, "smoltest cache: cannot open the cache (set XDG_CACHE_HOME or "
+				"HOME): %s\n", strerror(-rc));
+		return EXIT_INFRA;
+	}
+	int status = EXIT_OK;
+	if (!strcmp(sub, "ls")) {
+		unsigned n = 0;
+		rc = cache_list(&c, print_entry, &n);
+		if (!rc && !n)
+			printf("the cache in %s is empty\n", c.dir);
+	} else if (!strcmp(sub, "prune")) {
+		unsigned removed = 0, busy = 0;
+		rc = cache_prune(&c, max_age_s, &removed, &busy);
+		printf("removed %u entr%s%s", removed, removed == 1 ? "y" : "ies",
+		       busy ? "" : "\n");
+		if (busy)
+			printf("; %u in use by a running smoltest kept\n", busy);
+	} else {
+		for (int i = 2; i < argc; i++) {
+			struct match_ctx m = { .prefix = argv[i] };
+			if (!*argv[i] || cache_list(&c, match_prefix, &m) || m.matches != 1) {
+				fprintf(stderr, "smoltest cache rm: '%s' matches %u entries; give a "
+						"unique key or prefix\n", argv[i], m.matches);
+				status = EXIT_USAGE;
+				continue;
+			}
+			int r = cache_remove(&c, m.key);
+			if (r) {
+				fprintf(stderr, "smoltest cache rm: %s: %s\n", m.key,
+					r == -EBUSY ? "in use by a running smoltest" : strerror(-r));
+				status = EXIT_INFRA;
+			} else {
+				printf("removed %s\n", m.key);
+			}
+		}
+	}
+	if (rc) {
+		fprintf(stderr, "smoltest cache %s: %s\n", sub, strerror(-rc));
+		status = EXIT_INFRA;
+	}
+	cache_close(&c);
+	return status;
+}

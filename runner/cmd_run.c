@@ -1,24 +1,485 @@
-/* Placeholder until the runner issue lands: replace this file. */
+/* cmd_run: `smoltest run`, `list` and `validate` — the command-line edge
+ * where the environment is read (getenv, isatty) and everything else is
+ * put together: suite -> plan -> backend -> cache/setup -> scheduler ->
+ * reporters -> exit status. */
+#include "backend.h"
+#include "cache.h"
 #include "commands.h"
+#include "reporters.h"
+#include "run_opts.h"
+#include "scheduler.h"
+#include "select.h"
+#include "suite.h"
+#include "util.h"
 
-int cmd_run(int argc, char **argv)
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *env_get(const char *name, void *ctx)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_not_implemented("run", "the runner issue");
+	(void)ctx;
+	return getenv(name);
 }
 
-int cmd_list(int argc, char **argv)
+/* Parses the options and the suite and computes the plan. Returns an exit
+ * status, EXIT_OK when the caller should go on. */
+struct prepared {
+	struct run_opts o;
+	struct suite *s;
+	struct sel_tags *tags;
+	size_t *plan;
+	size_t n_plan;
+	char part[64];
+};
+
+static void prepared_release(struct prepared *p)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_not_implemented("list", "the runner issue");
+	suite_destroy(p->s);
+	sel_tags_destroy(p->tags);
+	free(p->plan);
+}
+
+static int prepare(int argc, char **argv, bool need_plan, struct prepared *p)
+{
+	char err[512] = "";
+	memset(p, 0, sizeof(*p));
+	int rc = run_opts_parse(argc, argv, &p->o, err, sizeof(err));
+	if (rc == 1) {
+		fputs(run_opts_usage(), stdout);
+		return -1; /* help printed: exit 0 */
+	}
+	if (rc) {
+		fprintf(stderr, "smoltest %s\n", err);
+		return EXIT_USAGE;
+	}
+	struct suite_diag diag = { 0 };
+	rc = suite_load(p->o.suite, &diag, &p->s);
+	if (rc) {
+		suite_diag_print(&diag);
+		suite_diag_release(&diag);
+		return rc == -ENOMEM ? EXIT_INFRA : EXIT_USAGE;
+	}
+	suite_diag_release(&diag);
+	if (!need_plan)
+		return EXIT_OK;
+	if (p->o.tags && sel_tags_compile(p->o.tags, &p->tags, err, sizeof(err))) {
+		fprintf(stderr, "smoltest: --tags: %s\n", err);
+		return EXIT_USAGE;
+	}
+	struct sel_opts so = { .filter = p->o.filter, .tags = p->tags, .partition = p->o.partition };
+	if (so.partition.kind == SEL_PART_NONE &&
+	    sel_partition_from_env(env_get, NULL, &so.partition, err, sizeof(err))) {
+		fprintf(stderr, "smoltest: %s\n", err);
+		return EXIT_USAGE;
+	}
+	p->o.partition = so.partition;
+	sel_partition_format(&so.partition, p->part, sizeof(p->part));
+	if (sel_plan(p->s, &so, &p->plan, &p->n_plan, err, sizeof(err))) {
+		fprintf(stderr, "smoltest: %s\n", err);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void print_shard(const struct prepared *p, FILE *f)
+{
+	if (p->o.partition.kind == SEL_PART_NONE)
+		return;
+	fprintf(f, "smoltest: shard %s (from %s) got %zu of %zu tests:", p->part,
+		p->o.partition.source, p->n_plan, p->s->n_tests);
+	for (size_t i = 0; i < p->n_plan && i < 50; i++)
+		fprintf(f, "%s %s", i ? "," : "", p->s->tests[p->plan[i]].name);
+	if (p->n_plan > 50)
+		fprintf(f, ", ... (%zu more)", p->n_plan - 50);
+	fputc('\n', f);
+	/* Bazel asks test runners that understand sharding to touch this file */
+	const char *status = getenv("TEST_SHARD_STATUS_FILE");
+	if (status && *status && !strcmp(p->o.partition.source, "TEST_SHARD_INDEX")) {
+		FILE *s = fopen(status, "w");
+		if (s)
+			fclose(s);
+	}
 }
 
 int cmd_validate(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_not_implemented("validate", "the runner issue");
+	struct prepared p;
+	int rc = prepare(argc, argv, false, &p);
+	if (rc == -1)
+		return EXIT_OK;
+	if (rc == EXIT_OK)
+		printf("%s: ok: suite '%s', %zu test%s, %zu setup step%s, backend %s\n", p.o.suite,
+		       p.s->name, p.s->n_tests, p.s->n_tests == 1 ? "" : "s", p.s->n_setup,
+		       p.s->n_setup == 1 ? "" : "s", suite_backend_name(p.s->backend));
+	prepared_release(&p);
+	return rc;
 }
 
+int cmd_list(int argc, char **argv)
+{
+	struct prepared p;
+	int rc = prepare(argc, argv, true, &p);
+	if (rc == -1)
+		return EXIT_OK;
+	if (rc == EXIT_OK) {
+		print_shard(&p, stderr);
+		for (size_t i = 0; i < p.n_plan; i++) {
+			const struct suite_test *t = &p.s->tests[p.plan[i]];
+			if (p.o.verbosity <= 0) {
+				printf("%s\n", t->name);
+				continue;
+			}
+			printf("%s:%u: %s", p.s->file, t->line, t->name);
+			for (size_t k = 0; k < t->n_tags; k++)
+				printf("%s%s", k ? "," : " [", t->tags[k]);
+			printf("%s%s%s\n", t->n_tags ? "]" : "", t->skip ? " (skip: " : "",
+			       t->skip ? t->skip : "");
+			if (t->skip)
+				printf(")\n");
+		}
+	}
+	prepared_release(&p);
+	return rc;
+}
+
+/* ---- run ----------------------------------------------------------------- */
+
+/* The agent binary: $SMOLTEST_AGENT, else next to the smoltest binary in a
+ * build tree (fixtures/agent/smoltest-agent) or an install (../lib/smoltest). */
+static int find_agent(char *out, size_t len)
+{
+	const char *env = getenv("SMOLTEST_AGENT");
+	if (env && *env) {
+		if ((size_t)snprintf(out, len, "%s", env) >= len)
+			return -ENAMETOOLONG;
+		return access(out, X_OK) ? -errno : 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -errno;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	static const char *const rel[] = { "fixtures/agent/smoltest-agent", "smoltest-agent",
+					   "../lib/smoltest/smoltest-agent" };
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if ((size_t)snprintf(out, len, "%s/%s", exe, rel[i]) < len && access(out, X_OK) == 0)
+			return 0;
+	}
+	if ((size_t)snprintf(out, len, "%s/%s", exe, rel[0]) >= len)
+		out[0] = '\0';
+	return -ENOENT;
+}
+
+/* The suite path for reports: relative to the working directory when it
+ * is below it, without a leading "./" or "/". */
+static void suite_rel(const char *file, char *out, size_t len)
+{
+	char cwd[PATH_MAX], *abs = realpath(file, NULL);
+	if (abs && getcwd(cwd, sizeof(cwd))) {
+		size_t n = strlen(cwd);
+		if (!strncmp(abs, cwd, n) && abs[n] == '/') {
+			snprintf(out, len, "%s", abs + n + 1);
+			free(abs);
+			return;
+		}
+	}
+	free(abs);
+	while (file[0] == '.' && file[1] == '/')
+		file += 2;
+	while (file[0] == '/')
+		file++;
+	snprintf(out, len, "%s", file);
+}
+
+static int add_reporters(const struct run_opts *o, struct reporter_set *set)
+{
+	struct reporter *r;
+	int rc;
+	bool stdout_taken = (o->tap && !strcmp(o->tap, "-")) || (o->json && !strcmp(o->json, "-"));
+	FILE *con = stdout_taken ? stderr : stdout;
+	struct console_opts co;
+	console_opts_from_env(&co, con);
+	co.verbosity = o->verbosity;
+	if (o->color == 1)
+		co.color = CONSOLE_COLOR_ALWAYS;
+	else if (o->color == 2)
+		co.color = CONSOLE_COLOR_NEVER;
+	if ((rc = console_reporter_create(con, &co, &r)) || (rc = reporter_set_add(set, r))) {
+		fprintf(stderr, "smoltest: console reporter: %s\n", strerror(-rc));
+		return rc;
+	}
+	if (o->junit) {
+		if ((rc = junit_reporter_create(o->junit, &r)) || (rc = reporter_set_add(set, r))) {
+			fprintf(stderr, "smoltest: --junit %s: %s\n", o->junit, strerror(-rc));
+			return rc;
+		}
+	}
+	if (o->tap) {
+		if ((rc = tap_reporter_create(o->tap, o->tap_version, &r)) ||
+		    (rc = reporter_set_add(set, r))) {
+			fprintf(stderr, "smoltest: --tap %s: %s\n", o->tap, strerror(-rc));
+			return rc;
+		}
+	}
+	if (o->json) {
+		if ((rc = jsonl_reporter_create(o->json, &r)) || (rc = reporter_set_add(set, r))) {
+			fprintf(stderr, "smoltest: --json %s: %s\n", o->json, strerror(-rc));
+			return rc;
+		}
+	}
+	if (o->github || gha_detect_env()) {
+		struct gha_opts go;
+		gha_opts_from_env(&go);
+		go.junit_path = o->junit;
+		if (stdout_taken)
+			go.out = stderr;
+		if ((rc = gha_reporter_create(&go, &r)) || (rc = reporter_set_add(set, r))) {
+			fprintf(stderr, "smoltest: GitHub reporter: %s\n", strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+struct run_ctx {
+	struct prepared p;
+	char agent[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char suite_file[PATH_MAX];
+	char run_id[17];
+	char layer[1024];
+	char key[CACHE_KEY_HEX + 1];
+	bool cache_hit;
+	int cache_lock;
+	struct cache cache;
+	struct backend *be;
+	struct reporter_set rep;
+	struct sched *sc;
+	const char *backend_note;
+};
+
+/* Finds or builds the warm layer. Returns an exit status (EXIT_OK to go on);
+ * *setup_failed is set when the suite's own setup failed. */
+static int warm_layer(struct run_ctx *c, bool *setup_failed)
+{
+	const struct suite *s = c->p.s;
+	int rc;
+	*setup_failed = false;
+	c->layer[0] = '\0';
+	if (!s->n_setup)
+		return EXIT_OK;
+	bool use_cache = s->cache_enabled && !c->p.o.no_cache;
+	if (use_cache) {
+		rc = cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache);
+		if (rc) {
+			fprintf(stderr, "smoltest: cache unavailable (%s); running setup without it\n",
+				strerror(-rc));
+			use_cache = false;
+		}
+	}
+	if (use_cache) {
+		struct strbuf m = { 0 };
+		rc = cache_key_material(s, c->be->ops->name, &m);
+		if (!rc)
+			rc = c->be->ops->key_material(c->be, &m);
+		if (rc) {
+			sb_release(&m);
+			return EXIT_INFRA;
+		}
+		cache_key_hash(&m, c->key);
+		sb_release(&m);
+		rc = cache_lookup(&c->cache, c->key, &c->cache_hit, c->layer, sizeof(c->layer),
+				  &c->cache_lock);
+		if (rc) {
+			fprintf(stderr, "smoltest: cache entry %s: %s\n", c->key, strerror(-rc));
+			return EXIT_INFRA;
+		}
+		if (c->cache_hit) {
+			cache_touch(&c->cache, c->key);
+			fprintf(stderr, "smoltest: warm environment %s from the cache: setup skipped\n",
+				c->key);
+			return EXIT_OK;
+		}
+		char staging[1024];
+		if ((rc = cache_stage(&c->cache, c->key, staging, sizeof(staging)))) {
+			fprintf(stderr, "smoltest: cannot stage a cache entry in %s: %s\n",
+				c->cache.dir, strerror(-rc));
+			return EXIT_INFRA;
+		}
+		rc = sched_setup(c->sc, staging);
+		if (rc) {
+			util_rm_rf(staging);
+			*setup_failed = rc == -ECANCELED;
+			return rc == -ECANCELED ? EXIT_OK : rc == -EINTR ? EXIT_TESTS_FAILED : EXIT_INFRA;
+		}
+		struct strbuf manifest = { 0 };
+		rc = sb_printf(&manifest,
+			       "smoltest-cache %d\nkey %s\nsuite %s\nfile %s\nbackend %s\ncreated %lld\n",
+			       CACHE_FORMAT_VERSION, c->key, s->name, c->suite_file, c->be->ops->name,
+			       (long long)time(NULL));
+		if (!rc)
+			rc = cache_commit(&c->cache, c->key, staging, sb_str(&manifest), c->layer,
+					  sizeof(c->layer));
+		sb_release(&manifest);
+		if (rc) {
+			fprintf(stderr, "smoltest: cannot store the warm environment in the cache: %s\n",
+				strerror(-rc));
+			return EXIT_INFRA;
+		}
+		fprintf(stderr, "smoltest: warm environment %s stored in the cache\n", c->key);
+		return EXIT_OK;
+	}
+	if ((size_t)snprintf(c->layer, sizeof(c->layer), "%s/template", c->run_dir) >=
+		    sizeof(c->layer) || mkdir(c->layer, 0700)) {
+		fprintf(stderr, "smoltest: cannot create %s: %s\n", c->layer, strerror(errno));
+		return EXIT_INFRA;
+	}
+	rc = sched_setup(c->sc, c->layer);
+	if (rc) {
+		*setup_failed = rc == -ECANCELED;
+		return rc == -ECANCELED ? EXIT_OK : rc == -EINTR ? EXIT_TESTS_FAILED : EXIT_INFRA;
+	}
+	return EXIT_OK;
+}
+
+static int run_body(struct run_ctx *c)
+{
+	struct prepared *p = &c->p;
+	const struct suite *s = p->s;
+	char note[512], err[BACKEND_ERR_MAX] = "";
+	int rc;
+
+	enum suite_backend kind;
+	backend_detect(p->o.has_backend ? p->o.backend : s->backend, &kind, note, sizeof(note));
+	if (note[0])
+		fprintf(stderr, "smoltest: warning: %s\n", note);
+	print_shard(p, stderr);
+
+	if (find_agent(c->agent, sizeof(c->agent)) && kind == SUITE_BACKEND_SANDBOX) {
+		fprintf(stderr, "smoltest: the agent binary was not found (looked for %s); build "
+				"the smoltest_agent target or set SMOLTEST_AGENT\n", c->agent);
+		return EXIT_INFRA;
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(c->run_dir, sizeof(c->run_dir), "%s/smoltest-run.XXXXXX",
+		 tmp && tmp[0] == '/' ? tmp : "/tmp");
+	if (!mkdtemp(c->run_dir)) {
+		fprintf(stderr, "smoltest: cannot create a run directory %s: %s\n", c->run_dir,
+			strerror(errno));
+		c->run_dir[0] = '\0';
+		return EXIT_INFRA;
+	}
+	struct backend_opts bo = { .agent_path = c->agent, .run_dir = c->run_dir,
+				   .verbose = p->o.verbosity > 0 };
+	rc = backend_create(kind, s, &bo, &c->be, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "smoltest: %s\n", err);
+		return EXIT_INFRA;
+	}
+	if (add_reporters(&p->o, &c->rep))
+		return EXIT_INFRA;
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct sched_opts so = {
+		.parallel = p->o.parallel ? p->o.parallel : s->parallel ? s->parallel :
+				ncpu > 0 ? (unsigned)ncpu : 1,
+		.fail_fast = p->o.fail_fast,
+		.retries = p->o.retries,
+		.timeout_ns = p->o.timeout_ns,
+		.artifacts_dir = p->o.artifacts ? p->o.artifacts : "smoltest-artifacts",
+		.run_id = c->run_id,
+		.suite_file = c->suite_file,
+		.verbose = p->o.verbosity,
+	};
+	rc = sched_create(s, c->be, &c->rep, &so, &c->sc);
+	if (rc) {
+		fprintf(stderr, "smoltest: cannot set up the event loop: %s\n", strerror(-rc));
+		return EXIT_INFRA;
+	}
+	bool setup_failed;
+	rc = warm_layer(c, &setup_failed);
+	if (rc != EXIT_OK)
+		return rc;
+
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	struct run_info info = {
+		.suite_name = s->name,
+		.suite_file = c->suite_file,
+		.backend = c->be->ops->name,
+		.backend_note = c->be->caps.note,
+		.partition = p->part[0] ? p->part : NULL,
+		.snapshot_id = c->key[0] ? c->key : NULL,
+		.cache_hit = c->cache_hit,
+		.hostname = host,
+		.version = SMOLTEST_VERSION,
+		.start_wall_ns = util_wall_ns(),
+		.planned = (unsigned)p->n_plan,
+		.parallel = so.parallel,
+	};
+	reporter_set_begin(&c->rep, &info);
+	struct sched_result res;
+	if (setup_failed) {
+		sched_report_not_run(c->sc, p->plan, p->n_plan, "not run: the suite's setup failed",
+				     &res);
+	} else {
+		rc = sched_run(c->sc, p->plan, p->n_plan, c->layer[0] ? c->layer : NULL, &res);
+		if (rc)
+			fprintf(stderr, "smoltest: the event loop failed: %s\n", strerror(-rc));
+	}
+	reporter_set_end(&c->rep, &res.sum);
+	if (res.interrupted)
+		fprintf(stderr, "smoltest: %s; every sandbox was torn down\n",
+			res.sum.abort_reason ? res.sum.abort_reason : "interrupted");
+	if (res.sum.infra_error)
+		return EXIT_INFRA;
+	if (res.interrupted || setup_failed || res.sum.failed || res.sum.errors || res.sum.timeouts)
+		return EXIT_TESTS_FAILED;
+	return EXIT_OK;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.cache_lock = -1;
+	int rc = prepare(argc, argv, true, &c.p);
+	if (rc == -1)
+		return EXIT_OK;
+	if (rc != EXIT_OK) {
+		prepared_release(&c.p);
+		return rc;
+	}
+	unsigned char rnd[8] = { 0 };
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		uint64_t t = util_now_ns() ^ (uint64_t)getpid();
+		memcpy(rnd, &t, sizeof(rnd));
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(c.run_id + 2 * i, 3, "%02x", rnd[i]);
+	suite_rel(c.p.o.suite, c.suite_file, sizeof(c.suite_file));
+
+	rc = run_body(&c);
+
+	/* teardown, in reverse order of acquisition */
+	sched_destroy(c.sc);
+	reporter_set_destroy(&c.rep);
+	backend_destroy(c.be);
+	if (c.cache_lock >= 0)
+		close(c.cache_lock);
+	cache_close(&c.cache);
+	if (c.run_dir[0])
+		util_rm_rf(c.run_dir);
+	prepared_release(&c.p);
+	return rc;
+}

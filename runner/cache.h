@@ -1,0 +1,78 @@
+/* cache: the warm-environment (snapshot) cache under $XDG_CACHE_HOME/smoltest
+ * (default ~/.cache/smoltest).
+ *
+ *   entries/<key>/        one frozen template (backend layer dir) + manifest
+ *   entries/<key>.lock    flock: shared while a run uses the entry,
+ *                         exclusive to delete it
+ *   tmp/<key>.XXXXXX/     an entry being built
+ *
+ * An entry appears only by rename(2) of a complete staging directory (with
+ * its manifest written last), so a reader never sees half an entry and two
+ * runs building the same key concurrently both succeed: the second rename
+ * fails with EEXIST/ENOTEMPTY and that run uses the winner's entry.
+ * The key is XXH3-128 over everything that affects the warm state: the
+ * cache format version, backend and its key material, shares, env, setup
+ * commands, workdir and the metadata of the suite's cache.inputs. */
+#ifndef SMOL_CACHE_H
+#define SMOL_CACHE_H
+
+#include "strbuf.h"
+#include "suite.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_FORMAT_VERSION 1
+#define CACHE_KEY_HEX 32
+
+struct cache {
+	char *dir; /* the cache root */
+};
+
+/* Resolves the cache root from XDG_CACHE_HOME / HOME (passed in so the
+ * caller decides where the environment is read) and creates it. */
+int cache_open(const char *xdg_cache_home, const char *home, struct cache *c);
+void cache_close(struct cache *c);
+
+/* Appends the suite-side key material (everything but the backend's). */
+int cache_key_material(const struct suite *s, const char *backend, struct strbuf *sb);
+
+/* Hashes material into a 32-hex-digit key (NUL-terminated, 33 bytes). */
+void cache_key_hash(const struct strbuf *material, char out[CACHE_KEY_HEX + 1]);
+
+/* Takes the entry's shared lock (*lock_fd, close to release) and reports
+ * whether the entry exists: *hit, and its directory in path. */
+int cache_lookup(struct cache *c, const char *key, bool *hit, char *path, size_t len,
+		 int *lock_fd);
+
+/* Creates a staging directory for key; its path goes to out. */
+int cache_stage(struct cache *c, const char *key, char *out, size_t len);
+
+/* Writes the manifest into staging and renames it into place. When another
+ * run committed the same key first, staging is removed and 0 returned.
+ * On failure staging is removed. The final entry path goes to out. */
+int cache_commit(struct cache *c, const char *key, const char *staging, const char *manifest,
+		 char *out, size_t len);
+
+/* Marks an entry used now (for prune --older-than). */
+void cache_touch(struct cache *c, const char *key);
+
+struct cache_entry_info {
+	char key[CACHE_KEY_HEX + 1];
+	char suite[128];
+	char backend[32];
+	uint64_t created_s, used_s, bytes;
+};
+
+/* Calls fn for every complete entry. */
+int cache_list(struct cache *c, int (*fn)(void *ctx, const struct cache_entry_info *e), void *ctx);
+
+/* Deletes one entry (exclusive lock, non-blocking: -EBUSY while in use). */
+int cache_remove(struct cache *c, const char *key);
+
+/* Deletes entries not used for max_age_s (0: all) and staging directories
+ * older than an hour. *removed and *busy count entries. */
+int cache_prune(struct cache *c, uint64_t max_age_s, unsigned *removed, unsigned *busy);
+
+#endif

@@ -1,0 +1,170 @@
+/* cgroup: per-run and per-instance cgroup v2 directories (cgroup.h). */
+#include "cgroup.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int write_str(const char *dir, const char *file, const char *text)
+{
+	char p[700];
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	return n < 0 ? -e : 0;
+}
+
+/* The cgroup2 mount point from /proc/self/mountinfo (field 5, fstype after
+ * the " - " separator). */
+static int find_mount(char *out, size_t len)
+{
+	char *buf = NULL;
+	int rc = util_read_file("/proc/self/mountinfo", 1 << 20, &buf, NULL);
+	if (rc)
+		return rc;
+	rc = -ENOENT;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		char mnt[512];
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
+			snprintf(out, len, "%s", mnt);
+			rc = 0;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static int own_path(char *out, size_t len)
+{
+	char *buf = NULL;
+	int rc = util_read_file("/proc/self/cgroup", 1 << 16, &buf, NULL);
+	if (rc)
+		return rc;
+	rc = -ENOENT;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (util_starts_with(line, "0::")) {
+			snprintf(out, len, "%s", line + 3);
+			rc = 0;
+		}
+	free(buf);
+	return rc;
+}
+
+static bool has_controller(const char *dir, const char *name)
+{
+	char p[700], *buf = NULL;
+	snprintf(p, sizeof(p), "%s/cgroup.controllers", dir);
+	if (util_read_file(p, 4096, &buf, NULL))
+		return false;
+	bool found = false;
+	for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
+		if (!strcmp(w, name))
+			found = true;
+	free(buf);
+	return found;
+}
+
+void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char *note,
+		     size_t notelen)
+{
+	char mnt[512], own[512], base[1100];
+	memset(cg, 0, sizeof(*cg));
+	cg->memory = memory;
+	cg->pids = pids;
+	note[0] = '\0';
+	bool want_limits = memory || pids;
+	if (find_mount(mnt, sizeof(mnt)) || own_path(own, sizeof(own))) {
+		snprintf(note, notelen, "sandbox: no cgroup v2 hierarchy%s; process trees are "
+					"killed through the pid namespace only",
+			 want_limits ? " (sandbox.memory/pids limits NOT enforced)" : "");
+		return;
+	}
+	snprintf(base, sizeof(base), "%s%s", mnt, strcmp(own, "/") ? own : "");
+	snprintf(cg->path, sizeof(cg->path), "%s/smoltest-%d", base, (int)getpid());
+	if (mkdir(cg->path, 0755)) {
+		snprintf(note, notelen, "sandbox: cannot create a cgroup under %s (%s): not "
+					"delegated to this user%s", base, strerror(errno),
+			 want_limits ? "; sandbox.memory/pids limits NOT enforced" : "");
+		return;
+	}
+	cg->enabled = true;
+	if (!want_limits)
+		return;
+	const char *missing = NULL;
+	if (memory && !has_controller(base, "memory"))
+		missing = "memory";
+	else if (pids && !has_controller(base, "pids"))
+		missing = "pids";
+	if (missing) {
+		snprintf(note, notelen, "sandbox: the cgroup v2 '%s' controller is not available "
+					"at %s (not enabled for this cgroup); sandbox.memory/pids "
+					"limits NOT enforced", missing, base);
+		return;
+	}
+	char ctl[32] = "";
+	snprintf(ctl, sizeof(ctl), "%s%s", memory ? "+memory " : "", pids ? "+pids" : "");
+	int rc = write_str(cg->path, "cgroup.subtree_control", ctl);
+	if (rc) {
+		snprintf(note, notelen, "sandbox: cannot enable %s in %s: %s; limits NOT enforced",
+			 ctl, cg->path, strerror(-rc));
+		return;
+	}
+	cg->limits = true;
+}
+
+int cgroup_instance_create(const struct cgroup_run *cg, unsigned seq, char *out, size_t len)
+{
+	char num[32];
+	snprintf(out, len, "%s/i%u", cg->path, seq);
+	if (mkdir(out, 0755))
+		return -errno;
+	if (cg->limits && cg->memory) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)cg->memory);
+		write_str(out, "memory.max", num);
+		write_str(out, "memory.swap.max", "0");
+	}
+	if (cg->limits && cg->pids) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)cg->pids);
+		write_str(out, "pids.max", num);
+	}
+	return 0;
+}
+
+int cgroup_kill(const char *path)
+{
+	return write_str(path, "cgroup.kill", "1");
+}
+
+int cgroup_remove(const char *path)
+{
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
+void cgroup_run_destroy(struct cgroup_run *cg)
+{
+	if (cg->enabled)
+		cgroup_remove(cg->path);
+	cg->enabled = false;
+}

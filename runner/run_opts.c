@@ -1,0 +1,202 @@
+/* run_opts: command-line parsing for run/list/validate (run_opts.h). */
+#include "run_opts.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+enum {
+	OPT_FILTER = 256,
+	OPT_TAGS,
+	OPT_PARTITION,
+	OPT_RETRIES,
+	OPT_FAIL_FAST,
+	OPT_KEEP_GOING,
+	OPT_TIMEOUT,
+	OPT_BACKEND,
+	OPT_ARTIFACTS,
+	OPT_JUNIT,
+	OPT_TAP,
+	OPT_TAP_VERSION,
+	OPT_JSON,
+	OPT_GITHUB,
+	OPT_NO_CACHE,
+	OPT_COLOR,
+};
+
+static const struct option long_opts[] = {
+	{ "parallel", required_argument, NULL, 'j' },
+	{ "filter", required_argument, NULL, OPT_FILTER },
+	{ "tags", required_argument, NULL, OPT_TAGS },
+	{ "partition", required_argument, NULL, OPT_PARTITION },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
+	{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "artifacts", required_argument, NULL, OPT_ARTIFACTS },
+	{ "junit", required_argument, NULL, OPT_JUNIT },
+	{ "tap", required_argument, NULL, OPT_TAP },
+	{ "tap-version", required_argument, NULL, OPT_TAP_VERSION },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "github", no_argument, NULL, OPT_GITHUB },
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const char *run_opts_usage(void)
+{
+	return "usage: smoltest run SUITE [options]\n"
+	       "       smoltest list SUITE [--filter RE] [--tags EXPR] [--partition P] [-v]\n"
+	       "       smoltest validate SUITE\n"
+	       "\n"
+	       "  -j, --parallel N        tests running at once (default: suite's parallel, else CPUs)\n"
+	       "      --filter REGEX      only tests whose name matches (PCRE2)\n"
+	       "      --tags EXPR         only tests whose tags satisfy EXPR: tag, !tag, a+b (and),\n"
+	       "                          a,b (or), parentheses\n"
+	       "      --partition P       hash:M/N (stable) or count:M/N; else TEST_SHARD_INDEX/\n"
+	       "                          TEST_TOTAL_SHARDS or CI_NODE_INDEX/CI_NODE_TOTAL\n"
+	       "      --retries N         retry failed tests N times (a pass on retry is FLAKY)\n"
+	       "      --fail-fast         stop at the first failure; --keep-going: do not\n"
+	       "      --timeout D         per-test timeout for every test (30s, 2m, ...)\n"
+	       "      --backend B         auto, vm or sandbox (default: the suite's, else auto)\n"
+	       "      --artifacts DIR     where artifacts go, DIR/<test>/ (default smoltest-artifacts)\n"
+	       "      --junit FILE        write JUnit XML\n"
+	       "      --tap FILE|-        write TAP (--tap-version 13|14, default 14)\n"
+	       "      --json FILE|-       write JSON lines\n"
+	       "      --github            GitHub Actions annotations (default when GITHUB_ACTIONS=true)\n"
+	       "      --no-cache          do not use or fill the warm-environment cache\n"
+	       "      --color WHEN        auto, always or never\n"
+	       "  -v, --verbose           show passing tests' output and setup output\n"
+	       "  -q, --quiet             only failures and the summary\n"
+	       "\n"
+	       "exit status: 0 all passed, 1 a test failed (or the run was interrupted),\n"
+	       "2 usage or suite error, 3 infrastructure error\n";
+}
+
+static int fail(char *err, size_t len, const char *fmt, const char *a, const char *b)
+{
+	snprintf(err, len, fmt, a, b);
+	return -EINVAL;
+}
+
+int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->retries = -1;
+	o->tap_version = 14;
+	const char *cmd = argv[0];
+	int c;
+	uint64_t v;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":j:vqh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			if (util_parse_u64(optarg, 1, 1024, &v))
+				return fail(err, errlen, "-j '%s': give a number of tests from 1 to 1024%s",
+					    optarg, "");
+			o->parallel = (unsigned)v;
+			break;
+		case OPT_FILTER:
+			o->filter = optarg;
+			break;
+		case OPT_TAGS:
+			o->tags = optarg;
+			break;
+		case OPT_PARTITION:
+			if (sel_partition_parse(optarg, &o->partition, err, errlen))
+				return -EINVAL;
+			break;
+		case OPT_RETRIES:
+			if (util_parse_u64(optarg, 0, 100, &v))
+				return fail(err, errlen, "--retries '%s': give 0 to 100%s", optarg, "");
+			o->retries = (int)v;
+			break;
+		case OPT_FAIL_FAST:
+			o->fail_fast = true;
+			break;
+		case OPT_KEEP_GOING:
+			o->fail_fast = false;
+			break;
+		case OPT_TIMEOUT:
+			if (util_parse_duration(optarg, &o->timeout_ns) || !o->timeout_ns)
+				return fail(err, errlen, "--timeout '%s': give a positive duration such "
+							 "as 30s or 2m%s", optarg, "");
+			break;
+		case OPT_BACKEND:
+			o->has_backend = true;
+			if (!strcmp(optarg, "auto"))
+				o->backend = SUITE_BACKEND_AUTO;
+			else if (!strcmp(optarg, "vm"))
+				o->backend = SUITE_BACKEND_VM;
+			else if (!strcmp(optarg, "sandbox"))
+				o->backend = SUITE_BACKEND_SANDBOX;
+			else
+				return fail(err, errlen, "--backend '%s': give auto, vm or sandbox%s",
+					    optarg, "");
+			break;
+		case OPT_ARTIFACTS:
+			o->artifacts = optarg;
+			break;
+		case OPT_JUNIT:
+			o->junit = optarg;
+			break;
+		case OPT_TAP:
+			o->tap = optarg;
+			break;
+		case OPT_TAP_VERSION:
+			if (strcmp(optarg, "13") && strcmp(optarg, "14"))
+				return fail(err, errlen, "--tap-version '%s': give 13 or 14%s", optarg, "");
+			o->tap_version = (unsigned)optarg[1] - '0' + 10;
+			break;
+		case OPT_JSON:
+			o->json = optarg;
+			break;
+		case OPT_GITHUB:
+			o->github = true;
+			break;
+		case OPT_NO_CACHE:
+			o->no_cache = true;
+			break;
+		case OPT_COLOR:
+			if (!strcmp(optarg, "auto"))
+				o->color = 0;
+			else if (!strcmp(optarg, "always"))
+				o->color = 1;
+			else if (!strcmp(optarg, "never"))
+				o->color = 2;
+			else
+				return fail(err, errlen, "--color '%s': give auto, always or never%s",
+					    optarg, "");
+			break;
+		case 'v':
+			o->verbosity = 1;
+			break;
+		case 'q':
+			o->verbosity = -1;
+			break;
+		case 'h':
+			return 1;
+		case ':':
+			return fail(err, errlen, "%s: option '%s' needs a value", cmd,
+				    argv[optind - 1]);
+		default:
+			return fail(err, errlen, "%s: unknown option '%s' (see smoltest run --help)",
+				    cmd, argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return fail(err, errlen, "%s: give the suite file (smoltest %s SUITE)", cmd, cmd);
+	if (optind + 1 < argc)
+		return fail(err, errlen, "%s: unexpected argument '%s' after the suite", cmd,
+			    argv[optind + 1]);
+	o->suite = argv[optind];
+	return 0;
+}

@@ -1,0 +1,459 @@
+/* sandbox: the sandbox backend, runner side (sandbox.h, backend.h).
+ *
+ * Directory layout of a run (run_dir, private to the run):
+ *   i<N>/upper i<N>/work  the instance's copy-on-write layer (deleted at stop)
+ *   i<N>/root             overlay mount point (mounted only in the instance)
+ *   i<N>/sock/agent.sock  the agent's socket, bound into the instance
+ * A template's layer directory (the cache entry being built) holds upper/
+ * and work/; freezing deletes work/ so that upper/ becomes a lower layer. */
+#include "backend.h"
+#include "cgroup.h"
+#include "sandbox.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+struct sandbox {
+	char *agent_path;
+	unsigned seq;
+	struct cgroup_run cg; /* per-run cgroup, or disabled */
+};
+
+struct sandbox_inst {
+	char dir[512];	/* i<N> in the run dir; "" for none */
+	char upper[512], work[512];
+	pid_t monitor;	/* our child */
+	pid_t init;	/* the sandbox's PID 1, as seen from the host */
+	int pidfd;	/* of init */
+	char cgroup[1300];
+	bool template_mode;
+};
+
+static int mkdir_in(const char *base, const char *name, char *out, size_t len)
+{
+	if ((size_t)snprintf(out, len, "%s/%s", base, name) >= len)
+		return -ENAMETOOLONG;
+	if (mkdir(out, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Hides the host's /tmp in a fresh upper dir: an opaque directory (overlayfs
+ * "trusted.overlay.opaque") shows none of the lower layers' entries. */
+static int make_opaque_tmp(const char *upper)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/tmp", upper);
+	if (mkdir(p, 01777) && errno != EEXIST)
+		return -errno;
+	if (chmod(p, 01777))
+		return -errno;
+	if (setxattr(p, "trusted.overlay.opaque", "y", 1, 0))
+		return -errno;
+	return 0;
+}
+
+static void inst_free(struct sandbox_inst *si)
+{
+	if (!si)
+		return;
+	if (si->pidfd >= 0)
+		close(si->pidfd);
+	free(si);
+}
+
+/* Reads the monitor's status pipe to EOF: "P<pid>" lines and "E<msg>". */
+static int read_status(int fd, pid_t *init, char *err, size_t errlen)
+{
+	char buf[8192];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1)
+			break;
+	}
+	buf[len] = '\0';
+	*init = 0;
+	const char *errline = NULL;
+	for (char *line = buf; *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (line[0] == 'P')
+			*init = (pid_t)atoi(line + 1);
+		else if (line[0] == 'E' && !errline)
+			errline = line + 1;
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	if (errline) {
+		snprintf(err, errlen, "sandbox: %s", errline);
+		return -EIO;
+	}
+	if (*init <= 0) {
+		snprintf(err, errlen, "sandbox: the instance died while starting");
+		return -EIO;
+	}
+	return 0;
+}
+
+static void inst_kill_and_reap(struct sandbox *sb, struct sandbox_inst *si)
+{
+	if (si->cgroup[0])
+		cgroup_kill(si->cgroup);
+	if (si->pidfd >= 0) {
+		pidfd_send_signal(si->pidfd, SIGKILL, NULL, 0);
+		/* the pidfd turns readable once the whole pid namespace is gone
+		 * (init's exit waits for every process in it) */
+		struct pollfd pfd = { .fd = si->pidfd, .events = POLLIN };
+		while (poll(&pfd, 1, 10000) < 0 && errno == EINTR)
+			;
+	}
+	if (si->monitor > 0) {
+		kill(si->monitor, SIGKILL);
+		while (waitpid(si->monitor, NULL, 0) < 0 && errno == EINTR)
+			;
+		si->monitor = 0;
+	}
+	if (si->cgroup[0]) {
+		cgroup_remove(si->cgroup);
+		si->cgroup[0] = '\0';
+	}
+	(void)sb;
+}
+
+static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
+		     struct backend_instance **out, char *err, size_t errlen)
+{
+	struct sandbox *sb = b->priv;
+	const struct suite *s = b->suite;
+	struct backend_instance *bi = calloc(1, sizeof(*bi));
+	struct sandbox_inst *si = calloc(1, sizeof(*si));
+	char root[512], sock[512];
+	int rc, status[2] = { -1, -1 }, agent_fd = -1, log_fd = -1;
+
+	if (!bi || !si) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	si->pidfd = -1;
+	si->template_mode = o->template_mode;
+	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++sb->seq);
+	if (mkdir(si->dir, 0700)) {
+		rc = -errno;
+		snprintf(err, errlen, "sandbox: cannot create %s: %s", si->dir, strerror(-rc));
+		si->dir[0] = '\0';
+		goto fail;
+	}
+	if (o->template_mode) {
+		if ((rc = mkdir_in(o->layer_dir, "upper", si->upper, sizeof(si->upper))) ||
+		    (rc = mkdir_in(o->layer_dir, "work", si->work, sizeof(si->work))))
+			goto fail_dir;
+	} else if ((rc = mkdir_in(si->dir, "upper", si->upper, sizeof(si->upper))) ||
+		   (rc = mkdir_in(si->dir, "work", si->work, sizeof(si->work)))) {
+		goto fail_dir;
+	}
+	if ((rc = mkdir_in(si->dir, "root", root, sizeof(root))) ||
+	    (rc = mkdir_in(si->dir, "sock", sock, sizeof(sock))))
+		goto fail_dir;
+	if ((o->template_mode || !o->layer_dir) && (rc = make_opaque_tmp(si->upper))) {
+		snprintf(err, errlen, "sandbox: cannot prepare %s/tmp (overlay opaque xattr): %s",
+			 si->upper, strerror(-rc));
+		goto fail;
+	}
+	if (o->artifact_dir && (rc = util_mkdir_p(o->artifact_dir, 0755))) {
+		snprintf(err, errlen, "sandbox: cannot create artifact directory %s: %s",
+			 o->artifact_dir, strerror(-rc));
+		goto fail;
+	}
+	agent_fd = open(sb->agent_path, O_PATH | O_CLOEXEC);
+	if (agent_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "sandbox: cannot open the agent %s: %s", sb->agent_path,
+			 strerror(errno));
+		goto fail;
+	}
+	char procs[1400] = "";
+	if (sb->cg.enabled && cgroup_instance_create(&sb->cg, sb->seq, si->cgroup,
+						     sizeof(si->cgroup)) == 0)
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", si->cgroup);
+	char logp[600];
+	snprintf(logp, sizeof(logp), "%s/agent.log", si->dir);
+	log_fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (log_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "sandbox: cannot create %s: %s", logp, strerror(errno));
+		goto fail;
+	}
+	if (pipe2(status, O_CLOEXEC)) {
+		rc = -errno;
+		goto fail;
+	}
+	char host[64];
+	suite_name_to_path(o->name, host, sizeof(host));
+	char layer[600];
+	snprintf(layer, sizeof(layer), "%s/upper", o->layer_dir ? o->layer_dir : "");
+	struct sandbox_spec spec = {
+		.rootfs = s->sandbox.rootfs,
+		.layer = !o->template_mode && o->layer_dir ? layer : NULL,
+		.upper = si->upper,
+		.work = si->work,
+		.root = root,
+		.sock_dir = sock,
+		.artifact_dir = o->artifact_dir,
+		.shares = s->shares,
+		.n_shares = s->n_shares,
+		.hostname = host[0] ? host : "sandbox",
+		.agent_fd = agent_fd,
+		.cgroup_procs = procs[0] ? procs : NULL,
+		.status_fd = status[1],
+		.log_fd = log_fd,
+	};
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "sandbox: fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		close(status[0]);
+		sandbox_monitor_main(&spec);
+	}
+	si->monitor = pid;
+	close(status[1]);
+	status[1] = -1;
+	close(agent_fd);
+	agent_fd = -1;
+	close(log_fd);
+	log_fd = -1;
+	rc = read_status(status[0], &si->init, err, errlen);
+	close(status[0]);
+	status[0] = -1;
+	if (rc)
+		goto fail;
+	si->pidfd = pidfd_open(si->init, 0);
+	if (si->pidfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "sandbox: the instance's init (pid %d) is gone: %s",
+			 (int)si->init, strerror(errno));
+		goto fail;
+	}
+	util_set_cloexec(si->pidfd, true);
+	bi->backend = b;
+	bi->death_fd = si->pidfd;
+	bi->priv = si;
+	snprintf(bi->name, sizeof(bi->name), "%s", o->name);
+	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path), "%s/%s",
+			     sock, SANDBOX_AGENT_SOCK) >= sizeof(bi->endpoint.unix_path)) {
+		rc = -ENAMETOOLONG;
+		snprintf(err, errlen, "sandbox: socket path under %s is too long; set TMPDIR to a "
+				      "shorter directory", sock);
+		goto fail;
+	}
+	*out = bi;
+	return 0;
+
+fail_dir:
+	snprintf(err, errlen, "sandbox: cannot create the instance's directories in %s: %s",
+		 si->dir, strerror(-rc));
+fail:
+	if (status[0] >= 0)
+		close(status[0]);
+	if (status[1] >= 0)
+		close(status[1]);
+	if (agent_fd >= 0)
+		close(agent_fd);
+	if (log_fd >= 0)
+		close(log_fd);
+	if (si) {
+		inst_kill_and_reap(sb, si);
+		if (si->dir[0])
+			util_rm_rf(si->dir);
+	}
+	inst_free(si);
+	free(bi);
+	return rc;
+}
+
+static void sbx_stop(struct backend *b, struct backend_instance *bi)
+{
+	if (!bi)
+		return;
+	struct sandbox_inst *si = bi->priv;
+	inst_kill_and_reap(b->priv, si);
+	if (si->dir[0])
+		util_rm_rf(si->dir);
+	if (!si->template_mode)
+		si->upper[0] = '\0';
+	inst_free(si);
+	free(bi);
+}
+
+static int sbx_freeze(struct backend *b, struct backend_instance *bi, char *err, size_t errlen)
+{
+	struct sandbox_inst *si = bi->priv;
+	char work[sizeof(si->work)];
+	snprintf(work, sizeof(work), "%s", si->work);
+	sbx_stop(b, bi);
+	/* the template's upper dir is now only ever a lower layer */
+	int rc = util_rm_rf(work);
+	if (rc)
+		snprintf(err, errlen, "sandbox: cannot remove the template's overlay workdir %s: %s",
+			 work, strerror(-rc));
+	return rc;
+}
+
+static int sbx_key(struct backend *b, struct strbuf *sb)
+{
+	const struct suite *s = b->suite;
+	struct stat st;
+	/* The rootfs is identified by path and root inode; a host rootfs that
+	 * changes underneath is the user's to invalidate (cache rm). */
+	if (stat(s->sandbox.rootfs, &st) == 0)
+		return sb_printf(sb, "sandbox rootfs=%s dev=%llu ino=%llu\n", s->sandbox.rootfs,
+				 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	return sb_printf(sb, "sandbox rootfs=%s\n", s->sandbox.rootfs);
+}
+
+static void sbx_diagnose(struct backend *b, struct backend_instance *bi, char *buf, size_t len)
+{
+	struct sandbox_inst *si = bi->priv;
+	char p[600], *text = NULL;
+	size_t n = 0;
+	(void)b;
+	buf[0] = '\0';
+	snprintf(p, sizeof(p), "%s/agent.log", si->dir);
+	if (util_read_file(p, 1 << 20, &text, &n))
+		return;
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	const char *last = text;
+	for (size_t i = 0; i < n; i++)
+		if (text[i] == '\n')
+			last = text + i + 1;
+	if (*last)
+		snprintf(buf, len, "agent log: %s", last);
+	free(text);
+}
+
+static void sbx_destroy(struct backend *b)
+{
+	struct sandbox *sb = b->priv;
+	if (sb) {
+		cgroup_run_destroy(&sb->cg);
+		free(sb->agent_path);
+		free(sb);
+	}
+	free(b->run_dir);
+	free(b);
+}
+
+static const struct backend_ops sandbox_ops = {
+	.name = "sandbox",
+	.instance_start = sbx_start,
+	.instance_stop = sbx_stop,
+	.freeze = sbx_freeze,
+	.key_material = sbx_key,
+	.diagnose = sbx_diagnose,
+	.destroy = sbx_destroy,
+};
+
+static bool fs_has_overlay(void)
+{
+	char *buf = NULL;
+	if (util_read_file("/proc/filesystems", 1 << 16, &buf, NULL))
+		return true; /* cannot tell: let the mount say */
+	bool ok = strstr(buf, "\toverlay\n") != NULL;
+	free(buf);
+	return ok;
+}
+
+int sandbox_backend_create(const struct suite *s, const struct backend_opts *o,
+			   struct backend **out, char *err, size_t errlen)
+{
+	struct stat st;
+	if (geteuid() != 0) {
+		snprintf(err, errlen,
+			 "sandbox: needs root on this host: the overlay root uses the host's / "
+			 "(with submounts) as its lower layer, which an unprivileged user "
+			 "namespace may not mount (run as root, e.g. in the CI container)");
+		return -ENOTSUP;
+	}
+	if (stat(s->sandbox.rootfs, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "sandbox: rootfs %s is not a directory", s->sandbox.rootfs);
+		return -ENOTSUP;
+	}
+	if (strpbrk(s->sandbox.rootfs, ":,\\")) {
+		snprintf(err, errlen, "sandbox: rootfs %s contains ':', ',' or '\\', which "
+				      "overlayfs options cannot carry", s->sandbox.rootfs);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < s->n_shares; i++) {
+		const struct suite_share *sh = &s->shares[i];
+		if (stat(sh->host, &st) && !sh->readonly && errno == ENOENT)
+			util_mkdir_p(sh->host, 0755);
+		if (stat(sh->host, &st) || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "sandbox: share host directory %s (%s:%u) does not exist",
+				 sh->host, s->file, sh->line);
+			return -ENOTSUP;
+		}
+	}
+	if (!fs_has_overlay()) {
+		snprintf(err, errlen, "sandbox: this kernel has no overlayfs (modprobe overlay)");
+		return -ENOTSUP;
+	}
+	if (access(o->agent_path, X_OK)) {
+		snprintf(err, errlen, "sandbox: the agent %s is not executable: %s (build the "
+				      "smoltest_agent target or set SMOLTEST_AGENT)",
+			 o->agent_path, strerror(errno));
+		return -ENOTSUP;
+	}
+	struct backend *b = calloc(1, sizeof(*b));
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	if (!b || !sb || !(b->run_dir = strdup(o->run_dir)) ||
+	    !(sb->agent_path = strdup(o->agent_path))) {
+		if (b)
+			free(b->run_dir);
+		if (sb)
+			free(sb->agent_path);
+		free(b);
+		free(sb);
+		return -ENOMEM;
+	}
+	b->ops = &sandbox_ops;
+	b->suite = s;
+	b->priv = sb;
+	b->caps.cow_disk = true;
+	b->caps.user_namespace = true;
+	b->caps.isolation = "namespaces";
+	b->caps.note = "sandbox: namespaces + overlayfs, weaker isolation than a VM, no memory "
+		       "snapshot";
+	/* cgroups: used when delegated; everything missing is said once */
+	char note[512] = "";
+	cgroup_run_init(&sb->cg, s->sandbox.memory, s->sandbox.pids, note, sizeof(note));
+	b->caps.cgroup_kill = sb->cg.enabled;
+	b->caps.cgroup_limits = sb->cg.limits;
+	if (note[0])
+		fprintf(stderr, "smoltest: %s\n", note);
+	*out = b;
+	return 0;
+}

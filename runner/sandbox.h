@@ -1,0 +1,55 @@
+/* sandbox: internals of the sandbox backend shared between sandbox.c (the
+ * runner side: directories, cgroups, lifecycle) and sandbox_ns.c (the code
+ * that runs in the forked children and builds the namespaces).
+ *
+ * Process layout of one instance:
+ *   runner ──fork──> monitor (host pid/user ns, private mount ns; builds the
+ *                    overlay root, binds shares, then clones)
+ *                    └─clone(NEWUSER|NEWNS|NEWPID|NEWNET|NEWUTS|NEWIPC)──>
+ *                       init: PID 1 of the sandbox, mounts /proc /sys /dev,
+ *                       pivot_root()s into the overlay and execs the agent
+ * The monitor writes the init's uid/gid maps (identity: root inside is root
+ * outside for file ownership, but every capability is confined to the new
+ * namespaces) and then only waits. Both have PR_SET_PDEATHSIG(SIGKILL), so
+ * a runner that dies takes the whole tree with it; killing the init kills
+ * every process of the sandbox (pid namespace teardown), and the last exit
+ * drops the mount namespace, which unmounts the overlay: nothing is ever
+ * mounted in the host's namespace. */
+#ifndef SMOL_SANDBOX_H
+#define SMOL_SANDBOX_H
+
+#include "suite.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Under /.smoltest, not /run: the agent as PID 1 mounts fresh tmpfs on
+ * /run and /tmp before it listens (fixtures/agent/agent_init.h). */
+#define SANDBOX_SOCK_DIR "/.smoltest/sock"
+#define SANDBOX_AGENT_SOCK "agent.sock"
+
+/* Everything the children need, prepared by the runner before fork so that
+ * the children only make system calls. */
+struct sandbox_spec {
+	const char *rootfs;	  /* lowest layer */
+	const char *layer;	  /* frozen template upper dir, or NULL */
+	const char *upper;	  /* writable upper dir (exists) */
+	const char *work;	  /* overlay workdir (exists, same fs as upper) */
+	const char *root;	  /* mount point for the overlay (exists) */
+	const char *sock_dir;	  /* host dir bind-mounted at SANDBOX_SOCK_DIR */
+	const char *artifact_dir; /* host dir bound at BACKEND_GUEST_ARTIFACTS, or NULL */
+	const struct suite_share *shares;
+	size_t n_shares;
+	const char *hostname;
+	int agent_fd;		  /* O_PATH fd of the agent binary */
+	const char *cgroup_procs; /* cgroup.procs to join first, or NULL */
+	int status_fd;		  /* write end of the status pipe (CLOEXEC) */
+	int log_fd;		  /* the agent's stdout/stderr (the instance's agent.log) */
+};
+
+/* Runs in the forked monitor child; never returns. Writes "P<pid>\n" with
+ * the init's host pid, or "E<message>\n" on failure, to status_fd. */
+void sandbox_monitor_main(const struct sandbox_spec *spec) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,281 @@
+/* sandbox_ns: the forked side of the sandbox backend (see sandbox.h).
+ *
+ * Runs after fork() in a single-threaded child: only system calls and the
+ * stack, no stdio. Every failure is written as one line to the status pipe
+ * ("E<step>: <target>: <strerror>") and the child exits 1; the runner turns
+ * it into an infrastructure error naming the step. */
+#include "backend.h"
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SBX_PATH 4096
+
+static void say(int fd, const char *s)
+{
+	size_t n = strlen(s);
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static __attribute__((noreturn)) void die(int fd, const char *step, const char *target, int err)
+{
+	char buf[SBX_PATH + 256];
+	snprintf(buf, sizeof(buf), "E%s: %s: %s\n", step, target ? target : "", strerror(err));
+	say(fd, buf);
+	_exit(1);
+}
+
+static void join(char *dst, const char *a, const char *b)
+{
+	if ((size_t)snprintf(dst, SBX_PATH, "%s%s%s", a, b[0] == '/' ? "" : "/", b) >= SBX_PATH)
+		dst[0] = '\0'; /* an empty path fails the next system call cleanly */
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = n < 0 ? errno : 0;
+	close(fd);
+	return n < 0 ? -e : 0;
+}
+
+/* mkdir -p below the overlay root; components are created in the upper dir. */
+static int mkdirs(const char *path, mode_t mode)
+{
+	char tmp[SBX_PATH];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void bind_at(int fd, const char *src, const char *root, const char *guest, bool ro,
+		    bool is_file)
+{
+	char dst[SBX_PATH];
+	join(dst, root, guest);
+	if (is_file) {
+		int f = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (f < 0)
+			die(fd, "create bind target", dst, errno);
+		close(f);
+	} else if (mkdirs(dst, 0755)) {
+		die(fd, "create mount point", dst, errno);
+	}
+	if (mount(src, dst, NULL, MS_BIND, NULL))
+		die(fd, "bind mount", src, errno);
+	if (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+			NULL))
+		die(fd, "remount read-only", dst, errno);
+}
+
+/* /dev: a small tmpfs with the usual nodes bound from the host (device
+ * nodes cannot be created in a user namespace) and a private devpts. */
+static void setup_dev(int fd, const char *root)
+{
+	char dev[SBX_PATH], p[SBX_PATH];
+	join(dev, root, "/dev");
+	if (mkdirs(dev, 0755))
+		die(fd, "create", dev, errno);
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k"))
+		die(fd, "mount tmpfs", dev, errno);
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		char src[64];
+		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+		snprintf(p, sizeof(p), "/dev/%s", nodes[i]);
+		bind_at(fd, src, root, p, false, true);
+	}
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" },	   { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+		{ "pts/ptmx", "ptmx" },
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		join(p, dev, links[i][1]);
+		if (symlink(links[i][0], p))
+			die(fd, "symlink", p, errno);
+	}
+	join(p, dev, "pts");
+	if (mkdir(p, 0755))
+		die(fd, "create", p, errno);
+	join(p, dev, "shm");
+	if (mkdir(p, 01777))
+		die(fd, "create", p, errno);
+}
+
+/* Everything of init that needs the new namespaces: proc, sysfs, devpts,
+ * host name, loopback, pivot_root, exec. */
+static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, int sync_fd)
+{
+	int fd = s->status_fd;
+	char p[SBX_PATH], c;
+	/* wait until the monitor has written our uid/gid maps */
+	if (read(sync_fd, &c, 1) != 1)
+		_exit(1);
+	close(sync_fd);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		die(fd, "prctl", "PR_SET_PDEATHSIG", errno);
+	if (setresgid(0, 0, 0) || setresuid(0, 0, 0))
+		die(fd, "become root in the user namespace", "setresuid", errno);
+
+	join(p, s->root, "/proc");
+	if (mkdirs(p, 0555) || mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		die(fd, "mount proc", p, errno);
+	join(p, s->root, "/sys");
+	if (mkdirs(p, 0555) ||
+	    mount("sysfs", p, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL))
+		die(fd, "mount sysfs", p, errno);
+	join(p, s->root, "/dev/pts");
+	if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=620"))
+		die(fd, "mount devpts", p, errno);
+	join(p, s->root, "/dev/shm");
+	if (mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k"))
+		die(fd, "mount tmpfs", p, errno);
+
+	if (sethostname(s->hostname, strlen(s->hostname)))
+		die(fd, "sethostname", s->hostname, errno);
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk >= 0) {
+		struct ifreq ifr = { 0 };
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+		if (ioctl(sk, SIOCGIFFLAGS, &ifr) == 0) {
+			ifr.ifr_flags |= IFF_UP;
+			if (ioctl(sk, SIOCSIFFLAGS, &ifr))
+				die(fd, "bring up", "lo", errno);
+		}
+		close(sk);
+	}
+
+	/* Mounts copied from the monitor's namespace are locked in ours, and
+	 * pivot_root refuses a locked new root: bind it onto itself to get a
+	 * mount of our own (the submounts stay, still locked). */
+	if (mount(s->root, s->root, NULL, MS_BIND | MS_REC, NULL))
+		die(fd, "bind the root onto itself", s->root, errno);
+	if (chdir(s->root))
+		die(fd, "chdir", s->root, errno);
+	/* pivot_root(".", "."): the old root ends up on top of the new one and
+	 * is detached at once (pivot_root(2), NOTES). */
+	if (syscall(SYS_pivot_root, ".", "."))
+		die(fd, "pivot_root", s->root, errno);
+	if (umount2(".", MNT_DETACH))
+		die(fd, "detach the old root", "/", errno);
+	if (chdir("/"))
+		die(fd, "chdir", "/", errno);
+
+	if (dup2(s->log_fd, 1) < 0 || dup2(s->log_fd, 2) < 0)
+		die(fd, "redirect the agent's output", "agent.log", errno);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null >= 0 && null != 0) {
+		dup2(null, 0);
+		close(null);
+	}
+	char listen[160];
+	snprintf(listen, sizeof(listen), "unix:%s/%s", SANDBOX_SOCK_DIR, SANDBOX_AGENT_SOCK);
+	char *const argv[] = { "smoltest-agent", "--listen", listen, NULL };
+	char *const envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			       "HOME=/root", "LANG=C.UTF-8", "SMOLTEST_SANDBOX=1", NULL };
+	syscall(SYS_execveat, s->agent_fd, "", argv, envp, AT_EMPTY_PATH);
+	die(fd, "exec the agent", "smoltest-agent", errno);
+}
+
+void sandbox_monitor_main(const struct sandbox_spec *s)
+{
+	int fd = s->status_fd;
+	char opts[3 * SBX_PATH + 128], p[SBX_PATH];
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		die(fd, "prctl", "PR_SET_PDEATHSIG", errno);
+	if (s->cgroup_procs && write_file(s->cgroup_procs, "0"))
+		die(fd, "join cgroup", s->cgroup_procs, errno);
+	/* A private mount namespace owned by the host's user namespace: the
+	 * overlay is built here and is never visible to the host. */
+	if (unshare(CLONE_NEWNS))
+		die(fd, "unshare", "CLONE_NEWNS", errno);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		die(fd, "make mounts private", "/", errno);
+	if (s->layer)
+		snprintf(opts, sizeof(opts), "lowerdir=%s:%s,upperdir=%s,workdir=%s", s->layer,
+			 s->rootfs, s->upper, s->work);
+	else
+		snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", s->rootfs,
+			 s->upper, s->work);
+	if (mount("smoltest", s->root, "overlay", MS_NOSUID, opts))
+		die(fd, "mount overlayfs", s->root, errno);
+	for (size_t i = 0; i < s->n_shares; i++)
+		bind_at(fd, s->shares[i].host, s->root, s->shares[i].guest, s->shares[i].readonly,
+			false);
+	setup_dev(fd, s->root);
+	bind_at(fd, s->sock_dir, s->root, SANDBOX_SOCK_DIR, false, false);
+	if (s->artifact_dir)
+		bind_at(fd, s->artifact_dir, s->root, BACKEND_GUEST_ARTIFACTS, false, false);
+
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC))
+		die(fd, "pipe", "sync", errno);
+	/* clone() with fork semantics (no new stack): the child continues here. */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+					       CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD,
+				   NULL, NULL, NULL, 0);
+	if (pid < 0)
+		die(fd, "clone the sandbox init", "namespaces", errno);
+	if (pid == 0) {
+		close(sync[1]);
+		init_main(s, sync[0]);
+	}
+	close(sync[0]);
+	/* Identity maps: file ownership is unchanged, but the sandbox's root
+	 * has capabilities only over its own namespaces. */
+	snprintf(p, sizeof(p), "/proc/%d/uid_map", (int)pid);
+	if (write_file(p, "0 0 4294967295\n"))
+		die(fd, "write uid_map", p, errno);
+	snprintf(p, sizeof(p), "/proc/%d/gid_map", (int)pid);
+	if (write_file(p, "0 0 4294967295\n"))
+		die(fd, "write gid_map", p, errno);
+	char msg[32];
+	snprintf(msg, sizeof(msg), "P%d\n", (int)pid);
+	say(fd, msg);
+	close(fd);
+	if (write(sync[1], "g", 1) != 1)
+		_exit(1);
+	close(sync[1]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
