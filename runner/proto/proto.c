@@ -259,7 +259,8 @@ static void decode_exit(struct cur *c, struct proto_exit *x)
 	x->flags = rd32(c, f);
 	x->status = (int32_t)rd32(c, f);
 	x->spawn_errno = (int32_t)rd32(c, f);
-	rd32(c, f); /* reserved */
+	if (rd32(c, f) != 0 && !c->err)
+		c->err = "EXIT reserved: must be 0";
 	x->wall_ns = rd64(c, f);
 	x->utime_us = rd64(c, f);
 	x->stime_us = rd64(c, f);
@@ -307,7 +308,8 @@ static const char *decode_payload(struct proto_msg *m, const uint8_t *p, uint32_
 	case PROTO_HELLO:
 		m->u.hello.version_min = rd16(&c, "HELLO version_min: payload too short");
 		m->u.hello.version_max = rd16(&c, "HELLO version_max: payload too short");
-		rd32(&c, "HELLO reserved: payload too short");
+		if (rd32(&c, "HELLO reserved: payload too short") != 0 && !c.err)
+			c.err = "HELLO reserved: must be 0";
 		m->u.hello.caps = rd64(&c, "HELLO caps: payload too short");
 		m->u.hello.software = rdstr(&c, "HELLO software: length runs past the payload",
 					    "HELLO software: contains NUL");

@@ -1,0 +1,2 @@
+# fixtures/agent: PID-1 planning (mounts, command line, modules, root switch).
+smol_add_unit_test(agent_init SOURCES test_agent_init.c LIBS smolagent)

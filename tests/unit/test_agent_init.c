@@ -1,0 +1,248 @@
+/* Unit tests for the agent's PID-1 planning (fixtures/agent/agent_init.c):
+ * the early mount plan, the kernel command line, the module list and its
+ * load order, and the root switch plan. The executors cannot run here (they
+ * need PID 1 in a VM); everything they act on is decided by these. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "agent_init.h"
+
+static struct init_module mods[INIT_MAX_MODULES];
+static size_t order[INIT_MAX_MODULES];
+
+static long pos_of(const char *name, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(mods[order[i]].name, name))
+			return (long)i;
+	return -1;
+}
+
+START_TEST(test_mount_plan)
+{
+	const struct init_mount *m;
+	size_t n = init_mount_plan(&m);
+	ck_assert_uint_ge(n, 5);
+	const char *want[] = { "/proc", "/sys", "/dev", "/tmp", "/run" };
+	long at[5];
+	for (int w = 0; w < 5; w++) {
+		at[w] = -1;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(m[i].target, want[w]))
+				at[w] = (long)i;
+		ck_assert_msg(at[w] >= 0, "%s not mounted", want[w]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(m[i].target, "/dev"))
+			ck_assert_str_eq(m[i].fstype, "devtmpfs");
+		/* Every nested mount comes after its parent. */
+		if (!strncmp(m[i].target, "/dev/", 5))
+			ck_assert_int_gt((long)i, at[2]);
+		if (!strncmp(m[i].target, "/sys/", 5))
+			ck_assert_int_gt((long)i, at[1]);
+		if (!strcmp(m[i].fstype, "proc") || !strcmp(m[i].fstype, "sysfs"))
+			ck_assert(m[i].flags & MS_NOEXEC);
+	}
+}
+END_TEST
+
+START_TEST(test_cmdline)
+{
+	struct init_cmdline c;
+	char err[256];
+	ck_assert_int_eq(init_cmdline_parse("console=ttyS0 quiet\n", &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.listen, "vsock:1024");
+	ck_assert_str_eq(c.modules, INIT_DEFAULT_MODULES);
+	ck_assert_str_eq(c.root, "");
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=/dev/vda smoltest.rootfstype=erofs "
+					    "smoltest.listen=vsock:5000 smoltest.modules=/m.list",
+					    &c, err, sizeof(err)),
+			 0);
+	ck_assert_str_eq(c.root, "/dev/vda");
+	ck_assert(!c.root_virtiofs);
+	ck_assert_str_eq(c.rootfstype, "erofs");
+	ck_assert_str_eq(c.listen, "vsock:5000");
+	ck_assert_str_eq(c.modules, "/m.list");
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:rootfs", &c, err, sizeof(err)), 0);
+	ck_assert(c.root_virtiofs);
+	ck_assert_str_eq(c.root, "rootfs");
+	/* Hostile values. */
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=vda", &c, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "smoltest.root"));
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:", &c, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_cmdline_parse("smoltest.listen=", &c, err, sizeof(err)), -EINVAL);
+	char longv[600] = "smoltest.modules=/";
+	memset(longv + strlen(longv), 'x', 500);
+	ck_assert_int_eq(init_cmdline_parse(longv, &c, err, sizeof(err)), -EINVAL);
+	/* Other keys, even similar ones, are ignored. */
+	ck_assert_int_eq(init_cmdline_parse("smoltest.rootx=1 smoltest.other=2 root=/dev/sda", &c, err,
+					    sizeof(err)),
+			 0);
+	ck_assert_str_eq(c.root, "");
+}
+END_TEST
+
+START_TEST(test_module_name)
+{
+	char n[64];
+	ck_assert_int_eq(init_module_name("/lib/modules/6.1/kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko.xz", n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "vmw_vsock_virtio_transport");
+	ck_assert_int_eq(init_module_name("virtio-mmio.ko", n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "virtio_mmio");
+	ck_assert_int_eq(init_module_name("fuse", n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "fuse");
+	ck_assert_int_eq(init_module_name("/x/.ko", n, sizeof(n)), -EINVAL);
+	ck_assert_int_eq(init_module_name("abcdefgh.ko", n, 4), -ENAMETOOLONG);
+}
+END_TEST
+
+START_TEST(test_modules_order)
+{
+	/* Listed in the wrong order on purpose: the agent must put every
+	 * dependency first. virtio_ring is built in (not listed). */
+	const char *list = "# smoltest module list\n"
+			   "/lib/modules/k/vmw_vsock_virtio_transport.ko.xz vmw_vsock_virtio_transport_common vsock virtio_ring\n"
+			   "/lib/modules/k/virtio_blk.ko virtio virtio_ring\n"
+			   "\n"
+			   "/lib/modules/k/vmw_vsock_virtio_transport_common.ko.xz vsock\n"
+			   "/lib/modules/k/virtio.ko\n"
+			   "/lib/modules/k/vsock.ko.zst\n"
+			   "/lib/modules/k/virtiofs.ko fuse,virtio\n"
+			   "/lib/modules/k/fuse.ko\n";
+	size_t n;
+	char err[256];
+	ck_assert_int_eq(init_modules_parse(list, strlen(list), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 7);
+	ck_assert(mods[0].compressed);
+	ck_assert(!mods[1].compressed);
+	ck_assert_uint_eq(mods[5].ndeps, 2);
+	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), 0);
+	/* Each module exactly once. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			ck_assert_uint_ne(order[i], order[j]);
+	ck_assert_int_lt(pos_of("vsock", n), pos_of("vmw_vsock_virtio_transport_common", n));
+	ck_assert_int_lt(pos_of("vmw_vsock_virtio_transport_common", n), pos_of("vmw_vsock_virtio_transport", n));
+	ck_assert_int_lt(pos_of("virtio", n), pos_of("virtio_blk", n));
+	ck_assert_int_lt(pos_of("fuse", n), pos_of("virtiofs", n));
+	ck_assert_int_lt(pos_of("virtio", n), pos_of("virtiofs", n));
+	/* A list already in order keeps its order. */
+	const char *sorted = "/a/x.ko\n/a/y.ko x\n/a/z.ko y\n";
+	ck_assert_int_eq(init_modules_parse(sorted, strlen(sorted), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(order[i], i);
+}
+END_TEST
+
+START_TEST(test_modules_hostile)
+{
+	size_t n;
+	char err[256];
+	const char *cyc = "/m/a.ko b\n/m/b.ko c\n/m/c.ko a\n/m/d.ko\n";
+	ck_assert_int_eq(init_modules_parse(cyc, strlen(cyc), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), -ELOOP);
+	ck_assert_ptr_nonnull(strstr(err, "cycle"));
+	const char *self = "/m/a.ko a\n";
+	ck_assert_int_eq(init_modules_parse(self, strlen(self), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), -ELOOP);
+	const char *dup = "/m/a.ko\n/n/a.ko.xz\n";
+	ck_assert_int_eq(init_modules_parse(dup, strlen(dup), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), -EEXIST);
+	const char *rel = "m/a.ko\n";
+	ck_assert_int_eq(init_modules_parse(rel, strlen(rel), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "line 1"));
+	const char *notko = "/m/a.txt\n";
+	ck_assert_int_eq(init_modules_parse(notko, strlen(notko), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	const char nul[] = "/m/a.ko\n/m/b\0.ko\n";
+	ck_assert_int_eq(init_modules_parse(nul, sizeof(nul) - 1, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "line 2"));
+	/* Too many dependencies, too many modules, too-long lines. */
+	char many[4000] = "/m/a.ko";
+	for (int i = 0; i < 40; i++)
+		strcat(many, " d");
+	ck_assert_int_eq(init_modules_parse(many, strlen(many), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -E2BIG);
+	const char *three = "/m/a.ko\n/m/b.ko\n/m/c.ko\n";
+	ck_assert_int_eq(init_modules_parse(three, strlen(three), mods, 2, &n, err, sizeof(err)), -E2BIG);
+	char *longline = malloc(10000);
+	memset(longline, 'a', 9999);
+	longline[0] = '/';
+	longline[9999] = '\0';
+	ck_assert_int_eq(init_modules_parse(longline, 9999, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	free(longline);
+	/* Empty and comment-only lists are fine. */
+	ck_assert_int_eq(init_modules_parse("", 0, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(init_modules_parse("# x\n\n", 5, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_root_plan)
+{
+	struct init_cmdline c;
+	struct init_step steps[32];
+	size_t n;
+	char err[64];
+	ck_assert_int_eq(init_cmdline_parse("", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_root_plan(&c, steps, 32, &n), -EINVAL);
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=/dev/vda", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_root_plan(&c, steps, 32, &n), 0);
+	ck_assert_uint_gt(n, 8);
+	/* The lower layer is the read-only root, the overlay combines it with
+	 * a tmpfs upper, the API file systems move over, and the switch is last. */
+	long lower = -1, overlay = -1, tmpfs = -1, movedev = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (steps[i].op == INIT_MOUNT && !strcmp(steps[i].a, "/dev/vda")) {
+			lower = (long)i;
+			ck_assert_str_eq(steps[i].fstype, "ext4");
+			ck_assert(steps[i].flags & MS_RDONLY);
+		}
+		if (steps[i].op == INIT_MOUNT && !strcmp(steps[i].fstype, "tmpfs"))
+			tmpfs = (long)i;
+		if (steps[i].op == INIT_MOUNT && !strcmp(steps[i].fstype, "overlay")) {
+			overlay = (long)i;
+			ck_assert_ptr_nonnull(strstr(steps[i].data, "lowerdir=/newroot/lower"));
+			ck_assert_ptr_nonnull(strstr(steps[i].data, "upperdir=/newroot/rw/upper"));
+		}
+		if (steps[i].op == INIT_MOVE && !strcmp(steps[i].a, "/dev"))
+			movedev = (long)i;
+	}
+	ck_assert(lower >= 0 && tmpfs > lower && overlay > tmpfs && movedev > overlay);
+	ck_assert_int_eq(steps[n - 1].op, INIT_SWITCH);
+	ck_assert_str_eq(steps[n - 1].a, "/newroot/root");
+	/* virtio-fs root. */
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:myroot", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_root_plan(&c, steps, 32, &n), 0);
+	ck_assert_str_eq(steps[3].a, "myroot");
+	ck_assert_str_eq(steps[3].fstype, "virtiofs");
+	/* Too little room. */
+	ck_assert_int_eq(init_root_plan(&c, steps, 4, &n), -E2BIG);
+}
+END_TEST
+
+static Suite *init_suite(void)
+{
+	Suite *s = suite_create("agent_init");
+	TCase *tc = tcase_create("plan");
+	tcase_add_test(tc, test_mount_plan);
+	tcase_add_test(tc, test_cmdline);
+	tcase_add_test(tc, test_module_name);
+	tcase_add_test(tc, test_modules_order);
+	tcase_add_test(tc, test_modules_hostile);
+	tcase_add_test(tc, test_root_plan);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(init_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
