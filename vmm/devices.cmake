@@ -1,0 +1,4 @@
+# virtio devices of issue #4: blk (over vmm/disk), vsock, fs (over vmm/fs).
+target_sources(smolvm PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/blk.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/blk_req.c)
