@@ -4,9 +4,11 @@ if(TARGET smolimage)
   add_executable(check_image ${CMAKE_CURRENT_SOURCE_DIR}/image/check_image.c)
   target_link_libraries(check_image PRIVATE PkgConfig::ARCHIVE PkgConfig::XXHASH)
   set_target_properties(check_image PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  # The static agent (fixtures/agent/ builds it as target smoltest_agent);
+  # without it busybox stands in as /init.
   set(_image_agent "")
-  if(TARGET smoltest-agent)
-    set(_image_agent $<TARGET_FILE:smoltest-agent>)
+  if(TARGET smoltest_agent AND DEFINED SMOL_AGENT_BIN)
+    set(_image_agent ${SMOL_AGENT_BIN})
   endif()
   smol_add_integration_test(image_build
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/image/run.sh $<TARGET_FILE:smoltest>

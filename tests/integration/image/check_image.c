@@ -302,6 +302,7 @@ static void check_initrd(const char *dir)
 	char *save = NULL;
 	for (char *line = strtok_r(modlist, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		lines++;
+		line[strcspn(line, " ")] = '\0'; /* "PATH DEP...": the path */
 		struct rec *f = find("file", line);
 		if (!f)
 			problem("/etc/smoltest/modules names %s, which is not a file in the initrd",

@@ -91,7 +91,8 @@ check_build() {
   # loaded or built in.
   local pos=0 order="" line name deps dep
   declare -A at=()
-  while read -r line; do
+  local listed
+  while read -r line listed; do
     [ -n "$line" ] || continue
     pos=$((pos + 1))
     [ -f "$root$line" ] || fail "$line is in /etc/smoltest/modules but not in the initrd"
@@ -99,6 +100,9 @@ check_build() {
     name=$(tr '\0' '\n' < "$out/modinfo.bin" | sed -n 's/^name=//p')
     deps=$(tr '\0' '\n' < "$out/modinfo.bin" | sed -n 's/^depends=//p')
     [ -n "$name" ] || name=$(basename "$line" .ko | tr - _)
+    # The dependencies the list gives the agent are the module's own.
+    [ "$(echo $listed | tr ' ' '\n' | sort | tr '\n' ,)" = "$(echo ${deps//,/ } | tr ' ' '\n' | sort | tr '\n' ,)" ] ||
+      fail "/etc/smoltest/modules gives $name the dependencies '$listed', .modinfo says '$deps'"
     for dep in ${deps//,/ }; do
       dep=${dep//-/_}
       if [ -z "${at[$dep]:-}" ]; then
