@@ -35,7 +35,7 @@ static int dup_opt(const char *s, char **out)
  * from the end. */
 static int copy_output(const struct result_output *o, char **out, size_t *out_len)
 {
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	int rc = text_output_join(&sb, o);
 	if (rc)
 		goto fail;

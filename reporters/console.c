@@ -17,13 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define C_RED "\x1b[31m"
-#define C_GREEN "\x1b[32m"
-#define C_YELLOW "\x1b[33m"
-#define C_MAGENTA "\x1b[35m"
-#define C_DIM "\x1b[2m"
-#define C_BOLD "\x1b[1m"
-#define C_RESET "\x1b[0m"
+#define C_RED	     "\x1b[31m"
+#define C_GREEN	     "\x1b[32m"
+#define C_YELLOW     "\x1b[33m"
+#define C_MAGENTA    "\x1b[35m"
+#define C_DIM	     "\x1b[2m"
+#define C_BOLD	     "\x1b[1m"
+#define C_RESET	     "\x1b[0m"
 #define STATUS_WIDTH 78 /* the live line never wraps on an 80-column terminal */
 
 struct console {
@@ -88,8 +88,8 @@ static int status_line(struct console *c)
 {
 	char el[32];
 	size_t start = c->line.len;
-	int rc = sb_printf(&c->line, "\r\x1b[K%s[%u/%u]%s %s", paint(c, C_BOLD), c->done, c->planned,
-			   paint(c, C_RESET),
+	int rc = sb_printf(&c->line, "\r\x1b[K%s[%u/%u]%s %s", paint(c, C_BOLD), c->done,
+			   c->planned, paint(c, C_RESET),
 			   util_format_duration(util_now_ns() - c->start_ns, el, sizeof(el)));
 	for (size_t i = 0; i < c->n_running && !rc; i++) {
 		size_t used = c->line.len - start;
@@ -167,7 +167,8 @@ static int console_begin(struct reporter *r, const struct run_info *info)
 	if (info->backend && !c->backend)
 		return -ENOMEM;
 	if (info->backend_note) {
-		int rc = sb_printf(&c->line, "%swarning:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
+		int rc =
+		    sb_printf(&c->line, "%swarning:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
 		if (!rc)
 			rc = put_clean(c, info->backend_note, 0);
 		if (!rc)
@@ -238,7 +239,8 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 	bool show = c->o.verbosity >= 0 || (failed && rec->final);
 	if (!rc && show) {
 		if (!rec->final)
-			rc = sb_printf(&c->line, "%sRETRY%s ", paint(c, C_YELLOW), paint(c, C_RESET));
+			rc = sb_printf(&c->line, "%sRETRY%s ", paint(c, C_YELLOW),
+				       paint(c, C_RESET));
 		else
 			rc = sb_printf(&c->line, "%s%s%s ", paint(c, col), lab, paint(c, C_RESET));
 		if (!rc)
@@ -248,19 +250,21 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 				       util_format_duration(rec->duration_ns, dur, sizeof(dur)),
 				       paint(c, C_RESET));
 		if (!rc && !rec->final)
-			rc = sb_printf(&c->line, " attempt %u of %u:", rec->attempt, rec->max_attempts);
+			rc = sb_printf(&c->line, " attempt %u of %u:", rec->attempt,
+				       rec->max_attempts);
 		if (!rc && rec->status != RESULT_PASS) {
 			rc = sb_append_str(&c->line, rec->status == RESULT_SKIP ? ": " : " ");
 			if (!rc)
-				rc = put_clean(c, rec->status == RESULT_SKIP && rec->skip_reason
-							  ? rec->skip_reason
-							  : rec->message,
+				rc = put_clean(c,
+					       rec->status == RESULT_SKIP && rec->skip_reason
+						   ? rec->skip_reason
+						   : rec->message,
 					       0);
 		}
 		if (!rc)
 			rc = sb_append_char(&c->line, '\n');
 		if (!rc && c->o.verbosity > 0 && rec->final && !failed) {
-			struct strbuf raw = { 0 };
+			struct strbuf raw = {0};
 			rc = text_output_join(&raw, &rec->out);
 			if (!rc)
 				rc = put_tail(c, "stdout", raw.buf, raw.len);
@@ -289,11 +293,12 @@ static int recap_failures(struct console *c)
 		if (!collect_is_failure(t->status))
 			continue;
 		if (!any)
-			rc = sb_printf(&c->line, "\n%sFailures:%s\n", paint(c, C_BOLD), paint(c, C_RESET));
+			rc = sb_printf(&c->line, "\n%sFailures:%s\n", paint(c, C_BOLD),
+				       paint(c, C_RESET));
 		any = true;
 		if (!rc)
 			rc = sb_printf(&c->line, "\n%s%s%s ", paint(c, C_RED),
-				       t->status == RESULT_ERROR	 ? "ERROR"
+				       t->status == RESULT_ERROR     ? "ERROR"
 				       : t->status == RESULT_TIMEOUT ? "TIMEOUT"
 								     : "FAIL",
 				       paint(c, C_RESET));
@@ -359,11 +364,12 @@ static int console_end(struct reporter *r, const struct run_summary *s)
 			rc = put_clean(c, s->abort_reason ? s->abort_reason : "run aborted", 0);
 	}
 	if (!rc)
-		rc = sb_printf(&c->line,
-			       "\n%s%u test%s: %u passed, %u failed, %u flaky, %u skipped, %u error%s%s",
-			       paint(c, bad ? C_RED : C_GREEN), s->total, s->total == 1 ? "" : "s",
-			       s->passed, s->failed + s->timeouts, s->flaky, s->skipped, s->errors,
-			       s->errors == 1 ? "" : "s", paint(c, C_RESET));
+		rc = sb_printf(
+		    &c->line,
+		    "\n%s%u test%s: %u passed, %u failed, %u flaky, %u skipped, %u error%s%s",
+		    paint(c, bad ? C_RED : C_GREEN), s->total, s->total == 1 ? "" : "s", s->passed,
+		    s->failed + s->timeouts, s->flaky, s->skipped, s->errors,
+		    s->errors == 1 ? "" : "s", paint(c, C_RESET));
 	if (!rc)
 		rc = sb_printf(&c->line, " in %s (backend %s",
 			       util_format_duration(s->wall_ns, wall, sizeof(wall)),
@@ -391,13 +397,26 @@ static void console_destroy(struct reporter *r)
 	free(c);
 }
 
+static const struct reporter_ops console_ops;
+
+int console_reporter_tick(struct reporter *r)
+{
+	if (!r || r->ops != &console_ops)
+		return -EINVAL;
+	struct console *c = r->priv;
+	if (!c->live)
+		return 0;
+	int rc = status_line(c);
+	return rc ? rc : emit(c);
+}
+
 static const struct reporter_ops console_ops = {
-	.name = "console",
-	.begin = console_begin,
-	.test_started = console_started,
-	.result = console_result,
-	.end = console_end,
-	.destroy = console_destroy,
+    .name = "console",
+    .begin = console_begin,
+    .test_started = console_started,
+    .result = console_result,
+    .end = console_end,
+    .destroy = console_destroy,
 };
 
 int console_reporter_create(FILE *f, const struct console_opts *o, struct reporter **out)

@@ -69,7 +69,7 @@ static int emit(struct gha *g)
 static int annotate(struct gha *g, const char *kind, const struct result_record *rec,
 		    const char *title_prefix, const char *message)
 {
-	struct strbuf title = { 0 };
+	struct strbuf title = {0};
 	int rc = sb_printf(&g->line, "::%s file=", kind);
 	if (!rc)
 		rc = gha_escape_property(&g->line, rec->suite_file ? rec->suite_file : "");
@@ -92,13 +92,13 @@ static int annotate(struct gha *g, const char *kind, const struct result_record 
 /* Appends the tail of one stream, sanitised, inside the stop-commands fence. */
 static int group_stream(struct gha *g, const char *what, const struct result_output *o)
 {
-	struct strbuf raw = { 0 }, clean = { 0 };
+	struct strbuf raw = {0}, clean = {0};
 	int rc = text_output_join(&raw, o);
 	if (!rc)
 		rc = text_sanitize(&clean, sb_str(&raw), raw.len, 0);
 	if (!rc && clean.len) {
-		size_t off = text_tail_offset(sb_str(&clean), clean.len, GROUP_TAIL_LINES,
-					      GROUP_TAIL_BYTES);
+		size_t off =
+		    text_tail_offset(sb_str(&clean), clean.len, GROUP_TAIL_LINES, GROUP_TAIL_BYTES);
 		rc = sb_printf(&g->line, "--- %s%s ---\n", what, off ? " (tail)" : "");
 		if (!rc)
 			rc = sb_append(&g->line, sb_str(&clean) + off, clean.len - off);
@@ -112,7 +112,7 @@ static int group_stream(struct gha *g, const char *what, const struct result_out
 
 static int gha_failure(struct gha *g, const struct result_record *rec)
 {
-	struct strbuf msg = { 0 };
+	struct strbuf msg = {0};
 	int rc = sb_append_str(&g->line, "::group::");
 
 	if (!rc)
@@ -159,12 +159,14 @@ static int gha_begin(struct reporter *r, const struct run_info *info)
 	g->have_snapshot = info->snapshot_id != NULL;
 	g->cache_hit = info->cache_hit;
 	if (dup_opt(info->suite_name, &g->suite_name) || dup_opt(info->backend, &g->backend) ||
-	    dup_opt(info->backend_note, &g->backend_note) || dup_opt(info->partition, &g->partition))
+	    dup_opt(info->backend_note, &g->backend_note) ||
+	    dup_opt(info->partition, &g->partition))
 		return -ENOMEM;
 	if (info->backend_note) {
 		int rc = sb_append_str(&g->line, "::warning title=smoltest backend::");
 		if (!rc)
-			rc = gha_escape_data(&g->line, info->backend_note, strlen(info->backend_note));
+			rc = gha_escape_data(&g->line, info->backend_note,
+					     strlen(info->backend_note));
 		if (!rc)
 			rc = sb_append_char(&g->line, '\n');
 		return rc ? rc : emit(g);
@@ -207,7 +209,7 @@ static int append_file(const char *path, const char *data, size_t len)
 
 static int write_outputs(struct gha *g, const struct run_summary *s)
 {
-	struct strbuf o = { 0 };
+	struct strbuf o = {0};
 	int rc = sb_printf(&o, "passed=%u\nfailed=%u\nflaky=%u\nskipped=%u\nerrors=%u\n", s->passed,
 			   s->failed + s->timeouts, s->flaky, s->skipped, s->errors);
 	if (!rc && g->junit_path) {
@@ -228,20 +230,20 @@ static int write_outputs(struct gha *g, const struct run_summary *s)
 
 static int write_summary(struct gha *g, const struct run_summary *s)
 {
-	struct strbuf md = { 0 };
+	struct strbuf md = {0};
 	struct gha_summary_in in = {
-		.suite_name = g->suite_name,
-		.backend = g->backend,
-		.backend_note = g->backend_note,
-		.partition = g->partition,
-		.have_snapshot = g->have_snapshot,
-		.cache_hit = g->cache_hit,
-		.server_url = g->server_url,
-		.repository = g->repository,
-		.sha = g->sha,
-		.sum = s,
-		.results = &g->results,
-		.limit = g->summary_limit,
+	    .suite_name = g->suite_name,
+	    .backend = g->backend,
+	    .backend_note = g->backend_note,
+	    .partition = g->partition,
+	    .have_snapshot = g->have_snapshot,
+	    .cache_hit = g->cache_hit,
+	    .server_url = g->server_url,
+	    .repository = g->repository,
+	    .sha = g->sha,
+	    .sum = s,
+	    .results = &g->results,
+	    .limit = g->summary_limit,
 	};
 	int rc = gha_summary_render(&md, &in);
 	if (!rc)
@@ -259,11 +261,12 @@ static int gha_end(struct reporter *r, const struct run_summary *s)
 	int rc = 0, rc2;
 
 	if (g->n_failures > g->n_errors)
-		rc = sb_printf(&g->line,
-			       "::notice title=smoltest::%u tests failed; GitHub shows 10 annotations "
-			       "per step, so only the first %u are annotated. The job summary and the "
-			       "JUnit report list all of them.\n",
-			       g->n_failures, g->n_errors);
+		rc = sb_printf(
+		    &g->line,
+		    "::notice title=smoltest::%u tests failed; GitHub shows 10 annotations "
+		    "per step, so only the first %u are annotated. The job summary and the "
+		    "JUnit report list all of them.\n",
+		    g->n_failures, g->n_errors);
 	if (!rc)
 		rc = emit(g);
 	if (g->step_summary && (rc2 = write_summary(g, s)) && !rc)
@@ -294,11 +297,11 @@ static void gha_destroy(struct reporter *r)
 }
 
 static const struct reporter_ops gha_ops = {
-	.name = "github",
-	.begin = gha_begin,
-	.result = gha_result,
-	.end = gha_end,
-	.destroy = gha_destroy,
+    .name = "github",
+    .begin = gha_begin,
+    .result = gha_result,
+    .end = gha_end,
+    .destroy = gha_destroy,
 };
 
 /* A token that test output cannot guess (docs: "Stopping and starting
@@ -332,7 +335,8 @@ int gha_reporter_create(const struct gha_opts *o, struct reporter **out)
 	g->out = o->out;
 	g->max_errors = o->max_errors ? o->max_errors : GHA_MAX_ERRORS;
 	g->summary_limit = o->summary_limit ? o->summary_limit : GHA_SUMMARY_LIMIT;
-	if (dup_opt(o->step_summary && *o->step_summary ? o->step_summary : NULL, &g->step_summary) ||
+	if (dup_opt(o->step_summary && *o->step_summary ? o->step_summary : NULL,
+		    &g->step_summary) ||
 	    dup_opt(o->output && *o->output ? o->output : NULL, &g->output) ||
 	    dup_opt(o->junit_path, &g->junit_path) || dup_opt(o->server_url, &g->server_url) ||
 	    dup_opt(o->repository, &g->repository) || dup_opt(o->sha, &g->sha)) {

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define GHA_MAX_ERRORS 10		/* GitHub shows 10 error annotations per step */
+#define GHA_MAX_ERRORS	  10			  /* GitHub shows 10 error annotations per step */
 #define GHA_SUMMARY_LIMIT (1024u * 1024u - 4096u) /* the step summary must stay under 1 MiB */
 
 /* Appends text for a workflow command's message (the part after "::"),

@@ -37,7 +37,7 @@ static int escape(struct strbuf *sb, const char *s, size_t len, bool property)
 
 int gha_escape_data(struct strbuf *sb, const char *s, size_t len)
 {
-	struct strbuf clean = { 0 };
+	struct strbuf clean = {0};
 	int rc = text_sanitize(&clean, s, len, 0);
 	if (!rc)
 		rc = escape(sb, sb_str(&clean), clean.len, false);
@@ -47,7 +47,7 @@ int gha_escape_data(struct strbuf *sb, const char *s, size_t len)
 
 int gha_escape_property(struct strbuf *sb, const char *s)
 {
-	struct strbuf clean = { 0 };
+	struct strbuf clean = {0};
 	int rc = text_sanitize_str(&clean, s, TEXT_ONE_LINE);
 	if (!rc)
 		rc = escape(sb, sb_str(&clean), clean.len, true);

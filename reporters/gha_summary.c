@@ -18,7 +18,7 @@
  * so that test names cannot inject HTML. */
 static int md_cell(struct strbuf *md, const char *s, size_t max)
 {
-	struct strbuf clean = { 0 };
+	struct strbuf clean = {0};
 	int rc = text_sanitize_str(&clean, s ? s : "", TEXT_ONE_LINE);
 	size_t n = text_utf8_cut(sb_str(&clean), clean.len, max);
 	const char *p = sb_str(&clean);
@@ -63,8 +63,8 @@ static int url_path(struct strbuf *md, const char *s)
 	static const char hex[] = "0123456789ABCDEF";
 	int rc = 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("/-._~", *p))
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
 			rc = sb_append_char(md, (char)*p);
 		else
 			rc = sb_printf(md, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
@@ -82,7 +82,8 @@ static bool link_ok(const struct gha_summary_in *in)
 	    !util_starts_with(in->server_url, "http://"))
 		return false;
 	for (const char *p = in->server_url; *p; p++)
-		if ((unsigned char)*p <= ' ' || strchr("()<>[]\\\"'`", *p) || (unsigned char)*p >= 0x7f)
+		if ((unsigned char)*p <= ' ' || strchr("()<>[]\\\"'`", *p) ||
+		    (unsigned char)*p >= 0x7f)
 			return false;
 	return true;
 }
@@ -201,8 +202,9 @@ int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
 			continue;
 		}
 		if (!header)
-			rc = sb_append_str(md, "\n### Failures\n\n| test | where | kind | message |\n"
-					       "|---|---|---|---|\n");
+			rc = sb_append_str(md,
+					   "\n### Failures\n\n| test | where | kind | message |\n"
+					   "|---|---|---|---|\n");
 		header = true;
 		size_t row = md->len;
 		if (!rc)
@@ -236,7 +238,8 @@ int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
 		if (!rc)
 			rc = md_cell(md, t->test_name, 200);
 		if (!rc)
-			rc = sb_printf(md, ": passed on attempt %u of %u (", t->attempt, t->max_attempts);
+			rc = sb_printf(md, ": passed on attempt %u of %u (", t->attempt,
+				       t->max_attempts);
 		if (!rc)
 			rc = md_where(md, in, t);
 		if (!rc)
@@ -265,9 +268,10 @@ int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
 		}
 	}
 	if (!rc && left_out)
-		rc = sb_printf(md,
-			       "\n> The summary was cut to stay under GitHub's 1 MiB limit: %zu more "
-			       "row(s) are not shown. The JUnit report and the log have every result.\n",
-			       left_out);
+		rc = sb_printf(
+		    md,
+		    "\n> The summary was cut to stay under GitHub's 1 MiB limit: %zu more "
+		    "row(s) are not shown. The JUnit report and the log have every result.\n",
+		    left_out);
 	return rc;
 }

@@ -61,16 +61,17 @@ static int key_str(struct jsonl *j, const char *key, const char *s)
 
 static int key_output(struct jsonl *j, const char *key, const struct result_output *o)
 {
-	struct strbuf raw = { 0 };
+	struct strbuf raw = {0};
 	int rc = text_output_join(&raw, o);
 	if (!rc)
 		rc = sb_printf(&j->line, ",\"%s\":", key);
 	if (!rc)
 		rc = json_str(j, sb_str(&raw), raw.len);
 	if (!rc)
-		rc = sb_printf(&j->line, ",\"%s_bytes\":%" PRIu64 ",\"%s_truncated\":%s", key,
-			       o->truncated ? o->total_bytes : (uint64_t)(o->head_len + o->tail_len), key,
-			       o->truncated ? "true" : "false");
+		rc =
+		    sb_printf(&j->line, ",\"%s_bytes\":%" PRIu64 ",\"%s_truncated\":%s", key,
+			      o->truncated ? o->total_bytes : (uint64_t)(o->head_len + o->tail_len),
+			      key, o->truncated ? "true" : "false");
 	sb_release(&raw);
 	return rc;
 }
@@ -110,8 +111,8 @@ static int jsonl_begin(struct reporter *r, const struct run_info *i)
 		rc = sb_printf(&j->line,
 			       ",\"cache_hit\":%s,\"start_unix_ms\":%" PRIu64
 			       ",\"planned\":%u,\"parallel\":%u}",
-			       i->cache_hit ? "true" : "false", i->start_wall_ns / 1000000u, i->planned,
-			       i->parallel);
+			       i->cache_hit ? "true" : "false", i->start_wall_ns / 1000000u,
+			       i->planned, i->parallel);
 	return rc ? rc : flush_line(j);
 }
 
@@ -131,9 +132,9 @@ static int jsonl_result(struct reporter *r, const struct result_record *rec)
 	if (!rc)
 		rc = key_str(j, "status", result_status_name(rec->status));
 	if (!rc)
-		rc = key_str(j, "fail_kind", rec->fail_kind == FAIL_NONE
-						     ? NULL
-						     : result_fail_kind_name(rec->fail_kind));
+		rc = key_str(j, "fail_kind",
+			     rec->fail_kind == FAIL_NONE ? NULL
+							 : result_fail_kind_name(rec->fail_kind));
 	if (!rc)
 		rc = sb_printf(&j->line, ",\"attempt\":%u,\"max_attempts\":%u,\"final\":%s",
 			       rec->attempt, rec->max_attempts, rec->final ? "true" : "false");
@@ -186,13 +187,14 @@ static int jsonl_result(struct reporter *r, const struct result_record *rec)
 static int jsonl_end(struct reporter *r, const struct run_summary *s)
 {
 	struct jsonl *j = r->priv;
-	int rc = sb_printf(&j->line,
-			   "{\"event\":\"end\",\"total\":%u,\"passed\":%u,\"failed\":%u,\"errors\":%u,"
-			   "\"timeouts\":%u,\"skipped\":%u,\"flaky\":%u,\"wall_ms\":%" PRIu64
-			   ",\"aborted\":%s,\"infra_error\":%s",
-			   s->total, s->passed, s->failed, s->errors, s->timeouts, s->skipped, s->flaky,
-			   s->wall_ns / 1000000u, s->aborted ? "true" : "false",
-			   s->infra_error ? "true" : "false");
+	int rc =
+	    sb_printf(&j->line,
+		      "{\"event\":\"end\",\"total\":%u,\"passed\":%u,\"failed\":%u,\"errors\":%u,"
+		      "\"timeouts\":%u,\"skipped\":%u,\"flaky\":%u,\"wall_ms\":%" PRIu64
+		      ",\"aborted\":%s,\"infra_error\":%s",
+		      s->total, s->passed, s->failed, s->errors, s->timeouts, s->skipped, s->flaky,
+		      s->wall_ns / 1000000u, s->aborted ? "true" : "false",
+		      s->infra_error ? "true" : "false");
 	if (!rc)
 		rc = key_str(j, "abort_reason", s->abort_reason);
 	if (!rc)
@@ -215,11 +217,11 @@ static void jsonl_destroy(struct reporter *r)
 }
 
 static const struct reporter_ops jsonl_ops = {
-	.name = "json",
-	.begin = jsonl_begin,
-	.result = jsonl_result,
-	.end = jsonl_end,
-	.destroy = jsonl_destroy,
+    .name = "json",
+    .begin = jsonl_begin,
+    .result = jsonl_result,
+    .end = jsonl_end,
+    .destroy = jsonl_destroy,
 };
 
 static int jsonl_new(FILE *f, bool own, struct reporter **out)

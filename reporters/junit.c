@@ -139,10 +139,11 @@ static int failure_details(struct strbuf *d, const struct collected *c)
 	if (!rc && c->signal > 0)
 		rc = sb_printf(d, "killed by signal %d\n", c->signal);
 	if (!rc && c->n_missing_artifacts)
-		rc = sb_printf(d, "%zu artifact pattern(s) matched nothing\n", c->n_missing_artifacts);
+		rc = sb_printf(d, "%zu artifact pattern(s) matched nothing\n",
+			       c->n_missing_artifacts);
 	if (!rc)
-		rc = sb_printf(d, "at %s:%u, attempt %u of %u\n", c->suite_file, c->line, c->attempt,
-			       c->max_attempts ? c->max_attempts : 1);
+		rc = sb_printf(d, "at %s:%u, attempt %u of %u\n", c->suite_file, c->line,
+			       c->attempt, c->max_attempts ? c->max_attempts : 1);
 	return rc;
 }
 
@@ -151,7 +152,7 @@ static int failure_details(struct strbuf *d, const struct collected *c)
 static int write_failure(struct junit *j, struct strbuf *sb, const struct collected *c,
 			 const char *prefix)
 {
-	struct strbuf d = { 0 };
+	struct strbuf d = {0};
 	char tag[32];
 	char secs[24];
 	bool err = c->status == RESULT_ERROR;
@@ -275,9 +276,9 @@ static int write_property(struct junit *j, struct strbuf *sb, const char *name, 
 static int write_counts(struct strbuf *sb, const struct junit_counts *k, uint64_t time_ns)
 {
 	char secs[24];
-	return sb_printf(sb, " tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%s\"",
-			 k->tests, k->failures, k->errors, k->skipped,
-			 text_format_seconds(time_ns, secs, sizeof(secs)));
+	return sb_printf(
+	    sb, " tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%s\"", k->tests,
+	    k->failures, k->errors, k->skipped, text_format_seconds(time_ns, secs, sizeof(secs)));
 }
 
 /* One <testsuite> for the tests in results [start, end) of one suite file. */
@@ -285,7 +286,7 @@ static int write_suite(struct junit *j, struct strbuf *sb, size_t start, size_t 
 		       bool only_suite, const struct run_summary *sum, const char *stamp)
 {
 	struct collected **items = j->results.items;
-	struct junit_counts k = { 0 };
+	struct junit_counts k = {0};
 	int rc;
 
 	for (size_t i = start; i < end;) {
@@ -336,7 +337,7 @@ static int write_suite(struct junit *j, struct strbuf *sb, size_t start, size_t 
 static int junit_render(struct junit *j, const struct run_summary *sum, struct strbuf *sb)
 {
 	struct collect_list *l = &j->results;
-	struct junit_counts all = { 0 };
+	struct junit_counts all = {0};
 	char stamp[24] = "1970-01-01T00:00:00";
 	size_t n_suites = 0;
 	int rc;
@@ -400,7 +401,8 @@ static int junit_begin(struct reporter *r, const struct run_info *info)
 	    dup_into(info->backend_note, &j->info.backend_note) ||
 	    dup_into(info->partition, &j->info.partition) ||
 	    dup_into(info->snapshot_id, &j->info.snapshot_id) ||
-	    dup_into(info->hostname, &j->info.hostname) || dup_into(info->version, &j->info.version))
+	    dup_into(info->hostname, &j->info.hostname) ||
+	    dup_into(info->version, &j->info.version))
 		return -ENOMEM;
 	return 0;
 }
@@ -414,7 +416,7 @@ static int junit_result(struct reporter *r, const struct result_record *rec)
 static int junit_end(struct reporter *r, const struct run_summary *sum)
 {
 	struct junit *j = r->priv;
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	int rc = junit_render(j, sum, &sb);
 	if (!rc)
 		rc = util_write_file_atomic(j->path, sb.buf, sb.len, 0644);
@@ -437,11 +439,11 @@ static void junit_destroy(struct reporter *r)
 }
 
 static const struct reporter_ops junit_ops = {
-	.name = "junit",
-	.begin = junit_begin,
-	.result = junit_result,
-	.end = junit_end,
-	.destroy = junit_destroy,
+    .name = "junit",
+    .begin = junit_begin,
+    .result = junit_result,
+    .end = junit_end,
+    .destroy = junit_destroy,
 };
 
 int junit_reporter_create(const char *path, struct reporter **out)

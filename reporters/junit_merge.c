@@ -15,7 +15,7 @@
 
 struct junit_merge {
 	char *name;
-	xmlDocPtr doc;	/* the output document, built as inputs are added */
+	xmlDocPtr doc; /* the output document, built as inputs are added */
 	xmlNodePtr root;
 	struct junit_merge_counts k;
 	char timestamp[24]; /* earliest input timestamp, "" when none */
@@ -132,7 +132,8 @@ static int check_suite(const xmlNode *s, const char *label, struct strbuf *err,
 		uint64_t ns;
 		if (ct && parse_seconds((const char *)ct, &ns))
 			rc = fail(err, label, xmlGetLineNo(ch),
-				  "<testcase> time=\"%s\" is not a number of seconds", (const char *)ct);
+				  "<testcase> time=\"%s\" is not a number of seconds",
+				  (const char *)ct);
 		xmlFree(ct);
 		if (rc)
 			return rc;
@@ -154,7 +155,7 @@ static void keep_earliest(struct junit_merge *m, const xmlNode *s)
 /* Parses with the guard hooks; NULL with a message in err on failure. */
 static xmlDocPtr parse(const char *buf, size_t len, const char *label, struct strbuf *err)
 {
-	struct guard g = { false };
+	struct guard g = {false};
 	xmlParserCtxtPtr p = xmlNewParserCtxt();
 	xmlDocPtr doc = NULL;
 
@@ -169,7 +170,7 @@ static xmlDocPtr parse(const char *buf, size_t len, const char *label, struct st
 	 * stay on), no XINCLUDE. */
 	doc = xmlCtxtReadMemory(p, buf, (int)len, label, "UTF-8",
 				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-					XML_PARSE_NOCDATA);
+				    XML_PARSE_NOCDATA);
 	if (g.dtd) {
 		fail(err, label, xmlSAX2GetLineNumber(p),
 		     "has a DOCTYPE or entity declaration, which JUnit reports never need; "
@@ -197,7 +198,7 @@ int junit_merge_add_buffer(struct junit_merge *m, const char *buf, size_t len, c
 {
 	xmlNodePtr *copies = NULL;
 	size_t n = 0;
-	struct junit_merge_counts add = { 0 };
+	struct junit_merge_counts add = {0};
 	int rc = 0;
 
 	if (len > JUNIT_MERGE_MAX_INPUT || len > INT_MAX) {
@@ -307,9 +308,12 @@ int junit_merge_render(struct junit_merge *m, struct strbuf *out)
 	int size = 0;
 	int rc;
 
-	if (xmlSetProp(m->root, BAD_CAST "name", BAD_CAST(m->name ? m->name : "smoltest")) == NULL ||
-	    set_uint(m->root, "tests", m->k.tests) || set_uint(m->root, "failures", m->k.failures) ||
-	    set_uint(m->root, "errors", m->k.errors) || set_uint(m->root, "skipped", m->k.skipped) ||
+	if (xmlSetProp(m->root, BAD_CAST "name", BAD_CAST(m->name ? m->name : "smoltest")) ==
+		NULL ||
+	    set_uint(m->root, "tests", m->k.tests) ||
+	    set_uint(m->root, "failures", m->k.failures) ||
+	    set_uint(m->root, "errors", m->k.errors) ||
+	    set_uint(m->root, "skipped", m->k.skipped) ||
 	    !xmlSetProp(m->root, BAD_CAST "time",
 			BAD_CAST text_format_seconds(m->k.time_ns, secs, sizeof(secs))))
 		return -ENOMEM;
@@ -325,7 +329,7 @@ int junit_merge_render(struct junit_merge *m, struct strbuf *out)
 
 int junit_merge_write(struct junit_merge *m, const char *path, struct strbuf *err)
 {
-	struct strbuf xml = { 0 };
+	struct strbuf xml = {0};
 	int rc = junit_merge_render(m, &xml);
 	if (!rc && !strcmp(path, "-"))
 		rc = util_write_all(STDOUT_FILENO, xml.buf, xml.len);

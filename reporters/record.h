@@ -55,20 +55,20 @@ struct result_record {
 	const char *suite_file; /* repo-relative path of the YAML, no leading '/' */
 	unsigned line;		/* the test's line in suite_file (1-based) */
 	const char *test_name;
-	unsigned index;		/* 0-based position of the test in the selected plan */
+	unsigned index; /* 0-based position of the test in the selected plan */
 
-	unsigned attempt;	/* 1-based */
-	unsigned max_attempts;	/* 1 + retries */
-	bool final;		/* no further attempt of this test will follow */
+	unsigned attempt;      /* 1-based */
+	unsigned max_attempts; /* 1 + retries */
+	bool final;	       /* no further attempt of this test will follow */
 
 	enum result_status status;
 	enum result_fail_kind fail_kind;
-	const char *message;	/* one line, human readable, never NULL */
+	const char *message;	 /* one line, human readable, never NULL */
 	const char *skip_reason; /* RESULT_SKIP only */
 
-	bool exited;		/* the process exited (exit_code valid) */
+	bool exited; /* the process exited (exit_code valid) */
 	int exit_code;
-	int signal;		/* >0 when killed by a signal */
+	int signal; /* >0 when killed by a signal */
 	int expected_exit;
 
 	uint64_t start_wall_ns; /* CLOCK_REALTIME at start of the attempt */
@@ -80,7 +80,7 @@ struct result_record {
 	const struct result_artifact *artifacts;
 	size_t n_artifacts;
 
-	const char *backend;	/* "vm" or "sandbox" */
+	const char *backend; /* "vm" or "sandbox" */
 	const char *const *tags;
 	size_t n_tags;
 };
@@ -88,16 +88,17 @@ struct result_record {
 /* What a reporter learns when the run starts. */
 struct run_info {
 	const char *suite_name;
-	const char *suite_file;	 /* repo-relative */
-	const char *backend;	 /* "vm" or "sandbox" */
-	const char *backend_note; /* e.g. "sandbox: weaker isolation, no memory snapshot"; may be NULL */
+	const char *suite_file; /* repo-relative */
+	const char *backend;	/* "vm" or "sandbox" */
+	const char
+	    *backend_note; /* e.g. "sandbox: weaker isolation, no memory snapshot"; may be NULL */
 	const char *partition;	 /* "hash:1/4", or NULL when not partitioned */
 	const char *snapshot_id; /* cache key of the warm environment, may be NULL */
 	bool cache_hit;
 	const char *hostname;
-	const char *version;	 /* smoltest version */
+	const char *version; /* smoltest version */
 	uint64_t start_wall_ns;
-	unsigned planned;	 /* tests selected to run (skips included) */
+	unsigned planned; /* tests selected to run (skips included) */
 	unsigned parallel;
 };
 
@@ -106,12 +107,12 @@ struct run_info {
 struct run_summary {
 	unsigned total, passed, failed, errors, timeouts, skipped, flaky;
 	uint64_t wall_ns;
-	bool aborted;		/* fail-fast, signal, or infrastructure failure */
+	bool aborted;		  /* fail-fast, signal, or infrastructure failure */
 	const char *abort_reason; /* one line when aborted, else NULL */
-	bool infra_error;	/* the backend could not run tests at all */
+	bool infra_error;	  /* the backend could not run tests at all */
 };
 
-const char *result_status_name(enum result_status s); /* "pass", "fail", ... */
+const char *result_status_name(enum result_status s);	    /* "pass", "fail", ... */
 const char *result_fail_kind_name(enum result_fail_kind k); /* "exit-code", ... */
 
 #endif

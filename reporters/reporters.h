@@ -43,12 +43,13 @@ enum console_color {
 };
 
 struct console_opts {
-	int verbosity;		  /* -1 quiet (-q), 0 normal, 1 verbose (-v): 1 prints passing tests' output too */
+	int verbosity; /* -1 quiet (-q), 0 normal, 1 verbose (-v): 1 prints passing tests' output
+			  too */
 	enum console_color color;
-	bool tty;		  /* the stream is an interactive terminal: live status line */
-	bool no_color_env;	  /* NO_COLOR is set to a non-empty value (no-color.org) */
-	unsigned slowest;	  /* how many slowest tests to list at the end (0: none) */
-	unsigned tail_lines;	  /* lines of output tail repeated per failure (0: default 20) */
+	bool tty;	     /* the stream is an interactive terminal: live status line */
+	bool no_color_env;   /* NO_COLOR is set to a non-empty value (no-color.org) */
+	unsigned slowest;    /* how many slowest tests to list at the end (0: none) */
+	unsigned tail_lines; /* lines of output tail repeated per failure (0: default 20) */
 };
 
 /* Fills o with defaults for stream f and the process environment: tty from
@@ -61,17 +62,23 @@ void console_opts_from_env(struct console_opts *o, FILE *f);
  * reporter. o is copied; NULL means defaults for a non-TTY stream. */
 int console_reporter_create(FILE *f, const struct console_opts *o, struct reporter **out);
 
+/* Redraws the live status line (elapsed time) of a console reporter; the
+ * runner calls it from its timer, about once a second. A no-op for a plain or
+ * quiet console. r must come from console_reporter_create(); -EINVAL for any
+ * other reporter. */
+int console_reporter_tick(struct reporter *r);
+
 /* ---- GitHub Actions (GITHUB_ACTIONS=true, or --github) ----------------- */
 struct gha_opts {
-	FILE *out;		   /* workflow commands (::group::, ::error): normally stdout; borrowed */
-	const char *step_summary;  /* $GITHUB_STEP_SUMMARY to append Markdown to, or NULL */
-	const char *output;	   /* $GITHUB_OUTPUT to append outputs to, or NULL */
-	const char *junit_path;	   /* reported as the `junit` output, or NULL */
-	const char *server_url;	   /* $GITHUB_SERVER_URL, for links in the summary, or NULL */
-	const char *repository;	   /* $GITHUB_REPOSITORY ("owner/name"), or NULL */
-	const char *sha;	   /* $GITHUB_SHA, or NULL: no links without all three */
-	unsigned max_errors;	   /* ::error annotations before the ::notice (0: 10) */
-	size_t summary_limit;	   /* bytes of Markdown at most (0: 1 MiB minus a margin) */
+	FILE *out; /* workflow commands (::group::, ::error): normally stdout; borrowed */
+	const char *step_summary; /* $GITHUB_STEP_SUMMARY to append Markdown to, or NULL */
+	const char *output;	  /* $GITHUB_OUTPUT to append outputs to, or NULL */
+	const char *junit_path;	  /* reported as the `junit` output, or NULL */
+	const char *server_url;	  /* $GITHUB_SERVER_URL, for links in the summary, or NULL */
+	const char *repository;	  /* $GITHUB_REPOSITORY ("owner/name"), or NULL */
+	const char *sha;	  /* $GITHUB_SHA, or NULL: no links without all three */
+	unsigned max_errors;	  /* ::error annotations before the ::notice (0: 10) */
+	size_t summary_limit;	  /* bytes of Markdown at most (0: 1 MiB minus a margin) */
 };
 
 /* True when the environment says this is a GitHub Actions job

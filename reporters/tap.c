@@ -89,7 +89,7 @@ static int yaml_key_str(struct tap *t, const char *indent, const char *key, cons
  * indentation, so it is written double-quoted instead. */
 static int yaml_output(struct tap *t, const char *key, const struct result_output *o)
 {
-	struct strbuf raw = { 0 };
+	struct strbuf raw = {0};
 	int rc = text_output_join(&raw, o);
 
 	sb_reset(&t->tmp);
@@ -116,7 +116,8 @@ static int yaml_output(struct tap *t, const char *key, const struct result_outpu
 	for (size_t i = 0; i < len && !rc; i++) {
 		rc = sb_append_char(&t->line, s[i]);
 		if (!rc && s[i] == '\n')
-			rc = sb_append_str(&t->line, "    "); /* an empty line keeps its indentation */
+			rc = sb_append_str(&t->line,
+					   "    "); /* an empty line keeps its indentation */
 	}
 	return rc ? rc : sb_append_char(&t->line, '\n');
 }
@@ -127,18 +128,23 @@ static int tap_diagnostics(struct tap *t, const struct result_record *rec)
 	int rc = sb_append_str(&t->line, "  ---\n");
 
 	if (!rc && flaky)
-		rc = sb_printf(&t->line, "  message: \"passed on attempt %u of %u after %u failed attempt%s\"\n",
-			       rec->attempt, rec->max_attempts, rec->attempt - 1,
-			       rec->attempt == 2 ? "" : "s");
+		rc = sb_printf(
+		    &t->line,
+		    "  message: \"passed on attempt %u of %u after %u failed attempt%s\"\n",
+		    rec->attempt, rec->max_attempts, rec->attempt - 1,
+		    rec->attempt == 2 ? "" : "s");
 	else if (!rc)
 		rc = yaml_key_str(t, "  ", "message", rec->message);
 	if (!rc)
 		rc = sb_printf(&t->line, "  severity: %s\n",
-			       flaky ? "flaky" : rec->status == RESULT_ERROR ? "error" : "fail");
+			       flaky			     ? "flaky"
+			       : rec->status == RESULT_ERROR ? "error"
+							     : "fail");
 	if (!rc && !flaky && rec->status != RESULT_ERROR)
 		rc = sb_printf(&t->line, "  type: %s\n",
-			       rec->status == RESULT_TIMEOUT ? "timeout"
-							     : result_fail_kind_name(rec->fail_kind));
+			       rec->status == RESULT_TIMEOUT
+				   ? "timeout"
+				   : result_fail_kind_name(rec->fail_kind));
 	if (!rc)
 		rc = sb_append_str(&t->line, "  at:\n");
 	if (!rc)
@@ -199,15 +205,16 @@ static int tap_result(struct reporter *r, const struct result_record *rec)
 		if (!rc)
 			rc = tap_escape_desc(t, rec->test_name);
 		if (!rc)
-			rc = sb_printf(&t->line, ": attempt %u of %u: ", rec->attempt, rec->max_attempts);
+			rc = sb_printf(&t->line, ": attempt %u of %u: ", rec->attempt,
+				       rec->max_attempts);
 		if (!rc)
 			rc = tap_escape_desc(t, rec->message);
 		if (!rc)
 			rc = sb_append_char(&t->line, '\n');
 		return rc ? rc : tap_flush_line(t);
 	}
-	bool ok = rec->status == RESULT_PASS || rec->status == RESULT_SKIP ||
-		  rec->status == RESULT_FLAKY;
+	bool ok =
+	    rec->status == RESULT_PASS || rec->status == RESULT_SKIP || rec->status == RESULT_FLAKY;
 	rc = sb_printf(&t->line, "%s %u - ", ok ? "ok" : "not ok", ++t->n);
 	if (!rc)
 		rc = tap_escape_desc(t, rec->test_name);
@@ -259,11 +266,11 @@ static void tap_destroy(struct reporter *r)
 }
 
 static const struct reporter_ops tap_ops = {
-	.name = "tap",
-	.begin = tap_begin,
-	.result = tap_result,
-	.end = tap_end,
-	.destroy = tap_destroy,
+    .name = "tap",
+    .begin = tap_begin,
+    .result = tap_result,
+    .end = tap_end,
+    .destroy = tap_destroy,
 };
 
 static int tap_new(FILE *f, bool own, unsigned version, struct reporter **out)

@@ -105,7 +105,8 @@ int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags
 			case ESC_START:
 				if (cp == '[') {
 					st = ESC_CSI;
-				} else if (cp == ']' || cp == 'P' || cp == 'X' || cp == '^' || cp == '_') {
+				} else if (cp == ']' || cp == 'P' || cp == 'X' || cp == '^' ||
+					   cp == '_') {
 					st = ESC_STRING;
 				} else if (cp >= 0x20 && cp <= 0x2F) {
 					st = ESC_INTER;

@@ -16,23 +16,25 @@
 
 static void report_usage(FILE *f)
 {
-	fprintf(f, "usage: smoltest report merge [-o OUT.xml] [-n NAME] A.xml B.xml ...\n"
-		   "  -o, --output FILE   where to write the merged report (default: stdout)\n"
-		   "  -n, --name NAME     name of the merged <testsuites> (default: the first input's)\n");
+	fprintf(
+	    f,
+	    "usage: smoltest report merge [-o OUT.xml] [-n NAME] A.xml B.xml ...\n"
+	    "  -o, --output FILE   where to write the merged report (default: stdout)\n"
+	    "  -n, --name NAME     name of the merged <testsuites> (default: the first input's)\n");
 }
 
 static int report_merge(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"output", required_argument, NULL, 'o'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *out = "-", *name = NULL;
 	struct junit_merge *m = NULL;
 	struct junit_merge_counts k;
-	struct strbuf err = { 0 };
+	struct strbuf err = {0};
 	int c, status = EXIT_USAGE;
 
 	optind = 1;
@@ -53,7 +55,8 @@ static int report_merge(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "smoltest report merge: no input files; give the shards' JUnit reports\n");
+		fprintf(stderr,
+			"smoltest report merge: no input files; give the shards' JUnit reports\n");
 		report_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -93,6 +96,7 @@ int cmd_report(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "merge"))
 		return report_merge(argc - 1, argv + 1);
-	fprintf(stderr, "smoltest report: unknown subcommand '%s'; the one there is: merge\n", argv[1]);
+	fprintf(stderr, "smoltest report: unknown subcommand '%s'; the one there is: merge\n",
+		argv[1]);
 	return EXIT_USAGE;
 }

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct junit_merge *m = NULL;
-	struct strbuf err = { 0 }, xml = { 0 };
+	struct strbuf err = {0}, xml = {0};
 
 	if (junit_merge_create(NULL, &m))
 		return 0;

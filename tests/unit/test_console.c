@@ -4,6 +4,7 @@
 #include "reporters.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,12 @@ static char *render(const struct console_opts *o, size_t *len)
 
 static struct console_opts opts(bool tty, bool no_color, int verbosity)
 {
-	struct console_opts o = { .verbosity = verbosity, .color = CONSOLE_COLOR_AUTO, .tty = tty,
-				  .no_color_env = no_color, .slowest = 3, .tail_lines = 5 };
+	struct console_opts o = {.verbosity = verbosity,
+				 .color = CONSOLE_COLOR_AUTO,
+				 .tty = tty,
+				 .no_color_env = no_color,
+				 .slowest = 3,
+				 .tail_lines = 5};
 	return o;
 }
 
@@ -47,7 +52,8 @@ START_TEST(test_plain_when_not_a_tty)
 	ck_assert_ptr_null(memchr(out, '\r', len));
 	ck_assert_ptr_nonnull(strstr(out, "FAIL  exit code (124ms) exit status 3, expected 0\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\nPASS  boots (2ms)\n"));
-	ck_assert_ptr_nonnull(strstr(out, "\nRETRY flaky (129ms) attempt 1 of 3: stdout did not match"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "\nRETRY flaky (129ms) attempt 1 of 3: stdout did not match"));
 	ck_assert_ptr_nonnull(strstr(out, "\nFLAKY flaky (129ms) passed on retry\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\nSKIP  skipped: needs /dev/kvm # really\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\nERROR agent lost (127ms) agent connection lost"));
@@ -57,7 +63,8 @@ START_TEST(test_plain_when_not_a_tty)
 	ck_assert_ptr_nonnull(strstr(out, "    | second line\n    |     indented third line\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\nTIMEOUT slow # not a directive \\ backslash"));
 	ck_assert_ptr_nonnull(strstr(out, "\nSlowest:\n"));
-	ck_assert_ptr_nonnull(strstr(out, "\n9 tests: 2 passed, 4 failed, 1 flaky, 1 skipped, 1 error in "));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "\n9 tests: 2 passed, 4 failed, 1 flaky, 1 skipped, 1 error in "));
 	ck_assert_ptr_nonnull(strstr(out, " (backend vm, cache hit)\n"));
 	/* The 100 KB line is cut in the recap. */
 	ck_assert_uint_lt(len, 32768);
@@ -128,7 +135,7 @@ START_TEST(test_verbose_shows_passing_output)
 {
 	struct console_opts o = opts(false, false, 1);
 	struct result_record rec = fx_base("chatty", 0, 1);
-	struct run_summary sum = { .total = 1, .passed = 1 };
+	struct run_summary sum = {.total = 1, .passed = 1};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -148,6 +155,43 @@ START_TEST(test_verbose_shows_passing_output)
 }
 END_TEST
 
+START_TEST(test_tick)
+{
+	struct console_opts o = opts(true, false, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct reporter *r = NULL, *tap = NULL;
+
+	ck_assert_int_eq(console_reporter_create(f, &o, &r), 0);
+	ck_assert_int_eq(r->ops->begin(r, &fx_info), 0);
+	ck_assert_int_eq(r->ops->test_started(r, "long one", 1), 0);
+	fflush(f);
+	size_t before = len;
+	ck_assert_int_eq(console_reporter_tick(r), 0);
+	fflush(f);
+	ck_assert_uint_gt(len, before);
+	ck_assert_ptr_nonnull(strstr(buf + before, "\r\x1b[K"));
+	ck_assert_ptr_nonnull(strstr(buf + before, "[0/9]"));
+	ck_assert_ptr_nonnull(strstr(buf + before, "running: long one"));
+	ck_assert_int_eq(tap_reporter_create_stream(f, 14, &tap), 0);
+	ck_assert_int_eq(console_reporter_tick(tap), -EINVAL);
+	tap->ops->destroy(tap);
+	r->ops->destroy(r);
+	/* A plain console ignores ticks. */
+	o = opts(false, false, 0);
+	ck_assert_int_eq(console_reporter_create(f, &o, &r), 0);
+	fflush(f);
+	before = len;
+	ck_assert_int_eq(console_reporter_tick(r), 0);
+	fflush(f);
+	ck_assert_uint_eq(len, before);
+	r->ops->destroy(r);
+	fclose(f);
+	free(buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("console");
@@ -158,6 +202,7 @@ int main(void)
 	tcase_add_test(tc, test_color_never_and_always);
 	tcase_add_test(tc, test_quiet_prints_failures_and_summary);
 	tcase_add_test(tc, test_verbose_shows_passing_output);
+	tcase_add_test(tc, test_tick);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -42,7 +42,7 @@ static unsigned count(const char *hay, const char *needle)
 
 START_TEST(test_escape_data_and_property)
 {
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	ck_assert_int_eq(gha_escape_data(&sb, "100% a:b,c\r\nnext\n", 18), 0);
 	ck_assert_str_eq(sb_str(&sb), "100%25 a:b,c%0Anext%0A");
 	sb_reset(&sb);
@@ -82,7 +82,7 @@ static char *run_fixture(struct gha_opts *o, size_t *len)
 START_TEST(test_annotations_and_groups)
 {
 	struct tmp t;
-	struct gha_opts o = { 0 };
+	struct gha_opts o = {0};
 	size_t len;
 
 	tmp_make(&t);
@@ -93,11 +93,13 @@ START_TEST(test_annotations_and_groups)
 	o.repository = "octo/smol";
 	o.sha = "abc123";
 	char *log = run_fixture(&o, &len);
-	ck_assert_ptr_nonnull(strstr(log, "::error file=examples/hello.yaml,line=14,title=exit code::"
-					  "exit status 3, expected 0\n"));
+	ck_assert_ptr_nonnull(strstr(log,
+				     "::error file=examples/hello.yaml,line=14,title=exit code::"
+				     "exit status 3, expected 0\n"));
 	ck_assert_ptr_nonnull(strstr(log, "title=output <mismatch> & \"quotes\"::stdout did not "
 					  "contain \"hello, world\"%0Asecond line of message\n"));
-	ck_assert_ptr_nonnull(strstr(log, "::warning file=examples/hello.yaml,line=40,title=flaky%3A flaky::"));
+	ck_assert_ptr_nonnull(
+	    strstr(log, "::warning file=examples/hello.yaml,line=40,title=flaky%3A flaky::"));
 	ck_assert_uint_eq(count(log, "::group::"), 5);
 	ck_assert_uint_eq(count(log, "::endgroup::"), 5);
 	ck_assert_uint_eq(count(log, "\n::error "), 5);
@@ -107,8 +109,9 @@ START_TEST(test_annotations_and_groups)
 
 	char *md = slurp(t.summary, &len);
 	ck_assert_ptr_nonnull(strstr(md, "| 9 | 2 | 4 | 1 | 1 | 1 | 4.57s |"));
-	ck_assert_ptr_nonnull(strstr(md, "[examples/hello.yaml:14](https://github.com/octo/smol/blob/"
-					 "abc123/examples/hello.yaml#L14)"));
+	ck_assert_ptr_nonnull(strstr(md,
+				     "[examples/hello.yaml:14](https://github.com/octo/smol/blob/"
+				     "abc123/examples/hello.yaml#L14)"));
 	ck_assert_ptr_nonnull(strstr(md, "| output &lt;mismatch&gt; &amp; \"quotes\" |"));
 	ck_assert_ptr_nonnull(strstr(md, "| slow \\# not a directive \\\\ backslash |"));
 	ck_assert_ptr_nonnull(strstr(md, "### Flaky"));
@@ -116,7 +119,8 @@ START_TEST(test_annotations_and_groups)
 	free(md);
 
 	char *out = slurp(t.output, &len);
-	ck_assert_str_eq(out, "passed=2\nfailed=4\nflaky=1\nskipped=1\nerrors=1\njunit=out/junit.xml\n");
+	ck_assert_str_eq(out,
+			 "passed=2\nfailed=4\nflaky=1\nskipped=1\nerrors=1\njunit=out/junit.xml\n");
 	free(out);
 	util_rm_rf(t.dir);
 }
@@ -126,7 +130,7 @@ END_TEST
  * fenced by ::stop-commands:: with a token it cannot know. */
 START_TEST(test_output_cannot_issue_commands)
 {
-	struct gha_opts o = { 0 };
+	struct gha_opts o = {0};
 	struct result_record rec = fx_base("sneaky", 0, 3);
 	char *buf = NULL;
 	size_t len = 0;
@@ -162,12 +166,12 @@ END_TEST
 
 START_TEST(test_ten_errors_then_notice)
 {
-	struct gha_opts o = { 0 };
+	struct gha_opts o = {0};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	struct reporter *r = NULL;
-	struct run_summary sum = { .total = 25, .failed = 25 };
+	struct run_summary sum = {.total = 25, .failed = 25};
 	char name[32];
 
 	o.out = f;
@@ -195,9 +199,9 @@ END_TEST
 /* The summary stays under its limit however many failures there are. */
 START_TEST(test_summary_limit)
 {
-	struct collect_list l = { 0 };
-	struct run_summary sum = { .total = 5000, .failed = 5000 };
-	struct strbuf md = { 0 };
+	struct collect_list l = {0};
+	struct run_summary sum = {.total = 5000, .failed = 5000};
+	struct strbuf md = {0};
 	char name[300];
 
 	memset(name, 'n', sizeof(name) - 1);
@@ -208,8 +212,8 @@ START_TEST(test_summary_limit)
 		rec.message = "a failure message that is long enough to take some room";
 		ck_assert_int_eq(collect_add(&l, &rec), 0);
 	}
-	struct gha_summary_in in = { .suite_name = "big", .sum = &sum, .results = &l,
-				     .limit = GHA_SUMMARY_LIMIT };
+	struct gha_summary_in in = {
+	    .suite_name = "big", .sum = &sum, .results = &l, .limit = GHA_SUMMARY_LIMIT};
 	ck_assert_int_eq(gha_summary_render(&md, &in), 0);
 	ck_assert_uint_lt(md.len, 1024u * 1024u);
 	ck_assert_uint_gt(md.len, 512u * 1024u);
@@ -226,14 +230,18 @@ END_TEST
 
 START_TEST(test_no_links_from_odd_server_url)
 {
-	struct collect_list l = { 0 };
-	struct run_summary sum = { .total = 1, .failed = 1 };
-	struct strbuf md = { 0 };
+	struct collect_list l = {0};
+	struct run_summary sum = {.total = 1, .failed = 1};
+	struct strbuf md = {0};
 	struct result_record rec = fx_base("t", 0, 7);
 	rec.status = RESULT_FAIL;
 	ck_assert_int_eq(collect_add(&l, &rec), 0);
-	struct gha_summary_in in = { .sum = &sum, .results = &l, .limit = GHA_SUMMARY_LIMIT,
-				     .server_url = "javascript:alert(1)", .repository = "o/r", .sha = "s" };
+	struct gha_summary_in in = {.sum = &sum,
+				    .results = &l,
+				    .limit = GHA_SUMMARY_LIMIT,
+				    .server_url = "javascript:alert(1)",
+				    .repository = "o/r",
+				    .sha = "s"};
 	ck_assert_int_eq(gha_summary_render(&md, &in), 0);
 	ck_assert_ptr_null(strstr(sb_str(&md), "]("));
 	ck_assert_ptr_nonnull(strstr(sb_str(&md), "| examples/hello.yaml:7 |"));
@@ -244,12 +252,12 @@ END_TEST
 
 START_TEST(test_unwritable_summary_is_reported)
 {
-	struct gha_opts o = { .step_summary = "/nonexistent-dir/summary.md" };
+	struct gha_opts o = {.step_summary = "/nonexistent-dir/summary.md"};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	struct reporter *r = NULL;
-	struct run_summary sum = { 0 };
+	struct run_summary sum = {0};
 	o.out = f;
 	ck_assert_int_eq(gha_reporter_create(&o, &r), 0);
 	ck_assert_int_lt(r->ops->end(r, &sum), 0);

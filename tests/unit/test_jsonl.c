@@ -40,7 +40,8 @@ START_TEST(test_lines)
 	}
 	ck_assert_uint_eq(lines, 13); /* begin + 11 attempts + end */
 	for (size_t i = 0; i < len; i++)
-		ck_assert_msg((unsigned char)buf[i] >= 0x20 || buf[i] == '\n', "raw control at %zu", i);
+		ck_assert_msg((unsigned char)buf[i] >= 0x20 || buf[i] == '\n', "raw control at %zu",
+			      i);
 	ck_assert_ptr_nonnull(strstr(buf, "{\"event\":\"begin\",\"suite\":\"hello\""));
 	ck_assert_ptr_nonnull(strstr(buf, "\"stdout\":\"\\u001b[31mred\\u001b[0m text"));
 	ck_assert_ptr_nonnull(strstr(buf, "NUL<\\u0000>"));
@@ -48,8 +49,9 @@ START_TEST(test_lines)
 	ck_assert_ptr_nonnull(strstr(buf, "quote<\\\"'>"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"status\":\"flaky\",\"fail_kind\":null,\"attempt\":2"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"stdout_bytes\":5000,\"stdout_truncated\":true"));
-	ck_assert_ptr_nonnull(strstr(buf, "{\"event\":\"end\",\"total\":9,\"passed\":2,\"failed\":3,"
-					  "\"errors\":1,\"timeouts\":1,\"skipped\":1,\"flaky\":1"));
+	ck_assert_ptr_nonnull(strstr(buf,
+				     "{\"event\":\"end\",\"total\":9,\"passed\":2,\"failed\":3,"
+				     "\"errors\":1,\"timeouts\":1,\"skipped\":1,\"flaky\":1"));
 	free(buf);
 }
 END_TEST

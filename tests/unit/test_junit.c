@@ -118,7 +118,8 @@ START_TEST(test_counts_and_statuses)
 	ck_assert_ptr_nonnull(strstr(xml, "type=\"output\""));
 	ck_assert_ptr_nonnull(strstr(xml, "type=\"timeout\""));
 	ck_assert_ptr_nonnull(strstr(xml, "<error message=\"agent connection lost"));
-	ck_assert_ptr_nonnull(strstr(xml, "<flakyFailure message=\"stdout did not match /ready/\""));
+	ck_assert_ptr_nonnull(
+	    strstr(xml, "<flakyFailure message=\"stdout did not match /ready/\""));
 	ck_assert_ptr_nonnull(strstr(xml, "<rerunFailure "));
 	ck_assert_ptr_nonnull(strstr(xml, "<skipped message=\"needs /dev/kvm # really\"/>"));
 	ck_assert_ptr_nonnull(strstr(xml, "file=\"examples/hello.yaml\" line=\"14\""));
@@ -133,7 +134,7 @@ START_TEST(test_errors_zero_and_time_format)
 	struct tmpdir t;
 	struct reporter *r = NULL;
 	struct result_record rec = fx_base("only", 0, 3);
-	struct run_summary sum = { .total = 1, .passed = 1, .wall_ns = 1234567000000000ull };
+	struct run_summary sum = {.total = 1, .passed = 1, .wall_ns = 1234567000000000ull};
 	char *xml;
 	size_t len;
 
@@ -147,7 +148,8 @@ START_TEST(test_errors_zero_and_time_format)
 	ck_assert_int_eq(util_read_file(t.file, 1u << 20, &xml, &len), 0);
 	ck_assert_ptr_nonnull(strstr(xml, "errors=\"0\""));
 	ck_assert_ptr_nonnull(strstr(xml, "time=\"1234567.000\""));
-	ck_assert_ptr_nonnull(strstr(xml, "<testcase classname=\"hello\" name=\"only\" time=\"1.000\""));
+	ck_assert_ptr_nonnull(
+	    strstr(xml, "<testcase classname=\"hello\" name=\"only\" time=\"1.000\""));
 	ck_assert_ptr_null(strstr(xml, "e+"));
 	validate(xml, len);
 	free(xml);

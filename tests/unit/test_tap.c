@@ -97,7 +97,7 @@ START_TEST(test_empty_plan_and_bad_version)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	struct reporter *r = NULL;
-	struct run_summary sum = { 0 };
+	struct run_summary sum = {0};
 
 	ck_assert_int_eq(tap_reporter_create_stream(f, 12, &r), -EINVAL);
 	ck_assert_int_eq(tap_reporter_create("x.tap", 15, &r), -EINVAL);

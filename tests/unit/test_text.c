@@ -8,31 +8,34 @@
 
 static char *san(const char *in, size_t len, unsigned flags)
 {
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	char *out;
 	ck_assert_int_eq(text_sanitize(&sb, in, len, flags), 0);
 	ck_assert_int_eq(sb_detach(&sb, &out), 0);
 	return out;
 }
 
-#define CHECK_SAN(in, flags, want)                                        \
-	do {                                                              \
-		char *got_ = san(in, sizeof(in) - 1, flags);              \
-		ck_assert_msg(!strcmp(got_, want), "got '%s'", got_);     \
-		free(got_);                                               \
+#define CHECK_SAN(in, flags, want)                                                                 \
+	do {                                                                                       \
+		char *got_ = san(in, sizeof(in) - 1, flags);                                       \
+		ck_assert_msg(!strcmp(got_, want), "got '%s'", got_);                              \
+		free(got_);                                                                        \
 	} while (0)
 
 START_TEST(test_utf8_repair)
 {
 	CHECK_SAN("plain é ü 日本 \xf0\x9f\x98\x80", 0, "plain é ü 日本 \xf0\x9f\x98\x80");
-	CHECK_SAN("a\xff" "b", 0, "a\xef\xbf\xbd" "b");
+	CHECK_SAN("a\xff"
+		  "b",
+		  0,
+		  "a\xef\xbf\xbd"
+		  "b");
 	/* Encoded surrogate D800: three maximal subparts. */
 	CHECK_SAN("<\xed\xa0\x80>", 0, "<\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd>");
 	/* Overlong '/' and a truncated sequence at the end. */
 	CHECK_SAN("\xc0\xaf|\xe2\x82", 0, "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd");
 	/* Above U+10FFFF. */
-	CHECK_SAN("\xf4\x90\x80\x80", 0,
-		  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	CHECK_SAN("\xf4\x90\x80\x80", 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	/* Noncharacters U+FFFE/U+FFFF go; U+FFFD stays. */
 	CHECK_SAN("\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd", 0, "\xef\xbf\xbd");
 	CHECK_SAN("\xef\xbf\xbe", TEXT_KEEP_CTRL, "\xef\xbf\xbe");
@@ -43,9 +46,15 @@ START_TEST(test_ansi_and_controls)
 {
 	CHECK_SAN("\x1b[1;31mred\x1b[0m", 0, "red");
 	CHECK_SAN("\x1b]8;;http://x\x1b\\link\x1b]8;;\x07!", 0, "link!");
-	CHECK_SAN("a\x1b" "7b\x1b(Bc", 0, "abc");
-	CHECK_SAN("\xc2\x9b" "2Kx", 0, "x"); /* C1 CSI */
-	CHECK_SAN("n\0u\bl\x7f" "l\xc2\x85", 0, "null");
+	CHECK_SAN("a\x1b"
+		  "7b\x1b(Bc",
+		  0, "abc");
+	CHECK_SAN("\xc2\x9b"
+		  "2Kx",
+		  0, "x"); /* C1 CSI */
+	CHECK_SAN("n\0u\bl\x7f"
+		  "l\xc2\x85",
+		  0, "null");
 	CHECK_SAN("a\r\nb\rc\td", 0, "a\nb\nc\td");
 	CHECK_SAN("tail\x1b[", 0, "tail");
 	CHECK_SAN("\x1b[31mx\0", TEXT_KEEP_CTRL, "\x1b[31mx");
@@ -92,9 +101,13 @@ END_TEST
 
 START_TEST(test_output_join)
 {
-	struct result_output o = { .head = "head", .head_len = 4, .tail = "tail\n", .tail_len = 5,
-				   .total_bytes = 100, .truncated = true };
-	struct strbuf sb = { 0 };
+	struct result_output o = {.head = "head",
+				  .head_len = 4,
+				  .tail = "tail\n",
+				  .tail_len = 5,
+				  .total_bytes = 100,
+				  .truncated = true};
+	struct strbuf sb = {0};
 	ck_assert_int_eq(text_output_join(&sb, &o), 0);
 	ck_assert_str_eq(sb_str(&sb), "head\n[... 91 bytes omitted ...]\ntail\n");
 	sb_release(&sb);

@@ -21,19 +21,19 @@ static void feed(void *ctx, const struct result_record *rec)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "junit", required_argument, NULL, 'j' },
-		{ "tap", required_argument, NULL, 't' },
-		{ "tap-version", required_argument, NULL, 'V' },
-		{ "json", required_argument, NULL, 'J' },
-		{ "github-summary", required_argument, NULL, 's' },
-		{ "github-output", required_argument, NULL, 'o' },
-		{ "bail", required_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 },
+	    {"junit", required_argument, NULL, 'j'},
+	    {"tap", required_argument, NULL, 't'},
+	    {"tap-version", required_argument, NULL, 'V'},
+	    {"json", required_argument, NULL, 'J'},
+	    {"github-summary", required_argument, NULL, 's'},
+	    {"github-output", required_argument, NULL, 'o'},
+	    {"bail", required_argument, NULL, 'b'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *junit = NULL, *tap = NULL, *json = NULL, *summary = NULL, *output = NULL;
 	unsigned version = 14;
 	struct run_summary sum = fx_summary;
-	struct reporter_set set = { 0 };
+	struct reporter_set set = {0};
 	struct reporter *r;
 	int c, rc = 0;
 
@@ -62,8 +62,9 @@ int main(int argc, char **argv)
 			sum.abort_reason = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: reporter_replay [--junit F] [--tap F] [--tap-version N] "
-					"[--json F] [--github-summary F --github-output F] [--bail R]\n");
+			fprintf(stderr,
+				"usage: reporter_replay [--junit F] [--tap F] [--tap-version N] "
+				"[--json F] [--github-summary F --github-output F] [--bail R]\n");
 			return 2;
 		}
 	}
@@ -74,8 +75,8 @@ int main(int argc, char **argv)
 	if (json && !rc && !(rc = jsonl_reporter_create(json, &r)))
 		rc = reporter_set_add(&set, r);
 	if ((summary || output) && !rc) {
-		struct gha_opts g = { .out = stderr, .step_summary = summary, .output = output,
-				      .junit_path = junit };
+		struct gha_opts g = {
+		    .out = stderr, .step_summary = summary, .output = output, .junit_path = junit};
 		if (!(rc = gha_reporter_create(&g, &r)))
 			rc = reporter_set_add(&set, r);
 	}

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FX_FILE "examples/hello.yaml"
-#define FX_T0 1795000000000000000ull /* 2026-11-18T... UTC */
+#define FX_FILE	     "examples/hello.yaml"
+#define FX_T0	     1795000000000000000ull /* 2026-11-18T... UTC */
 #define FX_LONG_LINE 100000
 
 static const char fx_hostile[] = "\x1b[31mred\x1b[0m text\x1b]0;title\x07 NUL<\0>"
@@ -23,29 +23,29 @@ static const char fx_hostile[] = "\x1b[31mred\x1b[0m text\x1b]0;title\x07 NUL<\0
 				 "    indented third line\n";
 
 static const struct run_info fx_info = {
-	.suite_name = "hello",
-	.suite_file = FX_FILE,
-	.backend = "vm",
-	.backend_note = NULL,
-	.partition = "hash:1/2",
-	.snapshot_id = "0123456789abcdef",
-	.cache_hit = true,
-	.hostname = "ci-host",
-	.version = "0.1.0",
-	.start_wall_ns = FX_T0,
-	.planned = 9,
-	.parallel = 4,
+    .suite_name = "hello",
+    .suite_file = FX_FILE,
+    .backend = "vm",
+    .backend_note = NULL,
+    .partition = "hash:1/2",
+    .snapshot_id = "0123456789abcdef",
+    .cache_hit = true,
+    .hostname = "ci-host",
+    .version = "0.1.0",
+    .start_wall_ns = FX_T0,
+    .planned = 9,
+    .parallel = 4,
 };
 
 static const struct run_summary fx_summary = {
-	.total = 9,
-	.passed = 2,
-	.failed = 3,
-	.errors = 1,
-	.timeouts = 1,
-	.skipped = 1,
-	.flaky = 1,
-	.wall_ns = 4567891234ull,
+    .total = 9,
+    .passed = 2,
+    .failed = 3,
+    .errors = 1,
+    .timeouts = 1,
+    .skipped = 1,
+    .flaky = 1,
+    .wall_ns = 4567891234ull,
 };
 
 static inline struct result_record fx_base(const char *name, unsigned index, unsigned line)
