@@ -117,6 +117,7 @@ static int read_status(int fd, pid_t *init, char *err, size_t errlen)
 
 static void inst_kill_and_reap(struct sandbox *sb, struct sandbox_inst *si)
 {
+	bool gone = si->pidfd < 0;
 	if (si->cgroup[0])
 		cgroup_kill(si->cgroup);
 	if (si->pidfd >= 0) {
@@ -124,11 +125,16 @@ static void inst_kill_and_reap(struct sandbox *sb, struct sandbox_inst *si)
 		/* the pidfd turns readable once the whole pid namespace is gone
 		 * (init's exit waits for every process in it) */
 		struct pollfd pfd = { .fd = si->pidfd, .events = POLLIN };
-		while (poll(&pfd, 1, 10000) < 0 && errno == EINTR)
+		int n;
+		while ((n = poll(&pfd, 1, 10000)) < 0 && errno == EINTR)
 			;
+		gone = n > 0;
 	}
 	if (si->monitor > 0) {
-		kill(si->monitor, SIGKILL);
+		/* The monitor reaps the init and exits by itself; killing it
+		 * first would leave the init a zombie of the host's PID 1. */
+		if (!gone)
+			kill(si->monitor, SIGKILL);
 		while (waitpid(si->monitor, NULL, 0) < 0 && errno == EINTR)
 			;
 		si->monitor = 0;
@@ -147,7 +153,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	const struct suite *s = b->suite;
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
 	struct sandbox_inst *si = calloc(1, sizeof(*si));
-	char root[512], sock[512];
+	char root[512], sock[512], lower[512];
 	int rc, status[2] = { -1, -1 }, agent_fd = -1, log_fd = -1;
 
 	if (!bi || !si) {
@@ -172,6 +178,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 		goto fail_dir;
 	}
 	if ((rc = mkdir_in(si->dir, "root", root, sizeof(root))) ||
+	    (rc = mkdir_in(si->dir, "lower", lower, sizeof(lower))) ||
 	    (rc = mkdir_in(si->dir, "sock", sock, sizeof(sock))))
 		goto fail_dir;
 	if ((o->template_mode || !o->layer_dir) && (rc = make_opaque_tmp(si->upper))) {
@@ -217,6 +224,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 		.upper = si->upper,
 		.work = si->work,
 		.root = root,
+		.lower_mnt = lower,
 		.sock_dir = sock,
 		.artifact_dir = o->artifact_dir,
 		.shares = s->shares,

@@ -37,6 +37,7 @@ struct sandbox_spec {
 	const char *upper;	  /* writable upper dir (exists) */
 	const char *work;	  /* overlay workdir (exists, same fs as upper) */
 	const char *root;	  /* mount point for the overlay (exists) */
+	const char *lower_mnt;	  /* scratch mount point for a rootfs overlay (exists) */
 	const char *sock_dir;	  /* host dir bind-mounted at SANDBOX_SOCK_DIR */
 	const char *artifact_dir; /* host dir bound at BACKEND_GUEST_ARTIFACTS, or NULL */
 	const struct suite_share *shares;

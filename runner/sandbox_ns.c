@@ -221,8 +221,6 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
 		die(fd, "prctl", "PR_SET_PDEATHSIG", errno);
-	if (s->cgroup_procs && write_file(s->cgroup_procs, "0"))
-		die(fd, "join cgroup", s->cgroup_procs, errno);
 	/* A private mount namespace owned by the host's user namespace: the
 	 * overlay is built here and is never visible to the host. */
 	if (unshare(CLONE_NEWNS))
@@ -235,7 +233,29 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	else
 		snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", s->rootfs,
 			 s->upper, s->work);
-	if (mount("smoltest", s->root, "overlay", MS_NOSUID, opts))
+	int rc = mount("smoltest", s->root, "overlay", MS_NOSUID, opts);
+	if (rc && errno == ELOOP && s->layer) {
+		/* The frozen layer lives below the rootfs (the cache in ~/.cache
+		 * with rootfs /), and overlayfs refuses nested lower layers.
+		 * Read the rootfs through an overlay of its own first: a
+		 * different superblock, so the layers no longer nest. It needs a
+		 * second (empty) lower layer, on a private tmpfs for the same
+		 * reason. */
+		char empty[SBX_PATH], base[SBX_PATH];
+		join(empty, s->lower_mnt, "empty");
+		join(base, s->lower_mnt, "base");
+		if (mount("smoltest-tmp", s->lower_mnt, "tmpfs", MS_NOSUID | MS_NODEV,
+			  "mode=700,size=64k") ||
+		    mkdir(empty, 0755) || mkdir(base, 0755))
+			die(fd, "prepare the rootfs overlay", s->lower_mnt, errno);
+		snprintf(opts, sizeof(opts), "lowerdir=%s:%s", empty, s->rootfs);
+		if (mount("smoltest-base", base, "overlay", MS_RDONLY, opts))
+			die(fd, "mount the rootfs overlay", base, errno);
+		snprintf(opts, sizeof(opts), "lowerdir=%s:%s,upperdir=%s,workdir=%s", s->layer,
+			 base, s->upper, s->work);
+		rc = mount("smoltest", s->root, "overlay", MS_NOSUID, opts);
+	}
+	if (rc)
 		die(fd, "mount overlayfs", s->root, errno);
 	for (size_t i = 0; i < s->n_shares; i++)
 		bind_at(fd, s->shares[i].host, s->root, s->shares[i].guest, s->shares[i].readonly,
@@ -267,7 +287,12 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	snprintf(p, sizeof(p), "/proc/%d/gid_map", (int)pid);
 	if (write_file(p, "0 0 4294967295\n"))
 		die(fd, "write gid_map", p, errno);
+	/* Only the sandbox goes into the instance's cgroup, not the monitor:
+	 * cgroup.kill at stop must leave the monitor to reap the init. */
 	char msg[32];
+	snprintf(msg, sizeof(msg), "%d", (int)pid);
+	if (s->cgroup_procs && write_file(s->cgroup_procs, msg))
+		die(fd, "join cgroup", s->cgroup_procs, errno);
 	snprintf(msg, sizeof(msg), "P%d\n", (int)pid);
 	say(fd, msg);
 	close(fd);
