@@ -224,6 +224,7 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 	const char *col;
 	const char *lab = label(rec, &col);
 	char dur[32];
+	util_format_duration(rec->duration_ns, dur, sizeof(dur));
 	bool failed = collect_is_failure(rec->status);
 	int rc = 0;
 
@@ -246,8 +247,7 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 		if (!rc)
 			rc = put_clean(c, rec->test_name, 0);
 		if (!rc && rec->status != RESULT_SKIP)
-			rc = sb_printf(&c->line, " %s(%s)%s", paint(c, C_DIM),
-				       util_format_duration(rec->duration_ns, dur, sizeof(dur)),
+			rc = sb_printf(&c->line, " %s(%s)%s", paint(c, C_DIM), dur,
 				       paint(c, C_RESET));
 		if (!rc && !rec->final)
 			rc = sb_printf(&c->line, " attempt %u of %u:", rec->attempt,
@@ -335,8 +335,8 @@ static int recap_slowest(struct console *c)
 	for (size_t i = 0; i < l->n && i < c->o.slowest && !rc; i++) {
 		if (l->items[i]->status == RESULT_SKIP)
 			break;
-		rc = sb_printf(&c->line, "  %8s  ",
-			       util_format_duration(l->items[i]->duration_ns, dur, sizeof(dur)));
+		util_format_duration(l->items[i]->duration_ns, dur, sizeof(dur));
+		rc = sb_printf(&c->line, "  %8s  ", dur);
 		if (!rc)
 			rc = put_clean(c, l->items[i]->test_name, 0);
 		if (!rc)
@@ -348,7 +348,6 @@ static int recap_slowest(struct console *c)
 static int console_end(struct reporter *r, const struct run_summary *s)
 {
 	struct console *c = r->priv;
-	char wall[32];
 	bool bad = s->failed || s->errors || s->timeouts || s->aborted;
 	int rc = 0;
 
@@ -370,10 +369,12 @@ static int console_end(struct reporter *r, const struct run_summary *s)
 		    paint(c, bad ? C_RED : C_GREEN), s->total, s->total == 1 ? "" : "s", s->passed,
 		    s->failed + s->timeouts, s->flaky, s->skipped, s->errors,
 		    s->errors == 1 ? "" : "s", paint(c, C_RESET));
-	if (!rc)
+	if (!rc) {
+		char wall[32];
 		rc = sb_printf(&c->line, " in %s (backend %s",
 			       util_format_duration(s->wall_ns, wall, sizeof(wall)),
 			       c->backend ? c->backend : "unknown");
+	}
 	if (!rc && c->have_snapshot)
 		rc = sb_printf(&c->line, ", cache %s", c->cache_hit ? "hit" : "miss");
 	if (!rc)

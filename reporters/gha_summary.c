@@ -145,6 +145,8 @@ static int totals(struct strbuf *md, const struct gha_summary_in *in)
 	char wall[32];
 	int rc = sb_printf(md, "## %s smoltest: ", bad ? "❌" : "✅");
 
+	util_format_duration(s->wall_ns, wall, sizeof(wall));
+
 	if (!rc)
 		rc = md_cell(md, in->suite_name ? in->suite_name : "run", 200);
 	if (!rc)
@@ -153,7 +155,7 @@ static int totals(struct strbuf *md, const struct gha_summary_in *in)
 			       "|---:|---:|---:|---:|---:|---:|---:|\n"
 			       "| %u | %u | %u | %u | %u | %u | %s |\n\n",
 			       s->total, s->passed, s->failed + s->timeouts, s->flaky, s->skipped,
-			       s->errors, util_format_duration(s->wall_ns, wall, sizeof(wall)));
+			       s->errors, wall);
 	if (!rc)
 		rc = sb_append_str(md, "backend `");
 	if (!rc)
@@ -188,7 +190,6 @@ int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
 {
 	struct collect_list *l = in->results;
 	size_t left_out = 0;
-	char dur[32];
 	bool header = false;
 	int rc = totals(md, in);
 
@@ -251,16 +252,17 @@ int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
 		collect_sort_by_duration(l);
 		rc = sb_append_str(md, "\n### Slowest\n\n| test | time |\n|---|---:|\n");
 		for (size_t i = 0; i < l->n && i < SLOWEST_ROWS && !rc; i++) {
+			char dur[32];
+			size_t row = md->len;
+
 			if (l->items[i]->status == RESULT_SKIP)
 				break;
-			size_t row = md->len;
+			util_format_duration(l->items[i]->duration_ns, dur, sizeof(dur));
 			rc = sb_append_str(md, "| ");
 			if (!rc)
 				rc = md_cell(md, l->items[i]->test_name, 200);
 			if (!rc)
-				rc = sb_printf(md, " | %s |\n",
-					       util_format_duration(l->items[i]->duration_ns, dur,
-								    sizeof(dur)));
+				rc = sb_printf(md, " | %s |\n", dur);
 			if (!rc && !fits(md, row, in)) {
 				left_out++;
 				break;

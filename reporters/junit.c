@@ -218,13 +218,14 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 	char secs[24];
 	int rc = sb_append_str(sb, "    <testcase");
 
+	text_format_seconds(last->duration_ns, secs, sizeof(secs));
+
 	if (!rc)
 		rc = xml_attr(j, sb, "classname", last->suite_name);
 	if (!rc)
 		rc = xml_attr(j, sb, "name", last->test_name);
 	if (!rc)
-		rc = sb_printf(sb, " time=\"%s\"",
-			       text_format_seconds(last->duration_ns, secs, sizeof(secs)));
+		rc = sb_printf(sb, " time=\"%s\"", secs);
 	if (!rc)
 		rc = xml_attr(j, sb, "file", last->suite_file);
 	if (!rc)
