@@ -10,8 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+
+#define MAX_MESSAGE 400 /* bytes of one error line */
 
 struct junit_merge {
 	char *name;
@@ -49,13 +53,27 @@ static void refuse_entity(void *ctx, const xmlChar *name, int type, const xmlCha
 	refuse_subset(ctx, NULL, NULL, NULL);
 }
 
-static int fail(struct strbuf *err, const char *label, long line, const char *fmt, const char *a)
+/* Appends one line "LABEL:LINE: message" to err. The message can quote the
+ * input (names, libxml2's diagnostics), so it is sanitised to one line and
+ * cut. Returns -EINVAL for the caller's convenience. */
+static int fail(struct strbuf *err, const char *label, long line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct strbuf *err, const char *label, long line, const char *fmt, ...)
 {
+	struct strbuf msg = {0};
+	va_list ap;
+
 	if (line > 0)
-		sb_printf(err, "%s:%ld: ", label, line);
+		sb_printf(&msg, "%s:%ld: ", label, line);
 	else
-		sb_printf(err, "%s: ", label);
-	sb_printf(err, fmt, a ? a : "");
+		sb_printf(&msg, "%s: ", label);
+	va_start(ap, fmt);
+	sb_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	size_t n = text_utf8_cut(sb_str(&msg), msg.len, MAX_MESSAGE);
+	text_sanitize(err, sb_str(&msg), n, TEXT_ONE_LINE);
+	sb_release(&msg);
 	return -EINVAL;
 }
 
@@ -121,7 +139,7 @@ static int check_suite(const xmlNode *s, const char *label, struct strbuf *err,
 	*time_ns = 0;
 	if (t && parse_seconds((const char *)t, time_ns))
 		rc = fail(err, label, xmlGetLineNo(s),
-			  "<testsuite> time=\"%s\" is not a number of seconds", (const char *)t);
+			  "<testsuite> time=\"%.40s\" is not a number of seconds", (const char *)t);
 	xmlFree(t);
 	if (rc)
 		return rc;
@@ -132,7 +150,7 @@ static int check_suite(const xmlNode *s, const char *label, struct strbuf *err,
 		uint64_t ns;
 		if (ct && parse_seconds((const char *)ct, &ns))
 			rc = fail(err, label, xmlGetLineNo(ch),
-				  "<testcase> time=\"%s\" is not a number of seconds",
+				  "<testcase> time=\"%.40s\" is not a number of seconds",
 				  (const char *)ct);
 		xmlFree(ct);
 		if (rc)
@@ -140,6 +158,34 @@ static int check_suite(const xmlNode *s, const char *label, struct strbuf *err,
 	}
 	memset(c, 0, sizeof(*c));
 	count_cases(s, c);
+	return 0;
+}
+
+/* Rewrites a time attribute that check_suite() accepted ("1e-3" from some
+ * other tool) in this format's own form ("0.001"). */
+static int normalise_time(xmlNodePtr n)
+{
+	xmlChar *t = xmlGetProp(n, BAD_CAST "time");
+	uint64_t ns;
+	char secs[24];
+	int rc = 0;
+
+	if (t && !parse_seconds((const char *)t, &ns) &&
+	    !xmlSetProp(n, BAD_CAST "time", BAD_CAST text_format_seconds(ns, secs, sizeof(secs))))
+		rc = -ENOMEM;
+	xmlFree(t);
+	return rc;
+}
+
+static int normalise_suite(xmlNodePtr copy, const struct suite_counts *c)
+{
+	if (set_uint(copy, "tests", c->tests) || set_uint(copy, "failures", c->failures) ||
+	    set_uint(copy, "errors", c->errors) || set_uint(copy, "skipped", c->skipped) ||
+	    normalise_time(copy))
+		return -ENOMEM;
+	for (xmlNodePtr ch = copy->children; ch; ch = ch->next)
+		if (is(ch, "testcase") && normalise_time(ch))
+			return -ENOMEM;
 	return 0;
 }
 
@@ -168,14 +214,13 @@ static xmlDocPtr parse(const char *buf, size_t len, const char *label, struct st
 	/* NONET: no network; no NOENT (entities are not substituted), no
 	 * DTDLOAD/DTDATTR/DTDVALID, no HUGE (libxml2's size and depth limits
 	 * stay on), no XINCLUDE. */
-	doc = xmlCtxtReadMemory(p, buf, (int)len, label, "UTF-8",
+	doc = xmlCtxtReadMemory(p, buf, (int)len, label, NULL,
 				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 				    XML_PARSE_NOCDATA);
 	if (g.dtd) {
 		fail(err, label, xmlSAX2GetLineNumber(p),
 		     "has a DOCTYPE or entity declaration, which JUnit reports never need; "
-		     "refusing it%s",
-		     NULL);
+		     "refusing it");
 		xmlFreeDoc(doc);
 		doc = NULL;
 	} else if (!doc || !p->wellFormed) {
@@ -202,7 +247,7 @@ int junit_merge_add_buffer(struct junit_merge *m, const char *buf, size_t len, c
 	int rc = 0;
 
 	if (len > JUNIT_MERGE_MAX_INPUT || len > INT_MAX) {
-		fail(err, label, 0, "is larger than the %s limit for a JUnit report", "64 MiB");
+		fail(err, label, 0, "is larger than the 64 MiB limit for a JUnit report");
 		return -EFBIG;
 	}
 	xmlDocPtr doc = parse(buf, len, label, err);
@@ -210,10 +255,11 @@ int junit_merge_add_buffer(struct junit_merge *m, const char *buf, size_t len, c
 		return -EINVAL;
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (!is(root, "testsuites") && !is(root, "testsuite")) {
-		rc = fail(err, label, root ? xmlGetLineNo(root) : 0,
-			  "not a JUnit report: the root element is <%s>, expected <testsuites> or "
-			  "<testsuite>",
-			  root ? (const char *)root->name : "(none)");
+		rc = fail(
+		    err, label, root ? xmlGetLineNo(root) : 0,
+		    "not a JUnit report: the root element is <%.64s>, expected <testsuites> or "
+		    "<testsuite>",
+		    root ? (const char *)root->name : "(none)");
 		goto out;
 	}
 	if (!m->name) {
@@ -240,10 +286,7 @@ int junit_merge_add_buffer(struct junit_merge *m, const char *buf, size_t len, c
 			}
 			copies = v;
 			copies[n] = xmlDocCopyNode(s, m->doc, 1);
-			if (!copies[n] || set_uint(copies[n], "tests", c.tests) ||
-			    set_uint(copies[n], "failures", c.failures) ||
-			    set_uint(copies[n], "errors", c.errors) ||
-			    set_uint(copies[n], "skipped", c.skipped)) {
+			if (!copies[n] || normalise_suite(copies[n], &c)) {
 				xmlFreeNode(copies[n]);
 				rc = -ENOMEM;
 				goto out;

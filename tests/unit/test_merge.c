@@ -68,6 +68,10 @@ START_TEST(test_counts_add_up)
 	ck_assert_ptr_nonnull(strstr(s, "<flakyFailure"));
 	ck_assert_ptr_nonnull(strstr(s, "x ]]&gt; y"));
 	ck_assert_ptr_nonnull(strstr(s, "value=\"hash:1/2\""));
+	/* Times are rewritten in this format's own form. */
+	ck_assert_ptr_nonnull(strstr(s, "<testsuite name=\"hello\" tests=\"2\" failures=\"0\" "
+					"errors=\"1\" skipped=\"0\" time=\"2.250\""));
+	ck_assert_ptr_nonnull(strstr(s, "name=\"a\" time=\"0.500\""));
 	xmlDocPtr doc = xmlReadMemory(s, (int)xml.len, "merged.xml", NULL, XML_PARSE_NONET);
 	ck_assert_ptr_nonnull(doc);
 	xmlFreeDoc(doc);
@@ -106,6 +110,28 @@ START_TEST(test_rejects_hostile_input)
 		      -EINVAL, "evil.xml:1: not well-formed XML");
 	expect_reject("", -EINVAL, "not well-formed");
 	expect_reject("<html><body/></html>", -EINVAL, "root element is <html>");
+	/* Quoted input is cut and sanitised: still one short line. */
+	expect_reject(
+	    "<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "/>",
+	    -EINVAL,
+	    "<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa>, expected");
+	/* An encoding declaration is honoured, not overridden. */
+	{
+		struct junit_merge *m = NULL;
+		struct strbuf err = {0}, xml = {0};
+		static const char latin1[] =
+		    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+		    "<testsuite name=\"caf\xe9\"><testcase name=\"t\"/></testsuite>";
+		ck_assert_int_eq(junit_merge_create(NULL, &m), 0);
+		ck_assert_int_eq(
+		    junit_merge_add_buffer(m, latin1, sizeof(latin1) - 1, "l.xml", &err), 0);
+		ck_assert_int_eq(junit_merge_render(m, &xml), 0);
+		ck_assert_ptr_nonnull(strstr(sb_str(&xml), "name=\"caf\xc3\xa9\""));
+		sb_release(&xml);
+		sb_release(&err);
+		junit_merge_destroy(m);
+	}
 	expect_reject("<testsuite name=\"x\" time=\"1,5\"/>", -EINVAL,
 		      "time=\"1,5\" is not a number");
 	expect_reject("<testsuite name=\"x\"><testcase name=\"a\" time=\"-1\"/></testsuite>",
