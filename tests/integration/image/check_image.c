@@ -29,12 +29,16 @@ struct rec {
 	int seen;
 };
 
-static struct rec *recs;
-static size_t nrecs;
-static int problems;
+/* Everything the checker knows: the manifest's records and the count of
+ * problems found so far. */
+struct checker {
+	struct rec *recs;
+	size_t nrecs;
+	int problems;
+};
 
-static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void problem(const char *fmt, ...)
+static void problem(struct checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct checker *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -42,7 +46,7 @@ static void problem(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
-	problems++;
+	c->problems++;
 }
 
 /* Decodes %XX escapes in place. */
@@ -106,50 +110,50 @@ static void hex(const void *d, size_t l, char out[17])
 	snprintf(out, 17, "%016" PRIx64, (uint64_t)XXH3_64bits(d, l));
 }
 
-static struct rec *find(const char *kind, const char *name)
+static struct rec *find(struct checker *c, const char *kind, const char *name)
 {
-	for (size_t i = 0; i < nrecs; i++)
-		if (!strcmp(recs[i].kind, kind) && !strcmp(recs[i].name, name))
-			return &recs[i];
+	for (size_t i = 0; i < c->nrecs; i++)
+		if (!strcmp(c->recs[i].kind, kind) && !strcmp(c->recs[i].name, name))
+			return &c->recs[i];
 	return NULL;
 }
 
-static void check_blob(const char *what, const void *d, size_t l, const struct rec *r)
+static void check_blob(struct checker *c, const char *what, const void *d, size_t l, const struct rec *r)
 {
 	char want[64], got[17], sz[32];
 	field(r, "xxh3", want, sizeof(want));
 	hex(d, l, got);
 	if (strcmp(want, got))
-		problem("%s: xxh3 %s, manifest says %s", what, got, want);
+		problem(c, "%s: xxh3 %s, manifest says %s", what, got, want);
 	field(r, "size", sz, sizeof(sz));
 	if (strtoull(sz, NULL, 10) != l)
-		problem("%s: size %zu, manifest says %s", what, l, sz);
+		problem(c, "%s: size %zu, manifest says %s", what, l, sz);
 }
 
-static void load_manifest(const char *dir)
+static int load_manifest(struct checker *c, const char *dir)
 {
 	char path[4096];
 	size_t len;
 	snprintf(path, sizeof(path), "%s/manifest", dir);
 	char *text = read_all(path, &len);
 	if (!text) {
-		problem("cannot read %s", path);
-		exit(1);
+		problem(c, "cannot read %s", path);
+		return -1;
 	}
-	recs = calloc(MAX_RECORDS, sizeof(*recs));
+	c->recs = calloc(MAX_RECORDS, sizeof(*c->recs));
 	char *save = NULL;
 	int first = 1;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (first) {
 			if (strcmp(line, "smoltest-image-manifest 1"))
-				problem("manifest: first line is '%s'", line);
+				problem(c, "manifest: first line is '%s'", line);
 			first = 0;
 			continue;
 		}
-		struct rec *r = &recs[nrecs++];
+		struct rec *r = &c->recs[c->nrecs++];
 		char *sp1 = strchr(line, ' ');
-		if (!sp1 || nrecs == MAX_RECORDS) {
-			problem("manifest: malformed line '%s'", line);
+		if (!sp1 || c->nrecs == MAX_RECORDS) {
+			problem(c, "manifest: malformed line '%s'", line);
 			continue;
 		}
 		*sp1 = '\0';
@@ -163,30 +167,31 @@ static void load_manifest(const char *dir)
 		decode(r->name);
 	}
 	free(text);
+	return 0;
 }
 
-static void check_vmlinuz(const char *dir)
+static void check_vmlinuz(struct checker *c, const char *dir)
 {
 	char path[4096];
 	size_t len;
 	snprintf(path, sizeof(path), "%s/vmlinuz", dir);
 	unsigned char *k = (unsigned char *)read_all(path, &len);
-	struct rec *r = find("vmlinuz", "vmlinuz");
+	struct rec *r = find(c, "vmlinuz", "vmlinuz");
 	if (!k || !r) {
-		problem("vmlinuz or its manifest record is missing");
+		problem(c, "vmlinuz or its manifest record is missing");
 		free(k);
 		return;
 	}
-	check_blob("vmlinuz", k, len, r);
+	check_blob(c, "vmlinuz", k, len, r);
 	/* Documentation/arch/x86/boot.rst: boot_flag and header magic. */
 	if (len < 0x208 || k[0x1fe] != 0x55 || k[0x1ff] != 0xaa || memcmp(k + 0x202, "HdrS", 4))
-		problem("vmlinuz is not a bzImage (no 0xAA55 at 0x1FE / HdrS at 0x202)");
+		problem(c, "vmlinuz is not a bzImage (no 0xAA55 at 0x1FE / HdrS at 0x202)");
 	else
 		printf("vmlinuz: bzImage, boot protocol %u.%02u, %zu bytes\n", k[0x207], k[0x206], len);
 	free(k);
 }
 
-static void check_entry(struct archive *a, struct archive_entry *e, char **modlist,
+static void check_entry(struct checker *c, struct archive *a, struct archive_entry *e, char **modlist,
 			size_t *modlist_len)
 {
 	char path[600], want[600];
@@ -197,38 +202,38 @@ static void check_entry(struct archive *a, struct archive_entry *e, char **modli
 			   : S_ISCHR(m) ? "chardev"
 			   : S_ISREG(m) ? "file"
 					: "other";
-	struct rec *r = find(kind, path);
+	struct rec *r = find(c, kind, path);
 	if (!r) {
-		problem("initrd entry %s (%s) has no manifest record", path, kind);
+		problem(c, "initrd entry %s (%s) has no manifest record", path, kind);
 		return;
 	}
 	if (r->seen++)
-		problem("initrd has %s twice", path);
+		problem(c, "initrd has %s twice", path);
 	if (archive_entry_uid(e) != 0 || archive_entry_gid(e) != 0)
-		problem("%s is not owned by root", path);
+		problem(c, "%s is not owned by root", path);
 	if (!S_ISLNK(m)) {
 		char perm[8];
 		snprintf(perm, sizeof(perm), "%04o", (unsigned)(m & 07777));
 		field(r, "mode", want, sizeof(want));
 		if (strcmp(perm, want))
-			problem("%s: mode %s, manifest says %s", path, perm, want);
+			problem(c, "%s: mode %s, manifest says %s", path, perm, want);
 	}
 	if (S_ISLNK(m)) {
 		field(r, "target", want, sizeof(want));
 		if (strcmp(archive_entry_symlink(e), want))
-			problem("%s -> %s, manifest says %s", path, archive_entry_symlink(e), want);
+			problem(c, "%s -> %s, manifest says %s", path, archive_entry_symlink(e), want);
 	} else if (S_ISCHR(m)) {
 		snprintf(want, sizeof(want), " major=%u minor=%u", (unsigned)archive_entry_rdevmajor(e),
 			 (unsigned)archive_entry_rdevminor(e));
 		if (!strstr(r->fields, want))
-			problem("%s: device numbers differ from the manifest", path);
+			problem(c, "%s: device numbers differ from the manifest", path);
 	} else if (S_ISREG(m)) {
 		size_t cap = (size_t)archive_entry_size(e) + 1, len = 0;
 		char *buf = malloc(cap);
 		la_ssize_t n;
 		while ((n = archive_read_data(a, buf + len, cap - len)) > 0)
 			len += (size_t)n;
-		check_blob(path, buf, len, r);
+		check_blob(c, path, buf, len, r);
 		if (!strcmp(path, "/etc/smoltest/modules")) {
 			buf[len] = '\0';
 			*modlist = buf;
@@ -239,19 +244,19 @@ static void check_entry(struct archive *a, struct archive_entry *e, char **modli
 	}
 }
 
-static void check_initrd(const char *dir)
+static void check_initrd(struct checker *c, const char *dir)
 {
 	char path[4096];
 	size_t len;
 	snprintf(path, sizeof(path), "%s/initrd", dir);
 	char *img = read_all(path, &len);
-	struct rec *r = find("initrd", "initrd");
+	struct rec *r = find(c, "initrd", "initrd");
 	if (!img || !r) {
-		problem("initrd or its manifest record is missing");
+		problem(c, "initrd or its manifest record is missing");
 		free(img);
 		return;
 	}
-	check_blob("initrd", img, len, r);
+	check_blob(c, "initrd", img, len, r);
 
 	char comp[32];
 	field(r, "compress", comp, sizeof(comp));
@@ -260,7 +265,7 @@ static void check_initrd(const char *dir)
 	archive_read_support_filter_all(a);
 	archive_read_support_format_cpio(a);
 	if (archive_read_open_memory(a, img, len) != ARCHIVE_OK) {
-		problem("initrd: %s", archive_error_string(a));
+		problem(c, "initrd: %s", archive_error_string(a));
 		goto out;
 	}
 	char *modlist = NULL;
@@ -269,33 +274,33 @@ static void check_initrd(const char *dir)
 	while ((r2 = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		if (entries++ == 0) {
 			if (archive_format(a) != ARCHIVE_FORMAT_CPIO_SVR4_NOCRC)
-				problem("initrd is %s, not newc cpio", archive_format_name(a));
+				problem(c, "initrd is %s, not newc cpio", archive_format_name(a));
 			if (strcmp(archive_filter_name(a, 0), comp))
-				problem("initrd is compressed with %s, manifest says %s",
+				problem(c, "initrd is compressed with %s, manifest says %s",
 					archive_filter_name(a, 0), comp);
 		}
-		check_entry(a, e, &modlist, &modlist_len);
+		check_entry(c, a, e, &modlist, &modlist_len);
 	}
 	if (r2 != ARCHIVE_EOF)
-		problem("initrd: %s", archive_error_string(a));
+		problem(c, "initrd: %s", archive_error_string(a));
 	printf("initrd: newc cpio, %s, %zu entries, %zu bytes\n", comp, entries, len);
 
-	for (size_t i = 0; i < nrecs; i++) {
-		const char *k = recs[i].kind;
+	for (size_t i = 0; i < c->nrecs; i++) {
+		const char *k = c->recs[i].kind;
 		bool entry = !strcmp(k, "dir") || !strcmp(k, "file") || !strcmp(k, "symlink") ||
 			     !strcmp(k, "chardev");
-		if (entry && !recs[i].seen)
-			problem("manifest lists %s %s, which is not in the initrd", k, recs[i].name);
+		if (entry && !c->recs[i].seen)
+			problem(c, "manifest lists %s %s, which is not in the initrd", k, c->recs[i].name);
 	}
-	struct rec *init = find("file", "/init"), *bb = find("file", "/bin/busybox");
+	struct rec *init = find(c, "file", "/init"), *bb = find(c, "file", "/bin/busybox");
 	if (!init || !strstr(init->fields, " mode=0755"))
-		problem("/init is missing or not mode 0755");
+		problem(c, "/init is missing or not mode 0755");
 	if (!bb || !strstr(bb->fields, " mode=0755"))
-		problem("/bin/busybox is missing or not mode 0755");
+		problem(c, "/bin/busybox is missing or not mode 0755");
 
 	/* The load order file against the module records, in order. */
 	if (!modlist) {
-		problem("/etc/smoltest/modules is missing");
+		problem(c, "/etc/smoltest/modules is missing");
 		goto out;
 	}
 	size_t mi = 0, lines = 0;
@@ -303,22 +308,22 @@ static void check_initrd(const char *dir)
 	for (char *line = strtok_r(modlist, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		lines++;
 		line[strcspn(line, " ")] = '\0'; /* "PATH DEP...": the path */
-		struct rec *f = find("file", line);
+		struct rec *f = find(c, "file", line);
 		if (!f)
-			problem("/etc/smoltest/modules names %s, which is not a file in the initrd",
+			problem(c, "/etc/smoltest/modules names %s, which is not a file in the initrd",
 				line);
-		while (mi < nrecs && strcmp(recs[mi].kind, "module"))
+		while (mi < c->nrecs && strcmp(c->recs[mi].kind, "module"))
 			mi++;
 		char p[600];
-		if (mi == nrecs || (field(&recs[mi], "path", p, sizeof(p)), strcmp(p, line)))
-			problem("/etc/smoltest/modules line %zu (%s) is not the manifest's next module",
+		if (mi == c->nrecs || (field(&c->recs[mi], "path", p, sizeof(p)), strcmp(p, line)))
+			problem(c, "/etc/smoltest/modules line %zu (%s) is not the manifest's next module",
 				lines, line);
 		mi++;
 	}
-	while (mi < nrecs && strcmp(recs[mi].kind, "module"))
+	while (mi < c->nrecs && strcmp(c->recs[mi].kind, "module"))
 		mi++;
-	if (mi != nrecs)
-		problem("the manifest has more modules than /etc/smoltest/modules");
+	if (mi != c->nrecs)
+		problem(c, "the manifest has more modules than /etc/smoltest/modules");
 	printf("modules: %zu in /etc/smoltest/modules\n", lines);
 	free(modlist);
 out:
@@ -332,11 +337,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: check_image DIR\n");
 		return 2;
 	}
-	load_manifest(argv[1]);
-	check_vmlinuz(argv[1]);
-	check_initrd(argv[1]);
-	free(recs);
-	if (problems)
-		fprintf(stderr, "check_image: %d problem(s)\n", problems);
-	return problems ? 1 : 0;
+	struct checker c = { 0 };
+	if (load_manifest(&c, argv[1]) == 0) {
+		check_vmlinuz(&c, argv[1]);
+		check_initrd(&c, argv[1]);
+	}
+	free(c.recs);
+	if (c.problems)
+		fprintf(stderr, "check_image: %d problem(s)\n", c.problems);
+	return c.problems ? 1 : 0;
 }
