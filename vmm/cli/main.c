@@ -1,15 +1,53 @@
-/* Placeholder until the VMM core lands: `smolvm --version` only. */
+/* smolvm: the libsmolvm command line. Subcommands come from commands.def;
+ * see cli.h for how to add one. */
+#include "cli/cli.h"
 #include "smolvm/version.h"
 
 #include <stdio.h>
 #include <string.h>
 
+struct smolvm_cmd {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct smolvm_cmd commands[] = {
+#define SMOLVM_CMD(name, args, summary) {#name, args, summary, cmd_##name},
+#include "cli/commands.def"
+#undef SMOLVM_CMD
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: smolvm COMMAND [ARGS...]\n"
+		   "       smolvm --version | --help\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n  %-10s   %s\n", commands[i].name, commands[i].args, "",
+			commands[i].summary);
+	fprintf(f, "\nrun options:\n");
+	cli_run_usage(f);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("smolvm %s\n", smolvm_version());
-		return 0;
+	if (argc < 2) {
+		usage(stderr);
+		return SMOLVM_EXIT_USAGE;
 	}
-	fprintf(stderr, "smolvm: not implemented yet (the VMM core issue)\n");
-	return 2;
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--version")) {
+		printf("smolvm %s\n", smolvm_version());
+		return SMOLVM_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return SMOLVM_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, cmd))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "smolvm: unknown command '%s'; run 'smolvm --help' for the list\n", cmd);
+	return SMOLVM_EXIT_USAGE;
 }

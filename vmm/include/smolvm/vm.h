@@ -153,11 +153,18 @@ int vm_resume(struct vm *vm);
 #define VCPU_MAX_MSRS  64
 #define VCPU_MAX_CPUID 128
 
+/* The 4 KiB area KVM_GET_XSAVE / KVM_SET_XSAVE transfer (struct
+ * kvm_xsave's region). Newer uapi headers end struct kvm_xsave with a
+ * flexible array, which cannot sit inside another struct. */
+struct vcpu_xsave {
+	__u32 region[1024];
+};
+
 /* Everything KVM keeps for one vCPU, in KVM's own structs. */
 struct vcpu_state {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_xsave xsave;
+	struct vcpu_xsave xsave;
 	struct kvm_xcrs xcrs;
 	struct kvm_lapic_state lapic;
 	struct kvm_mp_state mp_state;
