@@ -141,6 +141,11 @@ static int load_manifest(struct checker *c, const char *dir)
 		return -1;
 	}
 	c->recs = calloc(MAX_RECORDS, sizeof(*c->recs));
+	if (!c->recs) {
+		problem(c, "out of memory");
+		free(text);
+		return -1;
+	}
 	char *save = NULL;
 	int first = 1;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
