@@ -1,0 +1,351 @@
+/* The runner's smaller modules: bounded output (outbuf), expectations
+ * (expect), artifact collection output (artifacts), the snapshot cache
+ * (cache), command-line options (run_opts), test environments and backend
+ * selection. */
+#include "artifacts.h"
+#include "backend.h"
+#include "cache.h"
+#include "expect.h"
+#include "outbuf.h"
+#include "run_opts.h"
+#include "scheduler.h"
+#include "util.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+START_TEST(outbuf_head_and_tail)
+{
+	struct outbuf ob;
+	struct result_output ro;
+	ck_assert_int_eq(outbuf_init(&ob, 8, 4), 0);
+	outbuf_append(&ob, "0123", 4);
+	outbuf_view(&ob, &ro);
+	ck_assert_uint_eq(ro.head_len, 4);
+	ck_assert_ptr_null(ro.tail);
+	ck_assert(!ro.truncated);
+	outbuf_append(&ob, "456789ab", 8); /* head full at 8, tail gets "89ab" */
+	outbuf_view(&ob, &ro);
+	ck_assert_int_eq(memcmp(ro.head, "01234567", 8), 0);
+	ck_assert_uint_eq(ro.tail_len, 4);
+	ck_assert_int_eq(memcmp(ro.tail, "89ab", 4), 0);
+	ck_assert(!ro.truncated);
+	outbuf_append(&ob, "cd", 2);
+	outbuf_append(&ob, "e", 1);
+	outbuf_view(&ob, &ro);
+	ck_assert_int_eq(memcmp(ro.tail, "bcde", 4), 0);
+	ck_assert(ro.truncated);
+	ck_assert_uint_eq(ro.total_bytes, 15);
+	/* a huge write keeps only its end, NULs and all */
+	char big[100];
+	memset(big, 0, sizeof(big));
+	big[99] = 'Z';
+	outbuf_append(&ob, big, sizeof(big));
+	outbuf_view(&ob, &ro);
+	ck_assert_uint_eq(ro.tail_len, 4);
+	ck_assert_int_eq(ro.tail[3], 'Z');
+	ck_assert_uint_eq(ro.total_bytes, 115);
+	outbuf_release(&ob);
+	outbuf_release(&ob); /* idempotent */
+}
+END_TEST
+
+static struct suite_match mk_match(const char *pattern, uint32_t options)
+{
+	struct suite_match m = { 0 };
+	m.text = (char *)pattern;
+	m.pattern = (char *)pattern;
+	m.options = options;
+	return m;
+}
+
+START_TEST(expect_classify)
+{
+	struct suite_expect e = { 0 };
+	struct result_output out = { .head = "all 3 passed\n", .head_len = 13 };
+	struct result_output err = { .head = "\xff\xfe bad utf8 ERROR\n", .head_len = 18 };
+	struct expect_outcome o = { .exited = true, .exit_code = 0 };
+	enum result_status st;
+	enum result_fail_kind fk;
+	char msg[256];
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(st, RESULT_PASS);
+	e.stdout_match = mk_match("^all \\d+ passed$", PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE);
+	e.stderr_not = mk_match("ERROR", PCRE2_UTF | PCRE2_MATCH_INVALID_UTF);
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(st, RESULT_FAIL);
+	ck_assert_int_eq(fk, FAIL_OUTPUT);
+	ck_assert_ptr_nonnull(strstr(msg, "stderr matches forbidden ERROR"));
+	e.stderr_not = mk_match("WARN", PCRE2_LITERAL);
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(st, RESULT_PASS);
+	o.exit_code = 2;
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(fk, FAIL_EXIT_CODE);
+	ck_assert_str_eq(msg, "exit status 2, expected 0");
+	o.exited = false;
+	o.signal = 9;
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(st, RESULT_FAIL);
+	ck_assert_ptr_nonnull(strstr(msg, "signal 9"));
+	o.timed_out = true;
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(st, RESULT_TIMEOUT);
+	ck_assert_int_eq(fk, FAIL_TIMEOUT);
+}
+END_TEST
+
+START_TEST(expect_across_head_and_tail)
+{
+	/* not truncated: a match straddling head and tail is found */
+	struct result_output o = { .head = "abc", .head_len = 3, .tail = "def", .tail_len = 3 };
+	struct suite_match m = mk_match("cd", PCRE2_LITERAL);
+	bool hit;
+	ck_assert_int_eq(expect_match(&m, &o, &hit), 0);
+	ck_assert(hit);
+	o.truncated = true; /* a dropped middle: no straddling match */
+	ck_assert_int_eq(expect_match(&m, &o, &hit), 0);
+	ck_assert(!hit);
+}
+END_TEST
+
+START_TEST(artifacts_output)
+{
+	char *globs[] = { "out/*.txt", "test.log", "missing-*.xml", NULL };
+	struct artifacts_result r;
+	const char *out = "F\tout/*.txt\tout/a.txt\n"
+			  "F\tout/*.txt\t./out/b.txt\n"
+			  "garbage line\n"
+			  "F\tnot-a-glob\tx\n"	      /* unknown glob: ignored */
+			  "F\ttest.log\t../../etc/x\n" /* '..': ignored */
+			  "M\tmissing-*.xml\n";
+	ck_assert_int_eq(artifacts_parse(out, globs, 3, "/art/t", &r), 0);
+	ck_assert_uint_eq(r.n, 4);
+	ck_assert_str_eq(r.items[0].host_path, "/art/t/out/a.txt");
+	ck_assert_str_eq(r.items[1].host_path, "/art/t/out/b.txt");
+	ck_assert_str_eq(r.items[2].pattern, "missing-*.xml");
+	ck_assert(r.items[2].missing);
+	/* test.log produced no valid line: reported missing */
+	ck_assert_str_eq(r.items[3].pattern, "test.log");
+	ck_assert(r.items[3].missing);
+	ck_assert_uint_eq(r.n_missing, 2);
+	artifacts_result_release(&r);
+	char **argv = NULL;
+	ck_assert_int_eq(artifacts_argv(globs, 3, "/work", &argv), 0);
+	ck_assert_str_eq(argv[0], "/bin/sh");
+	ck_assert_str_eq(argv[4], "/work");
+	ck_assert_str_eq(argv[7], "missing-*.xml");
+	ck_assert_ptr_null(argv[8]);
+	artifacts_argv_free(argv);
+}
+END_TEST
+
+/* The cache round trip: stage, commit, lookup hit, ls, busy rm, prune. */
+static int count_entries(void *ctx, const struct cache_entry_info *e)
+{
+	(*(unsigned *)ctx)++;
+	ck_assert_str_eq(e->suite, "s1");
+	return 0;
+}
+
+START_TEST(cache_roundtrip)
+{
+	char dir[] = "/tmp/smoltest-cache-test.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct cache c;
+	ck_assert_int_eq(cache_open(dir, NULL, &c), 0);
+	struct strbuf m = { 0 };
+	sb_append_str(&m, "material");
+	char key[CACHE_KEY_HEX + 1], key2[CACHE_KEY_HEX + 1];
+	cache_key_hash(&m, key);
+	sb_append_str(&m, "!");
+	cache_key_hash(&m, key2);
+	sb_release(&m);
+	ck_assert_uint_eq(strlen(key), CACHE_KEY_HEX);
+	ck_assert_str_ne(key, key2);
+
+	bool hit = true;
+	char path[1024], staging[1024], final[1024];
+	int lock = -1;
+	ck_assert_int_eq(cache_lookup(&c, key, &hit, path, sizeof(path), &lock), 0);
+	ck_assert(!hit);
+	ck_assert_int_eq(cache_stage(&c, key, staging, sizeof(staging)), 0);
+	char f[1100];
+	snprintf(f, sizeof(f), "%s/upper", staging);
+	ck_assert_int_eq(mkdir(f, 0700), 0);
+	ck_assert_int_eq(cache_commit(&c, key, staging, "suite s1\nbackend sandbox\ncreated 1\n",
+				      final, sizeof(final)), 0);
+	ck_assert_str_eq(final, path);
+	/* a second builder of the same key loses the race gracefully */
+	ck_assert_int_eq(cache_stage(&c, key, staging, sizeof(staging)), 0);
+	ck_assert_int_eq(cache_commit(&c, key, staging, "suite s1\n", final, sizeof(final)), 0);
+	ck_assert_int_ne(access(staging, F_OK), 0);
+	close(lock);
+	ck_assert_int_eq(cache_lookup(&c, key, &hit, path, sizeof(path), &lock), 0);
+	ck_assert(hit);
+	unsigned n = 0;
+	ck_assert_int_eq(cache_list(&c, count_entries, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	/* in use (shared lock held): rm refuses, prune keeps it */
+	ck_assert_int_eq(cache_remove(&c, key), -EBUSY);
+	unsigned removed, busy;
+	ck_assert_int_eq(cache_prune(&c, 0, &removed, &busy), 0);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_uint_eq(busy, 1);
+	close(lock);
+	ck_assert_int_eq(cache_prune(&c, 3600, &removed, &busy), 0);
+	ck_assert_uint_eq(removed, 0); /* just used */
+	ck_assert_int_eq(cache_prune(&c, 0, &removed, &busy), 0);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(cache_remove(&c, key), -ENOENT);
+	ck_assert_int_eq(cache_remove(&c, "../../etc"), -EINVAL);
+	ck_assert_int_eq(cache_lookup(&c, "zz", &hit, path, sizeof(path), &lock), -EINVAL);
+	cache_close(&c);
+	ck_assert_int_eq(util_rm_rf(dir), 0);
+	ck_assert_int_eq(cache_open(NULL, NULL, &c), -ENOENT);
+	ck_assert_int_eq(cache_open("relative", NULL, &c), -ENOENT);
+}
+END_TEST
+
+START_TEST(cache_key_inputs)
+{
+	struct suite s = { 0 };
+	char *env[] = { "A=1", NULL };
+	s.workdir = "/";
+	s.env = env;
+	s.n_env = 1;
+	struct strbuf a = { 0 }, b = { 0 };
+	ck_assert_int_eq(cache_key_material(&s, "sandbox", &a), 0);
+	ck_assert_int_eq(cache_key_material(&s, "vm", &b), 0);
+	char ka[CACHE_KEY_HEX + 1], kb[CACHE_KEY_HEX + 1];
+	cache_key_hash(&a, ka);
+	cache_key_hash(&b, kb);
+	ck_assert_str_ne(ka, kb); /* the backend is part of the key */
+	ck_assert_ptr_nonnull(strstr(sb_str(&a), "smoltest-cache-format 1"));
+	sb_release(&a);
+	sb_release(&b);
+}
+END_TEST
+
+static int parse(char **argv, struct run_opts *o, char *err)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return run_opts_parse(argc, argv, o, err, 256);
+}
+
+START_TEST(options)
+{
+	struct run_opts o;
+	char err[256];
+	char *ok[] = { "run", "-j", "3", "suite.yaml", "--filter", "^a", "--tags", "fast",
+		       "--partition", "hash:1/2", "--retries", "2", "--fail-fast", "--timeout",
+		       "90s", "--backend", "sandbox", "--artifacts", "out", "--junit", "j.xml",
+		       "--tap", "-", "--tap-version", "13", "--json", "r.jsonl", "--github",
+		       "--no-cache", "-q", NULL };
+	ck_assert_int_eq(parse(ok, &o, err), 0);
+	ck_assert_str_eq(o.suite, "suite.yaml");
+	ck_assert_uint_eq(o.parallel, 3);
+	ck_assert_int_eq(o.retries, 2);
+	ck_assert(o.fail_fast);
+	ck_assert_uint_eq(o.timeout_ns, 90 * NSEC_PER_SEC);
+	ck_assert_int_eq(o.backend, SUITE_BACKEND_SANDBOX);
+	ck_assert_uint_eq(o.tap_version, 13);
+	ck_assert_int_eq(o.partition.kind, SEL_PART_HASH);
+	ck_assert_int_eq(o.verbosity, -1);
+	ck_assert(o.no_cache && o.github);
+	char *kg[] = { "run", "--fail-fast", "--keep-going", "s.yaml", NULL };
+	ck_assert_int_eq(parse(kg, &o, err), 0);
+	ck_assert(!o.fail_fast);
+	char *help[] = { "run", "--help", NULL };
+	ck_assert_int_eq(parse(help, &o, err), 1);
+	char *bad[][4] = {
+		{ "run", NULL },
+		{ "run", "a.yaml", "b.yaml", NULL },
+		{ "run", "-j", "0", NULL },
+		{ "run", "--timeout", "0s", NULL },
+		{ "run", "--backend", "qemu", NULL },
+		{ "run", "--tap-version", "12", NULL },
+		{ "run", "--partition", "hash:3/2", NULL },
+		{ "run", "--bogus", "s.yaml", NULL },
+		{ "run", "s.yaml", "--junit", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse(bad[i], &o, err) == -EINVAL, "case %zu", i);
+	ck_assert_ptr_nonnull(strstr(err, "needs a value"));
+}
+END_TEST
+
+START_TEST(test_env)
+{
+	struct suite_test t = { 0 };
+	char *env[] = { "CI=true", "PATH=/opt/bin", "CI=false", NULL };
+	t.name = "unit";
+	t.env = env;
+	t.n_env = 3;
+	char **out = NULL;
+	ck_assert_int_eq(sched_build_env(&t, 2, "abc", "sandbox", &out), 0);
+	size_t n = 0;
+	bool ci = false, path = false, attempt = false;
+	for (; out[n]; n++) {
+		ci |= !strcmp(out[n], "CI=false");
+		ck_assert_str_ne(out[n], "CI=true"); /* later entries win */
+		path |= !strcmp(out[n], "PATH=/opt/bin");
+		attempt |= !strcmp(out[n], "SMOLTEST_ATTEMPT=2");
+	}
+	ck_assert(ci && path && attempt);
+	sched_env_free(out);
+}
+END_TEST
+
+START_TEST(vm_backend_is_refused_clearly)
+{
+	struct suite s = { 0 };
+	struct backend_opts bo = { .agent_path = "/nonexistent", .run_dir = "/tmp" };
+	struct backend *b = NULL;
+	char err[BACKEND_ERR_MAX];
+	ck_assert_int_eq(backend_create(SUITE_BACKEND_VM, &s, &bo, &b, err, sizeof(err)),
+			 -ENOTSUP);
+	ck_assert_ptr_null(b);
+	ck_assert_ptr_nonnull(strstr(err, "backend vm: not available"));
+	ck_assert_ptr_nonnull(strstr(err, "--backend sandbox"));
+	enum suite_backend k;
+	char note[512];
+	backend_detect(SUITE_BACKEND_VM, &k, note, sizeof(note));
+	ck_assert_int_eq(k, SUITE_BACKEND_VM);
+	ck_assert_str_eq(note, "");
+	backend_detect(SUITE_BACKEND_AUTO, &k, note, sizeof(note));
+	ck_assert_int_eq(k, SUITE_BACKEND_SANDBOX); /* vm is not wired yet anywhere */
+	ck_assert_ptr_nonnull(strstr(note, "backend auto: using the sandbox backend"));
+	backend_destroy(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("runner_misc");
+	TCase *tc = tcase_create("misc");
+	tcase_add_test(tc, outbuf_head_and_tail);
+	tcase_add_test(tc, expect_classify);
+	tcase_add_test(tc, expect_across_head_and_tail);
+	tcase_add_test(tc, artifacts_output);
+	tcase_add_test(tc, cache_roundtrip);
+	tcase_add_test(tc, cache_key_inputs);
+	tcase_add_test(tc, options);
+	tcase_add_test(tc, test_env);
+	tcase_add_test(tc, vm_backend_is_refused_clearly);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

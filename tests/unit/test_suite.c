@@ -1,0 +1,273 @@
+/* suite: YAML suite parsing, defaults, and every class of error reported
+ * together with file:line:column. */
+#include "suite.h"
+#include "util.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct suite *parse_ok(const char *text)
+{
+	struct suite_diag d = { 0 };
+	struct suite *s = NULL;
+	int rc = suite_parse("t.yaml", "/src", text, strlen(text), &d, &s);
+	ck_assert_msg(rc == 0, "unexpected errors: %s", sb_str(&d.text));
+	ck_assert_ptr_nonnull(s);
+	suite_diag_release(&d);
+	return s;
+}
+
+/* Parses text that must fail; returns the diagnostics (caller frees). */
+static char *parse_bad(const char *text, unsigned *count)
+{
+	struct suite_diag d = { 0 };
+	struct suite *s = NULL;
+	int rc = suite_parse("t.yaml", "/src", text, strlen(text), &d, &s);
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_ptr_null(s);
+	char *out = NULL;
+	ck_assert_int_eq(sb_detach(&d.text, &out), 0);
+	if (count)
+		*count = d.count;
+	return out;
+}
+
+START_TEST(full_suite)
+{
+	struct suite *s = parse_ok("name: proj\n"
+				   "backend: sandbox\n"
+				   "vm: { cpus: 2, memory: 512M }\n"
+				   "sandbox: { rootfs: /, readonly: true }\n"
+				   "shares: [ { host: ., guest: /src, readonly: true } ]\n"
+				   "env: { CI: \"true\" }\n"
+				   "setup:\n  - run: make -j2\n  - echo short\n"
+				   "parallel: 4\ntimeout: 60s\nretries: 1\n"
+				   "tests:\n"
+				   "  - name: unit\n"
+				   "    run: make test\n"
+				   "    timeout: 2m\n"
+				   "    expect: { exit: 0, stdout: \"/passed/i\", stderr_not: \"/ERROR/\" }\n"
+				   "    artifacts: [ \"build/test-*.log\" ]\n"
+				   "    tags: [fast]\n"
+				   "    retries: 2\n"
+				   "    env: { CI: \"false\", X: y }\n"
+				   "  - name: lint\n"
+				   "    run: [ ./lint.sh, --strict ]\n"
+				   "    skip: reason\n");
+	ck_assert_str_eq(s->name, "proj");
+	ck_assert_int_eq(s->backend, SUITE_BACKEND_SANDBOX);
+	ck_assert_uint_eq(s->vm.cpus, 2);
+	ck_assert_uint_eq(s->vm.memory, 512ull << 20);
+	ck_assert_uint_eq(s->n_shares, 1);
+	ck_assert_str_eq(s->shares[0].host, "/src");
+	ck_assert_str_eq(s->shares[0].guest, "/src");
+	ck_assert(s->shares[0].readonly);
+	ck_assert_uint_eq(s->n_setup, 2);
+	ck_assert(s->setup[1].shell);
+	ck_assert_str_eq(s->setup[1].argv[0], "echo short");
+	ck_assert_uint_eq(s->parallel, 4);
+	ck_assert_uint_eq(s->n_tests, 2);
+	const struct suite_test *t = &s->tests[0];
+	ck_assert_str_eq(t->name, "unit");
+	ck_assert_uint_eq(t->line, 14);
+	ck_assert_uint_eq(t->timeout_ns, 120 * NSEC_PER_SEC);
+	ck_assert_uint_eq(t->retries, 2);
+	ck_assert_str_eq(t->expect.stdout_match.pattern, "passed");
+	ck_assert_ptr_null(t->expect.stdout_not.pattern);
+	ck_assert_str_eq(t->expect.stderr_not.pattern, "ERROR");
+	ck_assert_uint_eq(t->n_artifacts, 1);
+	ck_assert_uint_eq(t->n_tags, 1);
+	/* the suite env first, then the test's own (it wins later) */
+	ck_assert_uint_eq(t->n_env, 3);
+	ck_assert_str_eq(t->env[0], "CI=true");
+	ck_assert_str_eq(t->env[1], "CI=false");
+	const struct suite_test *l = &s->tests[1];
+	ck_assert(!l->run.shell);
+	ck_assert_uint_eq(l->run.argc, 2);
+	ck_assert_str_eq(l->run.argv[1], "--strict");
+	ck_assert_str_eq(l->skip, "reason");
+	ck_assert_uint_eq(l->timeout_ns, 60 * NSEC_PER_SEC); /* suite default */
+	ck_assert_uint_eq(l->retries, 1);
+	suite_destroy(s);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct suite *s = parse_ok("tests: [ { name: a, run: \"true\" } ]\n");
+	ck_assert_str_eq(s->name, "t"); /* from the file name */
+	ck_assert_int_eq(s->backend, SUITE_BACKEND_AUTO);
+	ck_assert_str_eq(s->sandbox.rootfs, "/");
+	ck_assert_str_eq(s->workdir, "/");
+	ck_assert_uint_eq(s->parallel, 0);
+	ck_assert_uint_eq(s->tests[0].timeout_ns, 60 * NSEC_PER_SEC);
+	ck_assert_int_eq(s->tests[0].expect.exit, 0);
+	ck_assert(s->cache_enabled);
+	suite_destroy(s);
+}
+END_TEST
+
+START_TEST(all_errors_together)
+{
+	unsigned n = 0;
+	char *d = parse_bad("name: x\n"
+			    "bogus: 1\n"
+			    "timeout: soon\n"
+			    "parallel: -3\n"
+			    "vm: { memory: lots }\n"
+			    "tests:\n"
+			    "  - name: a\n"
+			    "    run: \"true\"\n"
+			    "    expect: { stdout: \"/(unclosed/\" }\n"
+			    "  - name: a\n"
+			    "    run: \"true\"\n"
+			    "  - name: b\n"
+			    "    frobnicate: yes\n",
+			    &n);
+	ck_assert_uint_eq(n, 8);
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:12:5: test 'b' needs run:"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:2:1: unknown key 'bogus' in the suite"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:3:10: timeout must be a positive duration"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:4:11: parallel must be an integer"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:5:15: vm.memory must be a size"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:9:23: expect.stdout: invalid regular expression"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:10:11: duplicate test name 'a' (first at line 7)"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:13:5: unknown key 'frobnicate' in a test"));
+	free(d);
+}
+END_TEST
+
+START_TEST(wrong_types)
+{
+	unsigned n = 0;
+	char *d = parse_bad("tests:\n"
+			    "  - name: [a]\n"
+			    "    run: { x: 1 }\n"
+			    "    retries: many\n"
+			    "    tags: [\"has space\"]\n"
+			    "  - run: \"true\"\n"
+			    "  - name: c\n"
+			    "  - just a string\n",
+			    &n);
+	ck_assert_ptr_nonnull(strstr(d, "2:11: tests[].name must be a string, not a list"));
+	ck_assert_ptr_nonnull(strstr(d, "3:10: tests[].run must be a string"));
+	ck_assert_ptr_nonnull(strstr(d, "4:14: tests[].retries must be an integer"));
+	ck_assert_ptr_nonnull(strstr(d, "tag 'has space'"));
+	ck_assert_ptr_nonnull(strstr(d, "6:5: a test needs name:"));
+	ck_assert_ptr_nonnull(strstr(d, "7:5: test 'c' needs run:"));
+	ck_assert_ptr_nonnull(strstr(d, "8:5: a test must be a mapping, not a scalar"));
+	free(d);
+}
+END_TEST
+
+START_TEST(hostile_input)
+{
+	static const char *const bad[] = {
+		"",					    /* empty */
+		"tests: [\n",				    /* syntax */
+		"- a\n- b\n",				    /* top level not a mapping */
+		"tests: []\n",				    /* no tests */
+		"a: &x [1]\nb: *x\ntests: []\n",	    /* alias */
+		"tests: [ { name: \"a\\0b\", run: x } ]\n", /* NUL in a string */
+		"tests: [ { name: ../etc, run: x } ]\n",    /* path-like name */
+		"tests: [ { name: ok, run: x } ]\n---\ntests: []\n", /* two documents */
+		"tests: [ { name: ok, run: [] } ]\n",	    /* empty argv */
+		"shares: [ { host: /a, guest: relative } ]\ntests: [ { name: a, run: x } ]\n",
+		"env: { \"1BAD\": x }\ntests: [ { name: a, run: x } ]\n",
+		"tests: [ { name: a, run: x, artifacts: [\"../../etc/passwd\"] } ]\n",
+		"tests: [ { name: a, run: x, expect: { exit: 256 } } ]\n",
+		"tests: [ { name: a, run: x, expect: { stdout: \"/x/q\" } } ]\n",
+		"name: x\nname: y\ntests: [ { name: a, run: x } ]\n", /* repeated key */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unsigned n = 0;
+		char *d = parse_bad(bad[i], &n);
+		ck_assert_msg(n >= 1, "case %zu gave no diagnostics", i);
+		ck_assert_msg(!strncmp(d, "t.yaml:", 7), "case %zu: '%s' lacks file:line", i, d);
+		free(d);
+	}
+}
+END_TEST
+
+START_TEST(match_forms)
+{
+	struct suite *s = parse_ok("tests:\n"
+				   "  - name: a\n"
+				   "    run: x\n"
+				   "    expect: { stdout: \"a.b\", stderr: \"/^x$/m\" }\n");
+	const struct suite_match *lit = &s->tests[0].expect.stdout_match;
+	ck_assert_str_eq(lit->pattern, "a.b");
+	ck_assert_uint_ne(lit->options & 0x02000000u /* PCRE2_LITERAL */, 0);
+	ck_assert_str_eq(s->tests[0].expect.stderr_match.pattern, "^x$");
+	suite_destroy(s);
+}
+END_TEST
+
+START_TEST(names)
+{
+	ck_assert_ptr_null(suite_name_problem("unit/test 1:x"));
+	ck_assert_ptr_nonnull(suite_name_problem(""));
+	ck_assert_ptr_nonnull(suite_name_problem("-x"));
+	ck_assert_ptr_nonnull(suite_name_problem("a..b"));
+	ck_assert_ptr_nonnull(suite_name_problem("a\nb"));
+	ck_assert_ptr_nonnull(suite_name_problem("a*"));
+	char buf[16];
+	suite_name_to_path("unit/test 1:x", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "unit_test_1_x");
+	suite_name_to_path("0123456789abcdefXYZ", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0123456789abcde");
+}
+END_TEST
+
+START_TEST(load_missing_file)
+{
+	struct suite_diag d = { 0 };
+	struct suite *s = NULL;
+	ck_assert_int_eq(suite_load("/nonexistent/suite.yaml", &d, &s), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(sb_str(&d.text), "/nonexistent/suite.yaml: cannot read"));
+	suite_diag_release(&d);
+}
+END_TEST
+
+START_TEST(examples_validate)
+{
+	const char *src = getenv("SMOL_SOURCE_DIR");
+	ck_assert_ptr_nonnull(src);
+	static const char *const files[] = { "examples/hello.yaml", "examples/quickstart.yaml",
+					     "examples/self-test.yaml" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/%s", src, files[i]);
+		struct suite_diag d = { 0 };
+		struct suite *s = NULL;
+		int rc = suite_load(p, &d, &s);
+		ck_assert_msg(rc == 0, "%s: %s", files[i], sb_str(&d.text));
+		suite_destroy(s);
+		suite_diag_release(&d);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("suite");
+	TCase *tc = tcase_create("parse");
+	tcase_add_test(tc, full_suite);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, all_errors_together);
+	tcase_add_test(tc, wrong_types);
+	tcase_add_test(tc, hostile_input);
+	tcase_add_test(tc, match_forms);
+	tcase_add_test(tc, names);
+	tcase_add_test(tc, load_missing_file);
+	tcase_add_test(tc, examples_validate);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
