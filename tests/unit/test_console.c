@@ -192,6 +192,44 @@ START_TEST(test_tick)
 }
 END_TEST
 
+/* However many tests run at once, the status line fits 80 columns. */
+START_TEST(test_status_line_width)
+{
+	struct console_opts o = opts(true, false, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct reporter *r = NULL;
+	char name[64];
+
+	ck_assert_int_eq(console_reporter_create(f, &o, &r), 0);
+	ck_assert_int_eq(r->ops->begin(r, &fx_info), 0);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "a-rather-long-test-name-number-%02d", i);
+		ck_assert_int_eq(r->ops->test_started(r, name, 1), 0);
+	}
+	fflush(f);
+	const char *last = buf;
+	for (const char *p = buf; (p = strstr(p, "\r\x1b[K")); p++)
+		last = p;
+	/* Visible characters: drop the escape sequences. */
+	size_t visible = 0;
+	for (const char *p = last + 4; *p; p++) {
+		if (*p == '\x1b') {
+			while (*p && *p != 'm')
+				p++;
+			continue;
+		}
+		visible += ((unsigned char)*p & 0xC0) != 0x80;
+	}
+	ck_assert_uint_le(visible, 80);
+	ck_assert_ptr_nonnull(strstr(last, " +"));
+	r->ops->destroy(r);
+	fclose(f);
+	free(buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("console");
@@ -203,6 +241,7 @@ int main(void)
 	tcase_add_test(tc, test_quiet_prints_failures_and_summary);
 	tcase_add_test(tc, test_verbose_shows_passing_output);
 	tcase_add_test(tc, test_tick);
+	tcase_add_test(tc, test_status_line_width);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
