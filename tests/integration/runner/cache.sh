@@ -1,0 +1,49 @@
+#!/bin/sh
+# The warm-environment cache: the first run executes setup and stores it, the
+# second skips setup; --no-cache runs it again; cache ls / rm / prune.
+. "$(dirname "$0")/lib.sh"
+mkdir state
+cat > s.yaml <<Y
+shares: [ { host: $WORK/state, guest: /state } ]
+setup:
+  - run: echo x >> /state/setup-runs && echo warm > /etc/smoltest-cache-test
+tests:
+  - { name: sees-setup, run: "grep -q warm /etc/smoltest-cache-test" }
+  - { name: writes, run: "echo scribble > /etc/smoltest-cache-test" }
+  - { name: fresh, run: "grep -q warm /etc/smoltest-cache-test" }
+Y
+run_st 0 run s.yaml -j1
+grep -q 'stored in the cache' err || fail "first run did not store: $(cat err)"
+[ "$(wc -l < state/setup-runs)" = 1 ] || fail "setup ran $(wc -l < state/setup-runs) times"
+run_st 0 run s.yaml -j2
+grep -q 'from the cache: setup skipped' err || fail "second run missed the cache: $(cat err)"
+[ "$(wc -l < state/setup-runs)" = 1 ] || fail "setup ran again on a cache hit"
+run_st 0 run s.yaml --no-cache
+[ "$(wc -l < state/setup-runs)" = 2 ] || fail "--no-cache did not run setup"
+run_st 0 cache ls
+grep -q '^[0-9a-f]\{32\}  sandbox' out || fail "cache ls: $(cat out)"
+key=$(awk 'NR == 2 { print $1 }' out)
+# a changed setup is a different key
+sed -i 's/echo warm/echo warmer/' s.yaml
+sed -i 's/grep -q warm/grep -q warmer/' s.yaml
+run_st 0 run s.yaml
+grep -q 'stored in the cache' err || fail "a changed setup reused the old entry"
+run_st 0 cache rm "$(echo "$key" | cut -c1-8)"
+grep -q "removed $key" out || fail "cache rm: $(cat out)"
+run_st 0 cache prune --all
+grep -q 'removed 1 entry' out || fail "cache prune: $(cat out)"
+run_st 2 cache rm ffffffff
+run_st 2 cache frob
+# a failing setup: tests are errors, the run fails, nothing is cached
+cat > f.yaml <<'Y'
+setup: [ { run: "echo broken >&2; exit 4" } ]
+tests: [ { name: t, run: "true" } ]
+Y
+run_st 1 run f.yaml --json f.jsonl
+grep -q 'setup step 1 failed (exit status 4)' err || fail "setup failure message: $(cat err)"
+grep -q broken err || fail "setup output not shown"
+expect_status f.jsonl t error
+run_st 0 cache ls
+grep -q 'is empty' out || fail "a failed setup was cached"
+check_clean
+echo PASS
