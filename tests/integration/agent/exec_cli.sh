@@ -1,0 +1,70 @@
+#!/bin/sh
+# `smoltest exec` against the real agent: streaming, exit statuses (code,
+# 128+signal, 124 timeout, 127 not found, 3 unreachable, 2 usage), env, cwd,
+# stdin.   exec_cli.sh SMOLTEST AGENT
+set -u
+smoltest=$1
+agent=$2
+dir=$(mktemp -d /tmp/smol-exec-cli-XXXXXX)
+sock=$dir/agent.sock
+fails=0
+"$agent" --listen "unix:$sock" 2>"$dir/agent.log" &
+apid=$!
+trap 'kill $apid 2>/dev/null; wait $apid 2>/dev/null; rm -rf "$dir"' EXIT
+i=0
+while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
+[ -S "$sock" ] || { echo "not ok - agent did not listen"; cat "$dir/agent.log"; exit 1; }
+
+# expect NAME WANT_STATUS WANT_STDOUT -- ARGS...   (stderr goes to $dir/err)
+expect() {
+  name=$1 want=$2 wantout=$3
+  shift 4
+  out=$("$smoltest" exec "$@" 2>"$dir/err")
+  st=$?
+  if [ "$st" = "$want" ] && [ "$out" = "$wantout" ]; then
+    echo "ok - $name"
+  else
+    echo "not ok - $name: status $st (want $want), stdout '$out' (want '$wantout')"
+    sed 's/^/#   stderr: /' "$dir/err"
+    fails=$((fails + 1))
+  fi
+}
+
+A="--agent unix:$sock"
+expect "exit 0" 0 hello -- $A -- echo hello
+expect "exit code" 7 "" -- $A -- sh -c 'exit 7'
+expect "signal" 137 "" -- $A -- sh -c 'kill -KILL $$'
+expect "timeout" 124 "" -- $A --timeout 300ms -- sleep 30
+expect "not found" 127 "" -- $A -- /no/such/program
+expect "env and cwd" 0 "v w|/tmp" -- $A --env X=v --env Y=w --cwd /tmp -- sh -c 'echo "$X $Y|$PWD"'
+expect "shell string" 3 "a" -- $A --shell -- 'echo a; exit 3'
+expect "unreachable" 3 "" -- --agent "unix:$dir/none.sock" --connect-timeout 200ms -- true
+expect "usage: no command" 2 "" -- $A --
+expect "usage: bad agent" 2 "" -- --agent tcp:1 -- true
+expect "usage: bad env" 2 "" -- $A --env NOEQ -- true
+expect "usage: relative cwd" 2 "" -- $A --cwd rel -- true
+grep -q "cannot reach the agent" "$dir/err" 2>/dev/null || true
+
+# stdout and stderr stay separate
+out=$("$smoltest" exec $A -- sh -c 'echo to-out; echo to-err >&2' 2>"$dir/err2")
+if [ "$out" = "to-out" ] && [ "$(cat "$dir/err2")" = "to-err" ]; then echo "ok - separate streams"
+else echo "not ok - separate streams: '$out' / '$(cat "$dir/err2")'"; fails=$((fails + 1)); fi
+
+# stdin forwarded
+out=$(printf 'abc\ndef\n' | "$smoltest" exec $A --stdin -- sort -r)
+if [ "$out" = "def
+abc" ]; then echo "ok - stdin"; else echo "not ok - stdin: '$out'"; fails=$((fails + 1)); fi
+
+# output streams while the command runs (first line well before exit)
+start=$(date +%s%N)
+"$smoltest" exec $A -- sh -c 'echo first; sleep 1; echo second' | while read -r line; do
+  echo "$line $(( ($(date +%s%N) - start) / 1000000 ))"
+done > "$dir/times"
+first=$(awk '/^first/ {print $2}' "$dir/times")
+second=$(awk '/^second/ {print $2}' "$dir/times")
+if [ -n "$first" ] && [ -n "$second" ] && [ $((second - first)) -ge 700 ]; then echo "ok - streaming"
+else echo "not ok - streaming: $(cat "$dir/times")"; fails=$((fails + 1)); fi
+
+kill -0 $apid 2>/dev/null || { echo "not ok - agent died"; fails=$((fails + 1)); }
+[ $fails -eq 0 ] || { echo "# agent log:"; sed 's/^/#   /' "$dir/agent.log"; }
+exit $((fails > 0))
