@@ -2,3 +2,7 @@
 target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/blk.c
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/blk_req.c)
+target_sources(smolvm PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/vsock.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/vsock_conn.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/vsock_core.c)
