@@ -8,3 +8,10 @@ smol_add_fuzz_target(junit_merge
   LIBS smolcommon PkgConfig::LIBXML2
   CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/junit_merge SECONDS 8)
 target_include_directories(fuzz_junit_merge PRIVATE ${CMAKE_SOURCE_DIR}/reporters)
+
+# The sanitiser all reporters share: output invariants and idempotence.
+smol_add_fuzz_target(text_sanitize
+  SOURCES fuzz_text_sanitize.c ${CMAKE_SOURCE_DIR}/reporters/text.c
+  LIBS smolcommon
+  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/text_sanitize SECONDS 5)
+target_include_directories(fuzz_text_sanitize PRIVATE ${CMAKE_SOURCE_DIR}/reporters)
