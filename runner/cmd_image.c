@@ -3,6 +3,8 @@
 #include "commands.h"
 
 #include "image.h"
+#include "rootfs.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@ static void image_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: smoltest image build --kernel-deb PATH.deb -o DIR [options]\n"
+		"       smoltest image rootfs --from DIR|IMAGE.tar --format ext4|erofs -o FILE "
+		"[--size SIZE]\n"
 		"\n"
 		"Builds DIR/vmlinuz, DIR/initrd (newc cpio) and DIR/manifest from a Debian\n"
 		"linux-image package (ci/fetch-kernel downloads the cloud kernel).\n"
@@ -27,7 +31,14 @@ static void image_usage(FILE *f)
 		"  --modules LIST        extra modules, comma-separated (repeatable); the virtio,\n"
 		"                        vsock, virtiofs and overlay modules are always included\n"
 		"  --compress zstd|gzip  initrd compression (default zstd)\n"
-		"  -q, --quiet           print nothing on success\n",
+		"  -q, --quiet           print nothing on success\n"
+		"\n"
+		"`image rootfs` makes an optional root file system for the guest from a\n"
+		"directory, a `docker save` tarball or an OCI image layout tarball:\n"
+		"  --from PATH           the source; tarballs are untrusted and unpacked safely\n"
+		"  --format ext4|erofs   file system (mke2fs -d / mkfs.erofs)\n"
+		"  --size SIZE           ext4 image size (e.g. 512M); default fits the contents\n"
+		"  -o, --output FILE     the image to write\n",
 		SMOL_AGENT_BIN, SMOL_BUSYBOX_BIN);
 }
 
@@ -155,6 +166,81 @@ out:
 	return status;
 }
 
+static int image_rootfs_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rootfs_opts o = { 0 };
+	const char *format = NULL;
+	int quiet = 0, c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o.from = optarg; break;
+		case 'o': o.out = optarg; break;
+		case 't': format = optarg; break;
+		case 'q': quiet = 1; break;
+		case 's':
+			if (util_parse_size(optarg, &o.size) || o.size < (1u << 20)) {
+				fprintf(stderr, "smoltest image rootfs: --size '%s': want a size of at "
+						"least 1M, such as 512M or 2G\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': image_usage(stdout); return EXIT_OK;
+		case ':':
+			fprintf(stderr, "smoltest image rootfs: %s needs a value\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "smoltest image rootfs: unknown option '%s' (try --help)\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !o.from || !o.out || !format) {
+		fprintf(stderr, "smoltest image rootfs: --from, --format and -o are required "
+				"(try --help)\n");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(format, "ext4")) {
+		o.format = ROOTFS_EXT4;
+	} else if (!strcmp(format, "erofs")) {
+		o.format = ROOTFS_EROFS;
+	} else {
+		fprintf(stderr, "smoltest image rootfs: --format '%s': use ext4 or erofs\n", format);
+		return EXIT_USAGE;
+	}
+	struct rootfs_result r;
+	char err[512] = "";
+	int rc = rootfs_build(&o, &r, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "smoltest image rootfs: %s\n", err[0] ? err : strerror(-rc));
+		return EXIT_INFRA;
+	}
+	if (!quiet) {
+		printf("rootfs   %s from %s (%s", o.out, o.from, r.source);
+		if (r.layers)
+			printf(", %zu layers, %zu whiteouts", r.layers, r.whiteouts);
+		if (r.skipped)
+			printf(", %zu device nodes skipped", r.skipped);
+		printf("), %s, %llu bytes\n", format, (unsigned long long)r.bytes);
+		if (!r.owners_kept)
+			printf("note     not running as root: file owners were not kept%s\n",
+			       o.format == ROOTFS_EROFS ? " (all files are root's)" : "");
+	}
+	return EXIT_OK;
+}
+
 int cmd_image(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -163,6 +249,9 @@ int cmd_image(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "build"))
 		return image_build_main(argc - 1, argv + 1);
-	fprintf(stderr, "smoltest image: unknown subcommand '%s'; use 'image build'\n", argv[1]);
+	if (!strcmp(argv[1], "rootfs"))
+		return image_rootfs_main(argc - 1, argv + 1);
+	fprintf(stderr, "smoltest image: unknown subcommand '%s'; use 'image build' or 'image rootfs'\n",
+		argv[1]);
 	return EXIT_USAGE;
 }
