@@ -8,4 +8,12 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_fingerprint.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_config.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_bundle.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_state.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_state.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_save.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_restore.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_control.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_fork.c)
+target_sources(smolvm_cli PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_snapshot.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_restore.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_fork.c)

@@ -26,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * the fuzzer reaches it without having to forge header checksums. */
 	if (size >= 8) {
 		struct snap_header fake = {
-			.section_count = (uint32_t)(size / SNAP_ENTRY_SIZE),
-			.table_offset = SNAP_HEADER_SIZE,
-			.file_size = SNAP_HEADER_SIZE + size + 65536,
-			.table_sum = snap_hash(data, size - size % SNAP_ENTRY_SIZE),
+		    .section_count = (uint32_t)(size / SNAP_ENTRY_SIZE),
+		    .table_offset = SNAP_HEADER_SIZE,
+		    .file_size = SNAP_HEADER_SIZE + size + 65536,
+		    .table_sum = snap_hash(data, size - size % SNAP_ENTRY_SIZE),
 		};
 		if (fake.section_count > 0 && fake.section_count <= SNAP_MAX_SECTIONS) {
 			struct snap_section *s = calloc(fake.section_count, sizeof(*s));

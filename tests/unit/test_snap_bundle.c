@@ -50,8 +50,8 @@ static void make_snapshot(void)
 	struct snap_err err;
 	ck_assert_int_eq(snap_writer_create(snap, &w, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "config", SNAP_SEC_CONFIG, 1, cbuf, clen, &err), 0);
-	uint8_t *mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			    -1, 0);
+	uint8_t *mem =
+	    mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mem[0] = 1;
 	mem[200 * 4096 + 9] = 2;
 	struct snap_mem_range r = {mem, 1 << 20, -1, 0};
@@ -228,8 +228,8 @@ START_TEST(traversal)
 {
 	char outside[600];
 	snprintf(outside, sizeof(outside), "%s/evil", tmpdir);
-	static const char *names[] = {"../evil", "files/../../evil", "/tmp/evil-abs",
-				      "files/.hidden", "files/a/b", "other"};
+	static const char *names[] = {"../evil",       "files/../../evil", "/tmp/evil-abs",
+				      "files/.hidden", "files/a/b",	   "other"};
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct fake_entry e[] = {{names[i], AE_IFREG, "x", NULL}};
 		forge_bundle(e, 1);
@@ -245,14 +245,14 @@ END_TEST
 START_TEST(lying_manifest)
 {
 	struct fake_entry e[] = {
-		{"files/0-k", AE_IFREG, "abc", NULL},
-		{"manifest", AE_IFREG, "smolmachine 1\nentry files/0-k 3 0000000000000001\n", NULL},
+	    {"files/0-k", AE_IFREG, "abc", NULL},
+	    {"manifest", AE_IFREG, "smolmachine 1\nentry files/0-k 3 0000000000000001\n", NULL},
 	};
 	forge_bundle(e, 2);
 	expect_import_fails("corrupt");
 	struct fake_entry missing[] = {
-		{"manifest", AE_IFREG,
-		 "smolmachine 1\nentry snapshot.smolsnap 3 0000000000000001\n", NULL},
+	    {"manifest", AE_IFREG, "smolmachine 1\nentry snapshot.smolsnap 3 0000000000000001\n",
+	     NULL},
 	};
 	forge_bundle(missing, 1);
 	expect_import_fails("does not contain");

@@ -284,9 +284,12 @@ static uint8_t *forge(const struct snap_section *secs, uint32_t n, uint64_t file
 	ck_assert_ptr_nonnull(buf);
 	for (uint32_t i = 0; i < n; i++)
 		snap_entry_encode(&secs[i], buf + table_off + i * SNAP_ENTRY_SIZE);
-	struct snap_header h = {.major = SNAP_MAJOR, .minor = SNAP_MINOR,
-				.flags = SNAP_FLAG_MEMORY_SPARSE, .section_count = n,
-				.table_offset = table_off, .file_size = file_size};
+	struct snap_header h = {.major = SNAP_MAJOR,
+				.minor = SNAP_MINOR,
+				.flags = SNAP_FLAG_MEMORY_SPARSE,
+				.section_count = n,
+				.table_offset = table_off,
+				.file_size = file_size};
 	h.table_sum = snap_hash(buf + table_off, n * SNAP_ENTRY_SIZE);
 	snap_header_encode(&h, buf);
 	return buf;
@@ -317,8 +320,8 @@ START_TEST(layout_checks)
 {
 	struct snap_err err;
 	struct snap_section ok[2] = {
-		{.name = "config", .type = SNAP_SEC_CONFIG, .offset = 4096, .length = 100},
-		{.name = "memory", .type = SNAP_SEC_MEMORY, .offset = 8192, .length = 4096},
+	    {.name = "config", .type = SNAP_SEC_CONFIG, .offset = 4096, .length = 100},
+	    {.name = "memory", .type = SNAP_SEC_MEMORY, .offset = 8192, .length = 4096},
 	};
 	ck_assert_msg(parse_forged(ok, 2, &err) == 0, "%s", err.msg);
 
@@ -368,8 +371,8 @@ END_TEST
 START_TEST(header_limits)
 {
 	struct snap_err err;
-	struct snap_section one = {.name = "config", .type = SNAP_SEC_CONFIG, .offset = 4096,
-				   .length = 8};
+	struct snap_section one = {
+	    .name = "config", .type = SNAP_SEC_CONFIG, .offset = 4096, .length = 8};
 	/* Table offset beyond the file. */
 	uint8_t *buf = forge(&one, 1, 8192, 4096 + 64);
 	struct snap_header h;
@@ -438,9 +441,8 @@ START_TEST(fingerprint)
 	ck_assert_int_eq(snap_fp_compare(&a, &b, true, &warn, &err), 0);
 
 	struct kvm_cpuid_entry2 saved[2] = {
-		{.function = 1, .ecx = (1u << 31) | (1u << 0), .edx = 1u << 25},
-		{.function = 7, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
-		 .ebx = 1u << 5},
+	    {.function = 1, .ecx = (1u << 31) | (1u << 0), .edx = 1u << 25},
+	    {.function = 7, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 1u << 5},
 	};
 	struct kvm_cpuid_entry2 host[2];
 	memcpy(host, saved, sizeof(host));

@@ -26,7 +26,7 @@ static struct vcpu_state *sample_vcpu(void)
 	st->debugregs.dr7 = 0x400;
 	st->nmsrs = 3;
 	st->msrs[0] = (struct kvm_msr_entry){.index = 0x10, .data = 12345}; /* TSC first */
-	st->msrs[1] = (struct kvm_msr_entry){.index = 0x6e0, .data = 99};  /* TSC deadline */
+	st->msrs[1] = (struct kvm_msr_entry){.index = 0x6e0, .data = 99};   /* TSC deadline */
 	st->msrs[2] = (struct kvm_msr_entry){.index = 0xc0000080, .data = 0xd01};
 	st->ncpuid = 2;
 	st->cpuid[0] = (struct kvm_cpuid_entry2){.function = 0, .eax = 0xd};

@@ -10,6 +10,7 @@
 #include "core/gmem.h"
 #include "core/vm_internal.h"
 #include "smolvm/vm.h"
+#include "snapshot/snap_control.h"
 #include "util.h"
 
 #include <errno.h>
@@ -189,8 +190,14 @@ int cmd_run(int argc, char **argv)
 		return (err == -EINVAL || err == -E2BIG || err == -ENOENT || err == -EFBIG) ? RUN_EXIT_USAGE
 											       : RUN_EXIT_INFRA;
 	}
+	struct snap_ctl *ctl = NULL; /* --control, --snapshot-on-checkpoint (snapshot/) */
+	if ((cfg.control_path || cfg.snapshot_on_checkpoint) && snap_ctl_create(vm, &ctl)) {
+		vm_destroy(vm);
+		return RUN_EXIT_INFRA;
+	}
 	struct vm_exit ex = {0};
 	err = vm_run(vm, &ex);
+	snap_ctl_destroy(ctl);
 	uint64_t first_exit = vm_first_exit_ns(vm);
 	uint64_t t_destroy = util_now_ns();
 	vm_destroy(vm);

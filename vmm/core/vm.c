@@ -318,6 +318,16 @@ int vm_pause(struct vm *vm)
 	return 0;
 }
 
+void vm_request_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->running) {
+		vm->pause_req = true;
+		vcpus_kick(vm);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
 int vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);

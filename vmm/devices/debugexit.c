@@ -36,7 +36,7 @@ int debugexit_create(struct vm *vm, struct debugexit **out)
 	if (!d)
 		return -ENOMEM;
 	d->vm = vm;
-	int err = iobus_register(vm_pio_bus(vm), X86_DEBUG_EXIT_PORT, 4, debugexit_io, d);
+	int err = iobus_register(vm_pio_bus(vm), X86_DEBUG_EXIT_PORT, 1, debugexit_io, d);
 	if (err) {
 		free(d);
 		return err;

@@ -18,7 +18,7 @@
 #include "strbuf.h"
 #include "util.h"
 
-#define IO_CHUNK (1u << 20)
+#define IO_CHUNK     (1u << 20)
 #define MANIFEST_MAX (64u << 10)
 
 static const uint8_t zeros[IO_CHUNK];
@@ -31,8 +31,7 @@ int snap_bundle_entry_name(unsigned i, const char *path, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int snap_bundle_resolve(const char *snap_path, unsigned i, const char *path, char *buf,
-			size_t len)
+int snap_bundle_resolve(const char *snap_path, unsigned i, const char *path, char *buf, size_t len)
 {
 	char name[512], dir[4096];
 	int rc = snap_bundle_entry_name(i, path, name, sizeof(name));
@@ -140,8 +139,8 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 			size_t n = hend - pos < IO_CHUNK ? (size_t)(hend - pos) : IO_CHUNK;
 			ssize_t r = pread(fd, buf, n, (off_t)pos);
 			if (r <= 0) {
-				rc = snap_errf(err, r < 0 ? -errno : -EIO, "%s: read failed at %" PRIu64,
-					       src, pos);
+				rc = snap_errf(err, r < 0 ? -errno : -EIO,
+					       "%s: read failed at %" PRIu64, src, pos);
 				goto out;
 			}
 			XXH3_64bits_update(hs, buf, (size_t)r);
@@ -311,8 +310,10 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 		}
 		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > size ||
 		    len > size - (uint64_t)off) {
-			rc = snap_errf(err, -EINVAL, "bundle entry %s: data block at %lld lies outside "
-				       "its %" PRIu64 " bytes", name, (long long)off, size);
+			rc = snap_errf(err, -EINVAL,
+				       "bundle entry %s: data block at %lld lies outside "
+				       "its %" PRIu64 " bytes",
+				       name, (long long)off, size);
 			goto out;
 		}
 		for (; pos < (uint64_t)off;) { /* sparse gap */
@@ -358,8 +359,7 @@ out:
 
 /* Checks the manifest text against what was extracted: same set of names,
  * sizes and hashes. */
-static int check_manifest(char *text, const struct imported *got, unsigned n,
-			  struct snap_err *err)
+static int check_manifest(char *text, const struct imported *got, unsigned n, struct snap_err *err)
 {
 	char *save = NULL;
 	char *line = strtok_r(text, "\n", &save);
@@ -371,15 +371,17 @@ static int check_manifest(char *text, const struct imported *got, unsigned n,
 		char name[256];
 		uint64_t size, sum;
 		char tail;
-		if (sscanf(line, "entry %255s %" SCNu64 " %" SCNx64 " %c", name, &size, &sum, &tail) !=
-		    3)
+		if (sscanf(line, "entry %255s %" SCNu64 " %" SCNx64 " %c", name, &size, &sum,
+			   &tail) != 3)
 			return snap_errf(err, -EINVAL, "bundle manifest: bad line \"%.80s\"", line);
 		unsigned i;
 		for (i = 0; i < n && strcmp(got[i].name, name); i++)
 			;
 		if (i == n)
-			return snap_errf(err, -EINVAL, "bundle manifest lists %s, which the bundle "
-					 "does not contain (truncated bundle?)", name);
+			return snap_errf(err, -EINVAL,
+					 "bundle manifest lists %s, which the bundle "
+					 "does not contain (truncated bundle?)",
+					 name);
 		if (got[i].size != size || got[i].sum != sum)
 			return snap_errf(err, -EBADMSG,
 					 "bundle entry %s: %" PRIu64 " bytes hash %016" PRIx64
@@ -419,8 +421,10 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 	}
 	if (!made_dir && (faccessat(dirfd, SNAP_BUNDLE_SNAPSHOT, F_OK, 0) == 0 ||
 			  faccessat(dirfd, "files", F_OK, 0) == 0)) {
-		rc = snap_errf(err, -EEXIST, "%s already holds an imported machine: import into a "
-			       "new directory", dir);
+		rc = snap_errf(err, -EEXIST,
+			       "%s already holds an imported machine: import into a "
+			       "new directory",
+			       dir);
 		goto out;
 	}
 	wrote = true; /* from here on, clean up what we write */
@@ -445,9 +449,10 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 		}
 		const char *name = archive_entry_pathname(e);
 		if (!name || !entry_name_ok(name)) {
-			rc = snap_errf(err, -EINVAL, "%s: refusing entry \"%.100s\": not a name a "
-				       "bundle may contain (path traversal?)", bundle_path,
-				       name ? name : "(none)");
+			rc = snap_errf(err, -EINVAL,
+				       "%s: refusing entry \"%.100s\": not a name a "
+				       "bundle may contain (path traversal?)",
+				       bundle_path, name ? name : "(none)");
 			goto out;
 		}
 		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||

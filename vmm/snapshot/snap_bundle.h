@@ -22,8 +22,8 @@
 
 #include <stddef.h>
 
-#define SNAP_BUNDLE_SNAPSHOT "snapshot.smolsnap"
-#define SNAP_BUNDLE_MANIFEST "manifest"
+#define SNAP_BUNDLE_SNAPSHOT	"snapshot.smolsnap"
+#define SNAP_BUNDLE_MANIFEST	"manifest"
 #define SNAP_BUNDLE_MAX_ENTRIES (SNAP_MAX_FILES + 2)
 
 /* Writes the bundle for the snapshot at snap_path to out_path (replaced
@@ -42,7 +42,6 @@ int snap_bundle_entry_name(unsigned i, const char *path, char *buf, size_t len);
 /* Where restore should open file i of the snapshot at snap_path: the bundled
  * copy "<dir of snap_path>/files/<i>-<basename>" when it exists, else the
  * recorded path. Writes into buf. */
-int snap_bundle_resolve(const char *snap_path, unsigned i, const char *path, char *buf,
-			size_t len);
+int snap_bundle_resolve(const char *snap_path, unsigned i, const char *path, char *buf, size_t len);
 
 #endif

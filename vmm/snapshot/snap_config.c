@@ -82,8 +82,8 @@ int snap_config_encode(const struct snap_config *cfg, uint8_t **out, size_t *out
 	return 0;
 }
 
-int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len,
-		       struct snap_config *cfg, struct snap_err *err)
+int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, struct snap_config *cfg,
+		       struct snap_err *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	if (len < 24)
@@ -94,12 +94,15 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len,
 		return snap_errf(err, -EINVAL, "config: nr_vcpus %u is outside 1..%u", nv,
 				 SNAP_MAX_VCPUS);
 	if (nr == 0 || nr > SNAP_MAX_REGIONS || nf > SNAP_MAX_FILES)
-		return snap_errf(err, -EINVAL, "config: %u memory regions / %u files is outside the "
-				 "limits (1..%u / %u)", nr, nf, SNAP_MAX_REGIONS, SNAP_MAX_FILES);
+		return snap_errf(err, -EINVAL,
+				 "config: %u memory regions / %u files is outside the "
+				 "limits (1..%u / %u)",
+				 nr, nf, SNAP_MAX_REGIONS, SNAP_MAX_FILES);
 	cfg->nr_vcpus = nv;
 	size_t pos = 24;
 	if ((len - pos) / 24 < nr)
-		return snap_errf(err, -EINVAL, "config: %u regions do not fit in %zu bytes", nr, len);
+		return snap_errf(err, -EINVAL, "config: %u regions do not fit in %zu bytes", nr,
+				 len);
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < nr; i++, pos += 24) {
 		struct snap_region r = {snap_get64(buf + pos), snap_get64(buf + pos + 8),
@@ -115,9 +118,9 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len,
 		for (uint32_t j = 0; j < i; j++) {
 			const struct snap_region *o = &cfg->regions[j];
 			if (r.gpa < o->gpa + o->size && o->gpa < r.gpa + r.size)
-				return snap_errf(err, -EINVAL,
-						 "config: regions %u and %u overlap in guest memory",
-						 j, i);
+				return snap_errf(
+				    err, -EINVAL,
+				    "config: regions %u and %u overlap in guest memory", j, i);
 		}
 		total += r.size;
 		cfg->regions[i] = r;
@@ -125,7 +128,8 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len,
 	cfg->nr_regions = nr;
 	if (total != cfg->mem_size)
 		return snap_errf(err, -EINVAL,
-				 "config: regions add up to %" PRIu64 " bytes, mem_size is %" PRIu64,
+				 "config: regions add up to %" PRIu64
+				 " bytes, mem_size is %" PRIu64,
 				 total, cfg->mem_size);
 	for (uint32_t i = 0; i < nf; i++) {
 		if (len - pos < 24) {
@@ -138,8 +142,8 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len,
 		if (n == 0 || n >= SNAP_PATH_MAX || pad8(n) > len - pos ||
 		    memchr(buf + pos, 0, n)) {
 			snap_config_release(cfg);
-			return snap_errf(err, -EINVAL, "config: file %u has a bad path (length %u)", i,
-					 n);
+			return snap_errf(err, -EINVAL, "config: file %u has a bad path (length %u)",
+					 i, n);
 		}
 		char *p = strndup((const char *)buf + pos, n);
 		if (!p) {

@@ -19,10 +19,10 @@
 #include <stdint.h>
 
 #define SNAP_CONFIG_VERSION 1
-#define SNAP_MAX_VCPUS      256u
+#define SNAP_MAX_VCPUS	    256u
 #define SNAP_MAX_REGIONS    16u
-#define SNAP_MAX_FILES      32u
-#define SNAP_PATH_MAX       4096u
+#define SNAP_MAX_FILES	    32u
+#define SNAP_PATH_MAX	    4096u
 
 enum snap_file_role {
 	SNAP_FILE_KERNEL = 1,
@@ -58,8 +58,8 @@ int snap_config_encode(const struct snap_config *cfg, uint8_t **out, size_t *out
  * aligned, non-overlapping, inside mem_size, within memory_len bytes of the
  * memory section; paths non-empty and NUL-free). On success cfg owns its
  * paths (snap_config_release). */
-int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len,
-		       struct snap_config *cfg, struct snap_err *err);
+int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, struct snap_config *cfg,
+		       struct snap_err *err);
 
 /* Adds a file reference (path copied). */
 int snap_config_add_file(struct snap_config *cfg, uint32_t role, const char *path, uint64_t size,

@@ -19,7 +19,7 @@ struct snap_err {
  * callers can write `return snap_errf(err, -EINVAL, "...")`. A message that
  * is already set is replaced. */
 int snap_errf(struct snap_err *err, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the message already in err with "prefix: " (e.g. the file name).
  * Returns rc unchanged. */

@@ -114,8 +114,9 @@ int snap_file_read(const struct snap_file *f, const struct snap_section *s, uint
 		return snap_errf(err, -EINVAL, "%s: section %s has type %u, expected %u", f->path,
 				 s->name, s->type, want_type);
 	if (s->type == SNAP_SEC_MEMORY || s->length > SNAP_SECTION_READ_MAX)
-		return snap_errf(err, -EFBIG, "%s: section %s (%" PRIu64 " bytes) is too big to read",
-				 f->path, s->name, s->length);
+		return snap_errf(err, -EFBIG,
+				 "%s: section %s (%" PRIu64 " bytes) is too big to read", f->path,
+				 s->name, s->length);
 	/* +1 so an empty section still gets a distinct allocation. */
 	void *buf = malloc((size_t)s->length + 1);
 	if (!buf)

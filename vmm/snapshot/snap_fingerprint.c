@@ -99,10 +99,11 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 				 "snapshot on this host",
 				 saved->vendor, host->vendor);
 	if (saved->family != host->family || saved->model != host->model)
-		return snap_errf(err, -EXDEV,
-				 "snapshot was taken on CPU family %#x model %#x, this host is family "
-				 "%#x model %#x: re-create the snapshot on this host",
-				 saved->family, saved->model, host->family, host->model);
+		return snap_errf(
+		    err, -EXDEV,
+		    "snapshot was taken on CPU family %#x model %#x, this host is family "
+		    "%#x model %#x: re-create the snapshot on this host",
+		    saved->family, saved->model, host->family, host->model);
 	if (saved->kvm_api != host->kvm_api)
 		return snap_errf(err, -EXDEV, "snapshot needs KVM API %u, this host has %u",
 				 saved->kvm_api, host->kvm_api);
@@ -112,10 +113,11 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 		uint32_t d = saved->tsc_khz > host->tsc_khz ? saved->tsc_khz - host->tsc_khz
 							    : host->tsc_khz - saved->tsc_khz;
 		if ((uint64_t)d * 10000 > host->tsc_khz) /* more than 100 ppm */
-			return snap_errf(err, -EXDEV,
-					 "snapshot's guest TSC runs at %u kHz, this host's at %u kHz "
-					 "and KVM cannot scale it (no KVM_CAP_TSC_CONTROL)",
-					 saved->tsc_khz, host->tsc_khz);
+			return snap_errf(
+			    err, -EXDEV,
+			    "snapshot's guest TSC runs at %u kHz, this host's at %u kHz "
+			    "and KVM cannot scale it (no KVM_CAP_TSC_CONTROL)",
+			    saved->tsc_khz, host->tsc_khz);
 	}
 	if (saved->stepping != host->stepping && warn)
 		snap_errf(warn, 0,
@@ -126,7 +128,7 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 }
 
 static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid_entry2 *e, size_t n,
-						 uint32_t fn, uint32_t idx)
+						uint32_t fn, uint32_t idx)
 {
 	for (size_t i = 0; i < n; i++)
 		if (e[i].function == fn &&
@@ -137,23 +139,23 @@ static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid_entry2 *e
 
 static const struct {
 	uint32_t fn, idx;
-	int reg; /* 0 eax, 1 ebx, 2 ecx, 3 edx */
+	int reg;	 /* 0 eax, 1 ebx, 2 ecx, 3 edx */
 	uint32_t ignore; /* bits KVM/the VMM sets regardless of host support */
 } feature_regs[] = {
-	/* Leaf 1 ecx bit 31 (hypervisor) and bit 27 (OSXSAVE, mirrors CR4) are
-	 * set by software, not by the host CPU. Leaf 1 edx bit 9 is the APIC. */
-	{1, 0, 2, (1u << 31) | (1u << 27) | (1u << 24)}, /* 24: TSC-deadline, emulated */
-	{1, 0, 3, 1u << 9},
-	{6, 0, 0, 0},
-	{7, 0, 1, 0},
-	{7, 0, 2, 1u << 4}, /* OSPKE mirrors CR4 */
-	{7, 0, 3, 0},
-	{7, 1, 0, 0},
-	{0xd, 1, 0, 0},
-	{0x80000001, 0, 2, 0},
-	{0x80000001, 0, 3, 0},
-	{0x80000007, 0, 3, 0},
-	{0x80000008, 0, 1, 0},
+    /* Leaf 1 ecx bit 31 (hypervisor) and bit 27 (OSXSAVE, mirrors CR4) are
+     * set by software, not by the host CPU. Leaf 1 edx bit 9 is the APIC. */
+    {1, 0, 2, (1u << 31) | (1u << 27) | (1u << 24)}, /* 24: TSC-deadline, emulated */
+    {1, 0, 3, 1u << 9},
+    {6, 0, 0, 0},
+    {7, 0, 1, 0},
+    {7, 0, 2, 1u << 4}, /* OSPKE mirrors CR4 */
+    {7, 0, 3, 0},
+    {7, 1, 0, 0},
+    {0xd, 1, 0, 0},
+    {0x80000001, 0, 2, 0},
+    {0x80000001, 0, 3, 0},
+    {0x80000007, 0, 3, 0},
+    {0x80000008, 0, 1, 0},
 };
 
 static uint32_t reg_of(const struct kvm_cpuid_entry2 *e, int reg)
@@ -167,22 +169,23 @@ int snap_fp_cpuid_check(const struct kvm_cpuid_entry2 *saved, size_t nsaved,
 	static const char regname[4][4] = {"eax", "ebx", "ecx", "edx"};
 	for (size_t i = 0; i < sizeof(feature_regs) / sizeof(feature_regs[0]); i++) {
 		const struct kvm_cpuid_entry2 *s =
-			find_leaf(saved, nsaved, feature_regs[i].fn, feature_regs[i].idx);
+		    find_leaf(saved, nsaved, feature_regs[i].fn, feature_regs[i].idx);
 		if (!s)
 			continue;
 		const struct kvm_cpuid_entry2 *h =
-			find_leaf(host, nhost, feature_regs[i].fn, feature_regs[i].idx);
+		    find_leaf(host, nhost, feature_regs[i].fn, feature_regs[i].idx);
 		uint32_t want = reg_of(s, feature_regs[i].reg) & ~feature_regs[i].ignore;
 		uint32_t have = h ? reg_of(h, feature_regs[i].reg) : 0;
 		uint32_t missing = want & ~have;
 		if (missing) {
 			int bit = __builtin_ctz(missing);
-			return snap_errf(err, -EXDEV,
-					 "the guest was given CPUID leaf %#x.%u %s bit %d, which this "
-					 "host's KVM does not support: re-create the snapshot on this "
-					 "host",
-					 feature_regs[i].fn, feature_regs[i].idx,
-					 regname[feature_regs[i].reg], bit);
+			return snap_errf(
+			    err, -EXDEV,
+			    "the guest was given CPUID leaf %#x.%u %s bit %d, which this "
+			    "host's KVM does not support: re-create the snapshot on this "
+			    "host",
+			    feature_regs[i].fn, feature_regs[i].idx, regname[feature_regs[i].reg],
+			    bit);
 		}
 	}
 	return 0;

@@ -40,8 +40,8 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 
 /* Checks that every feature bit in the guest CPUID table saved[] (leaves 1,
  * 6, 7.0, 7.1, 0xd.1, 0x80000001, 0x80000007, 0x80000008) is also set in
- * host[] (KVM_GET_SUPPORTED_CPUID). -EXDEV naming leaf, register and bit
- * otherwise. */
+ * host[], the table a fresh vCPU on this host gets. -EXDEV naming leaf,
+ * register and bit otherwise. */
 int snap_fp_cpuid_check(const struct kvm_cpuid_entry2 *saved, size_t nsaved,
 			const struct kvm_cpuid_entry2 *host, size_t nhost, struct snap_err *err);
 

@@ -121,17 +121,16 @@ void snap_entry_encode(const struct snap_section *s, uint8_t *out)
 	snap_put64(out + SNAP_ENT_SUM, s->checksum);
 }
 
-int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size,
-		      struct snap_header *out, struct snap_err *err)
+int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, struct snap_header *out,
+		      struct snap_err *err)
 {
 	if (len < SNAP_HEADER_SIZE || actual_size < SNAP_HEADER_SIZE)
 		return snap_errf(err, -EINVAL,
 				 "truncated: %" PRIu64 " bytes is smaller than the %u-byte header",
-				 actual_size < len ? actual_size : (uint64_t)len,
-				 SNAP_HEADER_SIZE);
+				 actual_size < len ? actual_size : (uint64_t)len, SNAP_HEADER_SIZE);
 	if (memcmp(buf + SNAP_OFF_MAGIC, SNAP_MAGIC, SNAP_MAGIC_LEN) != 0)
-		return snap_errf(err, -EINVAL,
-				 "not a smolvm snapshot (bad magic; expected \"%s\")", SNAP_MAGIC);
+		return snap_errf(err, -EINVAL, "not a smolvm snapshot (bad magic; expected \"%s\")",
+				 SNAP_MAGIC);
 
 	struct snap_header h = {0};
 	h.major = snap_get16(buf + SNAP_OFF_MAJOR);
@@ -150,8 +149,8 @@ int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size,
 	uint64_t got = snap_hash(buf, SNAP_OFF_HEADER_SUM);
 	if (want != got)
 		return snap_errf(err, -EBADMSG,
-				 "header checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
-				 "): the file is corrupt",
+				 "header checksum mismatch (stored %016" PRIx64
+				 ", computed %016" PRIx64 "): the file is corrupt",
 				 want, got);
 	uint32_t hsize = snap_get32(buf + SNAP_OFF_HEADER_SIZE);
 	if (hsize != SNAP_HEADER_SIZE)
@@ -159,10 +158,11 @@ int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size,
 				 SNAP_HEADER_SIZE);
 	h.flags = snap_get32(buf + SNAP_OFF_FLAGS);
 	if (h.flags & SNAP_FLAGS_INCOMPAT & ~SNAP_FLAGS_KNOWN)
-		return snap_errf(err, -EPROTONOSUPPORT,
-				 "header flags 0x%08x include incompatible features this smolvm does "
-				 "not know: upgrade smolvm",
-				 h.flags);
+		return snap_errf(
+		    err, -EPROTONOSUPPORT,
+		    "header flags 0x%08x include incompatible features this smolvm does "
+		    "not know: upgrade smolvm",
+		    h.flags);
 	h.section_count = snap_get32(buf + SNAP_OFF_COUNT);
 	h.table_offset = snap_get64(buf + SNAP_OFF_TABLE);
 	h.file_size = snap_get64(buf + SNAP_OFF_FILE_SIZE);
@@ -179,8 +179,8 @@ int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size,
 				 ": trailing data, the file was appended to or overwritten",
 				 actual_size, h.file_size);
 	if (h.section_count == 0 || h.section_count > SNAP_MAX_SECTIONS)
-		return snap_errf(err, -EINVAL, "section_count %u is outside 1..%u",
-				 h.section_count, SNAP_MAX_SECTIONS);
+		return snap_errf(err, -EINVAL, "section_count %u is outside 1..%u", h.section_count,
+				 SNAP_MAX_SECTIONS);
 	/* count <= 1024 so the product cannot overflow; the sum is checked. */
 	uint64_t tlen = (uint64_t)h.section_count * SNAP_ENTRY_SIZE;
 	if (h.table_offset < SNAP_HEADER_SIZE || h.table_offset % 8 != 0 ||
@@ -275,8 +275,7 @@ int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len
 		s->checksum = snap_get64(e + SNAP_ENT_SUM);
 		for (uint32_t j = 0; j < i; j++)
 			if (!strcmp(out[j].name, s->name))
-				return snap_errf(err, -EINVAL, "section %s appears twice",
-						 s->name);
+				return snap_errf(err, -EINVAL, "section %s appears twice", s->name);
 		if (s->type == SNAP_SEC_MEMORY) {
 			nmem++;
 			if (s->offset % SNAP_PAGE_SIZE || s->length % SNAP_PAGE_SIZE)
@@ -310,8 +309,8 @@ int snap_parse_buffer(const uint8_t *buf, size_t len, struct snap_header *out_h,
 	struct snap_section *secs = calloc(h.section_count, sizeof(*secs));
 	if (!secs)
 		return snap_errf(err, -ENOMEM, "out of memory for %u sections", h.section_count);
-	rc = snap_table_parse(&h, buf + h.table_offset,
-			      (size_t)h.section_count * SNAP_ENTRY_SIZE, secs, err);
+	rc = snap_table_parse(&h, buf + h.table_offset, (size_t)h.section_count * SNAP_ENTRY_SIZE,
+			      secs, err);
 	for (uint32_t i = 0; !rc && i < h.section_count; i++) {
 		uint64_t sum = snap_hash(buf + secs[i].offset, secs[i].length);
 		if (sum != secs[i].checksum)

@@ -24,55 +24,55 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAP_MAGIC       "SMOLSNAP"
-#define SNAP_MAGIC_LEN   8
-#define SNAP_MAJOR       1
-#define SNAP_MINOR       0
-#define SNAP_HEADER_SIZE 4096u
-#define SNAP_PAGE_SIZE   4096u
-#define SNAP_ENTRY_SIZE  64u
-#define SNAP_NAME_MAX    31u   /* name field is 32 bytes, NUL-terminated */
-#define SNAP_MAX_SECTIONS 1024u
+#define SNAP_MAGIC	      "SMOLSNAP"
+#define SNAP_MAGIC_LEN	      8
+#define SNAP_MAJOR	      1
+#define SNAP_MINOR	      0
+#define SNAP_HEADER_SIZE      4096u
+#define SNAP_PAGE_SIZE	      4096u
+#define SNAP_ENTRY_SIZE	      64u
+#define SNAP_NAME_MAX	      31u /* name field is 32 bytes, NUL-terminated */
+#define SNAP_MAX_SECTIONS     1024u
 #define SNAP_CPUID_VENDOR_LEN 12
 
 /* Header field offsets. */
-#define SNAP_OFF_MAGIC        0
-#define SNAP_OFF_MAJOR        8    /* u16 */
-#define SNAP_OFF_MINOR        10   /* u16 */
-#define SNAP_OFF_FLAGS        12   /* u32 */
-#define SNAP_OFF_HEADER_SIZE  16   /* u32 */
-#define SNAP_OFF_COUNT        20   /* u32 section count */
-#define SNAP_OFF_TABLE        24   /* u64 section table offset */
-#define SNAP_OFF_FILE_SIZE    32   /* u64 apparent file size */
-#define SNAP_OFF_TABLE_SUM    40   /* u64 XXH3-64 of the table */
-#define SNAP_OFF_FP           64   /* host fingerprint, SNAP_FP_SIZE bytes */
-#define SNAP_OFF_HEADER_SUM   (SNAP_HEADER_SIZE - 8)
+#define SNAP_OFF_MAGIC	     0
+#define SNAP_OFF_MAJOR	     8	/* u16 */
+#define SNAP_OFF_MINOR	     10 /* u16 */
+#define SNAP_OFF_FLAGS	     12 /* u32 */
+#define SNAP_OFF_HEADER_SIZE 16 /* u32 */
+#define SNAP_OFF_COUNT	     20 /* u32 section count */
+#define SNAP_OFF_TABLE	     24 /* u64 section table offset */
+#define SNAP_OFF_FILE_SIZE   32 /* u64 apparent file size */
+#define SNAP_OFF_TABLE_SUM   40 /* u64 XXH3-64 of the table */
+#define SNAP_OFF_FP	     64 /* host fingerprint, SNAP_FP_SIZE bytes */
+#define SNAP_OFF_HEADER_SUM  (SNAP_HEADER_SIZE - 8)
 
 /* Fingerprint field offsets, relative to SNAP_OFF_FP. */
-#define SNAP_FP_VENDOR     0   /* char[12], CPUID leaf 0 ebx:edx:ecx */
-#define SNAP_FP_SIGNATURE  12  /* u32, CPUID leaf 1 eax */
-#define SNAP_FP_FAMILY     16  /* u32, display family */
-#define SNAP_FP_MODEL      20  /* u32, display model */
-#define SNAP_FP_STEPPING   24  /* u32 */
-#define SNAP_FP_TSC_KHZ    28  /* u32, guest TSC frequency */
-#define SNAP_FP_KVM_API    32  /* u32, KVM_GET_API_VERSION */
-#define SNAP_FP_CPUID_NENT 36  /* u32, entries in the guest CPUID table */
-#define SNAP_FP_CPUID_HASH 40  /* u64, XXH3-64 of the guest CPUID entries */
-#define SNAP_FP_SIZE       64
+#define SNAP_FP_VENDOR	   0  /* char[12], CPUID leaf 0 ebx:edx:ecx */
+#define SNAP_FP_SIGNATURE  12 /* u32, CPUID leaf 1 eax */
+#define SNAP_FP_FAMILY	   16 /* u32, display family */
+#define SNAP_FP_MODEL	   20 /* u32, display model */
+#define SNAP_FP_STEPPING   24 /* u32 */
+#define SNAP_FP_TSC_KHZ	   28 /* u32, guest TSC frequency */
+#define SNAP_FP_KVM_API	   32 /* u32, KVM_GET_API_VERSION */
+#define SNAP_FP_CPUID_NENT 36 /* u32, entries in the guest CPUID table */
+#define SNAP_FP_CPUID_HASH 40 /* u64, XXH3-64 of the guest CPUID entries */
+#define SNAP_FP_SIZE	   64
 
 /* Section entry field offsets. */
-#define SNAP_ENT_NAME    0   /* char[32], NUL-terminated */
-#define SNAP_ENT_TYPE    32  /* u32 enum snap_section_type */
-#define SNAP_ENT_VERSION 36  /* u32 per-section version */
-#define SNAP_ENT_OFFSET  40  /* u64 */
-#define SNAP_ENT_LENGTH  48  /* u64 */
-#define SNAP_ENT_SUM     56  /* u64 XXH3-64 of the section's bytes */
+#define SNAP_ENT_NAME	 0  /* char[32], NUL-terminated */
+#define SNAP_ENT_TYPE	 32 /* u32 enum snap_section_type */
+#define SNAP_ENT_VERSION 36 /* u32 per-section version */
+#define SNAP_ENT_OFFSET	 40 /* u64 */
+#define SNAP_ENT_LENGTH	 48 /* u64 */
+#define SNAP_ENT_SUM	 56 /* u64 XXH3-64 of the section's bytes */
 
 /* Header flags. Bits in SNAP_FLAGS_INCOMPAT that this build does not know
  * make the file unreadable; other unknown bits are ignored. */
-#define SNAP_FLAG_MEMORY_SPARSE 0x1u     /* zero pages are holes (always set) */
-#define SNAP_FLAGS_KNOWN        0x1u
-#define SNAP_FLAGS_INCOMPAT     0xffff0000u
+#define SNAP_FLAG_MEMORY_SPARSE 0x1u /* zero pages are holes (always set) */
+#define SNAP_FLAGS_KNOWN	0x1u
+#define SNAP_FLAGS_INCOMPAT	0xffff0000u
 
 enum snap_section_type {
 	SNAP_SEC_CONFIG = 1, /* "config": VM shape, memory map, device list */
@@ -137,8 +137,8 @@ bool snap_name_valid(const char *name);
  * magic, major version, unknown incompatible flags, header size, checksum,
  * and the section table's position against actual_size (the file's real
  * size, so a truncated file is named as such). Fills *out. */
-int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size,
-		      struct snap_header *out, struct snap_err *err);
+int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, struct snap_header *out,
+		      struct snap_err *err);
 
 /* Parses the section table in buf[len] (exactly h->section_count entries)
  * that belongs to header h: checks the table checksum, every name (valid,

@@ -31,11 +31,11 @@ enum {
 
 #define MSR_REC_SIZE 16u
 
-static const char *const vcpu_tag_names[VCPU_NTAGS] = {
-	"?", "regs", "sregs", "xsave", "xcrs", "lapic", "mp_state", "events", "debugregs", "msrs",
-	"cpuid"};
-static const char *const vm_tag_names[VM_NTAGS] = {"?", "pic_master", "pic_slave", "ioapic",
-						   "pit", "clock"};
+static const char *const vcpu_tag_names[VCPU_NTAGS] = {"?",	    "regs",  "sregs",	 "xsave",
+						       "xcrs",	    "lapic", "mp_state", "events",
+						       "debugregs", "msrs",  "cpuid"};
+static const char *const vm_tag_names[VM_NTAGS] = {"?",	     "pic_master", "pic_slave",
+						   "ioapic", "pit",	   "clock"};
 
 static int put_rec(struct strbuf *out, uint32_t tag, const void *data, size_t len)
 {
@@ -98,14 +98,16 @@ static int walk(const void *buf, size_t len, uint32_t ntags, const char *const *
 	uint32_t seen = 0;
 	while (pos < len) {
 		if (len - pos < 8)
-			return snap_errf(err, -EINVAL, "%s state: record header cut off at byte %zu",
-					 what, pos);
+			return snap_errf(err, -EINVAL,
+					 "%s state: record header cut off at byte %zu", what, pos);
 		uint32_t tag = snap_get32(p + pos), rlen = snap_get32(p + pos + 4);
 		pos += 8;
 		if (tag == 0 || tag >= ntags)
-			return snap_errf(err, -EINVAL, "%s state: unknown record tag %u", what, tag);
+			return snap_errf(err, -EINVAL, "%s state: unknown record tag %u", what,
+					 tag);
 		if (seen & (1u << tag))
-			return snap_errf(err, -EINVAL, "%s state: %s appears twice", what, names[tag]);
+			return snap_errf(err, -EINVAL, "%s state: %s appears twice", what,
+					 names[tag]);
 		size_t padded = ((size_t)rlen + 7) & ~(size_t)7;
 		if (rlen > len - pos || padded > len - pos)
 			return snap_errf(err, -EINVAL, "%s state: %s (%u bytes) runs past the end",
@@ -132,8 +134,7 @@ static int fixed(void *dst, size_t want, const uint8_t *p, uint32_t len, const c
 	return 0;
 }
 
-static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len,
-		    struct snap_err *err)
+static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struct snap_err *err)
 {
 	struct vcpu_state *st = ctx;
 	const char *n = vcpu_tag_names[tag];
@@ -181,8 +182,8 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len,
 		if (len % sizeof(st->cpuid[0]) || len / sizeof(st->cpuid[0]) > VCPU_MAX_CPUID ||
 		    len == 0)
 			return snap_errf(err, -EINVAL,
-					 "vcpu state: cpuid is %u bytes (1..%u entries of %zu)", len,
-					 VCPU_MAX_CPUID, sizeof(st->cpuid[0]));
+					 "vcpu state: cpuid is %u bytes (1..%u entries of %zu)",
+					 len, VCPU_MAX_CPUID, sizeof(st->cpuid[0]));
 		st->ncpuid = (uint32_t)(len / sizeof(st->cpuid[0]));
 		memcpy(st->cpuid, p, len);
 		return 0;

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #define SNAP_VCPU_VERSION 1
-#define SNAP_VM_VERSION   1
+#define SNAP_VM_VERSION	  1
 
 struct strbuf;
 

@@ -106,7 +106,8 @@ int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint
 	s->checksum = snap_hash(data, len);
 	rc = pwrite_all(w->fd, data, len, s->offset);
 	if (rc)
-		return snap_errf(err, rc, "%s: writing section %s: %s", w->tmp, name, strerror(-rc));
+		return snap_errf(err, rc, "%s: writing section %s: %s", w->tmp, name,
+				 strerror(-rc));
 	w->pos = s->offset + len;
 	w->nsecs++;
 	return 0;
@@ -207,7 +208,8 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 	for (size_t i = 0; i < nranges; i++) {
 		if (ranges[i].len % SNAP_PAGE_SIZE || (uintptr_t)ranges[i].host % SNAP_PAGE_SIZE) {
 			rc = snap_errf(err, -EINVAL,
-				       "memory range %zu (%p, %" PRIu64 " bytes) is not page aligned",
+				       "memory range %zu (%p, %" PRIu64
+				       " bytes) is not page aligned",
 				       i, ranges[i].host, ranges[i].len);
 			break;
 		}
@@ -221,8 +223,8 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 	if (!rc) {
 		/* Extend the file over trailing holes so the section is whole. */
 		if (ftruncate(w->fd, (off_t)off) < 0)
-			rc = snap_errf(err, -errno, "%s: extending to %" PRIu64 " bytes: %s", w->tmp,
-				       off, strerror(errno));
+			rc = snap_errf(err, -errno, "%s: extending to %" PRIu64 " bytes: %s",
+				       w->tmp, off, strerror(errno));
 	}
 	if (!rc) {
 		s->offset = base;
@@ -253,13 +255,13 @@ int snap_writer_commit(struct snap_writer *w, const struct snap_fingerprint *fp,
 	for (uint32_t i = 0; i < w->nsecs; i++)
 		snap_entry_encode(&w->secs[i], table + (size_t)i * SNAP_ENTRY_SIZE);
 	struct snap_header h = {
-		.major = SNAP_MAJOR,
-		.minor = SNAP_MINOR,
-		.flags = SNAP_FLAG_MEMORY_SPARSE,
-		.section_count = w->nsecs,
-		.table_offset = (w->pos + 7) & ~(uint64_t)7,
-		.table_sum = snap_hash(table, tlen),
-		.fp = *fp,
+	    .major = SNAP_MAJOR,
+	    .minor = SNAP_MINOR,
+	    .flags = SNAP_FLAG_MEMORY_SPARSE,
+	    .section_count = w->nsecs,
+	    .table_offset = (w->pos + 7) & ~(uint64_t)7,
+	    .table_sum = snap_hash(table, tlen),
+	    .fp = *fp,
 	};
 	h.file_size = h.table_offset + tlen;
 	snap_header_encode(&h, hdr);

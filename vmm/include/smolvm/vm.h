@@ -147,6 +147,11 @@ int vm_defer(struct vm *vm, void (*fn)(void *opaque), void *opaque);
  * Before vm_run, or when already paused, returns 0 at once. */
 int vm_pause(struct vm *vm);
 
+/* Asks every vCPU to park, without waiting: safe on a vCPU thread (an I/O
+ * handler), whose vCPU then parks before it runs another guest instruction.
+ * vm_pause() on another thread waits for the parking. */
+void vm_request_pause(struct vm *vm);
+
 /* Lets paused vCPUs continue. */
 int vm_resume(struct vm *vm);
 

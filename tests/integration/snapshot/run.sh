@@ -1,0 +1,143 @@
+#!/bin/bash
+# End-to-end snapshot/restore/fork test with the probe guest.
+# usage: run.sh SMOLVM PROBE_ELF SNAPTOOL
+set -u
+SMOLVM=$1 PROBE=$2 TOOL=$3
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "SKIP: /dev/kvm is missing or not accessible"
+	exit 77
+fi
+W=$(mktemp -d "${TMPDIR:-/tmp}/snapit.XXXXXX")
+VMPID=
+cleanup() { [ -n "$VMPID" ] && kill -9 "$VMPID" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+cd "$W" || exit 1
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+# expect_err DESC EXPECTED-SUBSTRING CMD...: non-zero exit, one line on stderr
+expect_err() {
+	local desc=$1 want=$2
+	shift 2
+	"$@" >out.txt 2>err.txt
+	local rc=$?
+	if [ $rc -eq 0 ]; then fail "$desc: exit 0"; return; fi
+	if [ "$(wc -l <err.txt)" -ne 1 ]; then fail "$desc: $(wc -l <err.txt) error lines:"; cat err.txt; return; fi
+	if ! grep -q -- "$want" err.txt; then fail "$desc: error lacks '$want': $(cat err.txt)"; return; fi
+	ok "$desc ($(cat err.txt))"
+}
+
+# ---- 1. The flow from the issue, exactly ----
+$SMOLVM run --kernel "$PROBE" --cmdline probe.run=counter,checkpoint,counter \
+	--snapshot-on-checkpoint s.smolsnap --exit-after-snapshot >run.txt 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then fail "run with checkpoint exited $rc"; cat run.txt; fi
+grep -q "probe: counter 1" run.txt || fail "run did not print counter 1"
+grep -q "probe: counter 2" run.txt && fail "run went past the checkpoint"
+grep -q "probe: checkpoint" run.txt && fail "the checkpoint step finished before the snapshot"
+[ -f s.smolsnap ] || { fail "no snapshot written"; exit 1; }
+ok "run --snapshot-on-checkpoint --exit-after-snapshot"
+
+$SMOLVM restore s.smolsnap >r1.txt 2>&1
+rc=$?
+[ $rc -eq 0 ] || fail "restore exited $rc: $(cat r1.txt)"
+grep -q "probe: counter 2" r1.txt || fail "restore did not print counter 2"
+grep -q "probe: done 3 ok 0 failed" r1.txt || fail "restore did not finish: $(cat r1.txt)"
+grep -q "probe: counter 1" r1.txt && fail "restore re-ran the steps before the checkpoint"
+ok "restore continues after the checkpoint"
+
+cp --sparse=always s.smolsnap s.orig
+$SMOLVM fork s.smolsnap -n 8 --dir forks/ >fork.txt 2>&1
+rc=$?
+[ $rc -eq 0 ] || fail "fork exited $rc: $(cat fork.txt)"
+n=0
+for i in 0 1 2 3 4 5 6 7; do
+	grep -q "probe: counter 2" "forks/$i/serial.log" 2>/dev/null && n=$((n + 1))
+done
+[ $n -eq 8 ] || fail "only $n of 8 forks printed counter 2"
+ok "fork -n 8: $n forks printed counter 2"
+
+# ---- 2. Same snapshot twice behaves identically; forks do not touch it ----
+$SMOLVM restore s.smolsnap >r2.txt 2>&1
+cmp -s r1.txt r2.txt || fail "two restores of one snapshot differ"
+cmp -s s.smolsnap s.orig || fail "the snapshot changed while forks ran"
+$SMOLVM snapshot verify s.smolsnap >/dev/null || fail "snapshot verify after forks"
+ok "restores identical, snapshot untouched"
+
+# ---- 3. Forks that write memory stay private ----
+$SMOLVM run --kernel "$PROBE" --cmdline probe.run=counter,checkpoint,dirty=4,counter \
+	--snapshot-on-checkpoint d.smolsnap --exit-after-snapshot --serial none || fail "dirty snapshot"
+cp --sparse=always d.smolsnap d.orig
+$SMOLVM fork d.smolsnap -n 4 --dir dforks/ >/dev/null 2>&1 || fail "dirty forks failed"
+for i in 0 1 2 3; do
+	grep -q "probe: dirtied 4 MiB" "dforks/$i/serial.log" || fail "fork $i did not dirty"
+	grep -q "probe: counter 2" "dforks/$i/serial.log" || fail "fork $i lost the counter"
+done
+cmp -s d.smolsnap d.orig || fail "a fork's memory writes reached the snapshot"
+$SMOLVM restore d.smolsnap --serial d.txt || fail "restore after dirty forks"
+grep -q "probe: counter 2" d.txt || fail "restore after dirty forks saw other forks' state"
+ok "dirty forks isolated"
+
+# ---- 4. Control socket ----
+$SMOLVM run --kernel "$PROBE" --cmdline probe.run=counter,spin=100000,counter \
+	--serial c.txt --control c.sock &
+VMPID=$!
+for _ in $(seq 100); do [ -S c.sock ] && break; sleep 0.05; done
+$TOOL ctl c.sock status pause status "snapshot c.smolsnap" status resume status bogus >ctl.txt 2>&1
+expected="ok running
+ok paused
+ok paused
+ok c.smolsnap
+ok paused
+ok running
+ok running
+error unknown request"
+got=$(sed -E 's/^(ok c\.smolsnap).*/\1/; s/^(error unknown request).*/\1/' ctl.txt)
+[ "$got" = "$expected" ] || { fail "control socket answers"; cat ctl.txt; }
+kill -9 $VMPID 2>/dev/null
+wait $VMPID 2>/dev/null
+VMPID=
+$SMOLVM snapshot verify c.smolsnap >/dev/null || fail "control snapshot does not verify"
+grep -q "probe: counter 1" c.txt || fail "control VM did not start"
+ok "control socket: status, pause, snapshot, resume, errors"
+
+# ---- 5. Bundles ----
+$SMOLVM snapshot export s.smolsnap -o m.smolmachine >/dev/null || fail "export"
+$SMOLVM snapshot import m.smolmachine -o imported >/dev/null || fail "import"
+$SMOLVM restore imported/snapshot.smolsnap --serial imp.txt || fail "restore imported"
+grep -q "probe: counter 2" imp.txt || fail "imported snapshot did not continue"
+alloc=$(du -k imported/snapshot.smolsnap | cut -f1)
+[ "$alloc" -lt 4096 ] || fail "imported snapshot is not sparse (${alloc} KiB)"
+ok "export/import/restore (${alloc} KiB allocated)"
+
+# ---- 6. Bad input: one line, non-zero exit ----
+cp s.smolsnap t.smolsnap && truncate -s -1 t.smolsnap
+expect_err "truncated snapshot" "truncated" $SMOLVM restore t.smolsnap
+cp s.smolsnap c1.smolsnap
+printf 'XXXX' | dd of=c1.smolsnap bs=1 seek=4300 conv=notrunc 2>/dev/null
+expect_err "corrupted vcpu section" "checksum mismatch" $SMOLVM restore c1.smolsnap
+cp s.smolsnap v.smolsnap && $TOOL forge v.smolsnap major 2
+expect_err "newer major version" "newer" $SMOLVM restore v.smolsnap
+cp s.smolsnap h.smolsnap && $TOOL forge h.smolsnap model 0x7f
+expect_err "different CPU model" "model" $SMOLVM restore h.smolsnap
+cp s.smolsnap h2.smolsnap && $TOOL forge h2.smolsnap vendor GenuineIntel
+if grep -q GenuineIntel /proc/cpuinfo; then $TOOL forge h2.smolsnap vendor AuthenticAMD; fi
+expect_err "different CPU vendor" "CPU" $SMOLVM restore h2.smolsnap
+expect_err "verify finds a corrupt memory page" "memory checksum" \
+	bash -c "cp --sparse=always s.smolsnap m2.smolsnap && printf Z | dd of=m2.smolsnap bs=1 seek=200000 conv=notrunc 2>/dev/null && $SMOLVM snapshot verify m2.smolsnap"
+expect_err "not a snapshot" "bad magic" $SMOLVM restore "$PROBE"
+$TOOL evil-bundle evil.smolmachine ../escape
+expect_err "bundle with ../ entry" "refusing entry" $SMOLVM snapshot import evil.smolmachine -o evil
+[ -e escape ] || [ -e ../escape ] && fail "traversal entry was written"
+$TOOL evil-bundle evil2.smolmachine /tmp/abs-escape
+expect_err "bundle with absolute entry" "refusing entry" $SMOLVM snapshot import evil2.smolmachine -o evil2
+head -c 2000 m.smolmachine >cut.smolmachine
+expect_err "truncated bundle" "cut.smolmachine" $SMOLVM snapshot import cut.smolmachine -o cut
+[ -e cut ] && fail "a failed import left its directory"
+expect_err "disk layer for a diskless snapshot" "has no disk" $SMOLVM restore s.smolsnap --disk-layer x.layer
+
+if [ $fails -ne 0 ]; then
+	echo "$fails failure(s)"
+	exit 1
+fi
+echo "all snapshot integration checks passed"

@@ -1,0 +1,38 @@
+/* snap_control: the VMM's snapshot triggers.
+ *
+ * 1. The control socket (`smolvm run|restore --control PATH`): a Unix stream
+ *    socket, mode 0600, one text line per request, one line per answer:
+ *      status          -> ok running | ok paused
+ *      pause           -> ok paused
+ *      resume          -> ok running
+ *      snapshot FILE   -> ok FILE BYTES_APPARENT BYTES_ALLOCATED SAVE_MS
+ *    anything else, or a failure, -> error <reason>. After a snapshot the VM
+ *    resumes, unless it was paused by `pause` (it stays paused) or
+ *    --exit-after-snapshot was given (the VMM exits 0).
+ * 2. The checkpoint port: a guest write to I/O port 0x502 with
+ *    --snapshot-on-checkpoint FILE pauses every vCPU before the writing vCPU
+ *    executes another instruction and writes FILE; the guest resumes (or the
+ *    VMM exits 0 with --exit-after-snapshot) after the OUT. Without the option
+ *    the port is ignored.
+ * Requests are served on the VM's event-loop thread. */
+#ifndef SMOL_SNAP_CONTROL_H
+#define SMOL_SNAP_CONTROL_H
+
+struct vm;
+struct snap_ctl;
+
+#define SNAP_CHECKPOINT_PORT 0x502
+
+/* Sets up what vm_config(vm) asks for (control_path,
+ * snapshot_on_checkpoint, exit_after_snapshot): registers the checkpoint
+ * port and listens on the control socket (an existing socket file at the
+ * path is replaced). vm is borrowed and must outlive the controller. Call
+ * after vm_create and before vm_run. Prints one line and returns -errno on
+ * failure. */
+int snap_ctl_create(struct vm *vm, struct snap_ctl **out);
+
+/* Closes the socket, unlinks its path, unregisters the port. NULL is a
+ * no-op. Call after vm_run has returned. */
+void snap_ctl_destroy(struct snap_ctl *c);
+
+#endif

@@ -1,0 +1,179 @@
+#include "snap_save.h"
+#include "snap_config.h"
+#include "snap_fingerprint.h"
+#include "snap_format.h"
+#include "snap_state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/gmem.h"
+#include "devices/virtio/mmio.h"
+#include "strbuf.h"
+#include "util.h"
+
+int snap_dev_section_name(const char *name, unsigned i, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "dev.%s.%u", name, i);
+	if (n < 0 || (size_t)n >= len || !snap_name_valid(buf))
+		return -EINVAL;
+	return 0;
+}
+
+/* The config section: VM shape, RAM layout (each region at its offset in
+ * the RAM fd, which is also its offset in the memory section) and the files
+ * the snapshot depends on. */
+static int save_config(struct vm *vm, struct snap_writer *w, struct snap_err *err)
+{
+	const struct vm_config *vc = vm_config(vm);
+	const struct gmem *gm = vm_gmem(vm);
+	struct snap_config cfg = {.nr_vcpus = vm_ncpus(vm), .mem_size = gm->ram_size};
+	int rc = 0;
+	for (unsigned i = 0; i < gm->nregions; i++)
+		cfg.regions[cfg.nr_regions++] = (struct snap_region){
+		    gm->regions[i].gpa, gm->regions[i].size, gm->regions[i].fd_offset};
+	const char *paths[2] = {vc->kernel_path, vc->initrd_path};
+	const uint32_t roles[2] = {SNAP_FILE_KERNEL, SNAP_FILE_INITRD};
+	for (int i = 0; i < 2 && !rc; i++) {
+		struct stat st;
+		if (!paths[i])
+			continue;
+		/* A restored VM has no kernel to record; a booted one does. */
+		if (stat(paths[i], &st) < 0) {
+			rc = snap_errf(err, -errno, "%s: %s", paths[i], strerror(errno));
+			break;
+		}
+		rc = snap_config_add_file(&cfg, roles[i], paths[i], (uint64_t)st.st_size, 0);
+	}
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (!rc)
+		rc = snap_config_encode(&cfg, &buf, &len);
+	if (!rc)
+		rc = snap_writer_add(w, "config", SNAP_SEC_CONFIG, SNAP_CONFIG_VERSION, buf, len,
+				     err);
+	free(buf);
+	snap_config_release(&cfg);
+	return rc;
+}
+
+static int save_vcpus(struct vm *vm, struct snap_writer *w, struct snap_fingerprint *fp,
+		      struct snap_err *err)
+{
+	struct vcpu_state *st = malloc(sizeof(*st));
+	struct strbuf sb = {0};
+	int rc = 0;
+	if (!st)
+		return snap_errf(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < vm_ncpus(vm) && !rc; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "vcpu.%u", i);
+		rc = vcpu_get_state(vm, i, st);
+		if (rc) {
+			snap_errf(err, rc, "reading vCPU %u state: %s", i, strerror(-rc));
+			break;
+		}
+		if (i == 0) {
+			fp->cpuid_nent = st->ncpuid;
+			fp->cpuid_hash = snap_fp_cpuid_hash(st->cpuid, st->ncpuid);
+		}
+		sb_reset(&sb);
+		rc = snap_vcpu_encode(st, &sb);
+		if (!rc)
+			rc = snap_writer_add(w, name, SNAP_SEC_VCPU, SNAP_VCPU_VERSION, sb.buf,
+					     sb.len, err);
+	}
+	sb_release(&sb);
+	free(st);
+	return rc;
+}
+
+static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct snap_err *err)
+{
+	struct vm_state vs;
+	struct strbuf sb = {0};
+	int rc = vm_get_state(vm, &vs);
+	if (rc)
+		return snap_errf(err, rc, "reading VM state (irqchip, PIT, clock): %s",
+				 strerror(-rc));
+	rc = snap_vm_encode(&vs, &sb);
+	if (!rc)
+		rc = snap_writer_add(w, "vm", SNAP_SEC_VM, SNAP_VM_VERSION, sb.buf, sb.len, err);
+	for (unsigned i = 0; i < vm_virtio_count(vm) && !rc; i++) {
+		struct vmmio *t = vm_virtio(vm, i);
+		char name[SNAP_NAME_MAX + 1];
+		if (snap_dev_section_name(vmmio_ops(t)->name, i, name, sizeof(name))) {
+			rc = snap_errf(err, -EINVAL, "device %u: name \"%s\" cannot name a section",
+				       i, vmmio_ops(t)->name);
+			break;
+		}
+		sb_reset(&sb);
+		rc = vmmio_save(t, &sb);
+		if (rc) {
+			snap_errf(err, rc, "saving device %s: %s", name, strerror(-rc));
+			break;
+		}
+		rc = snap_writer_add(w, name, SNAP_SEC_DEVICE, 1, sb.buf, sb.len, err);
+	}
+	sb_release(&sb);
+	return rc;
+}
+
+int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, struct snap_err *err)
+{
+	uint64_t t0 = util_now_ns();
+	struct snap_writer *w = NULL;
+	struct snap_fingerprint fp;
+	struct snap_save_stats local = {0};
+	int rc = snap_fp_host(vm_kvm_fd(vm), vm_fd(vm), &fp, err);
+	if (!rc)
+		rc = snap_writer_create(path, &w, err);
+	if (!rc)
+		rc = save_config(vm, w, err);
+	if (!rc)
+		rc = save_vcpus(vm, w, &fp, err);
+	if (!rc)
+		rc = save_vm_and_devices(vm, w, err);
+	if (!rc) {
+		const struct gmem *gm = vm_gmem(vm);
+		struct snap_mem_range r[GMEM_MAX_REGIONS];
+		uint64_t off = 0;
+		for (unsigned i = 0; i < gm->nregions && !rc; i++) {
+			/* The memory section is the RAM fd's content from offset 0,
+			 * so region i must follow region i-1 in the fd; the
+			 * config's mem_offset is the fd offset. A MAP_PRIVATE
+			 * fork's file holes say nothing about its private pages:
+			 * no hole hints there. */
+			if (gm->regions[i].fd_offset != off)
+				rc = snap_errf(err, -EINVAL,
+					       "RAM region %u is not contiguous in "
+					       "its backing file",
+					       i);
+			r[i] = (struct snap_mem_range){gm->regions[i].host, gm->regions[i].size,
+						       gm->private_map ? -1 : gm->fd,
+						       gm->regions[i].fd_offset};
+			off += gm->regions[i].size;
+		}
+		uint64_t m0 = util_now_ns();
+		if (!rc)
+			rc = snap_writer_add_memory(w, 1, r, gm->nregions, &local.mem, err);
+		local.memory_ns = util_now_ns() - m0;
+	}
+	if (!rc)
+		rc = snap_writer_commit(w, &fp, err);
+	snap_writer_destroy(w);
+	if (rc)
+		return snap_err_prefix(err, rc, path);
+	local.total_ns = util_now_ns() - t0;
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		local.file_apparent = (uint64_t)st.st_size;
+		local.file_allocated = (uint64_t)st.st_blocks * 512u;
+	}
+	if (stats)
+		*stats = local;
+	return 0;
+}
