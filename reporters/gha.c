@@ -23,6 +23,8 @@
 
 #define GROUP_TAIL_LINES 200
 #define GROUP_TAIL_BYTES (64u * 1024u)
+#define NOTE_TAIL_LINES	 5 /* output lines quoted in an ::error annotation */
+#define NOTE_TAIL_BYTES	 1024u
 
 struct gha {
 	struct reporter base;
@@ -110,6 +112,35 @@ static int group_stream(struct gha *g, const char *what, const struct result_out
 	return rc;
 }
 
+/* The annotation text: the message, then the last lines of stderr (or of
+ * stdout when stderr is empty), so that the failure reads in the PR view. */
+static int annotation_text(struct strbuf *note, const struct result_record *rec)
+{
+	struct strbuf raw = {0}, clean = {0};
+	const struct result_output *o =
+	    rec->err.head_len || rec->err.tail_len ? &rec->err : &rec->out;
+	int rc = text_output_join(&raw, o);
+
+	if (!rc)
+		rc = text_sanitize(&clean, sb_str(&raw), raw.len, 0);
+	if (!rc)
+		rc = sb_append_str(note, rec->message);
+	if (!rc && clean.len) {
+		size_t len = clean.len;
+		while (len && clean.buf[len - 1] == '\n')
+			len--;
+		size_t off = text_tail_offset(clean.buf, len, NOTE_TAIL_LINES, NOTE_TAIL_BYTES);
+		if (off < len) {
+			rc = sb_append_char(note, '\n');
+			if (!rc)
+				rc = sb_append(note, clean.buf + off, len - off);
+		}
+	}
+	sb_release(&raw);
+	sb_release(&clean);
+	return rc;
+}
+
 static int gha_failure(struct gha *g, const struct result_record *rec)
 {
 	struct strbuf msg = {0};
@@ -134,7 +165,10 @@ static int gha_failure(struct gha *g, const struct result_record *rec)
 	g->n_failures++;
 	if (!rc && g->n_errors < g->max_errors) {
 		g->n_errors++;
-		rc = annotate(g, "error", rec, "", rec->message);
+		sb_reset(&msg);
+		rc = annotation_text(&msg, rec);
+		if (!rc)
+			rc = annotate(g, "error", rec, "", sb_str(&msg));
 	}
 	sb_release(&msg);
 	return rc;
