@@ -1,0 +1,3 @@
+# Fuzz targets of the VMM core.
+smol_add_fuzz_target(vq SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_vq.c LIBS smolvm
+  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/vq SECONDS 10)
