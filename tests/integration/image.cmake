@@ -15,3 +15,11 @@ if(TARGET smolimage)
             $<TARGET_FILE:check_image> ${_image_agent}
     TIMEOUT 180 LABELS image)
 endif()
+
+# `smoltest image rootfs`: docker-save / OCI / directory to ext4 and erofs,
+# read back with debugfs and fsck.erofs, and hostile tarballs.
+if(TARGET smolimage)
+  smol_add_integration_test(image_rootfs
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/image/rootfs.sh $<TARGET_FILE:smoltest>
+    TIMEOUT 120 LABELS image)
+endif()
