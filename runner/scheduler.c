@@ -644,7 +644,8 @@ static void job_complete_test(struct sched *sc, struct job *j)
 	} else if (j->ex.how == AGENT_EXIT_SPAWN_FAILED) {
 		st = RESULT_FAIL;
 		fk = FAIL_EXIT_CODE;
-		snprintf(j->msg, sizeof(j->msg), "could not start %s: %s", t->run.argv[0],
+		snprintf(j->msg, sizeof(j->msg), "could not start %.200s in %.200s: %s",
+			 t->run.shell ? "/bin/sh" : t->run.argv[0], t->cwd ? t->cwd : sc->s->workdir,
 			 strerror(j->ex.sys_errno ? j->ex.sys_errno : ENOENT));
 	} else {
 		struct expect_outcome o = { 0 };
@@ -956,12 +957,16 @@ int sched_setup(struct sched *sc, const char *layer_dir)
 		const struct suite_cmd *c = &sc->s->setup[j->step];
 		print_tail("stdout", &j->out);
 		print_tail("stderr", &j->err);
-		fprintf(stderr, "smoltest: %s:%u: setup step %zu failed (%s %d): %s\n",
-			sc->s->file, c->line, j->step + 1,
-			j->ex.how == AGENT_EXIT_EXITED ? "exit status" :
-			j->ex.how == AGENT_EXIT_SPAWN_FAILED ? "could not start, errno" : "signal",
-			j->ex.how == AGENT_EXIT_SPAWN_FAILED ? j->ex.sys_errno : j->ex.code,
-			c->argv[0]);
+		char why[300];
+		if (j->ex.how == AGENT_EXIT_SPAWN_FAILED)
+			snprintf(why, sizeof(why), "could not start in %s: %s", sc->s->workdir,
+				 strerror(j->ex.sys_errno ? j->ex.sys_errno : ENOENT));
+		else if (j->ex.how == AGENT_EXIT_EXITED)
+			snprintf(why, sizeof(why), "exit status %d", j->ex.code);
+		else
+			snprintf(why, sizeof(why), "killed by signal %d", j->ex.code);
+		fprintf(stderr, "smoltest: %s:%u: setup step %zu failed (%s): %s\n", sc->s->file,
+			c->line, j->step + 1, why, c->argv[0]);
 		rc = -ECANCELED;
 	}
 	if (rc == 0) {
