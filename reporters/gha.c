@@ -124,7 +124,7 @@ static int annotation_text(struct strbuf *note, const struct result_record *rec)
 	if (!rc)
 		rc = text_sanitize(&clean, sb_str(&raw), raw.len, 0);
 	if (!rc)
-		rc = sb_append_str(note, rec->message);
+		rc = sb_append_str(note, rec->message ? rec->message : "");
 	if (!rc && clean.len) {
 		size_t len = clean.len;
 		while (len && clean.buf[len - 1] == '\n')
@@ -149,7 +149,8 @@ static int gha_failure(struct gha *g, const struct result_record *rec)
 	if (!rc)
 		rc = gha_escape_data(&g->line, "FAIL ", 5);
 	if (!rc)
-		rc = gha_escape_data(&g->line, rec->test_name, strlen(rec->test_name));
+		rc = gha_escape_data(&g->line, rec->test_name ? rec->test_name : "",
+				     rec->test_name ? strlen(rec->test_name) : 0);
 	if (!rc)
 		rc = sb_printf(&g->line, "\n::stop-commands::%s\n", g->token);
 	if (!rc)
