@@ -217,18 +217,42 @@ int vcpu_start(struct vcpu *v)
 
 /* ---- state for snapshots ---- */
 
-/* MSRs saved per vCPU. TSC comes first and TSC_DEADLINE last so that a
- * restore writes them in the order KVM needs. */
-static const uint32_t vcpu_msr_list[] = {
-	0x10,	    /* TSC */
-	0x174,	    0x175,	0x176, /* SYSENTER */
-	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102, 0xc0000103, /* STAR.. TSC_AUX */
-	0x1a0,	    /* MISC_ENABLE */
-	0x277,	    /* PAT */
-	0x2ff,	    /* MTRR default type */
-	0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04, /* kvmclock, async PF, steal, PV EOI */
-	0x6e0,	    /* TSC_DEADLINE */
-};
+/* MSRs saved per vCPU: every MSR that KVM_GET_MSR_INDEX_LIST reports as
+ * saveable and this vCPU can read, with TSC moved first and TSC_DEADLINE
+ * last so that a restore writes them in the order KVM needs (a deadline is
+ * relative to the TSC it was armed against). */
+#define MSR_IA32_TSC	      0x10u
+#define MSR_IA32_TSC_DEADLINE 0x6e0u
+
+static int vcpu_msr_indices(int kvm_fd, uint32_t *idx, uint32_t max, uint32_t *out_n)
+{
+	struct kvm_msr_list *l = calloc(1, sizeof(*l) + 1024 * sizeof(uint32_t));
+	if (!l)
+		return -ENOMEM;
+	l->nmsrs = 1024;
+	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+		int err = -errno;
+		free(l);
+		return err;
+	}
+	uint32_t n = 0;
+	bool deadline = false;
+	idx[n++] = MSR_IA32_TSC;
+	for (uint32_t i = 0; i < l->nmsrs && n < max; i++) {
+		if (l->indices[i] == MSR_IA32_TSC)
+			continue;
+		if (l->indices[i] == MSR_IA32_TSC_DEADLINE) {
+			deadline = true;
+			continue;
+		}
+		idx[n++] = l->indices[i];
+	}
+	if (deadline && n < max)
+		idx[n++] = MSR_IA32_TSC_DEADLINE;
+	free(l);
+	*out_n = n;
+	return 0;
+}
 
 static bool vm_is_paused_or_idle(struct vm *vm)
 {
@@ -267,10 +291,15 @@ int vcpu_get_state(struct vm *vm, unsigned idx, struct vcpu_state *st)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < sizeof(vcpu_msr_list) / sizeof(vcpu_msr_list[0]); i++) {
-		/* One at a time: KVM stops at the first MSR it does not know. */
+	uint32_t list[VCPU_MAX_MSRS], nlist = 0;
+	err = vcpu_msr_indices(vm->kvm_fd, list, VCPU_MAX_MSRS, &nlist);
+	if (err)
+		goto out;
+	for (uint32_t i = 0; i < nlist; i++) {
+		/* One at a time: KVM stops at the first MSR it cannot read
+		 * (e.g. PMU MSRs of a vCPU without a PMU), which is skipped. */
 		m->nmsrs = 1;
-		m->entries[0] = (struct kvm_msr_entry){.index = vcpu_msr_list[i]};
+		m->entries[0] = (struct kvm_msr_entry){.index = list[i]};
 		if (ioctl(fd, KVM_GET_MSRS, m) == 1 && st->nmsrs < VCPU_MAX_MSRS)
 			st->msrs[st->nmsrs++] = m->entries[0];
 	}
@@ -324,8 +353,14 @@ int vcpu_set_state(struct vm *vm, unsigned idx, const struct vcpu_state *st)
 		goto out;
 	}
 	if (ioctl(fd, KVM_SET_VCPU_EVENTS, &st->events) < 0 ||
-	    ioctl(fd, KVM_SET_DEBUGREGS, &st->debugregs) < 0)
+	    ioctl(fd, KVM_SET_DEBUGREGS, &st->debugregs) < 0) {
 		err = -errno;
+		goto out;
+	}
+	/* Tell a kvmclock guest that it was stopped (PVCLOCK_GUEST_STOPPED), so
+	 * its soft-lockup watchdog does not fire on the first tick after a
+	 * restore. EINVAL when the guest set up no kvmclock: nothing to tell. */
+	ioctl(fd, KVM_KVMCLOCK_CTRL, 0);
 out:
 	free(m);
 	free(c);

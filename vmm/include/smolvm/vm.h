@@ -155,7 +155,7 @@ void vm_request_pause(struct vm *vm);
 /* Lets paused vCPUs continue. */
 int vm_resume(struct vm *vm);
 
-#define VCPU_MAX_MSRS  64
+#define VCPU_MAX_MSRS  256
 #define VCPU_MAX_CPUID 128
 
 /* The 4 KiB area KVM_GET_XSAVE / KVM_SET_XSAVE transfer (struct
