@@ -6,3 +6,6 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/vsock.c
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/vsock_conn.c
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/vsock_core.c)
+target_sources(smolvm PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/fs.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/fs_dev.c)

@@ -59,6 +59,14 @@ int vfs_handle(struct vfs *fs, const void *req, size_t req_len, void *reply, siz
 /* True once the client sent FUSE_DESTROY (the /dev/fuse loop then ends). */
 bool vfs_destroyed(const struct vfs *fs);
 
+/* After a snapshot restore the guest's FUSE session is already initialised:
+ * accept requests without a new INIT, speaking protocol minor `minor`.
+ * Node ids other than the root that the guest cached are gone (the new
+ * process holds no fds for them) and answer ENOENT. */
+void vfs_resume_session(struct vfs *fs, uint32_t minor);
+/* The protocol minor agreed at INIT (0 before INIT), for snapshots. */
+uint32_t vfs_session_minor(const struct vfs *fs);
+
 /* Number of live nodes (root included) and open handles, for tests. */
 void vfs_counts(const struct vfs *fs, uint32_t *nodes, uint32_t *handles);
 

@@ -1,0 +1,38 @@
+/* vfsdev: virtio-fs (virtio 1.2 §5.11) served by the in-VMM FUSE handler
+ * (fs/vfs.h). One hiprio queue (FORGET, INTERRUPT) and one request queue;
+ * each chain is a FUSE request (readable) followed by room for the reply
+ * (writable). No DAX window. */
+#ifndef SMOL_VFSDEV_H
+#define SMOL_VFSDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct vq;
+struct vfs;
+struct vfsdev;
+
+/* Parses "TAG=HOSTDIR[,ro]" (TAG 1..36 bytes) and attaches a virtio-fs
+ * device serving HOSTDIR to vm. One line on error, -errno. */
+int vfsdev_attach(struct vm *vm, const char *arg);
+
+/* ---- transport-free core (fs_dev.c), also used by tests ---- */
+
+/* fs is taken over (destroyed with the device, also on failure). */
+int vfsdev_create(struct vfs *fs, const char *tag, bool read_only, struct vfsdev **out);
+void vfsdev_destroy(struct vfsdev *d);
+
+/* Serves every available request on vq; *pushed says whether anything went
+ * on the used ring. -EIO when the queue is broken. */
+int vfsdev_process(struct vfsdev *d, struct vq *vq, bool *pushed);
+
+/* struct virtio_fs_config at off/len. */
+void vfsdev_config_read(const struct vfsdev *d, uint32_t off, void *data, uint32_t len);
+
+/* Snapshot blob of the device (tag, ro, FUSE session minor) and its
+ * validating restore. */
+int vfsdev_save(const struct vfsdev *d, void *blob, uint32_t cap, uint32_t *len);
+int vfsdev_restore(struct vfsdev *d, const void *blob, uint32_t len);
+
+#endif
