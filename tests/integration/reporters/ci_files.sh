@@ -29,6 +29,7 @@ check(all("shell" in s for s in steps if "run" in s), "every run step of a compo
 text = open(f"{src}/ci/action.yml", encoding="utf-8").read()
 check('KERNEL=="kvm", GROUP="kvm", MODE="0666"' in text, "action.yml lacks the KVM udev rule")
 check("bootstrap" in text, "action.yml does not install dependencies with ci/bootstrap")
+check("--target smoltest smoltest_agent" in text, "action.yml must build smoltest and its agent")
 up = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
 check(up and "steps.name.outputs.name" in up[0]["with"]["name"], "upload needs the shard-unique name")
 check("${{ inputs." not in "".join(s.get("run", "") for s in steps),
