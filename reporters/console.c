@@ -31,6 +31,7 @@ struct console {
 	FILE *f;
 	struct console_opts o;
 	bool color, live;
+	bool printed; /* a result line was written: the summary gets a blank line */
 	char *backend;
 	bool cache_hit, have_snapshot;
 	unsigned planned, done;
@@ -239,6 +240,7 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 		rc = sb_append_str(&c->line, "\r\x1b[K");
 	bool show = c->o.verbosity >= 0 || (failed && rec->final);
 	if (!rc && show) {
+		c->printed = true;
 		if (!rec->final)
 			rc = sb_printf(&c->line, "%sRETRY%s ", paint(c, C_YELLOW),
 				       paint(c, C_RESET));
@@ -365,10 +367,10 @@ static int console_end(struct reporter *r, const struct run_summary *s)
 	if (!rc)
 		rc = sb_printf(
 		    &c->line,
-		    "\n%s%u test%s: %u passed, %u failed, %u flaky, %u skipped, %u error%s%s",
-		    paint(c, bad ? C_RED : C_GREEN), s->total, s->total == 1 ? "" : "s", s->passed,
-		    s->failed + s->timeouts, s->flaky, s->skipped, s->errors,
-		    s->errors == 1 ? "" : "s", paint(c, C_RESET));
+		    "%s%s%u test%s: %u passed, %u failed, %u flaky, %u skipped, %u error%s%s",
+		    c->printed || s->aborted ? "\n" : "", paint(c, bad ? C_RED : C_GREEN), s->total,
+		    s->total == 1 ? "" : "s", s->passed, s->failed + s->timeouts, s->flaky,
+		    s->skipped, s->errors, s->errors == 1 ? "" : "s", paint(c, C_RESET));
 	if (!rc) {
 		char wall[32];
 		rc = sb_printf(&c->line, " in %s (backend %s",

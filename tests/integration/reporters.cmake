@@ -15,3 +15,5 @@ smol_add_integration_test(reporters_ci_files TIMEOUT 30
   COMMAND ${_rep_dir}/ci_files.sh)
 smol_add_integration_test(reporters_prove_run TIMEOUT 240
   COMMAND ${_rep_dir}/prove_run.sh $<TARGET_FILE:smoltest>)
+smol_add_integration_test(reporters_pre_push TIMEOUT 120
+  COMMAND ${_rep_dir}/pre_push.sh $<TARGET_FILE:smoltest>)
