@@ -1,8 +1,10 @@
 /* Fuzz target for the kernel-module readers that see untrusted package
- * bytes: the ELF section/program header reader, the .modinfo parser, and
- * the decompress-then-parse path used for .ko.xz/.ko.zst/.ko.gz. */
+ * bytes: the ELF section/program header reader, the .modinfo parser, the
+ * decompress-then-parse path used for .ko.xz/.ko.zst/.ko.gz, and the
+ * modules.builtin reader. */
 #include "deb.h"
 #include "elfread.h"
+#include "moddb.h"
 #include "modinfo.h"
 
 #include <stdbool.h>
@@ -39,5 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (deb_decompress(data, size, 1u << 20, &out, &len) == 0)
 		parse(out, len);
 	free(out);
+	struct moddb *db;
+	char err[200];
+	if (moddb_create(&db) == 0) {
+		moddb_load_builtin(db, (const char *)data, size, err, sizeof(err));
+		moddb_destroy(db);
+	}
 	return 0;
 }

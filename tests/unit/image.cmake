@@ -7,3 +7,8 @@ endif()
 if(TARGET smolimage)
   smol_add_unit_test(image_rootfs SOURCES test_image_rootfs.c LIBS smolimage)
 endif()
+# The module list contract with the agent (fixtures/agent/), when it is built.
+if(TARGET smolimage AND TARGET smolagent)
+  smol_add_unit_test(image_agent SOURCES test_image_agent.c test_image_fake.c
+    LIBS smolimage smolagent)
+endif()
