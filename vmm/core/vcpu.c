@@ -316,6 +316,24 @@ out:
 	return err;
 }
 
+int vcpu_get_cpuid(struct vm *vm, unsigned idx, struct kvm_cpuid_entry2 *out, uint32_t max,
+		   uint32_t *n)
+{
+	if (idx >= vm->ncpus)
+		return -EINVAL;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + max * sizeof(struct kvm_cpuid_entry2));
+	if (!c)
+		return -ENOMEM;
+	c->nent = max;
+	int err = ioctl(vm->vcpus[idx].fd, KVM_GET_CPUID2, c) < 0 ? -errno : 0;
+	if (!err) {
+		memcpy(out, c->entries, c->nent * sizeof(c->entries[0]));
+		*n = c->nent;
+	}
+	free(c);
+	return err;
+}
+
 int vcpu_set_state(struct vm *vm, unsigned idx, const struct vcpu_state *st)
 {
 	if (idx >= vm->ncpus || st->nmsrs > VCPU_MAX_MSRS || st->ncpuid > VCPU_MAX_CPUID)

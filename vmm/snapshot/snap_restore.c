@@ -162,17 +162,17 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct sn
 	/* What a fresh vCPU of this VM sees is the reference, not
 	 * KVM_GET_SUPPORTED_CPUID: some hypervisors (PVM) widen the CPUID
 	 * table on KVM_SET_CPUID2 with host bits the supported list omits. */
-	struct vcpu_state *fresh = malloc(sizeof(*fresh));
+	struct kvm_cpuid_entry2 *fresh = calloc(VCPU_MAX_CPUID, sizeof(*fresh));
+	uint32_t nfresh = 0;
 	if (!fresh)
 		return snap_errf(err, -ENOMEM, "out of memory");
-	rc = vcpu_get_state(vm, 0, fresh);
+	rc = vcpu_get_cpuid(vm, 0, fresh, VCPU_MAX_CPUID, &nfresh);
 	if (rc) {
 		free(fresh);
 		return snap_errf(err, rc, "reading a fresh vCPU's CPUID: %s", strerror(-rc));
 	}
 	for (uint32_t i = 0; i < l->cfg.nr_vcpus && !rc; i++)
-		rc = snap_fp_cpuid_check(l->vcpus[i].cpuid, l->vcpus[i].ncpuid, fresh->cpuid,
-					 fresh->ncpuid, err);
+		rc = snap_fp_cpuid_check(l->vcpus[i].cpuid, l->vcpus[i].ncpuid, fresh, nfresh, err);
 	free(fresh);
 	if (rc)
 		return snap_err_prefix(err, rc, path);

@@ -185,6 +185,12 @@ struct vcpu_state {
  * -EBUSY if it is running, -EINVAL on a bad idx, -errno from KVM. */
 int vcpu_get_state(struct vm *vm, unsigned idx, struct vcpu_state *st);
 
+/* Reads only vCPU idx's CPUID table (KVM_GET_CPUID2) into out[max]; *n
+ * gets the count. What a guest sees, which can be wider than
+ * KVM_GET_SUPPORTED_CPUID (PVM adds host bits). -E2BIG when max is short. */
+int vcpu_get_cpuid(struct vm *vm, unsigned idx, struct kvm_cpuid_entry2 *out, uint32_t max,
+		   uint32_t *n);
+
 /* Writes vCPU idx's state in the order KVM needs: CPUID; MP state; regs
  * before vcpu events; sregs before LAPIC; LAPIC before MSRs; TSC before
  * TSC-deadline (MSRs are written in the order given, so put TSC first).
