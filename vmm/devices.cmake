@@ -9,3 +9,8 @@ target_sources(smolvm PRIVATE
 target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/fs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/fs_dev.c)
+# CLI pieces of this area: `smolvm disk`, `smolvm fuse-serve`, run options.
+target_sources(smolvm_cli PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_disk.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_fuse.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/cli/run_opts_devices.c)

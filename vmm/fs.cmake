@@ -5,6 +5,3 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_ops_entry.c
   ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_ops_file.c
   ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_req.c)
-target_sources(smolvm_cli PRIVATE
-  ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_disk.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_fuse.c)

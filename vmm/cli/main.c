@@ -19,6 +19,16 @@ static const struct smolvm_cmd commands[] = {
 #undef SMOLVM_CMD
 };
 
+/* Table names are C identifiers; on the command line '-' stands for '_'
+ * (`smolvm fuse-serve` runs cmd_fuse_serve). */
+static int cmd_name_eq(const char *name, const char *arg)
+{
+	for (; *name && *arg; name++, arg++)
+		if (*name != *arg && !(*name == '_' && *arg == '-'))
+			return 0;
+	return *name == *arg;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: smolvm COMMAND [ARGS...]\n"
@@ -46,7 +56,7 @@ int main(int argc, char **argv)
 		return SMOLVM_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, cmd))
+		if (cmd_name_eq(commands[i].name, cmd))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "smolvm: unknown command '%s'; run 'smolvm --help' for the list\n", cmd);
 	return SMOLVM_EXIT_USAGE;
