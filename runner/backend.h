@@ -74,6 +74,9 @@ struct backend_instance {
 	struct backend *backend;
 	struct backend_endpoint endpoint;
 	int death_fd;		/* readable when the instance died (pidfd); -1 if none */
+	int ready_fd;		/* readable once the endpoint is worth connecting to
+				   (sandbox: inotify on the socket's directory), owned by
+				   the backend; -1: connect at once */
 	char name[128];
 	void *priv;
 };

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +38,7 @@ struct sandbox_inst {
 	pid_t monitor;	/* our child */
 	pid_t init;	/* the sandbox's PID 1, as seen from the host */
 	int pidfd;	/* of init */
+	int inotify;	/* watches the socket directory for the agent's socket */
 	char cgroup[1300];
 	bool template_mode;
 };
@@ -71,6 +73,8 @@ static void inst_free(struct sandbox_inst *si)
 		return;
 	if (si->pidfd >= 0)
 		close(si->pidfd);
+	if (si->inotify >= 0)
+		close(si->inotify);
 	free(si);
 }
 
@@ -161,6 +165,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 		goto fail;
 	}
 	si->pidfd = -1;
+	si->inotify = -1;
 	si->template_mode = o->template_mode;
 	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++sb->seq);
 	if (mkdir(si->dir, 0700)) {
@@ -190,6 +195,13 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 		snprintf(err, errlen, "sandbox: cannot create artifact directory %s: %s",
 			 o->artifact_dir, strerror(-rc));
 		goto fail;
+	}
+	/* The agent creates its socket a few milliseconds after exec: the
+	 * runner connects when it appears instead of polling for it. */
+	si->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (si->inotify >= 0 && inotify_add_watch(si->inotify, sock, IN_CREATE) < 0) {
+		close(si->inotify);
+		si->inotify = -1;
 	}
 	agent_fd = open(sb->agent_path, O_PATH | O_CLOEXEC);
 	if (agent_fd < 0) {
@@ -268,6 +280,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	util_set_cloexec(si->pidfd, true);
 	bi->backend = b;
 	bi->death_fd = si->pidfd;
+	bi->ready_fd = si->inotify;
 	bi->priv = si;
 	snprintf(bi->name, sizeof(bi->name), "%s", o->name);
 	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path), "%s/%s",

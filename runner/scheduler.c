@@ -23,7 +23,7 @@
 #define SCHED_ARTIFACT_TIMEOUT_NS (60 * NSEC_PER_SEC)
 #define SCHED_MAX_BACKOFF_MS 50
 
-enum watch_kind { W_SIGNAL = 1, W_TIMER, W_AGENT, W_DEATH };
+enum watch_kind { W_SIGNAL = 1, W_TIMER, W_AGENT, W_DEATH, W_READY };
 
 struct job;
 
@@ -46,7 +46,7 @@ struct job {
 	bool had_failure;  /* an earlier attempt failed (flaky on pass) */
 	struct backend_instance *inst;
 	struct agent_client *ac;
-	struct watch w_agent, w_death;
+	struct watch w_agent, w_death, w_ready;
 	enum job_phase phase;
 	uint64_t connect_deadline, reconnect_at, hard_deadline;
 	unsigned backoff_ms;
@@ -444,6 +444,7 @@ static struct job *job_alloc(struct sched *sc)
 			j->used = true;
 			j->w_agent = (struct watch){ W_AGENT, j, -1, 0 };
 			j->w_death = (struct watch){ W_DEATH, j, -1, 0 };
+			j->w_ready = (struct watch){ W_READY, j, -1, 0 };
 			return j;
 		}
 	return NULL;
@@ -454,6 +455,7 @@ static void job_teardown(struct job *j)
 	struct sched *sc = j->sc;
 	watch_clear(sc, &j->w_agent);
 	watch_clear(sc, &j->w_death);
+	watch_clear(sc, &j->w_ready);
 	agent_client_destroy(j->ac);
 	j->ac = NULL;
 	if (j->inst)
@@ -464,6 +466,15 @@ static void job_teardown(struct job *j)
 	sb_release(&j->art_out);
 	artifacts_result_release(&j->arts);
 	j->used = false;
+}
+
+static void job_begin_connect(struct job *j)
+{
+	if (job_connect(j)) {
+		job_finish_env_error(j, "cannot create the agent connection");
+		return;
+	}
+	job_update_agent_watch(j);
 }
 
 /* Starts an instance and its agent connection for j. On failure the job is
@@ -503,12 +514,19 @@ static void job_start(struct job *j, const char *layer_dir, bool template_mode)
 	}
 	if (j->inst->death_fd >= 0)
 		watch_set(sc, &j->w_death, j->inst->death_fd, EPOLLIN);
-	rc = job_connect(j);
-	if (rc) {
-		job_finish_env_error(j, "cannot create the agent connection");
-		return;
+	if (j->inst->ready_fd >= 0 && access(j->inst->endpoint.unix_path, F_OK) != 0) {
+		watch_set(sc, &j->w_ready, j->inst->ready_fd, EPOLLIN);
+		return; /* connect when the endpoint appears (job_ready) */
 	}
-	job_update_agent_watch(j);
+	job_begin_connect(j);
+}
+
+/* The endpoint appeared (or may have): stop watching and connect. */
+static void job_ready(struct job *j)
+{
+	watch_clear(j->sc, &j->w_ready);
+	if (!j->ac && j->phase == JOB_CONNECTING)
+		job_begin_connect(j);
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -782,12 +800,12 @@ static void handle_timers(struct sched *sc)
 			agent_client_tick(j->ac, now);
 		if (j->phase == JOB_FINISHED)
 			continue;
-		if (j->reconnect_at && now >= j->reconnect_at && j->phase == JOB_CONNECTING) {
+		if (j->reconnect_at && now >= j->reconnect_at && j->phase == JOB_CONNECTING && j->ac) {
 			j->reconnect_at = 0;
 			agent_client_reconnect(j->ac);
 		}
 		if (j->phase == JOB_CONNECTING && now >= j->connect_deadline && !j->reconnect_at &&
-		    agent_client_state(j->ac) == AGENT_CLIENT_CLOSED)
+		    (!j->ac || agent_client_state(j->ac) == AGENT_CLIENT_CLOSED))
 			on_closed(j, j->ac, -ETIMEDOUT);
 		if (j->hard_deadline && now >= j->hard_deadline && j->phase == JOB_RUNNING) {
 			/* the agent did not report the timeout: the runner's own stop */
@@ -821,6 +839,10 @@ static int loop_once(struct sched *sc)
 				agent_client_handle(w->job->ac, evs[i].events);
 				job_update_agent_watch(w->job);
 			}
+			break;
+		case W_READY:
+			if (w->job->used)
+				job_ready(w->job);
 			break;
 		case W_DEATH:
 			if (w->job->used && w->job->phase != JOB_FINISHED) {
