@@ -19,6 +19,9 @@ static void collected_free(struct collected *c)
 	free(c->backend);
 	free(c->out);
 	free(c->err);
+	for (size_t i = 0; i < c->n_artifacts; i++)
+		free(c->artifacts[i]);
+	free(c->artifacts);
 	free(c);
 }
 
@@ -86,9 +89,18 @@ int collect_add(struct collect_list *l, const struct result_record *rec)
 	c->expected_exit = rec->expected_exit;
 	c->start_wall_ns = rec->start_wall_ns;
 	c->duration_ns = rec->duration_ns;
-	for (size_t i = 0; i < rec->n_artifacts; i++)
-		if (rec->artifacts[i].missing)
+	if (rec->n_artifacts && !(c->artifacts = calloc(rec->n_artifacts, sizeof(char *))))
+		goto fail;
+	for (size_t i = 0; i < rec->n_artifacts; i++) {
+		const struct result_artifact *a = &rec->artifacts[i];
+		if (a->missing || !a->host_path) {
 			c->n_missing_artifacts++;
+			continue;
+		}
+		if (!(c->artifacts[c->n_artifacts] = strdup(a->host_path)))
+			goto fail;
+		c->n_artifacts++;
+	}
 	if (collect_is_failure(rec->status)) {
 		rc = copy_output(&rec->out, &c->out, &c->out_len);
 		if (!rc)

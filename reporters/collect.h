@@ -26,7 +26,9 @@ struct collected {
 	uint64_t start_wall_ns, duration_ns;
 	char *out, *err; /* raw joined output, NULL for passing attempts */
 	size_t out_len, err_len;
-	size_t n_missing_artifacts;
+	char **artifacts; /* host paths of the artifacts that were collected */
+	size_t n_artifacts;
+	size_t n_missing_artifacts; /* patterns that matched nothing */
 };
 
 struct collect_list {
@@ -34,7 +36,7 @@ struct collect_list {
 	size_t n, cap;
 };
 
-/* Copies rec (every string, the output of a non-passing attempt) and appends
+/* Copies rec (every string, artifact paths, the output of a non-passing attempt) and appends
  * it. Returns 0 or -ENOMEM (the list is unchanged). */
 int collect_add(struct collect_list *l, const struct result_record *rec);
 

@@ -17,14 +17,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define C_RED	     "\x1b[31m"
-#define C_GREEN	     "\x1b[32m"
-#define C_YELLOW     "\x1b[33m"
-#define C_MAGENTA    "\x1b[35m"
-#define C_DIM	     "\x1b[2m"
-#define C_BOLD	     "\x1b[1m"
-#define C_RESET	     "\x1b[0m"
-#define STATUS_WIDTH 78 /* the live line never wraps on an 80-column terminal */
+#define C_RED		   "\x1b[31m"
+#define C_GREEN		   "\x1b[32m"
+#define C_YELLOW	   "\x1b[33m"
+#define C_MAGENTA	   "\x1b[35m"
+#define C_DIM		   "\x1b[2m"
+#define C_BOLD		   "\x1b[1m"
+#define C_RESET		   "\x1b[0m"
+#define MAX_ARTIFACT_LINES 5  /* artifact paths listed per failure */
+#define STATUS_WIDTH	   78 /* the live line never wraps on an 80-column terminal */
 
 struct console {
 	struct reporter base;
@@ -320,6 +321,16 @@ static int recap_failures(struct console *c)
 			rc = put_tail(c, "stdout", t->out, t->out_len);
 		if (!rc)
 			rc = put_tail(c, "stderr", t->err, t->err_len);
+		for (size_t k = 0; k < t->n_artifacts && k < MAX_ARTIFACT_LINES && !rc; k++) {
+			rc = sb_append_str(&c->line, k ? "             " : "  artifacts: ");
+			if (!rc)
+				rc = put_clean(c, t->artifacts[k], 0);
+			if (!rc)
+				rc = sb_append_char(&c->line, '\n');
+		}
+		if (!rc && t->n_artifacts > MAX_ARTIFACT_LINES)
+			rc = sb_printf(&c->line, "             (%zu more)\n",
+				       t->n_artifacts - MAX_ARTIFACT_LINES);
 	}
 	return rc;
 }

@@ -199,6 +199,23 @@ out:
 	return rc;
 }
 
+/* <system-out>: the output, then one [[ATTACHMENT|path]] line per artifact,
+ * the convention that Jenkins' JUnit Attachments plugin and GitLab read. */
+static int write_system_out(struct junit *j, struct strbuf *sb, const struct collected *c)
+{
+	struct strbuf raw = {0};
+	int rc = c->out_len ? sb_append(&raw, c->out, c->out_len) : 0;
+
+	if (!rc && c->n_artifacts && raw.len && raw.buf[raw.len - 1] != '\n')
+		rc = sb_append_char(&raw, '\n');
+	for (size_t i = 0; i < c->n_artifacts && !rc; i++)
+		rc = sb_printf(&raw, "[[ATTACHMENT|%s]]\n", c->artifacts[i]);
+	if (!rc)
+		rc = xml_stream(j, sb, "      ", "system-out", raw.buf, raw.len);
+	sb_release(&raw);
+	return rc;
+}
+
 static void count(struct junit_counts *k, const struct collected *last)
 {
 	k->tests++;
@@ -232,7 +249,7 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 		rc = sb_printf(sb, " line=\"%u\"", last->line);
 	if (rc)
 		return rc;
-	if (last->status == RESULT_PASS && n == 1)
+	if (last->status == RESULT_PASS && n == 1 && !last->n_artifacts)
 		return sb_append_str(sb, "/>\n");
 	rc = sb_append_str(sb, ">\n");
 	if (!rc && last->status == RESULT_SKIP) {
@@ -252,7 +269,7 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 		if (collect_is_failure(items[i]->status))
 			rc = write_failure(j, sb, items[i], passed ? "flaky" : "rerun");
 	if (!rc)
-		rc = xml_stream(j, sb, "      ", "system-out", last->out, last->out_len);
+		rc = write_system_out(j, sb, last);
 	if (!rc)
 		rc = xml_stream(j, sb, "      ", "system-err", last->err, last->err_len);
 	if (!rc)

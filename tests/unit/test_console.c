@@ -62,6 +62,7 @@ START_TEST(test_plain_when_not_a_tty)
 					  "  exit status 3, expected 0\n  stdout:\n"));
 	ck_assert_ptr_nonnull(strstr(out, "    | second line\n    |     indented third line\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\nTIMEOUT slow # not a directive \\ backslash"));
+	ck_assert_ptr_nonnull(strstr(out, "  artifacts: /tmp/art/exit code/out/report.txt\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\nSlowest:\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(out, "\n9 tests: 2 passed, 4 failed, 1 flaky, 1 skipped, 1 error in "));

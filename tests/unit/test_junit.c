@@ -124,6 +124,12 @@ START_TEST(test_counts_and_statuses)
 	ck_assert_ptr_nonnull(strstr(xml, "<skipped message=\"needs /dev/kvm # really\"/>"));
 	ck_assert_ptr_nonnull(strstr(xml, "file=\"examples/hello.yaml\" line=\"14\""));
 	ck_assert_ptr_nonnull(strstr(xml, "<property name=\"partition\" value=\"hash:1/2\"/>"));
+	/* Artifacts as attachments, missing ones counted in the failure. */
+	ck_assert_ptr_nonnull(strstr(xml, "\n[[ATTACHMENT|/tmp/art/exit code/out/report.txt]]\n"));
+	ck_assert_ptr_nonnull(strstr(xml, "1 artifact pattern(s) matched nothing"));
+	ck_assert_ptr_nonnull(strstr(xml,
+				     "name=\"passes\" time=\"0.131\" file=\"examples/hello.yaml\" "
+				     "line=\"52\">\n      <system-out><![CDATA[[[ATTACHMENT|"));
 	free(xml);
 	util_rm_rf(t.path);
 }

@@ -79,7 +79,14 @@ static inline void fx_replay(void (*fn)(void *ctx, const struct result_record *r
 	longline[FX_LONG_LINE] = '\n';
 	longline[FX_LONG_LINE + 1] = '\0';
 
+	static const struct result_artifact arts[] = {
+	    {.pattern = "out/*.txt", .host_path = "/tmp/art/exit code/out/report.txt"},
+	    {.pattern = "core.*", .host_path = NULL, .missing = true},
+	};
+
 	r = fx_base("exit code", 1, 14);
+	r.artifacts = arts;
+	r.n_artifacts = 2;
 	r.status = RESULT_FAIL;
 	r.fail_kind = FAIL_EXIT_CODE;
 	r.message = "exit status 3, expected 0";
@@ -161,6 +168,8 @@ static inline void fx_replay(void (*fn)(void *ctx, const struct result_record *r
 	fn(ctx, &r);
 
 	r = fx_base("passes", 8, 52);
+	r.artifacts = arts;
+	r.n_artifacts = 1;
 	fn(ctx, &r);
 
 	free(longline);
