@@ -87,6 +87,11 @@ struct backend_ops {
 	 * released with instance_stop. */
 	int (*instance_start)(struct backend *b, const struct backend_instance_opts *o,
 			      struct backend_instance **out, char *err, size_t errlen);
+	/* Starts killing everything in the instance without waiting: its
+	 * death_fd turns readable when it is gone, and instance_stop then
+	 * finishes quickly. Lets the runner tear instances down without
+	 * stalling its loop. May be NULL (instance_stop alone then). */
+	void (*instance_kill)(struct backend *b, struct backend_instance *i);
 	/* Kills everything in the instance, discards its private state, frees it.
 	 * Synchronous; NULL is a no-op. */
 	void (*instance_stop)(struct backend *b, struct backend_instance *i);

@@ -315,6 +315,16 @@ fail:
 	return rc;
 }
 
+static void sbx_kill(struct backend *b, struct backend_instance *bi)
+{
+	struct sandbox_inst *si = bi->priv;
+	(void)b;
+	if (si->cgroup[0])
+		cgroup_kill(si->cgroup);
+	if (si->pidfd >= 0)
+		pidfd_send_signal(si->pidfd, SIGKILL, NULL, 0);
+}
+
 static void sbx_stop(struct backend *b, struct backend_instance *bi)
 {
 	if (!bi)
@@ -391,6 +401,7 @@ static void sbx_destroy(struct backend *b)
 static const struct backend_ops sandbox_ops = {
 	.name = "sandbox",
 	.instance_start = sbx_start,
+	.instance_kill = sbx_kill,
 	.instance_stop = sbx_stop,
 	.freeze = sbx_freeze,
 	.key_material = sbx_key,

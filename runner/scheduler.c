@@ -34,7 +34,7 @@ struct watch {
 	uint32_t events; /* registered events */
 };
 
-enum job_phase { JOB_CONNECTING, JOB_RUNNING, JOB_ARTIFACTS, JOB_FINISHED };
+enum job_phase { JOB_CONNECTING, JOB_RUNNING, JOB_ARTIFACTS, JOB_FINISHED, JOB_REAPING };
 
 struct job {
 	struct sched *sc;
@@ -71,8 +71,10 @@ struct sched {
 	int epfd, sigfd, timerfd;
 	sigset_t old_mask;
 	struct watch w_sig, w_timer;
-	struct job *jobs; /* o.parallel slots */
-	unsigned running;
+	struct job *jobs; /* 2 * o.parallel slots: tests, and instances being reaped */
+	unsigned n_jobs;
+	unsigned running; /* jobs running a test (at most o.parallel) */
+	unsigned reaping; /* instances killed, waiting for their death_fd */
 	const char *layer_dir;
 	/* queue: plan positions not started yet, then retries */
 	const size_t *plan;
@@ -144,9 +146,9 @@ static uint64_t min_deadline(uint64_t a, uint64_t b)
 static void arm_timer(struct sched *sc)
 {
 	uint64_t d = 0;
-	for (unsigned i = 0; i < sc->o.parallel; i++) {
+	for (unsigned i = 0; i < sc->n_jobs; i++) {
 		struct job *j = &sc->jobs[i];
-		if (!j->used)
+		if (!j->used || j->phase == JOB_REAPING)
 			continue;
 		d = min_deadline(d, j->reconnect_at);
 		d = min_deadline(d, j->hard_deadline);
@@ -436,7 +438,7 @@ static int job_connect(struct job *j)
 
 static struct job *job_alloc(struct sched *sc)
 {
-	for (unsigned i = 0; i < sc->o.parallel; i++)
+	for (unsigned i = 0; i < sc->n_jobs; i++)
 		if (!sc->jobs[i].used) {
 			struct job *j = &sc->jobs[i];
 			memset(j, 0, sizeof(*j));
@@ -450,7 +452,7 @@ static struct job *job_alloc(struct sched *sc)
 	return NULL;
 }
 
-static void job_teardown(struct job *j)
+static void job_release(struct job *j)
 {
 	struct sched *sc = j->sc;
 	watch_clear(sc, &j->w_agent);
@@ -458,14 +460,38 @@ static void job_teardown(struct job *j)
 	watch_clear(sc, &j->w_ready);
 	agent_client_destroy(j->ac);
 	j->ac = NULL;
-	if (j->inst)
-		sc->be->ops->instance_stop(sc->be, j->inst);
-	j->inst = NULL;
 	outbuf_release(&j->out);
 	outbuf_release(&j->err);
 	sb_release(&j->art_out);
 	artifacts_result_release(&j->arts);
+}
+
+/* Synchronous teardown: everything gone when it returns. */
+static void job_teardown(struct job *j)
+{
+	struct sched *sc = j->sc;
+	job_release(j);
+	if (j->inst)
+		sc->be->ops->instance_stop(sc->be, j->inst);
+	j->inst = NULL;
 	j->used = false;
+}
+
+/* Asynchronous teardown: the instance is killed and reaped when its
+ * death_fd says it is gone, so that the loop never waits on a teardown.
+ * Returns true when the job now waits in JOB_REAPING. */
+static bool job_teardown_async(struct job *j)
+{
+	struct sched *sc = j->sc;
+	if (!j->inst || !sc->be->ops->instance_kill || j->inst->death_fd < 0) {
+		job_teardown(j);
+		return false;
+	}
+	job_release(j);
+	sc->be->ops->instance_kill(sc->be, j->inst);
+	j->phase = JOB_REAPING;
+	watch_set(sc, &j->w_death, j->inst->death_fd, EPOLLIN);
+	return true;
 }
 
 static void job_begin_connect(struct job *j)
@@ -636,9 +662,9 @@ static void sched_stop(struct sched *sc, const char *reason)
 		return;
 	sc->stopping = true;
 	snprintf(sc->stop_reason, sizeof(sc->stop_reason), "%s", reason);
-	for (unsigned i = 0; i < sc->o.parallel; i++) {
+	for (unsigned i = 0; i < sc->n_jobs; i++) {
 		struct job *j = &sc->jobs[i];
-		if (j->used && j->phase != JOB_FINISHED) {
+		if (j->used && j->phase != JOB_FINISHED && j->phase != JOB_REAPING) {
 			j->cancelled = true;
 			j->end_ns = util_now_ns();
 			j->phase = JOB_FINISHED;
@@ -724,12 +750,13 @@ static void reap_finished(struct sched *sc)
 	bool again = true;
 	while (again) {
 		again = false;
-		for (unsigned i = 0; i < sc->o.parallel; i++) {
+		for (unsigned i = 0; i < sc->n_jobs; i++) {
 			struct job *j = &sc->jobs[i];
 			if (!j->used || j->setup || j->phase != JOB_FINISHED)
 				continue;
 			job_complete_test(sc, j);
-			job_teardown(j);
+			if (job_teardown_async(j))
+				sc->reaping++;
 			sc->running--;
 			again = true;
 		}
@@ -739,6 +766,8 @@ static void reap_finished(struct sched *sc)
 static void start_more(struct sched *sc)
 {
 	while (!sc->stopping && sc->running < sc->o.parallel) {
+		if (sc->running + sc->reaping >= sc->n_jobs)
+			return; /* every slot busy until a reap completes */
 		size_t pos;
 		unsigned attempt = 1;
 		if (sc->n_retry) {
@@ -792,9 +821,9 @@ static void handle_timers(struct sched *sc)
 	if (read(sc->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		return;
 	uint64_t now = util_now_ns();
-	for (unsigned i = 0; i < sc->o.parallel; i++) {
+	for (unsigned i = 0; i < sc->n_jobs; i++) {
 		struct job *j = &sc->jobs[i];
-		if (!j->used || j->phase == JOB_FINISHED)
+		if (!j->used || j->phase == JOB_FINISHED || j->phase == JOB_REAPING)
 			continue;
 		if (j->ac)
 			agent_client_tick(j->ac, now);
@@ -845,6 +874,11 @@ static int loop_once(struct sched *sc)
 				job_ready(w->job);
 			break;
 		case W_DEATH:
+			if (w->job->used && w->job->phase == JOB_REAPING) {
+				job_teardown(w->job); /* gone: quick now */
+				sc->reaping--;
+				break;
+			}
 			if (w->job->used && w->job->phase != JOB_FINISHED) {
 				/* let the agent connection deliver what it still has */
 				if (w->job->ac)
@@ -879,7 +913,8 @@ int sched_create(const struct suite *s, struct backend *be, struct reporter_set 
 	if (sc->o.parallel < 1)
 		sc->o.parallel = 1;
 	sc->epfd = sc->sigfd = sc->timerfd = -1;
-	sc->jobs = calloc(sc->o.parallel, sizeof(*sc->jobs));
+	sc->n_jobs = 2 * sc->o.parallel;
+	sc->jobs = calloc(sc->n_jobs, sizeof(*sc->jobs));
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -922,7 +957,7 @@ void sched_destroy(struct sched *sc)
 {
 	if (!sc)
 		return;
-	for (unsigned i = 0; i < sc->o.parallel; i++)
+	for (unsigned i = 0; i < sc->n_jobs; i++)
 		if (sc->jobs[i].used)
 			job_teardown(&sc->jobs[i]);
 	close(sc->epfd);
@@ -1023,7 +1058,7 @@ int sched_run(struct sched *sc, const size_t *plan, size_t n, const char *layer_
 	if (!sc->retry || !sc->had_failure)
 		return -ENOMEM;
 	start_more(sc);
-	while (sc->running > 0) {
+	while (sc->running + sc->reaping > 0) {
 		rc = loop_once(sc);
 		if (rc) {
 			sched_stop(sc, "event loop failed");
