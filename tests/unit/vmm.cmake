@@ -5,3 +5,9 @@ smol_add_unit_test(vq SOURCES test_vq.c ${SMOL_VQ_MOCK} LIBS smolvm)
 smol_add_unit_test(gmem SOURCES test_gmem.c LIBS smolvm)
 smol_add_unit_test(boot SOURCES test_boot.c LIBS smolvm)
 smol_add_unit_test(acpi SOURCES test_acpi.c LIBS smolvm)
+# Drives the transport as a guest driver would, in a real (never-run) KVM
+# VM: skipped (77) where /dev/kvm is not usable.
+smol_add_unit_test(vmmio SOURCES test_vmmio.c LIBS smolvm LABELS kvm)
+set_tests_properties(unit/vmmio PROPERTIES SKIP_RETURN_CODE 77)
+smol_add_unit_test(serial SOURCES test_serial.c LIBS smolvm LABELS kvm)
+set_tests_properties(unit/serial PROPERTIES SKIP_RETURN_CODE 77)

@@ -56,7 +56,7 @@
 struct vmmio_queue {
 	struct vmmio *t;
 	unsigned index;
-	uint16_t num;
+	uint32_t num; /* as written by the driver; 0: not written (use the max) */
 	uint64_t desc, avail, used;
 	struct vq vq;
 	int notify_fd; /* eventfd: ioeventfd, or signalled by the MMIO handler */
@@ -75,7 +75,8 @@ struct vmmio {
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	uint32_t status, isr, config_gen;
 	bool active;
-	bool needs_reset_reported;
+	bool needs_reset;	   /* set DEVICE_NEEDS_RESET once DRIVER_OK is set */
+	bool needs_reset_reported; /* the message was printed */
 	struct vmmio_queue q[VIRTIO_MAX_QUEUES];
 };
 
@@ -135,7 +136,9 @@ void vmmio_set_needs_reset(struct vmmio *t, const char *why)
 			t->ops->name, (unsigned long long)t->base, why);
 		t->needs_reset_reported = true;
 	}
-	/* §2.1.2: only meaningful once the driver is running. */
+	t->needs_reset = true;
+	/* §2.1.2: only meaningful once the driver is running; before that
+	 * it is set when the driver sets DRIVER_OK (vmmio_set_status). */
 	if (t->status & VIRTIO_STATUS_DRIVER_OK) {
 		t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 		vmmio_raise(t, ISR_CONFIG);
@@ -158,6 +161,7 @@ static void vmmio_reset(struct vmmio *t)
 	t->status = 0;
 	t->isr = 0;
 	t->active = false;
+	t->needs_reset = false;
 	t->needs_reset_reported = false;
 }
 
@@ -169,10 +173,10 @@ static void vmmio_queue_ready(struct vmmio *t, struct vmmio_queue *q, uint32_t v
 	}
 	if (q->vq.ready)
 		return;
-	uint16_t num = q->num ? q->num : t->ops->queue_max_size;
+	uint32_t num = q->num ? q->num : t->ops->queue_max_size;
 	bool event_idx = t->drv_features & VIRTIO_FEAT_RING_EVENT_IDX;
 	if (num > t->ops->queue_max_size ||
-	    vq_setup(&q->vq, vm_gmem(t->vm), num, q->desc, q->avail, q->used, event_idx)) {
+	    vq_setup(&q->vq, vm_gmem(t->vm), (uint16_t)num, q->desc, q->avail, q->used, event_idx)) {
 		char why[160];
 		snprintf(why, sizeof(why),
 			 "driver enabled queue %u with an invalid layout (size %u, desc 0x%llx, "
@@ -198,6 +202,11 @@ static void vmmio_set_status(struct vmmio *t, uint32_t v)
 			v &= ~VIRTIO_STATUS_FEATURES_OK;
 	}
 	t->status = v | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && t->needs_reset) {
+		t->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+		vmmio_raise(t, ISR_CONFIG);
+		return;
+	}
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && (t->status & VIRTIO_STATUS_FEATURES_OK) && !t->active) {
 		int err = t->ops->activate ? t->ops->activate(t->dev, t, t->drv_features) : 0;
 		if (err)
@@ -273,14 +282,17 @@ static void vmmio_reg_write(struct vmmio *t, uint64_t off, uint32_t v)
 		break;
 	case REG_QUEUE_NUM:
 		if (q_writable)
-			q->num = (uint16_t)(v > 0xffff ? 0 : v);
+			q->num = v;
 		break;
 	case REG_QUEUE_READY:
 		if (q)
 			vmmio_queue_ready(t, q, v);
 		break;
 	case REG_QUEUE_NOTIFY:
-		if (v < t->ops->num_queues && !t->q[v].ioeventfd) {
+		/* A write KVM matched with the ioeventfd never gets here; one
+		 * that does (no ioeventfd, or a vCPU-less caller) is signalled
+		 * the same way, so the device work stays on the event loop. */
+		if (v < t->ops->num_queues) {
 			uint64_t one = 1;
 			ssize_t r = write(t->q[v].notify_fd, &one, sizeof(one));
 			(void)r;
@@ -604,7 +616,7 @@ int vmmio_restore(struct vmmio *t, const void *blob, size_t len)
 	}
 	for (unsigned i = 0; i < h.num_queues; i++) {
 		struct vmmio_queue *q = &t->q[i];
-		q->num = (uint16_t)sq[i].num;
+		q->num = sq[i].num;
 		q->desc = sq[i].vq.desc_gpa;
 		q->avail = sq[i].vq.avail_gpa;
 		q->used = sq[i].vq.used_gpa;

@@ -78,7 +78,8 @@ int vmmio_save(struct vmmio *t, struct strbuf *out);
  * validation, feature bits within those offered) and only then applies it
  * and calls the device's restore() with the device part. If the device was
  * active, it is re-activated. -EINVAL with a one-line message naming the
- * field on a mismatch; on failure the transport is left reset. */
+ * field on a mismatch: a blob that fails validation changes nothing; if
+ * the device's own restore() fails, the transport is left reset. */
 int vmmio_restore(struct vmmio *t, const void *blob, size_t len);
 
 #endif
