@@ -131,13 +131,17 @@ int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags
 					continue;
 				break;
 			case ESC_STRING:
-				if (cp == 0x07 || cp == 0x9C)
-					st = ESC_NONE;
-				else if (cp == 0x1B)
-					st = ESC_STRING_ESC;
-				continue;
 			case ESC_STRING_ESC:
-				st = cp == '\\' ? ESC_NONE : ESC_STRING;
+				/* An unterminated OSC must not swallow the rest of
+				 * the output: a report ends it at the line's end. */
+				if (cp == '\n') {
+					st = ESC_NONE;
+					break;
+				}
+				if (cp == 0x07 || cp == 0x9C || (st == ESC_STRING_ESC && cp == '\\'))
+					st = ESC_NONE;
+				else
+					st = cp == 0x1B ? ESC_STRING_ESC : ESC_STRING;
 				continue;
 			}
 			if (cp == 0x1B) {

@@ -57,6 +57,9 @@ START_TEST(test_ansi_and_controls)
 		  0, "null");
 	CHECK_SAN("a\r\nb\rc\td", 0, "a\nb\nc\td");
 	CHECK_SAN("tail\x1b[", 0, "tail");
+	/* An unterminated OSC ends at the line's end instead of eating the rest. */
+	CHECK_SAN("a\x1b]0;title never ends\nline2\n", 0, "a\nline2\n");
+	CHECK_SAN("\x1b]0;t\x1b\\x\x1b]8;;u\x1bXy", 0, "x");
 	CHECK_SAN("\x1b[31mx\0", TEXT_KEEP_CTRL, "\x1b[31mx");
 }
 END_TEST
