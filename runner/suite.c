@@ -937,6 +937,72 @@ static const char *base_name(const char *path)
 	return b ? b + 1 : path;
 }
 
+struct diag_line {
+	unsigned line, col;
+	size_t seq;
+	const char *text;
+	size_t len;
+};
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct diag_line *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Orders the lines added from text offset `from` by line and column, so
+ * that a file's problems read top to bottom whatever order the checks ran
+ * in. Lines look like "FILE:LINE:COL: message" with FILE known. */
+static void diag_sort(struct suite_diag *d, size_t from, const char *file)
+{
+	size_t flen = strlen(file), n = 0, cap = 0;
+	struct diag_line *v = NULL;
+	char *t = d->text.buf;
+	if (!t || from >= d->text.len)
+		return;
+	if (from && t[from] == '\n')
+		from++;
+	for (size_t i = from; i < d->text.len;) {
+		char *nl = memchr(t + i, '\n', d->text.len - i);
+		size_t l = nl ? (size_t)(nl - (t + i)) : d->text.len - i;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct diag_line *nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return;
+			}
+			v = nv;
+		}
+		struct diag_line *e = &v[n];
+		e->text = t + i;
+		e->len = l;
+		e->seq = n;
+		e->line = e->col = 0;
+		if (l > flen && !strncmp(t + i, file, flen) && t[i + flen] == ':')
+			sscanf(t + i + flen + 1, "%u:%u", &e->line, &e->col);
+		n++;
+		i += l + 1;
+	}
+	qsort(v, n, sizeof(*v), diag_cmp);
+	struct strbuf sorted = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			rc |= sb_append_char(&sorted, '\n');
+		rc |= sb_append(&sorted, v[i].text, v[i].len);
+	}
+	if (!rc && sorted.len == d->text.len - from) {
+		memcpy(t + from, sorted.buf, sorted.len);
+	}
+	sb_release(&sorted);
+	free(v);
+}
+
 int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 		struct suite_diag *diag, struct suite **out)
 {
@@ -945,6 +1011,7 @@ int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 	struct suite *s = NULL;
 	int rc = -EINVAL;
 	unsigned before = diag->count;
+	size_t text_before = diag->text.len;
 
 	*out = NULL;
 	if (len > SUITE_MAX_FILE) {
@@ -1026,6 +1093,7 @@ int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 		rc = -ENOMEM;
 		goto out;
 	}
+	diag_sort(diag, text_before, file);
 	if (diag->count == before) {
 		*out = s;
 		s = NULL;
