@@ -28,7 +28,9 @@ int junit_reporter_create(const char *path, struct reporter **out);
  * Streams "ok"/"not ok" lines as results arrive and writes the plan at the
  * end. version is 13 or 14 (-EINVAL otherwise). path "-" means stdout; any
  * other path is created/truncated when the reporter is created (-errno from
- * fopen). path is copied. */
+ * fopen) and closed by destroy(); path itself is not kept. With "-", stdout
+ * is only flushed. Infrastructure failure or an aborted run (run_summary's
+ * aborted/infra_error) ends the stream with "Bail out!" instead of the plan. */
 int tap_reporter_create(const char *path, unsigned version, struct reporter **out);
 
 /* The same, writing to an open stream that stays owned by the caller (it
@@ -43,8 +45,9 @@ enum console_color {
 };
 
 struct console_opts {
-	int verbosity; /* -1 quiet (-q), 0 normal, 1 verbose (-v): 1 prints passing tests' output
-			  too */
+	/* -1 quiet (-q): failures and the summary only; 0 normal; 1 verbose
+	 * (-v): passing tests' output too. */
+	int verbosity;
 	enum console_color color;
 	bool tty;	     /* the stream is an interactive terminal: live status line */
 	bool no_color_env;   /* NO_COLOR is set to a non-empty value (no-color.org) */
@@ -100,7 +103,8 @@ int gha_reporter_create(const struct gha_opts *o, struct reporter **out);
  * per attempt, {"event":"end",...} once. Strings are valid UTF-8 (invalid
  * bytes replaced by U+FFFD) with JSON escaping; ANSI escapes are kept as
  * \u001b so that consumers can choose. Every line is flushed when written.
- * path "-" means stdout; path is copied. */
+ * path "-" means stdout; any other path is created/truncated here (-errno
+ * from fopen) and closed by destroy(). */
 int jsonl_reporter_create(const char *path, struct reporter **out);
 
 /* The same, writing to a caller-owned stream that must outlive the reporter. */
