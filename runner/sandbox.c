@@ -26,8 +26,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#define SANDBOX_MAX_WARNINGS 8
+
 struct sandbox {
 	char *agent_path;
+	char *warned[SANDBOX_MAX_WARNINGS]; /* host limitations already reported */
 	unsigned seq;
 	struct cgroup_run cg; /* per-run cgroup, or disabled */
 };
@@ -78,8 +81,21 @@ static void inst_free(struct sandbox_inst *si)
 	free(si);
 }
 
-/* Reads the monitor's status pipe to EOF: "P<pid>" lines and "E<msg>". */
-static int read_status(int fd, pid_t *init, char *err, size_t errlen)
+/* Prints a host limitation once per run. */
+static void warn_once(struct sandbox *sb, const char *msg)
+{
+	size_t i;
+	for (i = 0; i < SANDBOX_MAX_WARNINGS && sb->warned[i]; i++)
+		if (!strcmp(sb->warned[i], msg))
+			return;
+	if (i < SANDBOX_MAX_WARNINGS)
+		sb->warned[i] = strdup(msg);
+	fprintf(stderr, "smoltest: sandbox: %s\n", msg);
+}
+
+/* Reads the monitor's status pipe to EOF: "P<pid>" lines, "W<warning>"
+ * (reported once per run) and "E<msg>". */
+static int read_status(struct sandbox *sb, int fd, pid_t *init, char *err, size_t errlen)
 {
 	char buf[8192];
 	size_t len = 0;
@@ -104,6 +120,8 @@ static int read_status(int fd, pid_t *init, char *err, size_t errlen)
 			*init = (pid_t)atoi(line + 1);
 		else if (line[0] == 'E' && !errline)
 			errline = line + 1;
+		else if (line[0] == 'W')
+			warn_once(sb, line + 1);
 		if (!nl)
 			break;
 		line = nl + 1;
@@ -265,7 +283,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	agent_fd = -1;
 	close(log_fd);
 	log_fd = -1;
-	rc = read_status(status[0], &si->init, err, errlen);
+	rc = read_status(sb, status[0], &si->init, err, errlen);
 	close(status[0]);
 	status[0] = -1;
 	if (rc)
@@ -391,6 +409,8 @@ static void sbx_destroy(struct backend *b)
 	struct sandbox *sb = b->priv;
 	if (sb) {
 		cgroup_run_destroy(&sb->cg);
+		for (size_t i = 0; i < SANDBOX_MAX_WARNINGS; i++)
+			free(sb->warned[i]);
 		free(sb->agent_path);
 		free(sb);
 	}

@@ -48,6 +48,14 @@ static __attribute__((noreturn)) void die(int fd, const char *step, const char *
 	_exit(1);
 }
 
+/* A step the sandbox can do without: reported ("W...") and skipped. */
+static void warn(int fd, const char *step, const char *target, int err)
+{
+	char buf[SBX_PATH + 256];
+	snprintf(buf, sizeof(buf), "W%s %s: %s\n", step, target ? target : "", strerror(err));
+	say(fd, buf);
+}
+
 static void join(char *dst, const char *a, const char *b)
 {
 	if ((size_t)snprintf(dst, SBX_PATH, "%s%s%s", a, b[0] == '/' ? "" : "/", b) >= SBX_PATH)
@@ -159,11 +167,12 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	join(p, s->root, "/sys");
 	if (mkdirs(p, 0555) ||
 	    mount("sysfs", p, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL))
-		die(fd, "mount sysfs", p, errno);
+		warn(fd, "no /sys in the sandbox: mounting sysfs failed:", "sysfs", errno);
 	join(p, s->root, "/dev/pts");
 	if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=620"))
-		die(fd, "mount devpts", p, errno);
+		warn(fd, "no pseudo-terminals in the sandbox: mounting devpts failed:", "devpts",
+		     errno);
 	join(p, s->root, "/dev/shm");
 	if (mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k"))
 		die(fd, "mount tmpfs", p, errno);
