@@ -32,10 +32,14 @@ run all 0 --kernel "$probe" --mem 64 --cmdline probe.run=hello,mem,acpi,rng,irq
 for s in hello mem acpi rng irq; do has all "probe: $s ok"; done
 has all "probe: done 5 ok 0 failed"
 
-# Two vCPUs (APs wait for INIT/SIPI), serial to a file.
-run smp 0 --kernel "$probe" --cpus 2 --serial "$dir/console.txt" --cmdline probe.run=acpi,irq
-grep -q -x 'probe: done 2 ok 0 failed' "$dir/console.txt" || bad "smp: console file lacks the done line"
+# Two vCPUs: the AP waits for INIT/SIPI and the probe starts it; serial
+# to a file.
+run smp 0 --kernel "$probe" --cpus 2 --serial "$dir/console.txt" --cmdline probe.run=acpi,irq,smp
+grep -q -x 'probe: done 3 ok 0 failed' "$dir/console.txt" || bad "smp: console file lacks the done line"
 grep -q 'probe: acpi: 2 LAPIC' "$dir/console.txt" || bad "smp: MADT does not show 2 LAPICs"
+grep -q 'probe: smp: 1 AP(s) started' "$dir/console.txt" || bad "smp: the AP did not start"
+run smp4 0 --kernel "$probe" --cpus 4 --cmdline probe.run=smp
+has smp4 "probe: smp: 3 AP(s) started through INIT/SIPI, BSP APIC ID 0"
 
 # i8042 reset ends the VM cleanly with status 0.
 run reset 0 --kernel "$probe" --cmdline probe.run=hello,reset
