@@ -257,10 +257,12 @@ static void on_output(void *opaque, uint32_t channel, int stream, const uint8_t 
 		fwrite(data, 1, len, stderr);
 }
 
+/* The environment failed: ERROR. While connecting, the backend's hint
+ * (the agent's last log line) usually says why; later it is noise. */
 static void job_finish_env_error(struct job *j, const char *what)
 {
 	char hint[400] = "";
-	if (j->inst && j->sc->be->ops->diagnose)
+	if (j->inst && j->sc->be->ops->diagnose && j->phase == JOB_CONNECTING)
 		j->sc->be->ops->diagnose(j->sc->be, j->inst, hint, sizeof(hint));
 	snprintf(j->msg, sizeof(j->msg), "%s%s%s", what, hint[0] ? "; " : "", hint);
 	j->env_error = true;

@@ -72,4 +72,32 @@ run_st 1 run rt.yaml --retries 2 --json rt.jsonl
 [ "$(grep -c '"test":"always-bad"' rt.jsonl)" = 3 ] || fail "expected 3 attempts"
 expect_status rt.jsonl always-bad fail
 check_clean
+
+# the environment dies under a running test: ERROR naming the test, not FAIL
+cat > die.yaml <<'Y'
+tests:
+  - { name: victim, run: "sleep 30" }
+  - { name: bystander, run: "true" }
+Y
+"$SMOLTEST" run die.yaml -j1 --json die.jsonl >out 2>err &
+pid=$!
+i=0
+init=
+while [ -z "$init" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+	for m in $(pgrep -P $pid); do init=$(pgrep -P "$m" || true); done
+done
+[ -n "$init" ] || fail "no sandbox init found"
+sleep 0.3
+kill -9 $init
+set +e
+wait $pid
+rc=$?
+set -e
+[ $rc = 1 ] || fail "exit $rc after the sandbox died"
+expect_status die.jsonl victim error
+grep '"test":"victim"' die.jsonl | grep -q "the sandbox of test 'victim'" || fail "error does not name the test"
+expect_status die.jsonl bystander pass
+check_clean
 echo PASS
