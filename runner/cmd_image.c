@@ -15,31 +15,32 @@
 
 static void image_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: smoltest image build --kernel-deb PATH.deb -o DIR [options]\n"
-		"       smoltest image rootfs --from DIR|IMAGE.tar --format ext4|erofs -o FILE "
-		"[--size SIZE]\n"
-		"\n"
-		"Builds DIR/vmlinuz, DIR/initrd (newc cpio) and DIR/manifest from a Debian\n"
-		"linux-image package (ci/fetch-kernel downloads the cloud kernel).\n"
-		"\n"
-		"options:\n"
-		"  --kernel-deb PATH     the linux-image-*.deb to take the kernel and modules from\n"
-		"  -o, --output DIR      where to write vmlinuz, initrd and manifest\n"
-		"  --agent PATH          static agent installed as /init (default %s)\n"
-		"  --busybox PATH        static busybox (default %s)\n"
-		"  --modules LIST        extra modules, comma-separated (repeatable); the virtio,\n"
-		"                        vsock, virtiofs and overlay modules are always included\n"
-		"  --compress zstd|gzip  initrd compression (default zstd)\n"
-		"  -q, --quiet           print nothing on success\n"
-		"\n"
-		"`image rootfs` makes an optional root file system for the guest from a\n"
-		"directory, a `docker save` tarball or an OCI image layout tarball:\n"
-		"  --from PATH           the source; tarballs are untrusted and unpacked safely\n"
-		"  --format ext4|erofs   file system (mke2fs -d / mkfs.erofs)\n"
-		"  --size SIZE           ext4 image size (e.g. 512M); default fits the contents\n"
-		"  -o, --output FILE     the image to write\n",
-		SMOL_AGENT_BIN, SMOL_BUSYBOX_BIN);
+	fprintf(
+	    f,
+	    "usage: smoltest image build --kernel-deb PATH.deb -o DIR [options]\n"
+	    "       smoltest image rootfs --from DIR|IMAGE.tar --format ext4|erofs -o FILE "
+	    "[--size SIZE]\n"
+	    "\n"
+	    "Builds DIR/vmlinuz, DIR/initrd (newc cpio) and DIR/manifest from a Debian\n"
+	    "linux-image package (ci/fetch-kernel downloads the cloud kernel).\n"
+	    "\n"
+	    "options:\n"
+	    "  --kernel-deb PATH     the linux-image-*.deb to take the kernel and modules from\n"
+	    "  -o, --output DIR      where to write vmlinuz, initrd and manifest\n"
+	    "  --agent PATH          static agent installed as /init (default %s)\n"
+	    "  --busybox PATH        static busybox (default %s)\n"
+	    "  --modules LIST        extra modules, comma-separated (repeatable); the virtio,\n"
+	    "                        vsock, virtiofs and overlay modules are always included\n"
+	    "  --compress zstd|gzip  initrd compression (default zstd)\n"
+	    "  -q, --quiet           print nothing on success\n"
+	    "\n"
+	    "`image rootfs` makes an optional root file system for the guest from a\n"
+	    "directory, a `docker save` tarball or an OCI image layout tarball:\n"
+	    "  --from PATH           the source; tarballs are untrusted and unpacked safely\n"
+	    "  --format ext4|erofs   file system (mke2fs -d / mkfs.erofs)\n"
+	    "  --size SIZE           ext4 image size (e.g. 512M); default fits the contents\n"
+	    "  -o, --output FILE     the image to write\n",
+	    SMOL_AGENT_BIN, SMOL_BUSYBOX_BIN);
 }
 
 /* Splits a comma-separated --modules value into names (borrowed from the
@@ -77,17 +78,17 @@ static void print_result(const struct image_opts *o, const struct image_result *
 static int image_build_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kernel-deb", required_argument, NULL, 'k' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "agent", required_argument, NULL, 'a' },
-		{ "busybox", required_argument, NULL, 'b' },
-		{ "modules", required_argument, NULL, 'm' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"kernel-deb", required_argument, NULL, 'k'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"agent", required_argument, NULL, 'a'},
+	    {"busybox", required_argument, NULL, 'b'},
+	    {"modules", required_argument, NULL, 'm'},
+	    {"compress", required_argument, NULL, 'c'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct image_opts o = { .agent = SMOL_AGENT_BIN, .busybox = SMOL_BUSYBOX_BIN };
+	struct image_opts o = {.agent = SMOL_AGENT_BIN, .busybox = SMOL_BUSYBOX_BIN};
 	char *names[MAX_EXTRA_MODULES];
 	char *copies[MAX_EXTRA_MODULES];
 	size_t nnames = 0, ncopies = 0;
@@ -97,18 +98,29 @@ static int image_build_main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': o.kernel_deb = optarg; break;
-		case 'o': o.outdir = optarg; break;
-		case 'a': o.agent = optarg; break;
-		case 'b': o.busybox = optarg; break;
-		case 'q': quiet = 1; break;
+		case 'k':
+			o.kernel_deb = optarg;
+			break;
+		case 'o':
+			o.outdir = optarg;
+			break;
+		case 'a':
+			o.agent = optarg;
+			break;
+		case 'b':
+			o.busybox = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
 		case 'm':
 			if (ncopies == MAX_EXTRA_MODULES || !(copies[ncopies] = strdup(optarg))) {
 				fprintf(stderr, "smoltest image build: too many --modules\n");
 				goto out;
 			}
 			if (add_modules(copies[ncopies++], names, &nnames)) {
-				fprintf(stderr, "smoltest image build: more than %d extra modules\n",
+				fprintf(stderr,
+					"smoltest image build: more than %d extra modules\n",
 					MAX_EXTRA_MODULES);
 				goto out;
 			}
@@ -125,9 +137,13 @@ static int image_build_main(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'h': image_usage(stdout); status = EXIT_OK; goto out;
+		case 'h':
+			image_usage(stdout);
+			status = EXIT_OK;
+			goto out;
 		case ':':
-			fprintf(stderr, "smoltest image build: %s needs a value\n", argv[optind - 1]);
+			fprintf(stderr, "smoltest image build: %s needs a value\n",
+				argv[optind - 1]);
 			goto out;
 		default:
 			fprintf(stderr, "smoltest image build: unknown option '%s' (try --help)\n",
@@ -169,15 +185,15 @@ out:
 static int image_rootfs_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "from", required_argument, NULL, 'f' },
-		{ "format", required_argument, NULL, 't' },
-		{ "size", required_argument, NULL, 's' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"from", required_argument, NULL, 'f'},
+	    {"format", required_argument, NULL, 't'},
+	    {"size", required_argument, NULL, 's'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct rootfs_opts o = { 0 };
+	struct rootfs_opts o = {0};
 	const char *format = NULL;
 	int quiet = 0, c;
 
@@ -185,21 +201,33 @@ static int image_rootfs_main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': o.from = optarg; break;
-		case 'o': o.out = optarg; break;
-		case 't': format = optarg; break;
-		case 'q': quiet = 1; break;
+		case 'f':
+			o.from = optarg;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		case 't':
+			format = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
 		case 's':
 			if (util_parse_size(optarg, &o.size) || o.size < (1u << 20)) {
-				fprintf(stderr, "smoltest image rootfs: --size '%s': want a size of at "
-						"least 1M, such as 512M or 2G\n",
+				fprintf(stderr,
+					"smoltest image rootfs: --size '%s': want a size of at "
+					"least 1M, such as 512M or 2G\n",
 					optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'h': image_usage(stdout); return EXIT_OK;
+		case 'h':
+			image_usage(stdout);
+			return EXIT_OK;
 		case ':':
-			fprintf(stderr, "smoltest image rootfs: %s needs a value\n", argv[optind - 1]);
+			fprintf(stderr, "smoltest image rootfs: %s needs a value\n",
+				argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
 			fprintf(stderr, "smoltest image rootfs: unknown option '%s' (try --help)\n",
@@ -217,7 +245,8 @@ static int image_rootfs_main(int argc, char **argv)
 	} else if (!strcmp(format, "erofs")) {
 		o.format = ROOTFS_EROFS;
 	} else {
-		fprintf(stderr, "smoltest image rootfs: --format '%s': use ext4 or erofs\n", format);
+		fprintf(stderr, "smoltest image rootfs: --format '%s': use ext4 or erofs\n",
+			format);
 		return EXIT_USAGE;
 	}
 	struct rootfs_result r;
@@ -251,7 +280,8 @@ int cmd_image(int argc, char **argv)
 		return image_build_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rootfs"))
 		return image_rootfs_main(argc - 1, argv + 1);
-	fprintf(stderr, "smoltest image: unknown subcommand '%s'; use 'image build' or 'image rootfs'\n",
+	fprintf(stderr,
+		"smoltest image: unknown subcommand '%s'; use 'image build' or 'image rootfs'\n",
 		argv[1]);
 	return EXIT_USAGE;
 }

@@ -163,10 +163,10 @@ START_TEST(deep_chain_does_not_recurse)
 	for (int i = 0; i < 20000; i++) {
 		snprintf(name, sizeof(name), "m%d", i);
 		snprintf(dep, sizeof(dep), "m%d", i + 1);
-		char *d[] = { dep };
+		char *d[] = {dep};
 		ck_assert_int_eq(moddb_add(db, name, name, d, i + 1 < 20000 ? 1 : 0), 0);
 	}
-	char *w[] = { "m0" };
+	char *w[] = {"m0"};
 	const struct moddb_module **order;
 	size_t n, nb;
 	ck_assert_int_eq(moddb_resolve(db, w, 1, &order, &n, &nb, err, sizeof(err)), 0);
@@ -183,7 +183,7 @@ END_TEST
 START_TEST(initrd_roundtrip)
 {
 	char path[300], err[256];
-	struct strbuf man = { 0 };
+	struct strbuf man = {0};
 	struct initrd *r;
 	snprintf(path, sizeof(path), "%s/initrd", tmpdir);
 	ck_assert_int_eq(initrd_create(path, INITRD_GZIP, &man, &r, err, sizeof(err)), 0);
@@ -207,15 +207,16 @@ START_TEST(initrd_roundtrip)
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_cpio(a);
 	ck_assert_int_eq(archive_read_open_filename(a, path, 4096), ARCHIVE_OK);
-	const char *want[] = { "proc", "lib", "lib/modules", "lib/modules/x", "lib/modules/x/a.ko",
-			       "bin", "bin/sh", "dev", "dev/console" };
+	const char *want[] = {
+	    "proc", "lib",    "lib/modules", "lib/modules/x", "lib/modules/x/a.ko",
+	    "bin",  "bin/sh", "dev",	     "dev/console"};
 	size_t i = 0;
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		ck_assert_uint_lt(i, sizeof(want) / sizeof(want[0]));
 		ck_assert_str_eq(archive_entry_pathname(e), want[i]);
 		ck_assert_int_eq(archive_entry_uid(e), 0);
 		if (!strcmp(want[i], "lib/modules/x/a.ko")) {
-			char buf[16] = { 0 };
+			char buf[16] = {0};
 			ck_assert_int_eq(archive_read_data(a, buf, sizeof(buf)), 5);
 			ck_assert_str_eq(buf, "hello");
 		}
@@ -239,7 +240,7 @@ END_TEST
 START_TEST(initrd_abort_leaves_nothing)
 {
 	char path[300], err[256];
-	struct strbuf man = { 0 };
+	struct strbuf man = {0};
 	struct initrd *r;
 	snprintf(path, sizeof(path), "%s/initrd", tmpdir);
 	ck_assert_int_eq(initrd_create(path, INITRD_ZSTD, &man, &r, err, sizeof(err)), 0);
@@ -267,12 +268,12 @@ START_TEST(busybox_list)
 	ck_assert_str_eq(p[0], "/bin/sh");
 	ck_assert_str_eq(p[2], "/usr/bin/[[");
 	busybox_free_list(p, n);
-	const char *bad[] = { "bin/../etc/passwd\n", "/bin/sh\n", "bin//sh\n", "bin/$(reboot)\n",
-			      "bin/a b\n", "\n\n", "bin/\n" };
+	const char *bad[] = {"bin/../etc/passwd\n", "/bin/sh\n", "bin//sh\n", "bin/$(reboot)\n",
+			     "bin/a b\n",	    "\n\n",	 "bin/\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(busybox_parse_list(bad[i], strlen(bad[i]), &p, &n, err,
-						 sizeof(err)) == -EINVAL,
-			      "accepted %s", bad[i]);
+		ck_assert_msg(
+		    busybox_parse_list(bad[i], strlen(bad[i]), &p, &n, err, sizeof(err)) == -EINVAL,
+		    "accepted %s", bad[i]);
 	ck_assert_int_eq(busybox_list_applets("/nonexistent/busybox", &p, &n, err, sizeof(err)) < 0,
 			 1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/busybox"));
@@ -298,7 +299,7 @@ START_TEST(decompress)
 	size_t mlen, clen, olen;
 	const char mi[] = "name=x";
 	void *mod = fake_module(mi, sizeof(mi), &mlen), *out;
-	const char *filters[] = { "xz", "zstd", "gzip" };
+	const char *filters[] = {"xz", "zstd", "gzip"};
 	for (size_t i = 0; i < 3; i++) {
 		void *c = fake_compress(filters[i], mod, mlen, &clen);
 		ck_assert_int_eq(deb_decompress(c, clen, 1 << 20, &out, &olen), 0);
@@ -320,8 +321,8 @@ END_TEST
 
 /* ---- whole builds from synthetic packages ---- */
 
-#define REL "9.9.9-1-test"
-#define MODDIR "./lib/modules/" REL "/kernel/"
+#define REL	 "9.9.9-1-test"
+#define MODDIR	 "./lib/modules/" REL "/kernel/"
 #define VERMAGIC "vermagic=" REL " SMP mod_unload"
 
 struct pkg {
@@ -333,7 +334,7 @@ struct pkg {
 static void pkg_add(struct pkg *p, const char *path, void *data, size_t len)
 {
 	p->bufs[p->n] = data;
-	p->files[p->n++] = (struct fake_file){ path, data, len };
+	p->files[p->n++] = (struct fake_file){path, data, len};
 }
 
 static void pkg_module(struct pkg *p, const char *path, const char *mi, size_t milen,
@@ -376,7 +377,8 @@ static void pkg_default_ex(struct pkg *p, bool bad_vermagic)
 	MOD(p, MODDIR "net/vmw_vsock/vmw_vsock_virtio_transport_common.ko",
 	    "name=vmw_vsock_virtio_transport_common\0depends=vsock\0" VERMAGIC, NULL);
 	MOD(p, MODDIR "net/vmw_vsock/vmw_vsock_virtio_transport.ko",
-	    "name=vmw_vsock_virtio_transport\0depends=vmw_vsock_virtio_transport_common,virtio\0" VERMAGIC,
+	    "name=vmw_vsock_virtio_transport\0depends=vmw_vsock_virtio_transport_common,"
+	    "virtio\0" VERMAGIC,
 	    NULL);
 	MOD(p, MODDIR "fs/fuse/virtiofs.ko.gz", "name=virtiofs\0depends=fuse,virtio\0" VERMAGIC,
 	    "gzip");
@@ -398,7 +400,8 @@ static void pkg_free(struct pkg *p)
 		free(p->bufs[i]);
 }
 
-static const char control[] = "Package: linux-image-" REL "\nVersion: 9.9.9-1\nArchitecture: amd64\n";
+static const char control[] =
+    "Package: linux-image-" REL "\nVersion: 9.9.9-1\nArchitecture: amd64\n";
 
 /* Writes the package and builds from it; returns image_build's result. */
 static int build_pkg(struct pkg *p, struct image_result **r, char *err, size_t errlen)
@@ -408,7 +411,10 @@ static int build_pkg(struct pkg *p, struct image_result **r, char *err, size_t e
 	snprintf(out, sizeof(out), "%s/out", tmpdir);
 	fake_deb(deb, control, p->files, p->n);
 	struct image_opts o = {
-		.kernel_deb = deb, .busybox = "/bin/busybox", .agent = "/bin/busybox", .outdir = out,
+	    .kernel_deb = deb,
+	    .busybox = "/bin/busybox",
+	    .agent = "/bin/busybox",
+	    .outdir = out,
 	};
 	return image_build(&o, r, err, errlen);
 }
@@ -419,7 +425,7 @@ START_TEST(build_from_fake_package)
 		fprintf(stderr, "skipping: no /bin/busybox (install busybox-static)\n");
 		return;
 	}
-	struct pkg p = { 0 };
+	struct pkg p = {0};
 	struct image_result *r = NULL;
 	char err[512] = "";
 	pkg_default(&p);
@@ -427,9 +433,14 @@ START_TEST(build_from_fake_package)
 	ck_assert_str_eq(r->kernel_release, REL);
 	ck_assert_str_eq(r->version, "9.9.9-1");
 	ck_assert_uint_eq(r->modules_seen, 9);
-	const char *order[] = { "virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "vsock",
-				"vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport",
-				"virtiofs" };
+	const char *order[] = {"virtio_ring",
+			       "virtio",
+			       "virtio_mmio",
+			       "virtio_blk",
+			       "vsock",
+			       "vmw_vsock_virtio_transport_common",
+			       "vmw_vsock_virtio_transport",
+			       "virtiofs"};
 	ck_assert_uint_eq(r->norder, 8);
 	for (size_t i = 0; i < 8; i++)
 		ck_assert_str_eq(r->order[i], order[i]);
@@ -445,8 +456,9 @@ START_TEST(build_from_fake_package)
 	ck_assert_ptr_nonnull(strstr(text, "smoltest-image-manifest 1\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nbuiltin fuse\n"));
 	/* .ko.xz is stored decompressed, as .ko. */
-	ck_assert_ptr_nonnull(strstr(text, "\nmodule virtio path=/lib/modules/" REL
-					   "/kernel/drivers/virtio/virtio.ko depends=virtio_ring\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+				     "\nmodule virtio path=/lib/modules/" REL
+				     "/kernel/drivers/virtio/virtio.ko depends=virtio_ring\n"));
 	free(text);
 	pkg_free(&p);
 }
@@ -454,10 +466,9 @@ END_TEST
 
 /* Builds a package with the defaults plus one extra file, expects failure
  * with rc and a message containing what. */
-static void expect_failure(const char *path, const char *mi, size_t milen, int rc,
-			   const char *what)
+static void expect_failure(const char *path, const char *mi, size_t milen, int rc, const char *what)
 {
-	struct pkg p = { 0 };
+	struct pkg p = {0};
 	struct image_result *r = NULL;
 	char err[512] = "";
 	pkg_default(&p);
@@ -495,7 +506,7 @@ START_TEST(hostile_module_paths_and_versions)
 	if (access("/bin/busybox", X_OK) != 0)
 		return;
 	/* A wanted module living outside the module tree through "..". */
-	struct pkg p = { 0 };
+	struct pkg p = {0};
 	struct image_result *r = NULL;
 	char err[512] = "";
 	pkg_default(&p);
@@ -504,10 +515,13 @@ START_TEST(hostile_module_paths_and_versions)
 	snprintf(deb, sizeof(deb), "%s/k.deb", tmpdir);
 	snprintf(out, sizeof(out), "%s/out", tmpdir);
 	fake_deb(deb, control, p.files, p.n);
-	char *extra[] = { "evil" };
-	struct image_opts o = { .kernel_deb = deb, .busybox = "/bin/busybox",
-				.agent = "/bin/busybox", .outdir = out, .modules = extra,
-				.nmodules = 1 };
+	char *extra[] = {"evil"};
+	struct image_opts o = {.kernel_deb = deb,
+			       .busybox = "/bin/busybox",
+			       .agent = "/bin/busybox",
+			       .outdir = out,
+			       .modules = extra,
+			       .nmodules = 1};
 	ck_assert_int_eq(image_build(&o, &r, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "not clean"));
 	/* An extra module with a missing dependency. */
@@ -525,7 +539,7 @@ START_TEST(hostile_module_paths_and_versions)
 	pkg_free(&p);
 
 	/* A module built for another kernel. */
-	struct pkg w = { 0 };
+	struct pkg w = {0};
 	pkg_default_ex(&w, true);
 	fake_deb(deb, control, w.files, w.n);
 	o.agent = "/bin/busybox";
@@ -542,7 +556,7 @@ START_TEST(late_dependency_takes_a_second_pass)
 		return;
 	/* extra_dep comes before extra in the tar, so the index pass cannot know
 	 * it is needed when it sees it. */
-	struct pkg p = { 0 };
+	struct pkg p = {0};
 	struct image_result *r = NULL;
 	char err[512] = "", deb[300], out[300];
 	pkg_default(&p);
@@ -551,10 +565,13 @@ START_TEST(late_dependency_takes_a_second_pass)
 	snprintf(deb, sizeof(deb), "%s/k.deb", tmpdir);
 	snprintf(out, sizeof(out), "%s/out", tmpdir);
 	fake_deb(deb, control, p.files, p.n);
-	char *extra[] = { "extra" };
-	struct image_opts o = { .kernel_deb = deb, .busybox = "/bin/busybox",
-				.agent = "/bin/busybox", .outdir = out, .modules = extra,
-				.nmodules = 1 };
+	char *extra[] = {"extra"};
+	struct image_opts o = {.kernel_deb = deb,
+			       .busybox = "/bin/busybox",
+			       .agent = "/bin/busybox",
+			       .outdir = out,
+			       .modules = extra,
+			       .nmodules = 1};
 	ck_assert_msg(image_build(&o, &r, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(r->passes, 2);
 	ck_assert_uint_eq(r->norder, 10);
@@ -579,7 +596,7 @@ START_TEST(not_a_deb)
 	ck_assert_int_lt(kpkg_index(path, NULL, 0, &k, err, sizeof(err)), 0);
 	/* A package without a kernel (a metapackage). */
 	snprintf(path, sizeof(path), "%s/meta.deb", tmpdir);
-	struct fake_file doc = { "./usr/share/doc/x/copyright", "x", 1 };
+	struct fake_file doc = {"./usr/share/doc/x/copyright", "x", 1};
 	fake_deb(path, control, &doc, 1);
 	ck_assert_int_eq(kpkg_index(path, NULL, 0, &k, err, sizeof(err)), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, "metapackage"));

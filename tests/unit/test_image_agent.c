@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define REL "9.9.9-1-test"
+#define REL    "9.9.9-1-test"
 #define MODDIR "./lib/modules/" REL "/kernel/"
-#define VM "\0vermagic=" REL " SMP"
+#define VM     "\0vermagic=" REL " SMP"
 
 struct mod {
 	const char *path;
@@ -25,21 +25,25 @@ struct mod {
 	size_t len;
 };
 
-#define M(path, text) { MODDIR path, text VM, sizeof(text VM) }
+#define M(path, text)                                                                              \
+	{                                                                                          \
+		MODDIR path, text VM, sizeof(text VM)                                              \
+	}
 
 static const struct mod mods[] = {
-	M("fs/fuse/virtiofs.ko", "name=virtiofs\0depends=fuse,virtio,virtio_ring"),
-	M("drivers/virtio/virtio_ring.ko", "name=virtio_ring\0depends="),
-	M("drivers/virtio/virtio.ko", "name=virtio\0depends=virtio_ring"),
-	M("drivers/virtio/virtio_mmio.ko", "name=virtio_mmio\0depends=virtio,virtio_ring"),
-	M("drivers/block/virtio_blk.ko", "name=virtio_blk\0depends=virtio,virtio_ring"),
-	M("net/vmw_vsock/vsock.ko", "name=vsock"),
-	M("net/vmw_vsock/vmw_vsock_virtio_transport_common.ko",
-	  "name=vmw_vsock_virtio_transport_common\0depends=vsock"),
-	M("net/vmw_vsock/vmw_vsock_virtio_transport.ko",
-	  "name=vmw_vsock_virtio_transport\0depends=virtio,vmw_vsock_virtio_transport_common,virtio_ring,vsock"),
-	M("fs/fuse/fuse.ko", "name=fuse"),
-	M("fs/overlayfs/overlay.ko", "name=overlay\0depends=crc32c"), /* crc32c built in */
+    M("fs/fuse/virtiofs.ko", "name=virtiofs\0depends=fuse,virtio,virtio_ring"),
+    M("drivers/virtio/virtio_ring.ko", "name=virtio_ring\0depends="),
+    M("drivers/virtio/virtio.ko", "name=virtio\0depends=virtio_ring"),
+    M("drivers/virtio/virtio_mmio.ko", "name=virtio_mmio\0depends=virtio,virtio_ring"),
+    M("drivers/block/virtio_blk.ko", "name=virtio_blk\0depends=virtio,virtio_ring"),
+    M("net/vmw_vsock/vsock.ko", "name=vsock"),
+    M("net/vmw_vsock/vmw_vsock_virtio_transport_common.ko",
+      "name=vmw_vsock_virtio_transport_common\0depends=vsock"),
+    M("net/vmw_vsock/vmw_vsock_virtio_transport.ko",
+      "name=vmw_vsock_virtio_transport\0depends=virtio,vmw_vsock_virtio_transport_common,virtio_"
+      "ring,vsock"),
+    M("fs/fuse/fuse.ko", "name=fuse"),
+    M("fs/overlayfs/overlay.ko", "name=overlay\0depends=crc32c"), /* crc32c built in */
 };
 
 /* Reads one file out of a cpio (any compression) into a malloc'd string. */
@@ -75,24 +79,24 @@ START_TEST(agent_reads_the_builders_list)
 	void *bufs[16];
 	size_t n = 0, klen;
 	bufs[n] = fake_bzimage(&klen);
-	files[n] = (struct fake_file){ "./boot/vmlinuz-" REL, bufs[n], klen };
+	files[n] = (struct fake_file){"./boot/vmlinuz-" REL, bufs[n], klen};
 	n++;
 	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++, n++) {
 		size_t len;
 		bufs[n] = fake_module(mods[i].modinfo, mods[i].len, &len);
-		files[n] = (struct fake_file){ mods[i].path, bufs[n], len };
+		files[n] = (struct fake_file){mods[i].path, bufs[n], len};
 	}
 	static const char builtin[] = "kernel/crypto/crc32c.ko\n";
-	files[n++] = (struct fake_file){ "./lib/modules/" REL "/modules.builtin", builtin,
-					 strlen(builtin) };
+	files[n++] =
+	    (struct fake_file){"./lib/modules/" REL "/modules.builtin", builtin, strlen(builtin)};
 	char deb[200], out[200], initrd[220];
 	snprintf(deb, sizeof(deb), "%s/k.deb", dir);
 	snprintf(out, sizeof(out), "%s/out", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initrd", out);
 	fake_deb(deb, "Package: linux-image-test\nVersion: 1\n", files, n);
 
-	struct image_opts o = { .kernel_deb = deb, .busybox = "/bin/busybox",
-				.agent = "/bin/busybox", .outdir = out };
+	struct image_opts o = {
+	    .kernel_deb = deb, .busybox = "/bin/busybox", .agent = "/bin/busybox", .outdir = out};
 	struct image_result *r = NULL;
 	char err[512] = "";
 	ck_assert_msg(image_build(&o, &r, err, sizeof(err)) == 0, "%s", err);

@@ -15,7 +15,7 @@ void *fake_module(const void *modinfo, size_t mlen, size_t *out_len)
 	size_t cap = sizeof(Elf64_Ehdr) + mlen + sizeof(shstr) + 8 + 3 * sizeof(Elf64_Shdr);
 	unsigned char *buf = calloc(1, cap);
 	ck_assert_ptr_nonnull(buf);
-	Elf64_Ehdr eh = { 0 };
+	Elf64_Ehdr eh = {0};
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
 	eh.e_ident[EI_DATA] = ELFDATA2LSB;
@@ -34,11 +34,11 @@ void *fake_module(const void *modinfo, size_t mlen, size_t *out_len)
 	memcpy(buf + off, shstr, sizeof(shstr));
 	off = (off + sizeof(shstr) + 7) & ~(size_t)7;
 	eh.e_shoff = off;
-	Elf64_Shdr sh[3] = { 0 };
-	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_PROGBITS, .sh_offset = mod_off,
-			      .sh_size = mlen };
-	sh[2] = (Elf64_Shdr){ .sh_name = 10, .sh_type = SHT_STRTAB, .sh_offset = str_off,
-			      .sh_size = sizeof(shstr) };
+	Elf64_Shdr sh[3] = {0};
+	sh[1] = (Elf64_Shdr){
+	    .sh_name = 1, .sh_type = SHT_PROGBITS, .sh_offset = mod_off, .sh_size = mlen};
+	sh[2] = (Elf64_Shdr){
+	    .sh_name = 10, .sh_type = SHT_STRTAB, .sh_offset = str_off, .sh_size = sizeof(shstr)};
 	memcpy(buf + off, sh, sizeof(sh));
 	memcpy(buf, &eh, sizeof(eh));
 	*out_len = off + sizeof(sh);
@@ -97,7 +97,7 @@ static void *make_tar(const char *filter, const struct fake_file *files, size_t 
 
 void fake_deb(const char *path, const char *control, const struct fake_file *files, size_t n)
 {
-	struct fake_file cf = { "./control", control, strlen(control) };
+	struct fake_file cf = {"./control", control, strlen(control)};
 	size_t clen, dlen;
 	void *ctar = make_tar("gzip", &cf, 1, &clen);
 	void *dtar = make_tar("xz", files, n, &dlen);
@@ -106,9 +106,9 @@ void fake_deb(const char *path, const char *control, const struct fake_file *fil
 	archive_write_set_format_ar_svr4(a);
 	ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
 	const struct fake_file members[] = {
-		{ "debian-binary", "2.0\n", 4 },
-		{ "control.tar.gz", ctar, clen },
-		{ "data.tar.xz", dtar, dlen },
+	    {"debian-binary", "2.0\n", 4},
+	    {"control.tar.gz", ctar, clen},
+	    {"data.tar.xz", dtar, dlen},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		archive_entry_clear(e);

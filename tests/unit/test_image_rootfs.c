@@ -39,7 +39,7 @@ static void teardown(void)
 
 struct ent {
 	const char *name;
-	char type; /* f file, d dir, l symlink, h hard link, c char device */
+	char type;	  /* f file, d dir, l symlink, h hard link, c char device */
 	const char *data; /* contents, or link target */
 };
 
@@ -64,7 +64,10 @@ static int layer(const struct ent *ents, size_t n, int gz)
 			archive_entry_set_filetype(e, AE_IFREG);
 			archive_entry_set_size(e, (la_int64_t)strlen(ents[i].data));
 			break;
-		case 'd': archive_entry_set_filetype(e, AE_IFDIR); archive_entry_set_perm(e, 0755); break;
+		case 'd':
+			archive_entry_set_filetype(e, AE_IFDIR);
+			archive_entry_set_perm(e, 0755);
+			break;
 		case 'l':
 			archive_entry_set_filetype(e, AE_IFLNK);
 			archive_entry_set_symlink(e, ents[i].data);
@@ -112,15 +115,15 @@ static int exists(const char *base, const char *rel)
 START_TEST(layers_and_whiteouts)
 {
 	char err[300] = "";
-	struct rootfs_result r = { 0 };
+	struct rootfs_result r = {0};
 	const struct ent l1[] = {
-		{ "bin", 'd', NULL },	       { "bin/sh", 'f', "sh" },  { "./etc/passwd", 'f', "root" },
-		{ "a/x", 'f', "x" },	       { "a/sub/y", 'f', "y" }, { "/abs", 'f', "abs" },
-		{ "dev/null", 'c', NULL },     { "link", 'l', "/etc/passwd" },
+	    {"bin", 'd', NULL},	     {"bin/sh", 'f', "sh"},	   {"./etc/passwd", 'f', "root"},
+	    {"a/x", 'f', "x"},	     {"a/sub/y", 'f', "y"},	   {"/abs", 'f', "abs"},
+	    {"dev/null", 'c', NULL}, {"link", 'l', "/etc/passwd"},
 	};
 	const struct ent l2[] = {
-		{ "a/.wh..wh..opq", 'f', "" }, { "a/z", 'f', "z" },	{ "etc/.wh.passwd", 'f', "" },
-		{ "hl", 'h', "bin/sh" },       { ".wh.nothere", 'f', "" },
+	    {"a/.wh..wh..opq", 'f', ""}, {"a/z", 'f', "z"},	   {"etc/.wh.passwd", 'f', ""},
+	    {"hl", 'h', "bin/sh"},	 {".wh.nothere", 'f', ""},
 	};
 	ck_assert_msg(APPLY(l1, 0, err, &r) == 0, "%s", err);
 	ck_assert_msg(APPLY(l2, 1, err, &r) == 0, "%s", err);
@@ -149,14 +152,14 @@ END_TEST
 START_TEST(dotdot_is_refused)
 {
 	char err[300] = "";
-	const struct ent bad[] = { { "a/../../escape", 'f', "x" } };
+	const struct ent bad[] = {{"a/../../escape", 'f', "x"}};
 	ck_assert_int_eq(APPLY(bad, 0, err, NULL), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "leaves the root"));
 	ck_assert(!exists(tmpdir, "escape"));
-	const struct ent badwh[] = { { "../.wh.outside", 'f', "" } };
+	const struct ent badwh[] = {{"../.wh.outside", 'f', ""}};
 	ck_assert_int_eq(APPLY(badwh, 0, err, NULL), -EINVAL);
 	ck_assert(exists(tmpdir, "outside"));
-	const struct ent badhl[] = { { "hl", 'h', "../outside" } };
+	const struct ent badhl[] = {{"hl", 'h', "../outside"}};
 	ck_assert_int_eq(APPLY(badhl, 0, err, NULL), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "hard link"));
 }
@@ -166,9 +169,9 @@ START_TEST(symlink_escapes_are_refused)
 {
 	char err[300] = "";
 	/* A symlink to a host directory, then a file "through" it. */
-	const struct ent l1[] = { { "evil", 'l', outside } };
+	const struct ent l1[] = {{"evil", 'l', outside}};
 	ck_assert_int_eq(APPLY(l1, 0, err, NULL), 0);
-	const struct ent l2[] = { { "evil/pwned", 'f', "x" } };
+	const struct ent l2[] = {{"evil/pwned", 'f', "x"}};
 	/* libarchive (SECURE_SYMLINKS with UNLINK) replaces the symlink by a
 	 * real directory rather than writing through it: fine, as long as
 	 * nothing lands outside. */
@@ -188,15 +191,15 @@ START_TEST(symlink_escapes_are_refused)
 	snprintf(p, sizeof(p), "%s/keep", outside);
 	FILE *f = fopen(p, "w");
 	fclose(f);
-	const struct ent l3[] = { { "evil/.wh.keep", 'f', "" } };
+	const struct ent l3[] = {{"evil/.wh.keep", 'f', ""}};
 	ck_assert_int_lt(APPLY(l3, 0, err, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(err, "symlink"));
 	ck_assert(exists(outside, "keep"));
-	const struct ent l4[] = { { "evil/.wh..wh..opq", 'f', "" } };
+	const struct ent l4[] = {{"evil/.wh..wh..opq", 'f', ""}};
 	ck_assert_int_lt(APPLY(l4, 0, err, NULL), 0);
 	ck_assert(exists(outside, "keep"));
 	/* Relative escapes too. */
-	const struct ent l5[] = { { "up", 'l', "../outside" }, { "up/pwned2", 'f', "x" } };
+	const struct ent l5[] = {{"up", 'l', "../outside"}, {"up/pwned2", 'f', "x"}};
 	APPLY(l5, 0, err, NULL);
 	ck_assert(!exists(outside, "pwned2"));
 }
@@ -226,19 +229,20 @@ START_TEST(docker_json)
 	ck_assert_str_eq(l[1], "blobs/sha256/ab");
 	oci_free_list(l, n);
 	const char *bad[] = {
-		"[{\"Layers\":[\"../../etc/passwd\"]}]",
-		"[{\"Layers\":[\"/etc/passwd\"]}]",
-		"[{\"Layers\":[\"a//b\"]}]",
-		"[{\"Layers\":[]}]",
-		"[{\"Layers\":[[\"nested\"]]}]",
-		"[{\"Layers\":[\"a\"]},{\"Layers\":[\"b\"]}]",
-		"{\"Layers\":[\"a\"]}",
-		"[{\"Layers\":[\"a\"",
-		"",
-		"\"just a string\"",
+	    "[{\"Layers\":[\"../../etc/passwd\"]}]",
+	    "[{\"Layers\":[\"/etc/passwd\"]}]",
+	    "[{\"Layers\":[\"a//b\"]}]",
+	    "[{\"Layers\":[]}]",
+	    "[{\"Layers\":[[\"nested\"]]}]",
+	    "[{\"Layers\":[\"a\"]},{\"Layers\":[\"b\"]}]",
+	    "{\"Layers\":[\"a\"]}",
+	    "[{\"Layers\":[\"a\"",
+	    "",
+	    "\"just a string\"",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(oci_docker_layers(bad[i], strlen(bad[i]), &l, &n, err, sizeof(err)) < 0,
+		ck_assert_msg(oci_docker_layers(bad[i], strlen(bad[i]), &l, &n, err, sizeof(err)) <
+				  0,
 			      "accepted %s", bad[i]);
 }
 END_TEST
@@ -251,32 +255,37 @@ START_TEST(oci_json)
 	int is_index;
 	size_t n;
 	/* Pretty-printed with tabs, as Go's encoder writes it. */
-	const char index[] = "{\n\t\"schemaVersion\": 2,\n\t\"manifests\": [\n\t\t{\"mediaType\": "
-			     "\"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" H64
-			     "\", \"platform\": {\"os\": \"linux\", \"architecture\": \"arm64\"}},\n\t\t"
-			     "{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": "
-			     "\"sha256:" H64 "\", \"platform\": {\"os\": \"linux\", \"architecture\": "
-			     "\"amd64\"}}\n\t]\n}";
+	const char index[] =
+	    "{\n\t\"schemaVersion\": 2,\n\t\"manifests\": [\n\t\t{\"mediaType\": "
+	    "\"application/vnd.oci.image.manifest.v1+json\", \"digest\": \"sha256:" H64
+	    "\", \"platform\": {\"os\": \"linux\", \"architecture\": \"arm64\"}},\n\t\t"
+	    "{\"mediaType\": \"application/vnd.oci.image.index.v1+json\", \"digest\": "
+	    "\"sha256:" H64 "\", \"platform\": {\"os\": \"linux\", \"architecture\": "
+	    "\"amd64\"}}\n\t]\n}";
 	ck_assert_int_eq(oci_index_pick(index, strlen(index), &p, &is_index, err, sizeof(err)), 0);
 	ck_assert_str_eq(p, "blobs/sha256/" H64);
 	ck_assert_int_eq(is_index, 1);
 	free(p);
-	const char two[] = "{\"manifests\":[{\"digest\":\"sha256:" H64 "\"},{\"digest\":\"sha256:" H64
-			   "\"}]}";
-	ck_assert_int_eq(oci_index_pick(two, strlen(two), &p, &is_index, err, sizeof(err)), -EINVAL);
-	const char baddigest[] = "{\"manifests\":[{\"digest\":\"sha256:../../../etc/passwd\"}]}";
-	ck_assert_int_eq(oci_index_pick(baddigest, strlen(baddigest), &p, &is_index, err, sizeof(err)),
+	const char two[] =
+	    "{\"manifests\":[{\"digest\":\"sha256:" H64 "\"},{\"digest\":\"sha256:" H64 "\"}]}";
+	ck_assert_int_eq(oci_index_pick(two, strlen(two), &p, &is_index, err, sizeof(err)),
 			 -EINVAL);
+	const char baddigest[] = "{\"manifests\":[{\"digest\":\"sha256:../../../etc/passwd\"}]}";
+	ck_assert_int_eq(
+	    oci_index_pick(baddigest, strlen(baddigest), &p, &is_index, err, sizeof(err)), -EINVAL);
 	const char md5[] = "{\"manifests\":[{\"digest\":\"md5:" H64 "\"}]}";
-	ck_assert_int_eq(oci_index_pick(md5, strlen(md5), &p, &is_index, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(oci_index_pick(md5, strlen(md5), &p, &is_index, err, sizeof(err)),
+			 -EINVAL);
 
-	const char man[] = "{\"layers\":[{\"digest\":\"sha256:" H64 "\"},{\"digest\":\"sha256:" H64
-			   "\"}]}";
+	const char man[] =
+	    "{\"layers\":[{\"digest\":\"sha256:" H64 "\"},{\"digest\":\"sha256:" H64 "\"}]}";
 	ck_assert_int_eq(oci_manifest_layers(man, strlen(man), &l, &n, err, sizeof(err)), 0);
 	ck_assert_uint_eq(n, 2);
 	oci_free_list(l, n);
-	const char upper[] = "{\"layers\":[{\"digest\":\"sha256:" "0123456789ABCDEF0123456789abcdef"
-			     "0123456789abcdef0123456789abcdef" "\"}]}";
+	const char upper[] = "{\"layers\":[{\"digest\":\"sha256:"
+			     "0123456789ABCDEF0123456789abcdef"
+			     "0123456789abcdef0123456789abcdef"
+			     "\"}]}";
 	ck_assert_int_eq(oci_manifest_layers(upper, strlen(upper), &l, &n, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_int_eq(oci_manifest_layers("{}", 2, &l, &n, err, sizeof(err)), -EINVAL);

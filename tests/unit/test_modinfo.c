@@ -23,7 +23,7 @@ static const char shstr[] = "\0.modinfo\0.shstrtab";
 static void build(struct fake *f, const void *modinfo, size_t mlen)
 {
 	memset(f, 0, sizeof(*f));
-	Elf64_Ehdr eh = { 0 };
+	Elf64_Ehdr eh = {0};
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
 	eh.e_ident[EI_DATA] = ELFDATA2LSB;
@@ -45,7 +45,7 @@ static void build(struct fake *f, const void *modinfo, size_t mlen)
 	off = (off + 7) & ~(size_t)7;
 	eh.e_shoff = off;
 	f->shoff = off;
-	Elf64_Shdr sh[3] = { 0 };
+	Elf64_Shdr sh[3] = {0};
 	sh[1].sh_name = 1;
 	sh[1].sh_type = SHT_PROGBITS;
 	sh[1].sh_offset = mod_off;
@@ -291,8 +291,8 @@ START_TEST(exec_info)
 	/* A relocatable module is not an executable. */
 	ck_assert_int_eq(elf_exec_info(f.buf, f.len, &st, err, sizeof(err)), -ENOEXEC);
 
-	unsigned char exe[sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr)] = { 0 };
-	Elf64_Ehdr eh = { 0 };
+	unsigned char exe[sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr)] = {0};
+	Elf64_Ehdr eh = {0};
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
 	eh.e_ident[EI_DATA] = ELFDATA2LSB;
@@ -302,7 +302,7 @@ START_TEST(exec_info)
 	eh.e_phoff = sizeof(eh);
 	eh.e_phentsize = sizeof(Elf64_Phdr);
 	eh.e_phnum = 2;
-	Elf64_Phdr ph[2] = { { .p_type = PT_LOAD }, { .p_type = PT_NOTE } };
+	Elf64_Phdr ph[2] = {{.p_type = PT_LOAD}, {.p_type = PT_NOTE}};
 	memcpy(exe, &eh, sizeof(eh));
 	memcpy(exe + sizeof(eh), ph, sizeof(ph));
 	ck_assert_int_eq(elf_exec_info(exe, sizeof(exe), &st, err, sizeof(err)), 0);

@@ -118,7 +118,8 @@ static struct rec *find(struct checker *c, const char *kind, const char *name)
 	return NULL;
 }
 
-static void check_blob(struct checker *c, const char *what, const void *d, size_t l, const struct rec *r)
+static void check_blob(struct checker *c, const char *what, const void *d, size_t l,
+		       const struct rec *r)
 {
 	char want[64], got[17], sz[32];
 	field(r, "xxh3", want, sizeof(want));
@@ -192,12 +193,13 @@ static void check_vmlinuz(struct checker *c, const char *dir)
 	if (len < 0x208 || k[0x1fe] != 0x55 || k[0x1ff] != 0xaa || memcmp(k + 0x202, "HdrS", 4))
 		problem(c, "vmlinuz is not a bzImage (no 0xAA55 at 0x1FE / HdrS at 0x202)");
 	else
-		printf("vmlinuz: bzImage, boot protocol %u.%02u, %zu bytes\n", k[0x207], k[0x206], len);
+		printf("vmlinuz: bzImage, boot protocol %u.%02u, %zu bytes\n", k[0x207], k[0x206],
+		       len);
 	free(k);
 }
 
-static void check_entry(struct checker *c, struct archive *a, struct archive_entry *e, char **modlist,
-			size_t *modlist_len)
+static void check_entry(struct checker *c, struct archive *a, struct archive_entry *e,
+			char **modlist, size_t *modlist_len)
 {
 	char path[600], want[600];
 	snprintf(path, sizeof(path), "/%s", archive_entry_pathname(e));
@@ -226,9 +228,11 @@ static void check_entry(struct checker *c, struct archive *a, struct archive_ent
 	if (S_ISLNK(m)) {
 		field(r, "target", want, sizeof(want));
 		if (strcmp(archive_entry_symlink(e), want))
-			problem(c, "%s -> %s, manifest says %s", path, archive_entry_symlink(e), want);
+			problem(c, "%s -> %s, manifest says %s", path, archive_entry_symlink(e),
+				want);
 	} else if (S_ISCHR(m)) {
-		snprintf(want, sizeof(want), " major=%u minor=%u", (unsigned)archive_entry_rdevmajor(e),
+		snprintf(want, sizeof(want), " major=%u minor=%u",
+			 (unsigned)archive_entry_rdevmajor(e),
 			 (unsigned)archive_entry_rdevminor(e));
 		if (!strstr(r->fields, want))
 			problem(c, "%s: device numbers differ from the manifest", path);
@@ -295,7 +299,8 @@ static void check_initrd(struct checker *c, const char *dir)
 		bool entry = !strcmp(k, "dir") || !strcmp(k, "file") || !strcmp(k, "symlink") ||
 			     !strcmp(k, "chardev");
 		if (entry && !c->recs[i].seen)
-			problem(c, "manifest lists %s %s, which is not in the initrd", k, c->recs[i].name);
+			problem(c, "manifest lists %s %s, which is not in the initrd", k,
+				c->recs[i].name);
 	}
 	struct rec *init = find(c, "file", "/init"), *bb = find(c, "file", "/bin/busybox");
 	if (!init || !strstr(init->fields, " mode=0755"))
@@ -310,19 +315,23 @@ static void check_initrd(struct checker *c, const char *dir)
 	}
 	size_t mi = 0, lines = 0;
 	char *save = NULL;
-	for (char *line = strtok_r(modlist, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = strtok_r(modlist, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		lines++;
 		line[strcspn(line, " ")] = '\0'; /* "PATH DEP...": the path */
 		struct rec *f = find(c, "file", line);
 		if (!f)
-			problem(c, "/etc/smoltest/modules names %s, which is not a file in the initrd",
+			problem(c,
+				"/etc/smoltest/modules names %s, which is not a file in the initrd",
 				line);
 		while (mi < c->nrecs && strcmp(c->recs[mi].kind, "module"))
 			mi++;
 		char p[600];
 		if (mi == c->nrecs || (field(&c->recs[mi], "path", p, sizeof(p)), strcmp(p, line)))
-			problem(c, "/etc/smoltest/modules line %zu (%s) is not the manifest's next module",
-				lines, line);
+			problem(
+			    c,
+			    "/etc/smoltest/modules line %zu (%s) is not the manifest's next module",
+			    lines, line);
 		mi++;
 	}
 	while (mi < c->nrecs && strcmp(c->recs[mi].kind, "module"))
@@ -342,7 +351,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: check_image DIR\n");
 		return 2;
 	}
-	struct checker c = { 0 };
+	struct checker c = {0};
 	if (load_manifest(&c, argv[1]) == 0) {
 		check_vmlinuz(&c, argv[1]);
 		check_initrd(&c, argv[1]);
