@@ -280,7 +280,8 @@ int cmd_restore(int argc, char **argv)
 	struct snap_err err;
 	rc = snap_restore(&a.o, &vm, &t, &err);
 	if (rc) {
-		fprintf(stderr, "smolvm restore: %s\n", err.msg);
+		if (err.msg[0]) /* empty: the failing part already said why */
+			fprintf(stderr, "smolvm restore: %s\n", err.msg);
 		sb_release(&a.blk_arg);
 		return rc == -ENOMEM || rc == -EIO ? EXIT_INFRA : EXIT_USAGE;
 	}
@@ -296,8 +297,9 @@ int cmd_restore(int argc, char **argv)
 	struct vm_exit ex = {0};
 	rc = vm_run(vm, &ex);
 	uint64_t first_exit = vm_first_exit_ns(vm);
-	snap_ctl_destroy(ctl);
 	vm_destroy(vm);
+	if (snap_ctl_destroy(ctl))
+		rc = -EIO; /* a snapshot's disk layer could not be frozen */
 	sb_release(&a.blk_arg);
 	if (getenv("SMOLVM_TIMINGS"))
 		fprintf(stderr,

@@ -197,10 +197,11 @@ int cmd_run(int argc, char **argv)
 	}
 	struct vm_exit ex = {0};
 	err = vm_run(vm, &ex);
-	snap_ctl_destroy(ctl);
 	uint64_t first_exit = vm_first_exit_ns(vm);
 	uint64_t t_destroy = util_now_ns();
 	vm_destroy(vm);
+	if (snap_ctl_destroy(ctl))
+		err = -EIO; /* a snapshot's disk layer could not be frozen */
 	uint64_t t_end = util_now_ns();
 	if (getenv("SMOLVM_TIMINGS")) {
 		struct rusage ru;

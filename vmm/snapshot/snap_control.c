@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/evloop.h"
+#include "disk/disk.h"
 #include "core/iobus.h"
 #include "smolvm/vm.h"
 #include "util.h"
@@ -34,11 +35,11 @@ struct snap_ctl {
 	struct vm *vm;
 	const char *checkpoint_path; /* borrowed from the vm config */
 	bool exit_after;
-	bool port_registered;
 	bool user_paused; /* paused by a `pause` request */
 	atomic_bool checkpoint_busy;
 	int listen_fd;
 	char *sock_path;
+	char freeze_path[4096]; /* disk layer to freeze after the VM is gone */
 	struct ctl_client clients[CTL_MAX_CLIENTS];
 };
 
@@ -62,6 +63,8 @@ static int take_snapshot(struct snap_ctl *c, const char *path, char *reply, size
 	}
 	snprintf(reply, len, "ok %s %" PRIu64 " %" PRIu64 " %.1f", path, st.file_apparent,
 		 st.file_allocated, (double)st.total_ns / 1e6);
+	if (st.freeze_path[0])
+		memcpy(c->freeze_path, st.freeze_path, sizeof(c->freeze_path));
 	if (c->exit_after) {
 		/* The vCPUs stay parked; vm_run returns with status 0. */
 		vm_stop(c->vm, VM_EXIT_STOPPED, 0, "snapshot written (--exit-after-snapshot)");
@@ -258,10 +261,13 @@ int snap_ctl_create(struct vm *vm, struct snap_ctl **out)
 		free(c);
 		return rc;
 	}
-	c->port_registered = true;
 	if (cfg->control_path) {
 		rc = listen_on(c, cfg->control_path);
 		if (rc) {
+			/* The VM lives on: take back what points at c. */
+			if (c->listen_fd >= 0)
+				evloop_del(vm_evloop(vm), c->listen_fd);
+			iobus_unregister(vm_pio_bus(vm), SNAP_CHECKPOINT_PORT);
 			snap_ctl_destroy(c);
 			return rc;
 		}
@@ -270,21 +276,27 @@ int snap_ctl_create(struct vm *vm, struct snap_ctl **out)
 	return 0;
 }
 
-void snap_ctl_destroy(struct snap_ctl *c)
+int snap_ctl_destroy(struct snap_ctl *c)
 {
 	if (!c)
-		return;
+		return 0;
+	/* The VM (its event loop and I/O bus) is gone: only our fds remain. */
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (c->clients[i].fd >= 0)
-			client_close(c, &c->clients[i]);
-	if (c->listen_fd >= 0) {
-		evloop_del(vm_evloop(c->vm), c->listen_fd);
+			close(c->clients[i].fd);
+	if (c->listen_fd >= 0)
 		close(c->listen_fd);
-	}
 	if (c->sock_path)
 		unlink(c->sock_path);
-	if (c->port_registered)
-		iobus_unregister(vm_pio_bus(c->vm), SNAP_CHECKPOINT_PORT);
+	int rc = 0;
+	if (c->freeze_path[0]) {
+		char msg[512];
+		rc = disk_layer_freeze(c->freeze_path, msg, sizeof(msg));
+		if (rc)
+			fprintf(stderr,
+				"smolvm: the snapshot's disk layer could not be frozen: %s\n", msg);
+	}
 	free(c->sock_path);
 	free(c);
+	return rc;
 }

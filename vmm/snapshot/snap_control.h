@@ -31,8 +31,12 @@ struct snap_ctl;
  * failure. */
 int snap_ctl_create(struct vm *vm, struct snap_ctl **out);
 
-/* Closes the socket, unlinks its path, unregisters the port. NULL is a
- * no-op. Call after vm_run has returned. */
-void snap_ctl_destroy(struct snap_ctl *c);
+/* Call after vm_destroy(vm) (the VM's device holds the disk layer's lock
+ * until then): closes the socket and unlinks its path, then freezes the
+ * disk layer that a snapshot taken with --exit-after-snapshot refers to
+ * (snap_save). Returns 0, or -errno after printing one line when that
+ * layer could not be frozen: the snapshot is then unusable. NULL is a
+ * no-op returning 0. */
+int snap_ctl_destroy(struct snap_ctl *c);
 
 #endif

@@ -285,7 +285,8 @@ int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 		vc.devices[vc.ndevices++] = o->devices[i];
 	rc = vm_create(&vc, &vm);
 	if (rc) {
-		snap_errf(err, rc, "%s: creating the VM failed (see above)", o->path);
+		/* vm_create and the devices have printed their one line. */
+		snap_errf(err, rc, "%s", "");
 		goto fail;
 	}
 	rc = check_host_and_shape(&l, vm, err);

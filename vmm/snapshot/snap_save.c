@@ -23,10 +23,74 @@ int snap_dev_section_name(const char *name, unsigned i, char *buf, size_t len)
 	return 0;
 }
 
+static int add_file(struct snap_config *cfg, uint32_t role, const char *path, struct snap_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return snap_errf(err, -errno, "%s: %s", path, strerror(errno));
+	int rc = snap_config_add_file(cfg, role, path, (uint64_t)st.st_size, 0);
+	return rc ? snap_errf(err, rc, "%s: cannot record it: %s", path, strerror(-rc)) : 0;
+}
+
+/* The disk stack of the (single) blk device, from its --disk argument
+ * "BASE[,ro][,layer=L]..." (devices/virtio/blk.h). The snapshot refers to
+ * these files, so they must not change after it: the writable top layer
+ * becomes read-only at the instant of the snapshot (the VM is paused and
+ * ends without running again: --exit-after-snapshot) and is marked frozen
+ * once the blk device has closed it (snap_ctl_destroy); a base written
+ * directly (no layers, not ro) cannot be frozen at all. Forks stack their own layer on
+ * top (smolvm restore --disk-layer). */
+static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char *freeze,
+		      size_t freeze_len, struct snap_err *err)
+{
+	const char *arg = NULL;
+	for (unsigned i = 0; i < vc->ndevices; i++) {
+		if (strcmp(vc->devices[i].kind, "blk"))
+			continue;
+		if (arg)
+			return snap_errf(err, -EOPNOTSUPP,
+					 "snapshots support one disk; this VM has more");
+		arg = vc->devices[i].arg;
+	}
+	if (!arg)
+		return 0;
+	char *copy = strdup(arg), *save = NULL, *top = NULL;
+	if (!copy)
+		return snap_errf(err, -ENOMEM, "out of memory");
+	bool ro = false;
+	int rc = 0;
+	char *tok = strtok_r(copy, ",", &save);
+	if (tok)
+		rc = add_file(cfg, SNAP_FILE_DISK_BASE, tok, err);
+	while (!rc && (tok = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(tok, "ro")) {
+			ro = true;
+		} else if (!strncmp(tok, "layer=", 6)) {
+			top = tok + 6;
+			rc = add_file(cfg, SNAP_FILE_DISK_LAYER, top, err);
+		}
+	}
+	if (!rc && !ro && !top)
+		rc = snap_errf(err, -EOPNOTSUPP,
+			       "disk %s takes writes directly; give it a copy-on-write layer "
+			       "(--disk BASE,layer=LAYER) so the snapshot can freeze it",
+			       arg);
+	if (!rc && !ro && !vc->exit_after_snapshot)
+		rc = snap_errf(err, -EOPNOTSUPP,
+			       "the disk's top layer %s must be frozen into the snapshot, so the "
+			       "VM cannot go on writing it: use --exit-after-snapshot",
+			       top);
+	if (!rc && !ro && (size_t)snprintf(freeze, freeze_len, "%s", top) >= freeze_len)
+		rc = snap_errf(err, -ENAMETOOLONG, "%s: path too long", top);
+	free(copy);
+	return rc;
+}
+
 /* The config section: VM shape, RAM layout (each region at its offset in
  * the RAM fd, which is also its offset in the memory section) and the files
  * the snapshot depends on. */
-static int save_config(struct vm *vm, struct snap_writer *w, struct snap_err *err)
+static int save_config(struct vm *vm, struct snap_writer *w, char *freeze, size_t freeze_len,
+		       struct snap_err *err)
 {
 	const struct vm_config *vc = vm_config(vm);
 	const struct gmem *gm = vm_gmem(vm);
@@ -48,6 +112,8 @@ static int save_config(struct vm *vm, struct snap_writer *w, struct snap_err *er
 		}
 		rc = snap_config_add_file(&cfg, roles[i], paths[i], (uint64_t)st.st_size, 0);
 	}
+	if (!rc)
+		rc = save_disks(vc, &cfg, freeze, freeze_len, err);
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	if (!rc)
@@ -132,7 +198,7 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 	if (!rc)
 		rc = snap_writer_create(path, &w, err);
 	if (!rc)
-		rc = save_config(vm, w, err);
+		rc = save_config(vm, w, local.freeze_path, sizeof(local.freeze_path), err);
 	if (!rc)
 		rc = save_vcpus(vm, w, &fp, err);
 	if (!rc)
@@ -175,5 +241,8 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 	}
 	if (stats)
 		*stats = local;
+	else if (local.freeze_path[0])
+		return snap_errf(err, -EINVAL, "%s: the caller must freeze disk layer %s", path,
+				 local.freeze_path);
 	return 0;
 }

@@ -15,6 +15,10 @@
 struct vm;
 
 struct snap_save_stats {
+	/* The disk layer this snapshot froze into itself (its top layer), to be
+	 * marked frozen once the VM has let go of it (snap_ctl_destroy); empty
+	 * when there is none. The VM must end without writing to it again. */
+	char freeze_path[4096];
 	uint64_t total_ns;  /* whole save, including the memory section */
 	uint64_t memory_ns; /* writing guest RAM */
 	struct snap_mem_stats mem;
@@ -22,7 +26,10 @@ struct snap_save_stats {
 };
 
 /* Saves the paused vm to path (written to a temporary file and renamed, so
- * path is either the old file or the complete new one). stats may be NULL. */
+ * path is either the old file or the complete new one). A VM with a
+ * writable disk layer can only be saved when it ends afterwards
+ * (exit_after_snapshot): the layer becomes part of the snapshot and
+ * stats->freeze_path names it. stats may be NULL only for VMs without one. */
 int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, struct snap_err *err);
 
 /* Section name of virtio device i with ops name `name`: "dev.<name>.<i>". */

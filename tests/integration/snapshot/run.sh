@@ -136,6 +136,41 @@ expect_err "truncated bundle" "cut.smolmachine" $SMOLVM snapshot import cut.smol
 [ -e cut ] && fail "a failed import left its directory"
 expect_err "disk layer for a diskless snapshot" "has no disk" $SMOLVM restore s.smolsnap --disk-layer x.layer
 
+# ---- 7. A disk: the top layer is frozen into the snapshot, forks stack their own ----
+head -c 4194304 /dev/zero >base.img
+printf 'base-one' | dd of=base.img conv=notrunc 2>/dev/null
+$SMOLVM disk create top.layer --base base.img >/dev/null || fail "disk create"
+$SMOLVM run --kernel "$PROBE" --disk base.img,layer=top.layer \
+	--cmdline probe.run=counter,checkpoint,counter --snapshot-on-checkpoint k.smolsnap \
+	--exit-after-snapshot --serial none || fail "snapshot of a VM with a disk"
+$SMOLVM disk info top.layer | grep -q "frozen: *yes" || fail "top layer not frozen: $($SMOLVM disk info top.layer)"
+$SMOLVM restore k.smolsnap --disk-layer f1.layer --serial k1.txt || fail "restore with --disk-layer"
+grep -q "probe: counter 2" k1.txt || fail "disk restore did not continue"
+$SMOLVM fork k.smolsnap -n 2 --dir kforks/ >/dev/null || fail "fork with a disk"
+[ -f kforks/0/disk.layer ] && [ -f kforks/1/disk.layer ] || fail "forks have no own disk layer"
+$SMOLVM snapshot export k.smolsnap -o k.smolmachine >/dev/null || fail "export with a disk"
+$SMOLVM snapshot import k.smolmachine -o kimp >/dev/null || fail "import with a disk"
+[ -f kimp/files/1-base.img ] && [ -f kimp/files/2-top.layer ] || fail "bundle lacks the disk: $(ls kimp/files)"
+$SMOLVM restore kimp/snapshot.smolsnap --disk-layer kimp.layer --serial kimp.txt || fail "restore imported disk"
+grep -q "probe: counter 2" kimp.txt || fail "imported disk snapshot did not continue"
+ok "disk: frozen top layer, per-fork layers, bundle round trip"
+head -c 4194304 /dev/zero >other.img
+printf 'base-two' | dd of=other.img conv=notrunc 2>/dev/null
+$SMOLVM disk create wrong.layer --base other.img >/dev/null
+expect_err "layer on the wrong base" "wrong.layer" $SMOLVM restore k.smolsnap --disk-layer wrong.layer
+expect_err "disk snapshot without a layer for this VM" "disk-layer" $SMOLVM restore k.smolsnap
+$SMOLVM disk create top2.layer --base base.img >/dev/null
+$SMOLVM run --kernel "$PROBE" --disk base.img,layer=top2.layer \
+	--cmdline probe.run=spin=100000 --serial none --control d.sock &
+VMPID=$!
+for _ in $(seq 100); do [ -S d.sock ] && break; sleep 0.05; done
+$TOOL ctl d.sock "snapshot dd.smolsnap" >dctl.txt 2>&1
+grep -q "^error .*exit-after-snapshot" dctl.txt || fail "snapshot of a running VM's writable disk: $(cat dctl.txt)"
+[ -e dd.smolsnap ] && fail "a refused snapshot left a file"
+kill -9 $VMPID 2>/dev/null
+wait $VMPID 2>/dev/null
+VMPID=
+
 if [ $fails -ne 0 ]; then
 	echo "$fails failure(s)"
 	exit 1
