@@ -48,8 +48,11 @@ while [ $r -le "$rounds" ]; do
 done
 passed=$(grep -c '"status":"pass"' "$work/r.jsonl")
 [ "$passed" = "$n" ] || { echo "only $passed of $n passed" >&2; exit 1; }
+exec_ms=$(grep -o '"duration_ms":[0-9]*' "$work/r.jsonl" | awk -F: '{ s += $2 } END { printf "%.2f", s / NR }')
 echo
 row "sandbox (best)" $best_s
 row "plain sh -c (best)" $best_p
 awk -v s="$best_s" -v p="$best_p" -v n="$n" -v j="$j" 'BEGIN {
 	printf "sandbox overhead per test: %.2f ms of wall time per slot (x%d slots)\n", (s - p) * j / n, j }'
+echo "of which EXEC sent -> EXIT received (agent side, last round): $exec_ms ms per test"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
