@@ -1,4 +1,4 @@
-/* `smolvm fork FILE -n N --dir DIR [--control] [-- RESTORE-ARGS...]`: starts
+/* `smolvm fork FILE -n N --dir DIR [--control] [--vsock-cid CID] [-- ARGS...]`: starts
  * N VMs from one snapshot, each a separate `smolvm restore` process with its
  * files under DIR/<i>/ (snap_fork.h), waits for all of them, and prints one
  * line per fork. Exit status 0 when every fork exited 0, 1 otherwise, 2 for
@@ -22,9 +22,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: smolvm fork FILE -n N --dir DIR [--control] [-- RESTORE-ARGS...]\n"
+	fprintf(f, "usage: smolvm fork FILE -n N --dir DIR [--control] [--vsock-cid CID]\n"
+		   "                   [-- RESTORE-ARGS...]\n"
 		   "  starts N `smolvm restore FILE` processes; fork i writes DIR/i/serial.log\n"
-		   "  (and DIR/i/control.sock with --control, DIR/i/disk.layer with a disk)\n");
+		   "  (and DIR/i/control.sock with --control, DIR/i/vsock.sock with --vsock-cid,\n"
+		   "  DIR/i/disk.layer when the snapshot has a disk)\n");
 }
 
 int cmd_fork(int argc, char **argv)
@@ -32,6 +34,7 @@ int cmd_fork(int argc, char **argv)
 	static const struct option lopts[] = {
 	    {"dir", required_argument, NULL, 'd'},
 	    {"control", no_argument, NULL, 'c'},
+	    {"vsock-cid", required_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -62,6 +65,9 @@ int cmd_fork(int argc, char **argv)
 			break;
 		case 'c':
 			o.control = true;
+			break;
+		case 'v':
+			o.vsock_cid = optarg;
 			break;
 		case 'h':
 			usage(stdout);

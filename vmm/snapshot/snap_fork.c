@@ -22,7 +22,8 @@ static int fit(char *buf, const char *dir, unsigned i, const char *leaf)
 int snap_fork_paths(const char *dir, unsigned i, struct snap_fork_paths *out)
 {
 	if (fit(out->dir, dir, i, NULL) || fit(out->serial, dir, i, "serial.log") ||
-	    fit(out->control, dir, i, "control.sock") || fit(out->disk_layer, dir, i, "disk.layer"))
+	    fit(out->control, dir, i, "control.sock") ||
+	    fit(out->disk_layer, dir, i, "disk.layer") || fit(out->vsock, dir, i, "vsock.sock"))
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -46,6 +47,14 @@ int snap_fork_start(const struct snap_fork_opts *o, unsigned i, pid_t *pid, stru
 	if (o->control) {
 		argv[n++] = "--control";
 		argv[n++] = p.control;
+	}
+	char vsock_arg[SNAP_FORK_PATH_MAX + 32];
+	if (o->vsock_cid) {
+		int k = snprintf(vsock_arg, sizeof(vsock_arg), "%s,%s", o->vsock_cid, p.vsock);
+		if (k < 0 || (size_t)k >= sizeof(vsock_arg))
+			return snap_errf(err, -ENAMETOOLONG, "%s: vsock path too long", p.vsock);
+		argv[n++] = "--vsock";
+		argv[n++] = vsock_arg;
 	}
 	argv[n++] = "--fork-dir";
 	argv[n++] = p.dir;

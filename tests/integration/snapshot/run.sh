@@ -171,6 +171,15 @@ kill -9 $VMPID 2>/dev/null
 wait $VMPID 2>/dev/null
 VMPID=
 
+# ---- 8. vsock: each fork gets its own host socket; the device set must match ----
+$SMOLVM run --kernel "$PROBE" --vsock 3,v.sock --cmdline probe.run=counter,checkpoint,counter \
+	--snapshot-on-checkpoint vs.smolsnap --exit-after-snapshot --serial none || fail "snapshot with vsock"
+$SMOLVM fork vs.smolsnap -n 2 --dir vforks/ --vsock-cid 3 >/dev/null || fail "fork with vsock"
+grep -q "probe: counter 2" vforks/1/serial.log || fail "vsock fork did not continue"
+ok "vsock forks"
+expect_err "restore without the saved vsock device" "virtio devices" $SMOLVM restore vs.smolsnap
+expect_err "restore with a device the snapshot lacks" "virtio devices" $SMOLVM restore s.smolsnap --vsock 3,x.sock
+
 if [ $fails -ne 0 ]; then
 	echo "$fails failure(s)"
 	exit 1
