@@ -582,6 +582,40 @@ START_TEST(late_dependency_takes_a_second_pass)
 }
 END_TEST
 
+START_TEST(merged_usr_and_compressed_modules)
+{
+	/* Newer Debian packages ship modules under usr/lib/modules, compressed. */
+	if (access("/bin/busybox", X_OK) != 0)
+		return;
+	struct pkg p = {0};
+	static char paths[32][256];
+	struct image_result *r = NULL;
+	char err[512] = "";
+	pkg_default(&p);
+	for (size_t i = 0; i < p.n; i++) {
+		if (strncmp(p.files[i].path, "./lib/modules/", 14) != 0)
+			continue;
+		snprintf(paths[i], sizeof(paths[i]), "./usr%s", p.files[i].path + 1);
+		p.files[i].path = paths[i];
+	}
+	ck_assert_msg(build_pkg(&p, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(r->norder, 8);
+	ck_assert_uint_eq(r->nbuiltin, 2);
+	image_result_destroy(r);
+	char path[400], *text;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/out/manifest", tmpdir);
+	ck_assert_int_eq(util_read_file(path, 1 << 20, &text, &len), 0);
+	/* In the image they live under /lib/modules, decompressed. */
+	ck_assert_ptr_nonnull(strstr(text, "\nfile /lib/modules/" REL "/kernel/drivers/virtio/"
+					   "virtio_mmio.ko size="));
+	ck_assert_ptr_nonnull(strstr(text, "source=usr/lib/modules/" REL "/kernel/drivers/virtio/"
+					   "virtio_mmio.ko.zst"));
+	free(text);
+	pkg_free(&p);
+}
+END_TEST
+
 START_TEST(not_a_deb)
 {
 	char path[300], err[300];
@@ -628,6 +662,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, hostile_packages);
 	tcase_add_test(tc, hostile_module_paths_and_versions);
 	tcase_add_test(tc, late_dependency_takes_a_second_pass);
+	tcase_add_test(tc, merged_usr_and_compressed_modules);
 	tcase_add_test(tc, not_a_deb);
 	suite_add_tcase(s, tc);
 	return s;
