@@ -11,22 +11,22 @@
 /* $1 = cwd, then the globs. IFS is a newline so that a glob with spaces
  * stays one word; unquoted $pat still undergoes pathname expansion. */
 static const char collect_script[] =
-	"cd \"$1\" || exit 0\n"
-	"shift\n"
-	"dest=" BACKEND_GUEST_ARTIFACTS "\n"
-	"IFS='\n'\n"
-	"for pat in \"$@\"; do\n"
-	"  found=0\n"
-	"  for f in $pat; do\n"
-	"    if [ -e \"$f\" ] || [ -L \"$f\" ]; then\n"
-	"      d=$(dirname -- \"$f\")\n"
-	"      if mkdir -p -- \"$dest/$d\" && cp -R -P -- \"$f\" \"$dest/$d/\"; then\n"
-	"        printf 'F\\t%s\\t%s\\n' \"$pat\" \"$f\"; found=1\n"
-	"      fi\n"
-	"    fi\n"
-	"  done\n"
-	"  [ \"$found\" = 1 ] || printf 'M\\t%s\\n' \"$pat\"\n"
-	"done\n";
+    "cd \"$1\" || exit 0\n"
+    "shift\n"
+    "dest=" BACKEND_GUEST_ARTIFACTS "\n"
+    "IFS='\n'\n"
+    "for pat in \"$@\"; do\n"
+    "  found=0\n"
+    "  for f in $pat; do\n"
+    "    if [ -e \"$f\" ] || [ -L \"$f\" ]; then\n"
+    "      d=$(dirname -- \"$f\")\n"
+    "      if mkdir -p -- \"$dest/$d\" && cp -R -P -- \"$f\" \"$dest/$d/\"; then\n"
+    "        printf 'F\\t%s\\t%s\\n' \"$pat\" \"$f\"; found=1\n"
+    "      fi\n"
+    "    fi\n"
+    "  done\n"
+    "  [ \"$found\" = 1 ] || printf 'M\\t%s\\n' \"$pat\"\n"
+    "done\n";
 
 void artifacts_argv_free(char **argv)
 {
@@ -125,8 +125,9 @@ int artifacts_parse(const char *output, char *const *globs, size_t n, const char
 				if (strlen(globs[g]) == patlen && !memcmp(globs[g], pat, patlen))
 					break;
 			if (g < n && line[0] == 'F' && t1 == line + 1 && t2 &&
-			    out->n < ARTIFACTS_MAX_FILES && path_ok(t2 + 1, (size_t)(end - t2 - 1))) {
-				struct strbuf sb = { 0 };
+			    out->n < ARTIFACTS_MAX_FILES &&
+			    path_ok(t2 + 1, (size_t)(end - t2 - 1))) {
+				struct strbuf sb = {0};
 				const char *f = t2 + 1;
 				size_t flen = (size_t)(end - f);
 				while (flen > 2 && f[0] == '.' && f[1] == '/') {

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #define ARTIFACTS_MAX_OUTPUT (256u * 1024u)
-#define ARTIFACTS_MAX_FILES 1000u
+#define ARTIFACTS_MAX_FILES  1000u
 
 struct artifacts_result {
 	struct result_artifact *items; /* strings owned by the result */

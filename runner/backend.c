@@ -28,8 +28,10 @@ void backend_detect(enum suite_backend requested, enum suite_backend *out, char 
 		snprintf(note, notelen,
 			 "backend auto: using the sandbox backend (weaker isolation, no memory "
 			 "snapshot): /dev/kvm %s",
-			 e == ENOENT ? "does not exist" : e == EACCES || e == EPERM ?
-			 "is not accessible to this user (add it to the kvm group)" : strerror(e));
+			 e == ENOENT ? "does not exist"
+			 : e == EACCES || e == EPERM
+			     ? "is not accessible to this user (add it to the kvm group)"
+			     : strerror(e));
 		return;
 	}
 	close(fd);

@@ -43,28 +43,28 @@ struct backend_instance;
 
 /* What the backend can do on this host (filled by create). */
 struct backend_caps {
-	bool memory_snapshot;	/* warm memory is forked (vm), not re-created */
-	bool cow_disk;		/* per-instance copy-on-write file system */
-	bool cgroup_limits;	/* memory/pids limits are enforced */
-	bool cgroup_kill;	/* the whole tree is killed through cgroup.kill */
-	bool user_namespace;	/* runs in its own user namespace */
-	const char *isolation;	/* "kvm" or "namespaces" */
-	const char *note;	/* one line for reports, e.g. weaker isolation */
+	bool memory_snapshot;  /* warm memory is forked (vm), not re-created */
+	bool cow_disk;	       /* per-instance copy-on-write file system */
+	bool cgroup_limits;    /* memory/pids limits are enforced */
+	bool cgroup_kill;      /* the whole tree is killed through cgroup.kill */
+	bool user_namespace;   /* runs in its own user namespace */
+	const char *isolation; /* "kvm" or "namespaces" */
+	const char *note;      /* one line for reports, e.g. weaker isolation */
 };
 
 /* How to reach the agent of an instance. */
 struct backend_endpoint {
-	char unix_path[108];	/* a Unix socket the agent listens on (sandbox), or the VM's
-				   hybrid-vsock UDS (vm) */
-	uint32_t vsock_port;	/* 0 for a plain Unix socket; otherwise CONNECT <port> first */
+	char unix_path[108]; /* a Unix socket the agent listens on (sandbox), or the VM's
+				hybrid-vsock UDS (vm) */
+	uint32_t vsock_port; /* 0 for a plain Unix socket; otherwise CONNECT <port> first */
 };
 
 struct backend_instance_opts {
-	const char *name;	   /* for messages and the host name: test name or "template" */
-	const char *layer_dir;	   /* frozen template layer, or NULL when there was no setup */
-	const char *artifact_dir;  /* host directory visible in the instance at
-				      BACKEND_GUEST_ARTIFACTS (created), or NULL */
-	bool template_mode;	   /* writable layer is layer_dir itself (setup runs here) */
+	const char *name;	  /* for messages and the host name: test name or "template" */
+	const char *layer_dir;	  /* frozen template layer, or NULL when there was no setup */
+	const char *artifact_dir; /* host directory visible in the instance at
+				     BACKEND_GUEST_ARTIFACTS (created), or NULL */
+	bool template_mode;	  /* writable layer is layer_dir itself (setup runs here) */
 };
 
 /* Where an instance sees its artifact directory. */
@@ -73,10 +73,10 @@ struct backend_instance_opts {
 struct backend_instance {
 	struct backend *backend;
 	struct backend_endpoint endpoint;
-	int death_fd;		/* readable when the instance died (pidfd); -1 if none */
-	int ready_fd;		/* readable once the endpoint is worth connecting to
-				   (sandbox: inotify on the socket's directory), owned by
-				   the backend; -1: connect at once */
+	int death_fd; /* readable when the instance died (pidfd); -1 if none */
+	int ready_fd; /* readable once the endpoint is worth connecting to
+			 (sandbox: inotify on the socket's directory), owned by
+			 the backend; -1: connect at once */
 	char name[128];
 	void *priv;
 };

@@ -14,12 +14,12 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define CACHE_PATH 1024
+#define CACHE_PATH		1024
 #define CACHE_STAGING_MAX_AGE_S 3600
 
 int cache_open(const char *xdg_cache_home, const char *home, struct cache *c)
 {
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	int rc;
 	c->dir = NULL;
 	if (xdg_cache_home && xdg_cache_home[0] == '/')
@@ -69,8 +69,8 @@ static int walk_inputs(struct strbuf *sb, const char *path, int depth)
 	if (lstat(path, &st))
 		return sb_printf(sb, "input %s missing\n", path);
 	int rc = sb_printf(sb, "input %s mode=%o size=%lld mtime=%lld.%09ld\n", path,
-			   (unsigned)st.st_mode, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-			   st.st_mtim.tv_nsec);
+			   (unsigned)st.st_mode, (long long)st.st_size,
+			   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 	if (rc || !S_ISDIR(st.st_mode) || depth > 64)
 		return rc;
 	struct dirent **names = NULL;
@@ -81,7 +81,8 @@ static int walk_inputs(struct strbuf *sb, const char *path, int depth)
 		const char *nm = names[i]->d_name;
 		if (!rc && strcmp(nm, ".") && strcmp(nm, "..") && strcmp(nm, ".git")) {
 			char child[CACHE_PATH * 4];
-			if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, nm) < sizeof(child))
+			if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, nm) <
+			    sizeof(child))
 				rc = walk_inputs(sb, child, depth + 1);
 		}
 		free(names[i]);
@@ -100,10 +101,11 @@ int cache_key_material(const struct suite *s, const char *backend, struct strbuf
 	for (size_t i = 0; i < s->n_env; i++)
 		rc |= sb_printf(sb, "env %zu:%s\n", strlen(s->env[i]), s->env[i]);
 	if (!strcmp(backend, "vm"))
-		rc |= sb_printf(sb, "vm cpus=%u mem=%llu kernel=%s initrd=%s rootfs=%s cmdline=%s\n",
-				s->vm.cpus, (unsigned long long)s->vm.memory,
-				s->vm.kernel ? s->vm.kernel : "", s->vm.initrd ? s->vm.initrd : "",
-				s->vm.rootfs ? s->vm.rootfs : "", s->vm.cmdline ? s->vm.cmdline : "");
+		rc |=
+		    sb_printf(sb, "vm cpus=%u mem=%llu kernel=%s initrd=%s rootfs=%s cmdline=%s\n",
+			      s->vm.cpus, (unsigned long long)s->vm.memory,
+			      s->vm.kernel ? s->vm.kernel : "", s->vm.initrd ? s->vm.initrd : "",
+			      s->vm.rootfs ? s->vm.rootfs : "", s->vm.cmdline ? s->vm.cmdline : "");
 	for (size_t i = 0; i < s->n_setup; i++)
 		add_cmd(sb, &s->setup[i]);
 	for (size_t i = 0; !rc && i < s->n_cache_inputs; i++)
@@ -146,8 +148,7 @@ static int open_lock(struct cache *c, const char *key, int op, int *fd_out)
 	return 0;
 }
 
-int cache_lookup(struct cache *c, const char *key, bool *hit, char *path, size_t len,
-		 int *lock_fd)
+int cache_lookup(struct cache *c, const char *key, bool *hit, char *path, size_t len, int *lock_fd)
 {
 	if (!key_ok(key))
 		return -EINVAL;
@@ -221,7 +222,8 @@ static uint64_t du(const char *path, int depth)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		char child[CACHE_PATH * 4];
-		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, e->d_name) < sizeof(child))
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, e->d_name) <
+		    sizeof(child))
 			total += du(child, depth + 1);
 	}
 	closedir(d);
@@ -328,7 +330,7 @@ static int prune_one(void *ctx, const struct cache_entry_info *e)
 
 int cache_prune(struct cache *c, uint64_t max_age_s, unsigned *removed, unsigned *busy)
 {
-	struct prune_ctx p = { c, (uint64_t)time(NULL), max_age_s, 0, 0 };
+	struct prune_ctx p = {c, (uint64_t)time(NULL), max_age_s, 0, 0};
 	int rc = cache_list(c, prune_one, &p);
 	/* staging directories of runs that died: old enough to be abandoned */
 	char dir[CACHE_PATH];

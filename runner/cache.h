@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define CACHE_FORMAT_VERSION 1
-#define CACHE_KEY_HEX 32
+#define CACHE_KEY_HEX	     32
 
 struct cache {
 	char *dir; /* the cache root */
@@ -43,8 +43,7 @@ void cache_key_hash(const struct strbuf *material, char out[CACHE_KEY_HEX + 1]);
 
 /* Takes the entry's shared lock (*lock_fd, close to release) and reports
  * whether the entry exists: *hit, and its directory in path. */
-int cache_lookup(struct cache *c, const char *key, bool *hit, char *path, size_t len,
-		 int *lock_fd);
+int cache_lookup(struct cache *c, const char *key, bool *hit, char *path, size_t len, int *lock_fd);
 
 /* Creates a staging directory for key; its path goes to out. */
 int cache_stage(struct cache *c, const char *key, char *out, size_t len);

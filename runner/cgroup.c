@@ -88,16 +88,19 @@ void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char
 	note[0] = '\0';
 	bool want_limits = memory || pids;
 	if (find_mount(mnt, sizeof(mnt)) || own_path(own, sizeof(own))) {
-		snprintf(note, notelen, "sandbox: no cgroup v2 hierarchy%s; process trees are "
-					"killed through the pid namespace only",
+		snprintf(note, notelen,
+			 "sandbox: no cgroup v2 hierarchy%s; process trees are "
+			 "killed through the pid namespace only",
 			 want_limits ? " (sandbox.memory/pids limits NOT enforced)" : "");
 		return;
 	}
 	snprintf(base, sizeof(base), "%s%s", mnt, strcmp(own, "/") ? own : "");
 	snprintf(cg->path, sizeof(cg->path), "%s/smoltest-%d", base, (int)getpid());
 	if (mkdir(cg->path, 0755)) {
-		snprintf(note, notelen, "sandbox: cannot create a cgroup under %s (%s): not "
-					"delegated to this user%s", base, strerror(errno),
+		snprintf(note, notelen,
+			 "sandbox: cannot create a cgroup under %s (%s): not "
+			 "delegated to this user%s",
+			 base, strerror(errno),
 			 want_limits ? "; sandbox.memory/pids limits NOT enforced" : "");
 		return;
 	}
@@ -110,9 +113,11 @@ void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char
 	else if (pids && !has_controller(base, "pids"))
 		missing = "pids";
 	if (missing) {
-		snprintf(note, notelen, "sandbox: the cgroup v2 '%s' controller is not available "
-					"at %s (not enabled for this cgroup); sandbox.memory/pids "
-					"limits NOT enforced", missing, base);
+		snprintf(note, notelen,
+			 "sandbox: the cgroup v2 '%s' controller is not available "
+			 "at %s (not enabled for this cgroup); sandbox.memory/pids "
+			 "limits NOT enforced",
+			 missing, base);
 		return;
 	}
 	char ctl[32] = "";
@@ -156,7 +161,7 @@ int cgroup_remove(const char *path)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	return -EBUSY;

@@ -14,7 +14,7 @@
 struct cgroup_run {
 	bool enabled;	 /* a run cgroup exists */
 	bool limits;	 /* memory/pids limits are applied */
-	char path[1200];	 /* the run cgroup */
+	char path[1200]; /* the run cgroup */
 	uint64_t memory; /* memory.max per instance, 0 none */
 	uint64_t pids;	 /* pids.max per instance, 0 none */
 };

@@ -11,10 +11,10 @@
 #include <time.h>
 
 static const char usage[] =
-	"usage: smoltest cache ls\n"
-	"       smoltest cache prune [--older-than D] [--all]   (default: unused for 7 days)\n"
-	"       smoltest cache rm KEY|PREFIX...\n"
-	"The cache lives in $XDG_CACHE_HOME/smoltest (default ~/.cache/smoltest).\n";
+    "usage: smoltest cache ls\n"
+    "       smoltest cache prune [--older-than D] [--all]   (default: unused for 7 days)\n"
+    "       smoltest cache rm KEY|PREFIX...\n"
+    "The cache lives in $XDG_CACHE_HOME/smoltest (default ~/.cache/smoltest).\n";
 
 static int print_entry(void *ctx, const struct cache_entry_info *e)
 {
@@ -70,8 +70,8 @@ int cmd_cache(int argc, char **argv)
 				max_age_s = ns / NSEC_PER_SEC;
 				i++;
 			} else {
-				fprintf(stderr, "smoltest cache prune: bad argument '%s'\n%s", argv[i],
-					usage);
+				fprintf(stderr, "smoltest cache prune: bad argument '%s'\n%s",
+					argv[i], usage);
 				return EXIT_USAGE;
 			}
 		}
@@ -79,15 +79,18 @@ int cmd_cache(int argc, char **argv)
 		fprintf(stderr, "smoltest cache ls: takes no arguments\n");
 		return EXIT_USAGE;
 	} else if (!strcmp(sub, "rm") && argc < 3) {
-		fprintf(stderr, "smoltest cache rm: give one or more keys (see smoltest cache ls)\n");
+		fprintf(stderr,
+			"smoltest cache rm: give one or more keys (see smoltest cache ls)\n");
 		return EXIT_USAGE;
 	}
 
 	struct cache c;
 	int rc = cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c);
 	if (rc) {
-		fprintf(stderr, "smoltest cache: cannot open the cache (set XDG_CACHE_HOME or "
-				"HOME): %s\n", strerror(-rc));
+		fprintf(stderr,
+			"smoltest cache: cannot open the cache (set XDG_CACHE_HOME or "
+			"HOME): %s\n",
+			strerror(-rc));
 		return EXIT_INFRA;
 	}
 	int status = EXIT_OK;
@@ -105,17 +108,20 @@ int cmd_cache(int argc, char **argv)
 			printf("; %u in use by a running smoltest kept\n", busy);
 	} else {
 		for (int i = 2; i < argc; i++) {
-			struct match_ctx m = { .prefix = argv[i] };
+			struct match_ctx m = {.prefix = argv[i]};
 			if (!*argv[i] || cache_list(&c, match_prefix, &m) || m.matches != 1) {
-				fprintf(stderr, "smoltest cache rm: '%s' matches %u entries; give a "
-						"unique key or prefix\n", argv[i], m.matches);
+				fprintf(stderr,
+					"smoltest cache rm: '%s' matches %u entries; give a "
+					"unique key or prefix\n",
+					argv[i], m.matches);
 				status = EXIT_USAGE;
 				continue;
 			}
 			int r = cache_remove(&c, m.key);
 			if (r) {
 				fprintf(stderr, "smoltest cache rm: %s: %s\n", m.key,
-					r == -EBUSY ? "in use by a running smoltest" : strerror(-r));
+					r == -EBUSY ? "in use by a running smoltest"
+						    : strerror(-r));
 				status = EXIT_INFRA;
 			} else {
 				printf("removed %s\n", m.key);

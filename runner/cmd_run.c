@@ -59,7 +59,7 @@ static int prepare(int argc, char **argv, bool need_plan, struct prepared *p)
 		fprintf(stderr, "smoltest %s\n", err);
 		return EXIT_USAGE;
 	}
-	struct suite_diag diag = { 0 };
+	struct suite_diag diag = {0};
 	rc = suite_load(p->o.suite, &diag, &p->s);
 	if (rc) {
 		suite_diag_print(&diag);
@@ -73,7 +73,7 @@ static int prepare(int argc, char **argv, bool need_plan, struct prepared *p)
 		fprintf(stderr, "smoltest: --tags: %s\n", err);
 		return EXIT_USAGE;
 	}
-	struct sel_opts so = { .filter = p->o.filter, .tags = p->tags, .partition = p->o.partition };
+	struct sel_opts so = {.filter = p->o.filter, .tags = p->tags, .partition = p->o.partition};
 	if (so.partition.kind == SEL_PART_NONE &&
 	    sel_partition_from_env(env_get, NULL, &so.partition, err, sizeof(err))) {
 		fprintf(stderr, "smoltest: %s\n", err);
@@ -169,10 +169,11 @@ static int find_agent(char *out, size_t len)
 	char *slash = strrchr(exe, '/');
 	if (slash)
 		*slash = '\0';
-	static const char *const rel[] = { "fixtures/agent/smoltest-agent", "smoltest-agent",
-					   "../lib/smoltest/smoltest-agent" };
+	static const char *const rel[] = {"fixtures/agent/smoltest-agent", "smoltest-agent",
+					  "../lib/smoltest/smoltest-agent"};
 	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if ((size_t)snprintf(out, len, "%s/%s", exe, rel[i]) < len && access(out, X_OK) == 0)
+		if ((size_t)snprintf(out, len, "%s/%s", exe, rel[i]) < len &&
+		    access(out, X_OK) == 0)
 			return 0;
 	}
 	if ((size_t)snprintf(out, len, "%s/%s", exe, rel[0]) >= len)
@@ -282,13 +283,14 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 	if (use_cache) {
 		rc = cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache);
 		if (rc) {
-			fprintf(stderr, "smoltest: cache unavailable (%s); running setup without it\n",
+			fprintf(stderr,
+				"smoltest: cache unavailable (%s); running setup without it\n",
 				strerror(-rc));
 			use_cache = false;
 		}
 	}
 	if (use_cache) {
-		struct strbuf m = { 0 };
+		struct strbuf m = {0};
 		rc = cache_key_material(s, c->be->ops->name, &m);
 		if (!rc)
 			rc = c->be->ops->key_material(c->be, &m);
@@ -306,7 +308,8 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 		}
 		if (c->cache_hit) {
 			cache_touch(&c->cache, c->key);
-			fprintf(stderr, "smoltest: warm environment %s from the cache: setup skipped\n",
+			fprintf(stderr,
+				"smoltest: warm environment %s from the cache: setup skipped\n",
 				c->key);
 			return EXIT_OK;
 		}
@@ -320,19 +323,23 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 		if (rc) {
 			util_rm_rf(staging);
 			*setup_failed = rc == -ECANCELED;
-			return rc == -ECANCELED ? EXIT_OK : rc == -EINTR ? EXIT_TESTS_FAILED : EXIT_INFRA;
+			return rc == -ECANCELED ? EXIT_OK
+			       : rc == -EINTR	? EXIT_TESTS_FAILED
+						: EXIT_INFRA;
 		}
-		struct strbuf manifest = { 0 };
-		rc = sb_printf(&manifest,
-			       "smoltest-cache %d\nkey %s\nsuite %s\nfile %s\nbackend %s\ncreated %lld\n",
-			       CACHE_FORMAT_VERSION, c->key, s->name, c->suite_file, c->be->ops->name,
-			       (long long)time(NULL));
+		struct strbuf manifest = {0};
+		rc = sb_printf(
+		    &manifest,
+		    "smoltest-cache %d\nkey %s\nsuite %s\nfile %s\nbackend %s\ncreated %lld\n",
+		    CACHE_FORMAT_VERSION, c->key, s->name, c->suite_file, c->be->ops->name,
+		    (long long)time(NULL));
 		if (!rc)
 			rc = cache_commit(&c->cache, c->key, staging, sb_str(&manifest), c->layer,
 					  sizeof(c->layer));
 		sb_release(&manifest);
 		if (rc) {
-			fprintf(stderr, "smoltest: cannot store the warm environment in the cache: %s\n",
+			fprintf(stderr,
+				"smoltest: cannot store the warm environment in the cache: %s\n",
 				strerror(-rc));
 			return EXIT_INFRA;
 		}
@@ -340,7 +347,8 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 		return EXIT_OK;
 	}
 	if ((size_t)snprintf(c->layer, sizeof(c->layer), "%s/template", c->run_dir) >=
-		    sizeof(c->layer) || mkdir(c->layer, 0700)) {
+		sizeof(c->layer) ||
+	    mkdir(c->layer, 0700)) {
 		fprintf(stderr, "smoltest: cannot create %s: %s\n", c->layer, strerror(errno));
 		return EXIT_INFRA;
 	}
@@ -366,8 +374,10 @@ static int run_body(struct run_ctx *c)
 	print_shard(p, stderr);
 
 	if (find_agent(c->agent, sizeof(c->agent)) && kind == SUITE_BACKEND_SANDBOX) {
-		fprintf(stderr, "smoltest: the agent binary was not found (looked for %s); build "
-				"the smoltest_agent target or set SMOLTEST_AGENT\n", c->agent);
+		fprintf(stderr,
+			"smoltest: the agent binary was not found (looked for %s); build "
+			"the smoltest_agent target or set SMOLTEST_AGENT\n",
+			c->agent);
 		return EXIT_INFRA;
 	}
 	const char *tmp = getenv("TMPDIR");
@@ -379,8 +389,8 @@ static int run_body(struct run_ctx *c)
 		c->run_dir[0] = '\0';
 		return EXIT_INFRA;
 	}
-	struct backend_opts bo = { .agent_path = c->agent, .run_dir = c->run_dir,
-				   .verbose = p->o.verbosity > 0 };
+	struct backend_opts bo = {
+	    .agent_path = c->agent, .run_dir = c->run_dir, .verbose = p->o.verbosity > 0};
 	rc = backend_create(kind, s, &bo, &c->be, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "smoltest: %s\n", err);
@@ -391,15 +401,17 @@ static int run_body(struct run_ctx *c)
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct sched_opts so = {
-		.parallel = p->o.parallel ? p->o.parallel : s->parallel ? s->parallel :
-				ncpu > 0 ? (unsigned)ncpu : 1,
-		.fail_fast = p->o.fail_fast,
-		.retries = p->o.retries,
-		.timeout_ns = p->o.timeout_ns,
-		.artifacts_dir = p->o.artifacts ? p->o.artifacts : "smoltest-artifacts",
-		.run_id = c->run_id,
-		.suite_file = c->suite_file,
-		.verbose = p->o.verbosity,
+	    .parallel = p->o.parallel ? p->o.parallel
+			: s->parallel ? s->parallel
+			: ncpu > 0    ? (unsigned)ncpu
+				      : 1,
+	    .fail_fast = p->o.fail_fast,
+	    .retries = p->o.retries,
+	    .timeout_ns = p->o.timeout_ns,
+	    .artifacts_dir = p->o.artifacts ? p->o.artifacts : "smoltest-artifacts",
+	    .run_id = c->run_id,
+	    .suite_file = c->suite_file,
+	    .verbose = p->o.verbosity,
 	};
 	rc = sched_create(s, c->be, &c->rep, &so, &c->sc);
 	if (rc) {
@@ -414,18 +426,18 @@ static int run_body(struct run_ctx *c)
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
 	struct run_info info = {
-		.suite_name = s->name,
-		.suite_file = c->suite_file,
-		.backend = c->be->ops->name,
-		.backend_note = c->be->caps.note,
-		.partition = p->part[0] ? p->part : NULL,
-		.snapshot_id = c->key[0] ? c->key : NULL,
-		.cache_hit = c->cache_hit,
-		.hostname = host,
-		.version = SMOLTEST_VERSION,
-		.start_wall_ns = util_wall_ns(),
-		.planned = (unsigned)p->n_plan,
-		.parallel = so.parallel,
+	    .suite_name = s->name,
+	    .suite_file = c->suite_file,
+	    .backend = c->be->ops->name,
+	    .backend_note = c->be->caps.note,
+	    .partition = p->part[0] ? p->part : NULL,
+	    .snapshot_id = c->key[0] ? c->key : NULL,
+	    .cache_hit = c->cache_hit,
+	    .hostname = host,
+	    .version = SMOLTEST_VERSION,
+	    .start_wall_ns = util_wall_ns(),
+	    .planned = (unsigned)p->n_plan,
+	    .parallel = so.parallel,
 	};
 	reporter_set_begin(&c->rep, &info);
 	struct sched_result res;
@@ -460,7 +472,7 @@ int cmd_run(int argc, char **argv)
 		prepared_release(&c.p);
 		return rc;
 	}
-	unsigned char rnd[8] = { 0 };
+	unsigned char rnd[8] = {0};
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		uint64_t t = util_now_ns() ^ (uint64_t)getpid();
 		memcpy(rnd, &t, sizeof(rnd));

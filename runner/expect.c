@@ -26,8 +26,8 @@ int expect_match(const struct suite_match *m, const struct result_output *o, boo
 	int e;
 	PCRE2_SIZE off;
 	*matched = false;
-	pcre2_code *re =
-		pcre2_compile((PCRE2_SPTR)m->pattern, PCRE2_ZERO_TERMINATED, m->options, &e, &off, NULL);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)m->pattern, PCRE2_ZERO_TERMINATED, m->options,
+				       &e, &off, NULL);
 	if (!re)
 		return -EINVAL;
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
@@ -83,10 +83,10 @@ int expect_check(const struct suite_expect *e, const struct expect_outcome *o,
 		bool want;
 		const char *what;
 	} checks[] = {
-		{ &e->stdout_match, out, true, "stdout does not match" },
-		{ &e->stdout_not, out, false, "stdout matches forbidden" },
-		{ &e->stderr_match, err, true, "stderr does not match" },
-		{ &e->stderr_not, err, false, "stderr matches forbidden" },
+	    {&e->stdout_match, out, true, "stdout does not match"},
+	    {&e->stdout_not, out, false, "stdout matches forbidden"},
+	    {&e->stderr_match, err, true, "stderr does not match"},
+	    {&e->stderr_not, err, false, "stderr matches forbidden"},
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		if (!checks[i].m->pattern)

@@ -27,27 +27,27 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "parallel", required_argument, NULL, 'j' },
-	{ "filter", required_argument, NULL, OPT_FILTER },
-	{ "tags", required_argument, NULL, OPT_TAGS },
-	{ "partition", required_argument, NULL, OPT_PARTITION },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
-	{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "backend", required_argument, NULL, OPT_BACKEND },
-	{ "artifacts", required_argument, NULL, OPT_ARTIFACTS },
-	{ "junit", required_argument, NULL, OPT_JUNIT },
-	{ "tap", required_argument, NULL, OPT_TAP },
-	{ "tap-version", required_argument, NULL, OPT_TAP_VERSION },
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "github", no_argument, NULL, OPT_GITHUB },
-	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
-	{ "color", required_argument, NULL, OPT_COLOR },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"parallel", required_argument, NULL, 'j'},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"tags", required_argument, NULL, OPT_TAGS},
+    {"partition", required_argument, NULL, OPT_PARTITION},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+    {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"backend", required_argument, NULL, OPT_BACKEND},
+    {"artifacts", required_argument, NULL, OPT_ARTIFACTS},
+    {"junit", required_argument, NULL, OPT_JUNIT},
+    {"tap", required_argument, NULL, OPT_TAP},
+    {"tap-version", required_argument, NULL, OPT_TAP_VERSION},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"github", no_argument, NULL, OPT_GITHUB},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 const char *run_opts_usage(void)
@@ -56,9 +56,11 @@ const char *run_opts_usage(void)
 	       "       smoltest list SUITE [--filter RE] [--tags EXPR] [--partition P] [-v]\n"
 	       "       smoltest validate SUITE\n"
 	       "\n"
-	       "  -j, --parallel N        tests running at once (default: suite's parallel, else CPUs)\n"
+	       "  -j, --parallel N        tests running at once (default: suite's parallel, else "
+	       "CPUs)\n"
 	       "      --filter REGEX      only tests whose name matches (PCRE2)\n"
-	       "      --tags EXPR         only tests whose tags satisfy EXPR: tag, !tag, a+b (and),\n"
+	       "      --tags EXPR         only tests whose tags satisfy EXPR: tag, !tag, a+b "
+	       "(and),\n"
 	       "                          a,b (or), parentheses\n"
 	       "      --partition P       hash:M/N (stable) or count:M/N; else TEST_SHARD_INDEX/\n"
 	       "                          TEST_TOTAL_SHARDS or CI_NODE_INDEX/CI_NODE_TOTAL\n"
@@ -66,11 +68,13 @@ const char *run_opts_usage(void)
 	       "      --fail-fast         stop at the first failure; --keep-going: do not\n"
 	       "      --timeout D         per-test timeout for every test (30s, 2m, ...)\n"
 	       "      --backend B         auto, vm or sandbox (default: the suite's, else auto)\n"
-	       "      --artifacts DIR     where artifacts go, DIR/<test>/ (default smoltest-artifacts)\n"
+	       "      --artifacts DIR     where artifacts go, DIR/<test>/ (default "
+	       "smoltest-artifacts)\n"
 	       "      --junit FILE        write JUnit XML\n"
 	       "      --tap FILE|-        write TAP (--tap-version 13|14, default 14)\n"
 	       "      --json FILE|-       write JSON lines\n"
-	       "      --github            GitHub Actions annotations (default when GITHUB_ACTIONS=true)\n"
+	       "      --github            GitHub Actions annotations (default when "
+	       "GITHUB_ACTIONS=true)\n"
 	       "      --no-cache          do not use or fill the warm-environment cache\n"
 	       "      --color WHEN        auto, always or never\n"
 	       "  -v, --verbose           show passing tests' output and setup output\n"
@@ -100,7 +104,8 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 		switch (c) {
 		case 'j':
 			if (util_parse_u64(optarg, 1, 1024, &v))
-				return fail(err, errlen, "-j '%s': give a number of tests from 1 to 1024%s",
+				return fail(err, errlen,
+					    "-j '%s': give a number of tests from 1 to 1024%s",
 					    optarg, "");
 			o->parallel = (unsigned)v;
 			break;
@@ -116,7 +121,8 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			break;
 		case OPT_RETRIES:
 			if (util_parse_u64(optarg, 0, 100, &v))
-				return fail(err, errlen, "--retries '%s': give 0 to 100%s", optarg, "");
+				return fail(err, errlen, "--retries '%s': give 0 to 100%s", optarg,
+					    "");
 			o->retries = (int)v;
 			break;
 		case OPT_FAIL_FAST:
@@ -127,8 +133,10 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			break;
 		case OPT_TIMEOUT:
 			if (util_parse_duration(optarg, &o->timeout_ns) || !o->timeout_ns)
-				return fail(err, errlen, "--timeout '%s': give a positive duration such "
-							 "as 30s or 2m%s", optarg, "");
+				return fail(err, errlen,
+					    "--timeout '%s': give a positive duration such "
+					    "as 30s or 2m%s",
+					    optarg, "");
 			break;
 		case OPT_BACKEND:
 			o->has_backend = true;
@@ -139,8 +147,9 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			else if (!strcmp(optarg, "sandbox"))
 				o->backend = SUITE_BACKEND_SANDBOX;
 			else
-				return fail(err, errlen, "--backend '%s': give auto, vm or sandbox%s",
-					    optarg, "");
+				return fail(err, errlen,
+					    "--backend '%s': give auto, vm or sandbox%s", optarg,
+					    "");
 			break;
 		case OPT_ARTIFACTS:
 			o->artifacts = optarg;
@@ -153,7 +162,8 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			break;
 		case OPT_TAP_VERSION:
 			if (strcmp(optarg, "13") && strcmp(optarg, "14"))
-				return fail(err, errlen, "--tap-version '%s': give 13 or 14%s", optarg, "");
+				return fail(err, errlen, "--tap-version '%s': give 13 or 14%s",
+					    optarg, "");
 			o->tap_version = (unsigned)optarg[1] - '0' + 10;
 			break;
 		case OPT_JSON:
@@ -173,8 +183,9 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			else if (!strcmp(optarg, "never"))
 				o->color = 2;
 			else
-				return fail(err, errlen, "--color '%s': give auto, always or never%s",
-					    optarg, "");
+				return fail(err, errlen,
+					    "--color '%s': give auto, always or never%s", optarg,
+					    "");
 			break;
 		case 'v':
 			o->verbosity = 1;
@@ -188,8 +199,9 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			return fail(err, errlen, "%s: option '%s' needs a value", cmd,
 				    argv[optind - 1]);
 		default:
-			return fail(err, errlen, "%s: unknown option '%s' (see smoltest run --help)",
-				    cmd, argv[optind - 1]);
+			return fail(err, errlen,
+				    "%s: unknown option '%s' (see smoltest run --help)", cmd,
+				    argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

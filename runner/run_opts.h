@@ -10,23 +10,23 @@
 #include <stdint.h>
 
 struct run_opts {
-	const char *suite;	  /* SUITE (borrowed from argv) */
-	unsigned parallel;	  /* -j; 0: the suite's or the CPU count */
-	const char *filter;	  /* --filter */
-	const char *tags;	  /* --tags */
+	const char *suite;		/* SUITE (borrowed from argv) */
+	unsigned parallel;		/* -j; 0: the suite's or the CPU count */
+	const char *filter;		/* --filter */
+	const char *tags;		/* --tags */
 	struct sel_partition partition; /* --partition (kind NONE: env or none) */
-	int retries;		  /* --retries; -1: the suite's */
-	bool fail_fast;		  /* --fail-fast (--keep-going turns it off) */
-	uint64_t timeout_ns;	  /* --timeout; 0: the suite's */
+	int retries;			/* --retries; -1: the suite's */
+	bool fail_fast;			/* --fail-fast (--keep-going turns it off) */
+	uint64_t timeout_ns;		/* --timeout; 0: the suite's */
 	bool has_backend;
 	enum suite_backend backend; /* --backend */
-	const char *artifacts;	  /* --artifacts DIR */
+	const char *artifacts;	    /* --artifacts DIR */
 	const char *junit, *tap, *json;
-	unsigned tap_version;	  /* 13 or 14 */
-	bool github;		  /* --github */
+	unsigned tap_version; /* 13 or 14 */
+	bool github;	      /* --github */
 	bool no_cache;
-	int verbosity;		  /* -q -1, default 0, -v 1 */
-	int color;		  /* 0 auto, 1 always, 2 never */
+	int verbosity; /* -q -1, default 0, -v 1 */
+	int color;     /* 0 auto, 1 always, 2 never */
 };
 
 /* Parses argv (argv[0] is the subcommand name). -EINVAL with a one-line

@@ -36,12 +36,12 @@ struct sandbox {
 };
 
 struct sandbox_inst {
-	char dir[512];	/* i<N> in the run dir; "" for none */
+	char dir[512]; /* i<N> in the run dir; "" for none */
 	char upper[512], work[512];
-	pid_t monitor;	/* our child */
-	pid_t init;	/* the sandbox's PID 1, as seen from the host */
-	int pidfd;	/* of init */
-	int inotify;	/* watches the socket directory for the agent's socket */
+	pid_t monitor; /* our child */
+	pid_t init;    /* the sandbox's PID 1, as seen from the host */
+	int pidfd;     /* of init */
+	int inotify;   /* watches the socket directory for the agent's socket */
 	char cgroup[1300];
 	bool template_mode;
 };
@@ -146,7 +146,7 @@ static void inst_kill_and_reap(struct sandbox *sb, struct sandbox_inst *si)
 		pidfd_send_signal(si->pidfd, SIGKILL, NULL, 0);
 		/* the pidfd turns readable once the whole pid namespace is gone
 		 * (init's exit waits for every process in it) */
-		struct pollfd pfd = { .fd = si->pidfd, .events = POLLIN };
+		struct pollfd pfd = {.fd = si->pidfd, .events = POLLIN};
 		int n;
 		while ((n = poll(&pfd, 1, 10000)) < 0 && errno == EINTR)
 			;
@@ -176,7 +176,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
 	struct sandbox_inst *si = calloc(1, sizeof(*si));
 	char root[512], sock[512], lower[512];
-	int rc, status[2] = { -1, -1 }, agent_fd = -1, log_fd = -1;
+	int rc, status[2] = {-1, -1}, agent_fd = -1, log_fd = -1;
 
 	if (!bi || !si) {
 		rc = -ENOMEM;
@@ -229,8 +229,8 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 		goto fail;
 	}
 	char procs[1400] = "";
-	if (sb->cg.enabled && cgroup_instance_create(&sb->cg, sb->seq, si->cgroup,
-						     sizeof(si->cgroup)) == 0)
+	if (sb->cg.enabled &&
+	    cgroup_instance_create(&sb->cg, sb->seq, si->cgroup, sizeof(si->cgroup)) == 0)
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", si->cgroup);
 	char logp[600];
 	snprintf(logp, sizeof(logp), "%s/agent.log", si->dir);
@@ -249,21 +249,21 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	char layer[600];
 	snprintf(layer, sizeof(layer), "%s/upper", o->layer_dir ? o->layer_dir : "");
 	struct sandbox_spec spec = {
-		.rootfs = s->sandbox.rootfs,
-		.layer = !o->template_mode && o->layer_dir ? layer : NULL,
-		.upper = si->upper,
-		.work = si->work,
-		.root = root,
-		.lower_mnt = lower,
-		.sock_dir = sock,
-		.artifact_dir = o->artifact_dir,
-		.shares = s->shares,
-		.n_shares = s->n_shares,
-		.hostname = host[0] ? host : "sandbox",
-		.agent_fd = agent_fd,
-		.cgroup_procs = procs[0] ? procs : NULL,
-		.status_fd = status[1],
-		.log_fd = log_fd,
+	    .rootfs = s->sandbox.rootfs,
+	    .layer = !o->template_mode && o->layer_dir ? layer : NULL,
+	    .upper = si->upper,
+	    .work = si->work,
+	    .root = root,
+	    .lower_mnt = lower,
+	    .sock_dir = sock,
+	    .artifact_dir = o->artifact_dir,
+	    .shares = s->shares,
+	    .n_shares = s->n_shares,
+	    .hostname = host[0] ? host : "sandbox",
+	    .agent_fd = agent_fd,
+	    .cgroup_procs = procs[0] ? procs : NULL,
+	    .status_fd = status[1],
+	    .log_fd = log_fd,
 	};
 	fflush(NULL);
 	pid_t pid = fork();
@@ -301,11 +301,13 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	bi->ready_fd = si->inotify;
 	bi->priv = si;
 	snprintf(bi->name, sizeof(bi->name), "%s", o->name);
-	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path), "%s/%s",
-			     sock, SANDBOX_AGENT_SOCK) >= sizeof(bi->endpoint.unix_path)) {
+	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path), "%s/%s", sock,
+			     SANDBOX_AGENT_SOCK) >= sizeof(bi->endpoint.unix_path)) {
 		rc = -ENAMETOOLONG;
-		snprintf(err, errlen, "sandbox: socket path under %s is too long; set TMPDIR to a "
-				      "shorter directory", sock);
+		snprintf(err, errlen,
+			 "sandbox: socket path under %s is too long; set TMPDIR to a "
+			 "shorter directory",
+			 sock);
 		goto fail;
 	}
 	*out = bi;
@@ -366,8 +368,9 @@ static int sbx_freeze(struct backend *b, struct backend_instance *bi, char *err,
 	/* the template's upper dir is now only ever a lower layer */
 	int rc = util_rm_rf(work);
 	if (rc)
-		snprintf(err, errlen, "sandbox: cannot remove the template's overlay workdir %s: %s",
-			 work, strerror(-rc));
+		snprintf(err, errlen,
+			 "sandbox: cannot remove the template's overlay workdir %s: %s", work,
+			 strerror(-rc));
 	return rc;
 }
 
@@ -419,14 +422,14 @@ static void sbx_destroy(struct backend *b)
 }
 
 static const struct backend_ops sandbox_ops = {
-	.name = "sandbox",
-	.instance_start = sbx_start,
-	.instance_kill = sbx_kill,
-	.instance_stop = sbx_stop,
-	.freeze = sbx_freeze,
-	.key_material = sbx_key,
-	.diagnose = sbx_diagnose,
-	.destroy = sbx_destroy,
+    .name = "sandbox",
+    .instance_start = sbx_start,
+    .instance_kill = sbx_kill,
+    .instance_stop = sbx_stop,
+    .freeze = sbx_freeze,
+    .key_material = sbx_key,
+    .diagnose = sbx_diagnose,
+    .destroy = sbx_destroy,
 };
 
 static bool fs_has_overlay(void)
@@ -455,8 +458,10 @@ int sandbox_backend_create(const struct suite *s, const struct backend_opts *o,
 		return -ENOTSUP;
 	}
 	if (strpbrk(s->sandbox.rootfs, ":,\\")) {
-		snprintf(err, errlen, "sandbox: rootfs %s contains ':', ',' or '\\', which "
-				      "overlayfs options cannot carry", s->sandbox.rootfs);
+		snprintf(err, errlen,
+			 "sandbox: rootfs %s contains ':', ',' or '\\', which "
+			 "overlayfs options cannot carry",
+			 s->sandbox.rootfs);
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < s->n_shares; i++) {
@@ -464,7 +469,8 @@ int sandbox_backend_create(const struct suite *s, const struct backend_opts *o,
 		if (stat(sh->host, &st) && !sh->readonly && errno == ENOENT)
 			util_mkdir_p(sh->host, 0755);
 		if (stat(sh->host, &st) || !S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "sandbox: share host directory %s (%s:%u) does not exist",
+			snprintf(err, errlen,
+				 "sandbox: share host directory %s (%s:%u) does not exist",
 				 sh->host, s->file, sh->line);
 			return -ENOTSUP;
 		}
@@ -474,8 +480,9 @@ int sandbox_backend_create(const struct suite *s, const struct backend_opts *o,
 		return -ENOTSUP;
 	}
 	if (access(o->agent_path, X_OK)) {
-		snprintf(err, errlen, "sandbox: the agent %s is not executable: %s (build the "
-				      "smoltest_agent target or set SMOLTEST_AGENT)",
+		snprintf(err, errlen,
+			 "sandbox: the agent %s is not executable: %s (build the "
+			 "smoltest_agent target or set SMOLTEST_AGENT)",
 			 o->agent_path, strerror(errno));
 		return -ENOTSUP;
 	}

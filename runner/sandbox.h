@@ -26,7 +26,7 @@
 
 /* Under /.smoltest, not /run: the agent as PID 1 mounts fresh tmpfs on
  * /run and /tmp before it listens (fixtures/agent/agent_init.h). */
-#define SANDBOX_SOCK_DIR "/.smoltest/sock"
+#define SANDBOX_SOCK_DIR   "/.smoltest/sock"
 #define SANDBOX_AGENT_SOCK "agent.sock"
 
 /* Everything the children need, prepared by the runner before fork so that

@@ -106,8 +106,8 @@ static void bind_at(int fd, const char *src, const char *root, const char *guest
 	}
 	if (mount(src, dst, NULL, MS_BIND, NULL))
 		die(fd, "bind mount", src, errno);
-	if (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-			NULL))
+	if (ro &&
+	    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL))
 		die(fd, "remount read-only", dst, errno);
 }
 
@@ -121,7 +121,7 @@ static void setup_dev(int fd, const char *root)
 		die(fd, "create", dev, errno);
 	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k"))
 		die(fd, "mount tmpfs", dev, errno);
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		char src[64];
 		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
@@ -129,9 +129,9 @@ static void setup_dev(int fd, const char *root)
 		bind_at(fd, src, root, p, false, true);
 	}
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },	   { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-		{ "pts/ptmx", "ptmx" },
+	    {"/proc/self/fd", "fd"},	   {"/proc/self/fd/0", "stdin"},
+	    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	    {"pts/ptmx", "ptmx"},
 	};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		join(p, dev, links[i][1]);
@@ -181,7 +181,7 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 		die(fd, "sethostname", s->hostname, errno);
 	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sk >= 0) {
-		struct ifreq ifr = { 0 };
+		struct ifreq ifr = {0};
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
 		if (ioctl(sk, SIOCGIFFLAGS, &ifr) == 0) {
 			ifr.ifr_flags |= IFF_UP;
@@ -216,9 +216,9 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	}
 	char listen[160];
 	snprintf(listen, sizeof(listen), "unix:%s/%s", SANDBOX_SOCK_DIR, SANDBOX_AGENT_SOCK);
-	char *const argv[] = { "smoltest-agent", "--listen", listen, NULL };
-	char *const envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			       "HOME=/root", "LANG=C.UTF-8", "SMOLTEST_SANDBOX=1", NULL };
+	char *const argv[] = {"smoltest-agent", "--listen", listen, NULL};
+	char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			      "HOME=/root", "LANG=C.UTF-8", "SMOLTEST_SANDBOX=1", NULL};
 	syscall(SYS_execveat, s->agent_fd, "", argv, envp, AT_EMPTY_PATH);
 	die(fd, "exec the agent", "smoltest-agent", errno);
 }
@@ -278,8 +278,9 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	if (pipe2(sync, O_CLOEXEC))
 		die(fd, "pipe", "sync", errno);
 	/* clone() with fork semantics (no new stack): the child continues here. */
-	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
-					       CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD,
+	pid_t pid = (pid_t)syscall(SYS_clone,
+				   CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
+				       CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD,
 				   NULL, NULL, NULL, 0);
 	if (pid < 0)
 		die(fd, "clone the sandbox init", "namespaces", errno);

@@ -19,9 +19,9 @@
 #define SCHED_CONNECT_TIMEOUT_NS (20 * NSEC_PER_SEC)
 /* After the agent should have killed a timed-out test, the runner gives it
  * this long before it tears the instance down itself. */
-#define SCHED_KILL_GRACE_NS (10 * NSEC_PER_SEC)
+#define SCHED_KILL_GRACE_NS	  (10 * NSEC_PER_SEC)
 #define SCHED_ARTIFACT_TIMEOUT_NS (60 * NSEC_PER_SEC)
-#define SCHED_MAX_BACKOFF_MS 50
+#define SCHED_MAX_BACKOFF_MS	  50
 
 enum watch_kind { W_SIGNAL = 1, W_TIMER, W_AGENT, W_DEATH, W_READY };
 
@@ -39,24 +39,24 @@ enum job_phase { JOB_CONNECTING, JOB_RUNNING, JOB_ARTIFACTS, JOB_FINISHED, JOB_R
 struct job {
 	struct sched *sc;
 	bool used;
-	bool setup;	   /* the template's setup, not a test */
-	size_t test;	   /* index into suite tests */
-	unsigned index;	   /* position in the plan */
+	bool setup;	/* the template's setup, not a test */
+	size_t test;	/* index into suite tests */
+	unsigned index; /* position in the plan */
 	unsigned attempt, max_attempts;
-	bool had_failure;  /* an earlier attempt failed (flaky on pass) */
+	bool had_failure; /* an earlier attempt failed (flaky on pass) */
 	struct backend_instance *inst;
 	struct agent_client *ac;
 	struct watch w_agent, w_death, w_ready;
 	enum job_phase phase;
 	uint64_t connect_deadline, reconnect_at, hard_deadline;
 	unsigned backoff_ms;
-	size_t step;	   /* setup step being run */
+	size_t step; /* setup step being run */
 	struct outbuf out, err;
 	uint64_t start_ns, start_wall_ns, end_ns;
 	struct agent_exit ex;
 	bool have_exit;
-	bool cancelled;	   /* fail-fast or signal */
-	bool env_error;	   /* the environment failed (result ERROR) */
+	bool cancelled; /* fail-fast or signal */
+	bool env_error; /* the environment failed (result ERROR) */
 	char msg[768];
 	char art_dir[1024];
 	struct strbuf art_out;
@@ -82,7 +82,7 @@ struct sched {
 	struct {
 		size_t plan_pos;
 		unsigned attempt;
-	} *retry;
+	} * retry;
 	size_t n_retry;
 	bool *had_failure; /* per plan position */
 	bool stopping;
@@ -102,7 +102,7 @@ static void watch_set(struct sched *sc, struct watch *w, int fd, uint32_t events
 	}
 	if (fd < 0)
 		return;
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (w->fd == fd) {
 		if (w->events == events)
 			return;
@@ -157,7 +157,7 @@ static void arm_timer(struct sched *sc)
 		if (j->ac)
 			d = min_deadline(d, agent_client_deadline_ns(j->ac));
 	}
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 	if (d) {
 		uint64_t now = util_now_ns();
 		uint64_t delta = d > now ? d - now : 1;
@@ -202,10 +202,10 @@ int sched_build_env(const struct suite_test *t, unsigned attempt, const char *ru
 		    const char *backend, char ***out)
 {
 	static const char *const base[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root",
-		"LANG=C.UTF-8",
-		"TERM=dumb",
+	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	    "HOME=/root",
+	    "LANG=C.UTF-8",
+	    "TERM=dumb",
 	};
 	char **env = calloc(1, sizeof(*env));
 	size_t n = 0;
@@ -214,7 +214,7 @@ int sched_build_env(const struct suite_test *t, unsigned attempt, const char *ru
 		rc = env_set(&env, &n, base[i]);
 	for (size_t i = 0; !rc && t && i < t->n_env; i++)
 		rc = env_set(&env, &n, t->env[i]);
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	if (!rc && t) {
 		rc = sb_printf(&sb, "SMOLTEST_TEST=%s", t->name);
 		rc = rc ? rc : env_set(&env, &n, sb_str(&sb));
@@ -310,8 +310,8 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 		char **argv = NULL;
 		const char *cwd = t->cwd ? t->cwd : j->sc->s->workdir;
 		if (artifacts_argv(t->artifacts, t->n_artifacts, cwd, &argv) == 0) {
-			struct agent_exec_req req = { 0 };
-			static const struct agent_exec_ops ops = { on_output, NULL, on_exit_cb };
+			struct agent_exec_req req = {0};
+			static const struct agent_exec_ops ops = {on_output, NULL, on_exit_cb};
 			req.argv = (const char *const *)argv;
 			req.inherit_env = true;
 			req.timeout_ns = SCHED_ARTIFACT_TIMEOUT_NS;
@@ -328,7 +328,7 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 	j->phase = JOB_FINISHED;
 }
 
-static const struct agent_exec_ops exec_ops = { on_output, NULL, on_exit_cb };
+static const struct agent_exec_ops exec_ops = {on_output, NULL, on_exit_cb};
 
 static void job_exec_step(struct job *j)
 {
@@ -352,7 +352,7 @@ static void job_exec_step(struct job *j)
 		job_finish_env_error(j, "out of memory building the environment");
 		return;
 	}
-	struct agent_exec_req req = { 0 };
+	struct agent_exec_req req = {0};
 	if (cmd->shell)
 		req.shell = cmd->argv[0];
 	else
@@ -420,13 +420,13 @@ static void on_closed(void *opaque, struct agent_client *c, int err)
 	}
 }
 
-static const struct agent_client_ops client_ops = { on_ready, on_closed, NULL };
+static const struct agent_client_ops client_ops = {on_ready, on_closed, NULL};
 
 /* ---- jobs --------------------------------------------------------------- */
 
 static int job_connect(struct job *j)
 {
-	struct agent_client_config cfg = { 0 };
+	struct agent_client_config cfg = {0};
 	struct backend_endpoint *ep = &j->inst->endpoint;
 	cfg.addr.kind = ep->vsock_port ? AGENT_ADDR_HYBRID_VSOCK : AGENT_ADDR_UNIX;
 	snprintf(cfg.addr.path, sizeof(cfg.addr.path), "%s", ep->unix_path);
@@ -446,9 +446,9 @@ static struct job *job_alloc(struct sched *sc)
 			memset(j, 0, sizeof(*j));
 			j->sc = sc;
 			j->used = true;
-			j->w_agent = (struct watch){ W_AGENT, j, -1, 0 };
-			j->w_death = (struct watch){ W_DEATH, j, -1, 0 };
-			j->w_ready = (struct watch){ W_READY, j, -1, 0 };
+			j->w_agent = (struct watch){W_AGENT, j, -1, 0};
+			j->w_death = (struct watch){W_DEATH, j, -1, 0};
+			j->w_ready = (struct watch){W_READY, j, -1, 0};
 			return j;
 		}
 	return NULL;
@@ -511,7 +511,7 @@ static void job_start(struct job *j, const char *layer_dir, bool template_mode)
 {
 	struct sched *sc = j->sc;
 	char err[BACKEND_ERR_MAX] = "";
-	struct backend_instance_opts io = { 0 };
+	struct backend_instance_opts io = {0};
 	const struct suite_test *t = j->setup ? NULL : &sc->s->tests[j->test];
 	if (outbuf_init(&j->out, OUTBUF_HEAD_DEFAULT, OUTBUF_TAIL_DEFAULT) ||
 	    outbuf_init(&j->err, OUTBUF_HEAD_DEFAULT, OUTBUF_TAIL_DEFAULT)) {
@@ -529,8 +529,8 @@ static void job_start(struct job *j, const char *layer_dir, bool template_mode)
 		io.artifact_dir = j->art_dir;
 	}
 	j->phase = JOB_CONNECTING;
-	j->connect_deadline = util_now_ns() +
-			      (sc->o.connect_timeout_ns ? sc->o.connect_timeout_ns : SCHED_CONNECT_TIMEOUT_NS);
+	j->connect_deadline = util_now_ns() + (sc->o.connect_timeout_ns ? sc->o.connect_timeout_ns
+									: SCHED_CONNECT_TIMEOUT_NS);
 	int rc = sc->be->ops->instance_start(sc->be, &io, &j->inst, err, sizeof(err));
 	if (rc) {
 		j->inst = NULL;
@@ -563,7 +563,7 @@ static void emit_record(struct sched *sc, struct job *j, enum result_status st,
 			enum result_fail_kind fk, bool final)
 {
 	const struct suite_test *t = &sc->s->tests[j->test];
-	struct result_record r = { 0 };
+	struct result_record r = {0};
 	r.suite_name = sc->s->name;
 	r.suite_file = sc->o.suite_file;
 	r.line = t->line;
@@ -628,7 +628,7 @@ static void emit_not_run_as(struct sched *sc, size_t plan_pos, unsigned attempt,
 			    enum result_status st, const char *reason)
 {
 	const struct suite_test *t = &sc->s->tests[sc->plan[plan_pos]];
-	struct result_record rec = { 0 };
+	struct result_record rec = {0};
 	rec.suite_name = sc->s->name;
 	rec.suite_file = sc->o.suite_file;
 	rec.line = t->line;
@@ -691,15 +691,17 @@ static void job_complete_test(struct sched *sc, struct job *j)
 		st = RESULT_FAIL;
 		fk = FAIL_EXIT_CODE;
 		snprintf(j->msg, sizeof(j->msg), "could not start %.200s in %.200s: %s",
-			 t->run.shell ? "/bin/sh" : t->run.argv[0], t->cwd ? t->cwd : sc->s->workdir,
+			 t->run.shell ? "/bin/sh" : t->run.argv[0],
+			 t->cwd ? t->cwd : sc->s->workdir,
 			 strerror(j->ex.sys_errno ? j->ex.sys_errno : ENOENT));
 	} else {
-		struct expect_outcome o = { 0 };
+		struct expect_outcome o = {0};
 		struct result_output ro, re;
 		o.exited = j->ex.how == AGENT_EXIT_EXITED;
 		o.exit_code = j->ex.code;
-		o.signal = j->ex.how == AGENT_EXIT_SIGNALED || j->ex.how == AGENT_EXIT_KILLED ?
-				   j->ex.code : 0;
+		o.signal = j->ex.how == AGENT_EXIT_SIGNALED || j->ex.how == AGENT_EXIT_KILLED
+			       ? j->ex.code
+			       : 0;
 		o.timed_out = j->ex.how == AGENT_EXIT_TIMED_OUT;
 		outbuf_view(&j->out, &ro);
 		outbuf_view(&j->err, &re);
@@ -716,10 +718,12 @@ static void job_complete_test(struct sched *sc, struct job *j)
 			char l[32];
 			util_format_duration(lim, l, sizeof(l));
 			snprintf(j->msg, sizeof(j->msg),
-				 "timed out after %s (limit %s); the whole process tree was killed", d, l);
+				 "timed out after %s (limit %s); the whole process tree was killed",
+				 d, l);
 		}
 		if (st == RESULT_PASS && j->arts.n_missing)
-			snprintf(j->msg, sizeof(j->msg), "passed; %zu artifact pattern%s matched nothing",
+			snprintf(j->msg, sizeof(j->msg),
+				 "passed; %zu artifact pattern%s matched nothing",
 				 j->arts.n_missing, j->arts.n_missing == 1 ? "" : "s");
 		else if (st == RESULT_PASS && artmsg[0])
 			snprintf(j->msg, sizeof(j->msg), "passed; %s", artmsg);
@@ -727,8 +731,8 @@ static void job_complete_test(struct sched *sc, struct job *j)
 	bool failed = st == RESULT_FAIL || st == RESULT_TIMEOUT || st == RESULT_ERROR;
 	if (st == RESULT_PASS && sc->had_failure[j->index]) {
 		st = RESULT_FLAKY;
-		snprintf(j->msg, sizeof(j->msg), "passed on attempt %u of %u after failing", j->attempt,
-			 j->max_attempts);
+		snprintf(j->msg, sizeof(j->msg), "passed on attempt %u of %u after failing",
+			 j->attempt, j->max_attempts);
 	}
 	bool retry = failed && j->attempt < j->max_attempts && !sc->stopping;
 	emit_record(sc, j, st, fk, !retry);
@@ -831,7 +835,8 @@ static void handle_timers(struct sched *sc)
 			agent_client_tick(j->ac, now);
 		if (j->phase == JOB_FINISHED)
 			continue;
-		if (j->reconnect_at && now >= j->reconnect_at && j->phase == JOB_CONNECTING && j->ac) {
+		if (j->reconnect_at && now >= j->reconnect_at && j->phase == JOB_CONNECTING &&
+		    j->ac) {
 			j->reconnect_at = 0;
 			agent_client_reconnect(j->ac);
 		}
@@ -890,8 +895,8 @@ static int loop_once(struct sched *sc)
 					snprintf(what, sizeof(what), "the %s of %s '%s' died",
 						 w->job->sc->be->ops->name,
 						 w->job->setup ? "the template for" : "test",
-						 w->job->setup ? sc->s->name :
-								 sc->s->tests[w->job->test].name);
+						 w->job->setup ? sc->s->name
+							       : sc->s->tests[w->job->test].name);
 					job_finish_env_error(w->job, what);
 				}
 			}
@@ -935,8 +940,8 @@ int sched_create(const struct suite *s, struct backend *be, struct reporter_set 
 		rc = -errno;
 		goto fail_mask;
 	}
-	sc->w_sig = (struct watch){ W_SIGNAL, NULL, -1, 0 };
-	sc->w_timer = (struct watch){ W_TIMER, NULL, -1, 0 };
+	sc->w_sig = (struct watch){W_SIGNAL, NULL, -1, 0};
+	sc->w_timer = (struct watch){W_TIMER, NULL, -1, 0};
 	watch_set(sc, &sc->w_sig, sc->sigfd, EPOLLIN);
 	watch_set(sc, &sc->w_timer, sc->timerfd, EPOLLIN);
 	*out = sc;

@@ -25,22 +25,22 @@
 #include <stdint.h>
 
 struct sched_opts {
-	unsigned parallel;	   /* >= 1 */
+	unsigned parallel; /* >= 1 */
 	bool fail_fast;
-	int retries;		   /* -1: per test from the suite */
-	uint64_t timeout_ns;	   /* 0: per test from the suite */
-	const char *artifacts_dir; /* host directory; <dir>/<test>/ per test */
-	const char *run_id;	   /* SMOLTEST_RUN_ID given to tests */
-	const char *suite_file;	   /* repo-relative suite path for records */
+	int retries;		     /* -1: per test from the suite */
+	uint64_t timeout_ns;	     /* 0: per test from the suite */
+	const char *artifacts_dir;   /* host directory; <dir>/<test>/ per test */
+	const char *run_id;	     /* SMOLTEST_RUN_ID given to tests */
+	const char *suite_file;	     /* repo-relative suite path for records */
 	uint64_t connect_timeout_ns; /* agent reachable after instance start; 0: 20 s */
-	int verbose;		   /* >0: echo setup output */
+	int verbose;		     /* >0: echo setup output */
 };
 
 /* Outcome of a run (counts per test, final attempts). */
 struct sched_result {
 	struct run_summary sum;
-	bool interrupted;	/* SIGINT/SIGTERM */
-	int signal;		/* which */
+	bool interrupted; /* SIGINT/SIGTERM */
+	int signal;	  /* which */
 };
 
 struct sched;

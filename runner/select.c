@@ -21,7 +21,7 @@ static int set_err(char *err, size_t len, int rc, const char *fmt, const char *a
 
 int sel_partition_parse(const char *text, struct sel_partition *out, char *err, size_t errlen)
 {
-	struct sel_partition p = { 0 };
+	struct sel_partition p = {0};
 	const char *rest;
 	if (util_starts_with(text, "hash:")) {
 		p.kind = SEL_PART_HASH;
@@ -31,7 +31,8 @@ int sel_partition_parse(const char *text, struct sel_partition *out, char *err, 
 		rest = text + 6;
 	} else {
 		return set_err(err, errlen, -EINVAL,
-			       "partition '%s' must be hash:M/N or count:M/N (e.g. hash:1/4)", text);
+			       "partition '%s' must be hash:M/N or count:M/N (e.g. hash:1/4)",
+			       text);
 	}
 	const char *slash = strchr(rest, '/');
 	char m[16];
@@ -63,9 +64,10 @@ static int env_pair(const char *(*get)(const char *, void *), void *ctx, const c
 	if (!is || !ts || util_parse_u64(ts, 1, SEL_MAX_SHARDS, &t) ||
 	    util_parse_u64(is, base, t - 1 + base, &i)) {
 		if (err)
-			snprintf(err, errlen, "%s='%s' %s='%s' do not name a shard (index from %u, "
-					      "total 1..10000)", iname, is ? is : "", tname,
-				 ts ? ts : "", base);
+			snprintf(err, errlen,
+				 "%s='%s' %s='%s' do not name a shard (index from %u, "
+				 "total 1..10000)",
+				 iname, is ? is : "", tname, ts ? ts : "", base);
 		return -EINVAL;
 	}
 	out->kind = SEL_PART_HASH;
@@ -91,8 +93,8 @@ const char *sel_partition_format(const struct sel_partition *p, char *buf, size_
 	if (p->kind == SEL_PART_NONE)
 		snprintf(buf, len, "%s", "");
 	else
-		snprintf(buf, len, "%s:%u/%u", p->kind == SEL_PART_HASH ? "hash" : "count", p->index,
-			 p->total);
+		snprintf(buf, len, "%s:%u/%u", p->kind == SEL_PART_HASH ? "hash" : "count",
+			 p->index, p->total);
 	return buf;
 }
 
@@ -243,7 +245,7 @@ static struct tnode *t_or(struct tparse *t)
 
 int sel_tags_compile(const char *expr, struct sel_tags **out, char *err, size_t errlen)
 {
-	struct tparse t = { .s = expr, .p = expr, .err = err, .errlen = errlen };
+	struct tparse t = {.s = expr, .p = expr, .err = err, .errlen = errlen};
 	struct tnode *root = t_or(&t);
 	skip_ws(&t);
 	if (root && *t.p) {
@@ -310,13 +312,14 @@ int sel_plan(const struct suite *s, const struct sel_opts *o, size_t **out, size
 	if (o->filter) {
 		int e;
 		PCRE2_SIZE off;
-		re = pcre2_compile((PCRE2_SPTR)o->filter, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &e, &off,
-				   NULL);
+		re = pcre2_compile((PCRE2_SPTR)o->filter, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &e,
+				   &off, NULL);
 		if (!re) {
 			PCRE2_UCHAR msg[128];
 			pcre2_get_error_message(e, msg, sizeof(msg));
 			if (err)
-				snprintf(err, errlen, "--filter '%s': invalid regex at offset %zu: %s",
+				snprintf(err, errlen,
+					 "--filter '%s': invalid regex at offset %zu: %s",
 					 o->filter, (size_t)off, (const char *)msg);
 			rc = -EINVAL;
 			goto out;
@@ -329,8 +332,8 @@ int sel_plan(const struct suite *s, const struct sel_opts *o, size_t **out, size
 	}
 	for (size_t i = 0; i < s->n_tests; i++) {
 		const struct suite_test *t = &s->tests[i];
-		if (re && pcre2_match(re, (PCRE2_SPTR)t->name, PCRE2_ZERO_TERMINATED, 0, 0, md,
-				      NULL) < 0)
+		if (re &&
+		    pcre2_match(re, (PCRE2_SPTR)t->name, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL) < 0)
 			continue;
 		if (o->tags && !sel_tags_match(o->tags, t->tags, t->n_tags))
 			continue;

@@ -21,8 +21,8 @@ enum sel_partition_kind {
 
 struct sel_partition {
 	enum sel_partition_kind kind;
-	unsigned index; /* 1-based M of M/N */
-	unsigned total; /* N */
+	unsigned index;	 /* 1-based M of M/N */
+	unsigned total;	 /* N */
 	char source[64]; /* "--partition", "TEST_SHARD_INDEX", ... for messages */
 };
 
@@ -53,8 +53,8 @@ bool sel_tags_match(const struct sel_tags *t, char *const *tags, size_t n_tags);
 void sel_tags_destroy(struct sel_tags *t);
 
 struct sel_opts {
-	const char *filter;		 /* PCRE2 matched against test names, or NULL */
-	const struct sel_tags *tags;	 /* or NULL */
+	const char *filter;		/* PCRE2 matched against test names, or NULL */
+	const struct sel_tags *tags;	/* or NULL */
 	struct sel_partition partition; /* kind NONE: everything */
 };
 

@@ -30,7 +30,7 @@ struct ps {
 };
 
 static void diag_add(struct ps *p, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void diag_add(struct ps *p, const yaml_node_t *n, const char *fmt, ...)
 {
@@ -59,7 +59,9 @@ static yaml_node_t *node(struct ps *p, int id)
 	size_t idx = (size_t)(id - 1);
 	if (idx < p->n_nodes) {
 		if (p->seen[idx]) {
-			diag_add(p, n, "YAML aliases (*name) are not supported in suites; write the value out");
+			diag_add(p, n,
+				 "YAML aliases (*name) are not supported in suites; write the "
+				 "value out");
 			return NULL;
 		}
 		p->seen[idx] = 1;
@@ -236,8 +238,10 @@ static void get_env(struct ps *p, yaml_node_t *n, char ***vec, size_t *cnt)
 			continue;
 		const char *ks = scalar(k);
 		if (!ks || !env_key_ok(ks)) {
-			diag_add(p, k, "env name %s%s%s is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
-				 ks ? "'" : "", ks ? ks : type_name(k), ks ? "'" : "");
+			diag_add(
+			    p, k,
+			    "env name %s%s%s is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
+			    ks ? "'" : "", ks ? ks : type_name(k), ks ? "'" : "");
 			continue;
 		}
 		const char *vs = scalar(v);
@@ -245,7 +249,7 @@ static void get_env(struct ps *p, yaml_node_t *n, char ***vec, size_t *cnt)
 			diag_add(p, v, "env %s must be a string without NUL bytes", ks);
 			continue;
 		}
-		struct strbuf sb = { 0 };
+		struct strbuf sb = {0};
 		if (sb_printf(&sb, "%s=%s", ks, vs)) {
 			sb_release(&sb);
 			p->oom = 1;
@@ -327,8 +331,8 @@ static void get_match(struct ps *p, yaml_node_t *n, const char *what, struct sui
 				m->options |= PCRE2_EXTENDED;
 				break;
 			default:
-				diag_add(p, n, "%s: unknown regex flag '%c' (use i, m, s or x)", what,
-					 *f);
+				diag_add(p, n, "%s: unknown regex flag '%c' (use i, m, s or x)",
+					 what, *f);
 				return;
 			}
 		}
@@ -384,7 +388,8 @@ static void walk_map(struct ps *p, yaml_node_t *n, const char *what, const struc
 			continue;
 		const char *ks = scalar(k);
 		if (!ks) {
-			diag_add(p, k, "%s: keys must be plain strings, not %s", what, type_name(k));
+			diag_add(p, k, "%s: keys must be plain strings, not %s", what,
+				 type_name(k));
 			continue;
 		}
 		size_t i;
@@ -392,10 +397,11 @@ static void walk_map(struct ps *p, yaml_node_t *n, const char *what, const struc
 			if (!strcmp(keys[i].name, ks))
 				break;
 		if (!keys[i].name) {
-			struct strbuf known = { 0 };
+			struct strbuf known = {0};
 			for (size_t j = 0; keys[j].name; j++)
 				sb_printf(&known, "%s%s", j ? ", " : "", keys[j].name);
-			diag_add(p, k, "unknown key '%s' in %s (known: %s)", ks, what, sb_str(&known));
+			diag_add(p, k, "unknown key '%s' in %s (known: %s)", ks, what,
+				 sb_str(&known));
 			sb_release(&known);
 			continue;
 		}
@@ -441,19 +447,18 @@ static void vm_cmdline(struct ps *p, yaml_node_t *v, void *o)
 	((struct suite *)o)->vm.cmdline = get_string(p, v, "vm.cmdline");
 }
 static const struct key_def vm_keys[] = {
-	{ "cpus", vm_cpus },	 { "memory", vm_memory }, { "kernel", vm_kernel },
-	{ "initrd", vm_initrd }, { "rootfs", vm_rootfs }, { "cmdline", vm_cmdline },
-	{ NULL, NULL },
+    {"cpus", vm_cpus},	   {"memory", vm_memory},   {"kernel", vm_kernel}, {"initrd", vm_initrd},
+    {"rootfs", vm_rootfs}, {"cmdline", vm_cmdline}, {NULL, NULL},
 };
 
 /* Resolves a host path against the suite's directory. */
 static char *host_path(struct ps *p, const char *s)
 {
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	int rc = s[0] == '/' ? sb_append_str(&sb, s) : sb_printf(&sb, "%s/%s", p->dir, s);
 	/* strip trailing "/." and "/" for tidy keys and messages */
-	while (!rc && sb.len > 1 && (sb.buf[sb.len - 1] == '/' ||
-				    (sb.len > 2 && !strcmp(sb.buf + sb.len - 2, "/."))))
+	while (!rc && sb.len > 1 &&
+	       (sb.buf[sb.len - 1] == '/' || (sb.len > 2 && !strcmp(sb.buf + sb.len - 2, "/."))))
 		sb.buf[sb.len -= (sb.buf[sb.len - 1] == '/' ? 1 : 2)] = '\0';
 	char *out = NULL;
 	if (rc || sb_detach(&sb, &out)) {
@@ -483,8 +488,9 @@ static void sb_readonly(struct ps *p, yaml_node_t *v, void *o)
 	if (get_bool(p, v, "sandbox.readonly", &b))
 		return;
 	if (!b)
-		diag_add(p, v, "sandbox.readonly: false is not supported: the sandbox never writes "
-			       "its rootfs (writes go to a copy-on-write layer)");
+		diag_add(p, v,
+			 "sandbox.readonly: false is not supported: the sandbox never writes "
+			 "its rootfs (writes go to a copy-on-write layer)");
 	((struct suite *)o)->sandbox.readonly = true;
 }
 static void sb_memory(struct ps *p, yaml_node_t *v, void *o)
@@ -496,8 +502,8 @@ static void sb_pids(struct ps *p, yaml_node_t *v, void *o)
 	get_uint(p, v, "sandbox.pids", 1, 1u << 22, &((struct suite *)o)->sandbox.pids);
 }
 static const struct key_def sandbox_keys[] = {
-	{ "rootfs", sb_rootfs }, { "readonly", sb_readonly }, { "memory", sb_memory },
-	{ "pids", sb_pids },	 { NULL, NULL },
+    {"rootfs", sb_rootfs}, {"readonly", sb_readonly}, {"memory", sb_memory}, {"pids", sb_pids},
+    {NULL, NULL},
 };
 
 /* ---- shares ------------------------------------------------------------- */
@@ -520,10 +526,12 @@ static void share_guest(struct ps *p, yaml_node_t *v, void *o)
 	struct share_ctx *c = o;
 	c->guest_node = v;
 	c->sh->guest = get_string(p, v, "shares[].guest");
-	if (c->sh->guest && (c->sh->guest[0] != '/' || strstr(c->sh->guest, "/..") ||
-			     !strcmp(c->sh->guest, "/")))
-		diag_add(p, v, "shares[].guest must be an absolute path other than / without '..', "
-			       "not '%s'", c->sh->guest);
+	if (c->sh->guest &&
+	    (c->sh->guest[0] != '/' || strstr(c->sh->guest, "/..") || !strcmp(c->sh->guest, "/")))
+		diag_add(p, v,
+			 "shares[].guest must be an absolute path other than / without '..', "
+			 "not '%s'",
+			 c->sh->guest);
 }
 static void share_ro(struct ps *p, yaml_node_t *v, void *o)
 {
@@ -531,7 +539,10 @@ static void share_ro(struct ps *p, yaml_node_t *v, void *o)
 	get_bool(p, v, "shares[].readonly", &c->sh->readonly);
 }
 static const struct key_def share_keys[] = {
-	{ "host", share_host }, { "guest", share_guest }, { "readonly", share_ro }, { NULL, NULL },
+    {"host", share_host},
+    {"guest", share_guest},
+    {"readonly", share_ro},
+    {NULL, NULL},
 };
 
 /* ---- expect ------------------------------------------------------------- */
@@ -558,8 +569,8 @@ static void ex_stderr_not(struct ps *p, yaml_node_t *v, void *o)
 	get_match(p, v, "expect.stderr_not", &((struct suite_expect *)o)->stderr_not);
 }
 static const struct key_def expect_keys[] = {
-	{ "exit", ex_exit },	 { "stdout", ex_stdout },	  { "stdout_not", ex_stdout_not },
-	{ "stderr", ex_stderr }, { "stderr_not", ex_stderr_not }, { NULL, NULL },
+    {"exit", ex_exit},	   {"stdout", ex_stdout},	  {"stdout_not", ex_stdout_not},
+    {"stderr", ex_stderr}, {"stderr_not", ex_stderr_not}, {NULL, NULL},
 };
 
 /* ---- tests -------------------------------------------------------------- */
@@ -608,8 +619,10 @@ static void t_artifacts(struct ps *p, yaml_node_t *v, void *o)
 	for (size_t i = 0; i < t->n_artifacts; i++)
 		if (!t->artifacts[i][0] || strstr(t->artifacts[i], "..") ||
 		    strchr(t->artifacts[i], '\n') || strchr(t->artifacts[i], '\'')) {
-			diag_add(p, v, "artifact glob '%s' must be non-empty without '..', quotes or "
-				       "newlines", t->artifacts[i]);
+			diag_add(p, v,
+				 "artifact glob '%s' must be non-empty without '..', quotes or "
+				 "newlines",
+				 t->artifacts[i]);
 			break;
 		}
 }
@@ -654,10 +667,10 @@ static void t_cwd(struct ps *p, yaml_node_t *v, void *o)
 		diag_add(p, v, "tests[].cwd must be an absolute path inside the guest");
 }
 static const struct key_def test_keys[] = {
-	{ "name", t_name },	      { "run", t_run },	  { "timeout", t_timeout },
-	{ "retries", t_retries },     { "expect", t_expect }, { "artifacts", t_artifacts },
-	{ "tags", t_tags },	      { "skip", t_skip }, { "env", t_env },
-	{ "cwd", t_cwd },	      { NULL, NULL },
+    {"name", t_name},	    {"run", t_run},	  {"timeout", t_timeout},
+    {"retries", t_retries}, {"expect", t_expect}, {"artifacts", t_artifacts},
+    {"tags", t_tags},	    {"skip", t_skip},	  {"env", t_env},
+    {"cwd", t_cwd},	    {NULL, NULL},
 };
 
 /* ---- top level ---------------------------------------------------------- */
@@ -716,7 +729,7 @@ static void k_shares(struct ps *p, yaml_node_t *v, void *o)
 		struct suite_share *sh = &s->shares[s->n_shares++];
 		sh->line = (unsigned)c->start_mark.line + 1;
 		sh->column = (unsigned)c->start_mark.column + 1;
-		struct share_ctx sc = { sh, NULL };
+		struct share_ctx sc = {sh, NULL};
 		walk_map(p, c, "shares[]", share_keys, &sc);
 		if (c->type == YAML_MAPPING_NODE && (!sh->host || !sh->guest))
 			diag_add(p, c, "a share needs both host: and guest:");
@@ -759,7 +772,8 @@ static void k_setup(struct ps *p, yaml_node_t *v, void *o)
 				if (ks && !strcmp(ks, "run") && !cmdn)
 					cmdn = vv;
 				else if (k)
-					diag_add(p, k, "unknown key '%s' in a setup step (known: run)",
+					diag_add(p, k,
+						 "unknown key '%s' in a setup step (known: run)",
 						 ks ? ks : "?");
 			}
 			if (!cmdn) {
@@ -819,7 +833,9 @@ static void c_inputs(struct ps *p, yaml_node_t *v, void *o)
 	vec_free(raw, n);
 }
 static const struct key_def cache_keys[] = {
-	{ "enabled", c_enabled }, { "inputs", c_inputs }, { NULL, NULL },
+    {"enabled", c_enabled},
+    {"inputs", c_inputs},
+    {NULL, NULL},
 };
 static void k_cache(struct ps *p, yaml_node_t *v, void *o)
 {
@@ -830,11 +846,13 @@ static void k_tests(struct ps *p, yaml_node_t *v, void *o)
 	((struct top_ctx *)o)->tests_node = v;
 }
 static const struct key_def top_keys[] = {
-	{ "name", k_name },	  { "backend", k_backend }, { "vm", k_vm },
-	{ "sandbox", k_sandbox }, { "shares", k_shares },   { "env", k_env },
-	{ "setup", k_setup },	  { "parallel", k_parallel }, { "timeout", k_timeout },
-	{ "retries", k_retries }, { "workdir", k_workdir }, { "cache", k_cache },
-	{ "tests", k_tests },	  { NULL, NULL },
+    {"name", k_name},	    {"backend", k_backend},
+    {"vm", k_vm},	    {"sandbox", k_sandbox},
+    {"shares", k_shares},   {"env", k_env},
+    {"setup", k_setup},	    {"parallel", k_parallel},
+    {"timeout", k_timeout}, {"retries", k_retries},
+    {"workdir", k_workdir}, {"cache", k_cache},
+    {"tests", k_tests},	    {NULL, NULL},
 };
 
 static void parse_tests(struct ps *p, struct top_ctx *tc)
@@ -863,7 +881,7 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 		struct suite_test *t = &s->tests[s->n_tests++];
 		t->line = (unsigned)c->start_mark.line + 1;
 		t->column = (unsigned)c->start_mark.column + 1;
-		struct test_ctx ct = { .t = t };
+		struct test_ctx ct = {.t = t};
 		/* the suite env comes first; the test's own entries override it */
 		for (size_t i = 0; i < s->n_env; i++)
 			vec_push(p, &t->env, &t->n_env, dup_or_oom(p, s->env[i]));
@@ -880,8 +898,9 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 			t->retries = s->retries;
 		for (size_t j = 0; t->name && j + 1 < s->n_tests; j++)
 			if (s->tests[j].name && !strcmp(s->tests[j].name, t->name))
-				diag_add(p, ct.name_node, "duplicate test name '%s' (first at line %u)",
-					 t->name, s->tests[j].line);
+				diag_add(p, ct.name_node,
+					 "duplicate test name '%s' (first at line %u)", t->name,
+					 s->tests[j].line);
 	}
 	if (s->n_tests == 0)
 		diag_add(p, v, "tests is empty; a suite needs at least one test");
@@ -989,7 +1008,7 @@ static void diag_sort(struct suite_diag *d, size_t from, const char *file)
 		i += l + 1;
 	}
 	qsort(v, n, sizeof(*v), diag_cmp);
-	struct strbuf sorted = { 0 };
+	struct strbuf sorted = {0};
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
@@ -1006,7 +1025,7 @@ static void diag_sort(struct suite_diag *d, size_t from, const char *file)
 int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 		struct suite_diag *diag, struct suite **out)
 {
-	struct ps p = { .file = file, .dir = dir, .diag = diag };
+	struct ps p = {.file = file, .dir = dir, .diag = diag};
 	yaml_parser_t parser;
 	struct suite *s = NULL;
 	int rc = -EINVAL;
@@ -1071,7 +1090,7 @@ int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 		goto out;
 	}
 	p.seen[0] = 1;
-	struct top_ctx tc = { .s = s };
+	struct top_ctx tc = {.s = s};
 	walk_map(&p, root, "the suite", top_keys, &tc);
 	if (root->type == YAML_MAPPING_NODE && !tc.tests_node)
 		diag_add(&p, root, "the suite has no tests: list");
@@ -1146,7 +1165,8 @@ void suite_diag_print(const struct suite_diag *diag)
 	if (diag->count > 1000)
 		fprintf(stderr, "... and %u more\n", diag->count - 1000);
 	if (diag->count)
-		fprintf(stderr, "%u error%s in the suite\n", diag->count, diag->count == 1 ? "" : "s");
+		fprintf(stderr, "%u error%s in the suite\n", diag->count,
+			diag->count == 1 ? "" : "s");
 }
 
 void suite_diag_release(struct suite_diag *diag)
@@ -1195,8 +1215,8 @@ void suite_name_to_path(const char *name, char *dst, size_t cap)
 		return;
 	for (; name[i] && i + 1 < cap; i++) {
 		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 		dst[i] = ok ? c : '_';
 	}
 	dst[i] = '\0';

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SUITE_MAX_FILE (1u << 20) /* a suite file larger than 1 MiB is refused */
+#define SUITE_MAX_FILE	(1u << 20) /* a suite file larger than 1 MiB is refused */
 #define SUITE_MAX_TESTS 100000u
-#define SUITE_MAX_NAME 200u /* bytes in a test name */
+#define SUITE_MAX_NAME	200u /* bytes in a test name */
 
 enum suite_backend {
 	SUITE_BACKEND_AUTO,
@@ -28,8 +28,8 @@ enum suite_backend {
 /* A command: `run: "string"` runs under /bin/sh -c; `run: [argv...]` is
  * executed directly. */
 struct suite_cmd {
-	bool shell;	  /* argv[0] is the shell text */
-	char **argv;	  /* NULL-terminated, at least one entry */
+	bool shell;  /* argv[0] is the shell text */
+	char **argv; /* NULL-terminated, at least one entry */
 	size_t argc;
 	unsigned line, column;
 };
@@ -43,13 +43,13 @@ struct suite_match {
 };
 
 struct suite_expect {
-	int exit;	       /* expected exit status, default 0 */
+	int exit; /* expected exit status, default 0 */
 	struct suite_match stdout_match, stdout_not, stderr_match, stderr_not;
 };
 
 struct suite_share {
-	char *host;	/* absolute host path (relative paths resolved against the suite's dir) */
-	char *guest;	/* absolute path inside the guest/sandbox */
+	char *host;  /* absolute host path (relative paths resolved against the suite's dir) */
+	char *guest; /* absolute path inside the guest/sandbox */
 	bool readonly;
 	unsigned line, column;
 };
@@ -58,17 +58,17 @@ struct suite_test {
 	char *name;
 	unsigned line, column;
 	struct suite_cmd run;
-	uint64_t timeout_ns;	/* resolved: the suite default when not given */
-	unsigned retries;	/* resolved */
+	uint64_t timeout_ns; /* resolved: the suite default when not given */
+	unsigned retries;    /* resolved */
 	struct suite_expect expect;
-	char **artifacts;	/* globs relative to the test's cwd */
+	char **artifacts; /* globs relative to the test's cwd */
 	size_t n_artifacts;
 	char **tags;
 	size_t n_tags;
-	char *skip;		/* reason, or NULL */
-	char **env;		/* "KEY=VALUE", the suite env plus the test's own */
+	char *skip; /* reason, or NULL */
+	char **env; /* "KEY=VALUE", the suite env plus the test's own */
 	size_t n_env;
-	char *cwd;		/* inside the guest; NULL: the suite's workdir */
+	char *cwd; /* inside the guest; NULL: the suite's workdir */
 };
 
 struct suite_vm {
@@ -78,31 +78,31 @@ struct suite_vm {
 };
 
 struct suite_sandbox {
-	char *rootfs;		/* absolute host directory, default "/" */
-	bool readonly;		/* the rootfs is never written (always true today) */
-	uint64_t memory;	/* cgroup memory.max per instance, 0: none */
-	uint64_t pids;		/* cgroup pids.max per instance, 0: none */
+	char *rootfs;	 /* absolute host directory, default "/" */
+	bool readonly;	 /* the rootfs is never written (always true today) */
+	uint64_t memory; /* cgroup memory.max per instance, 0: none */
+	uint64_t pids;	 /* cgroup pids.max per instance, 0: none */
 };
 
 struct suite {
-	char *file;		/* the path as given */
-	char *dir;		/* absolute directory of the file */
+	char *file; /* the path as given */
+	char *dir;  /* absolute directory of the file */
 	char *name;
 	enum suite_backend backend;
 	struct suite_vm vm;
 	struct suite_sandbox sandbox;
 	struct suite_share *shares;
 	size_t n_shares;
-	char **env;		/* suite-level "KEY=VALUE" */
+	char **env; /* suite-level "KEY=VALUE" */
 	size_t n_env;
 	struct suite_cmd *setup;
 	size_t n_setup;
-	char *workdir;		/* default cwd of tests and setup, default "/" */
-	char **cache_inputs;	/* host paths whose metadata goes into the cache key */
+	char *workdir;	     /* default cwd of tests and setup, default "/" */
+	char **cache_inputs; /* host paths whose metadata goes into the cache key */
 	size_t n_cache_inputs;
 	bool cache_enabled;
-	unsigned parallel;	/* 0: number of CPUs */
-	uint64_t timeout_ns;	/* default per test */
+	unsigned parallel;   /* 0: number of CPUs */
+	uint64_t timeout_ns; /* default per test */
 	unsigned retries;
 	struct suite_test *tests;
 	size_t n_tests;

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct suite_diag d = { 0 };
+	struct suite_diag d = {0};
 	struct suite *s = NULL;
 	int rc = suite_parse("f.yaml", "/src", (const char *)data, size, &d, &s);
 	if (rc == 0) {
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sel_tags *t = NULL;
 	char err[256];
 	if (sel_tags_compile(text, &t, err, sizeof(err)) == 0) {
-		char *tags[] = { "a", "fast", NULL };
+		char *tags[] = {"a", "fast", NULL};
 		(void)sel_tags_match(t, tags, 2);
 		sel_tags_destroy(t);
 	}

@@ -59,7 +59,7 @@ END_TEST
 
 static struct suite_match mk_match(const char *pattern, uint32_t options)
 {
-	struct suite_match m = { 0 };
+	struct suite_match m = {0};
 	m.text = (char *)pattern;
 	m.pattern = (char *)pattern;
 	m.options = options;
@@ -68,16 +68,17 @@ static struct suite_match mk_match(const char *pattern, uint32_t options)
 
 START_TEST(expect_classify)
 {
-	struct suite_expect e = { 0 };
-	struct result_output out = { .head = "all 3 passed\n", .head_len = 13 };
-	struct result_output err = { .head = "\xff\xfe bad utf8 ERROR\n", .head_len = 18 };
-	struct expect_outcome o = { .exited = true, .exit_code = 0 };
+	struct suite_expect e = {0};
+	struct result_output out = {.head = "all 3 passed\n", .head_len = 13};
+	struct result_output err = {.head = "\xff\xfe bad utf8 ERROR\n", .head_len = 18};
+	struct expect_outcome o = {.exited = true, .exit_code = 0};
 	enum result_status st;
 	enum result_fail_kind fk;
 	char msg[256];
 	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
 	ck_assert_int_eq(st, RESULT_PASS);
-	e.stdout_match = mk_match("^all \\d+ passed$", PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE);
+	e.stdout_match =
+	    mk_match("^all \\d+ passed$", PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE);
 	e.stderr_not = mk_match("ERROR", PCRE2_UTF | PCRE2_MATCH_INVALID_UTF);
 	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
 	ck_assert_int_eq(st, RESULT_FAIL);
@@ -105,7 +106,7 @@ END_TEST
 START_TEST(expect_across_head_and_tail)
 {
 	/* not truncated: a match straddling head and tail is found */
-	struct result_output o = { .head = "abc", .head_len = 3, .tail = "def", .tail_len = 3 };
+	struct result_output o = {.head = "abc", .head_len = 3, .tail = "def", .tail_len = 3};
 	struct suite_match m = mk_match("cd", PCRE2_LITERAL);
 	bool hit;
 	ck_assert_int_eq(expect_match(&m, &o, &hit), 0);
@@ -118,12 +119,12 @@ END_TEST
 
 START_TEST(artifacts_output)
 {
-	char *globs[] = { "out/*.txt", "test.log", "missing-*.xml", NULL };
+	char *globs[] = {"out/*.txt", "test.log", "missing-*.xml", NULL};
 	struct artifacts_result r;
 	const char *out = "F\tout/*.txt\tout/a.txt\n"
 			  "F\tout/*.txt\t./out/b.txt\n"
 			  "garbage line\n"
-			  "F\tnot-a-glob\tx\n"	      /* unknown glob: ignored */
+			  "F\tnot-a-glob\tx\n"	       /* unknown glob: ignored */
 			  "F\ttest.log\t../../etc/x\n" /* '..': ignored */
 			  "M\tmissing-*.xml\n";
 	ck_assert_int_eq(artifacts_parse(out, globs, 3, "/art/t", &r), 0);
@@ -161,7 +162,7 @@ START_TEST(cache_roundtrip)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	struct cache c;
 	ck_assert_int_eq(cache_open(dir, NULL, &c), 0);
-	struct strbuf m = { 0 };
+	struct strbuf m = {0};
 	sb_append_str(&m, "material");
 	char key[CACHE_KEY_HEX + 1], key2[CACHE_KEY_HEX + 1];
 	cache_key_hash(&m, key);
@@ -181,7 +182,8 @@ START_TEST(cache_roundtrip)
 	snprintf(f, sizeof(f), "%s/upper", staging);
 	ck_assert_int_eq(mkdir(f, 0700), 0);
 	ck_assert_int_eq(cache_commit(&c, key, staging, "suite s1\nbackend sandbox\ncreated 1\n",
-				      final, sizeof(final)), 0);
+				      final, sizeof(final)),
+			 0);
 	ck_assert_str_eq(final, path);
 	/* a second builder of the same key loses the race gracefully */
 	ck_assert_int_eq(cache_stage(&c, key, staging, sizeof(staging)), 0);
@@ -216,12 +218,12 @@ END_TEST
 
 START_TEST(cache_key_inputs)
 {
-	struct suite s = { 0 };
-	char *env[] = { "A=1", NULL };
+	struct suite s = {0};
+	char *env[] = {"A=1", NULL};
 	s.workdir = "/";
 	s.env = env;
 	s.n_env = 1;
-	struct strbuf a = { 0 }, b = { 0 };
+	struct strbuf a = {0}, b = {0};
 	ck_assert_int_eq(cache_key_material(&s, "sandbox", &a), 0);
 	ck_assert_int_eq(cache_key_material(&s, "vm", &b), 0);
 	char ka[CACHE_KEY_HEX + 1], kb[CACHE_KEY_HEX + 1];
@@ -246,11 +248,13 @@ START_TEST(options)
 {
 	struct run_opts o;
 	char err[256];
-	char *ok[] = { "run", "-j", "3", "suite.yaml", "--filter", "^a", "--tags", "fast",
-		       "--partition", "hash:1/2", "--retries", "2", "--fail-fast", "--timeout",
-		       "90s", "--backend", "sandbox", "--artifacts", "out", "--junit", "j.xml",
-		       "--tap", "-", "--tap-version", "13", "--json", "r.jsonl", "--github",
-		       "--no-cache", "-q", NULL };
+	char *ok[] = {"run",	   "-j",      "3",	     "suite.yaml",    "--filter",
+		      "^a",	   "--tags",  "fast",	     "--partition",   "hash:1/2",
+		      "--retries", "2",	      "--fail-fast", "--timeout",     "90s",
+		      "--backend", "sandbox", "--artifacts", "out",	      "--junit",
+		      "j.xml",	   "--tap",   "-",	     "--tap-version", "13",
+		      "--json",	   "r.jsonl", "--github",    "--no-cache",    "-q",
+		      NULL};
 	ck_assert_int_eq(parse(ok, &o, err), 0);
 	ck_assert_str_eq(o.suite, "suite.yaml");
 	ck_assert_uint_eq(o.parallel, 3);
@@ -262,21 +266,21 @@ START_TEST(options)
 	ck_assert_int_eq(o.partition.kind, SEL_PART_HASH);
 	ck_assert_int_eq(o.verbosity, -1);
 	ck_assert(o.no_cache && o.github);
-	char *kg[] = { "run", "--fail-fast", "--keep-going", "s.yaml", NULL };
+	char *kg[] = {"run", "--fail-fast", "--keep-going", "s.yaml", NULL};
 	ck_assert_int_eq(parse(kg, &o, err), 0);
 	ck_assert(!o.fail_fast);
-	char *help[] = { "run", "--help", NULL };
+	char *help[] = {"run", "--help", NULL};
 	ck_assert_int_eq(parse(help, &o, err), 1);
 	char *bad[][4] = {
-		{ "run", NULL },
-		{ "run", "a.yaml", "b.yaml", NULL },
-		{ "run", "-j", "0", NULL },
-		{ "run", "--timeout", "0s", NULL },
-		{ "run", "--backend", "qemu", NULL },
-		{ "run", "--tap-version", "12", NULL },
-		{ "run", "--partition", "hash:3/2", NULL },
-		{ "run", "--bogus", "s.yaml", NULL },
-		{ "run", "s.yaml", "--junit", NULL },
+	    {"run", NULL},
+	    {"run", "a.yaml", "b.yaml", NULL},
+	    {"run", "-j", "0", NULL},
+	    {"run", "--timeout", "0s", NULL},
+	    {"run", "--backend", "qemu", NULL},
+	    {"run", "--tap-version", "12", NULL},
+	    {"run", "--partition", "hash:3/2", NULL},
+	    {"run", "--bogus", "s.yaml", NULL},
+	    {"run", "s.yaml", "--junit", NULL},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(parse(bad[i], &o, err) == -EINVAL, "case %zu", i);
@@ -286,8 +290,8 @@ END_TEST
 
 START_TEST(test_env)
 {
-	struct suite_test t = { 0 };
-	char *env[] = { "CI=true", "PATH=/opt/bin", "CI=false", NULL };
+	struct suite_test t = {0};
+	char *env[] = {"CI=true", "PATH=/opt/bin", "CI=false", NULL};
 	t.name = "unit";
 	t.env = env;
 	t.n_env = 3;
@@ -308,12 +312,11 @@ END_TEST
 
 START_TEST(vm_backend_is_refused_clearly)
 {
-	struct suite s = { 0 };
-	struct backend_opts bo = { .agent_path = "/nonexistent", .run_dir = "/tmp" };
+	struct suite s = {0};
+	struct backend_opts bo = {.agent_path = "/nonexistent", .run_dir = "/tmp"};
 	struct backend *b = NULL;
 	char err[BACKEND_ERR_MAX];
-	ck_assert_int_eq(backend_create(SUITE_BACKEND_VM, &s, &bo, &b, err, sizeof(err)),
-			 -ENOTSUP);
+	ck_assert_int_eq(backend_create(SUITE_BACKEND_VM, &s, &bo, &b, err, sizeof(err)), -ENOTSUP);
 	ck_assert_ptr_null(b);
 	ck_assert_ptr_nonnull(strstr(err, "backend vm: not available"));
 	ck_assert_ptr_nonnull(strstr(err, "--backend sandbox"));

@@ -43,9 +43,9 @@ START_TEST(partition_parse)
 	ck_assert_uint_eq(p.total, 4);
 	ck_assert_int_eq(sel_partition_parse("count:1/1", &p, err, sizeof(err)), 0);
 	ck_assert_int_eq(p.kind, SEL_PART_COUNT);
-	static const char *const bad[] = { "hash:0/4", "hash:5/4", "hash:1/0", "mod:1/2",
-					   "hash:1", "hash:/2", "hash:1/2x", "hash:-1/2",
-					   "count:1/100000", "hash:99999999999999999999/2" };
+	static const char *const bad[] = {
+	    "hash:0/4", "hash:5/4",  "hash:1/0",  "mod:1/2",	    "hash:1",
+	    "hash:/2",	"hash:1/2x", "hash:-1/2", "count:1/100000", "hash:99999999999999999999/2"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(sel_partition_parse(bad[i], &p, err, sizeof(err)) == -EINVAL, "%s",
 			      bad[i]);
@@ -59,9 +59,9 @@ START_TEST(hash_partition_stable)
 {
 	struct suite *s = mk_suite(200, "t");
 	struct suite *more = mk_suite(260, "t"); /* the same 200 first, plus 60 */
-	unsigned seen[200] = { 0 };
+	unsigned seen[200] = {0};
 	for (unsigned m = 1; m <= 4; m++) {
-		struct sel_opts o = { .partition = { SEL_PART_HASH, m, 4, "" } };
+		struct sel_opts o = {.partition = {SEL_PART_HASH, m, 4, ""}};
 		size_t *plan = NULL, *plan2 = NULL, n = 0, n2 = 0;
 		ck_assert_int_eq(sel_plan(s, &o, &plan, &n, NULL, 0), 0);
 		ck_assert_int_eq(sel_plan(more, &o, &plan2, &n2, NULL, 0), 0);
@@ -88,7 +88,7 @@ END_TEST
 START_TEST(count_partition)
 {
 	struct suite *s = mk_suite(10, "t");
-	struct sel_opts o = { .partition = { SEL_PART_COUNT, 2, 3, "" } };
+	struct sel_opts o = {.partition = {SEL_PART_COUNT, 2, 3, ""}};
 	size_t *plan = NULL, n = 0;
 	ck_assert_int_eq(sel_plan(s, &o, &plan, &n, NULL, 0), 0);
 	ck_assert_uint_eq(n, 3);
@@ -113,24 +113,24 @@ START_TEST(env_sharding)
 {
 	struct sel_partition p;
 	char err[256];
-	const char *bazel[] = { "TEST_SHARD_INDEX", "0", "TEST_TOTAL_SHARDS", "3", NULL };
+	const char *bazel[] = {"TEST_SHARD_INDEX", "0", "TEST_TOTAL_SHARDS", "3", NULL};
 	ck_assert_int_eq(sel_partition_from_env(fake_env, bazel, &p, err, sizeof(err)), 0);
 	ck_assert_int_eq(p.kind, SEL_PART_HASH);
 	ck_assert_uint_eq(p.index, 1);
 	ck_assert_uint_eq(p.total, 3);
 	ck_assert_str_eq(p.source, "TEST_SHARD_INDEX");
-	const char *gitlab[] = { "CI_NODE_INDEX", "3", "CI_NODE_TOTAL", "3", NULL };
+	const char *gitlab[] = {"CI_NODE_INDEX", "3", "CI_NODE_TOTAL", "3", NULL};
 	ck_assert_int_eq(sel_partition_from_env(fake_env, gitlab, &p, err, sizeof(err)), 0);
 	ck_assert_uint_eq(p.index, 3);
-	const char *none[] = { NULL };
+	const char *none[] = {NULL};
 	ck_assert_int_eq(sel_partition_from_env(fake_env, none, &p, err, sizeof(err)), 0);
 	ck_assert_int_eq(p.kind, SEL_PART_NONE);
-	const char *bad1[] = { "TEST_SHARD_INDEX", "3", "TEST_TOTAL_SHARDS", "3", NULL };
+	const char *bad1[] = {"TEST_SHARD_INDEX", "3", "TEST_TOTAL_SHARDS", "3", NULL};
 	ck_assert_int_eq(sel_partition_from_env(fake_env, bad1, &p, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "TEST_SHARD_INDEX='3'"));
-	const char *bad2[] = { "CI_NODE_INDEX", "0", "CI_NODE_TOTAL", "2", NULL };
+	const char *bad2[] = {"CI_NODE_INDEX", "0", "CI_NODE_TOTAL", "2", NULL};
 	ck_assert_int_eq(sel_partition_from_env(fake_env, bad2, &p, err, sizeof(err)), -EINVAL);
-	const char *bad3[] = { "CI_NODE_TOTAL", "2", NULL };
+	const char *bad3[] = {"CI_NODE_TOTAL", "2", NULL};
 	ck_assert_int_eq(sel_partition_from_env(fake_env, bad3, &p, err, sizeof(err)), -EINVAL);
 }
 END_TEST
@@ -147,7 +147,7 @@ static bool tags_match(const char *expr, const char *const *tags, size_t n)
 
 START_TEST(tags_expressions)
 {
-	const char *tags[] = { "fast", "linux" };
+	const char *tags[] = {"fast", "linux"};
 	ck_assert(tags_match("fast", tags, 2));
 	ck_assert(!tags_match("slow", tags, 2));
 	ck_assert(tags_match("!slow", tags, 2));
@@ -158,8 +158,8 @@ START_TEST(tags_expressions)
 	ck_assert(!tags_match("(slow | fast) & !linux", tags, 2));
 	ck_assert(tags_match("!!fast", tags, 2));
 	ck_assert(!tags_match("fast", NULL, 0));
-	static const char *const bad[] = { "", "fast+", "(fast", "fast)", "a b", "!", "+a",
-					   "a,,b", "$x" };
+	static const char *const bad[] = {"",  "fast+", "(fast", "fast)", "a b",
+					  "!", "+a",	"a,,b",	 "$x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sel_tags *t = NULL;
 		char err[256];
@@ -187,7 +187,7 @@ START_TEST(filter_and_tags)
 	s->tests[4].n_tags = 1;
 	struct sel_tags *tags = NULL;
 	ck_assert_int_eq(sel_tags_compile("fast", &tags, NULL, 0), 0);
-	struct sel_opts o = { .filter = "^t[0-3]$", .tags = tags };
+	struct sel_opts o = {.filter = "^t[0-3]$", .tags = tags};
 	size_t *plan = NULL, n = 0;
 	ck_assert_int_eq(sel_plan(s, &o, &plan, &n, NULL, 0), 0);
 	ck_assert_uint_eq(n, 1);

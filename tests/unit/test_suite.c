@@ -11,7 +11,7 @@
 
 static struct suite *parse_ok(const char *text)
 {
-	struct suite_diag d = { 0 };
+	struct suite_diag d = {0};
 	struct suite *s = NULL;
 	int rc = suite_parse("t.yaml", "/src", text, strlen(text), &d, &s);
 	ck_assert_msg(rc == 0, "unexpected errors: %s", sb_str(&d.text));
@@ -23,7 +23,7 @@ static struct suite *parse_ok(const char *text)
 /* Parses text that must fail; returns the diagnostics (caller frees). */
 static char *parse_bad(const char *text, unsigned *count)
 {
-	struct suite_diag d = { 0 };
+	struct suite_diag d = {0};
 	struct suite *s = NULL;
 	int rc = suite_parse("t.yaml", "/src", text, strlen(text), &d, &s);
 	ck_assert_int_eq(rc, -EINVAL);
@@ -37,26 +37,27 @@ static char *parse_bad(const char *text, unsigned *count)
 
 START_TEST(full_suite)
 {
-	struct suite *s = parse_ok("name: proj\n"
-				   "backend: sandbox\n"
-				   "vm: { cpus: 2, memory: 512M }\n"
-				   "sandbox: { rootfs: /, readonly: true }\n"
-				   "shares: [ { host: ., guest: /src, readonly: true } ]\n"
-				   "env: { CI: \"true\" }\n"
-				   "setup:\n  - run: make -j2\n  - echo short\n"
-				   "parallel: 4\ntimeout: 60s\nretries: 1\n"
-				   "tests:\n"
-				   "  - name: unit\n"
-				   "    run: make test\n"
-				   "    timeout: 2m\n"
-				   "    expect: { exit: 0, stdout: \"/passed/i\", stderr_not: \"/ERROR/\" }\n"
-				   "    artifacts: [ \"build/test-*.log\" ]\n"
-				   "    tags: [fast]\n"
-				   "    retries: 2\n"
-				   "    env: { CI: \"false\", X: y }\n"
-				   "  - name: lint\n"
-				   "    run: [ ./lint.sh, --strict ]\n"
-				   "    skip: reason\n");
+	struct suite *s =
+	    parse_ok("name: proj\n"
+		     "backend: sandbox\n"
+		     "vm: { cpus: 2, memory: 512M }\n"
+		     "sandbox: { rootfs: /, readonly: true }\n"
+		     "shares: [ { host: ., guest: /src, readonly: true } ]\n"
+		     "env: { CI: \"true\" }\n"
+		     "setup:\n  - run: make -j2\n  - echo short\n"
+		     "parallel: 4\ntimeout: 60s\nretries: 1\n"
+		     "tests:\n"
+		     "  - name: unit\n"
+		     "    run: make test\n"
+		     "    timeout: 2m\n"
+		     "    expect: { exit: 0, stdout: \"/passed/i\", stderr_not: \"/ERROR/\" }\n"
+		     "    artifacts: [ \"build/test-*.log\" ]\n"
+		     "    tags: [fast]\n"
+		     "    retries: 2\n"
+		     "    env: { CI: \"false\", X: y }\n"
+		     "  - name: lint\n"
+		     "    run: [ ./lint.sh, --strict ]\n"
+		     "    skip: reason\n");
 	ck_assert_str_eq(s->name, "proj");
 	ck_assert_int_eq(s->backend, SUITE_BACKEND_SANDBOX);
 	ck_assert_uint_eq(s->vm.cpus, 2);
@@ -170,21 +171,21 @@ END_TEST
 START_TEST(hostile_input)
 {
 	static const char *const bad[] = {
-		"",					    /* empty */
-		"tests: [\n",				    /* syntax */
-		"- a\n- b\n",				    /* top level not a mapping */
-		"tests: []\n",				    /* no tests */
-		"a: &x [1]\nb: *x\ntests: []\n",	    /* alias */
-		"tests: [ { name: \"a\\0b\", run: x } ]\n", /* NUL in a string */
-		"tests: [ { name: ../etc, run: x } ]\n",    /* path-like name */
-		"tests: [ { name: ok, run: x } ]\n---\ntests: []\n", /* two documents */
-		"tests: [ { name: ok, run: [] } ]\n",	    /* empty argv */
-		"shares: [ { host: /a, guest: relative } ]\ntests: [ { name: a, run: x } ]\n",
-		"env: { \"1BAD\": x }\ntests: [ { name: a, run: x } ]\n",
-		"tests: [ { name: a, run: x, artifacts: [\"../../etc/passwd\"] } ]\n",
-		"tests: [ { name: a, run: x, expect: { exit: 256 } } ]\n",
-		"tests: [ { name: a, run: x, expect: { stdout: \"/x/q\" } } ]\n",
-		"name: x\nname: y\ntests: [ { name: a, run: x } ]\n", /* repeated key */
+	    "",							 /* empty */
+	    "tests: [\n",					 /* syntax */
+	    "- a\n- b\n",					 /* top level not a mapping */
+	    "tests: []\n",					 /* no tests */
+	    "a: &x [1]\nb: *x\ntests: []\n",			 /* alias */
+	    "tests: [ { name: \"a\\0b\", run: x } ]\n",		 /* NUL in a string */
+	    "tests: [ { name: ../etc, run: x } ]\n",		 /* path-like name */
+	    "tests: [ { name: ok, run: x } ]\n---\ntests: []\n", /* two documents */
+	    "tests: [ { name: ok, run: [] } ]\n",		 /* empty argv */
+	    "shares: [ { host: /a, guest: relative } ]\ntests: [ { name: a, run: x } ]\n",
+	    "env: { \"1BAD\": x }\ntests: [ { name: a, run: x } ]\n",
+	    "tests: [ { name: a, run: x, artifacts: [\"../../etc/passwd\"] } ]\n",
+	    "tests: [ { name: a, run: x, expect: { exit: 256 } } ]\n",
+	    "tests: [ { name: a, run: x, expect: { stdout: \"/x/q\" } } ]\n",
+	    "name: x\nname: y\ntests: [ { name: a, run: x } ]\n", /* repeated key */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		unsigned n = 0;
@@ -228,7 +229,7 @@ END_TEST
 
 START_TEST(load_missing_file)
 {
-	struct suite_diag d = { 0 };
+	struct suite_diag d = {0};
 	struct suite *s = NULL;
 	ck_assert_int_eq(suite_load("/nonexistent/suite.yaml", &d, &s), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(sb_str(&d.text), "/nonexistent/suite.yaml: cannot read"));
@@ -240,12 +241,12 @@ START_TEST(examples_validate)
 {
 	const char *src = getenv("SMOL_SOURCE_DIR");
 	ck_assert_ptr_nonnull(src);
-	static const char *const files[] = { "examples/hello.yaml", "examples/quickstart.yaml",
-					     "examples/self-test.yaml" };
+	static const char *const files[] = {"examples/hello.yaml", "examples/quickstart.yaml",
+					    "examples/self-test.yaml"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char p[4096];
 		snprintf(p, sizeof(p), "%s/%s", src, files[i]);
-		struct suite_diag d = { 0 };
+		struct suite_diag d = {0};
 		struct suite *s = NULL;
 		int rc = suite_load(p, &d, &s);
 		ck_assert_msg(rc == 0, "%s: %s", files[i], sb_str(&d.text));
