@@ -10,9 +10,24 @@ if(SMOL_FUZZ STREQUAL "AUTO")
     int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }"
     SMOL_HAVE_LIBFUZZER)
   unset(CMAKE_REQUIRED_FLAGS)
-  set(SMOL_FUZZ_ENABLED ${SMOL_HAVE_LIBFUZZER})
+  # AUTO fuzzes only in sanitizer builds: release binaries stay free of
+  # coverage instrumentation.
+  if(SMOL_HAVE_LIBFUZZER AND SMOL_SANITIZE)
+    set(SMOL_FUZZ_ENABLED ON)
+  else()
+    set(SMOL_FUZZ_ENABLED OFF)
+  endif()
 else()
   set(SMOL_FUZZ_ENABLED ${SMOL_FUZZ})
+endif()
+
+# libFuzzer only sees coverage in code compiled with sanitizer-coverage
+# instrumentation. Instrument every library (not just each fuzz target's own
+# file) so that fuzzers explore the parsers they call. The probe guest and the
+# static agent reset or bypass these flags.
+if(SMOL_FUZZ_ENABLED)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_link_options(-fsanitize=fuzzer-no-link)
 endif()
 
 # smol_add_unit_test(NAME SOURCES src... LIBS lib...)
