@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	size_t n = size - 2 < MEM - RINGS ? size - 2 : MEM - RINGS;
 	gmem_write(gm, RINGS, data + 2, n);
-	uint64_t desc = RINGS, avail = RINGS + 16u * qsz, used = (avail + 6u + 2u * qsz + 3) & ~3ull;
+	uint64_t desc = RINGS, avail = RINGS + 16u * qsz,
+		 used = (avail + 6u + 2u * qsz + 3) & ~3ull;
 	struct vq vq;
 	struct vq_chain *c = malloc(sizeof(*c));
 	if (!c || vq_setup(&vq, gm, qsz, desc, avail, used, event_idx))
@@ -38,16 +39,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int r = vq_pop(&vq, c);
 		if (r <= 0)
 			break;
-		if (c->nbufs > VQ_CHAIN_MAX_BUFS || c->readable_bytes + c->writable_bytes > vq.max_chain_bytes)
+		if (c->nbufs > VQ_CHAIN_MAX_BUFS ||
+		    c->readable_bytes + c->writable_bytes > vq.max_chain_bytes)
 			abort();
 		for (unsigned b = 0; b < c->nbufs; b++)
 			if (!gmem_range_ok(gm, c->bufs[b].gpa, c->bufs[b].len))
 				abort();
 		uint8_t tmp[64];
-		size_t rd = c->readable_bytes < sizeof(tmp) ? (size_t)c->readable_bytes : sizeof(tmp);
+		size_t rd =
+		    c->readable_bytes < sizeof(tmp) ? (size_t)c->readable_bytes : sizeof(tmp);
 		if (vq_chain_read(c, 0, tmp, rd))
 			abort();
-		size_t wr = c->writable_bytes < sizeof(tmp) ? (size_t)c->writable_bytes : sizeof(tmp);
+		size_t wr =
+		    c->writable_bytes < sizeof(tmp) ? (size_t)c->writable_bytes : sizeof(tmp);
 		if (vq_chain_write(c, 0, tmp, wr))
 			abort();
 		vq_push(&vq, c->head, (uint32_t)wr);

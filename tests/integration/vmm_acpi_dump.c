@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 	}
 	if (util_mkdir_p(argv[1], 0755))
 		return 1;
-	if (dump(argv[1], "rsdp", buf + l.rsdp, 36) || dump(argv[1], "xsdt", buf + l.xsdt, len32(buf + l.xsdt)) ||
+	if (dump(argv[1], "rsdp", buf + l.rsdp, 36) ||
+	    dump(argv[1], "xsdt", buf + l.xsdt, len32(buf + l.xsdt)) ||
 	    dump(argv[1], "facp", buf + l.fadt, len32(buf + l.fadt)) ||
 	    dump(argv[1], "apic", buf + l.madt, len32(buf + l.madt)) ||
 	    dump(argv[1], "dsdt", buf + l.dsdt, len32(buf + l.dsdt)))

@@ -27,7 +27,8 @@ static void config(struct acpi_config *c, unsigned ncpus, unsigned nvirtio)
 	c->base_gpa = X86_ACPI_BASE;
 	c->nvirtio = nvirtio;
 	for (unsigned i = 0; i < nvirtio; i++)
-		c->virtio[i] = (struct acpi_virtio_window){X86_VIRTIO_BASE + 0x1000ull * i, 0x1000, 5 + i};
+		c->virtio[i] =
+		    (struct acpi_virtio_window){X86_VIRTIO_BASE + 0x1000ull * i, 0x1000, 5 + i};
 }
 
 /* The table at gpa inside buf, checked: signature, length, checksum. */
@@ -137,7 +138,8 @@ START_TEST(tables_consistent)
 	ck_assert_uint_eq(count(d, dlen, pnp0501, sizeof(pnp0501)), 1);
 	ck_assert_uint_eq(count(d, dlen, "V002", 4), 1);
 	/* Memory32Fixed of window 2 and its Interrupt {7} */
-	static const uint8_t mem2[] = {0x86, 0x09, 0x00, 0x01, 0x00, 0x20, 0x00, 0xd0, 0x00, 0x10, 0x00, 0x00};
+	static const uint8_t mem2[] = {0x86, 0x09, 0x00, 0x01, 0x00, 0x20,
+				       0x00, 0xd0, 0x00, 0x10, 0x00, 0x00};
 	ck_assert_uint_eq(count(d, dlen, mem2, sizeof(mem2)), 1);
 	static const uint8_t irq7[] = {0x89, 0x06, 0x00, 0x03, 0x01, 0x07, 0x00, 0x00, 0x00};
 	ck_assert_uint_eq(count(d, dlen, irq7, sizeof(irq7)), 1);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RAM (64ull << 20)
+#define RAM    (64ull << 20)
 #define BZ_LEN (64u << 10)
 
 static char why[256];
@@ -146,10 +146,16 @@ static void make_elf(struct elf_img *e)
 	e->eh.e_phoff = offsetof(struct elf_img, ph);
 	e->eh.e_phentsize = sizeof(Elf64_Phdr);
 	e->eh.e_phnum = 2;
-	e->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = offsetof(struct elf_img, code),
-				.p_paddr = 0x100000, .p_filesz = 128, .p_memsz = 128};
-	e->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = offsetof(struct elf_img, code) + 128,
-				.p_paddr = 0x200000, .p_filesz = 128, .p_memsz = 0x10000};
+	e->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+				.p_offset = offsetof(struct elf_img, code),
+				.p_paddr = 0x100000,
+				.p_filesz = 128,
+				.p_memsz = 128};
+	e->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD,
+				.p_offset = offsetof(struct elf_img, code) + 128,
+				.p_paddr = 0x200000,
+				.p_filesz = 128,
+				.p_memsz = 0x10000};
 	memset(e->code, 0xcc, sizeof(e->code));
 }
 
@@ -164,7 +170,8 @@ START_TEST(elf_ok_and_bss_zeroed)
 	struct elf_img e;
 	make_elf(&e);
 	struct x86_kernel k;
-	ck_assert_int_eq(x86_kernel_parse((const uint8_t *)&e, sizeof(e), RAM, &k, why, sizeof(why)), 0);
+	ck_assert_int_eq(
+	    x86_kernel_parse((const uint8_t *)&e, sizeof(e), RAM, &k, why, sizeof(why)), 0);
 	ck_assert(!k.bzimage);
 	ck_assert_uint_eq(k.entry, 0x100000);
 	ck_assert_uint_eq(k.nseg, 2);
@@ -288,11 +295,15 @@ START_TEST(e820_and_boot_params)
 	ck_assert_int_eq(x86_initrd_place(&k, RAM, 0x1001, &initrd, why, sizeof(why)), 0);
 	ck_assert_uint_eq(initrd % 4096, 0);
 	ck_assert_uint_ge(RAM - initrd, 0x1001);
-	ck_assert_int_eq(x86_initrd_place(&k, RAM, RAM - 0x1000000, &initrd, why, sizeof(why)), -E2BIG);
+	ck_assert_int_eq(x86_initrd_place(&k, RAM, RAM - 0x1000000, &initrd, why, sizeof(why)),
+			 -E2BIG);
 	ck_assert_int_eq(x86_initrd_place(&k, RAM, UINT64_MAX, &initrd, why, sizeof(why)), -E2BIG);
 
-	struct x86_boot_info info = {.cmdline_gpa = X86_CMDLINE, .cmdline_len = 10,
-				     .initrd_gpa = initrd, .initrd_size = 0x1001, .rsdp_gpa = X86_ACPI_BASE};
+	struct x86_boot_info info = {.cmdline_gpa = X86_CMDLINE,
+				     .cmdline_len = 10,
+				     .initrd_gpa = initrd,
+				     .initrd_size = 0x1001,
+				     .rsdp_gpa = X86_ACPI_BASE};
 	struct boot_params *bp = malloc(sizeof(*bp));
 	x86_boot_params(&k, gm, &info, bp);
 	ck_assert_uint_eq(bp->hdr.boot_flag, 0xaa55);

@@ -12,14 +12,14 @@
 #include <unistd.h>
 
 #define COM1 0x3f8
-#define THR 0
-#define IER 1
-#define IIR 2
-#define LCR 3
-#define MCR 4
-#define LSR 5
-#define MSR 6
-#define SCR 7
+#define THR  0
+#define IER  1
+#define IIR  2
+#define LCR  3
+#define MCR  4
+#define LSR  5
+#define MSR  6
+#define SCR  7
 
 static struct vm *vm;
 static char path[] = "/tmp/smol-serial-XXXXXX";
@@ -59,7 +59,7 @@ static void out(unsigned reg, uint8_t v)
 
 START_TEST(transmit_to_file)
 {
-	ck_assert_uint_eq(in(LSR) & 0x60, 0x60); /* THRE | TEMT */
+	ck_assert_uint_eq(in(LSR)&0x60, 0x60); /* THRE | TEMT */
 	const char *msg = "hello\n";
 	for (const char *c = msg; *c; c++)
 		out(THR, (uint8_t)*c);
@@ -73,27 +73,27 @@ END_TEST
 
 START_TEST(thre_interrupt_identification)
 {
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x01); /* nothing pending */
-	out(IER, 0x02);				 /* enable THRE interrupt */
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x02); /* THRE pending ... */
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x01); /* ... cleared by reading IIR */
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x01); /* nothing pending */
+	out(IER, 0x02);			       /* enable THRE interrupt */
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x02); /* THRE pending ... */
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x01); /* ... cleared by reading IIR */
 	out(THR, 'x');
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x02); /* raised again after a write */
-	out(IIR, 0x01);				 /* FCR: FIFO on */
-	ck_assert_uint_eq(in(IIR) & 0xc0, 0xc0);
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x02); /* raised again after a write */
+	out(IIR, 0x01);			       /* FCR: FIFO on */
+	ck_assert_uint_eq(in(IIR)&0xc0, 0xc0);
 }
 END_TEST
 
 START_TEST(loopback_and_latches)
 {
-	out(MCR, 0x10 | 0x0b); /* LOOP, OUT2, RTS, DTR */
-	ck_assert_uint_eq(in(MSR) & 0xf0, 0xb0); /* DCD, DSR, CTS from OUT2, DTR, RTS */
+	out(MCR, 0x10 | 0x0b);		       /* LOOP, OUT2, RTS, DTR */
+	ck_assert_uint_eq(in(MSR)&0xf0, 0xb0); /* DCD, DSR, CTS from OUT2, DTR, RTS */
 	out(THR, 0x5a);
-	ck_assert_uint_eq(in(LSR) & 0x01, 0x01); /* data ready */
+	ck_assert_uint_eq(in(LSR)&0x01, 0x01); /* data ready */
 	out(IER, 0x01);
-	ck_assert_uint_eq(in(IIR) & 0x0f, 0x04); /* receive data available */
+	ck_assert_uint_eq(in(IIR)&0x0f, 0x04); /* receive data available */
 	ck_assert_uint_eq(in(THR), 0x5a);
-	ck_assert_uint_eq(in(LSR) & 0x01, 0x00);
+	ck_assert_uint_eq(in(LSR)&0x01, 0x00);
 	ck_assert_uint_eq(in(THR), 0x00); /* empty FIFO reads 0 */
 	out(LCR, 0x80);			  /* DLAB: divisor latch */
 	out(THR, 0x0c);

@@ -20,30 +20,30 @@
 #include <string.h>
 #include <unistd.h>
 
-#define R_MAGIC 0x000
-#define R_VERSION 0x004
-#define R_DEVICE_ID 0x008
-#define R_DEV_FEAT 0x010
-#define R_DEV_FEAT_SEL 0x014
-#define R_DRV_FEAT 0x020
-#define R_DRV_FEAT_SEL 0x024
-#define R_QUEUE_SEL 0x030
+#define R_MAGIC		0x000
+#define R_VERSION	0x004
+#define R_DEVICE_ID	0x008
+#define R_DEV_FEAT	0x010
+#define R_DEV_FEAT_SEL	0x014
+#define R_DRV_FEAT	0x020
+#define R_DRV_FEAT_SEL	0x024
+#define R_QUEUE_SEL	0x030
 #define R_QUEUE_NUM_MAX 0x034
-#define R_QUEUE_NUM 0x038
-#define R_QUEUE_READY 0x044
-#define R_QUEUE_NOTIFY 0x050
-#define R_INT_STATUS 0x060
-#define R_INT_ACK 0x064
-#define R_STATUS 0x070
-#define R_DESC_LO 0x080
-#define R_AVAIL_LO 0x090
-#define R_USED_LO 0x0a0
+#define R_QUEUE_NUM	0x038
+#define R_QUEUE_READY	0x044
+#define R_QUEUE_NOTIFY	0x050
+#define R_INT_STATUS	0x060
+#define R_INT_ACK	0x064
+#define R_STATUS	0x070
+#define R_DESC_LO	0x080
+#define R_AVAIL_LO	0x090
+#define R_USED_LO	0x0a0
 
-#define DESC 0x10000ull
+#define DESC  0x10000ull
 #define AVAIL 0x11000ull
-#define USED 0x12000ull
-#define BUF 0x20000ull
-#define QN 8
+#define USED  0x12000ull
+#define BUF   0x20000ull
+#define QN    8
 
 static struct vm *vm;
 static struct vmmio *t;
@@ -239,7 +239,8 @@ START_TEST(looping_chain_needs_reset)
 	wr(R_STATUS, 15);
 	ck_assert_int_eq(gmem_write_u64(mem(), DESC, BUF), 0);
 	ck_assert_int_eq(gmem_write_u32(mem(), DESC + 8, 32), 0);
-	ck_assert_int_eq(gmem_write_u16(mem(), DESC + 12, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE), 0);
+	ck_assert_int_eq(gmem_write_u16(mem(), DESC + 12, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE),
+			 0);
 	ck_assert_int_eq(gmem_write_u16(mem(), DESC + 14, 0), 0); /* next = itself */
 	post(0, 0);
 	ck_assert(wait_for(needs_reset));
@@ -247,7 +248,7 @@ START_TEST(looping_chain_needs_reset)
 	uint16_t idx = 1;
 	ck_assert_int_eq(gmem_read_u16(mem(), USED + 2, &idx), 0);
 	ck_assert_uint_eq(idx, 0); /* nothing was consumed */
-	wr(R_STATUS, 0); /* the driver resets; everything is clean again */
+	wr(R_STATUS, 0);	   /* the driver resets; everything is clean again */
 	ck_assert_uint_eq(rd(R_STATUS), 0);
 	ck_assert_uint_eq(rd(R_INT_STATUS), 0);
 	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);

@@ -65,15 +65,23 @@ END_TEST
 START_TEST(setup_rejects_bad_layout)
 {
 	struct vq q;
-	ck_assert_int_eq(vq_setup(&q, m->mem, 0, m->desc_gpa, m->avail_gpa, m->used_gpa, false), -EINVAL);
-	ck_assert_int_eq(vq_setup(&q, m->mem, 12, m->desc_gpa, m->avail_gpa, m->used_gpa, false), -EINVAL);
-	ck_assert_int_eq(vq_setup(&q, m->mem, 2048, m->desc_gpa, m->avail_gpa, m->used_gpa, false), -EINVAL);
-	ck_assert_int_eq(vq_setup(&q, m->mem, QSZ, m->desc_gpa + 8, m->avail_gpa, m->used_gpa, false), -EINVAL);
-	ck_assert_int_eq(vq_setup(&q, m->mem, QSZ, m->desc_gpa, m->avail_gpa + 1, m->used_gpa, false), -EINVAL);
-	ck_assert_int_eq(vq_setup(&q, m->mem, QSZ, m->desc_gpa, m->avail_gpa, m->used_gpa + 2, false), -EINVAL);
+	ck_assert_int_eq(vq_setup(&q, m->mem, 0, m->desc_gpa, m->avail_gpa, m->used_gpa, false),
+			 -EINVAL);
+	ck_assert_int_eq(vq_setup(&q, m->mem, 12, m->desc_gpa, m->avail_gpa, m->used_gpa, false),
+			 -EINVAL);
+	ck_assert_int_eq(vq_setup(&q, m->mem, 2048, m->desc_gpa, m->avail_gpa, m->used_gpa, false),
+			 -EINVAL);
+	ck_assert_int_eq(
+	    vq_setup(&q, m->mem, QSZ, m->desc_gpa + 8, m->avail_gpa, m->used_gpa, false), -EINVAL);
+	ck_assert_int_eq(
+	    vq_setup(&q, m->mem, QSZ, m->desc_gpa, m->avail_gpa + 1, m->used_gpa, false), -EINVAL);
+	ck_assert_int_eq(
+	    vq_setup(&q, m->mem, QSZ, m->desc_gpa, m->avail_gpa, m->used_gpa + 2, false), -EINVAL);
 	/* rings past the end of RAM, and an address that overflows */
-	ck_assert_int_eq(vq_setup(&q, m->mem, QSZ, (1 << 20) - 16, m->avail_gpa, m->used_gpa, false), -EINVAL);
-	ck_assert_int_eq(vq_setup(&q, m->mem, QSZ, m->desc_gpa, m->avail_gpa, UINT64_MAX - 3, false), -EINVAL);
+	ck_assert_int_eq(
+	    vq_setup(&q, m->mem, QSZ, (1 << 20) - 16, m->avail_gpa, m->used_gpa, false), -EINVAL);
+	ck_assert_int_eq(
+	    vq_setup(&q, m->mem, QSZ, m->desc_gpa, m->avail_gpa, UINT64_MAX - 3, false), -EINVAL);
 	ck_assert(!q.ready);
 }
 END_TEST
@@ -105,7 +113,8 @@ START_TEST(full_length_chain_ok)
 {
 	uint64_t b = vq_mock_alloc(m, 64);
 	for (uint16_t i = 0; i < QSZ; i++)
-		ck_assert_int_eq(vq_mock_set_desc(m, i, b, 4, i + 1 < QSZ ? VRING_DESC_F_NEXT : 0, i + 1), 0);
+		ck_assert_int_eq(
+		    vq_mock_set_desc(m, i, b, 4, i + 1 < QSZ ? VRING_DESC_F_NEXT : 0, i + 1), 0);
 	ck_assert_int_eq(vq_mock_publish(m, 0), 0);
 	ck_assert_int_eq(vq_pop(&vq, chain), 1);
 	ck_assert_uint_eq(chain->nbufs, QSZ);
@@ -175,7 +184,8 @@ END_TEST
 START_TEST(readable_after_writable)
 {
 	uint64_t b = vq_mock_alloc(m, 64);
-	ck_assert_int_eq(vq_mock_set_desc(m, 0, b, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1), 0);
+	ck_assert_int_eq(vq_mock_set_desc(m, 0, b, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1),
+			 0);
 	ck_assert_int_eq(vq_mock_set_desc(m, 1, b, 8, 0, 0), 0);
 	ck_assert_int_eq(vq_mock_publish(m, 0), 0);
 	ck_assert_int_eq(vq_pop(&vq, chain), -EIO);
@@ -219,13 +229,13 @@ START_TEST(indirect_hostile)
 		uint16_t flags;
 		int setup; /* 0 none, 1 nested, 2 loop, 3 next out of table */
 	} cases[] = {
-		{0, VRING_DESC_F_INDIRECT, 0},
-		{24, VRING_DESC_F_INDIRECT, 0},
-		{32, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 0},
-		{32, VRING_DESC_F_INDIRECT, 1},
-		{32, VRING_DESC_F_INDIRECT, 2},
-		{32, VRING_DESC_F_INDIRECT, 3},
-		{16u * (VQ_CHAIN_MAX_BUFS + 1), VRING_DESC_F_INDIRECT, 0},
+	    {0, VRING_DESC_F_INDIRECT, 0},
+	    {24, VRING_DESC_F_INDIRECT, 0},
+	    {32, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 0},
+	    {32, VRING_DESC_F_INDIRECT, 1},
+	    {32, VRING_DESC_F_INDIRECT, 2},
+	    {32, VRING_DESC_F_INDIRECT, 3},
+	    {16u * (VQ_CHAIN_MAX_BUFS + 1), VRING_DESC_F_INDIRECT, 0},
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		teardown();

@@ -92,8 +92,7 @@ int vq_mock_set_avail_idx(struct vq_mock *m, uint16_t idx)
 	return gmem_write_u16(m->mem, m->avail_gpa + 2, idx);
 }
 
-int vq_mock_add_chain(struct vq_mock *m, const struct vq_mock_seg *segs, unsigned n,
-		      uint16_t *head)
+int vq_mock_add_chain(struct vq_mock *m, const struct vq_mock_seg *segs, unsigned n, uint16_t *head)
 {
 	if (n == 0 || n > m->size)
 		return -EINVAL;

@@ -14,7 +14,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define EVLOOP_MAX 256
+#define EVLOOP_MAX   256
 #define EVLOOP_BATCH 32
 
 struct ev_entry {
@@ -110,7 +110,8 @@ static int ev_add(struct evloop *el, int fd, uint32_t events, evloop_fn fn, void
 	}
 	struct ev_entry *e = &el->e[slot];
 	e->gen++;
-	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)e->gen << 32 | (uint32_t)slot};
+	struct epoll_event ev = {.events = events,
+				 .data.u64 = (uint64_t)e->gen << 32 | (uint32_t)slot};
 	if (epoll_ctl(el->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		err = -errno;
 		goto out;
@@ -137,8 +138,8 @@ int evloop_mod(struct evloop *el, int fd, uint32_t events)
 	if (slot < 0) {
 		err = -ENOENT;
 	} else {
-		struct epoll_event ev = {.events = events,
-					 .data.u64 = (uint64_t)el->e[slot].gen << 32 | (uint32_t)slot};
+		struct epoll_event ev = {
+		    .events = events, .data.u64 = (uint64_t)el->e[slot].gen << 32 | (uint32_t)slot};
 		if (epoll_ctl(el->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
 			err = -errno;
 	}
@@ -170,7 +171,6 @@ int evloop_del(struct evloop *el, int fd)
 	return ev_del(el, fd, false);
 }
 
-
 int evloop_add_timer(struct evloop *el, uint64_t first_ns, uint64_t period_ns, evloop_fn fn,
 		     void *opaque, int *out_id)
 {
@@ -180,10 +180,10 @@ int evloop_add_timer(struct evloop *el, uint64_t first_ns, uint64_t period_ns, e
 	if (first_ns == 0)
 		first_ns = 1; /* 0 would disarm */
 	struct itimerspec its = {
-		.it_value = {.tv_sec = (time_t)(first_ns / 1000000000u),
-			     .tv_nsec = (long)(first_ns % 1000000000u)},
-		.it_interval = {.tv_sec = (time_t)(period_ns / 1000000000u),
-				.tv_nsec = (long)(period_ns % 1000000000u)},
+	    .it_value = {.tv_sec = (time_t)(first_ns / 1000000000u),
+			 .tv_nsec = (long)(first_ns % 1000000000u)},
+	    .it_interval = {.tv_sec = (time_t)(period_ns / 1000000000u),
+			    .tv_nsec = (long)(period_ns % 1000000000u)},
 	};
 	int err;
 	if (timerfd_settime(fd, 0, &its, NULL) < 0) {

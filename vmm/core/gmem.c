@@ -15,11 +15,13 @@ static void gmem_layout(struct gmem *gm, uint64_t ram_size)
 	uint64_t low = ram_size < GMEM_MMIO_HOLE_START ? ram_size : GMEM_MMIO_HOLE_START;
 
 	gm->nregions = 0;
-	gm->regions[gm->nregions++] = (struct gmem_region){
-		.gpa = 0, .size = low, .fd_offset = 0, .host = gm->map};
+	gm->regions[gm->nregions++] =
+	    (struct gmem_region){.gpa = 0, .size = low, .fd_offset = 0, .host = gm->map};
 	if (ram_size > low)
-		gm->regions[gm->nregions++] = (struct gmem_region){
-			.gpa = GMEM_4G, .size = ram_size - low, .fd_offset = low, .host = gm->map + low};
+		gm->regions[gm->nregions++] = (struct gmem_region){.gpa = GMEM_4G,
+								   .size = ram_size - low,
+								   .fd_offset = low,
+								   .host = gm->map + low};
 }
 
 static int gmem_map(int fd, uint64_t fd_offset, uint64_t ram_size, bool private_map,
@@ -33,9 +35,9 @@ static int gmem_map(int fd, uint64_t fd_offset, uint64_t ram_size, bool private_
 	gm->private_map = private_map;
 	/* MAP_NORESERVE: guest RAM is touched lazily; a 4 GiB guest that uses
 	 * 100 MiB costs 100 MiB. */
-	void *map = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-			 (private_map ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, fd,
-			 (off_t)fd_offset);
+	void *map =
+	    mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		 (private_map ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, fd, (off_t)fd_offset);
 	if (map == MAP_FAILED) {
 		int err = -errno;
 		free(gm);
@@ -173,14 +175,14 @@ int gmem_fill(const struct gmem *gm, uint64_t gpa, int c, size_t len)
 
 /* x86 hosts only (see vmm/arch): host order is little endian, so the
  * fixed-width helpers are plain copies. */
-#define GMEM_RW(bits)                                                                            \
-	int gmem_read_u##bits(const struct gmem *gm, uint64_t gpa, uint##bits##_t *out)          \
-	{                                                                                        \
-		return gmem_read(gm, gpa, out, sizeof(*out));                                    \
-	}                                                                                        \
-	int gmem_write_u##bits(const struct gmem *gm, uint64_t gpa, uint##bits##_t v)            \
-	{                                                                                        \
-		return gmem_write(gm, gpa, &v, sizeof(v));                                       \
+#define GMEM_RW(bits)                                                                              \
+	int gmem_read_u##bits(const struct gmem *gm, uint64_t gpa, uint##bits##_t *out)            \
+	{                                                                                          \
+		return gmem_read(gm, gpa, out, sizeof(*out));                                      \
+	}                                                                                          \
+	int gmem_write_u##bits(const struct gmem *gm, uint64_t gpa, uint##bits##_t v)              \
+	{                                                                                          \
+		return gmem_write(gm, gpa, &v, sizeof(v));                                         \
 	}
 GMEM_RW(16)
 GMEM_RW(32)

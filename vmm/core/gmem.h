@@ -23,8 +23,8 @@
 
 #define GMEM_MAX_REGIONS     2
 #define GMEM_MMIO_HOLE_START 0xc0000000ull /* 3 GiB */
-#define GMEM_4G              0x100000000ull
-#define GMEM_PAGE_SIZE       4096ull
+#define GMEM_4G		     0x100000000ull
+#define GMEM_PAGE_SIZE	     4096ull
 /* Largest guest RAM we accept (keeps every gpa well away from 2^64). */
 #define GMEM_MAX_RAM (1ull << 40)
 
@@ -36,10 +36,10 @@ struct gmem_region {
 };
 
 struct gmem {
-	int fd;		    /* backing memfd or file, owned */
-	uint64_t ram_size;  /* total RAM bytes (sum of region sizes) */
-	uint8_t *map;	    /* one mapping of the whole fd, owned */
-	bool private_map;   /* MAP_PRIVATE (fork from snapshot) vs MAP_SHARED */
+	int fd;		   /* backing memfd or file, owned */
+	uint64_t ram_size; /* total RAM bytes (sum of region sizes) */
+	uint8_t *map;	   /* one mapping of the whole fd, owned */
+	bool private_map;  /* MAP_PRIVATE (fork from snapshot) vs MAP_SHARED */
 	unsigned nregions;
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 };

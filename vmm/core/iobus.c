@@ -40,8 +40,7 @@ int iobus_unregister(struct iobus *bus, uint64_t base)
 	return -ENOENT;
 }
 
-bool iobus_dispatch(const struct iobus *bus, uint64_t addr, void *data, uint32_t len,
-		    bool is_write)
+bool iobus_dispatch(const struct iobus *bus, uint64_t addr, void *data, uint32_t len, bool is_write)
 {
 	unsigned lo = 0, hi = bus->n;
 	while (lo < hi) {

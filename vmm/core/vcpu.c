@@ -61,7 +61,8 @@ int vcpu_init(struct vm *vm, unsigned idx)
 	if (!err)
 		err = x86_fpu_setup(v->fd);
 	if (err)
-		fprintf(stderr, "smolvm: initial MSR/FPU state of vCPU %u: %s\n", idx, strerror(-err));
+		fprintf(stderr, "smolvm: initial MSR/FPU state of vCPU %u: %s\n", idx,
+			strerror(-err));
 	return err;
 }
 
@@ -139,7 +140,8 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		vcpu_fail(v, VM_EXIT_ERROR, "guest halted with no way to wake up");
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(what, sizeof(what), "KVM could not enter the guest: hardware reason 0x%llx",
+		snprintf(what, sizeof(what),
+			 "KVM could not enter the guest: hardware reason 0x%llx",
 			 (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 		vcpu_fail(v, VM_EXIT_ERROR, what);
 		return false;
@@ -190,7 +192,8 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			char why[120];
-			snprintf(why, sizeof(why), "KVM_RUN on vCPU %u failed: %s", v->idx, strerror(errno));
+			snprintf(why, sizeof(why), "KVM_RUN on vCPU %u failed: %s", v->idx,
+				 strerror(errno));
 			vm_stop(vm, VM_EXIT_ERROR, 3, why);
 			break;
 		}
@@ -262,10 +265,10 @@ static bool vm_is_paused_or_idle(struct vm *vm)
 	return ok;
 }
 
-#define IOC(fd, req, arg)                                                                        \
-	do {                                                                                     \
-		if (ioctl((fd), (req), (arg)) < 0)                                               \
-			return -errno;                                                           \
+#define IOC(fd, req, arg)                                                                          \
+	do {                                                                                       \
+		if (ioctl((fd), (req), (arg)) < 0)                                                 \
+			return -errno;                                                             \
 	} while (0)
 
 int vcpu_get_state(struct vm *vm, unsigned idx, struct vcpu_state *st)
@@ -285,7 +288,8 @@ int vcpu_get_state(struct vm *vm, unsigned idx, struct vcpu_state *st)
 	IOC(fd, KVM_GET_VCPU_EVENTS, &st->events);
 	IOC(fd, KVM_GET_DEBUGREGS, &st->debugregs);
 	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + VCPU_MAX_CPUID * sizeof(struct kvm_cpuid_entry2));
+	struct kvm_cpuid2 *c =
+	    calloc(1, sizeof(*c) + VCPU_MAX_CPUID * sizeof(struct kvm_cpuid_entry2));
 	int err = 0;
 	if (!m || !c) {
 		err = -ENOMEM;

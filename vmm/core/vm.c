@@ -44,8 +44,10 @@ static int vm_kvm_open(struct vm *vm)
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		int err = -errno;
-		fprintf(stderr, "smolvm: cannot open /dev/kvm: %s (is KVM enabled, and are you in the "
-				"kvm group?)\n", strerror(errno));
+		fprintf(stderr,
+			"smolvm: cannot open /dev/kvm: %s (is KVM enabled, and are you in the "
+			"kvm group?)\n",
+			strerror(errno));
 		return err;
 	}
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
@@ -78,10 +80,10 @@ static int vm_memory(struct vm *vm)
 	for (unsigned i = 0; i < vm->mem->nregions; i++) {
 		const struct gmem_region *r = &vm->mem->regions[i];
 		struct kvm_userspace_memory_region mr = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uint64_t)(uintptr_t)r->host,
+		    .slot = i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uint64_t)(uintptr_t)r->host,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
 			err = -errno;
@@ -99,7 +101,8 @@ static int vm_irqchip(struct vm *vm)
 	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		int err = -errno;
-		fprintf(stderr, "smolvm: KVM_CREATE_IRQCHIP: %s (an in-kernel IOAPIC/LAPIC is required)\n",
+		fprintf(stderr,
+			"smolvm: KVM_CREATE_IRQCHIP: %s (an in-kernel IOAPIC/LAPIC is required)\n",
 			strerror(errno));
 		return err;
 	}
@@ -157,10 +160,12 @@ static int vm_devices(struct vm *vm)
 		vm->serial_fd = STDOUT_FILENO;
 		in_fd = STDIN_FILENO;
 	} else if (c->serial == VM_SERIAL_FILE) {
-		vm->serial_fd = open(c->serial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		vm->serial_fd =
+		    open(c->serial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (vm->serial_fd < 0) {
 			int err = -errno;
-			fprintf(stderr, "smolvm: --serial %s: %s\n", c->serial_path, strerror(errno));
+			fprintf(stderr, "smolvm: --serial %s: %s\n", c->serial_path,
+				strerror(errno));
 			return err;
 		}
 		vm->serial_fd_owned = true;
@@ -201,8 +206,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	}
 	if (cfg->mem_bytes < (16ull << 20) || cfg->mem_bytes % GMEM_PAGE_SIZE ||
 	    cfg->mem_bytes > GMEM_MAX_RAM) {
-		fprintf(stderr, "smolvm: %llu bytes of memory: choose 16 MiB to %llu GiB in whole pages\n",
-			(unsigned long long)cfg->mem_bytes, (unsigned long long)(GMEM_MAX_RAM >> 30));
+		fprintf(stderr,
+			"smolvm: %llu bytes of memory: choose 16 MiB to %llu GiB in whole pages\n",
+			(unsigned long long)cfg->mem_bytes,
+			(unsigned long long)(GMEM_MAX_RAM >> 30));
 		return -EINVAL;
 	}
 	struct vm *vm = calloc(1, sizeof(*vm));
@@ -229,7 +236,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 		err = evloop_create(&vm->el);
 	if (!err) {
 		vm->defer_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		err = vm->defer_fd < 0 ? -errno : evloop_add(vm->el, vm->defer_fd, EPOLLIN, vm_run_deferred, vm);
+		err = vm->defer_fd < 0
+			  ? -errno
+			  : evloop_add(vm->el, vm->defer_fd, EPOLLIN, vm_run_deferred, vm);
 	}
 	if (!err) {
 		err = x86_cpuid_supported(vm->kvm_fd, &vm->cpuid);
@@ -370,12 +379,12 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
-		  struct vmmio **out)
+int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev, struct vmmio **out)
 {
 	if (vm->kernel_loaded || vm->nvirtio == X86_VIRTIO_MAX) {
 		fprintf(stderr, "smolvm: cannot add virtio-%s: %s\n", ops->name,
-			vm->kernel_loaded ? "the kernel is already loaded" : "all virtio-mmio slots are used");
+			vm->kernel_loaded ? "the kernel is already loaded"
+					  : "all virtio-mmio slots are used");
 		if (ops->destroy)
 			ops->destroy(dev);
 		return vm->kernel_loaded ? -EBUSY : -ENOSPC;
@@ -474,7 +483,8 @@ int vm_get_state(struct vm *vm, struct vm_state *st)
 int vm_set_state(struct vm *vm, const struct vm_state *st)
 {
 	if (st->pic_master.chip_id != KVM_IRQCHIP_PIC_MASTER ||
-	    st->pic_slave.chip_id != KVM_IRQCHIP_PIC_SLAVE || st->ioapic.chip_id != KVM_IRQCHIP_IOAPIC)
+	    st->pic_slave.chip_id != KVM_IRQCHIP_PIC_SLAVE ||
+	    st->ioapic.chip_id != KVM_IRQCHIP_IOAPIC)
 		return -EINVAL;
 	struct kvm_clock_data clock = st->clock;
 	clock.flags = 0; /* only the clock value is restorable everywhere */

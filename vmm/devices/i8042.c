@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define I8042_DATA    0x60
-#define I8042_CMD     0x64
-#define I8042_RESET   0xfe
+#define I8042_DATA  0x60
+#define I8042_CMD   0x64
+#define I8042_RESET 0xfe
 
 struct i8042 {
 	struct vm *vm;

@@ -86,8 +86,9 @@ static int run_once(const char *smolvm, const char *guest, const char *mem, cons
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, efd, STDERR_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", 0, 0);
-	char *argv[] = {(char *)smolvm, "run",	    "--kernel",	       (char *)guest, "--mem",
-			(char *)mem,	"--cpus", (char *)cpus, "--serial",	      "none", NULL};
+	char *argv[] = {(char *)smolvm, "run",	     "--kernel", (char *)guest,
+			"--mem",	(char *)mem, "--cpus",	 (char *)cpus,
+			"--serial",	"none",	     NULL};
 	setenv("SMOLVM_TIMINGS", "1", 1);
 	pid_t pid;
 	uint64_t t0 = now_ns();
@@ -113,7 +114,8 @@ static int run_once(const char *smolvm, const char *guest, const char *mem, cons
 	const char *line = strstr(buf, "smolvm-timings:");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !line ||
 	    sscanf(strstr(line, "first_exit_mono_ns="), "first_exit_mono_ns=%llu", &first) != 1 ||
-	    sscanf(strstr(line, "teardown_us="), "teardown_us=%llu", &teardown) != 1 || first < t0) {
+	    sscanf(strstr(line, "teardown_us="), "teardown_us=%llu", &teardown) != 1 ||
+	    first < t0) {
 		fprintf(stderr, "bench_vmm: smolvm run failed (status 0x%x): %s\n", status, buf);
 		return -1;
 	}
@@ -178,8 +180,8 @@ int main(int argc, char **argv)
 		long rss = 0;
 		for (int k = 0; k < n; k++)
 			rss = s[k].rss_kb > rss ? s[k].rss_kb : rss;
-		printf("%-8s %-5s | %8.2f / %8.2f | %8.2f / %8.2f | %8.2f / %8.2f | %.1f\n", shapes[i].mem,
-		       shapes[i].cpus, sm, sw, tm, tw, am, aw, (double)rss / 1024.0);
+		printf("%-8s %-5s | %8.2f / %8.2f | %8.2f / %8.2f | %8.2f / %8.2f | %.1f\n",
+		       shapes[i].mem, shapes[i].cpus, sm, sw, tm, tw, am, aw, (double)rss / 1024.0);
 	}
 	unlink(guest);
 	return rc;

@@ -116,13 +116,13 @@ static void build_fadt(uint8_t *t, uint64_t dsdt_gpa)
 	w32(t + 40, (uint32_t)dsdt_gpa); /* DSDT (32-bit) */
 	t[45] = 0;			 /* preferred PM profile: unspecified */
 	w16(t + 109, IAPC_8042 | IAPC_NO_VGA | IAPC_NO_CMOS_RTC);
-	w32(t + 112, FADT_F_HW_REDUCED | FADT_F_RESET_REG_SUP | FADT_F_PWR_BUTTON |
-			     FADT_F_SLP_BUTTON);
+	w32(t + 112,
+	    FADT_F_HW_REDUCED | FADT_F_RESET_REG_SUP | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON);
 	/* Reset register: writing 0xfe to the i8042 command port (SystemIO). */
 	gas(t + 116, 1, 8, 1, 0x64);
 	t[128] = 0xfe;
 	t[131] = FADT_MINOR;
-	w64(t + 140, dsdt_gpa); /* X_DSDT */
+	w64(t + 140, dsdt_gpa);		  /* X_DSDT */
 	memcpy(t + 268, "SMOLVM\0\0", 8); /* hypervisor vendor identity */
 	sdt_header(t, "FACP", FADT_LEN, FADT_REVISION);
 }

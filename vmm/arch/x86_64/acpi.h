@@ -18,7 +18,7 @@ struct acpi_virtio_window {
 };
 
 struct acpi_config {
-	unsigned ncpus; /* 1..255 */
+	unsigned ncpus;	   /* 1..255 */
 	uint64_t base_gpa; /* where the blob will be copied (RSDP first) */
 	unsigned nvirtio;
 	struct acpi_virtio_window virtio[ACPI_MAX_VIRTIO];
@@ -33,8 +33,7 @@ struct acpi_layout {
 /* Builds all tables into buf (buflen bytes, zeroed first), with every
  * pointer computed from cfg->base_gpa. -EINVAL on a bad config,
  * -ENOSPC when buf is too small. */
-int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen,
-	       struct acpi_layout *out);
+int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen, struct acpi_layout *out);
 
 /* Sum of len bytes mod 256 (0 for a valid table). */
 uint8_t acpi_sum(const uint8_t *p, size_t len);

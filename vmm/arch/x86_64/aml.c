@@ -156,8 +156,14 @@ static int put_com1(struct strbuf *sb)
 	struct strbuf dev = {0}, res = {0};
 	/* §6.4.2.5 I/O port descriptor (Decode16, min, max, align 8, len 8),
 	 * §6.4.2.1 IRQ descriptor without flags (mask bit 4). */
-	static const uint8_t io[] = {0x47, 0x01, X86_COM1_PORT & 0xff, X86_COM1_PORT >> 8,
-				     X86_COM1_PORT & 0xff, X86_COM1_PORT >> 8, 0x08, 0x08};
+	static const uint8_t io[] = {0x47,
+				     0x01,
+				     X86_COM1_PORT & 0xff,
+				     X86_COM1_PORT >> 8,
+				     X86_COM1_PORT & 0xff,
+				     X86_COM1_PORT >> 8,
+				     0x08,
+				     0x08};
 	static const uint8_t irq[] = {0x22, 1u << X86_COM1_GSI, 0x00};
 	int err = sb_append(&res, io, sizeof(io)) ?: sb_append(&res, irq, sizeof(irq));
 	err = err ?: put_name_eisa(&dev, "_HID", "PNP0501") ?: put_name_int(&dev, "_UID", 1) ?:
@@ -170,7 +176,8 @@ static int put_com1(struct strbuf *sb)
 static int put_virtio(struct strbuf *sb, unsigned i, const struct acpi_virtio_window *w)
 {
 	struct strbuf dev = {0}, res = {0};
-	char seg[5] = {'V', (char)('0' + i / 100), (char)('0' + i / 10 % 10), (char)('0' + i % 10), 0};
+	char seg[5] = {'V', (char)('0' + i / 100), (char)('0' + i / 10 % 10), (char)('0' + i % 10),
+		       0};
 	/* §6.4.3.4 Memory32Fixed: 0x86, length 9, RW, base, size.
 	 * §6.4.3.6 Extended Interrupt: 0x89, length 6, flags
 	 * (consumer | edge, active high, exclusive), one interrupt. */

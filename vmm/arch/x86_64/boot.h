@@ -57,7 +57,7 @@ unsigned x86_e820_build(const struct gmem *gm, struct boot_e820_entry *table, un
 
 struct x86_boot_info {
 	uint64_t cmdline_gpa;
-	uint32_t cmdline_len; /* without the NUL */
+	uint32_t cmdline_len;		  /* without the NUL */
 	uint64_t initrd_gpa, initrd_size; /* size 0: none */
 	uint64_t rsdp_gpa;
 };

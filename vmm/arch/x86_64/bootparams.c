@@ -13,9 +13,9 @@ unsigned x86_e820_build(const struct gmem *gm, struct boot_e820_entry *t, unsign
 {
 	unsigned n = 0;
 	const struct gmem_region *low = &gm->regions[0];
-#define ADD(a, s, ty)                                                                            \
-	do {                                                                                     \
-		if (n < max && (s) > 0)                                                          \
+#define ADD(a, s, ty)                                                                              \
+	do {                                                                                       \
+		if (n < max && (s) > 0)                                                            \
 			t[n++] = (struct boot_e820_entry){.addr = (a), .size = (s), .type = (ty)}; \
 	} while (0)
 	uint64_t low_end = low->gpa + low->size;

@@ -23,21 +23,21 @@
 #define MSR_SYSCALL_MASK      0xc0000084
 #define MSR_KERNEL_GS_BASE    0xc0000102
 
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
+#define CR0_PE	       (1ull << 0)
+#define CR0_MP	       (1ull << 1)
+#define CR0_ET	       (1ull << 4)
+#define CR0_NE	       (1ull << 5)
+#define CR0_PG	       (1ull << 31)
+#define CR4_PAE	       (1ull << 5)
+#define CR4_OSFXSR     (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
+#define EFER_LME       (1ull << 8)
+#define EFER_LMA       (1ull << 10)
 
 int x86_cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	struct kvm_cpuid2 *c =
-		calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	    calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
 	if (!c)
 		return -ENOMEM;
 	c->nent = CPUID_MAX_ENTRIES;
@@ -50,8 +50,7 @@ int x86_cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 	return 0;
 }
 
-int x86_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned idx,
-		    unsigned ncpus)
+int x86_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned idx, unsigned ncpus)
 {
 	size_t size = sizeof(*supported) + supported->nent * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *c = malloc(size);
@@ -114,11 +113,17 @@ int x86_msrs_setup(int vcpu_fd)
 		uint32_t index;
 		uint64_t data;
 	} init[] = {
-		{MSR_IA32_SYSENTER_CS, 0},  {MSR_IA32_SYSENTER_ESP, 0}, {MSR_IA32_SYSENTER_EIP, 0},
-		{MSR_STAR, 0},		    {MSR_CSTAR, 0},		{MSR_KERNEL_GS_BASE, 0},
-		{MSR_SYSCALL_MASK, 0},	    {MSR_LSTAR, 0},		{MSR_IA32_TSC, 0},
-		{MSR_IA32_MISC_ENABLE, 1},  /* fast string operations */
-		{MSR_MTRR_DEF_TYPE, (1u << 11) | 6}, /* MTRRs on, default write-back */
+	    {MSR_IA32_SYSENTER_CS, 0},
+	    {MSR_IA32_SYSENTER_ESP, 0},
+	    {MSR_IA32_SYSENTER_EIP, 0},
+	    {MSR_STAR, 0},
+	    {MSR_CSTAR, 0},
+	    {MSR_KERNEL_GS_BASE, 0},
+	    {MSR_SYSCALL_MASK, 0},
+	    {MSR_LSTAR, 0},
+	    {MSR_IA32_TSC, 0},
+	    {MSR_IA32_MISC_ENABLE, 1},		 /* fast string operations */
+	    {MSR_MTRR_DEF_TYPE, (1u << 11) | 6}, /* MTRRs on, default write-back */
 	};
 	size_t n_init = sizeof(init) / sizeof(init[0]);
 	struct kvm_msrs *m = calloc(1, sizeof(*m) + n_init * sizeof(struct kvm_msr_entry));

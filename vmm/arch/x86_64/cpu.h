@@ -15,8 +15,7 @@ int x86_cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out);
  * 1 EBX, leaf 0xb/0x1f x2APIC IDs), topology (one core per vCPU, one
  * thread per core), the hypervisor bit, no monitor/mwait, no PMU (leaf
  * 0xa), and sets it with KVM_SET_CPUID2 on vcpu_fd. */
-int x86_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned idx,
-		    unsigned ncpus);
+int x86_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned idx, unsigned ncpus);
 
 /* Initial MSRs (sysenter/syscall MSRs 0, TSC 0, MISC_ENABLE fast strings,
  * MTRRs default write-back) and the FPU (FCW 0x37f, MXCSR 0x1f80). */

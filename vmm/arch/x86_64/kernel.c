@@ -45,23 +45,28 @@ static int parse_bzimage(const uint8_t *img, size_t len, uint64_t ram_end, struc
 	memset(&h, 0, sizeof(h));
 	memcpy(&h, img + BZ_HDR_OFF, hdr_len);
 	if (h.version < BZ_MIN_VERSION)
-		return fail(why, whylen,
-			    "bzImage: boot protocol %u.%02u is too old (need 2.12 for the 64-bit entry)",
-			    h.version >> 8, h.version & 0xff);
+		return fail(
+		    why, whylen,
+		    "bzImage: boot protocol %u.%02u is too old (need 2.12 for the 64-bit entry)",
+		    h.version >> 8, h.version & 0xff);
 	if (!(h.xloadflags & XLF_KERNEL_64))
-		return fail(why, whylen, "bzImage: xloadflags 0x%x lacks XLF_KERNEL_64 (not a 64-bit kernel)",
+		return fail(why, whylen,
+			    "bzImage: xloadflags 0x%x lacks XLF_KERNEL_64 (not a 64-bit kernel)",
 			    h.xloadflags);
 	if (!(h.loadflags & LOADED_HIGH))
-		return fail(why, whylen, "bzImage: loadflags 0x%x: a zImage (not loaded high) is not supported",
+		return fail(why, whylen,
+			    "bzImage: loadflags 0x%x: a zImage (not loaded high) is not supported",
 			    h.loadflags);
 	uint64_t setup_sects = h.setup_sects ? h.setup_sects : 4;
 	uint64_t setup_size = (setup_sects + 1) * 512;
 	if (setup_size >= len)
-		return fail(why, whylen, "bzImage: setup_sects %u runs past the end of the %zu-byte file",
+		return fail(why, whylen,
+			    "bzImage: setup_sects %u runs past the end of the %zu-byte file",
 			    h.setup_sects, len);
 	uint64_t payload = len - setup_size;
 	if ((uint64_t)h.syssize * 16 > payload + 15)
-		return fail(why, whylen, "bzImage: syssize %u (x16) is larger than the %llu-byte payload",
+		return fail(why, whylen,
+			    "bzImage: syssize %u (x16) is larger than the %llu-byte payload",
 			    h.syssize, (unsigned long long)payload);
 	uint64_t load = h.pref_address ? h.pref_address : BZ_DEFAULT_LOAD;
 	if (h.relocatable_kernel && h.kernel_alignment &&
@@ -69,11 +74,12 @@ static int parse_bzimage(const uint8_t *img, size_t len, uint64_t ram_end, struc
 		load = (load + h.kernel_alignment - 1) & ~((uint64_t)h.kernel_alignment - 1);
 	uint64_t need = h.init_size > payload ? h.init_size : payload;
 	if (!fits(load, need, ram_end)) {
-		snprintf(why, whylen,
-			 "bzImage: kernel needs %llu MiB at 0x%llx but RAM below the MMIO hole ends at "
-			 "0x%llx; give the VM more memory (--mem)",
-			 (unsigned long long)(need >> 20), (unsigned long long)load,
-			 (unsigned long long)ram_end);
+		snprintf(
+		    why, whylen,
+		    "bzImage: kernel needs %llu MiB at 0x%llx but RAM below the MMIO hole ends at "
+		    "0x%llx; give the VM more memory (--mem)",
+		    (unsigned long long)(need >> 20), (unsigned long long)load,
+		    (unsigned long long)ram_end);
 		return -E2BIG;
 	}
 	memset(k, 0, sizeof(*k));
@@ -108,7 +114,8 @@ static int parse_elf(const uint8_t *img, size_t len, uint64_t ram_end, struct x8
 		return fail(why, whylen, "ELF: e_phentsize %u / e_phnum %u are not sane",
 			    eh.e_phentsize, eh.e_phnum);
 	if (eh.e_phoff > len || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
-		return fail(why, whylen, "ELF: program headers at 0x%llx run past the end of the file",
+		return fail(why, whylen,
+			    "ELF: program headers at 0x%llx run past the end of the file",
 			    (unsigned long long)eh.e_phoff);
 	memset(k, 0, sizeof(*k));
 	bool entry_ok = false;
@@ -118,21 +125,26 @@ static int parse_elf(const uint8_t *img, size_t len, uint64_t ram_end, struct x8
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (ph.p_filesz > ph.p_memsz)
-			return fail(why, whylen, "ELF: segment %u: p_filesz 0x%llx > p_memsz 0x%llx", i,
-				    (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
+			return fail(
+			    why, whylen, "ELF: segment %u: p_filesz 0x%llx > p_memsz 0x%llx", i,
+			    (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
 		if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
-			return fail(why, whylen, "ELF: segment %u: file range 0x%llx+0x%llx is outside the file",
-				    i, (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz);
+			return fail(why, whylen,
+				    "ELF: segment %u: file range 0x%llx+0x%llx is outside the file",
+				    i, (unsigned long long)ph.p_offset,
+				    (unsigned long long)ph.p_filesz);
 		if (!fits(ph.p_paddr, ph.p_memsz, ram_end)) {
 			snprintf(why, whylen,
-				 "ELF: segment %u: 0x%llx+0x%llx is not inside guest RAM from 1 MiB to 0x%llx "
+				 "ELF: segment %u: 0x%llx+0x%llx is not inside guest RAM from 1 "
+				 "MiB to 0x%llx "
 				 "(give the VM more memory, or link the image at 1 MiB or above)",
 				 i, (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
 				 (unsigned long long)ram_end);
 			return -E2BIG;
 		}
 		if (k->nseg == X86_KERNEL_MAX_SEGS)
-			return fail(why, whylen, "ELF: more than %d PT_LOAD segments", X86_KERNEL_MAX_SEGS);
+			return fail(why, whylen, "ELF: more than %d PT_LOAD segments",
+				    X86_KERNEL_MAX_SEGS);
 		k->seg[k->nseg].gpa = ph.p_paddr;
 		k->seg[k->nseg].file_off = ph.p_offset;
 		k->seg[k->nseg].filesz = ph.p_filesz;
@@ -168,7 +180,8 @@ int x86_kernel_parse(const uint8_t *img, size_t len, uint64_t ram_end, struct x8
 	}
 	return fail(why, whylen,
 		    "not a kernel image: neither ELF magic nor a bzImage boot sector with \"HdrS\" "
-		    "(%zu bytes)", len);
+		    "(%zu bytes)",
+		    len);
 }
 
 int x86_kernel_load(const struct x86_kernel *k, const uint8_t *img, struct gmem *gm)
@@ -190,11 +203,12 @@ int x86_initrd_place(const struct x86_kernel *k, uint64_t ram_end, uint64_t size
 	uint64_t top = ram_end < k->initrd_max_end ? ram_end : k->initrd_max_end;
 	uint64_t bottom = (k->load_end + GMEM_PAGE_SIZE - 1) & ~(GMEM_PAGE_SIZE - 1);
 	if (size > top || ((top - size) & ~(GMEM_PAGE_SIZE - 1)) < bottom) {
-		snprintf(why, whylen,
-			 "initrd of %llu MiB does not fit between the kernel (ends 0x%llx) and 0x%llx; "
-			 "give the VM more memory (--mem)",
-			 (unsigned long long)(size >> 20), (unsigned long long)bottom,
-			 (unsigned long long)top);
+		snprintf(
+		    why, whylen,
+		    "initrd of %llu MiB does not fit between the kernel (ends 0x%llx) and 0x%llx; "
+		    "give the VM more memory (--mem)",
+		    (unsigned long long)(size >> 20), (unsigned long long)bottom,
+		    (unsigned long long)top);
 		return -E2BIG;
 	}
 	*gpa = (top - size) & ~(GMEM_PAGE_SIZE - 1);

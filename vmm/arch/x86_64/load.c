@@ -25,13 +25,15 @@ static int build_cmdline(struct vm *vm, struct strbuf *sb)
 	int err = sb_append_str(sb, vm->cfg.cmdline ? vm->cfg.cmdline : "");
 	for (unsigned i = 0; i < vm->nvirtio && !err; i++)
 		err = sb_printf(sb, "%svirtio_mmio.device=4K@0x%llx:%u", sb->len ? " " : "",
-				(unsigned long long)vmmio_base(vm->virtio[i]), vmmio_gsi(vm->virtio[i]));
+				(unsigned long long)vmmio_base(vm->virtio[i]),
+				vmmio_gsi(vm->virtio[i]));
 	return err;
 }
 
 static int build_acpi(struct vm *vm, uint8_t *buf, struct acpi_layout *l)
 {
-	struct acpi_config ac = {.ncpus = vm->ncpus, .base_gpa = X86_ACPI_BASE, .nvirtio = vm->nvirtio};
+	struct acpi_config ac = {
+	    .ncpus = vm->ncpus, .base_gpa = X86_ACPI_BASE, .nvirtio = vm->nvirtio};
 	for (unsigned i = 0; i < vm->nvirtio; i++) {
 		ac.virtio[i].base = vmmio_base(vm->virtio[i]);
 		ac.virtio[i].size = VMMIO_WINDOW_SIZE;
@@ -120,7 +122,8 @@ int vm_load_kernel(struct vm *vm)
 	if (!err)
 		err = gmem_write(vm->mem, X86_ZERO_PAGE, bp, sizeof(*bp));
 	if (err) {
-		fprintf(stderr, "smolvm: writing boot data into guest memory: %s\n", strerror(-err));
+		fprintf(stderr, "smolvm: writing boot data into guest memory: %s\n",
+			strerror(-err));
 		goto out;
 	}
 	err = x86_boot_regs(vm->vcpus[0].fd, k.entry, X86_ZERO_PAGE);

@@ -59,7 +59,7 @@ struct vmmio_queue {
 	uint32_t num; /* as written by the driver; 0: not written (use the max) */
 	uint64_t desc, avail, used;
 	struct vq vq;
-	int notify_fd; /* eventfd: ioeventfd, or signalled by the MMIO handler */
+	int notify_fd;	/* eventfd: ioeventfd, or signalled by the MMIO handler */
 	bool ioeventfd; /* registered with KVM */
 };
 
@@ -175,8 +175,8 @@ static void vmmio_queue_ready(struct vmmio *t, struct vmmio_queue *q, uint32_t v
 		return;
 	uint32_t num = q->num ? q->num : t->ops->queue_max_size;
 	bool event_idx = t->drv_features & VIRTIO_FEAT_RING_EVENT_IDX;
-	if (num > t->ops->queue_max_size ||
-	    vq_setup(&q->vq, vm_gmem(t->vm), (uint16_t)num, q->desc, q->avail, q->used, event_idx)) {
+	if (num > t->ops->queue_max_size || vq_setup(&q->vq, vm_gmem(t->vm), (uint16_t)num, q->desc,
+						     q->avail, q->used, event_idx)) {
 		char why[160];
 		snprintf(why, sizeof(why),
 			 "driver enabled queue %u with an invalid layout (size %u, desc 0x%llx, "
@@ -207,7 +207,8 @@ static void vmmio_set_status(struct vmmio *t, uint32_t v)
 		vmmio_raise(t, ISR_CONFIG);
 		return;
 	}
-	if ((v & VIRTIO_STATUS_DRIVER_OK) && (t->status & VIRTIO_STATUS_FEATURES_OK) && !t->active) {
+	if ((v & VIRTIO_STATUS_DRIVER_OK) && (t->status & VIRTIO_STATUS_FEATURES_OK) &&
+	    !t->active) {
 		int err = t->ops->activate ? t->ops->activate(t->dev, t, t->drv_features) : 0;
 		if (err)
 			vmmio_set_needs_reset(t, "device could not be activated");
@@ -239,7 +240,8 @@ static uint32_t vmmio_reg_read(struct vmmio *t, uint64_t off)
 	case REG_VENDOR_ID:
 		return MMIO_VENDOR;
 	case REG_DEV_FEATURES:
-		return t->dev_feat_sel < 2 ? (uint32_t)(t->dev_features >> (32 * t->dev_feat_sel)) : 0;
+		return t->dev_feat_sel < 2 ? (uint32_t)(t->dev_features >> (32 * t->dev_feat_sel))
+					   : 0;
 	case REG_QUEUE_NUM_MAX:
 		return q ? t->ops->queue_max_size : 0;
 	case REG_QUEUE_READY:
@@ -380,11 +382,11 @@ static void vmmio_notified(void *opaque, uint32_t events)
 static int vmmio_ioeventfd(struct vmmio *t, struct vmmio_queue *q, bool assign)
 {
 	struct kvm_ioeventfd io = {
-		.datamatch = q->index,
-		.addr = t->base + REG_QUEUE_NOTIFY,
-		.len = 4,
-		.fd = q->notify_fd,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	    .datamatch = q->index,
+	    .addr = t->base + REG_QUEUE_NOTIFY,
+	    .len = 4,
+	    .fd = q->notify_fd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
 	return ioctl(vm_fd(t->vm), KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
@@ -401,8 +403,8 @@ static void vmmio_free(struct vmmio *t)
 		close(q->notify_fd);
 	}
 	if (t->irq_fd >= 0) {
-		struct kvm_irqfd irqfd = {.fd = (uint32_t)t->irq_fd, .gsi = t->gsi,
-					  .flags = KVM_IRQFD_FLAG_DEASSIGN};
+		struct kvm_irqfd irqfd = {
+		    .fd = (uint32_t)t->irq_fd, .gsi = t->gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN};
 		ioctl(vm_fd(t->vm), KVM_IRQFD, &irqfd);
 		close(t->irq_fd);
 	}
@@ -536,12 +538,19 @@ int vmmio_save(struct vmmio *t, struct strbuf *out)
 {
 	vmmio_lock(t);
 	struct vmmio_state_hdr h = {
-		.magic = VMMIO_STATE_MAGIC, .version = VMMIO_STATE_VERSION,
-		.device_id = t->ops->device_id, .num_queues = t->ops->num_queues,
-		.dev_features = t->dev_features, .drv_features = t->drv_features,
-		.status = t->status, .isr = t->isr, .config_gen = t->config_gen,
-		.dev_feat_sel = t->dev_feat_sel, .drv_feat_sel = t->drv_feat_sel,
-		.queue_sel = t->queue_sel, .active = t->active,
+	    .magic = VMMIO_STATE_MAGIC,
+	    .version = VMMIO_STATE_VERSION,
+	    .device_id = t->ops->device_id,
+	    .num_queues = t->ops->num_queues,
+	    .dev_features = t->dev_features,
+	    .drv_features = t->drv_features,
+	    .status = t->status,
+	    .isr = t->isr,
+	    .config_gen = t->config_gen,
+	    .dev_feat_sel = t->dev_feat_sel,
+	    .drv_feat_sel = t->drv_feat_sel,
+	    .queue_sel = t->queue_sel,
+	    .active = t->active,
 	};
 	int err = sb_append(out, &h, sizeof(h));
 	for (unsigned i = 0; i < t->ops->num_queues && !err; i++) {

@@ -98,7 +98,8 @@ static int chain_add(const struct vq *vq, struct vq_chain *c, const struct desc 
 	void *host;
 	if (gmem_ptr(vq->mem, d->addr, d->len, &host))
 		return -EIO;
-	c->bufs[c->nbufs++] = (struct vq_buf){.gpa = d->addr, .len = d->len, .writable = w, .host = host};
+	c->bufs[c->nbufs++] =
+	    (struct vq_buf){.gpa = d->addr, .len = d->len, .writable = w, .host = host};
 	if (w) {
 		c->writable_bytes += d->len;
 	} else {
@@ -221,7 +222,8 @@ bool vq_should_notify(struct vq *vq)
 		vq->signalled_used_valid = true;
 		if (!valid)
 			return true;
-		uint16_t used_event = __atomic_load_n(avail_field(vq, 2u + vq->size), __ATOMIC_RELAXED);
+		uint16_t used_event =
+		    __atomic_load_n(avail_field(vq, 2u + vq->size), __ATOMIC_RELAXED);
 		/* vring_need_event(): did used_idx step past used_event? */
 		return (uint16_t)(now - used_event - 1) < (uint16_t)(now - old);
 	}
@@ -238,14 +240,14 @@ void vq_set_notify(struct vq *vq, bool enable)
 		if (enable)
 			__atomic_store_n(used_avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
 	} else {
-		__atomic_store_n(used_field16(vq, 0), (uint16_t)(enable ? 0 : VRING_USED_F_NO_NOTIFY),
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(used_field16(vq, 0),
+				 (uint16_t)(enable ? 0 : VRING_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-static int chain_copy(const struct vq_chain *c, bool writable, uint64_t off, void *host,
-		      size_t len, bool to_guest)
+static int chain_copy(const struct vq_chain *c, bool writable, uint64_t off, void *host, size_t len,
+		      bool to_guest)
 {
 	uint64_t part = writable ? c->writable_bytes : c->readable_bytes;
 	if (off > part || len > part - off)
@@ -306,8 +308,8 @@ int vq_restore(struct vq *vq, const struct gmem *mem, const struct vq_state *st)
 		return -EINVAL;
 	if (!st->ready)
 		return 0;
-	int err = vq_setup(vq, mem, st->size, st->desc_gpa, st->avail_gpa, st->used_gpa,
-			   st->event_idx);
+	int err =
+	    vq_setup(vq, mem, st->size, st->desc_gpa, st->avail_gpa, st->used_gpa, st->event_idx);
 	if (err)
 		return err;
 	vq->last_avail = st->last_avail;

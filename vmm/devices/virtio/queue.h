@@ -53,15 +53,15 @@ struct vq {
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
 	bool ready;
-	bool broken; /* saw garbage; every further call fails with -EIO */
+	bool broken;	 /* saw garbage; every further call fails with -EIO */
 	bool notify_off; /* vq_set_notify(false) in effect */
 	uint32_t max_chain_bytes;
 
 	/* Host pointers to the validated ring areas (set by vq_setup). */
 	void *desc, *avail, *used;
 
-	uint16_t last_avail; /* next avail ring slot to consume */
-	uint16_t used_idx;   /* our copy of used->idx */
+	uint16_t last_avail;	 /* next avail ring slot to consume */
+	uint16_t used_idx;	 /* our copy of used->idx */
 	uint16_t signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
 	bool signalled_used_valid;
 };
@@ -84,8 +84,8 @@ void vq_reset(struct vq *vq);
  * the limit), a nested indirect table or one whose length is 0 or not a
  * multiple of 16, INDIRECT together with NEXT, an out-of-range buffer,
  * readable after writable, too many buffers, or a total length above
- * max_chain_bytes. Zero-length buffers are allowed and skipped. An acquire barrier orders the read of
- * avail->idx before the reads of the ring entry and descriptors. */
+ * max_chain_bytes. Zero-length buffers are allowed and skipped. An acquire barrier orders the read
+ * of avail->idx before the reads of the ring entry and descriptors. */
 int vq_pop(struct vq *vq, struct vq_chain *chain);
 
 /* Walks the chain starting at descriptor head without consuming anything

@@ -37,14 +37,16 @@ static void vrng_notify(void *dev, struct vmmio *t, unsigned qi)
 {
 	struct vrng *r = dev;
 	struct vq *vq = vmmio_queue(t, qi);
-	int n;
-	while ((n = vq_pop(vq, &r->chain)) == 1) {
+	/* A broken queue (-EIO) ends the loop; the transport then sets
+	 * DEVICE_NEEDS_RESET. */
+	while (vq_pop(vq, &r->chain) == 1) {
 		uint64_t want = r->chain.writable_bytes;
 		if (want > VRNG_MAX_PER_REQ)
 			want = VRNG_MAX_PER_REQ;
 		uint64_t done = 0;
 		while (done < want) {
-			size_t chunk = want - done < sizeof(r->buf) ? (size_t)(want - done) : sizeof(r->buf);
+			size_t chunk =
+			    want - done < sizeof(r->buf) ? (size_t)(want - done) : sizeof(r->buf);
 			ssize_t got = getrandom(r->buf, chunk, 0);
 			if (got <= 0)
 				break;
@@ -62,15 +64,15 @@ static void vrng_destroy(void *dev)
 }
 
 static const struct virtio_device_ops vrng_ops = {
-	.name = "rng",
-	.device_id = VIRTIO_ID_RNG,
-	.num_queues = 1,
-	.queue_max_size = 64,
-	.features = vrng_features,
-	.config_size = 0,
-	.activate = vrng_activate,
-	.queue_notify = vrng_notify,
-	.destroy = vrng_destroy,
+    .name = "rng",
+    .device_id = VIRTIO_ID_RNG,
+    .num_queues = 1,
+    .queue_max_size = 64,
+    .features = vrng_features,
+    .config_size = 0,
+    .activate = vrng_activate,
+    .queue_notify = vrng_notify,
+    .destroy = vrng_destroy,
 };
 
 int vrng_attach(struct vm *vm, const char *arg)

@@ -30,10 +30,10 @@ struct strbuf;
 struct vmmio;
 
 /* Transport-level feature bits (virtio 1.2 §6). */
-#define VIRTIO_BIT(n)		  (1ull << (n))
-#define VIRTIO_FEAT_RING_INDIRECT VIRTIO_BIT(28)
-#define VIRTIO_FEAT_RING_EVENT_IDX VIRTIO_BIT(29)
-#define VIRTIO_FEAT_VERSION_1	  VIRTIO_BIT(32)
+#define VIRTIO_BIT(n)		    (1ull << (n))
+#define VIRTIO_FEAT_RING_INDIRECT   VIRTIO_BIT(28)
+#define VIRTIO_FEAT_RING_EVENT_IDX  VIRTIO_BIT(29)
+#define VIRTIO_FEAT_VERSION_1	    VIRTIO_BIT(32)
 #define VIRTIO_FEAT_ACCESS_PLATFORM VIRTIO_BIT(33)
 
 /* Device status bits (virtio 1.2 §2.1). */

@@ -120,7 +120,7 @@ struct gmem *vm_gmem(struct vm *vm);
 struct evloop *vm_evloop(struct vm *vm);
 struct iobus *vm_pio_bus(struct vm *vm);
 struct iobus *vm_mmio_bus(struct vm *vm);
-int vm_fd(const struct vm *vm);	 /* the KVM VM fd */
+int vm_fd(const struct vm *vm);	    /* the KVM VM fd */
 int vm_kvm_fd(const struct vm *vm); /* /dev/kvm */
 unsigned vm_ncpus(const struct vm *vm);
 
