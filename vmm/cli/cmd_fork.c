@@ -86,7 +86,7 @@ int cmd_fork(int argc, char **argv)
 	o.snapshot = argv[optind];
 
 	/* Fail fast, once, on a bad snapshot instead of N times in the forks. */
-	struct snap_file *f;
+	struct snap_file *f = NULL;
 	struct snap_err err;
 	if (snap_file_open(o.snapshot, &f, &err)) {
 		fprintf(stderr, "smolvm fork: %s\n", err.msg);

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 
 static int do_info(const char *path)
 {
-	struct snap_file *f;
+	struct snap_file *f = NULL;
 	struct snap_err err;
 	if (snap_file_open(path, &f, &err)) {
 		fprintf(stderr, "smolvm snapshot info: %s\n", err.msg);
@@ -88,7 +88,7 @@ static int do_info(const char *path)
 
 static int do_verify(const char *path)
 {
-	struct snap_file *f;
+	struct snap_file *f = NULL;
 	struct snap_err err;
 	int rc = snap_file_open(path, &f, &err);
 	if (!rc)

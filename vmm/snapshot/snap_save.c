@@ -96,9 +96,10 @@ static int save_config(struct vm *vm, struct snap_writer *w, char *freeze, size_
 	const struct gmem *gm = vm_gmem(vm);
 	struct snap_config cfg = {.nr_vcpus = vm_ncpus(vm), .mem_size = gm->ram_size};
 	int rc = 0;
+	uint64_t base = gm->nregions ? gm->regions[0].fd_offset : 0;
 	for (unsigned i = 0; i < gm->nregions; i++)
 		cfg.regions[cfg.nr_regions++] = (struct snap_region){
-		    gm->regions[i].gpa, gm->regions[i].size, gm->regions[i].fd_offset};
+		    gm->regions[i].gpa, gm->regions[i].size, gm->regions[i].fd_offset - base};
 	const char *paths[2] = {vc->kernel_path, vc->initrd_path};
 	const uint32_t roles[2] = {SNAP_FILE_KERNEL, SNAP_FILE_INITRD};
 	for (int i = 0; i < 2 && !rc; i++) {
@@ -206,18 +207,18 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 	if (!rc) {
 		const struct gmem *gm = vm_gmem(vm);
 		struct snap_mem_range r[GMEM_MAX_REGIONS];
-		uint64_t off = 0;
+		/* The memory section is the RAM file's content from the first
+		 * region on (offset 0 of a memfd; the memory section's offset in a
+		 * snapshot a restored VM maps), so region i must follow region i-1
+		 * there; the config's mem_offset is relative to that start. A
+		 * MAP_PRIVATE fork's file holes say nothing about its private
+		 * pages: no hole hints there. */
+		uint64_t base = gm->nregions ? gm->regions[0].fd_offset : 0, off = base;
 		for (unsigned i = 0; i < gm->nregions && !rc; i++) {
-			/* The memory section is the RAM fd's content from offset 0,
-			 * so region i must follow region i-1 in the fd; the
-			 * config's mem_offset is the fd offset. A MAP_PRIVATE
-			 * fork's file holes say nothing about its private pages:
-			 * no hole hints there. */
 			if (gm->regions[i].fd_offset != off)
-				rc = snap_errf(err, -EINVAL,
-					       "RAM region %u is not contiguous in "
-					       "its backing file",
-					       i);
+				rc = snap_errf(
+				    err, -EINVAL,
+				    "RAM region %u is not contiguous in its backing file", i);
 			r[i] = (struct snap_mem_range){gm->regions[i].host, gm->regions[i].size,
 						       gm->private_map ? -1 : gm->fd,
 						       gm->regions[i].fd_offset};

@@ -101,6 +101,28 @@ $SMOLVM snapshot verify c.smolsnap >/dev/null || fail "control snapshot does not
 grep -q "probe: counter 1" c.txt || fail "control VM did not start"
 ok "control socket: status, pause, snapshot, resume, errors"
 
+# A snapshot of a restored VM (its RAM is a private mapping of the first
+# snapshot), restored again.
+$SMOLVM run --kernel "$PROBE" --cmdline probe.run=counter,checkpoint,counter,spin=100000 \
+	--snapshot-on-checkpoint g0.smolsnap --exit-after-snapshot --serial none || fail "g0"
+$SMOLVM restore g0.smolsnap --serial g1.txt --control g1.sock &
+VMPID=$!
+for _ in $(seq 100); do [ -S g1.sock ] && break; sleep 0.05; done
+$TOOL ctl g1.sock "snapshot g1.smolsnap" | grep -q "^ok g1.smolsnap" || fail "snapshot of a restored VM"
+kill -9 $VMPID 2>/dev/null
+wait $VMPID 2>/dev/null
+VMPID=
+$SMOLVM snapshot verify g1.smolsnap >/dev/null || fail "snapshot of a restored VM does not verify"
+$SMOLVM restore g1.smolsnap --serial g2.txt --control g2.sock &
+VMPID=$!
+for _ in $(seq 100); do [ -S g2.sock ] && break; sleep 0.05; done
+[ "$($TOOL ctl g2.sock status)" = "ok running" ] || fail "restore of a restored VM's snapshot"
+kill -9 $VMPID 2>/dev/null
+wait $VMPID 2>/dev/null
+VMPID=
+grep -q "probe: counter 2" g1.txt || fail "restored VM did not continue"
+ok "snapshot of a restored VM, restored again"
+
 # ---- 5. Bundles ----
 $SMOLVM snapshot export s.smolsnap -o m.smolmachine >/dev/null || fail "export"
 $SMOLVM snapshot import m.smolmachine -o imported >/dev/null || fail "import"
@@ -126,6 +148,8 @@ expect_err "different CPU vendor" "CPU" $SMOLVM restore h2.smolsnap
 expect_err "verify finds a corrupt memory page" "memory checksum" \
 	bash -c "cp --sparse=always s.smolsnap m2.smolsnap && printf Z | dd of=m2.smolsnap bs=1 seek=200000 conv=notrunc 2>/dev/null && $SMOLVM snapshot verify m2.smolsnap"
 expect_err "not a snapshot" "bad magic" $SMOLVM restore "$PROBE"
+expect_err "no such snapshot" "No such file" $SMOLVM snapshot verify nonexistent.smolsnap
+expect_err "no such snapshot (info)" "No such file" $SMOLVM snapshot info nonexistent.smolsnap
 $TOOL evil-bundle evil.smolmachine ../escape
 expect_err "bundle with ../ entry" "refusing entry" $SMOLVM snapshot import evil.smolmachine -o evil
 [ -e escape ] || [ -e ../escape ] && fail "traversal entry was written"
