@@ -7,7 +7,7 @@
 #   run.sh SMOLTEST CHECK_IMAGE [AGENT]
 #
 # AGENT is the static smoltest-agent to install as /init; when it is not
-# built, busybox (also static) stands in so the builder is still tested.
+# built (or not static), busybox stands in so the builder is still tested.
 # Exits 77 (skip) only when the Debian archive cannot be reached and no
 # kernel package is cached.
 set -euo pipefail
@@ -23,6 +23,9 @@ done
 [ -x "$busybox" ] || { echo "SKIP: no static $busybox (install busybox-static)"; exit 77; }
 if [ -z "$agent" ] || [ ! -x "$agent" ]; then
   echo "note: smoltest-agent is not built; busybox stands in as /init"
+  agent=$busybox
+elif ! file -L "$agent" | grep -Eq 'statically linked|static-pie linked'; then
+  echo "note: $agent is not static (SMOL_STATIC_AGENT=OFF?); busybox stands in as /init"
   agent=$busybox
 fi
 
