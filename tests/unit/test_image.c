@@ -524,6 +524,14 @@ START_TEST(hostile_module_paths_and_versions)
 			       .nmodules = 1};
 	ck_assert_int_eq(image_build(&o, &r, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "not clean"));
+	/* A module path that would add a line to /etc/smoltest/modules. */
+	pkg_free(&p);
+	memset(&p, 0, sizeof(p));
+	pkg_default(&p);
+	MOD(&p, MODDIR "x\n/evil.ko", "name=evil\0" VERMAGIC, NULL);
+	fake_deb(deb, control, p.files, p.n);
+	ck_assert_int_eq(image_build(&o, &r, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "not clean"));
 	/* An extra module with a missing dependency. */
 	extra[0] = "unrelated";
 	ck_assert_int_eq(image_build(&o, &r, err, sizeof(err)), -ENOENT);
