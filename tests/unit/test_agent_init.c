@@ -138,6 +138,35 @@ START_TEST(test_modules_order)
 }
 END_TEST
 
+/* The list exactly as `smoltest image build` writes it for the Debian 6.1
+ * cloud kernel (fixtures/image/image.c): load order, dependencies named. */
+START_TEST(test_modules_image_builder_format)
+{
+	const char *list =
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio_ring.ko\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio.ko virtio_ring\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio_mmio.ko virtio virtio_ring\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/block/virtio_blk.ko virtio virtio_ring\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vsock.ko\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko vsock\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko virtio vmw_vsock_virtio_transport_common virtio_ring vsock\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/fuse/fuse.ko\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/fuse/virtiofs.ko fuse virtio virtio_ring\n"
+		"/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/overlayfs/overlay.ko\n";
+	size_t n;
+	char err[256];
+	ck_assert_int_eq(init_modules_parse(list, strlen(list), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), 0);
+	/* Already in load order: kept as is. */
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(order[i], i);
+	ck_assert_str_eq(mods[6].name, "vmw_vsock_virtio_transport");
+	ck_assert_uint_eq(mods[6].ndeps, 4);
+	ck_assert(!mods[6].compressed);
+}
+END_TEST
+
 START_TEST(test_modules_hostile)
 {
 	size_t n;
@@ -232,6 +261,7 @@ static Suite *init_suite(void)
 	tcase_add_test(tc, test_cmdline);
 	tcase_add_test(tc, test_module_name);
 	tcase_add_test(tc, test_modules_order);
+	tcase_add_test(tc, test_modules_image_builder_format);
 	tcase_add_test(tc, test_modules_hostile);
 	tcase_add_test(tc, test_root_plan);
 	suite_add_tcase(s, tc);

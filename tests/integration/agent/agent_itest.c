@@ -507,6 +507,24 @@ static int t_env_cwd(struct ctx *t, struct agent_client *c)
 	return 0;
 }
 
+static int t_uid_gid(struct ctx *t, struct agent_client *c)
+{
+	if (geteuid() != 0) {
+		printf("# SKIP uid/gid: the agent must run as root to switch users\n");
+		return 0;
+	}
+	struct run r = { 0 };
+	struct agent_exec_req req = { .shell = "id -u; id -g; id -G", .set_uid = true, .uid = 65534,
+				      .set_gid = true, .gid = 65533 };
+	CHECK(t, run_cmd(c, &req, &r) == 0, "did not finish");
+	CHECK(t, r.ex.how == AGENT_EXIT_EXITED && r.ex.code == 0, "how %d code %d: %s", r.ex.how,
+	      r.ex.code, sb_str(&r.err));
+	CHECK(t, !strcmp(sb_str(&r.out), "65534\n65533\n65533\n"),
+	      "ids '%s' (supplementary groups must be dropped)", sb_str(&r.out));
+	run_release(&r);
+	return 0;
+}
+
 /* Raw protocol access for hostile frames. */
 static int raw_connect(const char *path)
 {
@@ -861,6 +879,7 @@ static const struct test tests[] = {
 	{ "timeout", t_timeout },
 	{ "kill", t_kill },
 	{ "env_cwd", t_env_cwd },
+	{ "uid_gid", t_uid_gid },
 	{ "malformed", t_malformed },
 	{ "control", t_control },
 	{ "system", t_system },
