@@ -13,3 +13,8 @@ if(TARGET probe)
             $<TARGET_FILE:probe>
     TIMEOUT 120 LABELS kvm)
 endif()
+# A real Linux boot, only when SMOL_TEST_KERNEL names a kernel (skips 77
+# otherwise).
+smol_add_integration_test(vmm_linux
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/vmm_linux.sh $<TARGET_FILE:smolvm_cli>
+  TIMEOUT 400 LABELS "kvm;linux")

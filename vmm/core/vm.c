@@ -450,6 +450,11 @@ unsigned vm_ncpus(const struct vm *vm)
 	return vm->ncpus;
 }
 
+struct serial *vm_serial(struct vm *vm)
+{
+	return vm->serial;
+}
+
 unsigned vm_virtio_count(const struct vm *vm)
 {
 	return vm->nvirtio;

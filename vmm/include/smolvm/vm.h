@@ -28,6 +28,7 @@ struct gmem;
 struct evloop;
 struct iobus;
 struct vmmio;
+struct serial;
 struct virtio_device_ops;
 
 enum vm_serial_mode {
@@ -123,6 +124,7 @@ struct iobus *vm_mmio_bus(struct vm *vm);
 int vm_fd(const struct vm *vm);	    /* the KVM VM fd */
 int vm_kvm_fd(const struct vm *vm); /* /dev/kvm */
 unsigned vm_ncpus(const struct vm *vm);
+struct serial *vm_serial(struct vm *vm); /* COM1; serial_save/restore (devices/serial.h) */
 
 /* Attaches a virtio device on the next free virtio-mmio window and GSI;
  * dev is taken over as in vmmio_create. Only before vm_load_kernel (the
