@@ -3,8 +3,10 @@
 #include "cli/cli.h"
 #include "smolvm/version.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 struct smolvm_cmd {
 	const char *name;
@@ -42,6 +44,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* A VMM never outlives the process that started it (DESIGN.md,
+	 * "Process model"), and never gains privileges through exec. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (argc < 2) {
 		usage(stderr);
 		return SMOLVM_EXIT_USAGE;
