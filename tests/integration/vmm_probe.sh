@@ -41,6 +41,13 @@ grep -q 'probe: smp: 1 AP(s) started' "$dir/console.txt" || bad "smp: the AP did
 run smp4 0 --kernel "$probe" --cpus 4 --cmdline probe.run=smp
 has smp4 "probe: smp: 3 AP(s) started through INIT/SIPI, BSP APIC ID 0"
 
+# The initrd lands page aligned in RAM with its bytes intact.
+printf 'SMOL-PROBE-INITR' >"$dir/initrd.img"
+LC_ALL=C awk 'BEGIN { for (i = 16; i < 70000; i++) printf "%c", (i * 7) % 256 }' >>"$dir/initrd.img"
+[ "$(wc -c <"$dir/initrd.img")" -eq 70000 ] || bad "initrd: test file is not 70000 bytes"
+run initrd 0 --kernel "$probe" --initrd "$dir/initrd.img" --cmdline probe.run=initrd
+has initrd "probe: initrd ok"
+
 # i8042 reset ends the VM cleanly with status 0.
 run reset 0 --kernel "$probe" --cmdline probe.run=hello,reset
 has reset "probe: reset: writing 0xfe to the i8042 command port"
