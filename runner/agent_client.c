@@ -1,8 +1,8 @@
-/* agent_client: host side of the agent protocol (see agent_client.h). */
-#include "agent_client.h"
+/* agent_client: host side of the agent protocol (see agent_client.h):
+ * lifecycle, connecting (with retries and the hybrid-vsock line), deadlines. */
+#include "agent_client_int.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,52 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "proto_stream.h"
 #include "util.h"
-
-#define DEFAULT_TIMEOUT_NS (10 * NSEC_PER_SEC)
-#define RETRY_NS (20 * NSEC_PER_MSEC)
-#define EXEC_GRACE_NS (5 * NSEC_PER_SEC)
-
-struct client_exec {
-	struct client_exec *next;
-	uint32_t channel;
-	const struct agent_exec_ops *ops;
-	void *opaque;
-	uint64_t deadline_ns; /* client-side give-up time, 0 none */
-	bool stdin_closed;
-	bool killed;
-};
-
-struct client_req {
-	struct client_req *next;
-	uint16_t type;
-	agent_reply_fn cb;
-	void *opaque;
-	uint64_t deadline_ns;
-};
-
-struct agent_client {
-	struct agent_client_config cfg;
-	enum agent_client_state state;
-	int err;
-	int epfd;	   /* the stable fd handed to the caller */
-	int sock;	   /* -1 while waiting to retry */
-	uint32_t sock_events;
-	uint64_t connect_deadline_ns;
-	uint64_t retry_at_ns; /* when sock == -1 while CONNECTING */
-	char line[64];	      /* hybrid vsock "OK <port>" reply */
-	size_t line_len;
-	struct proto_writer pre; /* CONNECT line, sent before the writer */
-	struct proto_writer wr;
-	struct proto_reader rd;
-	struct client_exec *execs;
-	struct client_req *reqs, **reqs_tail;
-	uint32_t next_channel;
-	uint64_t agent_caps;
-	char software[80];
-	bool in_callback_close; /* close requested while delivering */
-};
 
 /* ---- addresses ---- */
 
@@ -95,7 +50,7 @@ int agent_addr_parse(const char *text, struct agent_addr *out)
 
 /* ---- socket management ---- */
 
-static void sock_watch(struct agent_client *c)
+void ac_sock_watch(struct agent_client *c)
 {
 	if (c->sock < 0)
 		return;
@@ -109,7 +64,7 @@ static void sock_watch(struct agent_client *c)
 		c->sock_events = ev;
 }
 
-static void sock_close(struct agent_client *c)
+void ac_sock_close(struct agent_client *c)
 {
 	if (c->sock >= 0) {
 		epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->sock, NULL);
@@ -158,13 +113,13 @@ static int try_connect(struct agent_client *c)
 	} else {
 		c->state = AGENT_CLIENT_HELLO;
 	}
-	sock_watch(c);
+	ac_sock_watch(c);
 	return 0;
 }
 
-static void schedule_retry(struct agent_client *c, uint64_t now)
+void ac_schedule_retry(struct agent_client *c, uint64_t now)
 {
-	sock_close(c);
+	ac_sock_close(c);
 	c->state = AGENT_CLIENT_CONNECTING;
 	c->retry_at_ns = now + RETRY_NS;
 }
@@ -180,7 +135,7 @@ static void exec_unlink(struct agent_client *c, struct client_exec *x)
 		}
 }
 
-static void exec_finish(struct agent_client *c, struct client_exec *x, const struct agent_exit *ex)
+void ac_exec_finish(struct agent_client *c, struct client_exec *x, const struct agent_exit *ex)
 {
 	exec_unlink(c, x);
 	if (x->ops && x->ops->on_exit)
@@ -188,7 +143,7 @@ static void exec_finish(struct agent_client *c, struct client_exec *x, const str
 	free(x);
 }
 
-static struct client_req *req_pop(struct agent_client *c)
+struct client_req *ac_req_pop(struct agent_client *c)
 {
 	struct client_req *r = c->reqs;
 	if (r) {
@@ -200,19 +155,19 @@ static struct client_req *req_pop(struct agent_client *c)
 }
 
 /* Closes the connection: every EXEC and request is told, then on_closed. */
-static void client_fail(struct agent_client *c, int err)
+void ac_client_fail(struct agent_client *c, int err)
 {
 	if (c->state == AGENT_CLIENT_CLOSED)
 		return;
 	c->state = AGENT_CLIENT_CLOSED;
 	c->err = err;
-	sock_close(c);
+	ac_sock_close(c);
 	while (c->execs) {
 		struct agent_exit ex = { .how = AGENT_EXIT_LOST, .sys_errno = -err };
-		exec_finish(c, c->execs, &ex);
+		ac_exec_finish(c, c->execs, &ex);
 	}
 	struct client_req *r;
-	while ((r = req_pop(c))) {
+	while ((r = ac_req_pop(c))) {
 		if (r->cb)
 			r->cb(r->opaque, c, err, NULL);
 		free(r);
@@ -224,226 +179,12 @@ static void client_fail(struct agent_client *c, int err)
 		c->cfg.ops->on_closed(c->cfg.opaque, c, err);
 }
 
-static struct client_exec *exec_find(struct agent_client *c, uint32_t channel)
+struct client_exec *ac_exec_find(struct agent_client *c, uint32_t channel)
 {
 	for (struct client_exec *x = c->execs; x; x = x->next)
 		if (x->channel == channel)
 			return x;
 	return NULL;
-}
-
-/* ---- frames from the agent ---- */
-
-static void on_hello(struct agent_client *c, const struct proto_hello *h)
-{
-	if (c->state != AGENT_CLIENT_HELLO)
-		return;
-	if (h->version_min > PROTO_VERSION || h->version_max < PROTO_VERSION) {
-		client_fail(c, -EPROTO);
-		return;
-	}
-	c->agent_caps = h->caps;
-	proto_str_copy(h->software.len < sizeof(c->software) ? h->software : proto_cstr("?"),
-		       c->software, sizeof(c->software));
-	c->state = AGENT_CLIENT_READY;
-	if (c->cfg.ops && c->cfg.ops->on_ready)
-		c->cfg.ops->on_ready(c->cfg.opaque, c);
-}
-
-static bool is_request_type(uint32_t t)
-{
-	return t == PROTO_PING || t == PROTO_MOUNT || t == PROTO_SET_TIME || t == PROTO_RESEED ||
-	       t == PROTO_SET_HOSTNAME || t == PROTO_QUIESCE || t == PROTO_RESUMED ||
-	       t == PROTO_SHUTDOWN;
-}
-
-static void on_error(struct agent_client *c, const struct proto_msg *m)
-{
-	const struct proto_error *e = &m->u.error;
-	if (e->ref_type == PROTO_HELLO || e->code == PROTO_E_VERSION) {
-		client_fail(c, -EPROTO);
-		return;
-	}
-	if (e->ref_type == PROTO_EXEC) {
-		struct client_exec *x = exec_find(c, m->hdr.channel);
-		if (x) {
-			struct agent_exit ex = { .how = AGENT_EXIT_SPAWN_FAILED,
-						 .code = 127,
-						 .sys_errno = e->sys_errno ? e->sys_errno : EPROTO };
-			exec_finish(c, x, &ex);
-			return;
-		}
-	}
-	if (is_request_type(e->ref_type) && c->reqs && c->reqs->type == e->ref_type) {
-		struct client_req *r = req_pop(c);
-		if (r->cb)
-			r->cb(r->opaque, c, e->sys_errno ? -e->sys_errno : -EPROTO, e);
-		free(r);
-		return;
-	}
-	if (c->cfg.ops && c->cfg.ops->on_error)
-		c->cfg.ops->on_error(c->cfg.opaque, c, e);
-}
-
-static void on_reply_ok(struct agent_client *c)
-{
-	struct client_req *r = req_pop(c);
-	if (!r)
-		return; /* an OK nobody waits for (timed out): ignore */
-	if (r->cb)
-		r->cb(r->opaque, c, 0, NULL);
-	free(r);
-}
-
-static void on_exit_frame(struct agent_client *c, struct client_exec *x, const struct proto_exit *pe)
-{
-	struct agent_exit ex = { .raw = *pe };
-	if (pe->flags & PROTO_EXIT_SPAWN_FAILED) {
-		ex.how = AGENT_EXIT_SPAWN_FAILED;
-		ex.code = 127;
-		ex.sys_errno = pe->spawn_errno;
-	} else if (pe->flags & PROTO_EXIT_TIMED_OUT) {
-		ex.how = AGENT_EXIT_TIMED_OUT;
-		ex.code = pe->status;
-	} else if (pe->flags & PROTO_EXIT_KILLED && pe->flags & PROTO_EXIT_SIGNALED) {
-		ex.how = AGENT_EXIT_KILLED;
-		ex.code = pe->status;
-	} else if (pe->flags & PROTO_EXIT_SIGNALED) {
-		ex.how = AGENT_EXIT_SIGNALED;
-		ex.code = pe->status;
-	} else {
-		ex.how = AGENT_EXIT_EXITED;
-		ex.code = pe->status;
-	}
-	exec_finish(c, x, &ex);
-}
-
-static void on_frame(struct agent_client *c, const struct proto_msg *m)
-{
-	struct client_exec *x;
-	switch (m->hdr.type) {
-	case PROTO_HELLO:
-		on_hello(c, &m->u.hello);
-		break;
-	case PROTO_ERROR:
-		on_error(c, m);
-		break;
-	case PROTO_OK:
-	case PROTO_PONG:
-		on_reply_ok(c);
-		break;
-	case PROTO_STARTED:
-		if ((x = exec_find(c, m->hdr.channel)) && x->ops && x->ops->on_started)
-			x->ops->on_started(x->opaque, x->channel, m->u.started.pid);
-		break;
-	case PROTO_STDOUT:
-	case PROTO_STDERR:
-		if ((x = exec_find(c, m->hdr.channel)) && x->ops && x->ops->on_output)
-			x->ops->on_output(x->opaque, x->channel, m->hdr.type == PROTO_STDOUT ? 1 : 2,
-					  m->u.data.data, m->u.data.len);
-		break;
-	case PROTO_EXIT:
-		if ((x = exec_find(c, m->hdr.channel)))
-			on_exit_frame(c, x, &m->u.exit);
-		break;
-	default:
-		break; /* host-to-agent types from the agent: ignore */
-	}
-}
-
-/* Reads the hybrid vsock reply one byte at a time so that no frame byte is
- * consumed with it. */
-static int read_connect_line(struct agent_client *c)
-{
-	for (;;) {
-		char ch;
-		ssize_t n = read(c->sock, &ch, 1);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		if (n == 0)
-			return -ECONNRESET; /* the guest port refused */
-		if (ch == '\n') {
-			c->line[c->line_len] = '\0';
-			if (!util_starts_with(c->line, "OK "))
-				return -ECONNREFUSED;
-			c->state = AGENT_CLIENT_HELLO;
-			return 0;
-		}
-		if (c->line_len + 1 >= sizeof(c->line))
-			return -EPROTO;
-		c->line[c->line_len++] = ch;
-	}
-}
-
-static int sock_io(struct agent_client *c, uint32_t ev)
-{
-	int rc;
-	if (proto_writer_pending(&c->pre)) {
-		rc = proto_writer_flush(&c->pre, c->sock);
-		if (rc && rc != -EAGAIN)
-			return rc;
-	}
-	if (c->state == AGENT_CLIENT_CONNECTING && !proto_writer_pending(&c->pre) &&
-	    (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-		rc = read_connect_line(c);
-		if (rc)
-			return rc;
-	}
-	if (c->state >= AGENT_CLIENT_HELLO && c->state != AGENT_CLIENT_CLOSED &&
-	    proto_writer_pending(&c->wr)) {
-		rc = proto_writer_flush(&c->wr, c->sock);
-		if (rc && rc != -EAGAIN)
-			return rc;
-	}
-	if (c->state < AGENT_CLIENT_HELLO || !(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return 0;
-	for (int round = 0; round < 16 && c->state != AGENT_CLIENT_CLOSED; round++) {
-		rc = proto_reader_fill(&c->rd, c->sock);
-		if (rc == -EAGAIN)
-			break;
-		if (rc && rc != -ENOBUFS)
-			return rc;
-		for (;;) {
-			struct proto_msg m;
-			rc = proto_reader_next(&c->rd, &m);
-			if (rc == -EAGAIN)
-				break;
-			if (rc == -EMSGSIZE)
-				return -EPROTO;
-			if (rc)
-				continue; /* unknown or malformed frame from the agent: skip */
-			on_frame(c, &m);
-			if (c->state == AGENT_CLIENT_CLOSED)
-				return 0;
-		}
-	}
-	return 0;
-}
-
-int agent_client_handle(struct agent_client *c, uint32_t events)
-{
-	(void)events;
-	if (c->state == AGENT_CLIENT_CLOSED)
-		return c->err;
-	struct epoll_event evs[4];
-	int n = epoll_wait(c->epfd, evs, 4, 0);
-	for (int i = 0; i < n && c->state != AGENT_CLIENT_CLOSED; i++) {
-		if (evs[i].data.fd != c->sock)
-			continue;
-		bool connecting = c->state == AGENT_CLIENT_CONNECTING;
-		int rc = sock_io(c, evs[i].events);
-		if (rc) {
-			/* A refusal while connecting is the VM still booting. */
-			if (connecting && (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNREFUSED) &&
-			    util_now_ns() < c->connect_deadline_ns)
-				schedule_retry(c, util_now_ns());
-			else
-				client_fail(c, rc == -EPIPE ? -EPIPE : rc);
-		}
-	}
-	if (c->state != AGENT_CLIENT_CLOSED)
-		sock_watch(c);
-	return c->state == AGENT_CLIENT_CLOSED ? c->err : 0;
 }
 
 /* ---- deadlines ---- */
@@ -476,7 +217,7 @@ int agent_client_tick(struct agent_client *c, uint64_t now)
 	if (c->state == AGENT_CLIENT_CLOSED)
 		return c->err;
 	if (c->state != AGENT_CLIENT_READY && now >= c->connect_deadline_ns) {
-		client_fail(c, -ETIMEDOUT);
+		ac_client_fail(c, -ETIMEDOUT);
 		return c->err;
 	}
 	if (c->sock < 0 && now >= c->retry_at_ns) {
@@ -484,7 +225,7 @@ int agent_client_tick(struct agent_client *c, uint64_t now)
 		if (rc == -EAGAIN)
 			c->retry_at_ns = now + RETRY_NS;
 		else if (rc)
-			client_fail(c, rc);
+			ac_client_fail(c, rc);
 		if (c->state == AGENT_CLIENT_CLOSED)
 			return c->err;
 	}
@@ -495,21 +236,21 @@ int agent_client_tick(struct agent_client *c, uint64_t now)
 		agent_client_kill(c, x->channel, SIGKILL);
 		struct agent_exit ex = { .how = AGENT_EXIT_TIMED_OUT, .code = SIGKILL,
 					 .sys_errno = ETIMEDOUT };
-		exec_finish(c, x, &ex);
+		ac_exec_finish(c, x, &ex);
 		n = c->execs; /* callbacks may have changed the list */
 	}
 	/* Requests complete in order: a timed-out head blocks nothing behind
 	 * it, but its late reply must not be matched to the next one, so a
 	 * request timeout closes the connection. */
 	if (c->reqs && c->reqs->deadline_ns && now >= c->reqs->deadline_ns) {
-		struct client_req *r = req_pop(c);
+		struct client_req *r = ac_req_pop(c);
 		if (r->cb)
 			r->cb(r->opaque, c, -ETIMEDOUT, NULL);
 		free(r);
-		client_fail(c, -ETIMEDOUT);
+		ac_client_fail(c, -ETIMEDOUT);
 	}
 	if (c->state != AGENT_CLIENT_CLOSED)
-		sock_watch(c);
+		ac_sock_watch(c);
 	return c->state == AGENT_CLIENT_CLOSED ? c->err : 0;
 }
 
@@ -553,10 +294,10 @@ int agent_client_reconnect(struct agent_client *c)
 		 * fire, then we start over. */
 		const struct agent_client_ops *ops = c->cfg.ops;
 		c->cfg.ops = NULL; /* no on_closed for a deliberate reconnect */
-		client_fail(c, -ECONNRESET);
+		ac_client_fail(c, -ECONNRESET);
 		c->cfg.ops = ops;
 	}
-	sock_close(c);
+	ac_sock_close(c);
 	proto_writer_release(&c->wr);
 	proto_writer_release(&c->pre);
 	proto_reader_release(&c->rd);
@@ -581,14 +322,14 @@ void agent_client_destroy(struct agent_client *c)
 {
 	if (!c)
 		return;
-	sock_close(c);
+	ac_sock_close(c);
 	while (c->execs) {
 		struct client_exec *x = c->execs;
 		c->execs = x->next;
 		free(x);
 	}
 	struct client_req *r;
-	while ((r = req_pop(c)))
+	while ((r = ac_req_pop(c)))
 		free(r);
 	proto_writer_release(&c->wr);
 	proto_writer_release(&c->pre);
@@ -632,272 +373,4 @@ const char *agent_client_software(const struct agent_client *c)
 size_t agent_client_pending(const struct agent_client *c)
 {
 	return proto_writer_pending(&c->wr);
-}
-
-/* ---- requests ---- */
-
-static int send_msg(struct agent_client *c, const struct proto_msg *m)
-{
-	if (c->state == AGENT_CLIENT_CLOSED)
-		return -EPIPE;
-	int rc = proto_writer_put(&c->wr, m);
-	if (!rc)
-		sock_watch(c);
-	return rc;
-}
-
-int agent_client_exec(struct agent_client *c, const struct agent_exec_req *req,
-		      uint32_t *out_channel)
-{
-	if (!req || !req->ops || !req->ops->on_exit || (!req->argv == !req->shell) ||
-	    (req->argv && !req->argv[0]))
-		return -EINVAL;
-	if (c->state == AGENT_CLIENT_CLOSED)
-		return -EPIPE;
-	uint32_t ch = c->next_channel;
-	while (ch == 0 || exec_find(c, ch))
-		ch++;
-	c->next_channel = ch + 1;
-	struct proto_msg m = { .hdr = { .type = PROTO_EXEC, .channel = ch } };
-	struct proto_exec *e = &m.u.exec;
-	const char *shv[2] = { req->shell, NULL };
-	const char *const *argv = req->shell ? shv : req->argv;
-	uint32_t argc = 0, envc = 0;
-	while (argv[argc])
-		argc++;
-	while (req->env && req->env[envc])
-		envc++;
-	e->flags = (req->shell ? PROTO_EXEC_SHELL : 0) | (req->set_uid ? PROTO_EXEC_SET_UID : 0) |
-		   (req->set_gid ? PROTO_EXEC_SET_GID : 0) |
-		   (req->inherit_env ? PROTO_EXEC_INHERIT_ENV : 0) |
-		   (req->merge_stderr ? PROTO_EXEC_MERGE_STDERR : 0);
-	e->stdin_mode = req->stdin_pipe ? PROTO_STDIN_PIPE : PROTO_STDIN_NULL;
-	e->uid = req->uid;
-	e->gid = req->gid;
-	e->timeout_ns = req->timeout_ns;
-	e->cwd = proto_cstr(req->cwd);
-	e->argv.count = argc;
-	e->argv.items = argv;
-	e->env.count = envc;
-	e->env.items = req->env;
-	struct client_exec *x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	int rc = send_msg(c, &m);
-	if (rc) {
-		free(x);
-		return rc == -EINVAL ? -EINVAL : rc;
-	}
-	x->channel = ch;
-	x->ops = req->ops;
-	x->opaque = req->opaque;
-	if (req->timeout_ns)
-		x->deadline_ns = util_now_ns() + req->timeout_ns + EXEC_GRACE_NS;
-	x->next = c->execs;
-	c->execs = x;
-	*out_channel = ch;
-	return 0;
-}
-
-int agent_client_write_stdin(struct agent_client *c, uint32_t channel, const void *data,
-			     size_t len)
-{
-	struct client_exec *x = exec_find(c, channel);
-	if (!x)
-		return -ENOENT;
-	if (x->stdin_closed)
-		return -EPIPE;
-	const uint8_t *p = data;
-	while (len) {
-		size_t n = len > PROTO_MAX_DATA ? PROTO_MAX_DATA : len;
-		struct proto_msg m = { .hdr = { .type = PROTO_STDIN, .channel = channel } };
-		m.u.data.data = p;
-		m.u.data.len = (uint32_t)n;
-		int rc = send_msg(c, &m);
-		if (rc)
-			return rc;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-int agent_client_close_stdin(struct agent_client *c, uint32_t channel)
-{
-	struct client_exec *x = exec_find(c, channel);
-	if (!x)
-		return -ENOENT;
-	if (x->stdin_closed)
-		return 0;
-	x->stdin_closed = true;
-	struct proto_msg m = { .hdr = { .type = PROTO_STDIN_EOF, .channel = channel } };
-	return send_msg(c, &m);
-}
-
-int agent_client_kill(struct agent_client *c, uint32_t channel, int sig)
-{
-	struct client_exec *x = exec_find(c, channel);
-	if (!x)
-		return -ENOENT;
-	if (sig < 0 || sig > 64)
-		return -EINVAL;
-	x->killed = true;
-	struct proto_msg m = { .hdr = { .type = PROTO_KILL, .channel = channel } };
-	m.u.kill.signal = (uint32_t)sig;
-	return send_msg(c, &m);
-}
-
-static int request(struct agent_client *c, const struct proto_msg *m, agent_reply_fn cb,
-		   void *opaque)
-{
-	struct client_req *r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	int rc = send_msg(c, m);
-	if (rc) {
-		free(r);
-		return rc;
-	}
-	r->type = m->hdr.type;
-	r->cb = cb;
-	r->opaque = opaque;
-	r->deadline_ns = util_now_ns() + c->cfg.request_timeout_ns;
-	/* A request queued before READY waits for the connect first. */
-	if (c->state != AGENT_CLIENT_READY)
-		r->deadline_ns += c->cfg.connect_timeout_ns;
-	*c->reqs_tail = r;
-	c->reqs_tail = &r->next;
-	return 0;
-}
-
-int agent_client_ping(struct agent_client *c, agent_reply_fn cb, void *opaque)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_PING } };
-	m.u.ping.cookie = util_now_ns();
-	return request(c, &m, cb, opaque);
-}
-
-int agent_client_set_time(struct agent_client *c, uint64_t wall_ns, agent_reply_fn cb,
-			  void *opaque)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_SET_TIME } };
-	m.u.set_time.wall_ns = wall_ns;
-	return request(c, &m, cb, opaque);
-}
-
-int agent_client_reseed(struct agent_client *c, const void *entropy, size_t len,
-			agent_reply_fn cb, void *opaque)
-{
-	if (!len || len > PROTO_MAX_RESEED)
-		return -EINVAL;
-	struct proto_msg m = { .hdr = { .type = PROTO_RESEED } };
-	m.u.data.data = entropy;
-	m.u.data.len = (uint32_t)len;
-	return request(c, &m, cb, opaque);
-}
-
-int agent_client_set_hostname(struct agent_client *c, const char *name, agent_reply_fn cb,
-			      void *opaque)
-{
-	if (!name || !*name || strlen(name) > PROTO_MAX_HOSTNAME)
-		return -EINVAL;
-	struct proto_msg m = { .hdr = { .type = PROTO_SET_HOSTNAME } };
-	m.u.name = proto_cstr(name);
-	return request(c, &m, cb, opaque);
-}
-
-int agent_client_mount(struct agent_client *c, const char *fstype, const char *source,
-		       const char *target, bool readonly, const char *options, agent_reply_fn cb,
-		       void *opaque)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_MOUNT } };
-	m.u.mount.flags = PROTO_MOUNT_MKDIR | (readonly ? PROTO_MOUNT_RDONLY : 0);
-	m.u.mount.fstype = proto_cstr(fstype ? fstype : "virtiofs");
-	m.u.mount.source = proto_cstr(source);
-	m.u.mount.target = proto_cstr(target);
-	m.u.mount.options = proto_cstr(options);
-	return request(c, &m, cb, opaque);
-}
-
-int agent_client_quiesce(struct agent_client *c, agent_reply_fn cb, void *opaque)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_QUIESCE } };
-	return request(c, &m, cb, opaque);
-}
-
-int agent_client_resumed(struct agent_client *c, agent_reply_fn cb, void *opaque)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_RESUMED } };
-	return request(c, &m, cb, opaque);
-}
-
-int agent_client_shutdown(struct agent_client *c, uint32_t mode, agent_reply_fn cb,
-			  void *opaque)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_SHUTDOWN } };
-	m.u.shutdown.mode = mode;
-	return request(c, &m, cb, opaque);
-}
-
-/* ---- blocking helpers ---- */
-
-int agent_client_poll(struct agent_client *c, uint64_t timeout_ns)
-{
-	uint64_t now = util_now_ns(), until = now + timeout_ns;
-	uint64_t d = agent_client_deadline_ns(c);
-	if (d && d < until)
-		until = d;
-	uint64_t wait = until > now ? until - now : 0;
-	struct pollfd pfd = { .fd = c->epfd, .events = POLLIN };
-	int ms = (int)((wait + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
-	int n = poll(&pfd, 1, ms);
-	if (n < 0 && errno != EINTR)
-		return -errno;
-	int rc = 0;
-	if (n > 0)
-		rc = agent_client_handle(c, EPOLLIN);
-	int trc = agent_client_tick(c, util_now_ns());
-	return rc ? rc : trc;
-}
-
-int agent_client_wait_ready(struct agent_client *c)
-{
-	while (c->state != AGENT_CLIENT_READY && c->state != AGENT_CLIENT_CLOSED)
-		agent_client_poll(c, NSEC_PER_SEC);
-	return c->state == AGENT_CLIENT_READY ? 0 : c->err;
-}
-
-struct sync_wait {
-	bool done;
-	int result;
-};
-
-static void sync_cb(void *opaque, struct agent_client *c, int result, const struct proto_error *e)
-{
-	struct sync_wait *w = opaque;
-	(void)c;
-	(void)e;
-	w->done = true;
-	w->result = result;
-}
-
-static int sync_finish(struct agent_client *c, struct sync_wait *w, int rc)
-{
-	if (rc)
-		return rc;
-	while (!w->done && c->state != AGENT_CLIENT_CLOSED)
-		agent_client_poll(c, NSEC_PER_SEC);
-	return w->done ? w->result : c->err;
-}
-
-int agent_client_sync_ping(struct agent_client *c)
-{
-	struct sync_wait w = { false, 0 };
-	return sync_finish(c, &w, agent_client_ping(c, sync_cb, &w));
-}
-
-int agent_client_sync_shutdown(struct agent_client *c, uint32_t mode)
-{
-	struct sync_wait w = { false, 0 };
-	return sync_finish(c, &w, agent_client_shutdown(c, mode, sync_cb, &w));
 }
