@@ -38,11 +38,11 @@ static void write_file(const char *path, const void *data, size_t len, off_t ext
 static void make_snapshot(void)
 {
 	write_file(kernel, "KERNEL-IMAGE", 12, 0);
-	write_file(layer, "LAYER", 5, 8 << 20);
-	struct snap_config cfg = {.nr_vcpus = 1, .mem_size = 1 << 20, .nr_regions = 1};
-	cfg.regions[0] = (struct snap_region){0, 1 << 20, 0};
+	write_file(layer, "LAYER", 5, 8ull << 20);
+	struct snap_config cfg = {.nr_vcpus = 1, .mem_size = 1ull << 20, .nr_regions = 1};
+	cfg.regions[0] = (struct snap_region){0, 1ull << 20, 0};
 	ck_assert_int_eq(snap_config_add_file(&cfg, SNAP_FILE_KERNEL, kernel, 12, 0), 0);
-	ck_assert_int_eq(snap_config_add_file(&cfg, SNAP_FILE_DISK_LAYER, layer, 8 << 20, 0), 0);
+	ck_assert_int_eq(snap_config_add_file(&cfg, SNAP_FILE_DISK_LAYER, layer, 8ull << 20, 0), 0);
 	uint8_t *cbuf;
 	size_t clen;
 	ck_assert_int_eq(snap_config_encode(&cfg, &cbuf, &clen), 0);
@@ -51,16 +51,16 @@ static void make_snapshot(void)
 	ck_assert_int_eq(snap_writer_create(snap, &w, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "config", SNAP_SEC_CONFIG, 1, cbuf, clen, &err), 0);
 	uint8_t *mem =
-	    mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	    mmap(NULL, 1ull << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mem[0] = 1;
-	mem[200 * 4096 + 9] = 2;
-	struct snap_mem_range r = {mem, 1 << 20, -1, 0};
+	mem[200 * 4096ull + 9] = 2;
+	struct snap_mem_range r = {mem, 1ull << 20, -1, 0};
 	ck_assert_int_eq(snap_writer_add_memory(w, 1, &r, 1, NULL, &err), 0);
 	struct snap_fingerprint fp = {0};
 	snap_fp_host_cpu(&fp);
 	ck_assert_int_eq(snap_writer_commit(w, &fp, &err), 0);
 	snap_writer_destroy(w);
-	munmap(mem, 1 << 20);
+	munmap(mem, 1ull << 20);
 	free(cbuf);
 	snap_config_release(&cfg);
 }
@@ -122,7 +122,7 @@ START_TEST(roundtrip)
 	snap_file_close(f);
 	snprintf(p, sizeof(p), "%s/files/1-top.layer", dir);
 	ck_assert(same_file(layer, p));
-	ck_assert_uint_lt(allocated(p), 1 << 20);
+	ck_assert_uint_lt(allocated(p), 1ull << 20);
 
 	/* Restore resolves bundled copies next to the imported snapshot. */
 	snprintf(p, sizeof(p), "%s/snapshot.smolsnap", dir);
@@ -267,28 +267,28 @@ END_TEST
 
 START_TEST(config_codec)
 {
-	struct snap_config cfg = {.nr_vcpus = 2, .mem_size = 3 << 20, .nr_regions = 2};
-	cfg.regions[0] = (struct snap_region){0, 2 << 20, 0};
-	cfg.regions[1] = (struct snap_region){1ull << 32, 1 << 20, 2 << 20};
+	struct snap_config cfg = {.nr_vcpus = 2, .mem_size = 3ull << 20, .nr_regions = 2};
+	cfg.regions[0] = (struct snap_region){0, 2ull << 20, 0};
+	cfg.regions[1] = (struct snap_region){1ull << 32, 1ull << 20, 2ull << 20};
 	ck_assert_int_eq(snap_config_add_file(&cfg, SNAP_FILE_DISK_BASE, "/a/base.img", 7, 9), 0);
 	uint8_t *buf;
 	size_t len;
 	ck_assert_int_eq(snap_config_encode(&cfg, &buf, &len), 0);
 	struct snap_config out;
 	struct snap_err err;
-	ck_assert_msg(snap_config_decode(buf, len, 3 << 20, &out, &err) == 0, "%s", err.msg);
+	ck_assert_msg(snap_config_decode(buf, len, 3ull << 20, &out, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(out.nr_vcpus, 2);
 	ck_assert_uint_eq(out.regions[1].gpa, 1ull << 32);
 	ck_assert_str_eq(out.files[0].path, "/a/base.img");
 	snap_config_release(&out);
 	/* Memory section too small for the regions. */
-	ck_assert_int_eq(snap_config_decode(buf, len, 2 << 20, &out, &err), -EINVAL);
+	ck_assert_int_eq(snap_config_decode(buf, len, 2ull << 20, &out, &err), -EINVAL);
 	/* Every truncation is refused without reading past the end. */
 	for (size_t l = 0; l < len; l++)
-		ck_assert_int_eq(snap_config_decode(buf, l, 3 << 20, &out, &err), -EINVAL);
+		ck_assert_int_eq(snap_config_decode(buf, l, 3ull << 20, &out, &err), -EINVAL);
 	/* Overlapping regions. */
 	snap_put64(buf + 24 + 24, 4096);
-	ck_assert_int_eq(snap_config_decode(buf, len, 3 << 20, &out, &err), -EINVAL);
+	ck_assert_int_eq(snap_config_decode(buf, len, 3ull << 20, &out, &err), -EINVAL);
 	free(buf);
 	snap_config_release(&cfg);
 }

@@ -112,14 +112,12 @@ static int two_paths(int argc, char **argv, const char **src, const char **dst)
 			if (i + 1 >= argc || *dst)
 				return -1;
 			*dst = argv[++i];
-		} else if (argv[i][0] == '-') {
-			return -1;
-		} else if (!*src) {
+		} else if (argv[i][0] != '-' && !*src) {
 			*src = argv[i];
-		} else if (!*dst) {
+		} else if (argv[i][0] != '-' && !*dst) {
 			*dst = argv[i];
 		} else {
-			return -1;
+			return -1; /* an unknown option or a third path */
 		}
 	}
 	return *src && *dst ? 0 : -1;

@@ -204,7 +204,7 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct snap_
 		goto out;
 	}
 	sb_printf(&man, "smolmachine 1\n");
-	uint64_t size, sum;
+	uint64_t size = 0, sum = 0;
 	rc = add_file(a, snap_path, SNAP_BUNDLE_SNAPSHOT, &size, &sum, err);
 	if (rc)
 		goto out;
@@ -375,7 +375,7 @@ static int check_manifest(char *text, const struct imported *got, unsigned n, st
 			   &tail) != 3)
 			return snap_errf(err, -EINVAL, "bundle manifest: bad line \"%.80s\"", line);
 		unsigned i;
-		for (i = 0; i < n && strcmp(got[i].name, name); i++)
+		for (i = 0; i < n && strcmp(got[i].name, name) != 0; i++)
 			;
 		if (i == n)
 			return snap_errf(err, -EINVAL,

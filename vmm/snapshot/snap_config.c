@@ -29,10 +29,14 @@ int snap_config_add_file(struct snap_config *cfg, uint32_t role, const char *pat
 	size_t n = strlen(path);
 	if (n == 0 || n >= SNAP_PATH_MAX)
 		return -EINVAL;
-	char *p = strdup(path);
-	if (!p)
+	struct snap_file_ref *r = &cfg->files[cfg->nr_files];
+	r->path = strdup(path);
+	if (!r->path)
 		return -ENOMEM;
-	cfg->files[cfg->nr_files++] = (struct snap_file_ref){role, size, xxh3, p};
+	r->role = role;
+	r->size = size;
+	r->xxh3 = xxh3;
+	cfg->nr_files++;
 	return 0;
 }
 

@@ -4,15 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-int snap_errf(struct snap_err *err, int rc, const char *fmt, ...)
+void snap_err_vset(struct snap_err *err, const char *fmt, va_list ap)
 {
-	if (!err)
-		return rc;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return rc;
+	if (err)
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 }
 
 int snap_err_prefix(struct snap_err *err, int rc, const char *prefix)

@@ -206,7 +206,7 @@ int snap_file_verify(const struct snap_file *f, struct snap_err *err)
 	for (uint32_t i = 0; i < f->hdr.section_count; i++) {
 		const struct snap_section *s = &f->secs[i];
 		if (s->type != SNAP_SEC_MEMORY && s->length <= SNAP_SECTION_READ_MAX) {
-			void *buf;
+			void *buf = NULL;
 			int rc = snap_file_read(f, s, 0, &buf, NULL, err);
 			if (rc)
 				return rc;

@@ -93,7 +93,7 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 {
 	if (warn)
 		warn->msg[0] = '\0';
-	if (strcmp(saved->vendor, host->vendor))
+	if (strcmp(saved->vendor, host->vendor) != 0)
 		return snap_errf(err, -EXDEV,
 				 "snapshot was taken on a %s CPU, this host is %s: re-create the "
 				 "snapshot on this host",

@@ -206,13 +206,15 @@ static int check_layout(const struct snap_header *h, struct snap_section *secs,
 			struct snap_err *err)
 {
 	uint32_t n = h->section_count;
+	if (n == 0)
+		return 0;
 	uint64_t tend = h->table_offset + (uint64_t)n * SNAP_ENTRY_SIZE;
-	const struct snap_section **order = calloc(n, sizeof(*order));
+	const struct snap_section **order = calloc(n, sizeof(const struct snap_section *));
 	if (!order)
 		return snap_errf(err, -ENOMEM, "out of memory sorting %u sections", n);
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = &secs[i];
-	qsort(order, n, sizeof(*order), cmp_offset);
+	qsort(order, n, sizeof(const struct snap_section *), cmp_offset);
 	int rc = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct snap_section *s = order[i];
@@ -302,11 +304,12 @@ const struct snap_section *snap_section_find(const struct snap_section *secs, ui
 int snap_parse_buffer(const uint8_t *buf, size_t len, struct snap_header *out_h,
 		      struct snap_section **out_secs, struct snap_err *err)
 {
-	struct snap_header h;
+	struct snap_header h = {0};
 	int rc = snap_header_parse(buf, len, len, &h, err);
 	if (rc)
 		return rc;
-	struct snap_section *secs = calloc(h.section_count, sizeof(*secs));
+	/* section_count >= 1: snap_header_parse refuses 0. */
+	struct snap_section *secs = calloc(h.section_count ? h.section_count : 1, sizeof(*secs));
 	if (!secs)
 		return snap_errf(err, -ENOMEM, "out of memory for %u sections", h.section_count);
 	rc = snap_table_parse(&h, buf + h.table_offset, (size_t)h.section_count * SNAP_ENTRY_SIZE,

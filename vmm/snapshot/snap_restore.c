@@ -51,6 +51,18 @@ static int dev_index(const char *name)
 	return (int)v;
 }
 
+/* The section version this build reads for a type; 0: not checked here
+ * (devices version their own blobs). */
+static uint32_t section_version(uint32_t type)
+{
+	static const uint32_t versions[] = {
+	    [SNAP_SEC_CONFIG] = SNAP_CONFIG_VERSION,
+	    [SNAP_SEC_VCPU] = SNAP_VCPU_VERSION,
+	    [SNAP_SEC_VM] = SNAP_VM_VERSION,
+	};
+	return type < sizeof(versions) / sizeof(versions[0]) ? versions[type] : 0;
+}
+
 static int load(const char *path, bool verify_memory, struct loaded *l, struct snap_err *err)
 {
 	int rc = snap_file_open(path, &l->f, err);
@@ -93,16 +105,12 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 					 "%s: section %s has unknown type %u", path, s->name,
 					 s->type);
 		}
-		if ((s->type == SNAP_SEC_VCPU && s->version != SNAP_VCPU_VERSION) ||
-		    (s->type == SNAP_SEC_VM && s->version != SNAP_VM_VERSION) ||
-		    (s->type == SNAP_SEC_CONFIG && s->version != SNAP_CONFIG_VERSION))
+		uint32_t want = section_version(s->type);
+		if (want && s->version != want)
 			return snap_errf(
 			    err, -EPROTONOSUPPORT,
 			    "%s: section %s is version %u, this smolvm reads version %u", path,
-			    s->name, s->version,
-			    s->type == SNAP_SEC_VCPU ? SNAP_VCPU_VERSION
-			    : s->type == SNAP_SEC_VM ? SNAP_VM_VERSION
-						     : SNAP_CONFIG_VERSION);
+			    s->name, s->version, want);
 	}
 	if (nvcpu_secs != l->cfg.nr_vcpus)
 		return snap_errf(err, -EINVAL,
@@ -200,7 +208,7 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct sn
 		char want[SNAP_NAME_MAX + 1];
 		if (snap_dev_section_name(vmmio_ops(vm_virtio(vm, i))->name, i, want,
 					  sizeof(want)) ||
-		    strcmp(want, l->dev[i]->name))
+		    strcmp(want, l->dev[i]->name) != 0)
 			return snap_errf(err, -EINVAL,
 					 "%s: device %u is %s in the snapshot but %s here", path, i,
 					 l->dev[i]->name, want);

@@ -45,7 +45,7 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
 {
 	const char *arg = NULL;
 	for (unsigned i = 0; i < vc->ndevices; i++) {
-		if (strcmp(vc->devices[i].kind, "blk"))
+		if (strcmp(vc->devices[i].kind, "blk") != 0)
 			continue;
 		if (arg)
 			return snap_errf(err, -EOPNOTSUPP,

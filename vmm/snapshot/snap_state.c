@@ -53,11 +53,9 @@ static int put_rec(struct strbuf *out, uint32_t tag, const void *data, size_t le
 
 int snap_vcpu_encode(const struct vcpu_state *st, struct strbuf *out)
 {
-	int rc = 0;
 	if (st->nmsrs > VCPU_MAX_MSRS || st->ncpuid > VCPU_MAX_CPUID)
 		return -EINVAL;
-	if (!rc)
-		rc = put_rec(out, VCPU_REGS, &st->regs, sizeof(st->regs));
+	int rc = put_rec(out, VCPU_REGS, &st->regs, sizeof(st->regs));
 	if (!rc)
 		rc = put_rec(out, VCPU_SREGS, &st->sregs, sizeof(st->sregs));
 	if (!rc)
@@ -77,10 +75,10 @@ int snap_vcpu_encode(const struct vcpu_state *st, struct strbuf *out)
 	uint8_t msrs[VCPU_MAX_MSRS * MSR_REC_SIZE];
 	memset(msrs, 0, sizeof(msrs));
 	for (uint32_t i = 0; i < st->nmsrs; i++) {
-		snap_put32(msrs + i * MSR_REC_SIZE, st->msrs[i].index);
-		snap_put64(msrs + i * MSR_REC_SIZE + 8, st->msrs[i].data);
+		snap_put32(msrs + (size_t)i * MSR_REC_SIZE, st->msrs[i].index);
+		snap_put64(msrs + (size_t)i * MSR_REC_SIZE + 8, st->msrs[i].data);
 	}
-	rc = put_rec(out, VCPU_MSRS, msrs, st->nmsrs * MSR_REC_SIZE);
+	rc = put_rec(out, VCPU_MSRS, msrs, (size_t)st->nmsrs * MSR_REC_SIZE);
 	if (!rc)
 		rc = put_rec(out, VCPU_CPUID, st->cpuid, st->ncpuid * sizeof(st->cpuid[0]));
 	return rc;
@@ -173,9 +171,9 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 					 len, VCPU_MAX_MSRS, MSR_REC_SIZE);
 		st->nmsrs = len / MSR_REC_SIZE;
 		for (uint32_t i = 0; i < st->nmsrs; i++) {
-			st->msrs[i].index = snap_get32(p + i * MSR_REC_SIZE);
+			st->msrs[i].index = snap_get32(p + (size_t)i * MSR_REC_SIZE);
 			st->msrs[i].reserved = 0;
-			st->msrs[i].data = snap_get64(p + i * MSR_REC_SIZE + 8);
+			st->msrs[i].data = snap_get64(p + (size_t)i * MSR_REC_SIZE + 8);
 		}
 		return 0;
 	case VCPU_CPUID:

@@ -227,6 +227,7 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 				       w->tmp, off, strerror(errno));
 	}
 	if (!rc) {
+		s = &w->secs[w->nsecs]; /* new_entry's slot; realloc cannot have moved it */
 		s->offset = base;
 		s->length = off - base;
 		s->checksum = XXH3_64bits_digest(st);
