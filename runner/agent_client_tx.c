@@ -17,9 +17,14 @@ int ac_send_msg(struct agent_client *c, const struct proto_msg *m)
 	if (c->state == AGENT_CLIENT_CLOSED)
 		return -EPIPE;
 	int rc = proto_writer_put(&c->wr, m);
-	if (!rc)
-		ac_sock_watch(c);
-	return rc;
+	if (rc)
+		return rc;
+	/* Send at once when connected; errors surface in the next
+	 * agent_client_handle() (never in a callback from here). */
+	if (c->sock >= 0 && c->state >= AGENT_CLIENT_HELLO && !proto_writer_pending(&c->pre))
+		proto_writer_flush(&c->wr, c->sock);
+	ac_sock_watch(c);
+	return 0;
 }
 
 int agent_client_exec(struct agent_client *c, const struct agent_exec_req *req,
