@@ -1,3 +1,5 @@
 # Fuzz targets of the VMM core.
 smol_add_fuzz_target(vq SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_vq.c LIBS smolvm
   CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/vq SECONDS 10)
+smol_add_fuzz_target(kernel SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_kernel.c LIBS smolvm
+  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/kernel SECONDS 10)
