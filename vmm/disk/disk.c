@@ -255,9 +255,14 @@ int disk_write(struct disk *d, uint64_t off, const void *buf, size_t len)
 	rc = dio_pwrite(t->fd, buf, len, t->hdr.data_offset + off);
 	if (rc)
 		return rc;
-	for (uint64_t b = first; b <= last; b++)
+	/* Only touch the on-disk bitmap when a bit really changes: rewrites
+	 * of present blocks are then a single pwrite. */
+	bool changed = false;
+	for (uint64_t b = first; b <= last; b++) {
+		changed |= !layer_has(t, b);
 		layer_set(t, b);
-	return layer_store_bits(t, first, last);
+	}
+	return changed ? layer_store_bits(t, first, last) : 0;
 }
 
 /* Ragged ends of a zeroed range: ordinary writes of a zero block. */
