@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#define ARTIFACTS_MAX_OUTPUT (256u * 1024u)
+#define ARTIFACTS_MAX_OUTPUT ((size_t)256 * 1024)
 #define ARTIFACTS_MAX_FILES  1000u
 
 struct artifacts_result {

@@ -79,7 +79,8 @@ static int walk_inputs(struct strbuf *sb, const char *path, int depth)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		const char *nm = names[i]->d_name;
-		if (!rc && strcmp(nm, ".") && strcmp(nm, "..") && strcmp(nm, ".git")) {
+		if (!rc && strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0 &&
+		    strcmp(nm, ".git") != 0) {
 			char child[CACHE_PATH * 4];
 			if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, nm) <
 			    sizeof(child))
@@ -295,7 +296,7 @@ int cache_remove(struct cache *c, const char *key)
 	snprintf(p, sizeof(p), "%s/entries/%s", c->dir, key);
 	if (access(p, F_OK))
 		return -ENOENT;
-	int fd;
+	int fd = -1;
 	int rc = open_lock(c, key, LOCK_EX | LOCK_NB, &fd);
 	if (rc)
 		return rc;

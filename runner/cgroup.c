@@ -35,7 +35,7 @@ static int find_mount(char *out, size_t len)
 	rc = -ENOENT;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		char *sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
 			continue;
 		char mnt[512];
 		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
@@ -161,7 +161,7 @@ int cgroup_remove(const char *path)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
-		struct timespec ts = {0, 5 * 1000 * 1000};
+		struct timespec ts = {0, 5000000L};
 		nanosleep(&ts, NULL);
 	}
 	return -EBUSY;

@@ -55,11 +55,11 @@ int cmd_cache(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	const char *sub = argv[1];
-	if (strcmp(sub, "ls") && strcmp(sub, "prune") && strcmp(sub, "rm")) {
+	if (strcmp(sub, "ls") != 0 && strcmp(sub, "prune") != 0 && strcmp(sub, "rm") != 0) {
 		fprintf(stderr, "smoltest cache: unknown subcommand '%s'\n%s", sub, usage);
 		return EXIT_USAGE;
 	}
-	uint64_t max_age_s = 7 * 24 * 3600;
+	uint64_t max_age_s = 7ull * 24 * 3600;
 	if (!strcmp(sub, "prune")) {
 		for (int i = 2; i < argc; i++) {
 			uint64_t ns;

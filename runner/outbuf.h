@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OUTBUF_HEAD_DEFAULT (64u * 1024u)
-#define OUTBUF_TAIL_DEFAULT (64u * 1024u)
+#define OUTBUF_HEAD_DEFAULT ((size_t)64 * 1024)
+#define OUTBUF_TAIL_DEFAULT ((size_t)64 * 1024)
 
 struct outbuf {
 	char *head;

@@ -161,7 +161,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			o->tap = optarg;
 			break;
 		case OPT_TAP_VERSION:
-			if (strcmp(optarg, "13") && strcmp(optarg, "14"))
+			if (strcmp(optarg, "13") != 0 && strcmp(optarg, "14") != 0)
 				return fail(err, errlen, "--tap-version '%s': give 13 or 14%s",
 					    optarg, "");
 			o->tap_version = (unsigned)optarg[1] - '0' + 10;

@@ -376,7 +376,7 @@ static void job_exec_step(struct job *j)
 		job_finish_env_error(j, what);
 		return;
 	}
-	if (!j->setup && j->step == 0)
+	if (t && j->step == 0)
 		reporter_set_test_started(sc->rep, t->name, j->attempt);
 }
 

@@ -1007,7 +1007,8 @@ static void diag_sort(struct suite_diag *d, size_t from, const char *file)
 		n++;
 		i += l + 1;
 	}
-	qsort(v, n, sizeof(*v), diag_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), diag_cmp);
 	struct strbuf sorted = {0};
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1015,9 +1016,8 @@ static void diag_sort(struct suite_diag *d, size_t from, const char *file)
 			rc |= sb_append_char(&sorted, '\n');
 		rc |= sb_append(&sorted, v[i].text, v[i].len);
 	}
-	if (!rc && sorted.len == d->text.len - from) {
+	if (!rc && sorted.buf && sorted.len == d->text.len - from)
 		memcpy(t + from, sorted.buf, sorted.len);
-	}
 	sb_release(&sorted);
 	free(v);
 }
