@@ -61,8 +61,8 @@ static void write_sample(const char *path)
 	mem[40 * 4096ull + 17] = 1;
 	mem[10 * 4096ull] = 0; /* allocated but zero: must still be a hole */
 	/* Two ranges, like low and high RAM, the second without hole info. */
-	struct snap_mem_range r[2] = {{mem, 32 * 4096ull, mfd, 0},
-				      {mem + 32 * 4096ull, 32 * 4096ull, -1, 0}};
+	struct snap_mem_range r[2] = {{mem, 32 * 4096ull, mfd, 0, false},
+				      {mem + 32 * 4096ull, 32 * 4096ull, -1, 0, false}};
 	struct snap_mem_stats st;
 	ck_assert_int_eq(snap_writer_add_memory(w, 1, r, 2, &st, &err), 0);
 	ck_assert_uint_eq(st.pages_total, MEM_PAGES);
@@ -406,7 +406,7 @@ START_TEST(writer_rejects)
 	ck_assert_int_eq(snap_writer_add(w, "note", SNAP_SEC_NOTE, 1, "x", 1, &err), -EEXIST);
 	/* Refused before anything is read: the pointer is never dereferenced. */
 	static const uint8_t pages[2 * 4096] __attribute__((aligned(4096))) = {1};
-	struct snap_mem_range r = {pages + 1, 4096ull, -1, 0};
+	struct snap_mem_range r = {pages + 1, 4096ull, -1, 0, false};
 	ck_assert_int_eq(snap_writer_add_memory(w, 1, &r, 1, NULL, &err), -EINVAL);
 	snap_writer_destroy(w); /* uncommitted: no file left behind */
 	ck_assert_int_ne(access(path, F_OK), 0);
@@ -456,6 +456,50 @@ START_TEST(fingerprint)
 }
 END_TEST
 
+/* A restored VM's RAM: a MAP_PRIVATE mapping of a sparse file. Pages the
+ * process wrote (its own copies) must be saved even where the file has a
+ * hole; untouched pages read as the file. */
+START_TEST(private_file_memory)
+{
+	char src[512], path[512];
+	path_in(src, sizeof(src), "ram.bin");
+	path_in(path, sizeof(path), "p.smolsnap");
+	int fd = open(src, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 16 * 4096ull), 0);
+	ck_assert_int_eq(pwrite(fd, "file-data", 9, 5 * 4096), 9); /* page 5: data */
+	uint8_t *mem = mmap(NULL, 16 * 4096ull, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+	mem[2 * 4096 + 1] = 0x42;		   /* private copy of a page in a hole */
+	mem[5 * 4096] = 'F';			   /* private copy of a data page */
+	(void)*(volatile uint8_t *)&mem[9 * 4096]; /* read-only touch of a hole */
+	struct snap_writer *w;
+	struct snap_err err;
+	ck_assert_int_eq(snap_writer_create(path, &w, &err), 0);
+	struct snap_mem_range r = {mem, 16 * 4096ull, fd, 0, true};
+	struct snap_mem_stats st;
+	ck_assert_msg(snap_writer_add_memory(w, 1, &r, 1, &st, &err) == 0, "%s", err.msg);
+	struct snap_fingerprint fp = test_fp();
+	ck_assert_int_eq(snap_writer_commit(w, &fp, &err), 0);
+	snap_writer_destroy(w);
+	ck_assert_uint_eq(st.pages_written, 2);
+	ck_assert_uint_ge(st.pages_skipped, 13);
+
+	struct snap_file *f;
+	ck_assert_int_eq(snap_file_open(path, &f, &err), 0);
+	ck_assert_int_eq(snap_file_verify(f, &err), 0);
+	uint8_t *m2;
+	ck_assert_int_eq(snap_file_map_memory(f, 0, 16 * 4096ull, (void **)&m2, &err), 0);
+	ck_assert_int_eq(memcmp(m2, mem, 16 * 4096ull), 0);
+	ck_assert_uint_eq(m2[2 * 4096 + 1], 0x42);
+	ck_assert_int_eq(memcmp(m2 + 5 * 4096, "File-data", 9), 0);
+	munmap(m2, 16 * 4096ull);
+	snap_file_close(f);
+	munmap(mem, 16 * 4096ull);
+	close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("snap_format");
@@ -471,6 +515,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, header_limits);
 	tcase_add_test(tc, writer_rejects);
 	tcase_add_test(tc, fingerprint);
+	tcase_add_test(tc, private_file_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -210,9 +210,7 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 		/* The memory section is the RAM file's content from the first
 		 * region on (offset 0 of a memfd; the memory section's offset in a
 		 * snapshot a restored VM maps), so region i must follow region i-1
-		 * there; the config's mem_offset is relative to that start. A
-		 * MAP_PRIVATE fork's file holes say nothing about its private
-		 * pages: no hole hints there. */
+		 * there; the config's mem_offset is relative to that start. */
 		uint64_t base = gm->nregions ? gm->regions[0].fd_offset : 0, off = base;
 		for (unsigned i = 0; i < gm->nregions && !rc; i++) {
 			if (gm->regions[i].fd_offset != off)
@@ -220,8 +218,8 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 				    err, -EINVAL,
 				    "RAM region %u is not contiguous in its backing file", i);
 			r[i] = (struct snap_mem_range){gm->regions[i].host, gm->regions[i].size,
-						       gm->private_map ? -1 : gm->fd,
-						       gm->regions[i].fd_offset};
+						       gm->fd, gm->regions[i].fd_offset,
+						       gm->private_map};
 			off += gm->regions[i].size;
 		}
 		uint64_t m0 = util_now_ns();

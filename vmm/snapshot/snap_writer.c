@@ -148,27 +148,74 @@ static uint64_t extent_at(const struct snap_mem_range *r, uint64_t i, uint64_t n
 	return next > i ? next : i + 1;
 }
 
+/* Pagemap bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE	   (1ull << 61) /* file page or shared anonymous */
+#define PM_BATCH   512u
+
+/* For a MAP_PRIVATE file mapping: true when the process never wrote the
+ * page (no private anonymous copy: not present and not swapped, or present
+ * as the file's own page), so it reads as the file does. */
+static bool pm_unwritten(uint64_t pm)
+{
+	return !(pm & PM_SWAPPED) && (!(pm & PM_PRESENT) || (pm & PM_FILE));
+}
+
+struct range_walk {
+	const struct snap_mem_range *r;
+	int pm_fd;	   /* /proc/self/pagemap, for private_file ranges */
+	uint64_t pm_first; /* page index of pm[0] */
+	uint64_t pm_n;
+	uint64_t pm[PM_BATCH];
+};
+
+/* True when page i of a private file mapping is known unwritten. Any
+ * failure to read pagemap answers false (the page is then read). */
+static bool walk_unwritten(struct range_walk *rw, uint64_t i)
+{
+	if (rw->pm_fd < 0)
+		return false;
+	if (i < rw->pm_first || i >= rw->pm_first + rw->pm_n) {
+		uint64_t vpage = ((uintptr_t)rw->r->host) / SNAP_PAGE_SIZE + i;
+		ssize_t n = pread(rw->pm_fd, rw->pm, sizeof(rw->pm), (off_t)(vpage * 8));
+		if (n < 8)
+			return false;
+		rw->pm_first = i;
+		rw->pm_n = (uint64_t)n / 8;
+	}
+	return pm_unwritten(rw->pm[i - rw->pm_first]);
+}
+
 static int write_range(struct snap_writer *w, const struct snap_mem_range *r, uint64_t base,
 		       XXH3_state_t *st, struct snap_mem_stats *stats)
 {
 	uint64_t npages = r->len / SNAP_PAGE_SIZE;
 	const uint8_t *src = r->host;
+	struct range_walk *rw = NULL;
+	if (r->private_file && r->hole_fd >= 0) {
+		rw = calloc(1, sizeof(*rw));
+		if (!rw)
+			return -ENOMEM;
+		rw->r = r;
+		rw->pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	}
+	int rc = 0;
 	uint64_t i = 0;
-	while (i < npages) {
+	uint64_t run_start = 0, run_len = 0; /* pending run of data pages */
+	while (i < npages && !rc) {
 		bool hole;
 		uint64_t end = extent_at(r, i, npages, &hole);
 		if (end <= i)
 			end = i + 1;
-		if (hole) {
-			stats->pages_skipped += end - i;
-			for (; i < end; i++)
-				XXH3_64bits_update(st, zero_page, SNAP_PAGE_SIZE);
-			continue;
-		}
-		uint64_t run_start = 0, run_len = 0; /* pending run of data pages */
-		for (; i < end; i++) {
+		for (; i < end && !rc; i++) {
 			const uint8_t *page = src + i * SNAP_PAGE_SIZE;
-			bool zero = page_is_zero(page);
+			/* In a hole of the backing file: zero without reading it,
+			 * unless this process has its own copy of the page. */
+			bool known = hole && (!rw || walk_unwritten(rw, i));
+			bool zero = known || page_is_zero(page);
+			if (known)
+				stats->pages_skipped++;
 			XXH3_64bits_update(st, zero ? zero_page : page, SNAP_PAGE_SIZE);
 			if (!zero) {
 				if (!run_len)
@@ -176,18 +223,22 @@ static int write_range(struct snap_writer *w, const struct snap_mem_range *r, ui
 				run_len++;
 				stats->pages_written++;
 			}
-			if (run_len && (zero || i + 1 == end)) {
-				int rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
-						    run_len * SNAP_PAGE_SIZE,
-						    base + run_start * SNAP_PAGE_SIZE);
-				if (rc)
-					return rc;
+			if (run_len && (zero || i + 1 == npages)) {
+				rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
+						run_len * SNAP_PAGE_SIZE,
+						base + run_start * SNAP_PAGE_SIZE);
 				run_len = 0;
 			}
 		}
 	}
+	if (!rc && run_len)
+		rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE, run_len * SNAP_PAGE_SIZE,
+				base + run_start * SNAP_PAGE_SIZE);
+	if (rw && rw->pm_fd >= 0)
+		close(rw->pm_fd);
+	free(rw);
 	stats->pages_total += npages;
-	return 0;
+	return rc;
 }
 
 int snap_writer_add_memory(struct snap_writer *w, uint32_t version,

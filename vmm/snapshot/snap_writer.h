@@ -18,22 +18,27 @@
 struct snap_writer;
 
 /* One host mapping of guest RAM to be written to the memory section, in
- * order. len must be a multiple of SNAP_PAGE_SIZE. When hole_fd >= 0, host is
- * a MAP_SHARED mapping of hole_fd at hole_off (guest RAM's memfd): the
- * writer asks the file system for its holes (SEEK_DATA/SEEK_HOLE; tmpfs and
- * memfd support both), which are zero without reading them, so a mostly
- * empty guest costs almost nothing. With hole_fd -1 every page is read. */
+ * order. len must be a multiple of SNAP_PAGE_SIZE. With hole_fd >= 0, host
+ * maps hole_fd at hole_off and the writer asks the file system for the
+ * file's holes (SEEK_DATA/SEEK_HOLE; memfd and tmpfs support both):
+ *  - private_file false: a MAP_SHARED mapping (guest RAM's memfd): pages in
+ *    holes are zero and are never read, so a mostly empty guest is cheap;
+ *  - private_file true: a MAP_PRIVATE mapping (a restored VM's RAM over its
+ *    snapshot): pages in holes are zero unless the process wrote its own
+ *    copy, which /proc/self/pagemap tells.
+ * With hole_fd -1 every page is read. */
 struct snap_mem_range {
 	const void *host;
 	uint64_t len;
 	int hole_fd;
 	uint64_t hole_off;
+	bool private_file;
 };
 
 struct snap_mem_stats {
 	uint64_t pages_total;
 	uint64_t pages_written; /* non-zero pages stored as data */
-	uint64_t pages_skipped; /* pages in hole_fd's holes, never read */
+	uint64_t pages_skipped; /* known zero from hole_fd's holes, never read */
 };
 
 /* Opens "<path>.tmp.<pid>" for writing and reserves the header. The path is
