@@ -138,6 +138,9 @@ START_TEST(read_write)
 	struct virtio_blk_config cfg;
 	vblk_config_read(b, 0, &cfg, sizeof(cfg));
 	ck_assert_uint_eq(cfg.capacity, DSIZE / 512);
+	ck_assert(feat & (1ull << VIRTIO_BLK_F_TOPOLOGY));
+	ck_assert(!(feat & (1ull << VIRTIO_BLK_F_BLK_SIZE)));
+	ck_assert_uint_eq(cfg.physical_block_exp, 3);
 	uint32_t tail = 0xffffffff;
 	vblk_config_read(b, sizeof(cfg) + 100, &tail, 4);
 	ck_assert_uint_eq(tail, 0);

@@ -13,7 +13,7 @@ for mib in "$@"; do
 	"$SMOLVM" run --kernel "$PROBE" --mem 64 --vsock "3,$T/v.sock" --cmdline probe.run=vsock \
 		</dev/null >"$T/out" 2>&1 &
 	pid=$!
-	r=$("$VHOST" "$T/v.sock" 1234 $((mib * 1048576)) 300)
+	r=$("$VHOST" "$T/v.sock" 1234 $((mib * 1048576)) 300) || kill $pid
 	wait $pid
 	printf '%-8s %s\n' "$mib" "$r"
 done

@@ -25,9 +25,15 @@ has() { grep -q -x -F -- "$2" "$T/$1.out" || { bad "$1: no line '$2'"; sed 's/^/
 "$SMOLVM" run --kernel "$PROBE" --mem 64 --vsock "3,$T/v.sock" --cmdline probe.run=vsock \
 	</dev/null >"$T/vsock.out" 2>&1 &
 PID=$!
-"$VHOST" "$T/v.sock" 1234 1048576 60 || bad "vsock: the host side of the echo failed"
-wait "$PID"
-st=$?
+if "$VHOST" "$T/v.sock" 1234 1048576 60; then
+	wait "$PID"
+	st=$?
+else
+	bad "vsock: the host side of the echo failed"
+	kill "$PID" 2>/dev/null
+	wait "$PID"
+	st=0
+fi
 PID=
 [ $st = 0 ] || bad "vsock: smolvm exited with $st"
 has vsock "probe: vsock ok"

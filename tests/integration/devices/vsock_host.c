@@ -5,6 +5,7 @@
  * Exit 0 when everything came back intact, 1 otherwise (one line why). */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: vsock_host SOCKET PORT BYTES [TIMEOUT_S]\n");
 		return 2;
 	}
+	/* A device that closes before the guest driver is up must mean "retry",
+	 * not death by SIGPIPE on the CONNECT line. */
+	signal(SIGPIPE, SIG_IGN);
 	size_t total = strtoul(argv[3], NULL, 10);
 	double timeout = argc > 4 ? atof(argv[4]) : 60, t0 = now();
 	int fd;

@@ -33,7 +33,13 @@ int vblk_create(struct disk *disk, struct vblk **out)
 	b->disk = disk;
 	b->cfg.capacity = disk_size(disk) / SECTOR;
 	b->cfg.seg_max = VBLK_SEG_MAX;
-	b->cfg.blk_size = 4096; /* the layer granularity: avoids copy-ups */
+	/* The layer granularity is 4 KiB: say so as the physical block size
+	 * (§5.2.4 topology) so guests align to it and avoid copy-ups, while the
+	 * logical block stays 512 bytes (F_BLK_SIZE would make Linux refuse
+	 * anything smaller, breaking file systems with 1 KiB blocks). */
+	b->cfg.blk_size = 512;
+	b->cfg.physical_block_exp = 3;
+	b->cfg.min_io_size = 8;
 	b->cfg.max_discard_sectors = VBLK_MAX_DWZ_SECTORS;
 	b->cfg.max_discard_seg = VBLK_MAX_DWZ_SEG;
 	b->cfg.discard_sector_alignment = 8;
@@ -55,7 +61,7 @@ void vblk_destroy(struct vblk *b)
 uint64_t vblk_features(const struct vblk *b)
 {
 	uint64_t f = VIRTIO_FEAT_RING_INDIRECT | VIRTIO_FEAT_RING_EVENT_IDX |
-		     VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) |
 		     VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
 	if (disk_read_only(b->disk))
 		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
