@@ -113,6 +113,15 @@ printf '[{"Layers":["l/layer.tar"]}]' > evil3/manifest.json
 tar -C evil3 -cf evil3.tar manifest.json l
 expect_fail symlinked-layer "layer l/layer.tar" --from evil3.tar --format ext4 -o evil3.ext4
 
+# An OCI index pointing at a nested index that is malformed.
+mkdir -p evil4/blobs/sha256
+printf '{"manifests": 5}' > nested.json
+hn=$(sha256sum nested.json | cut -d' ' -f1)
+cp nested.json "evil4/blobs/sha256/$hn"
+printf '{"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s"}]}' "$hn" > evil4/index.json
+tar -C evil4 -cf evil4.tar .
+expect_fail nested-index "blobs/sha256/$hn" --from evil4.tar --format erofs -o evil4.erofs
+
 # Not an image at all, and an unknown format.
 expect_fail plain-tar "neither a docker save" --from layer1.tar --format ext4 -o x.ext4
 set +e; "$smoltest" image rootfs --from tree --format xfs -o x.img >/dev/null 2>&1; rc=$?; set -e
