@@ -13,8 +13,9 @@
 
 static int write_str(const char *dir, const char *file, const char *text)
 {
-	char p[700];
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	char p[1400];
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
+		return -ENAMETOOLONG;
 	int fd = open(p, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

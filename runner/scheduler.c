@@ -663,7 +663,7 @@ static void sched_stop(struct sched *sc, const char *reason)
 	if (sc->stopping)
 		return;
 	sc->stopping = true;
-	snprintf(sc->stop_reason, sizeof(sc->stop_reason), "%s", reason);
+	snprintf(sc->stop_reason, sizeof(sc->stop_reason), "%.255s", reason);
 	for (unsigned i = 0; i < sc->n_jobs; i++) {
 		struct job *j = &sc->jobs[i];
 		if (j->used && j->phase != JOB_FINISHED && j->phase != JOB_REAPING) {
