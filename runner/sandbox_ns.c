@@ -270,6 +270,12 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		bind_at(fd, s->shares[i].host, s->root, s->shares[i].guest, s->shares[i].readonly,
 			false);
 	setup_dev(fd, s->root);
+	/* A private /run: the host's holds sockets (a container runtime's,
+	 * D-Bus) that a path lookup would reach through the overlay whatever
+	 * the network namespace. */
+	join(p, s->root, "/run");
+	if (mkdirs(p, 0755) || mount("run", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755"))
+		die(fd, "mount tmpfs", p, errno);
 	bind_at(fd, s->sock_dir, s->root, SANDBOX_SOCK_DIR, false, false);
 	if (s->artifact_dir)
 		bind_at(fd, s->artifact_dir, s->root, BACKEND_GUEST_ARTIFACTS, false, false);
