@@ -460,6 +460,39 @@ START_TEST(transport_reset_and_fairness)
 }
 END_TEST
 
+START_TEST(many_connections)
+{
+	enum { N = 40 };
+	int fds[N];
+	uint32_t hports[N];
+	for (int i = 0; i < N; i++)
+		fds[i] = establish(2000 + (uint32_t)i, &hports[i]);
+	ck_assert_uint_eq(vsock_conn_count(vs), N);
+	/* Host ports are unique; each guest message reaches its own host. */
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < i; j++)
+			ck_assert_uint_ne(hports[i], hports[j]);
+	for (int i = N - 1; i >= 0; i--) {
+		char msg[16];
+		int n = snprintf(msg, sizeof(msg), "conn %d", i);
+		send_op(hports[i], 2000 + (uint32_t)i, VIRTIO_VSOCK_OP_RW, msg, (uint32_t)n);
+	}
+	for (int i = 0; i < N; i++) {
+		char want[16], got[16] = { 0 };
+		int n = snprintf(want, sizeof(want), "conn %d", i);
+		ck_assert_int_eq(read(fds[i], got, (size_t)n), n);
+		ck_assert_str_eq(got, want);
+	}
+	for (int i = 0; i < N; i++) {
+		send_op(hports[i], 2000 + (uint32_t)i, VIRTIO_VSOCK_OP_RST, NULL, 0);
+		char c;
+		ck_assert_int_eq(read(fds[i], &c, 1), 0);
+		close(fds[i]);
+	}
+	ck_assert_uint_eq(vsock_conn_count(vs), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vsock");
@@ -471,6 +504,7 @@ int main(void)
 	tcase_add_test(tc, guest_to_host);
 	tcase_add_test(tc, hostile_packets);
 	tcase_add_test(tc, transport_reset_and_fairness);
+	tcase_add_test(tc, many_connections);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
