@@ -65,7 +65,9 @@ check_tree() {
 "$smoltest" image rootfs --from docker.tar --format ext4 -o docker.ext4
 mkdir -p ext && debugfs -R "rdump / $work/ext" docker.ext4 >/dev/null 2>&1
 check_tree ext
-debugfs -R "stat /bin/sh" docker.ext4 2>/dev/null | grep -q 'User:     0' || fail "ext4: bin/sh is not owned by root"
+if [ "$(id -u)" -eq 0 ]; then # owners are kept only when running as root
+  debugfs -R "stat /bin/sh" docker.ext4 2>/dev/null | grep -q 'User:     0' || fail "ext4: bin/sh is not owned by root"
+fi
 
 "$smoltest" image rootfs --from oci.tar --format erofs -o oci.erofs
 fsck.erofs --extract="$work/ero" oci.erofs >/dev/null || fail "fsck.erofs rejects the image"
