@@ -6,6 +6,7 @@
 #include "rootfs.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,14 +44,14 @@ static void image_usage(FILE *f)
 	    SMOL_AGENT_BIN, SMOL_BUSYBOX_BIN);
 }
 
-/* Splits a comma-separated --modules value into names (borrowed from the
- * copy in *store, which the caller frees). */
+/* Splits a comma-separated --modules value in place into names (pointers
+ * into value, which the caller owns). -E2BIG past MAX_EXTRA_MODULES. */
 static int add_modules(char *value, char **names, size_t *n)
 {
 	for (char *save = NULL, *tok = strtok_r(value, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (*n >= MAX_EXTRA_MODULES)
-			return -1;
+			return -E2BIG;
 		names[(*n)++] = tok;
 	}
 	return 0;
