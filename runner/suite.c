@@ -32,19 +32,41 @@ struct ps {
 static void diag_add(struct ps *p, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+#define DIAG_MAX_MESSAGE 400 /* bytes of one message, before escaping */
+
+/* Appends one diagnostic line. Messages quote values from the file, which
+ * may hold newlines and terminal escapes: control bytes are written as \n,
+ * \t or \xHH so that every problem stays one harmless line. */
 static void diag_add(struct ps *p, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
 	unsigned line = n ? (unsigned)n->start_mark.line + 1 : 1;
 	unsigned col = n ? (unsigned)n->start_mark.column + 1 : 1;
 	if (p->diag->count < 1000) {
+		struct strbuf msg = {0};
+		struct strbuf *t = &p->diag->text;
 		int rc = 0;
-		if (p->diag->text.len)
-			rc |= sb_append_char(&p->diag->text, '\n');
-		rc |= sb_printf(&p->diag->text, "%s:%u:%u: ", p->file, line, col);
 		va_start(ap, fmt);
-		rc |= sb_vprintf(&p->diag->text, fmt, ap);
+		rc |= sb_vprintf(&msg, fmt, ap);
 		va_end(ap);
+		if (t->len)
+			rc |= sb_append_char(t, '\n');
+		rc |= sb_printf(t, "%s:%u:%u: ", p->file, line, col);
+		size_t len = msg.len > DIAG_MAX_MESSAGE ? DIAG_MAX_MESSAGE : msg.len;
+		for (size_t i = 0; !rc && i < len; i++) {
+			unsigned char c = (unsigned char)msg.buf[i];
+			if (c == '\n')
+				rc |= sb_append_str(t, "\\n");
+			else if (c == '\t')
+				rc |= sb_append_str(t, "\\t");
+			else if (c < 0x20 || c == 0x7f)
+				rc |= sb_printf(t, "\\x%02x", c);
+			else
+				rc |= sb_append_char(t, (char)c);
+		}
+		if (!rc && msg.len > len)
+			rc |= sb_append_str(t, "...");
+		sb_release(&msg);
 		if (rc)
 			p->oom = 1;
 	}

@@ -197,6 +197,30 @@ START_TEST(hostile_input)
 }
 END_TEST
 
+/* Values quoted in messages cannot break the one-line-per-problem format
+ * or smuggle terminal escapes. */
+START_TEST(diagnostics_are_one_line_each)
+{
+	unsigned n = 0;
+	char *d = parse_bad("\"bad\\nkey\\e[31m\": 1\n"
+			    "tests: [ { name: a, run: x } ]\n",
+			    &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_null(strchr(d, '\n'));
+	ck_assert_ptr_null(strchr(d, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(d, "unknown key 'bad\\nkey\\x1b[31m'"));
+	free(d);
+	char longkey[2000];
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	char text[2100];
+	snprintf(text, sizeof(text), "%s: 1\ntests: [ { name: a, run: x } ]\n", longkey);
+	d = parse_bad(text, &n);
+	ck_assert_uint_lt(strlen(d), 500);
+	free(d);
+}
+END_TEST
+
 START_TEST(match_forms)
 {
 	struct suite *s = parse_ok("tests:\n"
@@ -266,6 +290,7 @@ int main(void)
 	tcase_add_test(tc, wrong_types);
 	tcase_add_test(tc, hostile_input);
 	tcase_add_test(tc, match_forms);
+	tcase_add_test(tc, diagnostics_are_one_line_each);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, examples_validate);
