@@ -34,6 +34,20 @@ run_st 0 cache prune --all
 grep -q 'removed 1 entry' out || fail "cache prune: $(cat out)"
 run_st 2 cache rm ffffffff
 run_st 2 cache frob
+# two runs building the same new entry at once: both pass, one entry
+sed -i 's/echo warmer/echo warmest/; s/grep -q warmer/grep -q warmest/' s.yaml
+"$SMOLTEST" run s.yaml -q >c1.out 2>c1.err &
+p1=$!
+"$SMOLTEST" run s.yaml -q >c2.out 2>c2.err &
+p2=$!
+wait $p1 || { cat c1.err; fail "concurrent run 1 failed"; }
+wait $p2 || { cat c2.err; fail "concurrent run 2 failed"; }
+run_st 0 cache ls
+[ "$(grep -c '^[0-9a-f]\{32\}' out)" = 1 ] || fail "concurrent runs left $(cat out)"
+run_st 0 run s.yaml
+grep -q 'from the cache' err || fail "the concurrently built entry is not used"
+run_st 0 cache prune --all
+
 # a failing setup: tests are errors, the run fails, nothing is cached
 cat > f.yaml <<'Y'
 setup: [ { run: "echo broken >&2; exit 4" } ]
