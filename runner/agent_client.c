@@ -55,11 +55,12 @@ void ac_sock_watch(struct agent_client *c)
 	if (c->sock < 0)
 		return;
 	uint32_t ev = EPOLLIN;
-	if (proto_writer_pending(&c->pre) || (c->state >= AGENT_CLIENT_HELLO && proto_writer_pending(&c->wr)))
+	if (proto_writer_pending(&c->pre) ||
+	    (c->state >= AGENT_CLIENT_HELLO && proto_writer_pending(&c->wr)))
 		ev |= EPOLLOUT;
 	if (ev == c->sock_events)
 		return;
-	struct epoll_event e = { .events = ev, .data.fd = c->sock };
+	struct epoll_event e = {.events = ev, .data.fd = c->sock};
 	if (epoll_ctl(c->epfd, c->sock_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->sock, &e) == 0)
 		c->sock_events = ev;
 }
@@ -76,7 +77,7 @@ void ac_sock_close(struct agent_client *c)
 
 static int queue_hello(struct agent_client *c)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_HELLO } };
+	struct proto_msg m = {.hdr = {.type = PROTO_HELLO}};
 	m.u.hello.version_min = m.u.hello.version_max = PROTO_VERSION;
 	m.u.hello.caps = c->cfg.caps ? c->cfg.caps : PROTO_CAP_ALL;
 	m.u.hello.software = proto_cstr("smoltest " SMOLTEST_VERSION);
@@ -87,7 +88,7 @@ static int queue_hello(struct agent_client *c)
  * other: fatal. */
 static int try_connect(struct agent_client *c)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	strcpy(sa.sun_path, c->cfg.addr.path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -163,7 +164,7 @@ void ac_client_fail(struct agent_client *c, int err)
 	c->err = err;
 	ac_sock_close(c);
 	while (c->execs) {
-		struct agent_exit ex = { .how = AGENT_EXIT_LOST, .sys_errno = -err };
+		struct agent_exit ex = {.how = AGENT_EXIT_LOST, .sys_errno = -err};
 		ac_exec_finish(c, c->execs, &ex);
 	}
 	struct client_req *r;
@@ -192,11 +193,11 @@ struct client_exec *ac_exec_find(struct agent_client *c, uint32_t channel)
 uint64_t agent_client_deadline_ns(const struct agent_client *c)
 {
 	uint64_t d = 0;
-#define MIN_D(v)                             \
-	do {                                 \
-		uint64_t v_ = (v);           \
-		if (v_ && (!d || v_ < d))    \
-			d = v_;              \
+#define MIN_D(v)                                                                                   \
+	do {                                                                                       \
+		uint64_t v_ = (v);                                                                 \
+		if (v_ && (!d || v_ < d))                                                          \
+			d = v_;                                                                    \
 	} while (0)
 	if (c->state == AGENT_CLIENT_CLOSED)
 		return 0;
@@ -234,8 +235,8 @@ int agent_client_tick(struct agent_client *c, uint64_t now)
 		if (!x->deadline_ns || now < x->deadline_ns)
 			continue;
 		agent_client_kill(c, x->channel, SIGKILL);
-		struct agent_exit ex = { .how = AGENT_EXIT_TIMED_OUT, .code = SIGKILL,
-					 .sys_errno = ETIMEDOUT };
+		struct agent_exit ex = {
+		    .how = AGENT_EXIT_TIMED_OUT, .code = SIGKILL, .sys_errno = ETIMEDOUT};
 		ac_exec_finish(c, x, &ex);
 		n = c->execs; /* callbacks may have changed the list */
 	}
@@ -258,8 +259,10 @@ int agent_client_tick(struct agent_client *c, uint64_t now)
 
 int agent_client_create(const struct agent_client_config *cfg, struct agent_client **out)
 {
-	if (!cfg || (cfg->addr.kind != AGENT_ADDR_UNIX && cfg->addr.kind != AGENT_ADDR_HYBRID_VSOCK) ||
-	    !cfg->addr.path[0] || strnlen(cfg->addr.path, sizeof(cfg->addr.path)) >= sizeof(cfg->addr.path))
+	if (!cfg ||
+	    (cfg->addr.kind != AGENT_ADDR_UNIX && cfg->addr.kind != AGENT_ADDR_HYBRID_VSOCK) ||
+	    !cfg->addr.path[0] ||
+	    strnlen(cfg->addr.path, sizeof(cfg->addr.path)) >= sizeof(cfg->addr.path))
 		return -EINVAL;
 	struct agent_client *c = calloc(1, sizeof(*c));
 	if (!c)

@@ -13,9 +13,9 @@
  * Lifecycle: create (connect starts) -> CONNECTING -> (hybrid vsock:
  * `CONNECT <port>\n` / `OK <hostport>\n`) -> HELLO exchange -> READY ->
  * CLOSED. While CONNECTING, a refused or missing socket (the VM is still
- * booting) is retried every 20 ms until the connect timeout. EXECs and requests may be queued before READY; they are sent once
- * the handshake completes. The connect timeout covers everything up to READY.
- * Every EXEC and request has its own deadline.
+ * booting) is retried every 20 ms until the connect timeout. EXECs and requests may be queued
+ * before READY; they are sent once the handshake completes. The connect timeout covers everything
+ * up to READY. Every EXEC and request has its own deadline.
  *
  * Callbacks may call any agent_client function, including issuing new
  * EXECs; they must not call agent_client_destroy() (set a flag and destroy
@@ -58,12 +58,12 @@ enum agent_client_state {
 /* What an EXEC ended with. */
 struct agent_exit {
 	enum {
-		AGENT_EXIT_EXITED = 1,	    /* code = exit status */
-		AGENT_EXIT_SIGNALED = 2,    /* code = signal number */
-		AGENT_EXIT_TIMED_OUT = 3,   /* the agent (or the client) killed it at the timeout */
-		AGENT_EXIT_KILLED = 4,	    /* agent_client_kill() ended it; code = signal */
+		AGENT_EXIT_EXITED = 1,	  /* code = exit status */
+		AGENT_EXIT_SIGNALED = 2,  /* code = signal number */
+		AGENT_EXIT_TIMED_OUT = 3, /* the agent (or the client) killed it at the timeout */
+		AGENT_EXIT_KILLED = 4,	  /* agent_client_kill() ended it; code = signal */
 		AGENT_EXIT_SPAWN_FAILED = 5, /* never ran; sys_errno says why */
-		AGENT_EXIT_LOST = 6,	    /* connection failed or closed before EXIT; sys_errno */
+		AGENT_EXIT_LOST = 6, /* connection failed or closed before EXIT; sys_errno */
 	} how;
 	int code;
 	int sys_errno;
@@ -90,10 +90,10 @@ struct agent_exec_req {
 	const char *cwd;	 /* NULL: the agent's */
 	bool set_uid, set_gid;
 	uint32_t uid, gid;
-	bool stdin_pipe;	  /* feed stdin with agent_client_write_stdin() */
-	bool merge_stderr;	  /* stderr into the stdout stream */
-	uint64_t timeout_ns;	  /* agent-side kill; 0 none. The client adds a
-				     grace period (5 s) before reporting TIMED_OUT itself */
+	bool stdin_pipe;		  /* feed stdin with agent_client_write_stdin() */
+	bool merge_stderr;		  /* stderr into the stdout stream */
+	uint64_t timeout_ns;		  /* agent-side kill; 0 none. The client adds a
+					     grace period (5 s) before reporting TIMED_OUT itself */
 	const struct agent_exec_ops *ops; /* borrowed; must outlive the EXEC */
 	void *opaque;
 };
@@ -112,9 +112,9 @@ struct agent_client_ops {
 
 struct agent_client_config {
 	struct agent_addr addr;
-	uint64_t connect_timeout_ns; /* 0: 10 s */
-	uint64_t request_timeout_ns; /* control requests; 0: 10 s */
-	uint64_t caps;		     /* capabilities to offer; 0: PROTO_CAP_ALL */
+	uint64_t connect_timeout_ns;	    /* 0: 10 s */
+	uint64_t request_timeout_ns;	    /* control requests; 0: 10 s */
+	uint64_t caps;			    /* capabilities to offer; 0: PROTO_CAP_ALL */
 	const struct agent_client_ops *ops; /* borrowed, may be NULL */
 	void *opaque;
 };
@@ -193,8 +193,8 @@ typedef void (*agent_reply_fn)(void *opaque, struct agent_client *c, int result,
 int agent_client_ping(struct agent_client *c, agent_reply_fn cb, void *opaque);
 int agent_client_set_time(struct agent_client *c, uint64_t wall_ns, agent_reply_fn cb,
 			  void *opaque);
-int agent_client_reseed(struct agent_client *c, const void *entropy, size_t len,
-			agent_reply_fn cb, void *opaque);
+int agent_client_reseed(struct agent_client *c, const void *entropy, size_t len, agent_reply_fn cb,
+			void *opaque);
 int agent_client_set_hostname(struct agent_client *c, const char *name, agent_reply_fn cb,
 			      void *opaque);
 /* fstype NULL means "virtiofs"; options may be NULL. */
@@ -203,8 +203,7 @@ int agent_client_mount(struct agent_client *c, const char *fstype, const char *s
 		       void *opaque);
 int agent_client_quiesce(struct agent_client *c, agent_reply_fn cb, void *opaque);
 int agent_client_resumed(struct agent_client *c, agent_reply_fn cb, void *opaque);
-int agent_client_shutdown(struct agent_client *c, uint32_t mode, agent_reply_fn cb,
-			  void *opaque);
+int agent_client_shutdown(struct agent_client *c, uint32_t mode, agent_reply_fn cb, void *opaque);
 
 /* One round of a private loop: poll(2) on the fd for at most timeout_ns
  * (capped by the next deadline), then handle() and tick(). For programs

@@ -9,8 +9,8 @@
 #include "proto_stream.h"
 
 #define DEFAULT_TIMEOUT_NS (10 * NSEC_PER_SEC)
-#define RETRY_NS (20 * NSEC_PER_MSEC)
-#define EXEC_GRACE_NS (5 * NSEC_PER_SEC)
+#define RETRY_NS	   (20 * NSEC_PER_MSEC)
+#define EXEC_GRACE_NS	   (5 * NSEC_PER_SEC)
 
 struct client_exec {
 	struct client_exec *next;
@@ -34,8 +34,8 @@ struct agent_client {
 	struct agent_client_config cfg;
 	enum agent_client_state state;
 	int err;
-	int epfd;	   /* the stable fd handed to the caller */
-	int sock;	   /* -1 while waiting to retry */
+	int epfd; /* the stable fd handed to the caller */
+	int sock; /* -1 while waiting to retry */
 	uint32_t sock_events;
 	uint64_t connect_deadline_ns;
 	uint64_t retry_at_ns; /* when sock == -1 while CONNECTING */

@@ -44,9 +44,9 @@ static void on_error(struct agent_client *c, const struct proto_msg *m)
 	if (e->ref_type == PROTO_EXEC) {
 		struct client_exec *x = ac_exec_find(c, m->hdr.channel);
 		if (x) {
-			struct agent_exit ex = { .how = AGENT_EXIT_SPAWN_FAILED,
-						 .code = 127,
-						 .sys_errno = e->sys_errno ? e->sys_errno : EPROTO };
+			struct agent_exit ex = {.how = AGENT_EXIT_SPAWN_FAILED,
+						.code = 127,
+						.sys_errno = e->sys_errno ? e->sys_errno : EPROTO};
 			ac_exec_finish(c, x, &ex);
 			return;
 		}
@@ -72,9 +72,10 @@ static void on_reply_ok(struct agent_client *c)
 	free(r);
 }
 
-static void on_exit_frame(struct agent_client *c, struct client_exec *x, const struct proto_exit *pe)
+static void on_exit_frame(struct agent_client *c, struct client_exec *x,
+			  const struct proto_exit *pe)
 {
-	struct agent_exit ex = { .raw = *pe };
+	struct agent_exit ex = {.raw = *pe};
 	if (pe->flags & PROTO_EXIT_SPAWN_FAILED) {
 		ex.how = AGENT_EXIT_SPAWN_FAILED;
 		ex.code = 127;
@@ -116,8 +117,9 @@ static void on_frame(struct agent_client *c, const struct proto_msg *m)
 	case PROTO_STDOUT:
 	case PROTO_STDERR:
 		if ((x = ac_exec_find(c, m->hdr.channel)) && x->ops && x->ops->on_output)
-			x->ops->on_output(x->opaque, x->channel, m->hdr.type == PROTO_STDOUT ? 1 : 2,
-					  m->u.data.data, m->u.data.len);
+			x->ops->on_output(x->opaque, x->channel,
+					  m->hdr.type == PROTO_STDOUT ? 1 : 2, m->u.data.data,
+					  m->u.data.len);
 		break;
 	case PROTO_EXIT:
 		if ((x = ac_exec_find(c, m->hdr.channel)))
@@ -211,7 +213,8 @@ int agent_client_handle(struct agent_client *c, uint32_t events)
 		int rc = ac_sock_io(c, evs[i].events);
 		if (rc) {
 			/* A refusal while connecting is the VM still booting. */
-			if (connecting && (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNREFUSED) &&
+			if (connecting &&
+			    (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNREFUSED) &&
 			    util_now_ns() < c->connect_deadline_ns)
 				ac_schedule_retry(c, util_now_ns());
 			else

@@ -39,9 +39,9 @@ int agent_client_exec(struct agent_client *c, const struct agent_exec_req *req,
 	while (ch == 0 || ac_exec_find(c, ch))
 		ch++;
 	c->next_channel = ch + 1;
-	struct proto_msg m = { .hdr = { .type = PROTO_EXEC, .channel = ch } };
+	struct proto_msg m = {.hdr = {.type = PROTO_EXEC, .channel = ch}};
 	struct proto_exec *e = &m.u.exec;
-	const char *shv[2] = { req->shell, NULL };
+	const char *shv[2] = {req->shell, NULL};
 	const char *const *argv = req->shell ? shv : req->argv;
 	uint32_t argc = 0, envc = 0;
 	while (argv[argc])
@@ -80,8 +80,7 @@ int agent_client_exec(struct agent_client *c, const struct agent_exec_req *req,
 	return 0;
 }
 
-int agent_client_write_stdin(struct agent_client *c, uint32_t channel, const void *data,
-			     size_t len)
+int agent_client_write_stdin(struct agent_client *c, uint32_t channel, const void *data, size_t len)
 {
 	struct client_exec *x = ac_exec_find(c, channel);
 	if (!x)
@@ -91,7 +90,7 @@ int agent_client_write_stdin(struct agent_client *c, uint32_t channel, const voi
 	const uint8_t *p = data;
 	while (len) {
 		size_t n = len > PROTO_MAX_DATA ? PROTO_MAX_DATA : len;
-		struct proto_msg m = { .hdr = { .type = PROTO_STDIN, .channel = channel } };
+		struct proto_msg m = {.hdr = {.type = PROTO_STDIN, .channel = channel}};
 		m.u.data.data = p;
 		m.u.data.len = (uint32_t)n;
 		int rc = ac_send_msg(c, &m);
@@ -111,7 +110,7 @@ int agent_client_close_stdin(struct agent_client *c, uint32_t channel)
 	if (x->stdin_closed)
 		return 0;
 	x->stdin_closed = true;
-	struct proto_msg m = { .hdr = { .type = PROTO_STDIN_EOF, .channel = channel } };
+	struct proto_msg m = {.hdr = {.type = PROTO_STDIN_EOF, .channel = channel}};
 	return ac_send_msg(c, &m);
 }
 
@@ -123,7 +122,7 @@ int agent_client_kill(struct agent_client *c, uint32_t channel, int sig)
 	if (sig < 0 || sig > 64)
 		return -EINVAL;
 	x->killed = true;
-	struct proto_msg m = { .hdr = { .type = PROTO_KILL, .channel = channel } };
+	struct proto_msg m = {.hdr = {.type = PROTO_KILL, .channel = channel}};
 	m.u.kill.signal = (uint32_t)sig;
 	return ac_send_msg(c, &m);
 }
@@ -153,25 +152,24 @@ static int request(struct agent_client *c, const struct proto_msg *m, agent_repl
 
 int agent_client_ping(struct agent_client *c, agent_reply_fn cb, void *opaque)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_PING } };
+	struct proto_msg m = {.hdr = {.type = PROTO_PING}};
 	m.u.ping.cookie = util_now_ns();
 	return request(c, &m, cb, opaque);
 }
 
-int agent_client_set_time(struct agent_client *c, uint64_t wall_ns, agent_reply_fn cb,
-			  void *opaque)
+int agent_client_set_time(struct agent_client *c, uint64_t wall_ns, agent_reply_fn cb, void *opaque)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_SET_TIME } };
+	struct proto_msg m = {.hdr = {.type = PROTO_SET_TIME}};
 	m.u.set_time.wall_ns = wall_ns;
 	return request(c, &m, cb, opaque);
 }
 
-int agent_client_reseed(struct agent_client *c, const void *entropy, size_t len,
-			agent_reply_fn cb, void *opaque)
+int agent_client_reseed(struct agent_client *c, const void *entropy, size_t len, agent_reply_fn cb,
+			void *opaque)
 {
 	if (!len || len > PROTO_MAX_RESEED)
 		return -EINVAL;
-	struct proto_msg m = { .hdr = { .type = PROTO_RESEED } };
+	struct proto_msg m = {.hdr = {.type = PROTO_RESEED}};
 	m.u.data.data = entropy;
 	m.u.data.len = (uint32_t)len;
 	return request(c, &m, cb, opaque);
@@ -182,7 +180,7 @@ int agent_client_set_hostname(struct agent_client *c, const char *name, agent_re
 {
 	if (!name || !*name || strlen(name) > PROTO_MAX_HOSTNAME)
 		return -EINVAL;
-	struct proto_msg m = { .hdr = { .type = PROTO_SET_HOSTNAME } };
+	struct proto_msg m = {.hdr = {.type = PROTO_SET_HOSTNAME}};
 	m.u.name = proto_cstr(name);
 	return request(c, &m, cb, opaque);
 }
@@ -191,7 +189,7 @@ int agent_client_mount(struct agent_client *c, const char *fstype, const char *s
 		       const char *target, bool readonly, const char *options, agent_reply_fn cb,
 		       void *opaque)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_MOUNT } };
+	struct proto_msg m = {.hdr = {.type = PROTO_MOUNT}};
 	m.u.mount.flags = PROTO_MOUNT_MKDIR | (readonly ? PROTO_MOUNT_RDONLY : 0);
 	m.u.mount.fstype = proto_cstr(fstype ? fstype : "virtiofs");
 	m.u.mount.source = proto_cstr(source);
@@ -202,20 +200,19 @@ int agent_client_mount(struct agent_client *c, const char *fstype, const char *s
 
 int agent_client_quiesce(struct agent_client *c, agent_reply_fn cb, void *opaque)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_QUIESCE } };
+	struct proto_msg m = {.hdr = {.type = PROTO_QUIESCE}};
 	return request(c, &m, cb, opaque);
 }
 
 int agent_client_resumed(struct agent_client *c, agent_reply_fn cb, void *opaque)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_RESUMED } };
+	struct proto_msg m = {.hdr = {.type = PROTO_RESUMED}};
 	return request(c, &m, cb, opaque);
 }
 
-int agent_client_shutdown(struct agent_client *c, uint32_t mode, agent_reply_fn cb,
-			  void *opaque)
+int agent_client_shutdown(struct agent_client *c, uint32_t mode, agent_reply_fn cb, void *opaque)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_SHUTDOWN } };
+	struct proto_msg m = {.hdr = {.type = PROTO_SHUTDOWN}};
 	m.u.shutdown.mode = mode;
 	return request(c, &m, cb, opaque);
 }
@@ -229,7 +226,7 @@ int agent_client_poll(struct agent_client *c, uint64_t timeout_ns)
 	if (d && d < until)
 		until = d;
 	uint64_t wait = until > now ? until - now : 0;
-	struct pollfd pfd = { .fd = c->epfd, .events = POLLIN };
+	struct pollfd pfd = {.fd = c->epfd, .events = POLLIN};
 	int ms = (int)((wait + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 	int n = poll(&pfd, 1, ms);
 	if (n < 0 && errno != EINTR)
@@ -273,12 +270,12 @@ static int sync_finish(struct agent_client *c, struct sync_wait *w, int rc)
 
 int agent_client_sync_ping(struct agent_client *c)
 {
-	struct sync_wait w = { false, 0 };
+	struct sync_wait w = {false, 0};
 	return sync_finish(c, &w, agent_client_ping(c, sync_cb, &w));
 }
 
 int agent_client_sync_shutdown(struct agent_client *c, uint32_t mode)
 {
-	struct sync_wait w = { false, 0 };
+	struct sync_wait w = {false, 0};
 	return sync_finish(c, &w, agent_client_shutdown(c, mode, sync_cb, &w));
 }

@@ -46,25 +46,26 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 }
 
 static const struct agent_exec_ops exec_ops = {
-	.on_output = on_output,
-	.on_exit = on_exit_cb,
+    .on_output = on_output,
+    .on_exit = on_exit_cb,
 };
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: smoltest exec --agent unix:PATH|vsock:UDSPATH:PORT [--timeout D]\n"
-		"                     [--connect-timeout D] [--env K=V]... [--cwd DIR] [--stdin]\n"
-		"                     [--shell] -- CMD [ARGS...]\n"
-		"  --stdin   forward this process's stdin to the command (default /dev/null)\n"
-		"  --shell   run CMD (one string) with /bin/sh -c\n"
-		"exit status: the command's, 128+N for signal N, 124 timeout, 3 agent unreachable\n");
+	fprintf(
+	    stderr,
+	    "usage: smoltest exec --agent unix:PATH|vsock:UDSPATH:PORT [--timeout D]\n"
+	    "                     [--connect-timeout D] [--env K=V]... [--cwd DIR] [--stdin]\n"
+	    "                     [--shell] -- CMD [ARGS...]\n"
+	    "  --stdin   forward this process's stdin to the command (default /dev/null)\n"
+	    "  --shell   run CMD (one string) with /bin/sh -c\n"
+	    "exit status: the command's, 128+N for signal N, 124 timeout, 3 agent unreachable\n");
 }
 
 /* Forwards our stdin to the agent, bounded by the client's queue. */
 static int pump_stdin(struct agent_client *c, uint32_t ch, bool *open_)
 {
-	if (agent_client_pending(c) > 1024 * 1024)
+	if (agent_client_pending(c) > ((size_t)1 << 20))
 		return 0;
 	uint8_t buf[PROTO_MAX_DATA];
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
@@ -89,7 +90,8 @@ static int status_of(const struct agent_exit *ex, const char *cmd)
 		fprintf(stderr, "smoltest exec: '%s' timed out and was killed\n", cmd);
 		return 124;
 	case AGENT_EXIT_SPAWN_FAILED:
-		fprintf(stderr, "smoltest exec: cannot run '%s': %s\n", cmd, strerror(ex->sys_errno));
+		fprintf(stderr, "smoltest exec: cannot run '%s': %s\n", cmd,
+			strerror(ex->sys_errno));
 		return 127;
 	case AGENT_EXIT_LOST:
 	default:
@@ -138,15 +140,19 @@ int cmd_exec(int argc, char **argv)
 			cwd = v;
 		} else if (!strcmp(a, "--env")) {
 			if (!strchr(v, '=') || v[0] == '=' || nenv >= MAX_ENV) {
-				fprintf(stderr, "smoltest exec: --env '%s': expected KEY=VALUE (at most %d)\n",
-					v, MAX_ENV);
+				fprintf(
+				    stderr,
+				    "smoltest exec: --env '%s': expected KEY=VALUE (at most %d)\n",
+				    v, MAX_ENV);
 				return EXIT_USAGE;
 			}
 			env[nenv++] = v;
 		} else if (!strcmp(a, "--timeout") || !strcmp(a, "--connect-timeout")) {
 			uint64_t ns;
 			if (util_parse_duration(v, &ns) || (ns == 0 && a[2] == 'c')) {
-				fprintf(stderr, "smoltest exec: %s '%s': expected a duration like 30s or 500ms\n",
+				fprintf(stderr,
+					"smoltest exec: %s '%s': expected a duration like 30s or "
+					"500ms\n",
 					a, v);
 				return EXIT_USAGE;
 			}
@@ -160,27 +166,32 @@ int cmd_exec(int argc, char **argv)
 	env[nenv] = NULL;
 	if (!agent || i >= argc || (shell && argc - i != 1)) {
 		fprintf(stderr, "smoltest exec: %s\n",
-			!agent ? "--agent is required" :
-			i >= argc ? "no command given after --" : "--shell takes exactly one command string");
+			!agent	    ? "--agent is required"
+			: i >= argc ? "no command given after --"
+				    : "--shell takes exactly one command string");
 		usage();
 		return EXIT_USAGE;
 	}
 	if (cwd && cwd[0] != '/') {
-		fprintf(stderr, "smoltest exec: --cwd '%s' must be an absolute path in the guest\n", cwd);
+		fprintf(stderr, "smoltest exec: --cwd '%s' must be an absolute path in the guest\n",
+			cwd);
 		return EXIT_USAGE;
 	}
 
-	struct agent_client_config cfg = { .connect_timeout_ns = connect_ns };
+	struct agent_client_config cfg = {.connect_timeout_ns = connect_ns};
 	int rc = agent_addr_parse(agent, &cfg.addr);
 	if (rc) {
-		fprintf(stderr, "smoltest exec: --agent '%s': expected unix:PATH or vsock:UDSPATH:PORT (%s)\n",
-			agent, strerror(-rc));
+		fprintf(
+		    stderr,
+		    "smoltest exec: --agent '%s': expected unix:PATH or vsock:UDSPATH:PORT (%s)\n",
+		    agent, strerror(-rc));
 		return EXIT_USAGE;
 	}
 	struct agent_client *c = NULL;
 	rc = agent_client_create(&cfg, &c);
 	if (rc) {
-		fprintf(stderr, "smoltest exec: cannot create the agent client: %s\n", strerror(-rc));
+		fprintf(stderr, "smoltest exec: cannot create the agent client: %s\n",
+			strerror(-rc));
 		return EXIT_INFRA;
 	}
 	rc = agent_client_wait_ready(c);
@@ -190,16 +201,16 @@ int cmd_exec(int argc, char **argv)
 		agent_client_destroy(c);
 		return EXIT_INFRA;
 	}
-	struct exec_run run = { 0 };
+	struct exec_run run = {0};
 	struct agent_exec_req req = {
-		.argv = shell ? NULL : (const char *const *)argv + i,
-		.shell = shell ? argv[i] : NULL,
-		.env = env,
-		.cwd = cwd,
-		.stdin_pipe = use_stdin,
-		.timeout_ns = timeout_ns,
-		.ops = &exec_ops,
-		.opaque = &run,
+	    .argv = shell ? NULL : (const char *const *)argv + i,
+	    .shell = shell ? argv[i] : NULL,
+	    .env = env,
+	    .cwd = cwd,
+	    .stdin_pipe = use_stdin,
+	    .timeout_ns = timeout_ns,
+	    .ops = &exec_ops,
+	    .opaque = &run,
 	};
 	uint32_t ch;
 	rc = agent_client_exec(c, &req, &ch);
@@ -213,8 +224,8 @@ int cmd_exec(int argc, char **argv)
 		util_set_nonblock(STDIN_FILENO, true);
 	while (!run.done) {
 		if (stdin_open) {
-			struct pollfd p[2] = { { .fd = agent_client_fd(c), .events = POLLIN },
-					       { .fd = STDIN_FILENO, .events = POLLIN } };
+			struct pollfd p[2] = {{.fd = agent_client_fd(c), .events = POLLIN},
+					      {.fd = STDIN_FILENO, .events = POLLIN}};
 			uint64_t d = agent_client_deadline_ns(c), now = util_now_ns();
 			int ms = d ? (int)((d > now ? d - now : 0) / NSEC_PER_MSEC + 1) : 1000;
 			if (poll(p, 2, ms) > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))

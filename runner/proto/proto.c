@@ -8,26 +8,26 @@
 #include "proto_le.h"
 
 static const char *const type_names[] = {
-	[PROTO_HELLO] = "HELLO",
-	[PROTO_ERROR] = "ERROR",
-	[PROTO_OK] = "OK",
-	[PROTO_PING] = "PING",
-	[PROTO_PONG] = "PONG",
-	[PROTO_EXEC] = "EXEC",
-	[PROTO_STARTED] = "STARTED",
-	[PROTO_STDIN] = "STDIN",
-	[PROTO_STDIN_EOF] = "STDIN_EOF",
-	[PROTO_STDOUT] = "STDOUT",
-	[PROTO_STDERR] = "STDERR",
-	[PROTO_EXIT] = "EXIT",
-	[PROTO_KILL] = "KILL",
-	[PROTO_MOUNT] = "MOUNT",
-	[PROTO_SET_TIME] = "SET_TIME",
-	[PROTO_RESEED] = "RESEED",
-	[PROTO_SET_HOSTNAME] = "SET_HOSTNAME",
-	[PROTO_QUIESCE] = "QUIESCE",
-	[PROTO_RESUMED] = "RESUMED",
-	[PROTO_SHUTDOWN] = "SHUTDOWN",
+    [PROTO_HELLO] = "HELLO",
+    [PROTO_ERROR] = "ERROR",
+    [PROTO_OK] = "OK",
+    [PROTO_PING] = "PING",
+    [PROTO_PONG] = "PONG",
+    [PROTO_EXEC] = "EXEC",
+    [PROTO_STARTED] = "STARTED",
+    [PROTO_STDIN] = "STDIN",
+    [PROTO_STDIN_EOF] = "STDIN_EOF",
+    [PROTO_STDOUT] = "STDOUT",
+    [PROTO_STDERR] = "STDERR",
+    [PROTO_EXIT] = "EXIT",
+    [PROTO_KILL] = "KILL",
+    [PROTO_MOUNT] = "MOUNT",
+    [PROTO_SET_TIME] = "SET_TIME",
+    [PROTO_RESEED] = "RESEED",
+    [PROTO_SET_HOSTNAME] = "SET_HOSTNAME",
+    [PROTO_QUIESCE] = "QUIESCE",
+    [PROTO_RESUMED] = "RESUMED",
+    [PROTO_SHUTDOWN] = "SHUTDOWN",
 };
 
 const char *proto_type_name(uint16_t type)
@@ -55,7 +55,7 @@ void proto_hdr_encode(const struct proto_hdr *hdr, uint8_t out[PROTO_HDR_SIZE])
 
 struct proto_str proto_cstr(const char *s)
 {
-	struct proto_str v = { "", 0 };
+	struct proto_str v = {"", 0};
 	if (s) {
 		size_t n = strlen(s);
 		v.ptr = s;

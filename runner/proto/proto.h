@@ -31,42 +31,42 @@ struct strbuf;
 #define PROTO_MAX_PAYLOAD (PROTO_MAX_FRAME - PROTO_HDR_SIZE)
 /* Output and stdin data frames carry at most this much (keeps frames small
  * so that several channels interleave fairly). */
-#define PROTO_MAX_DATA (64u * 1024u)
+#define PROTO_MAX_DATA 65536u
 
 enum proto_type {
-	PROTO_HELLO = 1,	/* both: version + capability negotiation */
-	PROTO_ERROR = 2,	/* both: a request or frame was refused */
-	PROTO_OK = 3,		/* agent: a control request succeeded */
-	PROTO_PING = 4,		/* host: liveness check */
-	PROTO_PONG = 5,		/* agent: answer to PING, same cookie */
-	PROTO_EXEC = 16,	/* host: start a process on a new channel */
-	PROTO_STARTED = 17,	/* agent: EXEC accepted, process running */
-	PROTO_STDIN = 18,	/* host: bytes for the process's stdin */
-	PROTO_STDIN_EOF = 19,	/* host: close the process's stdin */
-	PROTO_STDOUT = 20,	/* agent: bytes the process wrote to stdout */
-	PROTO_STDERR = 21,	/* agent: bytes the process wrote to stderr */
-	PROTO_EXIT = 22,	/* agent: the process ended; channel is free */
-	PROTO_KILL = 23,	/* host: signal the channel's whole process tree */
-	PROTO_MOUNT = 32,	/* host: mount a file system (virtio-fs tag) */
-	PROTO_SET_TIME = 33,	/* host: set the wall clock */
-	PROTO_RESEED = 34,	/* host: add entropy, reseed the kernel RNG */
+	PROTO_HELLO = 1,	 /* both: version + capability negotiation */
+	PROTO_ERROR = 2,	 /* both: a request or frame was refused */
+	PROTO_OK = 3,		 /* agent: a control request succeeded */
+	PROTO_PING = 4,		 /* host: liveness check */
+	PROTO_PONG = 5,		 /* agent: answer to PING, same cookie */
+	PROTO_EXEC = 16,	 /* host: start a process on a new channel */
+	PROTO_STARTED = 17,	 /* agent: EXEC accepted, process running */
+	PROTO_STDIN = 18,	 /* host: bytes for the process's stdin */
+	PROTO_STDIN_EOF = 19,	 /* host: close the process's stdin */
+	PROTO_STDOUT = 20,	 /* agent: bytes the process wrote to stdout */
+	PROTO_STDERR = 21,	 /* agent: bytes the process wrote to stderr */
+	PROTO_EXIT = 22,	 /* agent: the process ended; channel is free */
+	PROTO_KILL = 23,	 /* host: signal the channel's whole process tree */
+	PROTO_MOUNT = 32,	 /* host: mount a file system (virtio-fs tag) */
+	PROTO_SET_TIME = 33,	 /* host: set the wall clock */
+	PROTO_RESEED = 34,	 /* host: add entropy, reseed the kernel RNG */
 	PROTO_SET_HOSTNAME = 35, /* host: set the host name */
-	PROTO_QUIESCE = 36,	/* host: prepare for a snapshot */
-	PROTO_RESUMED = 37,	/* host: the VM was restored; resume work */
-	PROTO_SHUTDOWN = 38,	/* host: power off (PID 1) or exit (process) */
+	PROTO_QUIESCE = 36,	 /* host: prepare for a snapshot */
+	PROTO_RESUMED = 37,	 /* host: the VM was restored; resume work */
+	PROTO_SHUTDOWN = 38,	 /* host: power off (PID 1) or exit (process) */
 };
 
 /* Capability bits carried in HELLO. */
 enum {
-	PROTO_CAP_EXEC = 1u << 0,	/* EXEC, STDIN, KILL, EXIT */
-	PROTO_CAP_MOUNT = 1u << 1,	/* MOUNT */
-	PROTO_CAP_TIME = 1u << 2,	/* SET_TIME */
-	PROTO_CAP_RESEED = 1u << 3,	/* RESEED */
-	PROTO_CAP_HOSTNAME = 1u << 4,	/* SET_HOSTNAME */
-	PROTO_CAP_QUIESCE = 1u << 5,	/* QUIESCE / RESUMED */
-	PROTO_CAP_SHUTDOWN = 1u << 6,	/* SHUTDOWN */
-	PROTO_CAP_CGROUP = 1u << 7,	/* agent kills EXEC trees through cgroup v2 */
-	PROTO_CAP_PID1 = 1u << 8,	/* agent runs as PID 1 (init) */
+	PROTO_CAP_EXEC = 1u << 0,     /* EXEC, STDIN, KILL, EXIT */
+	PROTO_CAP_MOUNT = 1u << 1,    /* MOUNT */
+	PROTO_CAP_TIME = 1u << 2,     /* SET_TIME */
+	PROTO_CAP_RESEED = 1u << 3,   /* RESEED */
+	PROTO_CAP_HOSTNAME = 1u << 4, /* SET_HOSTNAME */
+	PROTO_CAP_QUIESCE = 1u << 5,  /* QUIESCE / RESUMED */
+	PROTO_CAP_SHUTDOWN = 1u << 6, /* SHUTDOWN */
+	PROTO_CAP_CGROUP = 1u << 7,   /* agent kills EXEC trees through cgroup v2 */
+	PROTO_CAP_PID1 = 1u << 8,     /* agent runs as PID 1 (init) */
 };
 #define PROTO_CAP_ALL 0x1ffull
 
@@ -76,17 +76,17 @@ enum proto_error_code {
 	PROTO_E_UNKNOWN_TYPE = 2, /* type not known to the receiver */
 	PROTO_E_TOO_LARGE = 3,	  /* frame over PROTO_MAX_FRAME (connection closes) */
 	PROTO_E_VERSION = 4,	  /* no common protocol version */
-	PROTO_E_STATE = 5,	  /* not allowed now (no HELLO yet, channel busy/unknown, quiesced) */
-	PROTO_E_FAILED = 6,	  /* the operation was attempted and failed; sys_errno says why */
-	PROTO_E_LIMIT = 7,	  /* a resource limit (too many channels) */
+	PROTO_E_STATE = 5,  /* not allowed now (no HELLO yet, channel busy/unknown, quiesced) */
+	PROTO_E_FAILED = 6, /* the operation was attempted and failed; sys_errno says why */
+	PROTO_E_LIMIT = 7,  /* a resource limit (too many channels) */
 };
 
 /* EXEC flags. */
 enum {
-	PROTO_EXEC_SHELL = 1u << 0,	  /* argv has one string, run as `/bin/sh -c STRING` */
-	PROTO_EXEC_SET_UID = 1u << 1,	  /* setuid(uid) before exec */
-	PROTO_EXEC_SET_GID = 1u << 2,	  /* setgid(gid) (and setgroups(0)) before exec */
-	PROTO_EXEC_INHERIT_ENV = 1u << 3, /* start from the agent's environment */
+	PROTO_EXEC_SHELL = 1u << 0,	   /* argv has one string, run as `/bin/sh -c STRING` */
+	PROTO_EXEC_SET_UID = 1u << 1,	   /* setuid(uid) before exec */
+	PROTO_EXEC_SET_GID = 1u << 2,	   /* setgid(gid) (and setgroups(0)) before exec */
+	PROTO_EXEC_INHERIT_ENV = 1u << 3,  /* start from the agent's environment */
 	PROTO_EXEC_MERGE_STDERR = 1u << 4, /* stderr goes to the stdout stream */
 };
 #define PROTO_EXEC_FLAGS_ALL 0x1fu
@@ -99,11 +99,11 @@ enum proto_stdin_mode {
 
 /* EXIT flags. */
 enum {
-	PROTO_EXIT_EXITED = 1u << 0,	  /* status is the exit code */
-	PROTO_EXIT_SIGNALED = 1u << 1,	  /* status is the signal number */
-	PROTO_EXIT_COREDUMP = 1u << 2,	  /* with SIGNALED */
-	PROTO_EXIT_TIMED_OUT = 1u << 3,	  /* the agent killed it at timeout_ns */
-	PROTO_EXIT_KILLED = 1u << 4,	  /* a KILL frame ended it */
+	PROTO_EXIT_EXITED = 1u << 0,	   /* status is the exit code */
+	PROTO_EXIT_SIGNALED = 1u << 1,	   /* status is the signal number */
+	PROTO_EXIT_COREDUMP = 1u << 2,	   /* with SIGNALED */
+	PROTO_EXIT_TIMED_OUT = 1u << 3,	   /* the agent killed it at timeout_ns */
+	PROTO_EXIT_KILLED = 1u << 4,	   /* a KILL frame ended it */
 	PROTO_EXIT_SPAWN_FAILED = 1u << 5, /* never ran: spawn_errno says why (status 127) */
 };
 
@@ -119,8 +119,8 @@ enum {
 	PROTO_SHUTDOWN_REBOOT = 1,
 };
 
-#define PROTO_MAX_RESEED 4096u /* entropy bytes per RESEED */
-#define PROTO_MAX_HOSTNAME 64u /* HOST_NAME_MAX on Linux */
+#define PROTO_MAX_RESEED   4096u /* entropy bytes per RESEED */
+#define PROTO_MAX_HOSTNAME 64u	 /* HOST_NAME_MAX on Linux */
 
 /* A view of bytes inside the decoded buffer (or, for encoding, the caller's
  * memory). Not NUL-terminated. */
@@ -166,9 +166,9 @@ struct proto_hello {
 };
 
 struct proto_error {
-	uint32_t code;	    /* enum proto_error_code */
-	uint32_t ref_type;  /* type of the refused frame, 0 if none */
-	int32_t sys_errno;  /* positive errno for PROTO_E_FAILED, else 0 */
+	uint32_t code;	   /* enum proto_error_code */
+	uint32_t ref_type; /* type of the refused frame, 0 if none */
+	int32_t sys_errno; /* positive errno for PROTO_E_FAILED, else 0 */
 	struct proto_str message;
 };
 
@@ -177,11 +177,11 @@ struct proto_ping {
 };
 
 struct proto_exec {
-	uint32_t flags;	     /* PROTO_EXEC_* */
-	uint32_t stdin_mode; /* enum proto_stdin_mode */
-	uint32_t uid, gid;   /* used with SET_UID / SET_GID */
-	uint64_t timeout_ns; /* 0: none */
-	struct proto_str cwd; /* empty: the agent's working directory */
+	uint32_t flags;		   /* PROTO_EXEC_* */
+	uint32_t stdin_mode;	   /* enum proto_stdin_mode */
+	uint32_t uid, gid;	   /* used with SET_UID / SET_GID */
+	uint64_t timeout_ns;	   /* 0: none */
+	struct proto_str cwd;	   /* empty: the agent's working directory */
 	struct proto_strlist argv; /* at least one entry; exactly one with SHELL */
 	struct proto_strlist env;  /* "KEY=VALUE" entries */
 };
@@ -191,8 +191,8 @@ struct proto_started {
 };
 
 struct proto_exit {
-	uint32_t flags;	    /* PROTO_EXIT_* */
-	int32_t status;	    /* exit code, or signal number when SIGNALED */
+	uint32_t flags;	     /* PROTO_EXIT_* */
+	int32_t status;	     /* exit code, or signal number when SIGNALED */
 	int32_t spawn_errno; /* with SPAWN_FAILED */
 	uint64_t wall_ns;
 	uint64_t utime_us, stime_us; /* of the whole waited tree (RUSAGE_CHILDREN semantics) */

@@ -56,7 +56,7 @@ static uint64_t rd64(struct cur *c, const char *field)
 /* A string: u32 length, then that many bytes, none of them NUL. */
 static struct proto_str rdstr(struct cur *c, const char *field_short, const char *field_nul)
 {
-	struct proto_str s = { "", 0 };
+	struct proto_str s = {"", 0};
 	uint32_t n = rd32(c, field_short);
 	if (!need(c, n, field_short))
 		return s;
@@ -75,7 +75,7 @@ static struct proto_str rdstr(struct cur *c, const char *field_short, const char
 static struct proto_strlist rdlist(struct cur *c, const char *f_count, const char *f_item,
 				   const char *f_nul)
 {
-	struct proto_strlist l = { 0, NULL, NULL, 0 };
+	struct proto_strlist l = {0, NULL, NULL, 0};
 	uint32_t n = rd32(c, f_count);
 	if (c->err)
 		return l;
@@ -153,9 +153,11 @@ static void decode_exec(struct cur *c, struct proto_exec *e)
 	e->timeout_ns = rd64(c, "EXEC timeout_ns: payload too short");
 	e->cwd = rdstr(c, "EXEC cwd: length runs past the payload", "EXEC cwd: contains NUL");
 	e->argv = rdlist(c, "EXEC argv count: larger than the payload",
-			 "EXEC argv entry: length runs past the payload", "EXEC argv entry: contains NUL");
-	e->env = rdlist(c, "EXEC env count: larger than the payload",
-			"EXEC env entry: length runs past the payload", "EXEC env entry: contains NUL");
+			 "EXEC argv entry: length runs past the payload",
+			 "EXEC argv entry: contains NUL");
+	e->env =
+	    rdlist(c, "EXEC env count: larger than the payload",
+		   "EXEC env entry: length runs past the payload", "EXEC env entry: contains NUL");
 	if (c->err)
 		return;
 	if (e->flags & ~PROTO_EXEC_FLAGS_ALL)
@@ -192,7 +194,8 @@ static void decode_exit(struct cur *c, struct proto_exit *x)
 	x->nivcsw = rd64(c, f);
 	if (c->err)
 		return;
-	uint32_t kind = x->flags & (PROTO_EXIT_EXITED | PROTO_EXIT_SIGNALED | PROTO_EXIT_SPAWN_FAILED);
+	uint32_t kind =
+	    x->flags & (PROTO_EXIT_EXITED | PROTO_EXIT_SIGNALED | PROTO_EXIT_SPAWN_FAILED);
 	if (x->flags & ~0x3fu)
 		c->err = "EXIT flags: unknown bits set";
 	else if (kind != PROTO_EXIT_EXITED && kind != PROTO_EXIT_SIGNALED &&
@@ -206,11 +209,14 @@ static void decode_exit(struct cur *c, struct proto_exit *x)
 static void decode_mount(struct cur *c, struct proto_mount *m)
 {
 	m->flags = rd32(c, "MOUNT flags: payload too short");
-	m->fstype = rdstr(c, "MOUNT fstype: length runs past the payload", "MOUNT fstype: contains NUL");
-	m->source = rdstr(c, "MOUNT source: length runs past the payload", "MOUNT source: contains NUL");
-	m->target = rdstr(c, "MOUNT target: length runs past the payload", "MOUNT target: contains NUL");
-	m->options = rdstr(c, "MOUNT options: length runs past the payload",
-			   "MOUNT options: contains NUL");
+	m->fstype =
+	    rdstr(c, "MOUNT fstype: length runs past the payload", "MOUNT fstype: contains NUL");
+	m->source =
+	    rdstr(c, "MOUNT source: length runs past the payload", "MOUNT source: contains NUL");
+	m->target =
+	    rdstr(c, "MOUNT target: length runs past the payload", "MOUNT target: contains NUL");
+	m->options =
+	    rdstr(c, "MOUNT options: length runs past the payload", "MOUNT options: contains NUL");
 	if (c->err)
 		return;
 	if (m->flags & ~(uint32_t)(PROTO_MOUNT_RDONLY | PROTO_MOUNT_MKDIR))
@@ -224,7 +230,7 @@ static void decode_mount(struct cur *c, struct proto_mount *m)
 /* Decodes the payload of a known type. Returns the field error or NULL. */
 static const char *decode_payload(struct proto_msg *m, const uint8_t *p, uint32_t len)
 {
-	struct cur c = { p, p + len, NULL };
+	struct cur c = {p, p + len, NULL};
 	switch (m->hdr.type) {
 	case PROTO_HELLO:
 		m->u.hello.version_min = rd16(&c, "HELLO version_min: payload too short");

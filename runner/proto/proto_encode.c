@@ -150,13 +150,13 @@ static int encode_payload(const struct proto_msg *m, struct wcur *w)
  * absurd string lengths cannot wrap. */
 int proto_encoded_size(const struct proto_msg *msg, size_t *out)
 {
-	struct wcur w = { NULL, 0 };
+	struct wcur w = {NULL, 0};
 	if (!proto_type_name(msg->hdr.type))
 		return -EINVAL;
 	if (msg->hdr.type == PROTO_EXEC) {
 		/* Items must be free of NUL by construction (C strings); a raw
 		 * list must be one that decoded. */
-		const struct proto_strlist *lists[2] = { &msg->u.exec.argv, &msg->u.exec.env };
+		const struct proto_strlist *lists[2] = {&msg->u.exec.argv, &msg->u.exec.env};
 		for (int i = 0; i < 2; i++)
 			if (lists[i]->items)
 				for (uint32_t j = 0; j < lists[i]->count; j++)
@@ -183,7 +183,7 @@ int proto_encode(const struct proto_msg *msg, uint8_t *buf, size_t cap, size_t *
 	struct proto_hdr h = msg->hdr;
 	h.length = (uint32_t)(total - PROTO_HDR_SIZE);
 	proto_hdr_encode(&h, buf);
-	struct wcur w = { buf + PROTO_HDR_SIZE, 0 };
+	struct wcur w = {buf + PROTO_HDR_SIZE, 0};
 	encode_payload(msg, &w);
 	/* Never send what a peer would refuse: the frame must decode. */
 	struct proto_msg check;
@@ -213,6 +213,8 @@ int proto_encode_sb(const struct proto_msg *msg, struct strbuf *sb)
 		}
 		left -= n;
 	}
+	if (!sb->buf)
+		return -ENOMEM; /* not reached: total >= PROTO_HDR_SIZE was appended */
 	size_t len;
 	rc = proto_encode(msg, (uint8_t *)sb->buf + old, total, &len);
 	if (rc) {

@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_CHUNK  (64u * 1024u)
-#define READER_MAX  (PROTO_MAX_FRAME + READ_CHUNK)
+#define READ_CHUNK ((size_t)64 << 10)
+#define READER_MAX ((size_t)PROTO_MAX_FRAME + READ_CHUNK)
 
 void proto_reader_release(struct proto_reader *r)
 {
@@ -155,7 +155,7 @@ int proto_writer_flush(struct proto_writer *w, int fd)
 	}
 	/* Drained: reuse the allocation, but give back a large one so a burst
 	 * does not pin memory. */
-	if (w->sb.cap > 4 * PROTO_MAX_FRAME)
+	if (w->sb.cap > (size_t)4 * PROTO_MAX_FRAME)
 		sb_release(&w->sb);
 	else
 		sb_reset(&w->sb);

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		frames++;
 	}
 	/* The same bytes through the reader in uneven chunks. */
-	struct proto_reader r = { 0 };
+	struct proto_reader r = {0};
 	size_t pos = 0, rframes = 0;
 	unsigned step = size ? (unsigned)data[0] % 17 + 1 : 1;
 	int last = 0;

@@ -51,11 +51,11 @@ static void noop_exit(void *o, uint32_t ch, const struct agent_exit *ex)
 		*out = *ex;
 }
 
-static const struct agent_exec_ops ops = { NULL, NULL, noop_exit };
+static const struct agent_exec_ops ops = {NULL, NULL, noop_exit};
 
 START_TEST(test_unreachable_and_bad_requests)
 {
-	struct agent_client_config cfg = { .connect_timeout_ns = 100 * NSEC_PER_MSEC };
+	struct agent_client_config cfg = {.connect_timeout_ns = 100 * NSEC_PER_MSEC};
 	ck_assert_int_eq(agent_addr_parse("unix:/nonexistent/smoltest-agent.sock", &cfg.addr), 0);
 	struct agent_client *c = NULL;
 	ck_assert_int_eq(agent_client_create(&cfg, &c), 0);
@@ -63,16 +63,16 @@ START_TEST(test_unreachable_and_bad_requests)
 	ck_assert_int_eq(agent_client_state(c), AGENT_CLIENT_CONNECTING);
 	ck_assert_uint_ne(agent_client_deadline_ns(c), 0);
 	/* Bad requests are refused before anything is queued. */
-	const char *argv[] = { "true", NULL };
-	const char *empty[] = { NULL };
+	const char *argv[] = {"true", NULL};
+	const char *empty[] = {NULL};
 	uint32_t ch;
-	struct agent_exec_req both = { .argv = argv, .shell = "true", .ops = &ops };
+	struct agent_exec_req both = {.argv = argv, .shell = "true", .ops = &ops};
 	ck_assert_int_eq(agent_client_exec(c, &both, &ch), -EINVAL);
-	struct agent_exec_req none = { .ops = &ops };
+	struct agent_exec_req none = {.ops = &ops};
 	ck_assert_int_eq(agent_client_exec(c, &none, &ch), -EINVAL);
-	struct agent_exec_req noargs = { .argv = empty, .ops = &ops };
+	struct agent_exec_req noargs = {.argv = empty, .ops = &ops};
 	ck_assert_int_eq(agent_client_exec(c, &noargs, &ch), -EINVAL);
-	struct agent_exec_req nocb = { .argv = argv };
+	struct agent_exec_req nocb = {.argv = argv};
 	ck_assert_int_eq(agent_client_exec(c, &nocb, &ch), -EINVAL);
 	ck_assert_int_eq(agent_client_set_hostname(c, "", NULL, NULL), -EINVAL);
 	char longname[80];
@@ -84,15 +84,15 @@ START_TEST(test_unreachable_and_bad_requests)
 	ck_assert_int_eq(agent_client_write_stdin(c, 42, "x", 1), -ENOENT);
 	/* An EXEC queued while connecting is reported LOST when the connect
 	 * times out. */
-	struct agent_exit ex = { 0 };
-	struct agent_exec_req queued = { .argv = argv, .ops = &ops, .opaque = &ex };
+	struct agent_exit ex = {0};
+	struct agent_exec_req queued = {.argv = argv, .ops = &ops, .opaque = &ex};
 	ck_assert_int_eq(agent_client_exec(c, &queued, &ch), 0);
 	ck_assert_int_eq(agent_client_wait_ready(c), -ETIMEDOUT);
 	ck_assert_int_eq(ex.how, AGENT_EXIT_LOST);
 	ck_assert_int_eq(ex.sys_errno, ETIMEDOUT);
 	ck_assert_int_eq(agent_client_state(c), AGENT_CLIENT_CLOSED);
-	ck_assert_int_eq(agent_client_exec(c, &(struct agent_exec_req){ .argv = argv, .ops = &ops }, &ch),
-			 -EPIPE);
+	ck_assert_int_eq(
+	    agent_client_exec(c, &(struct agent_exec_req){.argv = argv, .ops = &ops}, &ch), -EPIPE);
 	agent_client_destroy(c);
 	agent_client_destroy(NULL);
 }

@@ -26,7 +26,7 @@ START_TEST(test_mount_plan)
 	const struct init_mount *m;
 	size_t n = init_mount_plan(&m);
 	ck_assert_uint_ge(n, 5);
-	const char *want[] = { "/proc", "/sys", "/dev", "/tmp", "/run" };
+	const char *want[] = {"/proc", "/sys", "/dev", "/tmp", "/run"};
 	long at[5];
 	for (int w = 0; w < 5; w++) {
 		at[w] = -1;
@@ -66,20 +66,22 @@ START_TEST(test_cmdline)
 	ck_assert_str_eq(c.rootfstype, "erofs");
 	ck_assert_str_eq(c.listen, "vsock:5000");
 	ck_assert_str_eq(c.modules, "/m.list");
-	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:rootfs", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:rootfs", &c, err, sizeof(err)),
+			 0);
 	ck_assert(c.root_virtiofs);
 	ck_assert_str_eq(c.root, "rootfs");
 	/* Hostile values. */
 	ck_assert_int_eq(init_cmdline_parse("smoltest.root=vda", &c, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "smoltest.root"));
-	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:", &c, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:", &c, err, sizeof(err)),
+			 -EINVAL);
 	ck_assert_int_eq(init_cmdline_parse("smoltest.listen=", &c, err, sizeof(err)), -EINVAL);
 	char longv[600] = "smoltest.modules=/";
 	memset(longv + strlen(longv), 'x', 500);
 	ck_assert_int_eq(init_cmdline_parse(longv, &c, err, sizeof(err)), -EINVAL);
 	/* Other keys, even similar ones, are ignored. */
-	ck_assert_int_eq(init_cmdline_parse("smoltest.rootx=1 smoltest.other=2 root=/dev/sda", &c, err,
-					    sizeof(err)),
+	ck_assert_int_eq(init_cmdline_parse("smoltest.rootx=1 smoltest.other=2 root=/dev/sda", &c,
+					    err, sizeof(err)),
 			 0);
 	ck_assert_str_eq(c.root, "");
 }
@@ -88,7 +90,11 @@ END_TEST
 START_TEST(test_module_name)
 {
 	char n[64];
-	ck_assert_int_eq(init_module_name("/lib/modules/6.1/kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko.xz", n, sizeof(n)), 0);
+	ck_assert_int_eq(
+	    init_module_name(
+		"/lib/modules/6.1/kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko.xz", n,
+		sizeof(n)),
+	    0);
 	ck_assert_str_eq(n, "vmw_vsock_virtio_transport");
 	ck_assert_int_eq(init_module_name("virtio-mmio.ko", n, sizeof(n)), 0);
 	ck_assert_str_eq(n, "virtio_mmio");
@@ -104,7 +110,8 @@ START_TEST(test_modules_order)
 	/* Listed in the wrong order on purpose: the agent must put every
 	 * dependency first. virtio_ring is built in (not listed). */
 	const char *list = "# smoltest module list\n"
-			   "/lib/modules/k/vmw_vsock_virtio_transport.ko.xz vmw_vsock_virtio_transport_common vsock virtio_ring\n"
+			   "/lib/modules/k/vmw_vsock_virtio_transport.ko.xz "
+			   "vmw_vsock_virtio_transport_common vsock virtio_ring\n"
 			   "/lib/modules/k/virtio_blk.ko virtio virtio_ring\n"
 			   "\n"
 			   "/lib/modules/k/vmw_vsock_virtio_transport_common.ko.xz vsock\n"
@@ -114,7 +121,9 @@ START_TEST(test_modules_order)
 			   "/lib/modules/k/fuse.ko\n";
 	size_t n;
 	char err[256];
-	ck_assert_int_eq(init_modules_parse(list, strlen(list), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    init_modules_parse(list, strlen(list), mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(n, 7);
 	ck_assert(mods[0].compressed);
 	ck_assert(!mods[1].compressed);
@@ -125,13 +134,16 @@ START_TEST(test_modules_order)
 		for (size_t j = i + 1; j < n; j++)
 			ck_assert_uint_ne(order[i], order[j]);
 	ck_assert_int_lt(pos_of("vsock", n), pos_of("vmw_vsock_virtio_transport_common", n));
-	ck_assert_int_lt(pos_of("vmw_vsock_virtio_transport_common", n), pos_of("vmw_vsock_virtio_transport", n));
+	ck_assert_int_lt(pos_of("vmw_vsock_virtio_transport_common", n),
+			 pos_of("vmw_vsock_virtio_transport", n));
 	ck_assert_int_lt(pos_of("virtio", n), pos_of("virtio_blk", n));
 	ck_assert_int_lt(pos_of("fuse", n), pos_of("virtiofs", n));
 	ck_assert_int_lt(pos_of("virtio", n), pos_of("virtiofs", n));
 	/* A list already in order keeps its order. */
 	const char *sorted = "/a/x.ko\n/a/y.ko x\n/a/z.ko y\n";
-	ck_assert_int_eq(init_modules_parse(sorted, strlen(sorted), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_modules_parse(sorted, strlen(sorted), mods, INIT_MAX_MODULES, &n, err,
+					    sizeof(err)),
+			 0);
 	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), 0);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_uint_eq(order[i], i);
@@ -143,19 +155,25 @@ END_TEST
 START_TEST(test_modules_image_builder_format)
 {
 	const char *list =
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio_ring.ko\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio.ko virtio_ring\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio_mmio.ko virtio virtio_ring\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/block/virtio_blk.ko virtio virtio_ring\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vsock.ko\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko vsock\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko virtio vmw_vsock_virtio_transport_common virtio_ring vsock\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/fuse/fuse.ko\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/fuse/virtiofs.ko fuse virtio virtio_ring\n"
-		"/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/overlayfs/overlay.ko\n";
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio_ring.ko\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio.ko virtio_ring\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/virtio/virtio_mmio.ko virtio "
+	    "virtio_ring\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/block/virtio_blk.ko virtio "
+	    "virtio_ring\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vsock.ko\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/"
+	    "vmw_vsock_virtio_transport_common.ko vsock\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko "
+	    "virtio vmw_vsock_virtio_transport_common virtio_ring vsock\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/fuse/fuse.ko\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/fuse/virtiofs.ko fuse virtio virtio_ring\n"
+	    "/lib/modules/6.1.0-56-cloud-amd64/kernel/fs/overlayfs/overlay.ko\n";
 	size_t n;
 	char err[256];
-	ck_assert_int_eq(init_modules_parse(list, strlen(list), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    init_modules_parse(list, strlen(list), mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(n, 10);
 	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), 0);
 	/* Already in load order: kept as is. */
@@ -172,40 +190,57 @@ START_TEST(test_modules_hostile)
 	size_t n;
 	char err[256];
 	const char *cyc = "/m/a.ko b\n/m/b.ko c\n/m/c.ko a\n/m/d.ko\n";
-	ck_assert_int_eq(init_modules_parse(cyc, strlen(cyc), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    init_modules_parse(cyc, strlen(cyc), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
 	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), -ELOOP);
 	ck_assert_ptr_nonnull(strstr(err, "cycle"));
 	const char *self = "/m/a.ko a\n";
-	ck_assert_int_eq(init_modules_parse(self, strlen(self), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    init_modules_parse(self, strlen(self), mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    0);
 	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), -ELOOP);
 	const char *dup = "/m/a.ko\n/n/a.ko.xz\n";
-	ck_assert_int_eq(init_modules_parse(dup, strlen(dup), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    init_modules_parse(dup, strlen(dup), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
 	ck_assert_int_eq(init_modules_order(mods, n, order, err, sizeof(err)), -EEXIST);
 	const char *rel = "m/a.ko\n";
-	ck_assert_int_eq(init_modules_parse(rel, strlen(rel), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(
+	    init_modules_parse(rel, strlen(rel), mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "line 1"));
 	const char *notko = "/m/a.txt\n";
-	ck_assert_int_eq(init_modules_parse(notko, strlen(notko), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(
+	    init_modules_parse(notko, strlen(notko), mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    -EINVAL);
 	const char nul[] = "/m/a.ko\n/m/b\0.ko\n";
-	ck_assert_int_eq(init_modules_parse(nul, sizeof(nul) - 1, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(
+	    init_modules_parse(nul, sizeof(nul) - 1, mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "line 2"));
 	/* Too many dependencies, too many modules, too-long lines. */
 	char many[4000] = "/m/a.ko";
 	for (int i = 0; i < 40; i++)
 		strcat(many, " d");
-	ck_assert_int_eq(init_modules_parse(many, strlen(many), mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -E2BIG);
+	ck_assert_int_eq(
+	    init_modules_parse(many, strlen(many), mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    -E2BIG);
 	const char *three = "/m/a.ko\n/m/b.ko\n/m/c.ko\n";
-	ck_assert_int_eq(init_modules_parse(three, strlen(three), mods, 2, &n, err, sizeof(err)), -E2BIG);
+	ck_assert_int_eq(init_modules_parse(three, strlen(three), mods, 2, &n, err, sizeof(err)),
+			 -E2BIG);
 	char *longline = malloc(10000);
 	memset(longline, 'a', 9999);
 	longline[0] = '/';
 	longline[9999] = '\0';
-	ck_assert_int_eq(init_modules_parse(longline, 9999, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(
+	    init_modules_parse(longline, 9999, mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+	    -EINVAL);
 	free(longline);
 	/* Empty and comment-only lists are fine. */
-	ck_assert_int_eq(init_modules_parse("", 0, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_modules_parse("", 0, mods, INIT_MAX_MODULES, &n, err, sizeof(err)),
+			 0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(init_modules_parse("# x\n\n", 5, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    init_modules_parse("# x\n\n", 5, mods, INIT_MAX_MODULES, &n, err, sizeof(err)), 0);
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -244,7 +279,8 @@ START_TEST(test_root_plan)
 	ck_assert_int_eq(steps[n - 1].op, INIT_SWITCH);
 	ck_assert_str_eq(steps[n - 1].a, "/newroot/root");
 	/* virtio-fs root. */
-	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:myroot", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(init_cmdline_parse("smoltest.root=virtiofs:myroot", &c, err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(init_root_plan(&c, steps, 32, &n), 0);
 	ck_assert_str_eq(steps[3].a, "myroot");
 	ck_assert_str_eq(steps[3].fstype, "virtiofs");

@@ -33,19 +33,19 @@ static int dec(const uint8_t *p, size_t len, struct proto_msg *out)
 /* Builds a frame by hand: header + raw payload. */
 static size_t raw_frame(uint16_t type, uint32_t channel, const void *payload, uint32_t len)
 {
-	struct proto_hdr h = { .length = len, .type = type, .channel = channel };
+	struct proto_hdr h = {.length = len, .type = type, .channel = channel};
 	proto_hdr_encode(&h, buf);
 	if (len)
 		memcpy(buf + PROTO_HDR_SIZE, payload, len);
 	return PROTO_HDR_SIZE + len;
 }
 
-static const char *argv3[] = { "/bin/echo", "a b", "", NULL };
-static const char *env2[] = { "A=1", "EMPTY=", NULL };
+static const char *argv3[] = {"/bin/echo", "a b", "", NULL};
+static const char *env2[] = {"A=1", "EMPTY=", NULL};
 
 static struct proto_msg exec_msg(void)
 {
-	struct proto_msg m = { .hdr = { .type = PROTO_EXEC, .channel = 7 } };
+	struct proto_msg m = {.hdr = {.type = PROTO_EXEC, .channel = 7}};
 	m.u.exec.flags = PROTO_EXEC_SET_UID | PROTO_EXEC_INHERIT_ENV;
 	m.u.exec.stdin_mode = PROTO_STDIN_PIPE;
 	m.u.exec.uid = 1000;
@@ -61,7 +61,8 @@ static struct proto_msg exec_msg(void)
 
 START_TEST(test_header_layout)
 {
-	struct proto_hdr h = { .length = 0x04030201, .type = 0x0605, .flags = 0x0807, .channel = 0x0c0b0a09 };
+	struct proto_hdr h = {
+	    .length = 0x04030201, .type = 0x0605, .flags = 0x0807, .channel = 0x0c0b0a09};
 	uint8_t b[PROTO_HDR_SIZE];
 	proto_hdr_encode(&h, b);
 	for (int i = 0; i < 12; i++)
@@ -113,7 +114,7 @@ END_TEST
 
 START_TEST(test_all_types_round_trip)
 {
-	static const uint8_t entropy[32] = { 1, 2, 3 };
+	static const uint8_t entropy[32] = {1, 2, 3};
 	struct proto_msg ms[20];
 	size_t n = 0;
 	memset(ms, 0, sizeof(ms));
@@ -135,25 +136,31 @@ START_TEST(test_all_types_round_trip)
 	ms[n++].u.ping.cookie = 42;
 	ms[n] = exec_msg();
 	n++;
-	ms[n].hdr = (struct proto_hdr){ .type = PROTO_STARTED, .channel = 3 };
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_STARTED, .channel = 3};
 	ms[n++].u.started.pid = 4242;
-	ms[n].hdr = (struct proto_hdr){ .type = PROTO_STDIN, .channel = 3 };
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_STDIN, .channel = 3};
 	ms[n].u.data.data = (const uint8_t *)"in\0put";
 	ms[n++].u.data.len = 6;
-	ms[n++].hdr = (struct proto_hdr){ .type = PROTO_STDIN_EOF, .channel = 3 };
-	ms[n].hdr = (struct proto_hdr){ .type = PROTO_STDOUT, .channel = 3 };
+	ms[n++].hdr = (struct proto_hdr){.type = PROTO_STDIN_EOF, .channel = 3};
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_STDOUT, .channel = 3};
 	ms[n].u.data.data = (const uint8_t *)"";
 	ms[n++].u.data.len = 0;
-	ms[n].hdr = (struct proto_hdr){ .type = PROTO_STDERR, .channel = 3 };
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_STDERR, .channel = 3};
 	ms[n].u.data.data = entropy;
 	ms[n++].u.data.len = sizeof(entropy);
-	ms[n].hdr = (struct proto_hdr){ .type = PROTO_EXIT, .channel = 3 };
-	ms[n].u.exit = (struct proto_exit){ .flags = PROTO_EXIT_SIGNALED | PROTO_EXIT_KILLED,
-					    .status = 9, .wall_ns = 123456789, .utime_us = 1,
-					    .stime_us = 2, .maxrss_kib = 3, .minflt = 4, .majflt = 5,
-					    .nvcsw = 6, .nivcsw = 7 };
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_EXIT, .channel = 3};
+	ms[n].u.exit = (struct proto_exit){.flags = PROTO_EXIT_SIGNALED | PROTO_EXIT_KILLED,
+					   .status = 9,
+					   .wall_ns = 123456789,
+					   .utime_us = 1,
+					   .stime_us = 2,
+					   .maxrss_kib = 3,
+					   .minflt = 4,
+					   .majflt = 5,
+					   .nvcsw = 6,
+					   .nivcsw = 7};
 	n++;
-	ms[n].hdr = (struct proto_hdr){ .type = PROTO_KILL, .channel = 3 };
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_KILL, .channel = 3};
 	ms[n++].u.kill.signal = 15;
 	ms[n].hdr.type = PROTO_MOUNT;
 	ms[n].u.mount.flags = PROTO_MOUNT_RDONLY;
@@ -219,7 +226,7 @@ START_TEST(test_incomplete_and_oversized)
 	ck_assert_int_eq(proto_decode(buf, 11, &d, &used), -EAGAIN);
 	ck_assert_int_eq(proto_decode(buf, 19, &d, &used), -EAGAIN);
 	/* A length over the limit is refused from the header alone. */
-	struct proto_hdr h = { .length = PROTO_MAX_PAYLOAD + 1, .type = PROTO_STDOUT, .channel = 1 };
+	struct proto_hdr h = {.length = PROTO_MAX_PAYLOAD + 1, .type = PROTO_STDOUT, .channel = 1};
 	proto_hdr_encode(&h, buf);
 	ck_assert_int_eq(proto_decode(buf, PROTO_HDR_SIZE, &d, &used), -EMSGSIZE);
 	ck_assert_ptr_nonnull(d.error);
@@ -292,7 +299,7 @@ static void pbstr(struct pb *p, const char *s, uint32_t len)
 
 static struct pb exec_head(uint32_t flags, uint32_t stdin_mode, const char *cwd)
 {
-	struct pb p = { .n = 0 };
+	struct pb p = {.n = 0};
 	pb32(&p, flags);
 	pb32(&p, stdin_mode);
 	pb32(&p, 0);
@@ -382,7 +389,7 @@ END_TEST
 
 START_TEST(test_malformed_others)
 {
-	struct pb p = { .n = 0 };
+	struct pb p = {.n = 0};
 	/* Empty-payload types refuse payload bytes. */
 	expect_bad(PROTO_OK, 0, "x", 1, "OK with payload");
 	expect_bad(PROTO_QUIESCE, 0, "x", 1, "QUIESCE with payload");
@@ -484,7 +491,7 @@ END_TEST
 START_TEST(test_encoder_refuses)
 {
 	size_t len;
-	struct proto_msg m = { .hdr = { .type = 77 } };
+	struct proto_msg m = {.hdr = {.type = 77}};
 	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf), &len), -EINVAL);
 	m = exec_msg();
 	ck_assert_int_eq(proto_encode(&m, buf, 20, &len), -ENOBUFS);
@@ -495,7 +502,7 @@ START_TEST(test_encoder_refuses)
 	m.hdr.channel = 0;
 	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf), &len), -EINVAL);
 	static uint8_t big[PROTO_MAX_PAYLOAD + 1];
-	m = (struct proto_msg){ .hdr = { .type = PROTO_STDOUT, .channel = 1 } };
+	m = (struct proto_msg){.hdr = {.type = PROTO_STDOUT, .channel = 1}};
 	m.u.data.data = big;
 	m.u.data.len = sizeof(big);
 	ck_assert_int_eq(proto_encoded_size(&m, &len), -EMSGSIZE);
@@ -503,7 +510,7 @@ START_TEST(test_encoder_refuses)
 	ck_assert_int_eq(proto_encoded_size(&m, &len), 0);
 	ck_assert_uint_eq(len, PROTO_MAX_FRAME);
 	/* proto_encode_sb leaves the buffer as it was on failure. */
-	struct strbuf sb = { 0 };
+	struct strbuf sb = {0};
 	sb_append_str(&sb, "keep");
 	m = exec_msg();
 	m.u.exec.cwd = proto_cstr("relative");
@@ -532,16 +539,16 @@ END_TEST
 
 START_TEST(test_reader_byte_by_byte)
 {
-	struct proto_reader r = { 0 };
-	struct strbuf sb = { 0 };
+	struct proto_reader r = {0};
+	struct strbuf sb = {0};
 	struct proto_msg m = exec_msg();
 	ck_assert_int_eq(proto_encode_sb(&m, &sb), 0);
-	struct proto_msg ping = { .hdr = { .type = PROTO_PING } };
+	struct proto_msg ping = {.hdr = {.type = PROTO_PING}};
 	ping.u.ping.cookie = 5;
 	ck_assert_int_eq(proto_encode_sb(&ping, &sb), 0);
 	/* An unknown frame between them is skipped with -ENOMSG. */
 	uint8_t unk[PROTO_HDR_SIZE + 2];
-	struct proto_hdr h = { .length = 2, .type = 500 };
+	struct proto_hdr h = {.length = 2, .type = 500};
 	proto_hdr_encode(&h, unk);
 	sb_append(&sb, unk, sizeof(unk));
 	ck_assert_int_eq(proto_encode_sb(&ping, &sb), 0);
@@ -568,9 +575,9 @@ END_TEST
 
 START_TEST(test_reader_oversized_poisons)
 {
-	struct proto_reader r = { 0 };
+	struct proto_reader r = {0};
 	uint8_t hdr[PROTO_HDR_SIZE];
-	struct proto_hdr h = { .length = 0x7fffffff, .type = PROTO_STDOUT, .channel = 1 };
+	struct proto_hdr h = {.length = 0x7fffffff, .type = PROTO_STDOUT, .channel = 1};
 	proto_hdr_encode(&h, hdr);
 	ck_assert_int_eq(proto_reader_feed(&r, hdr, sizeof(hdr)), 0);
 	struct proto_msg d;
@@ -587,15 +594,15 @@ START_TEST(test_socket_stream)
 {
 	int sv[2];
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	struct proto_writer w = { 0 };
-	struct proto_reader r = { 0 };
+	struct proto_writer w = {0};
+	struct proto_reader r = {0};
 	/* 40 frames of 60 KiB: far more than the socket buffer, so flush sees
 	 * -EAGAIN and the reader sees frames split across reads. */
 	static uint8_t data[60 * 1024];
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 7);
 	for (int i = 0; i < 40; i++) {
-		struct proto_msg m = { .hdr = { .type = PROTO_STDOUT, .channel = (uint32_t)i + 1 } };
+		struct proto_msg m = {.hdr = {.type = PROTO_STDOUT, .channel = (uint32_t)i + 1}};
 		m.u.data.data = data;
 		m.u.data.len = sizeof(data);
 		ck_assert_int_eq(proto_writer_put(&w, &m), 0);

@@ -46,7 +46,7 @@ static void on_exit_cb(void *opaque, uint32_t ch, const struct agent_exit *ex)
 	d->ex = *ex;
 }
 
-static const struct agent_exec_ops ops = { NULL, NULL, on_exit_cb };
+static const struct agent_exec_ops ops = {NULL, NULL, on_exit_cb};
 
 struct agent_proc {
 	pid_t pid;
@@ -65,7 +65,7 @@ static int agent_start(const char *bin, const char *dir, const char *name, const
 		execl(bin, bin, "--listen", listen, extra, (char *)NULL);
 		_exit(127);
 	}
-	struct agent_client_config cfg = { .connect_timeout_ns = 5 * NSEC_PER_SEC };
+	struct agent_client_config cfg = {.connect_timeout_ns = 5 * NSEC_PER_SEC};
 	agent_addr_parse(listen, &cfg.addr);
 	if (agent_client_create(&cfg, &out->c) || agent_client_wait_ready(out->c)) {
 		fprintf(stderr, "bench_agent: cannot reach %s\n", bin);
@@ -86,9 +86,9 @@ static void agent_stop(struct agent_proc *a)
 /* One EXEC of /bin/true; returns its round-trip time, 0 on failure. */
 static uint64_t exec_true(struct agent_client *c)
 {
-	static const char *const av[] = { "/bin/true", NULL };
-	struct done d = { 0 };
-	struct agent_exec_req req = { .argv = av, .ops = &ops, .opaque = &d };
+	static const char *const av[] = {"/bin/true", NULL};
+	struct done d = {0};
+	struct agent_exec_req req = {.argv = av, .ops = &ops, .opaque = &d};
 	uint32_t ch;
 	uint64_t t0 = util_now_ns();
 	if (agent_client_exec(c, &req, &ch))
@@ -149,11 +149,13 @@ int main(int argc, char **argv)
 		bad += !(b[i] = exec_true(nocg.c));
 		bad += !(f[i] = fork_true());
 	}
-	printf("| %-40s | %6s | %9s | %9s | %9s |\n", "operation", "n", "p50 us", "p99 us", "mean us");
+	printf("| %-40s | %6s | %9s | %9s | %9s |\n", "operation", "n", "p50 us", "p99 us",
+	       "mean us");
 	printf("|%s|%s|%s|%s|%s|\n", "------------------------------------------", "--------",
 	       "-----------", "-----------", "-----------");
 	row("PING round trip (protocol only)", ping, iters);
-	row(cg.cgroup ? "EXEC /bin/true, agent, cgroup per EXEC" : "EXEC /bin/true, agent (no cgroup here)",
+	row(cg.cgroup ? "EXEC /bin/true, agent, cgroup per EXEC"
+		      : "EXEC /bin/true, agent (no cgroup here)",
 	    a, iters);
 	row("EXEC /bin/true, agent --no-cgroup", b, iters);
 	row("fork+exec+wait /bin/true, direct", f, iters);

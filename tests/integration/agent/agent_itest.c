@@ -35,7 +35,7 @@ struct ctx {
 };
 
 static int check_fail(struct ctx *t, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int check_fail(struct ctx *t, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -48,10 +48,10 @@ static int check_fail(struct ctx *t, const char *file, int line, const char *fmt
 	return -1;
 }
 
-#define CHECK(t, cond, ...)                                                       \
-	do {                                                                      \
-		if (!(cond))                                                      \
-			return check_fail(t, __FILE__, __LINE__, __VA_ARGS__);    \
+#define CHECK(t, cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			return check_fail(t, __FILE__, __LINE__, __VA_ARGS__);                     \
 	} while (0)
 
 /* ---- agent process ---- */
@@ -109,7 +109,7 @@ static int stop_agent(struct ctx *t, int sig)
 
 static struct agent_client *connect_to(struct ctx *t, const char *spec)
 {
-	struct agent_client_config cfg = { .connect_timeout_ns = 5 * NSEC_PER_SEC };
+	struct agent_client_config cfg = {.connect_timeout_ns = 5 * NSEC_PER_SEC};
 	struct agent_client *c = NULL;
 	if (agent_addr_parse(spec, &cfg.addr) || agent_client_create(&cfg, &c))
 		return NULL;
@@ -174,7 +174,7 @@ static void r_exit(void *opaque, uint32_t ch, const struct agent_exit *ex)
 	r->exit_ns = util_now_ns();
 }
 
-static const struct agent_exec_ops run_ops = { r_output, r_started, r_exit };
+static const struct agent_exec_ops run_ops = {r_output, r_started, r_exit};
 
 static void run_release(struct run *r)
 {
@@ -204,7 +204,7 @@ static int run_cmd(struct agent_client *c, struct agent_exec_req *req, struct ru
 
 static int run_sh(struct agent_client *c, const char *script, struct run *r)
 {
-	struct agent_exec_req req = { .shell = script };
+	struct agent_exec_req req = {.shell = script};
 	return run_cmd(c, &req, r);
 }
 
@@ -212,26 +212,28 @@ static int run_sh(struct agent_client *c, const char *script, struct run *r)
 
 static int t_exit_codes(struct ctx *t, struct agent_client *c)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	CHECK(t, run_sh(c, "exit 42", &r) == 0, "exit 42 did not finish");
-	CHECK(t, r.ex.how == AGENT_EXIT_EXITED && r.ex.code == 42, "how %d code %d", r.ex.how, r.ex.code);
+	CHECK(t, r.ex.how == AGENT_EXIT_EXITED && r.ex.code == 42, "how %d code %d", r.ex.how,
+	      r.ex.code);
 	CHECK(t, r.started && r.pid > 0, "no STARTED with a pid");
 	CHECK(t, r.ex.raw.wall_ns > 0, "no wall time");
 	run_release(&r);
-	struct run r2 = { 0 };
-	const char *argv[] = { "true", NULL };
-	struct agent_exec_req req = { .argv = argv };
+	struct run r2 = {0};
+	const char *argv[] = {"true", NULL};
+	struct agent_exec_req req = {.argv = argv};
 	CHECK(t, run_cmd(c, &req, &r2) == 0 && r2.ex.how == AGENT_EXIT_EXITED && r2.ex.code == 0,
 	      "true: how %d code %d", r2.ex.how, r2.ex.code);
-	struct run r3 = { 0 };
-	const char *argv3[] = { "/definitely/not/here", NULL };
-	struct agent_exec_req req3 = { .argv = argv3 };
+	struct run r3 = {0};
+	const char *argv3[] = {"/definitely/not/here", NULL};
+	struct agent_exec_req req3 = {.argv = argv3};
 	CHECK(t, run_cmd(c, &req3, &r3) == 0, "spawn failure did not finish");
 	CHECK(t, r3.ex.how == AGENT_EXIT_SPAWN_FAILED && r3.ex.sys_errno == ENOENT,
 	      "spawn failure: how %d errno %d", r3.ex.how, r3.ex.sys_errno);
 	/* rusage is reported for a process that burns CPU. */
-	struct run r4 = { 0 };
-	CHECK(t, run_sh(c, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done", &r4) == 0, "busy loop");
+	struct run r4 = {0};
+	CHECK(t, run_sh(c, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done", &r4) == 0,
+	      "busy loop");
 	CHECK(t, r4.ex.raw.utime_us + r4.ex.raw.stime_us > 0 && r4.ex.raw.maxrss_kib > 0,
 	      "rusage empty: utime %llu maxrss %llu", (unsigned long long)r4.ex.raw.utime_us,
 	      (unsigned long long)r4.ex.raw.maxrss_kib);
@@ -240,39 +242,43 @@ static int t_exit_codes(struct ctx *t, struct agent_client *c)
 
 static int t_signals(struct ctx *t, struct agent_client *c)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	CHECK(t, run_sh(c, "kill -SEGV $$", &r) == 0, "did not finish");
-	CHECK(t, r.ex.how == AGENT_EXIT_SIGNALED && r.ex.code == SIGSEGV, "how %d code %d", r.ex.how,
-	      r.ex.code);
-	struct run r2 = { 0 };
+	CHECK(t, r.ex.how == AGENT_EXIT_SIGNALED && r.ex.code == SIGSEGV, "how %d code %d",
+	      r.ex.how, r.ex.code);
+	struct run r2 = {0};
 	CHECK(t, run_sh(c, "kill -USR1 $$", &r2) == 0, "did not finish");
 	CHECK(t, r2.ex.how == AGENT_EXIT_SIGNALED && r2.ex.code == SIGUSR1, "how %d code %d",
 	      r2.ex.how, r2.ex.code);
 	/* The agent ignores SIGPIPE; the command must not inherit that. */
-	struct run r3 = { 0 };
-	CHECK(t, run_sh(c, "yes | head -c 10 >/dev/null; kill -0 $$", &r3) == 0 &&
-			 r3.ex.how == AGENT_EXIT_EXITED && r3.ex.code == 0,
+	struct run r3 = {0};
+	CHECK(t,
+	      run_sh(c, "yes | head -c 10 >/dev/null; kill -0 $$", &r3) == 0 &&
+		  r3.ex.how == AGENT_EXIT_EXITED && r3.ex.code == 0,
 	      "pipeline with SIGPIPE: how %d code %d", r3.ex.how, r3.ex.code);
 	return 0;
 }
 
 static int t_streaming(struct ctx *t, struct agent_client *c)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	uint64_t t0 = util_now_ns();
-	CHECK(t, run_sh(c, "echo a; sleep 0.4; echo b >&2; sleep 0.4; echo c", &r) == 0, "did not finish");
+	CHECK(t, run_sh(c, "echo a; sleep 0.4; echo b >&2; sleep 0.4; echo c", &r) == 0,
+	      "did not finish");
 	CHECK(t, !strcmp(sb_str(&r.out), "a\nc\n"), "stdout '%s'", sb_str(&r.out));
 	CHECK(t, !strcmp(sb_str(&r.err), "b\n"), "stderr '%s'", sb_str(&r.err));
 	/* Output arrives as it is written, not at exit. */
-	CHECK(t, r.first_out_ns - t0 < 300 * NSEC_PER_MSEC && r.exit_ns - r.first_out_ns > 500 * NSEC_PER_MSEC,
+	CHECK(t,
+	      r.first_out_ns - t0 < 300 * NSEC_PER_MSEC &&
+		  r.exit_ns - r.first_out_ns > 500 * NSEC_PER_MSEC,
 	      "first output after %llu ms, exit %llu ms later",
 	      (unsigned long long)((r.first_out_ns - t0) / NSEC_PER_MSEC),
 	      (unsigned long long)((r.exit_ns - r.first_out_ns) / NSEC_PER_MSEC));
 	run_release(&r);
 	/* Merged streams keep their relative order exactly. */
-	struct run m = { 0 };
-	struct agent_exec_req req = { .shell = "for i in 1 2 3 4 5; do echo o$i; echo e$i >&2; done",
-				      .merge_stderr = true };
+	struct run m = {0};
+	struct agent_exec_req req = {.shell = "for i in 1 2 3 4 5; do echo o$i; echo e$i >&2; done",
+				     .merge_stderr = true};
 	CHECK(t, run_cmd(c, &req, &m) == 0, "merged did not finish");
 	CHECK(t, !strcmp(sb_str(&m.out), "o1\ne1\no2\ne2\no3\ne3\no4\ne4\no5\ne5\n"), "merged '%s'",
 	      sb_str(&m.out));
@@ -296,9 +302,9 @@ static long vm_hwm_kib(pid_t pid)
 static int t_large_output(struct ctx *t, struct agent_client *c)
 {
 	const uint64_t total = 50ull << 20;
-	struct run r = { .count_only = true };
+	struct run r = {.count_only = true};
 	uint32_t ch;
-	struct agent_exec_req req = { .shell = "head -c 52428800 /dev/zero" };
+	struct agent_exec_req req = {.shell = "head -c 52428800 /dev/zero"};
 	req.ops = &run_ops;
 	req.opaque = &r;
 	long before = vm_hwm_kib(t->agent);
@@ -307,22 +313,25 @@ static int t_large_output(struct ctx *t, struct agent_client *c)
 	agent_client_poll(c, 10 * NSEC_PER_MSEC);
 	usleep(500 * 1000);
 	CHECK(t, wait_for(c, &r.done, 60 * NSEC_PER_SEC), "50 MiB did not finish");
-	CHECK(t, r.ex.how == AGENT_EXIT_EXITED && r.ex.code == 0, "how %d code %d", r.ex.how, r.ex.code);
+	CHECK(t, r.ex.how == AGENT_EXIT_EXITED && r.ex.code == 0, "how %d code %d", r.ex.how,
+	      r.ex.code);
 	CHECK(t, r.out_bytes == total, "got %llu bytes of %llu", (unsigned long long)r.out_bytes,
 	      (unsigned long long)total);
-	CHECK(t, r.chunks >= total / PROTO_MAX_DATA, "frames bigger than PROTO_MAX_DATA (%zu)", r.chunks);
+	CHECK(t, r.chunks >= total / PROTO_MAX_DATA, "frames bigger than PROTO_MAX_DATA (%zu)",
+	      r.chunks);
 	long after = vm_hwm_kib(t->agent);
 	printf("#   agent VmHWM %ld KiB before, %ld KiB after 50 MiB\n", before, after);
 	/* The sanitized agent carries ASan's shadow; still far below 50 MiB. */
-	CHECK(t, after > 0 && after - before < 24 * 1024, "agent peak memory grew by %ld KiB", after - before);
+	CHECK(t, after > 0 && after - before < 24 * 1024, "agent peak memory grew by %ld KiB",
+	      after - before);
 	return 0;
 }
 
 static int t_stdin(struct ctx *t, struct agent_client *c)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	uint32_t ch;
-	struct agent_exec_req req = { .shell = "cat; echo done", .stdin_pipe = true };
+	struct agent_exec_req req = {.shell = "cat; echo done", .stdin_pipe = true};
 	req.ops = &run_ops;
 	req.opaque = &r;
 	CHECK(t, agent_client_exec(c, &req, &ch) == 0, "exec");
@@ -334,13 +343,14 @@ static int t_stdin(struct ctx *t, struct agent_client *c)
 	CHECK(t, agent_client_close_stdin(c, ch) == 0, "close stdin");
 	CHECK(t, agent_client_write_stdin(c, ch, "x", 1) == -EPIPE, "write after close accepted");
 	bool ok = wait_for(c, &r.done, WAIT_NS);
-	bool same = r.out.len == n + 5 && !memcmp(r.out.buf, data, n) && !strcmp(r.out.buf + n, "done\n");
+	bool same =
+	    r.out.len == n + 5 && !memcmp(r.out.buf, data, n) && !strcmp(r.out.buf + n, "done\n");
 	free(data);
 	CHECK(t, ok, "cat did not finish");
 	CHECK(t, same, "echoed %zu bytes, want %zu", r.out.len, n + 5);
 	run_release(&r);
 	/* Default stdin is /dev/null: reading it ends at once. */
-	struct run r2 = { 0 };
+	struct run r2 = {0};
 	CHECK(t, run_sh(c, "cat; echo eof", &r2) == 0 && !strcmp(sb_str(&r2.out), "eof\n"),
 	      "null stdin: '%s'", sb_str(&r2.out));
 	run_release(&r2);
@@ -359,8 +369,10 @@ static int t_concurrent(struct ctx *t, struct agent_client *c)
 		snprintf(envs[i], sizeof(envs[i]), "N=%d", i);
 		env[i][0] = envs[i];
 		env[i][1] = NULL;
-		struct agent_exec_req req = { .shell = "sleep 0.5; echo $N; echo err$N >&2",
-					      .env = env[i], .ops = &run_ops, .opaque = &r[i] };
+		struct agent_exec_req req = {.shell = "sleep 0.5; echo $N; echo err$N >&2",
+					     .env = env[i],
+					     .ops = &run_ops,
+					     .opaque = &r[i]};
 		uint32_t ch;
 		CHECK(t, agent_client_exec(c, &req, &ch) == 0, "exec %d", i);
 	}
@@ -420,8 +432,8 @@ static int timeout_case(struct ctx *t, struct agent_client *c, const char *tag)
 	snprintf(script, sizeof(script),
 		 "(setsid sh -c 'sleep 300 & echo $! > %s.tmp; mv %s.tmp %s; wait' &) ; sleep 300",
 		 pidfile, pidfile, pidfile);
-	struct run r = { 0 };
-	struct agent_exec_req req = { .shell = script, .timeout_ns = 700 * NSEC_PER_MSEC };
+	struct run r = {0};
+	struct agent_exec_req req = {.shell = script, .timeout_ns = 700 * NSEC_PER_MSEC};
 	uint64_t t0 = util_now_ns();
 	CHECK(t, run_cmd(c, &req, &r) == 0, "timed-out command never finished");
 	uint64_t ms = (util_now_ns() - t0) / NSEC_PER_MSEC;
@@ -430,14 +442,16 @@ static int timeout_case(struct ctx *t, struct agent_client *c, const char *tag)
 	CHECK(t, ms >= 650 && ms < 4000, "finished after %llu ms", (unsigned long long)ms);
 	long gc = read_pid_file(pidfile);
 	CHECK(t, gc > 1, "grandchild pid file %s missing", pidfile);
-	CHECK(t, pid_gone((pid_t)gc), "double-forked grandchild %ld survived the timeout (%s)", gc, tag);
+	CHECK(t, pid_gone((pid_t)gc), "double-forked grandchild %ld survived the timeout (%s)", gc,
+	      tag);
 	return 0;
 }
 
 static int t_timeout(struct ctx *t, struct agent_client *c)
 {
-	printf("#   default agent kills through %s\n",
-	       agent_client_caps(c) & PROTO_CAP_CGROUP ? "a cgroup v2 per EXEC" : "the shim's subreaper tracking");
+	printf("#   default agent kills through %s\n", agent_client_caps(c) & PROTO_CAP_CGROUP
+							   ? "a cgroup v2 per EXEC"
+							   : "the shim's subreaper tracking");
 	if (timeout_case(t, c, "default"))
 		return -1;
 	/* The same without cgroups: the shim's subreaper tracking. */
@@ -461,10 +475,10 @@ static int t_timeout(struct ctx *t, struct agent_client *c)
 
 static int t_kill(struct ctx *t, struct agent_client *c)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	uint32_t ch;
-	struct agent_exec_req req = { .shell = "trap 'exit 3' USR2; sleep 100 & wait", .ops = &run_ops,
-				      .opaque = &r };
+	struct agent_exec_req req = {
+	    .shell = "trap 'exit 3' USR2; sleep 100 & wait", .ops = &run_ops, .opaque = &r};
 	CHECK(t, agent_client_exec(c, &req, &ch) == 0, "exec");
 	CHECK(t, wait_for(c, &r.started, WAIT_NS), "no STARTED");
 	usleep(100 * 1000);
@@ -480,10 +494,10 @@ static int t_kill(struct ctx *t, struct agent_client *c)
 
 static int t_env_cwd(struct ctx *t, struct agent_client *c)
 {
-	const char *env[] = { "FOO=bar baz", "PATH=/usr/bin:/bin", NULL };
-	struct run r = { 0 };
-	struct agent_exec_req req = { .shell = "echo \"$FOO|$PWD|$PATH|${HOME:-unset}\"; pwd -P",
-				      .env = env, .cwd = "/tmp" };
+	const char *env[] = {"FOO=bar baz", "PATH=/usr/bin:/bin", NULL};
+	struct run r = {0};
+	struct agent_exec_req req = {
+	    .shell = "echo \"$FOO|$PWD|$PATH|${HOME:-unset}\"; pwd -P", .env = env, .cwd = "/tmp"};
 	CHECK(t, run_cmd(c, &req, &r) == 0, "did not finish");
 	char *real = realpath("/tmp", NULL);
 	char want[512];
@@ -492,17 +506,18 @@ static int t_env_cwd(struct ctx *t, struct agent_client *c)
 	CHECK(t, !strcmp(sb_str(&r.out), want), "got '%s' want '%s'", sb_str(&r.out), want);
 	run_release(&r);
 	/* argv is passed verbatim, no shell involved. */
-	const char *argv[] = { "printf", "%s|", "a b", "", "$HOME", NULL };
-	struct run r2 = { 0 };
-	struct agent_exec_req req2 = { .argv = argv };
-	CHECK(t, run_cmd(c, &req2, &r2) == 0 && !strcmp(sb_str(&r2.out), "a b||$HOME|"), "argv '%s'",
-	      sb_str(&r2.out));
+	const char *argv[] = {"printf", "%s|", "a b", "", "$HOME", NULL};
+	struct run r2 = {0};
+	struct agent_exec_req req2 = {.argv = argv};
+	CHECK(t, run_cmd(c, &req2, &r2) == 0 && !strcmp(sb_str(&r2.out), "a b||$HOME|"),
+	      "argv '%s'", sb_str(&r2.out));
 	run_release(&r2);
 	/* A missing cwd is a spawn failure naming ENOENT. */
-	struct run r3 = { 0 };
-	struct agent_exec_req req3 = { .argv = argv, .cwd = "/no/such/dir" };
-	CHECK(t, run_cmd(c, &req3, &r3) == 0 && r3.ex.how == AGENT_EXIT_SPAWN_FAILED &&
-			 r3.ex.sys_errno == ENOENT,
+	struct run r3 = {0};
+	struct agent_exec_req req3 = {.argv = argv, .cwd = "/no/such/dir"};
+	CHECK(t,
+	      run_cmd(c, &req3, &r3) == 0 && r3.ex.how == AGENT_EXIT_SPAWN_FAILED &&
+		  r3.ex.sys_errno == ENOENT,
 	      "bad cwd: how %d errno %d", r3.ex.how, r3.ex.sys_errno);
 	return 0;
 }
@@ -513,9 +528,12 @@ static int t_uid_gid(struct ctx *t, struct agent_client *c)
 		printf("# SKIP uid/gid: the agent must run as root to switch users\n");
 		return 0;
 	}
-	struct run r = { 0 };
-	struct agent_exec_req req = { .shell = "id -u; id -g; id -G", .set_uid = true, .uid = 65534,
-				      .set_gid = true, .gid = 65533 };
+	struct run r = {0};
+	struct agent_exec_req req = {.shell = "id -u; id -g; id -G",
+				     .set_uid = true,
+				     .uid = 65534,
+				     .set_gid = true,
+				     .gid = 65533};
 	CHECK(t, run_cmd(c, &req, &r) == 0, "did not finish");
 	CHECK(t, r.ex.how == AGENT_EXIT_EXITED && r.ex.code == 0, "how %d code %d: %s", r.ex.how,
 	      r.ex.code, sb_str(&r.err));
@@ -528,14 +546,14 @@ static int t_uid_gid(struct ctx *t, struct agent_client *c)
 /* Raw protocol access for hostile frames. */
 static int raw_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		fd = -1;
 	}
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
@@ -544,7 +562,7 @@ static int raw_connect(const char *path)
 static int raw_send(int fd, uint16_t type, uint32_t ch, const void *p, uint32_t len, uint32_t hlen)
 {
 	uint8_t h[PROTO_HDR_SIZE];
-	struct proto_hdr hdr = { .length = hlen, .type = type, .channel = ch };
+	struct proto_hdr hdr = {.length = hlen, .type = type, .channel = ch};
 	proto_hdr_encode(&hdr, h);
 	if (util_write_all(fd, h, sizeof(h)))
 		return -1;
@@ -566,28 +584,31 @@ static int raw_recv(int fd, struct proto_reader *rd, struct proto_msg *m)
 
 static int t_malformed(struct ctx *t, struct agent_client *c)
 {
-	struct proto_reader rd = { 0 };
+	struct proto_reader rd = {0};
 	struct proto_msg m;
 	int fd = raw_connect(t->sock);
 	CHECK(t, fd >= 0, "raw connect");
 	/* Before HELLO: refused, connection stays. */
-	uint8_t cookie[8] = { 1 };
+	uint8_t cookie[8] = {1};
 	raw_send(fd, PROTO_PING, 0, cookie, 8, 8);
-	CHECK(t, raw_recv(fd, &rd, &m) == 0 && m.hdr.type == PROTO_ERROR && m.u.error.code == PROTO_E_STATE,
+	CHECK(t,
+	      raw_recv(fd, &rd, &m) == 0 && m.hdr.type == PROTO_ERROR &&
+		  m.u.error.code == PROTO_E_STATE,
 	      "PING before HELLO: type %u", m.hdr.type);
-	struct strbuf sb = { 0 };
-	struct proto_msg hello = { .hdr = { .type = PROTO_HELLO } };
+	struct strbuf sb = {0};
+	struct proto_msg hello = {.hdr = {.type = PROTO_HELLO}};
 	hello.u.hello.version_min = hello.u.hello.version_max = PROTO_VERSION;
 	proto_encode_sb(&hello, &sb);
 	util_write_all(fd, sb.buf, sb.len);
 	sb_release(&sb);
 	CHECK(t, raw_recv(fd, &rd, &m) == 0 && m.hdr.type == PROTO_HELLO, "no HELLO reply");
 	/* A malformed EXEC: argv count past the payload. */
-	uint8_t bad[40] = { 0 };
+	uint8_t bad[40] = {0};
 	bad[32] = 0xff, bad[33] = 0xff, bad[34] = 0xff, bad[35] = 0x7f;
 	raw_send(fd, PROTO_EXEC, 5, bad, sizeof(bad), sizeof(bad));
-	CHECK(t, raw_recv(fd, &rd, &m) == 0 && m.hdr.type == PROTO_ERROR &&
-			 m.u.error.code == PROTO_E_MALFORMED && m.hdr.channel == 5,
+	CHECK(t,
+	      raw_recv(fd, &rd, &m) == 0 && m.hdr.type == PROTO_ERROR &&
+		  m.u.error.code == PROTO_E_MALFORMED && m.hdr.channel == 5,
 	      "malformed EXEC: type %u code %u", m.hdr.type, m.u.error.code);
 	/* An unknown type. */
 	raw_send(fd, 4000, 0, "xyz", 3, 3);
@@ -598,7 +619,8 @@ static int t_malformed(struct ctx *t, struct agent_client *c)
 	CHECK(t, raw_recv(fd, &rd, &m) == 0 && m.u.error.code == PROTO_E_STATE, "STDOUT to agent");
 	/* Still alive on this connection. */
 	raw_send(fd, PROTO_PING, 0, cookie, 8, 8);
-	CHECK(t, raw_recv(fd, &rd, &m) == 0 && m.hdr.type == PROTO_PONG, "no PONG after bad frames");
+	CHECK(t, raw_recv(fd, &rd, &m) == 0 && m.hdr.type == PROTO_PONG,
+	      "no PONG after bad frames");
 	/* Oversized: ERROR, then the connection closes. */
 	raw_send(fd, PROTO_STDIN, 1, NULL, 0, 0x7fffffff);
 	CHECK(t, raw_recv(fd, &rd, &m) == 0 && m.u.error.code == PROTO_E_TOO_LARGE, "oversized");
@@ -637,21 +659,22 @@ static int t_control(struct ctx *t, struct agent_client *c)
 	CHECK(t, strstr(agent_client_software(c), "smoltest-agent") != NULL, "software '%s'",
 	      agent_client_software(c));
 	/* System changes are refused by a plain-process agent. */
-	struct waitres w = { false, 0 };
+	struct waitres w = {false, 0};
 	CHECK(t, agent_client_set_hostname(c, "nope", cb, &w) == 0, "send");
 	CHECK(t, wait_for(c, &w.done, WAIT_NS) && w.rc == -EPERM, "SET_HOSTNAME: %d", w.rc);
 	/* QUIESCE refuses EXEC until RESUMED. */
 	w.done = false;
 	CHECK(t, agent_client_quiesce(c, cb, &w) == 0 && wait_for(c, &w.done, WAIT_NS) && w.rc == 0,
 	      "quiesce: %d", w.rc);
-	struct run r = { 0 };
-	CHECK(t, run_sh(c, "true", &r) == 0 && r.ex.how == AGENT_EXIT_SPAWN_FAILED &&
-			 r.ex.sys_errno == EAGAIN,
+	struct run r = {0};
+	CHECK(t,
+	      run_sh(c, "true", &r) == 0 && r.ex.how == AGENT_EXIT_SPAWN_FAILED &&
+		  r.ex.sys_errno == EAGAIN,
 	      "EXEC while quiesced: how %d errno %d", r.ex.how, r.ex.sys_errno);
 	w.done = false;
 	CHECK(t, agent_client_resumed(c, cb, &w) == 0 && wait_for(c, &w.done, WAIT_NS) && w.rc == 0,
 	      "resumed: %d", w.rc);
-	struct run r2 = { 0 };
+	struct run r2 = {0};
 	CHECK(t, run_sh(c, "exit 5", &r2) == 0 && r2.ex.code == 5, "EXEC after RESUMED");
 	return 0;
 }
@@ -686,8 +709,9 @@ static int t_system(struct ctx *t, struct agent_client *unused)
 		check_fail(t, __FILE__, __LINE__, "agent under unshare did not come up");
 		goto out;
 	}
-	struct waitres w = { false, 0 };
-	if (agent_client_set_hostname(c, "smol-fork-7", cb, &w) || !wait_for(c, &w.done, WAIT_NS) || w.rc) {
+	struct waitres w = {false, 0};
+	if (agent_client_set_hostname(c, "smol-fork-7", cb, &w) || !wait_for(c, &w.done, WAIT_NS) ||
+	    w.rc) {
 		if (w.rc == -EPERM) {
 			printf("# SKIP system requests: unshare gave no CAP_SYS_ADMIN\n");
 			rc = 0;
@@ -696,9 +720,10 @@ static int t_system(struct ctx *t, struct agent_client *unused)
 		check_fail(t, __FILE__, __LINE__, "SET_HOSTNAME: %d", w.rc);
 		goto out;
 	}
-	struct run r = { 0 };
+	struct run r = {0};
 	if (run_sh(c, "hostname", &r) || strcmp(sb_str(&r.out), "smol-fork-7\n")) {
-		check_fail(t, __FILE__, __LINE__, "hostname in the namespace: '%s'", sb_str(&r.out));
+		check_fail(t, __FILE__, __LINE__, "hostname in the namespace: '%s'",
+			   sb_str(&r.out));
 		goto out;
 	}
 	run_release(&r);
@@ -708,11 +733,12 @@ static int t_system(struct ctx *t, struct agent_client *unused)
 		check_fail(t, __FILE__, __LINE__, "MOUNT tmpfs: %d", w.rc);
 		goto out;
 	}
-	struct run r2 = { 0 };
+	struct run r2 = {0};
 	char script[300];
 	snprintf(script, sizeof(script), "grep ' %s tmpfs ro,' /proc/self/mounts | wc -l", mnt);
 	if (run_sh(c, script, &r2) || strcmp(sb_str(&r2.out), "1\n")) {
-		check_fail(t, __FILE__, __LINE__, "read-only tmpfs not mounted: '%s'", sb_str(&r2.out));
+		check_fail(t, __FILE__, __LINE__, "read-only tmpfs not mounted: '%s'",
+			   sb_str(&r2.out));
 		goto out;
 	}
 	run_release(&r2);
@@ -726,8 +752,8 @@ static int t_system(struct ctx *t, struct agent_client *unused)
 	for (size_t i = 0; i < sizeof(entropy); i++)
 		entropy[i] = (uint8_t)(i * 37 + 11);
 	w.done = false;
-	if (agent_client_reseed(c, entropy, sizeof(entropy), cb, &w) || !wait_for(c, &w.done, WAIT_NS) ||
-	    w.rc) {
+	if (agent_client_reseed(c, entropy, sizeof(entropy), cb, &w) ||
+	    !wait_for(c, &w.done, WAIT_NS) || w.rc) {
 		check_fail(t, __FILE__, __LINE__, "RESEED: %d", w.rc);
 		goto out;
 	}
@@ -745,7 +771,7 @@ out:
  * answers "OK 1073741824\n", then relays bytes to the agent's socket. */
 static pid_t fake_vmm(const char *uds, const char *agent_sock, uint32_t port)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", uds);
 	int l = socket(AF_UNIX, SOCK_STREAM, 0);
 	unlink(uds);
@@ -777,7 +803,7 @@ static pid_t fake_vmm(const char *uds, const char *agent_sock, uint32_t port)
 			continue;
 		}
 		util_write_all(a, "OK 1073741824\n", 14);
-		struct pollfd p[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+		struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
 		char buf[65536];
 		for (bool open_ = true; open_;) {
 			if (poll(p, 2, -1) < 0)
@@ -807,12 +833,12 @@ static int t_hybrid_vsock(struct ctx *t, struct agent_client *unused)
 	snprintf(spec, sizeof(spec), "vsock:%s:1024", uds);
 	struct agent_client *c = connect_to(t, spec);
 	int ready = c ? agent_client_wait_ready(c) : -1;
-	struct run r = { 0 };
+	struct run r = {0};
 	int rc = ready == 0 ? run_sh(c, "echo via-vsock", &r) : -1;
 	agent_client_destroy(c);
 	/* A wrong port is refused, and the client gives up at its timeout. */
 	snprintf(spec, sizeof(spec), "vsock:%s:7", uds);
-	struct agent_client_config cfg = { .connect_timeout_ns = 300 * NSEC_PER_MSEC };
+	struct agent_client_config cfg = {.connect_timeout_ns = 300 * NSEC_PER_MSEC};
 	agent_addr_parse(spec, &cfg.addr);
 	struct agent_client *bad = NULL;
 	int bad_rc = agent_client_create(&cfg, &bad) ? -1 : agent_client_wait_ready(bad);
@@ -830,9 +856,9 @@ static int t_hybrid_vsock(struct ctx *t, struct agent_client *unused)
 static int t_restart(struct ctx *t, struct agent_client *c)
 {
 	/* A running EXEC is reported LOST when the agent dies. */
-	struct run r = { 0 };
+	struct run r = {0};
 	uint32_t ch;
-	struct agent_exec_req req = { .shell = "sleep 100", .ops = &run_ops, .opaque = &r };
+	struct agent_exec_req req = {.shell = "sleep 100", .ops = &run_ops, .opaque = &r};
 	CHECK(t, agent_client_exec(c, &req, &ch) == 0, "exec");
 	CHECK(t, wait_for(c, &r.started, WAIT_NS), "no STARTED");
 	uint32_t sleeper = r.pid;
@@ -847,8 +873,9 @@ static int t_restart(struct ctx *t, struct agent_client *c)
 	CHECK(t, agent_client_reconnect(c) == 0, "reconnect");
 	usleep(200 * 1000);
 	CHECK(t, start_agent(t, NULL) == 0, "agent restart");
-	CHECK(t, agent_client_wait_ready(c) == 0, "not ready after restart: %d", agent_client_error(c));
-	struct run r2 = { 0 };
+	CHECK(t, agent_client_wait_ready(c) == 0, "not ready after restart: %d",
+	      agent_client_error(c));
+	struct run r2 = {0};
 	CHECK(t, run_sh(c, "echo again", &r2) == 0 && !strcmp(sb_str(&r2.out), "again\n"),
 	      "exec after reconnect: '%s'", sb_str(&r2.out));
 	run_release(&r2);
@@ -857,7 +884,8 @@ static int t_restart(struct ctx *t, struct agent_client *c)
 
 static int t_shutdown(struct ctx *t, struct agent_client *c)
 {
-	CHECK(t, agent_client_sync_shutdown(c, PROTO_SHUTDOWN_POWEROFF) == 0, "shutdown not acknowledged");
+	CHECK(t, agent_client_sync_shutdown(c, PROTO_SHUTDOWN_POWEROFF) == 0,
+	      "shutdown not acknowledged");
 	int st = stop_agent(t, 0);
 	CHECK(t, WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent exit status %d", st);
 	CHECK(t, start_agent(t, NULL) == 0, "agent restart after shutdown");
@@ -870,22 +898,14 @@ struct test {
 };
 
 static const struct test tests[] = {
-	{ "exit_codes", t_exit_codes },
-	{ "signals", t_signals },
-	{ "streaming", t_streaming },
-	{ "large_output", t_large_output },
-	{ "stdin", t_stdin },
-	{ "concurrent", t_concurrent },
-	{ "timeout", t_timeout },
-	{ "kill", t_kill },
-	{ "env_cwd", t_env_cwd },
-	{ "uid_gid", t_uid_gid },
-	{ "malformed", t_malformed },
-	{ "control", t_control },
-	{ "system", t_system },
-	{ "hybrid_vsock", t_hybrid_vsock },
-	{ "restart", t_restart },
-	{ "shutdown", t_shutdown },
+    {"exit_codes", t_exit_codes}, {"signals", t_signals},
+    {"streaming", t_streaming},	  {"large_output", t_large_output},
+    {"stdin", t_stdin},		  {"concurrent", t_concurrent},
+    {"timeout", t_timeout},	  {"kill", t_kill},
+    {"env_cwd", t_env_cwd},	  {"uid_gid", t_uid_gid},
+    {"malformed", t_malformed},	  {"control", t_control},
+    {"system", t_system},	  {"hybrid_vsock", t_hybrid_vsock},
+    {"restart", t_restart},	  {"shutdown", t_shutdown},
 };
 
 static bool selected(int argc, char **argv, const char *name)
@@ -905,9 +925,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	struct ctx t = { .agent_bin = argv[1] };
+	struct ctx t = {.agent_bin = argv[1]};
 	if (access(t.agent_bin, X_OK)) {
-		fprintf(stderr, "agent_itest: %s is not an executable; build smoltest_agent\n", t.agent_bin);
+		fprintf(stderr, "agent_itest: %s is not an executable; build smoltest_agent\n",
+			t.agent_bin);
 		return 1;
 	}
 	snprintf(t.dir, sizeof(t.dir), "/tmp/smol-agent-itest-XXXXXX");
@@ -934,7 +955,8 @@ int main(int argc, char **argv)
 		}
 		struct agent_client *c = connect_agent(&t);
 		uint64_t t0 = util_now_ns();
-		int rc = c ? tests[i].fn(&t, c) : check_fail(&t, __FILE__, __LINE__, "cannot connect");
+		int rc =
+		    c ? tests[i].fn(&t, c) : check_fail(&t, __FILE__, __LINE__, "cannot connect");
 		agent_client_destroy(c);
 		n++;
 		printf("%s %zu - %s (%llu ms)\n", rc ? "not ok" : "ok", i + 1, tests[i].name,
