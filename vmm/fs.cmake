@@ -4,4 +4,5 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_node.c
   ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_ops_entry.c
   ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_ops_file.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_req.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_req.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/fs/vfs_snap.c)

@@ -1,4 +1,6 @@
-/* Fuzz target for the virtio-fs FUSE request handler: after a valid INIT,
+/* Fuzz target for the virtio-fs FUSE request handler. When the first byte
+ * has bit 1 set, the rest is a snapshot state blob for vfs_restore_state
+ * instead (it comes from a file). Otherwise, after a valid INIT,
  * the input is a series of requests, each a 2-byte little-endian length
  * then that many bytes. The header's len field is forced to match (else
  * the request is refused before the parser proper) and the node id is
@@ -40,8 +42,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mkdir(share, 0755);
 	put(share, "a", "hello\n");
 	put(dir, "outside", "secret\n");
-	if (vfs_create(share, data[0 % (size ? size : 1)] & 1, NULL, &fs, err, sizeof(err)))
+	if (vfs_create(share, size && (data[0] & 1), NULL, &fs, err, sizeof(err)))
 		goto out;
+	if (size && (data[0] & 2)) {
+		(void)vfs_restore_state(fs, data + 1, size - 1, err, sizeof(err));
+		vfs_destroy(fs);
+		goto out;
+	}
 	struct {
 		struct fuse_in_header h;
 		struct fuse_init_in i;

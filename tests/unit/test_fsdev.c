@@ -2,10 +2,12 @@
  * chains (length lies, no reply room), config space, snapshot round trip. */
 #include "devices/virtio/fs.h"
 #include "fs/vfs.h"
+#include "strbuf.h"
 #include "vq_mock.h"
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <linux/virtio_fs.h>
 #include <stdio.h>
@@ -127,27 +129,76 @@ END_TEST
 
 START_TEST(snapshot)
 {
-	struct vfsdev *d = mkdev("probe", true);
+	struct vfsdev *d = mkdev("probe", false);
 	init(d);
-	uint8_t blob[128];
-	uint32_t len;
-	ck_assert_int_eq(vfsdev_save(d, blob, sizeof(blob), &len), 0);
+	int err = 1;
+	uint64_t g;
+	/* Look up and open a file, make a directory: the guest will keep
+	 * using these ids after the restore. */
+	ck_assert_uint_gt(req(d, FUSE_LOOKUP, 1, "host-to-probe.txt", 18, 0, 256, &err, &g), 16);
+	struct fuse_entry_out e;
+	gmem_read(m->mem, g, &e, sizeof(e));
+	struct fuse_open_in oi = { .flags = O_RDWR };
+	ck_assert_uint_gt(req(d, FUSE_OPEN, e.nodeid, &oi, sizeof(oi), 0, 256, &err, &g), 16);
+	struct fuse_open_out oo;
+	gmem_read(m->mem, g, &oo, sizeof(oo));
+	struct fuse_mkdir_in mi = { .mode = 0755 };
+	uint8_t mk[sizeof(mi) + 4];
+	memcpy(mk, &mi, sizeof(mi));
+	memcpy(mk + sizeof(mi), "sub", 4);
+	ck_assert_uint_gt(req(d, FUSE_MKDIR, 1, mk, sizeof(mk), 0, 256, &err, &g), 16);
+	struct fuse_entry_out sub;
+	gmem_read(m->mem, g, &sub, sizeof(sub));
+	struct strbuf blob = { 0 };
+	ck_assert_int_eq(vfsdev_save(d, &blob), 0);
 	vfsdev_destroy(d);
 
-	d = mkdev("probe", true);
-	ck_assert_int_eq(vfsdev_restore(d, blob, len), 0);
-	int err = 1;
-	/* No INIT needed after restore. */
-	ck_assert_uint_gt(req(d, FUSE_LOOKUP, 1, "host-to-probe.txt", 18, 0, 256, &err, NULL), 16);
+	d = mkdev("probe", false);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), 0);
+	/* No INIT, same node id, same file handle. */
+	struct fuse_read_in ri = { .fh = oo.fh, .size = 64 };
+	ck_assert_uint_eq(req(d, FUSE_READ, e.nodeid, &ri, sizeof(ri), 0, 256, &err, &g), 16 + 3);
 	ck_assert_int_eq(err, 0);
-	ck_assert_int_eq(vfsdev_restore(d, blob, len - 1), -EINVAL);
-	vfsdev_destroy(d);
-	d = mkdev("other", true);
-	ck_assert_int_eq(vfsdev_restore(d, blob, len), -EINVAL);
+	char txt[4] = { 0 };
+	gmem_read(m->mem, g, txt, 3);
+	ck_assert_str_eq(txt, "hi\n");
+	struct fuse_getattr_in ga = { 0 };
+	ck_assert_uint_gt(req(d, FUSE_GETATTR, sub.nodeid, &ga, sizeof(ga), 0, 256, &err, NULL), 16);
+	ck_assert_int_eq(err, 0);
+	/* Hostile blobs: truncated, wrong tag, wrong ro, garbage tail. */
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL); /* not fresh */
 	vfsdev_destroy(d);
 	d = mkdev("probe", false);
-	ck_assert_int_eq(vfsdev_restore(d, blob, len), -EINVAL);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len - 1), -EINVAL);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, 10), -EINVAL);
 	vfsdev_destroy(d);
+	d = mkdev("other", false);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL);
+	vfsdev_destroy(d);
+	d = mkdev("probe", true);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL);
+	vfsdev_destroy(d);
+	/* A path that climbs out of the share is refused by openat2 and the
+	 * node simply does not come back. */
+	d = mkdev("probe", false);
+	char *evil = malloc(blob.len + 64);
+	size_t hdr = 8 + 36; /* vfsdev header */
+	memcpy(evil, blob.buf, hdr);
+	uint32_t vh[4] = { 0x31534656u, 31, 1, 0 };
+	memcpy(evil + hdr, vh, sizeof(vh));
+	struct {
+		uint64_t nodeid, nlookup;
+		uint32_t pathlen, pad;
+	} sn = { 5, 1, 13, 0 };
+	memcpy(evil + hdr + sizeof(vh), &sn, sizeof(sn));
+	memcpy(evil + hdr + sizeof(vh) + sizeof(sn), "../etc/passwd", 13);
+	ck_assert_int_eq(vfsdev_restore(d, evil, hdr + sizeof(vh) + sizeof(sn) + 13), 0);
+	struct fuse_getattr_in ga2 = { 0 };
+	ck_assert_uint_eq(req(d, FUSE_GETATTR, 5, &ga2, sizeof(ga2), 0, 256, &err, NULL), 16);
+	ck_assert_int_eq(err, -ENOENT);
+	free(evil);
+	vfsdev_destroy(d);
+	sb_release(&blob);
 	struct vfs *fs;
 	char e2[128];
 	ck_assert_int_eq(vfs_create(dir, false, NULL, &fs, e2, sizeof(e2)), 0);

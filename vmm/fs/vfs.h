@@ -59,13 +59,20 @@ int vfs_handle(struct vfs *fs, const void *req, size_t req_len, void *reply, siz
 /* True once the client sent FUSE_DESTROY (the /dev/fuse loop then ends). */
 bool vfs_destroyed(const struct vfs *fs);
 
-/* After a snapshot restore the guest's FUSE session is already initialised:
- * accept requests without a new INIT, speaking protocol minor `minor`.
- * Node ids other than the root that the guest cached are gone (the new
- * process holds no fds for them) and answer ENOENT. */
-void vfs_resume_session(struct vfs *fs, uint32_t minor);
-/* The protocol minor agreed at INIT (0 before INIT), for snapshots. */
-uint32_t vfs_session_minor(const struct vfs *fs);
+/* Snapshots. vfs_save_state appends the FUSE session (protocol minor, 0
+ * before INIT), every live node (id, lookup count, path below the share
+ * root) and every open handle (id, node, open flags) to out. Nodes whose
+ * file was deleted or moved out of the share are left out.
+ *
+ * vfs_restore_state, on a fresh vfs of the same share, validates the whole
+ * blob first (-EINVAL and one line in err on anything malformed: lengths,
+ * ids out of range, bad flags), then re-resolves each path beneath the root
+ * with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)
+ * and re-opens each handle, keeping the guest's ids. Files that vanished on
+ * the host meanwhile are skipped: the guest gets ENOENT / EBADF for them. */
+struct strbuf;
+int vfs_save_state(const struct vfs *fs, struct strbuf *out);
+int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, char *err, size_t err_len);
 
 /* Number of live nodes (root included) and open handles, for tests. */
 void vfs_counts(const struct vfs *fs, uint32_t *nodes, uint32_t *handles);

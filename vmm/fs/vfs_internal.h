@@ -26,6 +26,8 @@ struct vfs_fh {
 	int fd; /* opened file or directory; -1 when free */
 	bool dir;
 	uint32_t free_next;
+	uint64_t nodeid; /* what was opened, and how: for snapshots */
+	uint32_t flags;	 /* open(2) flags to re-open with (no O_TRUNC) */
 };
 
 struct vfs {
@@ -69,11 +71,20 @@ int vfs_node_fd(const struct vfs *fs, uint64_t nodeid, int *fd);
 int vfs_lookup_at(struct vfs *fs, int parent_fd, const char *name, struct fuse_entry_out *e);
 /* Drops n lookups from nodeid (FORGET); unknown ids are ignored. */
 void vfs_node_forget(struct vfs *fs, uint64_t nodeid, uint64_t n);
-/* Registers fd (taken over) as a handle; *fh gets its number. */
-int vfs_fh_add(struct vfs *fs, int fd, bool dir, uint64_t *fh);
+/* Registers fd (taken over) as a handle on nodeid opened with flags; *fh
+ * gets its number. */
+int vfs_fh_add(struct vfs *fs, int fd, bool dir, uint64_t nodeid, uint32_t flags, uint64_t *fh);
 /* fd of handle fh; -EBADF when unknown or the wrong kind. Borrowed. */
 int vfs_fh_fd(const struct vfs *fs, uint64_t fh, bool dir, int *fd);
 int vfs_fh_release(struct vfs *fs, uint64_t fh, bool dir);
+
+/* Snapshot restore (vfs_snap.c): put a node / handle at an exact id (the
+ * free lists are rebuilt once at the end with vfs_rebuild_free_lists). */
+int vfs_node_install(struct vfs *fs, uint64_t nodeid, int fd, const struct stat *st,
+		     uint64_t nlookup);
+bool vfs_node_known(const struct vfs *fs, dev_t dev, ino_t ino);
+int vfs_fh_install(struct vfs *fs, uint64_t fh, int fd, bool dir, uint64_t nodeid, uint32_t flags);
+void vfs_rebuild_free_lists(struct vfs *fs);
 
 /* ---- helpers (vfs_node.c) ---- */
 void vfs_fill_attr(struct fuse_attr *a, const struct stat *st);

@@ -229,7 +229,7 @@ void vfs_node_forget(struct vfs *fs, uint64_t nodeid, uint64_t n)
 	fs->nodes_live--;
 }
 
-int vfs_fh_add(struct vfs *fs, int fd, bool dir, uint64_t *fh)
+int vfs_fh_add(struct vfs *fs, int fd, bool dir, uint64_t nodeid, uint32_t flags, uint64_t *fh)
 {
 	if (!fs->fh_free) {
 		uint32_t ncap = fs->fhs_cap ? fs->fhs_cap * 2 : 16;
@@ -258,6 +258,8 @@ int vfs_fh_add(struct vfs *fs, int fd, bool dir, uint64_t *fh)
 	fs->fh_free = fs->fhs[i].free_next;
 	fs->fhs[i].fd = fd;
 	fs->fhs[i].dir = dir;
+	fs->fhs[i].nodeid = nodeid;
+	fs->fhs[i].flags = flags;
 	fs->fhs_live++;
 	*fh = i;
 	return 0;
@@ -285,4 +287,81 @@ int vfs_fh_release(struct vfs *fs, uint64_t fh, bool dir)
 	fs->fh_free = (uint32_t)fh;
 	fs->fhs_live--;
 	return 0;
+}
+
+/* ---- snapshot restore helpers (vfs_snap.c) ---- */
+
+int vfs_node_install(struct vfs *fs, uint64_t nodeid, int fd, const struct stat *st,
+		     uint64_t nlookup)
+{
+	if (nodeid <= FUSE_ROOT_ID || nodeid > fs->lim.max_nodes)
+		return -EINVAL;
+	while (nodeid >= fs->nodes_cap) {
+		int rc = grow_nodes(fs);
+		if (rc && rc != -ENFILE)
+			return rc;
+		if (rc)
+			return rc;
+	}
+	struct vfs_node *n = &fs->nodes[nodeid];
+	if (n->fd >= 0)
+		return -EEXIST;
+	n->fd = fd;
+	n->nlookup = nlookup;
+	n->dev = st->st_dev;
+	n->ino = st->st_ino;
+	bucket_insert(fs, (uint32_t)nodeid);
+	fs->nodes_live++;
+	return 0;
+}
+
+bool vfs_node_known(const struct vfs *fs, dev_t dev, ino_t ino)
+{
+	for (uint32_t i = fs->buckets[hash_key(fs, dev, ino)]; i; i = fs->nodes[i].hash_next)
+		if (fs->nodes[i].dev == dev && fs->nodes[i].ino == ino)
+			return true;
+	return false;
+}
+
+int vfs_fh_install(struct vfs *fs, uint64_t fh, int fd, bool dir, uint64_t nodeid, uint32_t flags)
+{
+	if (fh == 0 || fh > fs->lim.max_handles)
+		return -EINVAL;
+	while (fh >= fs->fhs_cap) {
+		uint32_t ncap = fs->fhs_cap ? fs->fhs_cap * 2 : 16;
+		if (ncap > fs->lim.max_handles + 1)
+			ncap = fs->lim.max_handles + 1;
+		struct vfs_fh *h = realloc(fs->fhs, ncap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		for (uint32_t i = fs->fhs_cap; i < ncap; i++)
+			h[i].fd = -1;
+		fs->fhs = h;
+		fs->fhs_cap = ncap;
+	}
+	if (fs->fhs[fh].fd >= 0)
+		return -EEXIST;
+	fs->fhs[fh] = (struct vfs_fh){ .fd = fd, .dir = dir, .nodeid = nodeid, .flags = flags };
+	fs->fhs_live++;
+	return 0;
+}
+
+void vfs_rebuild_free_lists(struct vfs *fs)
+{
+	fs->node_free = 0;
+	for (uint32_t i = fs->nodes_cap; i-- > 1;) {
+		if (fs->nodes[i].fd < 0) {
+			fs->nodes[i].free_next = fs->node_free;
+			fs->node_free = i;
+		}
+	}
+	fs->fh_free = 0;
+	for (uint32_t i = fs->fhs_cap; i-- > 1;) {
+		if (fs->fhs[i].fd < 0) {
+			fs->fhs[i].free_next = fs->fh_free;
+			fs->fh_free = i;
+		}
+	}
+	if (fs->nodes_live > fs->nbuckets)
+		(void)rehash(fs, fs->nbuckets * 2 > fs->nodes_live ? fs->nbuckets * 2 : fs->nodes_live);
 }

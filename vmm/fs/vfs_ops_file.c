@@ -33,7 +33,8 @@ static int reopen(int node_fd, int flags, int *out)
 	return 0;
 }
 
-static int reply_open(struct vfs *fs, struct vfs_req *r, int fd, bool dir)
+static int reply_open(struct vfs *fs, struct vfs_req *r, int fd, bool dir, uint64_t nodeid,
+		      uint32_t flags)
 {
 	struct fuse_open_out o;
 	uint64_t fh;
@@ -41,7 +42,8 @@ static int reply_open(struct vfs *fs, struct vfs_req *r, int fd, bool dir)
 		close(fd);
 		return -ERANGE;
 	}
-	int rc = vfs_fh_add(fs, fd, dir, &fh);
+	/* A restored handle must not truncate the file a second time. */
+	int rc = vfs_fh_add(fs, fd, dir, nodeid, flags & ~(uint32_t)O_TRUNC, &fh);
 	if (rc)
 		return rc;
 	memset(&o, 0, sizeof(o));
@@ -71,7 +73,7 @@ int vfs_op_open(struct vfs *fs, struct vfs_req *r)
 	if (fs->read_only && is_write_open(in->flags))
 		return -EROFS;
 	rc = reopen(nfd, (int)(in->flags & PASS_FLAGS), &fd);
-	return rc ? rc : reply_open(fs, r, fd, false);
+	return rc ? rc : reply_open(fs, r, fd, false, r->in->nodeid, in->flags & PASS_FLAGS);
 }
 
 int vfs_op_create(struct vfs *fs, struct vfs_req *r)
@@ -109,7 +111,7 @@ int vfs_op_create(struct vfs *fs, struct vfs_req *r)
 	struct vfs_req sub = *r;
 	sub.out = r->out + sizeof(e);
 	sub.out_cap = r->out_cap - sizeof(e);
-	rc = reply_open(fs, &sub, fd, false);
+	rc = reply_open(fs, &sub, fd, false, nodeid, in->flags & PASS_FLAGS);
 	if (rc) {
 		vfs_node_forget(fs, nodeid, 1);
 		return rc;
@@ -269,7 +271,7 @@ int vfs_op_opendir(struct vfs *fs, struct vfs_req *r)
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	rc = reopen(nfd, O_RDONLY | O_DIRECTORY, &fd);
-	return rc ? rc : reply_open(fs, r, fd, true);
+	return rc ? rc : reply_open(fs, r, fd, true, r->in->nodeid, O_RDONLY | O_DIRECTORY);
 }
 
 struct linux_dirent64 {

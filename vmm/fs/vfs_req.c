@@ -76,19 +76,6 @@ bool vfs_destroyed(const struct vfs *fs)
 	return fs->destroyed;
 }
 
-void vfs_resume_session(struct vfs *fs, uint32_t minor)
-{
-	if (minor < 12 || minor > FUSE_KERNEL_MINOR_VERSION)
-		return;
-	fs->proto_minor = minor;
-	fs->init_done = true;
-}
-
-uint32_t vfs_session_minor(const struct vfs *fs)
-{
-	return fs->init_done ? fs->proto_minor : 0;
-}
-
 void vfs_counts(const struct vfs *fs, uint32_t *nodes, uint32_t *handles)
 {
 	*nodes = fs->nodes_live;

@@ -57,15 +57,12 @@ static void ops_notify(void *dev, struct vmmio *t, unsigned q)
 
 static int ops_save(void *dev, struct strbuf *out)
 {
-	uint8_t blob[128];
-	uint32_t len;
-	int rc = vfsdev_save(dev, blob, sizeof(blob), &len);
-	return rc ? rc : sb_append(out, blob, len);
+	return vfsdev_save(dev, out);
 }
 
 static int ops_restore(void *dev, const void *blob, size_t len)
 {
-	return vfsdev_restore(dev, blob, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+	return vfsdev_restore(dev, blob, len);
 }
 
 static void ops_destroy(void *dev)

@@ -6,6 +6,7 @@
 #define SMOL_VFSDEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
@@ -30,9 +31,11 @@ int vfsdev_process(struct vfsdev *d, struct vq *vq, bool *pushed);
 /* struct virtio_fs_config at off/len. */
 void vfsdev_config_read(const struct vfsdev *d, uint32_t off, void *data, uint32_t len);
 
-/* Snapshot blob of the device (tag, ro, FUSE session minor) and its
- * validating restore. */
-int vfsdev_save(const struct vfsdev *d, void *blob, uint32_t cap, uint32_t *len);
-int vfsdev_restore(struct vfsdev *d, const void *blob, uint32_t len);
+/* Snapshot blob of the device (tag, ro, then the FUSE session, node table
+ * and open handles: vfs_save_state) appended to out, and its validating
+ * restore onto a fresh device of the same share. */
+struct strbuf;
+int vfsdev_save(const struct vfsdev *d, struct strbuf *out);
+int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "devices/virtio/queue.h"
 #include "fs/vfs.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <linux/fuse.h>
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VFSDEV_SNAP_VERSION 1u
+#define VFSDEV_SNAP_VERSION 2u
 #define VFSDEV_TAG_MAX 36
 
 struct vfsdev {
@@ -22,11 +23,11 @@ struct vfsdev {
 	struct vq_chain chain;
 };
 
-/* Snapshot blob, little-endian. */
+/* Snapshot blob, little-endian: this header, then the vfs state (FUSE
+ * session, node table and handles as paths: vfs_save_state). */
 struct vfsdev_snap {
 	uint32_t version;
 	uint32_t read_only;
-	uint32_t fuse_minor;
 	uint8_t tag[VFSDEV_TAG_MAX];
 };
 
@@ -124,25 +125,21 @@ int vfsdev_process(struct vfsdev *d, struct vq *vq, bool *pushed)
 	return n < 0 ? -EIO : 0;
 }
 
-int vfsdev_save(const struct vfsdev *d, void *blob, uint32_t cap, uint32_t *len)
+int vfsdev_save(const struct vfsdev *d, struct strbuf *out)
 {
-	struct vfsdev_snap s = { .version = VFSDEV_SNAP_VERSION,
-				 .read_only = d->read_only,
-				 .fuse_minor = vfs_session_minor(d->fs) };
-	if (cap < sizeof(s))
-		return -ENOSPC;
+	struct vfsdev_snap s = { .version = VFSDEV_SNAP_VERSION, .read_only = d->read_only };
 	memcpy(s.tag, d->cfg.tag, sizeof(s.tag));
-	memcpy(blob, &s, sizeof(s));
-	*len = sizeof(s);
-	return 0;
+	int rc = sb_append(out, &s, sizeof(s));
+	return rc ? rc : vfs_save_state(d->fs, out);
 }
 
-int vfsdev_restore(struct vfsdev *d, const void *blob, uint32_t len)
+int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len)
 {
 	struct vfsdev_snap s;
-	if (len != sizeof(s)) {
-		fprintf(stderr, "smolvm: snapshot dev.fs: blob is %u bytes, expected %zu\n", len,
-			sizeof(s));
+	char err[256];
+	if (len < sizeof(s)) {
+		fprintf(stderr, "smolvm: snapshot dev.fs: blob is %zu bytes, shorter than its header\n",
+			len);
 		return -EINVAL;
 	}
 	memcpy(&s, blob, sizeof(s));
@@ -158,7 +155,10 @@ int vfsdev_restore(struct vfsdev *d, const void *blob, uint32_t len)
 			d->read_only ? " (ro)" : "");
 		return -EINVAL;
 	}
-	if (s.fuse_minor)
-		vfs_resume_session(d->fs, s.fuse_minor);
+	if (vfs_restore_state(d->fs, (const uint8_t *)blob + sizeof(s), len - sizeof(s), err,
+			      sizeof(err))) {
+		fprintf(stderr, "smolvm: snapshot dev.fs '%.36s': %s\n", (const char *)d->cfg.tag, err);
+		return -EINVAL;
+	}
 	return 0;
 }
