@@ -139,10 +139,8 @@ int cmd_list(int argc, char **argv)
 			printf("%s:%u: %s", p.s->file, t->line, t->name);
 			for (size_t k = 0; k < t->n_tags; k++)
 				printf("%s%s", k ? "," : " [", t->tags[k]);
-			printf("%s%s%s\n", t->n_tags ? "]" : "", t->skip ? " (skip: " : "",
-			       t->skip ? t->skip : "");
-			if (t->skip)
-				printf(")\n");
+			printf("%s%s%s%s\n", t->n_tags ? "]" : "", t->skip ? " (skip: " : "",
+			       t->skip ? t->skip : "", t->skip ? ")" : "");
 		}
 	}
 	prepared_release(&p);
