@@ -352,6 +352,31 @@ int cache_prune(struct cache *c, uint64_t max_age_s, unsigned *removed, unsigned
 		}
 		closedir(d);
 	}
+	/* lock files of entries that were never committed (a failed or
+	 * interrupted setup), unless a run holds them right now */
+	snprintf(dir, sizeof(dir), "%s/entries", c->dir);
+	d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			size_t n = strlen(e->d_name);
+			char key[CACHE_KEY_HEX + 1], q[CACHE_PATH * 2];
+			if (n != CACHE_KEY_HEX + 5 ||
+			    strcmp(e->d_name + CACHE_KEY_HEX, ".lock") != 0)
+				continue;
+			memcpy(key, e->d_name, CACHE_KEY_HEX);
+			key[CACHE_KEY_HEX] = '\0';
+			snprintf(q, sizeof(q), "%s/%s", dir, key);
+			int fd;
+			if (!key_ok(key) || access(q, F_OK) == 0 ||
+			    open_lock(c, key, LOCK_EX | LOCK_NB, &fd))
+				continue;
+			snprintf(q, sizeof(q), "%s/%s", dir, e->d_name);
+			unlink(q);
+			close(fd);
+		}
+		closedir(d);
+	}
 	*removed = p.removed;
 	*busy = p.busy;
 	return rc;
