@@ -163,6 +163,21 @@ static bool vcpu_handle_exit(struct vcpu *v)
 static bool vcpu_checkpoint(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	/* Before parking, a vCPU whose last exit was port or MMIO I/O goes back
+	 * into KVM_RUN with immediate_exit set: KVM completes that instruction
+	 * (stores an IN or MMIO read result, advances RIP) and returns -EINTR
+	 * without running the guest. Only then is the state that a snapshot
+	 * reads consistent (KVM API, "immediate_exit"); otherwise a restore
+	 * would execute the I/O instruction a second time. */
+	pthread_mutex_lock(&vm->lock);
+	bool pausing = vm->pause_req && !vm->stop;
+	pthread_mutex_unlock(&vm->lock);
+	if (pausing && (v->run->exit_reason == KVM_EXIT_IO || v->run->exit_reason == KVM_EXIT_MMIO)) {
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		ioctl(v->fd, KVM_RUN, 0);
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		v->run->exit_reason = KVM_EXIT_INTR;
+	}
 	pthread_mutex_lock(&vm->lock);
 	while (vm->pause_req && !vm->stop) {
 		vm->nparked++;
