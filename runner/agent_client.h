@@ -186,7 +186,9 @@ int agent_client_kill(struct agent_client *c, uint32_t channel, int sig);
 /* Control requests. cb gets 0 on OK (or PONG), or a negative errno:
  * -ETIMEDOUT, -EPIPE (connection lost), or for an agent ERROR the agent's
  * sys_errno (or -EPROTO when it had none), with the ERROR (NULL otherwise).
- * Requests complete in the order they were issued. */
+ * Requests complete in the order they were issued. A request that times out
+ * also closes the connection (its late reply could not be told apart from
+ * the next one's): reconnect to go on. cb may be NULL. */
 typedef void (*agent_reply_fn)(void *opaque, struct agent_client *c, int result,
 			       const struct proto_error *err);
 

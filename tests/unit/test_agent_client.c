@@ -3,10 +3,16 @@
  * covered by tests/integration/agent). */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "agent_client.h"
+#include "proto_stream.h"
+#include "strbuf.h"
 #include "util.h"
 
 START_TEST(test_addr_parse)
@@ -98,12 +104,142 @@ START_TEST(test_unreachable_and_bad_requests)
 }
 END_TEST
 
+/* A fake agent on a Unix socket: answers HELLO with the given versions and
+ * nothing else, so the client's request timeout has to fire. */
+struct fake {
+	char dir[64];
+	char path[128];
+	int lfd, fd;
+	struct proto_reader rd;
+};
+
+static void fake_start(struct fake *f)
+{
+	memset(f, 0, sizeof(*f));
+	strcpy(f->dir, "/tmp/smol-ac-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/fake.sock", f->dir);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, f->path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(f->lfd, 0);
+	ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(f->lfd, 4), 0);
+	f->fd = -1;
+}
+
+/* Accepts, and answers the first HELLO with versions lo..hi. */
+static void fake_step(struct fake *f, uint16_t lo, uint16_t hi)
+{
+	if (f->fd < 0)
+		f->fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK);
+	if (f->fd < 0)
+		return;
+	int rc = proto_reader_fill(&f->rd, f->fd);
+	(void)rc;
+	struct proto_msg m;
+	while (proto_reader_next(&f->rd, &m) == 0) {
+		if (m.hdr.type != PROTO_HELLO)
+			continue; /* everything else goes unanswered */
+		struct proto_msg r = {.hdr = {.type = PROTO_HELLO}};
+		r.u.hello.version_min = lo;
+		r.u.hello.version_max = hi;
+		r.u.hello.software = proto_cstr("fake-agent");
+		struct strbuf sb = {0};
+		ck_assert_int_eq(proto_encode_sb(&r, &sb), 0);
+		ck_assert_int_eq(util_write_all(f->fd, sb.buf, sb.len), 0);
+		sb_release(&sb);
+	}
+}
+
+static void fake_stop(struct fake *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	close(f->lfd);
+	proto_reader_release(&f->rd);
+	util_rm_rf(f->dir);
+}
+
+struct reply {
+	bool done;
+	int result;
+};
+
+static void on_reply(void *o, struct agent_client *c, int result, const struct proto_error *e)
+{
+	struct reply *r = o;
+	(void)c;
+	(void)e;
+	r->done = true;
+	r->result = result;
+}
+
+START_TEST(test_request_timeout)
+{
+	struct fake f;
+	fake_start(&f);
+	struct agent_client_config cfg = {.request_timeout_ns = 200 * NSEC_PER_MSEC,
+					  .connect_timeout_ns = 2 * NSEC_PER_SEC};
+	char spec[160];
+	snprintf(spec, sizeof(spec), "unix:%s", f.path);
+	ck_assert_int_eq(agent_addr_parse(spec, &cfg.addr), 0);
+	struct agent_client *c = NULL;
+	ck_assert_int_eq(agent_client_create(&cfg, &c), 0);
+	for (int i = 0; i < 200 && agent_client_state(c) != AGENT_CLIENT_READY; i++) {
+		fake_step(&f, 1, 1);
+		agent_client_poll(c, 10 * NSEC_PER_MSEC);
+	}
+	ck_assert_int_eq(agent_client_state(c), AGENT_CLIENT_READY);
+	ck_assert_str_eq(agent_client_software(c), "fake-agent");
+	struct reply r = {false, 0};
+	uint64_t t0 = util_now_ns();
+	ck_assert_int_eq(agent_client_ping(c, on_reply, &r), 0);
+	for (int i = 0; i < 300 && !r.done; i++) {
+		fake_step(&f, 1, 1);
+		agent_client_poll(c, 10 * NSEC_PER_MSEC);
+	}
+	uint64_t ms = (util_now_ns() - t0) / NSEC_PER_MSEC;
+	ck_assert(r.done);
+	ck_assert_int_eq(r.result, -ETIMEDOUT);
+	ck_assert_uint_ge(ms, 190);
+	ck_assert_uint_lt(ms, 2000);
+	ck_assert_int_eq(agent_client_state(c), AGENT_CLIENT_CLOSED);
+	ck_assert_int_eq(agent_client_error(c), -ETIMEDOUT);
+	agent_client_destroy(c);
+	fake_stop(&f);
+}
+END_TEST
+
+START_TEST(test_version_mismatch)
+{
+	struct fake f;
+	fake_start(&f);
+	struct agent_client_config cfg = {.connect_timeout_ns = 2 * NSEC_PER_SEC};
+	char spec[160];
+	snprintf(spec, sizeof(spec), "unix:%s", f.path);
+	ck_assert_int_eq(agent_addr_parse(spec, &cfg.addr), 0);
+	struct agent_client *c = NULL;
+	ck_assert_int_eq(agent_client_create(&cfg, &c), 0);
+	for (int i = 0; i < 200 && agent_client_state(c) != AGENT_CLIENT_CLOSED; i++) {
+		fake_step(&f, 2, 3); /* an agent from the future */
+		agent_client_poll(c, 10 * NSEC_PER_MSEC);
+	}
+	ck_assert_int_eq(agent_client_state(c), AGENT_CLIENT_CLOSED);
+	ck_assert_int_eq(agent_client_error(c), -EPROTO);
+	agent_client_destroy(c);
+	fake_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("agent_client");
 	TCase *tc = tcase_create("client");
 	tcase_add_test(tc, test_addr_parse);
 	tcase_add_test(tc, test_unreachable_and_bad_requests);
+	tcase_add_test(tc, test_request_timeout);
+	tcase_add_test(tc, test_version_mismatch);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
