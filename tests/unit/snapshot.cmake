@@ -2,3 +2,4 @@
 smol_add_unit_test(snap_format SOURCES test_snap_format.c LIBS smolvm)
 smol_add_unit_test(snap_bundle SOURCES test_snap_bundle.c LIBS smolvm)
 smol_add_unit_test(snap_state SOURCES test_snap_state.c LIBS smolvm)
+smol_add_unit_test(snap_fork SOURCES test_snap_fork.c LIBS smolvm)
