@@ -65,6 +65,24 @@ second=$(awk '/^second/ {print $2}' "$dir/times")
 if [ -n "$first" ] && [ -n "$second" ] && [ $((second - first)) -ge 700 ]; then echo "ok - streaming"
 else echo "not ok - streaming: $(cat "$dir/times")"; fails=$((fails + 1)); fi
 
+# The agent's own command line: bad listen specs are refused at once; a
+# vsock listener comes up where the host has a vsock transport (a VM).
+for spec in "vsock:abc" "vsock:0" "tcp:1" "unix:"; do
+  if timeout 5 "$agent" --listen "$spec" 2>/dev/null; then
+    echo "not ok - agent accepted --listen $spec"; fails=$((fails + 1))
+  else echo "ok - agent refuses --listen $spec"; fi
+done
+"$agent" --listen vsock:49321 2>"$dir/vsock.log" &
+vpid=$!
+sleep 0.3
+if kill -0 $vpid 2>/dev/null; then
+  echo "ok - agent listens on vsock:49321"
+  kill $vpid; wait $vpid 2>/dev/null
+else
+  wait $vpid 2>/dev/null
+  echo "ok - vsock listener # SKIP no vsock transport here: $(head -c 200 "$dir/vsock.log")"
+fi
+
 kill -0 $apid 2>/dev/null || { echo "not ok - agent died"; fails=$((fails + 1)); }
 [ $fails -eq 0 ] || { echo "# agent log:"; sed 's/^/#   /' "$dir/agent.log"; }
 exit $((fails > 0))
