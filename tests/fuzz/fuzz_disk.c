@@ -60,7 +60,7 @@ static void run_ops(const uint8_t *p, size_t n)
 			memset(model + off, op[5], len);
 			break;
 		case 1:
-			if (disk_read(d, off, buf, len) || memcmp(buf, model + off, len))
+			if (disk_read(d, off, buf, len) || memcmp(buf, model + off, len) != 0)
 				die("read", "differs from the model");
 			break;
 		case 2:
@@ -89,7 +89,7 @@ static void run_ops(const uint8_t *p, size_t n)
 			break;
 		}
 	}
-	if (disk_read(d, 0, buf, FSIZE) || memcmp(buf, model, FSIZE))
+	if (disk_read(d, 0, buf, FSIZE) || memcmp(buf, model, FSIZE) != 0)
 		die("final read", "differs from the model");
 	disk_destroy(d);
 	unlink(l2);

@@ -71,7 +71,7 @@ static void check_equal(struct disk *d, const uint8_t *model)
 {
 	uint8_t *buf = malloc(DSIZE);
 	ck_assert_int_eq(disk_read(d, 0, buf, DSIZE), 0);
-	if (memcmp(buf, model, DSIZE)) {
+	if (memcmp(buf, model, DSIZE) != 0) {
 		size_t i = 0;
 		while (buf[i] == model[i])
 			i++;

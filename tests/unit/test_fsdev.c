@@ -191,7 +191,7 @@ START_TEST(snapshot)
 		uint32_t pathlen, pad;
 	} sn = { 5, 1, 13, 0 };
 	memcpy(evil + hdr + sizeof(vh), &sn, sizeof(sn));
-	memcpy(evil + hdr + sizeof(vh) + sizeof(sn), "../etc/passwd", 13);
+	memcpy(evil + hdr + sizeof(vh) + sizeof(sn), "../etc/passwd", 13); /* NOLINT */
 	ck_assert_int_eq(vfsdev_restore(d, evil, hdr + sizeof(vh) + sizeof(sn) + 13), 0);
 	struct fuse_getattr_in ga2 = { 0 };
 	ck_assert_uint_eq(req(d, FUSE_GETATTR, 5, &ga2, sizeof(ga2), 0, 256, &err, NULL), 16);

@@ -74,7 +74,7 @@ static int disk_info(const char *path)
 	printf("lower: %s %s\n", in.hdr.lower_kind == LAYER_LOWER_BASE ? "base" : "layer", lower);
 	printf("allocated-blocks: %llu\n", (unsigned long long)in.allocated_blocks);
 	printf("allocated-bytes: %llu\n",
-	       (unsigned long long)(in.allocated_blocks * LAYER_BLOCK_SIZE));
+	       (unsigned long long)in.allocated_blocks * LAYER_BLOCK_SIZE);
 	printf("file-disk-usage: %llu\n", (unsigned long long)in.disk_bytes);
 	return SMOLVM_EXIT_OK;
 }

@@ -40,12 +40,12 @@ static int check_stack(struct disk *d, const struct disk_config *cfg, char *err,
 				       l->path, (unsigned long long)l->hdr.disk_size, cfg->base_path,
 				       (unsigned long long)d->size);
 		if (i == 0 && (l->hdr.lower_kind != LAYER_LOWER_BASE ||
-			       memcmp(l->hdr.lower_id, d->base_id, LAYER_ID_LEN)))
+			       memcmp(l->hdr.lower_id, d->base_id, LAYER_ID_LEN) != 0))
 			return dio_err(err, len, -EINVAL,
 				       "disk layer %s was not created on base %s (identity mismatch); use the base it was made from",
 				       l->path, cfg->base_path);
 		if (i > 0 && (l->hdr.lower_kind != LAYER_LOWER_LAYER ||
-			      memcmp(l->hdr.lower_id, d->layers[i - 1].hdr.layer_id, LAYER_ID_LEN)))
+			      memcmp(l->hdr.lower_id, d->layers[i - 1].hdr.layer_id, LAYER_ID_LEN) != 0))
 			return dio_err(err, len, -EINVAL,
 				       "disk layer %s was not created on layer %s; list layers bottom to top as created",
 				       l->path, d->layers[i - 1].path);
@@ -147,7 +147,8 @@ void disk_serial(const struct disk *d, uint8_t out[20])
 {
 	char hex[2 * LAYER_ID_LEN + 1];
 	layer_id_format(d->n_layers ? d->layers[d->n_layers - 1].hdr.layer_id : d->base_id, hex);
-	memcpy(out, "smol-", 5);
+	/* Not NUL-terminated when all 20 bytes are used (virtio 1.2 §5.2.6). */
+	memcpy(out, "smol-", 5); /* NOLINT(bugprone-not-null-terminated-result) */
 	memcpy(out + 5, hex, 15);
 }
 

@@ -54,7 +54,7 @@ int layer_load(struct layer *l, const char *path, bool writable, char *err, size
 		dio_err(err, err_len, rc,
 			"disk layer %s: file is %llu bytes, its header needs %llu; it was truncated or extended",
 			path, (unsigned long long)size,
-			(unsigned long long)(l->hdr.data_offset + l->hdr.disk_size));
+			(unsigned long long)l->hdr.data_offset + l->hdr.disk_size);
 		goto fail;
 	}
 	l->nblocks = (l->hdr.disk_size + LAYER_BLOCK_SIZE - 1) / LAYER_BLOCK_SIZE;

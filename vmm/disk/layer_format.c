@@ -80,7 +80,7 @@ int layer_header_init(struct layer_header *h, uint64_t disk_size,
 void layer_header_encode(const struct layer_header *h, uint8_t *buf)
 {
 	memset(buf, 0, LAYER_HEADER_SIZE);
-	memcpy(buf + OFF_MAGIC, LAYER_MAGIC, 8);
+	memcpy(buf + OFF_MAGIC, LAYER_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result) */
 	put_le32(buf + OFF_VERSION, h->version);
 	put_le32(buf + OFF_FLAGS, h->flags);
 	put_le64(buf + OFF_SIZE, h->disk_size);
@@ -109,7 +109,7 @@ int layer_header_decode(const uint8_t *buf, size_t len, struct layer_header *h,
 
 	if (len < LAYER_HEADER_SIZE)
 		return fail(why, "file is shorter than the 4096-byte layer header");
-	if (memcmp(buf + OFF_MAGIC, LAYER_MAGIC, 8))
+	if (memcmp(buf + OFF_MAGIC, LAYER_MAGIC, 8) != 0)
 		return fail(why, "bad magic (not a smolvm disk layer)");
 	if (get_le32(buf + OFF_VERSION) != LAYER_VERSION)
 		return fail(why, "unsupported layer format version (this smolvm reads version 1)");
@@ -117,7 +117,7 @@ int layer_header_decode(const uint8_t *buf, size_t len, struct layer_header *h,
 	memset(copy + OFF_CHECKSUM, 0, 8);
 	if (XXH3_64bits(copy, LAYER_HEADER_SIZE) != get_le64(buf + OFF_CHECKSUM))
 		return fail(why, "header checksum mismatch (corrupt layer)");
-	if (memcmp(buf + HEADER_USED, zero, sizeof(zero)) || get_le32(buf + OFF_RESERVED))
+	if (memcmp(buf + HEADER_USED, zero, sizeof(zero)) != 0 || get_le32(buf + OFF_RESERVED))
 		return fail(why, "reserved header bytes are not zero");
 	if (get_le32(buf + OFF_FLAGS) & ~LAYER_FLAG_FROZEN)
 		return fail(why, "unknown header flags");
@@ -196,9 +196,9 @@ out:
 void layer_id_format(const uint8_t id[LAYER_ID_LEN], char out[2 * LAYER_ID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < LAYER_ID_LEN; i++) {
+	for (size_t i = 0; i < LAYER_ID_LEN; i++) {
 		out[2 * i] = hex[id[i] >> 4];
 		out[2 * i + 1] = hex[id[i] & 15];
 	}
-	out[2 * LAYER_ID_LEN] = '\0';
+	out[(size_t)2 * LAYER_ID_LEN] = '\0';
 }

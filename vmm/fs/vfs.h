@@ -28,7 +28,7 @@
 struct vfs;
 
 /* Largest WRITE payload / READ size we negotiate (FUSE INIT max_write). */
-#define VFS_MAX_IO (128u * 1024)
+#define VFS_MAX_IO 131072u
 /* A buffer this large holds any request or reply we accept or produce. */
 #define VFS_BUF_SIZE (VFS_MAX_IO + 8192u)
 

@@ -57,7 +57,7 @@ int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 		struct stat st;
 		if (n->fd < 0 || vfs_stat_fd(n->fd, &st) || st.st_nlink == 0)
 			continue; /* deleted: nothing to find again */
-		if (fd_path(n->fd, path, sizeof(path)) || strncmp(path, root, rlen) ||
+		if (fd_path(n->fd, path, sizeof(path)) || strncmp(path, root, rlen) != 0 ||
 		    path[rlen] != '/')
 			continue; /* moved out of the share meanwhile */
 		const char *rel = path + rlen + 1;

@@ -148,7 +148,7 @@ int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len)
 			s.version, VFSDEV_SNAP_VERSION);
 		return -EINVAL;
 	}
-	if (memcmp(s.tag, d->cfg.tag, sizeof(s.tag)) || (s.read_only != 0) != d->read_only) {
+	if (memcmp(s.tag, d->cfg.tag, sizeof(s.tag)) != 0 || (s.read_only != 0) != d->read_only) {
 		fprintf(stderr,
 			"smolvm: snapshot dev.fs: share '%.36s'%s was saved, this VM has '%.36s'%s; give the same --share tags and ro flags\n",
 			(const char *)s.tag, s.read_only ? " (ro)" : "", (const char *)d->cfg.tag,

@@ -51,7 +51,7 @@ struct vsock_io {
 #define VSOCK_QUEUE_EVENT 2
 
 /* Per-connection buffer for guest->host data (the buf_alloc we advertise). */
-#define VSOCK_BUF_ALLOC (256u * 1024)
+#define VSOCK_BUF_ALLOC 262144u
 #define VSOCK_MAX_CONNS 1024
 
 /* Creates the device core for guest_cid (3..UINT32_MAX-1), listening on the

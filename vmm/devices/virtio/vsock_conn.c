@@ -14,7 +14,7 @@
 
 static unsigned bucket(uint32_t host_port, uint32_t guest_port)
 {
-	return (host_port * 2654435761u ^ guest_port) % VSOCK_BUCKETS;
+	return (unsigned)(((uint64_t)host_port * 2654435761u) ^ guest_port) % VSOCK_BUCKETS;
 }
 
 struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port, uint32_t guest_port)
@@ -191,8 +191,9 @@ static void delivered(struct vsock_conn *c, uint32_t n)
 	}
 }
 
-/* Writes buffered guest bytes to the host socket. */
-static void flush_buf(struct vsock_conn *c)
+/* Writes buffered guest bytes to the host socket. Returns false when the
+ * host had gone and c was reset (c may be freed then). */
+static bool flush_buf(struct vsock_conn *c)
 {
 	while (c->buf_len) {
 		uint32_t first = VSOCK_BUF_ALLOC - c->buf_head;
@@ -203,7 +204,7 @@ static void flush_buf(struct vsock_conn *c)
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			vsock_conn_reset(c); /* host went away: tell the guest */
-			return;
+			return false;
 		}
 		c->buf_head = (c->buf_head + (uint32_t)n) % VSOCK_BUF_ALLOC;
 		c->buf_len -= (uint32_t)n;
@@ -212,6 +213,7 @@ static void flush_buf(struct vsock_conn *c)
 	if (!c->buf_len && c->guest_no_send)
 		shutdown(c->fd, SHUT_WR);
 	vsock_conn_update_events(c);
+	return true;
 }
 
 int vsock_conn_from_guest(struct vsock_conn *c, const struct vq_chain *chain, uint32_t len)
@@ -270,14 +272,14 @@ static int parse_connect(const char *line, uint32_t *port)
 {
 	const char *p = line + 8;
 	uint64_t v = 0;
-	if (strncmp(line, "CONNECT ", 8) || *p < '0' || *p > '9')
+	if (strncmp(line, "CONNECT ", 8) != 0 || *p < '0' || *p > '9')
 		return -EINVAL;
 	for (; *p >= '0' && *p <= '9'; p++) {
 		v = v * 10 + (uint64_t)(*p - '0');
 		if (v > UINT32_MAX)
 			return -EINVAL;
 	}
-	if (strcmp(p, "\n"))
+	if (strcmp(p, "\n") != 0)
 		return -EINVAL;
 	*port = (uint32_t)v;
 	return 0;
@@ -347,9 +349,10 @@ static void conn_cb(void *opaque, uint32_t events)
 		if (events & (EPOLLHUP | EPOLLERR))
 			vsock_conn_reset(c); /* the host gave up before the guest answered */
 	} else {
+		bool alive = true;
 		if ((events & EPOLLOUT) && c->buf_len)
-			flush_buf(c);
-		if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->epoll_mask & EPOLLIN) {
+			alive = flush_buf(c);
+		if (alive && !c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->epoll_mask & EPOLLIN) {
 			c->readable = true;
 			vsock_conn_update_events(c);
 			vsock_conn_want_rx(c);
