@@ -367,7 +367,7 @@ int cache_prune(struct cache *c, uint64_t max_age_s, unsigned *removed, unsigned
 			memcpy(key, e->d_name, CACHE_KEY_HEX);
 			key[CACHE_KEY_HEX] = '\0';
 			snprintf(q, sizeof(q), "%s/%s", dir, key);
-			int fd;
+			int fd = -1;
 			if (!key_ok(key) || access(q, F_OK) == 0 ||
 			    open_lock(c, key, LOCK_EX | LOCK_NB, &fd))
 				continue;
