@@ -168,9 +168,11 @@ static int console_begin(struct reporter *r, const struct run_info *info)
 	c->backend = info->backend ? strdup(info->backend) : NULL;
 	if (info->backend && !c->backend)
 		return -ENOMEM;
+	/* A label, not a warning: the runner prints the one warning line when
+	 * `backend: auto` falls back (DESIGN.md "Backends"); every report still
+	 * says which backend ran and what it lacks. */
 	if (info->backend_note) {
-		int rc =
-		    sb_printf(&c->line, "%swarning:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
+		int rc = sb_printf(&c->line, "%sbackend:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
 		if (!rc)
 			rc = put_clean(c, info->backend_note, 0);
 		if (!rc)
