@@ -41,8 +41,8 @@ static void run_ops(const uint8_t *p, size_t n)
 	close(fd);
 	if (disk_layer_create(l1, base, NULL, err, sizeof(err)))
 		die("create l1", err);
-	const char *one[] = { l1 }, *two[] = { l1, l2 };
-	struct disk_config cfg = { .base_path = base, .layers = one, .n_layers = 1 };
+	const char *one[] = {l1}, *two[] = {l1, l2};
+	struct disk_config cfg = {.base_path = base, .layers = one, .n_layers = 1};
 	if (disk_open(&d, &cfg, err, sizeof(err)))
 		die("open", err);
 

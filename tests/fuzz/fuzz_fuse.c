@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct {
 		struct fuse_in_header h;
 		struct fuse_init_in i;
-	} init = { { .len = sizeof(init), .opcode = FUSE_INIT, .unique = 1 },
-		   { .major = 7, .minor = 31, .flags = 0xffffffff } };
+	} init = {{.len = sizeof(init), .opcode = FUSE_INIT, .unique = 1},
+		  {.major = 7, .minor = 31, .flags = 0xffffffff}};
 	(void)vfs_handle(fs, &init, sizeof(init), out, sizeof(out), &olen);
 	for (size_t pos = 0; pos + 2 <= size;) {
 		size_t n = (size_t)data[pos] | (size_t)data[pos + 1] << 8;
@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (vfs_handle(fs, req, n, out, sizeof(out), &olen) == 0 && olen) {
 			struct fuse_out_header oh;
 			memcpy(&oh, out, sizeof(oh));
-			if (oh.len != olen || olen > sizeof(out) || oh.error > 0 || oh.error < -4095)
+			if (oh.len != olen || olen > sizeof(out) || oh.error > 0 ||
+			    oh.error < -4095)
 				abort();
 		}
 		if (vfs_destroyed(fs))

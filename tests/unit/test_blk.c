@@ -48,9 +48,9 @@ static void teardown(void)
 
 static struct vblk *mkblk(bool ro)
 {
-	const char *layers[] = { layer };
-	struct disk_config cfg = { .base_path = base, .layers = layers, .n_layers = 1,
-				   .read_only = ro };
+	const char *layers[] = {layer};
+	struct disk_config cfg = {
+	    .base_path = base, .layers = layers, .n_layers = 1, .read_only = ro};
 	struct disk *d;
 	char err[256];
 	ck_assert_int_eq(disk_open(&d, &cfg, err, sizeof(err)), 0);
@@ -64,23 +64,23 @@ static struct vblk *mkblk(bool ro)
 static uint8_t submit(struct vblk *b, uint32_t type, uint64_t sector, const void *odata,
 		      uint32_t olen, uint64_t *in_gpa, uint32_t in_len, uint32_t *used_len)
 {
-	struct virtio_blk_outhdr h = { .type = type, .sector = sector };
+	struct virtio_blk_outhdr h = {.type = type, .sector = sector};
 	struct vq_mock_seg segs[4];
 	unsigned n = 0;
 	uint64_t hg = vq_mock_alloc(m, sizeof(h)), st = vq_mock_alloc(m, 1);
 	gmem_write(m->mem, hg, &h, sizeof(h));
 	gmem_write(m->mem, st, "\xee", 1);
-	segs[n++] = (struct vq_mock_seg){ hg, sizeof(h), false };
+	segs[n++] = (struct vq_mock_seg){hg, sizeof(h), false};
 	if (olen) {
 		uint64_t g = vq_mock_alloc(m, olen);
 		gmem_write(m->mem, g, odata, olen);
-		segs[n++] = (struct vq_mock_seg){ g, olen, false };
+		segs[n++] = (struct vq_mock_seg){g, olen, false};
 	}
 	if (in_len) {
 		*in_gpa = vq_mock_alloc(m, in_len);
-		segs[n++] = (struct vq_mock_seg){ *in_gpa, in_len, true };
+		segs[n++] = (struct vq_mock_seg){*in_gpa, in_len, true};
 	}
-	segs[n++] = (struct vq_mock_seg){ st, 1, true };
+	segs[n++] = (struct vq_mock_seg){st, 1, true};
 	uint16_t head;
 	ck_assert_int_eq(vq_mock_add_chain(m, segs, n, &head), 0);
 	bool pushed;
@@ -108,18 +108,21 @@ START_TEST(read_write)
 	ck_assert_uint_eq(ulen, 513);
 	gmem_read(m->mem, g, rd, 4);
 	ck_assert(!memcmp(rd, "BASE", 4));
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_OUT, 3, buf, 4096, NULL, 0, &ulen), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_OUT, 3, buf, 4096, NULL, 0, &ulen),
+			  VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(ulen, 1);
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, 3, NULL, 0, &g, 4096, NULL), VIRTIO_BLK_S_OK);
 	gmem_read(m->mem, g, rd, 4096);
 	ck_assert(!memcmp(rd, buf, 4096));
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL, 0, NULL), VIRTIO_BLK_S_OK);
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_GET_ID, 0, NULL, 0, &g, 20, &ulen), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL, 0, NULL),
+			  VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_GET_ID, 0, NULL, 0, &g, 20, &ulen),
+			  VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(ulen, 21);
 	gmem_read(m->mem, g, rd, 20);
 	ck_assert(!memcmp(rd, "smol-", 5));
 
-	struct virtio_blk_discard_write_zeroes seg = { .sector = 3, .num_sectors = 8 };
+	struct virtio_blk_discard_write_zeroes seg = {.sector = 3, .num_sectors = 8};
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg), NULL, 0, NULL),
 			  VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, 3, NULL, 0, &g, 4096, NULL), VIRTIO_BLK_S_OK);
@@ -151,31 +154,34 @@ END_TEST
 START_TEST(hostile)
 {
 	struct vblk *b = mkblk(false);
-	uint8_t buf[1024] = { 0 };
+	uint8_t buf[1024] = {0};
 	uint64_t g;
 	uint32_t cap = DSIZE / 512;
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, cap, NULL, 0, &g, 512, NULL), VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, cap, NULL, 0, &g, 512, NULL),
+			  VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, cap - 1, NULL, 0, &g, 1024, NULL),
 			  VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, UINT64_MAX, NULL, 0, &g, 512, NULL),
 			  VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_OUT, UINT64_MAX / 256, buf, 512, NULL, 0, NULL),
 			  VIRTIO_BLK_S_IOERR);
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, 0, NULL, 0, &g, 100, NULL), VIRTIO_BLK_S_IOERR);
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_OUT, 0, buf, 100, NULL, 0, NULL), VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, 0, NULL, 0, &g, 100, NULL),
+			  VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_OUT, 0, buf, 100, NULL, 0, NULL),
+			  VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(submit(b, 99, 0, NULL, 0, NULL, 0, NULL), VIRTIO_BLK_S_UNSUPP);
-	struct virtio_blk_discard_write_zeroes seg = { .sector = cap - 1, .num_sectors = 2 };
+	struct virtio_blk_discard_write_zeroes seg = {.sector = cap - 1, .num_sectors = 2};
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_DISCARD, 0, &seg, sizeof(seg), NULL, 0, NULL),
 			  VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_DISCARD, 0, &seg, 7, NULL, 0, NULL),
 			  VIRTIO_BLK_S_UNSUPP);
-	seg = (struct virtio_blk_discard_write_zeroes){ .sector = 0, .num_sectors = 1, .flags = 8 };
+	seg = (struct virtio_blk_discard_write_zeroes){.sector = 0, .num_sectors = 1, .flags = 8};
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg), NULL, 0, NULL),
 			  VIRTIO_BLK_S_UNSUPP);
 
 	/* No status byte: completed with nothing written, queue stays usable. */
 	uint64_t hg = vq_mock_alloc(m, 16);
-	struct vq_mock_seg one = { hg, 16, false };
+	struct vq_mock_seg one = {hg, 16, false};
 	uint16_t head;
 	ck_assert_int_eq(vq_mock_add_chain(m, &one, 1, &head), 0);
 	bool pushed;
@@ -185,7 +191,7 @@ START_TEST(hostile)
 	ck_assert_uint_eq(len, 0);
 	/* Header short of 16 bytes. */
 	uint64_t st = vq_mock_alloc(m, 1);
-	struct vq_mock_seg two[] = { { hg, 8, false }, { st, 1, true } };
+	struct vq_mock_seg two[] = {{hg, 8, false}, {st, 1, true}};
 	ck_assert_int_eq(vq_mock_add_chain(m, two, 2, &head), 0);
 	ck_assert_int_eq(vblk_process(b, &vq, &pushed), 0);
 	ck_assert_int_eq(vq_mock_get_used(m, (uint16_t)(vq_mock_used_idx(m) - 1), &id, &len), 0);
@@ -200,11 +206,12 @@ END_TEST
 START_TEST(read_only)
 {
 	struct vblk *b = mkblk(true);
-	uint8_t buf[512] = { 1 };
+	uint8_t buf[512] = {1};
 	uint64_t g;
 	ck_assert(vblk_features(b) & (1ull << VIRTIO_BLK_F_RO));
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_OUT, 0, buf, 512, NULL, 0, NULL), VIRTIO_BLK_S_IOERR);
-	struct virtio_blk_discard_write_zeroes seg = { .sector = 0, .num_sectors = 1 };
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_OUT, 0, buf, 512, NULL, 0, NULL),
+			  VIRTIO_BLK_S_IOERR);
+	struct virtio_blk_discard_write_zeroes seg = {.sector = 0, .num_sectors = 1};
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg), NULL, 0, NULL),
 			  VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_DISCARD, 0, &seg, sizeof(seg), NULL, 0, NULL),
@@ -212,7 +219,8 @@ START_TEST(read_only)
 	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_IN, 0, NULL, 0, &g, 512, NULL), VIRTIO_BLK_S_OK);
 	gmem_read(m->mem, g, buf, 4);
 	ck_assert(!memcmp(buf, "BASE", 4));
-	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL, 0, NULL), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(submit(b, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL, 0, NULL),
+			  VIRTIO_BLK_S_OK);
 	vblk_destroy(b);
 	vblk_destroy(NULL);
 }

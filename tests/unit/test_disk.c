@@ -58,8 +58,8 @@ static uint8_t *make_base(uint64_t seed)
 
 static struct disk *open_stack(const char *const *layers, size_t n, bool ro)
 {
-	struct disk_config cfg = { .base_path = base, .layers = layers, .n_layers = n,
-				   .read_only = ro };
+	struct disk_config cfg = {
+	    .base_path = base, .layers = layers, .n_layers = n, .read_only = ro};
 	struct disk *d = NULL;
 	char err[256] = "";
 	int rc = disk_open(&d, &cfg, err, sizeof(err));
@@ -102,8 +102,9 @@ static void random_ops(struct disk *d, uint8_t *model, uint64_t seed, int n)
 			break;
 		case 2:
 			ck_assert_int_eq(disk_read(d, off, buf, len), 0);
-			ck_assert_msg(!memcmp(buf, model + off, len), "read at %llu+%llu differs (op %d)",
-				      (unsigned long long)off, (unsigned long long)len, i);
+			ck_assert_msg(!memcmp(buf, model + off, len),
+				      "read at %llu+%llu differs (op %d)", (unsigned long long)off,
+				      (unsigned long long)len, i);
 			break;
 		case 3:
 			ck_assert_int_eq(disk_discard(d, off, len), 0);
@@ -123,7 +124,7 @@ START_TEST(model_two_layers)
 	uint8_t *model = make_base(42);
 	char err[256];
 	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), 0);
-	const char *s1[] = { l1 };
+	const char *s1[] = {l1};
 	struct disk *d = open_stack(s1, 1, false);
 	random_ops(d, model, 7, 1500);
 	check_equal(d, model);
@@ -136,7 +137,7 @@ START_TEST(model_two_layers)
 
 	ck_assert_int_eq(disk_layer_freeze(l1, err, sizeof(err)), 0);
 	ck_assert_int_eq(disk_layer_create(l2, base, l1, err, sizeof(err)), 0);
-	const char *s2[] = { l1, l2 };
+	const char *s2[] = {l1, l2};
 	d = open_stack(s2, 2, false);
 	check_equal(d, model); /* survives reopen */
 	random_ops(d, model, 99, 1500);
@@ -179,7 +180,7 @@ START_TEST(bounds)
 	uint8_t *model = make_base(1);
 	char err[256];
 	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), 0);
-	const char *s1[] = { l1 };
+	const char *s1[] = {l1};
 	struct disk *d = open_stack(s1, 1, false);
 	uint8_t b[16];
 	ck_assert_int_eq(disk_read(d, DSIZE, b, 1), -EINVAL);
@@ -189,7 +190,7 @@ START_TEST(bounds)
 	ck_assert_int_eq(disk_read(d, DSIZE, b, 0), 0);
 	/* The layer is locked while open: a second writer is refused. */
 	struct disk *d2 = NULL;
-	struct disk_config cfg = { .base_path = base, .layers = s1, .n_layers = 1 };
+	struct disk_config cfg = {.base_path = base, .layers = s1, .n_layers = 1};
 	ck_assert_int_eq(disk_open(&d2, &cfg, err, sizeof(err)), -EBUSY);
 	ck_assert_ptr_null(d2);
 	uint8_t serial[20];
@@ -204,8 +205,8 @@ END_TEST
 static void expect_open_fail(const char *const *layers, size_t n, bool ro, int want,
 			     const char *needle)
 {
-	struct disk_config cfg = { .base_path = base, .layers = layers, .n_layers = n,
-				   .read_only = ro };
+	struct disk_config cfg = {
+	    .base_path = base, .layers = layers, .n_layers = n, .read_only = ro};
 	struct disk *d = NULL;
 	char err[512] = "";
 	int rc = disk_open(&d, &cfg, err, sizeof(err));
@@ -226,7 +227,7 @@ START_TEST(hostile_layers)
 {
 	uint8_t *model = make_base(3);
 	char err[512];
-	const char *s1[] = { l1 }, *s2[] = { l1, l2 }, *s21[] = { l2, l1 };
+	const char *s1[] = {l1}, *s2[] = {l1, l2}, *s21[] = {l2, l1};
 
 	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), -EEXIST);
@@ -262,7 +263,7 @@ START_TEST(hostile_layers)
 	patch(l2, 0, "XMOLLAYR", 8);
 	expect_open_fail(s2, 2, false, -EINVAL, "bad magic");
 	patch(l2, 0, hdr, sizeof(hdr));
-	uint8_t v2[4] = { 2, 0, 0, 0 };
+	uint8_t v2[4] = {2, 0, 0, 0};
 	patch(l2, 8, v2, 4);
 	expect_open_fail(s2, 2, false, -EINVAL, "version");
 	patch(l2, 0, hdr, sizeof(hdr));
@@ -281,7 +282,7 @@ END_TEST
 START_TEST(header_codec)
 {
 	struct layer_header h, g;
-	uint8_t id[16] = { 1, 2, 3 }, lo[16] = { 9 }, buf[LAYER_HEADER_SIZE];
+	uint8_t id[16] = {1, 2, 3}, lo[16] = {9}, buf[LAYER_HEADER_SIZE];
 	const char *why = NULL;
 	ck_assert_int_eq(layer_header_init(&h, 0, id, LAYER_LOWER_BASE, lo), -EINVAL);
 	ck_assert_int_eq(layer_header_init(&h, 1000, id, LAYER_LOWER_BASE, lo), -EINVAL);

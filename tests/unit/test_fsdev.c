@@ -57,14 +57,17 @@ static struct vfsdev *mkdev(const char *tag, bool ro)
 static uint32_t req(struct vfsdev *d, uint32_t op, uint64_t nodeid, const void *arg, uint32_t alen,
 		    uint32_t claimed, uint32_t out_cap, int *error, uint64_t *reply_gpa)
 {
-	struct fuse_in_header h = { .len = claimed ? claimed : (uint32_t)(sizeof(h) + alen),
-				    .opcode = op, .unique = 42, .nodeid = nodeid };
-	uint64_t in = vq_mock_alloc(m, sizeof(h) + alen), out = out_cap ? vq_mock_alloc(m, out_cap) : 0;
+	struct fuse_in_header h = {.len = claimed ? claimed : (uint32_t)(sizeof(h) + alen),
+				   .opcode = op,
+				   .unique = 42,
+				   .nodeid = nodeid};
+	uint64_t in = vq_mock_alloc(m, sizeof(h) + alen),
+		 out = out_cap ? vq_mock_alloc(m, out_cap) : 0;
 	gmem_write(m->mem, in, &h, sizeof(h));
 	if (alen)
 		gmem_write(m->mem, in + sizeof(h), arg, alen);
-	struct vq_mock_seg segs[2] = { { in, (uint32_t)(sizeof(h) + alen), false },
-				       { out, out_cap, true } };
+	struct vq_mock_seg segs[2] = {{in, (uint32_t)(sizeof(h) + alen), false},
+				      {out, out_cap, true}};
 	uint16_t head;
 	ck_assert_int_eq(vq_mock_add_chain(m, segs, out_cap ? 2 : 1, &head), 0);
 	bool pushed;
@@ -87,7 +90,7 @@ static uint32_t req(struct vfsdev *d, uint32_t op, uint64_t nodeid, const void *
 
 static void init(struct vfsdev *d)
 {
-	struct fuse_init_in in = { .major = 7, .minor = 31 };
+	struct fuse_init_in in = {.major = 7, .minor = 31};
 	int err = 1;
 	ck_assert_uint_gt(req(d, FUSE_INIT, 0, &in, sizeof(in), 0, 256, &err, NULL), 16);
 	ck_assert_int_eq(err, 0);
@@ -117,7 +120,7 @@ START_TEST(requests)
 	/* No room for a reply: completed empty. FORGET: no reply. */
 	ck_assert_uint_eq(req(d, FUSE_LOOKUP, 1, "x", 2, 0, 0, &err, NULL), 0);
 	ck_assert_uint_eq(req(d, FUSE_LOOKUP, 1, "x", 2, 0, 8, &err, NULL), 0);
-	struct fuse_forget_in fi = { .nlookup = 1 };
+	struct fuse_forget_in fi = {.nlookup = 1};
 	ck_assert_uint_eq(req(d, FUSE_FORGET, e.nodeid, &fi, sizeof(fi), 0, 64, &err, NULL), 0);
 	/* Reply larger than the room: the handler reports ERANGE. */
 	ck_assert_uint_eq(req(d, FUSE_LOOKUP, 1, "host-to-probe.txt", 18, 0, 40, &err, NULL), 16);
@@ -138,32 +141,33 @@ START_TEST(snapshot)
 	ck_assert_uint_gt(req(d, FUSE_LOOKUP, 1, "host-to-probe.txt", 18, 0, 256, &err, &g), 16);
 	struct fuse_entry_out e;
 	gmem_read(m->mem, g, &e, sizeof(e));
-	struct fuse_open_in oi = { .flags = O_RDWR };
+	struct fuse_open_in oi = {.flags = O_RDWR};
 	ck_assert_uint_gt(req(d, FUSE_OPEN, e.nodeid, &oi, sizeof(oi), 0, 256, &err, &g), 16);
 	struct fuse_open_out oo;
 	gmem_read(m->mem, g, &oo, sizeof(oo));
-	struct fuse_mkdir_in mi = { .mode = 0755 };
+	struct fuse_mkdir_in mi = {.mode = 0755};
 	uint8_t mk[sizeof(mi) + 4];
 	memcpy(mk, &mi, sizeof(mi));
 	memcpy(mk + sizeof(mi), "sub", 4);
 	ck_assert_uint_gt(req(d, FUSE_MKDIR, 1, mk, sizeof(mk), 0, 256, &err, &g), 16);
 	struct fuse_entry_out sub;
 	gmem_read(m->mem, g, &sub, sizeof(sub));
-	struct strbuf blob = { 0 };
+	struct strbuf blob = {0};
 	ck_assert_int_eq(vfsdev_save(d, &blob), 0);
 	vfsdev_destroy(d);
 
 	d = mkdev("probe", false);
 	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), 0);
 	/* No INIT, same node id, same file handle. */
-	struct fuse_read_in ri = { .fh = oo.fh, .size = 64 };
+	struct fuse_read_in ri = {.fh = oo.fh, .size = 64};
 	ck_assert_uint_eq(req(d, FUSE_READ, e.nodeid, &ri, sizeof(ri), 0, 256, &err, &g), 16 + 3);
 	ck_assert_int_eq(err, 0);
-	char txt[4] = { 0 };
+	char txt[4] = {0};
 	gmem_read(m->mem, g, txt, 3);
 	ck_assert_str_eq(txt, "hi\n");
-	struct fuse_getattr_in ga = { 0 };
-	ck_assert_uint_gt(req(d, FUSE_GETATTR, sub.nodeid, &ga, sizeof(ga), 0, 256, &err, NULL), 16);
+	struct fuse_getattr_in ga = {0};
+	ck_assert_uint_gt(req(d, FUSE_GETATTR, sub.nodeid, &ga, sizeof(ga), 0, 256, &err, NULL),
+			  16);
 	ck_assert_int_eq(err, 0);
 	/* Hostile blobs: truncated, wrong tag, wrong ro, garbage tail. */
 	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL); /* not fresh */
@@ -184,16 +188,16 @@ START_TEST(snapshot)
 	char *evil = malloc(blob.len + 64);
 	size_t hdr = 8 + 36; /* vfsdev header */
 	memcpy(evil, blob.buf, hdr);
-	uint32_t vh[4] = { 0x31534656u, 31, 1, 0 };
+	uint32_t vh[4] = {0x31534656u, 31, 1, 0};
 	memcpy(evil + hdr, vh, sizeof(vh));
 	struct {
 		uint64_t nodeid, nlookup;
 		uint32_t pathlen, pad;
-	} sn = { 5, 1, 13, 0 };
+	} sn = {5, 1, 13, 0};
 	memcpy(evil + hdr + sizeof(vh), &sn, sizeof(sn));
 	memcpy(evil + hdr + sizeof(vh) + sizeof(sn), "../etc/passwd", 13); /* NOLINT */
 	ck_assert_int_eq(vfsdev_restore(d, evil, hdr + sizeof(vh) + sizeof(sn) + 13), 0);
-	struct fuse_getattr_in ga2 = { 0 };
+	struct fuse_getattr_in ga2 = {0};
 	ck_assert_uint_eq(req(d, FUSE_GETATTR, 5, &ga2, sizeof(ga2), 0, 256, &err, NULL), 16);
 	ck_assert_int_eq(err, -ENOENT);
 	free(evil);

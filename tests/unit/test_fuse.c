@@ -54,8 +54,10 @@ static int call(struct vfs *fs, uint32_t op, uint64_t nodeid, const void *arg, s
 		const void *tail, size_t tlen, size_t *body_len)
 {
 	uint8_t req[VFS_BUF_SIZE];
-	struct fuse_in_header h = { .len = (uint32_t)(sizeof(h) + alen + tlen), .opcode = op,
-				    .unique = ++unique, .nodeid = nodeid };
+	struct fuse_in_header h = {.len = (uint32_t)(sizeof(h) + alen + tlen),
+				   .opcode = op,
+				   .unique = ++unique,
+				   .nodeid = nodeid};
 	memcpy(req, &h, sizeof(h));
 	if (alen)
 		memcpy(req + sizeof(h), arg, alen);
@@ -84,8 +86,10 @@ static struct vfs *mkfs(bool ro)
 	struct vfs *fs = NULL;
 	char err[256];
 	ck_assert_int_eq(vfs_create(share, ro, NULL, &fs, err, sizeof(err)), 0);
-	struct fuse_init_in in = { .major = 7, .minor = 31, .max_readahead = 65536,
-				   .flags = FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES };
+	struct fuse_init_in in = {.major = 7,
+				  .minor = 31,
+				  .max_readahead = 65536,
+				  .flags = FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES};
 	size_t blen;
 	ck_assert_int_eq(call(fs, FUSE_INIT, 0, &in, sizeof(in), NULL, 0, &blen), 0);
 	struct fuse_init_out o;
@@ -115,33 +119,33 @@ START_TEST(happy_path)
 	ck_assert_uint_gt(n, FUSE_ROOT_ID);
 	ck_assert_uint_eq(lookup(fs, FUSE_ROOT_ID, "hello.txt", &err), n); /* same inode, same id */
 
-	struct fuse_open_in oi = { .flags = O_RDWR };
+	struct fuse_open_in oi = {.flags = O_RDWR};
 	size_t blen;
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, &blen), 0);
 	struct fuse_open_out oo;
 	memcpy(&oo, out + 16, sizeof(oo));
-	struct fuse_write_in wi = { .fh = oo.fh, .offset = 12, .size = 4 };
+	struct fuse_write_in wi = {.fh = oo.fh, .offset = 12, .size = 4};
 	ck_assert_int_eq(call(fs, FUSE_WRITE, n, &wi, sizeof(wi), "more", 4, &blen), 0);
-	struct fuse_read_in ri = { .fh = oo.fh, .offset = 0, .size = 100 };
+	struct fuse_read_in ri = {.fh = oo.fh, .offset = 0, .size = 100};
 	ck_assert_int_eq(call(fs, FUSE_READ, n, &ri, sizeof(ri), NULL, 0, &blen), 0);
 	ck_assert_uint_eq(blen, 16);
 	ck_assert(!memcmp(out + 16, "hello world\nmore", 16));
-	struct fuse_release_in rel = { .fh = oo.fh };
+	struct fuse_release_in rel = {.fh = oo.fh};
 	ck_assert_int_eq(call(fs, FUSE_RELEASE, n, &rel, sizeof(rel), NULL, 0, NULL), 0);
 	ck_assert_int_eq(call(fs, FUSE_RELEASE, n, &rel, sizeof(rel), NULL, 0, NULL), -EBADF);
 
-	struct fuse_mkdir_in mi = { .mode = 0755 };
+	struct fuse_mkdir_in mi = {.mode = 0755};
 	ck_assert_int_eq(call(fs, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "d", 2, NULL), 0);
 	struct fuse_entry_out e;
 	memcpy(&e, out + 16, sizeof(e));
-	struct fuse_create_in ci = { .flags = O_WRONLY, .mode = 0600 };
+	struct fuse_create_in ci = {.flags = O_WRONLY, .mode = 0600};
 	ck_assert_int_eq(call(fs, FUSE_CREATE, e.nodeid, &ci, sizeof(ci), "f", 2, &blen), 0);
 	ck_assert_uint_eq(blen, sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out));
 
 	/* READDIRPLUS on the root lists our entries. */
 	ck_assert_int_eq(call(fs, FUSE_OPENDIR, FUSE_ROOT_ID, &oi, sizeof(oi), NULL, 0, &blen), 0);
 	memcpy(&oo, out + 16, sizeof(oo));
-	ri = (struct fuse_read_in){ .fh = oo.fh, .size = 4096 };
+	ri = (struct fuse_read_in){.fh = oo.fh, .size = 4096};
 	ck_assert_int_eq(call(fs, FUSE_READDIRPLUS, FUSE_ROOT_ID, &ri, sizeof(ri), NULL, 0, &blen),
 			 0);
 	ck_assert_uint_gt(blen, 0);
@@ -156,14 +160,15 @@ START_TEST(happy_path)
 	}
 	ck_assert(saw);
 	/* A readdir from the end cookie is empty. */
-	ck_assert_int_eq(call(fs, FUSE_RELEASEDIR, FUSE_ROOT_ID, &(struct fuse_release_in){ .fh = oo.fh },
+	ck_assert_int_eq(call(fs, FUSE_RELEASEDIR, FUSE_ROOT_ID,
+			      &(struct fuse_release_in){.fh = oo.fh},
 			      sizeof(struct fuse_release_in), NULL, 0, NULL),
 			 0);
 
 	/* FORGET drops nodes: 2 lookups of hello.txt + 1 from readdirplus. */
 	uint32_t nodes, handles;
 	vfs_counts(fs, &nodes, &handles);
-	struct fuse_forget_in fi = { .nlookup = 3 };
+	struct fuse_forget_in fi = {.nlookup = 3};
 	ck_assert_int_eq(call(fs, FUSE_FORGET, n, &fi, sizeof(fi), NULL, 0, NULL), 1);
 	uint32_t nodes2;
 	vfs_counts(fs, &nodes2, &handles);
@@ -196,26 +201,26 @@ START_TEST(escapes)
 	uint64_t abs = lookup(fs, FUSE_ROOT_ID, "abs", &err);
 	lookup(fs, abs, "etc", &err);
 	ck_assert_int_eq(err, -ENOTDIR);
-	struct fuse_open_in oi = { .flags = O_RDONLY };
+	struct fuse_open_in oi = {.flags = O_RDONLY};
 	ck_assert_int_eq(call(fs, FUSE_OPEN, up, &oi, sizeof(oi), NULL, 0, NULL), -ELOOP);
 	ck_assert_int_eq(call(fs, FUSE_OPENDIR, up, &oi, sizeof(oi), NULL, 0, NULL), -ENOTDIR);
 	/* A FIFO is never opened (it would block the server). */
 	uint64_t fifo = lookup(fs, FUSE_ROOT_ID, "fifo", &err);
 	ck_assert_int_eq(call(fs, FUSE_OPEN, fifo, &oi, sizeof(oi), NULL, 0, NULL), -EPERM);
-	struct fuse_mknod_in mk = { .mode = S_IFIFO | 0644 };
+	struct fuse_mknod_in mk = {.mode = S_IFIFO | 0644};
 	ck_assert_int_eq(call(fs, FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "p", 2, NULL), -EPERM);
 	mk.mode = S_IFCHR | 0644;
 	ck_assert_int_eq(call(fs, FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "c", 2, NULL), -EPERM);
 	/* Names with '/' or dot-dot in every name-taking opcode. */
-	struct fuse_mkdir_in mi = { .mode = 0755 };
+	struct fuse_mkdir_in mi = {.mode = 0755};
 	ck_assert_int_eq(call(fs, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "../x", 5, NULL),
 			 -EINVAL);
 	ck_assert_int_eq(call_name(fs, FUSE_UNLINK, FUSE_ROOT_ID, ".."), -EPERM);
 	ck_assert_int_eq(call_name(fs, FUSE_RMDIR, FUSE_ROOT_ID, "."), -EPERM);
-	struct fuse_rename_in rn = { .newdir = FUSE_ROOT_ID };
-	ck_assert_int_eq(call(fs, FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt\0../h", 15,
-			      NULL),
-			 -EINVAL);
+	struct fuse_rename_in rn = {.newdir = FUSE_ROOT_ID};
+	ck_assert_int_eq(
+	    call(fs, FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt\0../h", 15, NULL),
+	    -EINVAL);
 	/* The outside file is untouched and the share still has hello.txt. */
 	ck_assert_int_eq(access(outside, F_OK), 0);
 	lookup(fs, FUSE_ROOT_ID, "hello.txt", &err);
@@ -230,12 +235,12 @@ START_TEST(malformed)
 	char err[256];
 	ck_assert_int_eq(vfs_create(share, false, NULL, &fs, err, sizeof(err)), 0);
 	size_t olen;
-	uint8_t req[64] = { 0 };
+	uint8_t req[64] = {0};
 	/* Before INIT everything is refused. */
 	ck_assert_int_eq(call_name(fs, FUSE_LOOKUP, FUSE_ROOT_ID, "hello.txt"), -EIO);
 	/* Too short, length lies. */
 	ck_assert_int_eq(vfs_handle(fs, req, 10, out, sizeof(out), &olen), -EINVAL);
-	struct fuse_in_header h = { .len = 1000, .opcode = FUSE_GETATTR, .unique = 1 };
+	struct fuse_in_header h = {.len = 1000, .opcode = FUSE_GETATTR, .unique = 1};
 	memcpy(req, &h, sizeof(h));
 	ck_assert_int_eq(vfs_handle(fs, req, sizeof(h), out, sizeof(out), &olen), -EINVAL);
 	h.len = sizeof(h);
@@ -245,11 +250,11 @@ START_TEST(malformed)
 
 	fs = mkfs(false);
 	/* INIT of an older major, or too old a minor. */
-	struct fuse_init_in in = { .major = 6, .minor = 99 };
+	struct fuse_init_in in = {.major = 6, .minor = 99};
 	ck_assert_int_eq(call(fs, FUSE_INIT, 0, &in, sizeof(in), NULL, 0, NULL), -EPROTO);
-	in = (struct fuse_init_in){ .major = 7, .minor = 5 };
+	in = (struct fuse_init_in){.major = 7, .minor = 5};
 	ck_assert_int_eq(call(fs, FUSE_INIT, 0, &in, sizeof(in), NULL, 0, NULL), -EPROTO);
-	in = (struct fuse_init_in){ .major = 7, .minor = 31 };
+	in = (struct fuse_init_in){.major = 7, .minor = 31};
 	ck_assert_int_eq(call(fs, FUSE_INIT, 0, &in, sizeof(in), NULL, 0, NULL), 0);
 	/* Short argument structs. */
 	ck_assert_int_eq(call(fs, FUSE_GETATTR, FUSE_ROOT_ID, "x", 1, NULL, 0, NULL), -EINVAL);
@@ -265,24 +270,24 @@ START_TEST(malformed)
 	ck_assert_int_eq(call_name(fs, FUSE_LOOKUP, 0, "hello.txt"), -ENOENT);
 	ck_assert_int_eq(call_name(fs, FUSE_LOOKUP, 999999, "hello.txt"), -ENOENT);
 	ck_assert_int_eq(call_name(fs, FUSE_LOOKUP, UINT64_MAX, "hello.txt"), -ENOENT);
-	struct fuse_read_in ri = { .fh = 12345, .size = 10 };
+	struct fuse_read_in ri = {.fh = 12345, .size = 10};
 	ck_assert_int_eq(call(fs, FUSE_READ, FUSE_ROOT_ID, &ri, sizeof(ri), NULL, 0, NULL), -EBADF);
 	ri.fh = 0;
 	ck_assert_int_eq(call(fs, FUSE_READ, FUSE_ROOT_ID, &ri, sizeof(ri), NULL, 0, NULL), -EBADF);
 	/* WRITE claiming more data than it carries; oversized READ is capped. */
 	int e2;
 	uint64_t n = lookup(fs, FUSE_ROOT_ID, "hello.txt", &e2);
-	struct fuse_open_in oi = { .flags = O_RDWR };
+	struct fuse_open_in oi = {.flags = O_RDWR};
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, NULL), 0);
 	struct fuse_open_out oo;
 	memcpy(&oo, out + 16, sizeof(oo));
-	struct fuse_write_in wi = { .fh = oo.fh, .size = 1000 };
+	struct fuse_write_in wi = {.fh = oo.fh, .size = 1000};
 	ck_assert_int_eq(call(fs, FUSE_WRITE, n, &wi, sizeof(wi), "abc", 3, NULL), -EINVAL);
 	wi.size = 3;
 	wi.offset = UINT64_MAX;
 	ck_assert_int_eq(call(fs, FUSE_WRITE, n, &wi, sizeof(wi), "abc", 3, NULL), -EINVAL);
 	size_t blen;
-	ri = (struct fuse_read_in){ .fh = oo.fh, .size = UINT32_MAX };
+	ri = (struct fuse_read_in){.fh = oo.fh, .size = UINT32_MAX};
 	ck_assert_int_eq(call(fs, FUSE_READ, n, &ri, sizeof(ri), NULL, 0, &blen), 0);
 	ck_assert_uint_eq(blen, 12);
 	/* Directory handle used as a file handle and vice versa. */
@@ -292,13 +297,13 @@ START_TEST(malformed)
 	struct {
 		struct fuse_batch_forget_in b;
 		struct fuse_forget_one one;
-	} bf = { { .count = 1000000 }, { .nodeid = n, .nlookup = 1 } };
+	} bf = {{.count = 1000000}, {.nodeid = n, .nlookup = 1}};
 	ck_assert_int_eq(call(fs, FUSE_BATCH_FORGET, 0, &bf, sizeof(bf), NULL, 0, NULL), 1);
-	struct fuse_rename2_in r2 = { .newdir = FUSE_ROOT_ID, .flags = 4 /* WHITEOUT */ };
-	ck_assert_int_eq(call(fs, FUSE_RENAME2, FUSE_ROOT_ID, &r2, sizeof(r2), "hello.txt\0x", 12,
-			      NULL),
-			 -EINVAL);
-	struct fuse_fallocate_in fa = { .fh = oo.fh, .offset = 1, .length = UINT64_MAX };
+	struct fuse_rename2_in r2 = {.newdir = FUSE_ROOT_ID, .flags = 4 /* WHITEOUT */};
+	ck_assert_int_eq(
+	    call(fs, FUSE_RENAME2, FUSE_ROOT_ID, &r2, sizeof(r2), "hello.txt\0x", 12, NULL),
+	    -EINVAL);
+	struct fuse_fallocate_in fa = {.fh = oo.fh, .offset = 1, .length = UINT64_MAX};
 	ck_assert_int_eq(call(fs, FUSE_FALLOCATE, n, &fa, sizeof(fa), NULL, 0, NULL), -EINVAL);
 	vfs_destroy(fs);
 }
@@ -310,7 +315,7 @@ START_TEST(read_only)
 	int err;
 	uint64_t n = lookup(fs, FUSE_ROOT_ID, "hello.txt", &err);
 	ck_assert_int_eq(err, 0);
-	struct fuse_open_in oi = { .flags = O_RDONLY };
+	struct fuse_open_in oi = {.flags = O_RDONLY};
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, NULL), 0);
 	struct fuse_open_out oo;
 	memcpy(&oo, out + 16, sizeof(oo));
@@ -318,32 +323,32 @@ START_TEST(read_only)
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, NULL), -EROFS);
 	oi.flags = O_RDONLY | O_TRUNC;
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, NULL), -EROFS);
-	struct fuse_write_in wi = { .fh = oo.fh, .size = 1 };
+	struct fuse_write_in wi = {.fh = oo.fh, .size = 1};
 	ck_assert_int_eq(call(fs, FUSE_WRITE, n, &wi, sizeof(wi), "x", 1, NULL), -EROFS);
-	struct fuse_setattr_in sa = { .valid = FATTR_MODE, .mode = 0600 };
+	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = 0600};
 	ck_assert_int_eq(call(fs, FUSE_SETATTR, n, &sa, sizeof(sa), NULL, 0, NULL), -EROFS);
-	struct fuse_mkdir_in mi = { .mode = 0755 };
+	struct fuse_mkdir_in mi = {.mode = 0755};
 	ck_assert_int_eq(call(fs, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "d", 2, NULL), -EROFS);
-	struct fuse_mknod_in mk = { .mode = S_IFREG | 0644 };
+	struct fuse_mknod_in mk = {.mode = S_IFREG | 0644};
 	ck_assert_int_eq(call(fs, FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "f", 2, NULL), -EROFS);
-	struct fuse_create_in ci = { .flags = O_WRONLY, .mode = 0644 };
-	ck_assert_int_eq(call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "f", 2, NULL), -EROFS);
+	struct fuse_create_in ci = {.flags = O_WRONLY, .mode = 0644};
+	ck_assert_int_eq(call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "f", 2, NULL),
+			 -EROFS);
 	ck_assert_int_eq(call(fs, FUSE_SYMLINK, FUSE_ROOT_ID, "s\0t", 4, NULL, 0, NULL), -EROFS);
 	ck_assert_int_eq(call_name(fs, FUSE_UNLINK, FUSE_ROOT_ID, "hello.txt"), -EROFS);
 	ck_assert_int_eq(call_name(fs, FUSE_RMDIR, FUSE_ROOT_ID, "hello.txt"), -EROFS);
-	struct fuse_rename_in rn = { .newdir = FUSE_ROOT_ID };
-	ck_assert_int_eq(call(fs, FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt\0x", 12,
-			      NULL),
-			 -EROFS);
-	struct fuse_rename2_in r2 = { .newdir = FUSE_ROOT_ID };
-	ck_assert_int_eq(call(fs, FUSE_RENAME2, FUSE_ROOT_ID, &r2, sizeof(r2), "hello.txt\0x", 12,
-			      NULL),
-			 -EROFS);
-	struct fuse_link_in li = { .oldnodeid = n };
+	struct fuse_rename_in rn = {.newdir = FUSE_ROOT_ID};
+	ck_assert_int_eq(
+	    call(fs, FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt\0x", 12, NULL), -EROFS);
+	struct fuse_rename2_in r2 = {.newdir = FUSE_ROOT_ID};
+	ck_assert_int_eq(
+	    call(fs, FUSE_RENAME2, FUSE_ROOT_ID, &r2, sizeof(r2), "hello.txt\0x", 12, NULL),
+	    -EROFS);
+	struct fuse_link_in li = {.oldnodeid = n};
 	ck_assert_int_eq(call(fs, FUSE_LINK, FUSE_ROOT_ID, &li, sizeof(li), "h2", 3, NULL), -EROFS);
-	struct fuse_fallocate_in fa = { .fh = oo.fh, .length = 10 };
+	struct fuse_fallocate_in fa = {.fh = oo.fh, .length = 10};
 	ck_assert_int_eq(call(fs, FUSE_FALLOCATE, n, &fa, sizeof(fa), NULL, 0, NULL), -EROFS);
-	struct fuse_access_in ai = { .mask = W_OK };
+	struct fuse_access_in ai = {.mask = W_OK};
 	ck_assert_int_eq(call(fs, FUSE_ACCESS, n, &ai, sizeof(ai), NULL, 0, NULL), -EROFS);
 	ai.mask = R_OK;
 	ck_assert_int_eq(call(fs, FUSE_ACCESS, n, &ai, sizeof(ai), NULL, 0, NULL), 0);

@@ -19,8 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CID 7
-#define NRX 64
+#define CID   7
+#define NRX   64
 #define RXBUF (4096 + 44)
 
 static char dir[64], path[128];
@@ -62,7 +62,7 @@ static void *loop_main(void *arg)
 
 static void post_rx(unsigned i)
 {
-	struct vq_mock_seg s = { rx_gpa[i], RXBUF, true };
+	struct vq_mock_seg s = {rx_gpa[i], RXBUF, true};
 	uint16_t head;
 	ck_assert_int_eq(vq_mock_add_chain(mq[0], &s, 1, &head), 0);
 }
@@ -87,7 +87,7 @@ static void setup(void)
 	}
 	rx_seen = 0;
 	broken = false;
-	struct vsock_io io = { io_queue, io_signal, io_lock, io_unlock, io_broken, NULL };
+	struct vsock_io io = {io_queue, io_signal, io_lock, io_unlock, io_broken, NULL};
 	ck_assert_int_eq(vsock_create(CID, path, el, &io, &vs), 0);
 	pthread_mutex_lock(&lock);
 	vsock_activate(vs);
@@ -113,16 +113,22 @@ static void guest_send(uint32_t src_cid, uint32_t host_port, uint32_t guest_port
 		       uint16_t type, uint32_t flags, const void *data, uint32_t len,
 		       uint32_t claimed_len, uint32_t fwd_cnt)
 {
-	struct virtio_vsock_hdr h = { .src_cid = src_cid, .dst_cid = 2, .src_port = guest_port,
-				      .dst_port = host_port, .len = claimed_len, .type = type,
-				      .op = op, .flags = flags, .buf_alloc = 1 << 20,
-				      .fwd_cnt = fwd_cnt };
+	struct virtio_vsock_hdr h = {.src_cid = src_cid,
+				     .dst_cid = 2,
+				     .src_port = guest_port,
+				     .dst_port = host_port,
+				     .len = claimed_len,
+				     .type = type,
+				     .op = op,
+				     .flags = flags,
+				     .buf_alloc = 1 << 20,
+				     .fwd_cnt = fwd_cnt};
 	uint64_t g = vq_mock_alloc(mq[1], sizeof(h) + len);
 	ck_assert_uint_ne(g, 0);
 	gmem_write(mq[1]->mem, g, &h, sizeof(h));
 	if (len)
 		gmem_write(mq[1]->mem, g + sizeof(h), data, len);
-	struct vq_mock_seg s = { g, (uint32_t)(sizeof(h) + len), false };
+	struct vq_mock_seg s = {g, (uint32_t)(sizeof(h) + len), false};
 	uint16_t head;
 	pthread_mutex_lock(&lock);
 	ck_assert_int_eq(vq_mock_add_chain(mq[1], &s, 1, &head), 0);
@@ -155,7 +161,8 @@ static bool guest_recv_ms(struct virtio_vsock_hdr *h, void *data, size_t cap, in
 			gmem_read(m->mem, gpa, h, sizeof(*h));
 			ck_assert_uint_eq(len, sizeof(*h) + h->len);
 			if (data)
-				gmem_read(m->mem, gpa + sizeof(*h), data, h->len < cap ? h->len : cap);
+				gmem_read(m->mem, gpa + sizeof(*h), data,
+					  h->len < cap ? h->len : cap);
 			for (slot = 0; slot < NRX; slot++)
 				if (rx_gpa[slot] == gpa)
 					break;
@@ -180,13 +187,13 @@ static bool guest_recv(struct virtio_vsock_hdr *h, void *data, size_t cap)
 
 static int host_connect(const char *p)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	ck_assert_uint_lt(strlen(p), sizeof(sa.sun_path));
 	memcpy(sa.sun_path, p, strlen(p));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	struct timeval tv = { .tv_sec = 3 };
+	struct timeval tv = {.tv_sec = 3};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
@@ -205,7 +212,7 @@ static int establish(uint32_t gport, uint32_t *hport)
 	ck_assert_uint_eq(h.dst_port, gport);
 	*hport = h.src_port;
 	send_op(*hport, gport, VIRTIO_VSOCK_OP_RESPONSE, NULL, 0);
-	char ok[32] = { 0 };
+	char ok[32] = {0};
 	size_t got = 0;
 	while (got < sizeof(ok) - 1 && (got == 0 || ok[got - 1] != '\n')) {
 		ssize_t r = read(fd, ok + got, 1);
@@ -232,7 +239,8 @@ START_TEST(host_to_guest_echo)
 	uint32_t guest_fwd = 0, dev_fwd = 0, guest_tx = 0;
 	while (got < TOTAL) {
 		if (sent < TOTAL) {
-			ssize_t w = write(fd, src + sent, TOTAL - sent > 8192 ? 8192 : TOTAL - sent);
+			ssize_t w =
+			    write(fd, src + sent, TOTAL - sent > 8192 ? 8192 : TOTAL - sent);
 			if (w > 0)
 				sent += (size_t)w;
 		}
@@ -249,7 +257,8 @@ START_TEST(host_to_guest_echo)
 				/* Echo, within the device's credit. */
 				ck_assert_uint_le(guest_tx + h.len - dev_fwd, VSOCK_BUF_ALLOC);
 				guest_send(CID, hport, 1234, VIRTIO_VSOCK_OP_RW,
-					   VIRTIO_VSOCK_TYPE_STREAM, 0, pkt, h.len, h.len, guest_fwd);
+					   VIRTIO_VSOCK_TYPE_STREAM, 0, pkt, h.len, h.len,
+					   guest_fwd);
 				guest_tx += h.len;
 				echoed += h.len;
 			}
@@ -311,7 +320,7 @@ START_TEST(guest_to_host)
 	char lpath[160];
 	snprintf(lpath, sizeof(lpath), "%s_5000", path);
 	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	ck_assert_uint_lt(strlen(lpath), sizeof(sa.sun_path));
 	memcpy(sa.sun_path, lpath, strlen(lpath));
 	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -325,11 +334,11 @@ START_TEST(guest_to_host)
 	int fd = accept(l, NULL, NULL);
 	ck_assert_int_ge(fd, 0);
 	send_op(5000, 40000, VIRTIO_VSOCK_OP_RW, "ping", 4);
-	char buf[8] = { 0 };
+	char buf[8] = {0};
 	ck_assert_int_eq(read(fd, buf, 4), 4);
 	ck_assert_str_eq(buf, "ping");
 	ck_assert_int_eq(write(fd, "pong", 4), 4);
-	char pkt[16] = { 0 };
+	char pkt[16] = {0};
 	do {
 		ck_assert(guest_recv(&h, pkt, sizeof(pkt)));
 	} while (h.op == VIRTIO_VSOCK_OP_CREDIT_UPDATE);
@@ -342,7 +351,7 @@ START_TEST(guest_to_host)
 	ck_assert_uint_eq(h.src_port, 5001);
 	/* Guest RST closes the host side. */
 	send_op(5000, 40000, VIRTIO_VSOCK_OP_RST, NULL, 0);
-	struct timeval tv = { .tv_sec = 3 };
+	struct timeval tv = {.tv_sec = 3};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	ck_assert_int_eq(read(fd, buf, 1), 0);
 	ck_assert_uint_eq(vsock_conn_count(vs), 0);
@@ -377,7 +386,7 @@ START_TEST(hostile_packets)
 	ck_assert(!guest_recv_ms(&h, NULL, 0, 100));
 	/* A short header on tx is consumed without a crash. */
 	uint64_t g = vq_mock_alloc(mq[1], 8);
-	struct vq_mock_seg s = { g, 8, false };
+	struct vq_mock_seg s = {g, 8, false};
 	uint16_t head;
 	pthread_mutex_lock(&lock);
 	vq_mock_add_chain(mq[1], &s, 1, &head);
@@ -436,7 +445,7 @@ START_TEST(transport_reset_and_fairness)
 	vsock_transport_reset(vs);
 	ck_assert_uint_eq(vsock_conn_count(vs), 0);
 	uint64_t eg = vq_mock_alloc(mq[2], 8);
-	struct vq_mock_seg s = { eg, 8, true };
+	struct vq_mock_seg s = {eg, 8, true};
 	uint16_t head;
 	vq_mock_add_chain(mq[2], &s, 1, &head);
 	vsock_notify(vs, 2);
@@ -478,7 +487,7 @@ START_TEST(many_connections)
 		send_op(hports[i], 2000 + (uint32_t)i, VIRTIO_VSOCK_OP_RW, msg, (uint32_t)n);
 	}
 	for (int i = 0; i < N; i++) {
-		char want[16], got[16] = { 0 };
+		char want[16], got[16] = {0};
 		int n = snprintf(want, sizeof(want), "conn %d", i);
 		ck_assert_int_eq(read(fds[i], got, (size_t)n), n);
 		ck_assert_str_eq(got, want);

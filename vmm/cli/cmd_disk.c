@@ -17,10 +17,10 @@ static void disk_usage(FILE *f)
 static int disk_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "base", required_argument, NULL, 'b' },
-		{ "lower", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"base", required_argument, NULL, 'b'},
+	    {"lower", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *base = NULL, *lower = NULL;
 	char err[512];
@@ -44,7 +44,8 @@ static int disk_create(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc || !base) {
-		fprintf(stderr, "smolvm disk create: need exactly one LAYER path and --base BASE\n");
+		fprintf(stderr,
+			"smolvm disk create: need exactly one LAYER path and --base BASE\n");
 		disk_usage(stderr);
 		return SMOLVM_EXIT_USAGE;
 	}

@@ -35,28 +35,34 @@ static int check_stack(struct disk *d, const struct disk_config *cfg, char *err,
 		const struct layer *l = &d->layers[i];
 		bool is_top = i + 1 == d->n_layers;
 		if (l->hdr.disk_size != d->size)
-			return dio_err(err, len, -EINVAL,
-				       "disk layer %s: made for a %llu-byte disk, the base %s has %llu bytes",
-				       l->path, (unsigned long long)l->hdr.disk_size, cfg->base_path,
-				       (unsigned long long)d->size);
+			return dio_err(
+			    err, len, -EINVAL,
+			    "disk layer %s: made for a %llu-byte disk, the base %s has %llu bytes",
+			    l->path, (unsigned long long)l->hdr.disk_size, cfg->base_path,
+			    (unsigned long long)d->size);
 		if (i == 0 && (l->hdr.lower_kind != LAYER_LOWER_BASE ||
 			       memcmp(l->hdr.lower_id, d->base_id, LAYER_ID_LEN) != 0))
 			return dio_err(err, len, -EINVAL,
-				       "disk layer %s was not created on base %s (identity mismatch); use the base it was made from",
+				       "disk layer %s was not created on base %s (identity "
+				       "mismatch); use the base it was made from",
 				       l->path, cfg->base_path);
-		if (i > 0 && (l->hdr.lower_kind != LAYER_LOWER_LAYER ||
-			      memcmp(l->hdr.lower_id, d->layers[i - 1].hdr.layer_id, LAYER_ID_LEN) != 0))
+		if (i > 0 &&
+		    (l->hdr.lower_kind != LAYER_LOWER_LAYER ||
+		     memcmp(l->hdr.lower_id, d->layers[i - 1].hdr.layer_id, LAYER_ID_LEN) != 0))
 			return dio_err(err, len, -EINVAL,
-				       "disk layer %s was not created on layer %s; list layers bottom to top as created",
+				       "disk layer %s was not created on layer %s; list layers "
+				       "bottom to top as created",
 				       l->path, d->layers[i - 1].path);
 		if (!is_top && !(l->hdr.flags & LAYER_FLAG_FROZEN))
 			return dio_err(err, len, -EINVAL,
-				       "disk layer %s is below another layer but not frozen; run `smolvm disk freeze %s` first",
+				       "disk layer %s is below another layer but not frozen; run "
+				       "`smolvm disk freeze %s` first",
 				       l->path, l->path);
 		if (is_top && !cfg->read_only && (l->hdr.flags & LAYER_FLAG_FROZEN))
-			return dio_err(err, len, -EROFS,
-				       "disk layer %s is frozen; add a new layer on top or give the disk `ro`",
-				       l->path);
+			return dio_err(
+			    err, len, -EROFS,
+			    "disk layer %s is frozen; add a new layer on top or give the disk `ro`",
+			    l->path);
 	}
 	return 0;
 }
@@ -84,13 +90,15 @@ int disk_open(struct disk **out, const struct disk_config *cfg, char *err, size_
 		goto fail;
 	}
 	if (d->base_writable && flock(d->base_fd, LOCK_EX | LOCK_NB)) {
-		rc = dio_err(err, len, -EBUSY, "disk %s is in use by another process", cfg->base_path);
+		rc = dio_err(err, len, -EBUSY, "disk %s is in use by another process",
+			     cfg->base_path);
 		goto fail;
 	}
 	rc = dio_size(d->base_fd, &d->size);
 	if (rc || d->size == 0 || d->size % 512 || d->size > LAYER_MAX_DISK_SIZE) {
 		rc = dio_err(err, len, rc ? rc : -EINVAL,
-			     "disk %s: size %llu is not a non-zero multiple of 512 up to 16 TiB; pad it with truncate -s",
+			     "disk %s: size %llu is not a non-zero multiple of 512 up to 16 TiB; "
+			     "pad it with truncate -s",
 			     cfg->base_path, (unsigned long long)d->size);
 		goto fail;
 	}

@@ -26,7 +26,7 @@
 struct disk;
 
 struct disk_config {
-	const char *base_path;	 /* raw image; borrowed */
+	const char *base_path;	   /* raw image; borrowed */
 	const char *const *layers; /* bottom to top; borrowed; may be NULL if n_layers == 0 */
 	size_t n_layers;
 	bool read_only;

@@ -19,6 +19,6 @@ int dio_size(int fd, uint64_t *out);
 
 /* snprintf into err (when non-NULL) and return rc; for one-line messages. */
 int dio_err(char *err, size_t len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #endif

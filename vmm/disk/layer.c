@@ -30,8 +30,10 @@ int layer_load(struct layer *l, const char *path, bool writable, char *err, size
 	l->writable = writable;
 	if (writable && flock(l->fd, LOCK_EX | LOCK_NB)) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		dio_err(err, err_len, rc, "disk layer %s is in use by another process; give each VM its own top layer",
-			path);
+		dio_err(
+		    err, err_len, rc,
+		    "disk layer %s is in use by another process; give each VM its own top layer",
+		    path);
 		goto fail;
 	}
 	rc = dio_size(l->fd, &size);
@@ -45,14 +47,16 @@ int layer_load(struct layer *l, const char *path, bool writable, char *err, size
 	if (!rc)
 		rc = layer_header_decode(buf, sizeof(buf), &l->hdr, &why);
 	if (rc) {
-		dio_err(err, err_len, rc, "disk layer %s: %s; recreate it with `smolvm disk create`",
-			path, why ? why : "unreadable header");
+		dio_err(err, err_len, rc,
+			"disk layer %s: %s; recreate it with `smolvm disk create`", path,
+			why ? why : "unreadable header");
 		goto fail;
 	}
 	if (size != l->hdr.data_offset + l->hdr.disk_size) {
 		rc = -EINVAL;
 		dio_err(err, err_len, rc,
-			"disk layer %s: file is %llu bytes, its header needs %llu; it was truncated or extended",
+			"disk layer %s: file is %llu bytes, its header needs %llu; it was "
+			"truncated or extended",
 			path, (unsigned long long)size,
 			(unsigned long long)l->hdr.data_offset + l->hdr.disk_size);
 		goto fail;
@@ -73,8 +77,10 @@ int layer_load(struct layer *l, const char *path, bool writable, char *err, size
 	for (uint64_t b = l->nblocks; b < l->hdr.bitmap_len * 8; b++) {
 		if (layer_has(l, b)) {
 			rc = -EINVAL;
-			dio_err(err, err_len, rc, "disk layer %s: bitmap marks blocks past the disk end (corrupt layer)",
-				path);
+			dio_err(
+			    err, err_len, rc,
+			    "disk layer %s: bitmap marks blocks past the disk end (corrupt layer)",
+			    path);
 			goto fail;
 		}
 	}
@@ -114,7 +120,7 @@ int disk_layer_create(const char *path, const char *base_path, const char *lower
 	uint8_t id[LAYER_ID_LEN], lower_id[LAYER_ID_LEN], buf[LAYER_HEADER_SIZE];
 	enum layer_lower_kind kind = LAYER_LOWER_BASE;
 	struct layer_header h;
-	struct layer lower = { .fd = -1 };
+	struct layer lower = {.fd = -1};
 	uint64_t size;
 	int base = -1, fd = -1, rc;
 
@@ -125,7 +131,8 @@ int disk_layer_create(const char *path, const char *base_path, const char *lower
 	rc = dio_size(base, &size);
 	if (rc || size == 0 || size % 512 || size > LAYER_MAX_DISK_SIZE) {
 		rc = dio_err(err, err_len, rc ? rc : -EINVAL,
-			     "disk base %s: size %llu is not a non-zero multiple of 512 up to 16 TiB; pad it with truncate -s",
+			     "disk base %s: size %llu is not a non-zero multiple of 512 up to 16 "
+			     "TiB; pad it with truncate -s",
 			     base_path, (unsigned long long)size);
 		goto out;
 	}
@@ -135,10 +142,12 @@ int disk_layer_create(const char *path, const char *base_path, const char *lower
 			goto out;
 		if (!(lower.hdr.flags & LAYER_FLAG_FROZEN) || lower.hdr.disk_size != size) {
 			rc = dio_err(err, err_len, -EINVAL,
-				     "disk layer %s: %s; only a frozen layer of the same base can be stacked on",
+				     "disk layer %s: %s; only a frozen layer of the same base can "
+				     "be stacked on",
 				     lower_layer,
-				     lower.hdr.disk_size != size ? "its disk size differs from the base"
-								 : "not frozen (run `smolvm disk freeze`)");
+				     lower.hdr.disk_size != size
+					 ? "its disk size differs from the base"
+					 : "not frozen (run `smolvm disk freeze`)");
 			goto out;
 		}
 		kind = LAYER_LOWER_LAYER;
@@ -196,8 +205,8 @@ int disk_layer_freeze(const char *path, char *err, size_t err_len)
 		if (!rc && fsync(l.fd))
 			rc = -errno;
 		if (rc)
-			dio_err(err, err_len, rc, "disk layer %s: cannot write the header: %s", path,
-				strerror(-rc));
+			dio_err(err, err_len, rc, "disk layer %s: cannot write the header: %s",
+				path, strerror(-rc));
 	}
 	layer_close(&l);
 	return rc;

@@ -101,8 +101,7 @@ static int fail(const char **why, const char *reason)
 	return -EINVAL;
 }
 
-int layer_header_decode(const uint8_t *buf, size_t len, struct layer_header *h,
-			const char **why)
+int layer_header_decode(const uint8_t *buf, size_t len, struct layer_header *h, const char **why)
 {
 	static const uint8_t zero[LAYER_HEADER_SIZE - HEADER_USED];
 	uint8_t copy[LAYER_HEADER_SIZE];

@@ -24,12 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LAYER_MAGIC "SMOLLAYR"
-#define LAYER_VERSION 1u
+#define LAYER_MAGIC	  "SMOLLAYR"
+#define LAYER_VERSION	  1u
 #define LAYER_HEADER_SIZE 4096u
-#define LAYER_BLOCK_SIZE 4096u
+#define LAYER_BLOCK_SIZE  4096u
 #define LAYER_FLAG_FROZEN 0x1u
-#define LAYER_ID_LEN 16
+#define LAYER_ID_LEN	  16
 /* Disks are capped at 16 TiB: the in-memory bitmap stays below 512 MiB and
  * every offset computation stays far from overflow. */
 #define LAYER_MAX_DISK_SIZE (1ull << 44)
@@ -65,8 +65,7 @@ void layer_header_encode(const struct layer_header *h, uint8_t *buf);
  * checksum, block size, and that the bitmap and data areas are where version
  * 1 puts them for the stated disk size. On failure returns -EINVAL and, when
  * why is non-NULL, points it at a static one-line reason. */
-int layer_header_decode(const uint8_t *buf, size_t len, struct layer_header *h,
-			const char **why);
+int layer_header_decode(const uint8_t *buf, size_t len, struct layer_header *h, const char **why);
 
 /* Identity of a raw base image of `size` bytes read through fd: XXH3-128 of
  * the size and 65 evenly spaced 4 KiB samples plus the first 64 KiB. It is a

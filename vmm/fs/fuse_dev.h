@@ -14,8 +14,7 @@ struct vfs;
  * is the connection, owned by the caller. On failure writes one line to
  * err and returns -errno (-ENODEV/-ENOENT when /dev/fuse is missing,
  * -EPERM when mounting is not allowed). */
-int fuse_dev_mount(const char *mountpoint, bool read_only, int *out_fd, char *err,
-		   size_t err_len);
+int fuse_dev_mount(const char *mountpoint, bool read_only, int *out_fd, char *err, size_t err_len);
 
 /* Reads requests from fd and answers them until the file system is
  * unmounted (ENODEV) or the client sends DESTROY. Returns 0 then, or -errno

@@ -10,12 +10,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define INIT_NODES 64
+#define INIT_NODES   64
 #define INIT_BUCKETS 64
 
 static uint32_t hash_key(const struct vfs *fs, dev_t dev, ino_t ino)
 {
-	uint64_t h = ((uint64_t)ino * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)dev * 0xc2b2ae3d27d4eb4full);
+	uint64_t h =
+	    ((uint64_t)ino * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)dev * 0xc2b2ae3d27d4eb4full);
 	return (uint32_t)(h >> 32) & (fs->nbuckets - 1);
 }
 
@@ -175,8 +176,8 @@ int vfs_node_fd(const struct vfs *fs, uint64_t nodeid, int *fd)
 int vfs_lookup_at(struct vfs *fs, int parent_fd, const char *name, struct fuse_entry_out *e)
 {
 	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	struct stat st;
 	uint32_t idx;
@@ -341,7 +342,7 @@ int vfs_fh_install(struct vfs *fs, uint64_t fh, int fd, bool dir, uint64_t nodei
 	}
 	if (fs->fhs[fh].fd >= 0)
 		return -EEXIST;
-	fs->fhs[fh] = (struct vfs_fh){ .fd = fd, .dir = dir, .nodeid = nodeid, .flags = flags };
+	fs->fhs[fh] = (struct vfs_fh){.fd = fd, .dir = dir, .nodeid = nodeid, .flags = flags};
 	fs->fhs_live++;
 	return 0;
 }
@@ -363,5 +364,6 @@ void vfs_rebuild_free_lists(struct vfs *fs)
 		}
 	}
 	if (fs->nodes_live > fs->nbuckets)
-		(void)rehash(fs, fs->nbuckets * 2 > fs->nodes_live ? fs->nbuckets * 2 : fs->nodes_live);
+		(void)rehash(fs,
+			     fs->nbuckets * 2 > fs->nodes_live ? fs->nbuckets * 2 : fs->nodes_live);
 }

@@ -107,16 +107,16 @@ int vfs_op_getattr(struct vfs *fs, struct vfs_req *r)
 
 static int set_times(int fd, const struct fuse_setattr_in *in)
 {
-	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
 	char proc[32];
 	if (in->valid & FATTR_ATIME_NOW)
 		ts[0].tv_nsec = UTIME_NOW;
 	else if (in->valid & FATTR_ATIME)
-		ts[0] = (struct timespec){ (time_t)in->atime, in->atimensec };
+		ts[0] = (struct timespec){(time_t)in->atime, in->atimensec};
 	if (in->valid & FATTR_MTIME_NOW)
 		ts[1].tv_nsec = UTIME_NOW;
 	else if (in->valid & FATTR_MTIME)
-		ts[1] = (struct timespec){ (time_t)in->mtime, in->mtimensec };
+		ts[1] = (struct timespec){(time_t)in->mtime, in->mtimensec};
 	if ((in->valid & (FATTR_ATIME | FATTR_ATIME_NOW)) && ts[0].tv_nsec != UTIME_NOW &&
 	    ts[0].tv_nsec >= 1000000000)
 		return -EINVAL;
@@ -265,8 +265,7 @@ int vfs_op_rmdir(struct vfs *fs, struct vfs_req *r)
 	return remove_name(fs, r, AT_REMOVEDIR);
 }
 
-static int do_rename(struct vfs *fs, struct vfs_req *r, size_t hdr, uint64_t newdir,
-		     uint32_t flags)
+static int do_rename(struct vfs *fs, struct vfs_req *r, size_t hdr, uint64_t newdir, uint32_t flags)
 {
 	const char *oldname, *newname;
 	size_t next;

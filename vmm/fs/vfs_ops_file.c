@@ -94,10 +94,10 @@ int vfs_op_create(struct vfs *fs, struct vfs_req *r)
 	if (sizeof(e) + sizeof(struct fuse_open_out) > r->out_cap)
 		return -ERANGE;
 	struct open_how how = {
-		.flags = (in->flags & PASS_FLAGS) | (in->flags & O_EXCL) | O_CREAT | O_NOFOLLOW |
-			 O_CLOEXEC | O_NOCTTY,
-		.mode = in->mode & 07777,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    .flags = (in->flags & PASS_FLAGS) | (in->flags & O_EXCL) | O_CREAT | O_NOFOLLOW |
+		     O_CLOEXEC | O_NOCTTY,
+	    .mode = in->mode & 07777,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	fd = (int)syscall(SYS_openat2, pfd, name, &how, sizeof(how));
 	if (fd < 0)
@@ -223,7 +223,8 @@ int vfs_op_fallocate(struct vfs *fs, struct vfs_req *r)
 	rc = vfs_fh_fd(fs, in->fh, false, &fd);
 	if (rc)
 		return rc;
-	if (in->mode & ~(uint32_t)(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+	if (in->mode &
+	    ~(uint32_t)(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
 		return -EOPNOTSUPP;
 	if (in->offset > (uint64_t)INT64_MAX || in->length > (uint64_t)INT64_MAX - in->offset)
 		return -EINVAL;
@@ -309,23 +310,24 @@ static int do_readdir(struct vfs *fs, struct vfs_req *r, bool plus)
 			size_t ent = FUSE_NAME_OFFSET + namelen;
 			/* FUSE_DIRENTPLUS_SIZE: the entry_out (128 bytes, 8-aligned)
 			 * then an ordinary dirent. */
-			size_t rec = FUSE_DIRENT_ALIGN(ent) +
-				     (plus ? sizeof(struct fuse_entry_out) : 0);
+			size_t rec =
+			    FUSE_DIRENT_ALIGN(ent) + (plus ? sizeof(struct fuse_entry_out) : 0);
 			if (used + rec > cap)
 				return 0;
 			uint8_t *p = r->out + used;
 			struct fuse_dirent d = {
-				.ino = de->d_ino,
-				.off = (uint64_t)de->d_off,
-				.namelen = (uint32_t)namelen,
-				.type = de->d_type,
+			    .ino = de->d_ino,
+			    .off = (uint64_t)de->d_off,
+			    .namelen = (uint32_t)namelen,
+			    .type = de->d_type,
 			};
 			if (plus) {
 				struct fuse_entry_out e;
 				memset(&e, 0, sizeof(e));
 				bool dot = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 				if (!dot && vfs_lookup_at(fs, fd, de->d_name, &e))
-					memset(&e, 0, sizeof(e)); /* vanished: the client skips nodeid 0 */
+					memset(&e, 0,
+					       sizeof(e)); /* vanished: the client skips nodeid 0 */
 				memcpy(p, &e, sizeof(e));
 				p += sizeof(e);
 			}

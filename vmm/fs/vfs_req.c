@@ -10,10 +10,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_NODES (1u << 20)
+#define DEFAULT_MAX_NODES   (1u << 20)
 #define DEFAULT_MAX_HANDLES 65536u
-#define LIMIT_CAP (1u << 24)
-#define DIRBUF_SIZE 32768
+#define LIMIT_CAP	    (1u << 24)
+#define DIRBUF_SIZE	    32768
 
 int vfs_create(const char *root_dir, bool read_only, const struct vfs_limits *limits,
 	       struct vfs **out, char *err, size_t err_len)
@@ -47,7 +47,7 @@ int vfs_create(const char *root_dir, bool read_only, const struct vfs_limits *li
 		fs->lim.max_nodes = limits->max_nodes < LIMIT_CAP ? limits->max_nodes : LIMIT_CAP;
 	if (limits && limits->max_handles)
 		fs->lim.max_handles =
-			limits->max_handles < LIMIT_CAP ? limits->max_handles : LIMIT_CAP;
+		    limits->max_handles < LIMIT_CAP ? limits->max_handles : LIMIT_CAP;
 	fs->dirbuf = malloc(DIRBUF_SIZE);
 	rc = fs->dirbuf ? vfs_nodes_init(fs, fd) : -ENOMEM;
 	if (rc) {
@@ -137,8 +137,8 @@ static int op_init(struct vfs *fs, struct vfs_req *r)
 {
 	const struct fuse_init_in *in;
 	struct fuse_init_out o;
-	int rc = vfs_arg(r, offsetof(struct fuse_init_in, flags) + sizeof(uint32_t),
-			 (const void **)&in);
+	int rc =
+	    vfs_arg(r, offsetof(struct fuse_init_in, flags) + sizeof(uint32_t), (const void **)&in);
 	if (rc)
 		return rc;
 	memset(&o, 0, sizeof(o));
@@ -156,8 +156,8 @@ static int op_init(struct vfs *fs, struct vfs_req *r)
 	}
 	if (in->minor < 12)
 		return -EPROTO;
-	fs->proto_minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor
-								 : FUSE_KERNEL_MINOR_VERSION;
+	fs->proto_minor =
+	    in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor : FUSE_KERNEL_MINOR_VERSION;
 	o.minor = fs->proto_minor;
 	uint32_t want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
 			FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define SNAP_MAGIC 0x31534656u /* "VFS1" */
-#define FH_FLAGS (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC | O_NOATIME | O_DIRECTORY)
+#define FH_FLAGS   (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC | O_NOATIME | O_DIRECTORY)
 
 struct snap_head {
 	uint32_t magic, minor, nnodes, nfhs;
@@ -45,8 +45,8 @@ static int fd_path(int fd, char *buf, size_t len)
 
 int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 {
-	struct snap_head h = { SNAP_MAGIC, fs->init_done ? fs->proto_minor : 0, 0, 0 };
-	struct strbuf body = { 0 };
+	struct snap_head h = {SNAP_MAGIC, fs->init_done ? fs->proto_minor : 0, 0, 0};
+	struct strbuf body = {0};
 	char root[PATH_MAX], path[PATH_MAX];
 	int rc = fd_path(fs->nodes[FUSE_ROOT_ID].fd, root, sizeof(root));
 	if (rc)
@@ -61,8 +61,9 @@ int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 		    path[rlen] != '/')
 			continue; /* moved out of the share meanwhile */
 		const char *rel = path + rlen + 1;
-		struct snap_node sn = { i, n->nlookup, (uint32_t)strlen(rel), 0 };
-		if ((rc = sb_append(&body, &sn, sizeof(sn))) || (rc = sb_append(&body, rel, sn.pathlen)))
+		struct snap_node sn = {i, n->nlookup, (uint32_t)strlen(rel), 0};
+		if ((rc = sb_append(&body, &sn, sizeof(sn))) ||
+		    (rc = sb_append(&body, rel, sn.pathlen)))
 			goto out;
 		h.nnodes++;
 	}
@@ -70,7 +71,7 @@ int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 		const struct vfs_fh *f = &fs->fhs[i];
 		if (f->fd < 0)
 			continue;
-		struct snap_fh sf = { i, f->nodeid, f->flags & FH_FLAGS, f->dir };
+		struct snap_fh sf = {i, f->nodeid, f->flags & FH_FLAGS, f->dir};
 		if ((rc = sb_append(&body, &sf, sizeof(sf))))
 			goto out;
 		h.nfhs++;
@@ -123,7 +124,8 @@ static int validate(const struct vfs *fs, const uint8_t *p, size_t len, char *er
 		memcpy(&sf, p + off, sizeof(sf));
 		off += sizeof(sf);
 		if (sf.fh == 0 || sf.fh > fs->lim.max_handles || sf.dir > 1 ||
-		    (sf.flags & ~(uint32_t)FH_FLAGS) || sf.nodeid == 0 || sf.nodeid > fs->lim.max_nodes)
+		    (sf.flags & ~(uint32_t)FH_FLAGS) || sf.nodeid == 0 ||
+		    sf.nodeid > fs->lim.max_nodes)
 			return bad(err, elen, "handle record out of range");
 	}
 	if (off != len)
@@ -153,9 +155,9 @@ int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, char *err, s
 		off += sn.pathlen;
 		/* Beneath the root only, no symlink on the way: the blob comes
 		 * from a file and is not trusted to name where it likes. */
-		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-					.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
-						   RESOLVE_NO_SYMLINKS };
+		struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+						  RESOLVE_NO_SYMLINKS};
 		int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 		struct stat st;
 		if (fd < 0)

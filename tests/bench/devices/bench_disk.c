@@ -20,7 +20,8 @@ static double now(void)
 
 static struct disk *open_disk(const char *base, const char *const *layers, size_t n, bool ro)
 {
-	struct disk_config cfg = { .base_path = base, .layers = layers, .n_layers = n, .read_only = ro };
+	struct disk_config cfg = {
+	    .base_path = base, .layers = layers, .n_layers = n, .read_only = ro};
 	struct disk *d;
 	char err[256];
 	if (disk_open(&d, &cfg, err, sizeof(err))) {
@@ -83,22 +84,25 @@ int main(int argc, char **argv)
 
 	if (disk_layer_create(l1, base, NULL, err, sizeof(err)))
 		return fprintf(stderr, "%s\n", err), 1;
-	const char *one[] = { l1 }, *two[] = { l1, l2 };
+	const char *one[] = {l1}, *two[] = {l1, l2};
 	d = open_disk(base, one, 1, false);
 	printf("%-34s %10.0f\n", "layer write 64K seq (fresh)", run(d, wr, size, 65536, false));
 	printf("%-34s %10.0f\n", "layer write 4K random (present)", run(d, wr, size, 4096, true));
 	disk_destroy(d);
-	if (disk_layer_freeze(l1, err, sizeof(err)) || disk_layer_create(l2, base, l1, err, sizeof(err)))
+	if (disk_layer_freeze(l1, err, sizeof(err)) ||
+	    disk_layer_create(l2, base, l1, err, sizeof(err)))
 		return fprintf(stderr, "%s\n", err), 1;
 	d = open_disk(base, two, 2, false);
-	printf("%-34s %10.0f\n", "2-layer write 512B seq (copy-up)", run(d, wr, size / 8, 512, false));
+	printf("%-34s %10.0f\n", "2-layer write 512B seq (copy-up)",
+	       run(d, wr, size / 8, 512, false));
 	printf("%-34s %10.0f\n", "2-layer read 64K seq", run(d, disk_read, size, 65536, false));
 	printf("%-34s %10.0f\n", "2-layer read 4K random", run(d, disk_read, size, 4096, true));
 	disk_destroy(d);
 	struct disk_layer_info in;
 	if (!disk_layer_stat(l2, &in, err, sizeof(err)))
 		printf("top layer: %llu blocks allocated, %llu KiB on disk\n",
-		       (unsigned long long)in.allocated_blocks, (unsigned long long)in.disk_bytes / 1024);
+		       (unsigned long long)in.allocated_blocks,
+		       (unsigned long long)in.disk_bytes / 1024);
 	unlink(l2);
 	unlink(l1);
 	unlink(base);

@@ -25,7 +25,7 @@ static double now(void)
 /* Connects and completes the CONNECT/OK handshake; -1 to retry. */
 static int try_connect(const char *path, const char *port)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -2;
 	memcpy(sa.sun_path, path, strlen(path));
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	}
 	size_t sent = 0, got = 0;
 	while (got < total) {
-		struct pollfd pfd = { fd, POLLIN | (sent < total ? POLLOUT : 0), 0 };
+		struct pollfd pfd = {fd, POLLIN | (sent < total ? POLLOUT : 0), 0};
 		if (now() - t0 > timeout) {
 			fprintf(stderr, "vsock_host: timeout: sent %zu, echoed %zu of %zu\n", sent,
 				got, total);
@@ -98,16 +98,17 @@ int main(int argc, char **argv)
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
 		if ((pfd.revents & POLLOUT) && sent < total) {
-			ssize_t w = send(fd, src + sent, total - sent > 65536 ? 65536 : total - sent,
-					 MSG_DONTWAIT | MSG_NOSIGNAL);
+			ssize_t w =
+			    send(fd, src + sent, total - sent > 65536 ? 65536 : total - sent,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (w > 0)
 				sent += (size_t)w;
 		}
 		if (pfd.revents & (POLLIN | POLLHUP)) {
 			ssize_t r = recv(fd, back + got, total - got, MSG_DONTWAIT);
 			if (r == 0) {
-				fprintf(stderr, "vsock_host: EOF after %zu of %zu echoed bytes\n", got,
-					total);
+				fprintf(stderr, "vsock_host: EOF after %zu of %zu echoed bytes\n",
+					got, total);
 				return 1;
 			}
 			if (r > 0)

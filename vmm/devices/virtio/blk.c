@@ -77,9 +77,8 @@ static void ops_notify(void *dev, struct vmmio *t, unsigned q)
 static int ops_save(void *dev, struct strbuf *out)
 {
 	struct vblk_dev *d = dev;
-	struct vblk_snap s = { .version = VBLK_SNAP_VERSION,
-			       .read_only = d->read_only,
-			       .capacity = d->capacity };
+	struct vblk_snap s = {
+	    .version = VBLK_SNAP_VERSION, .read_only = d->read_only, .capacity = d->capacity};
 	return sb_append(out, &s, sizeof(s));
 }
 
@@ -100,7 +99,8 @@ static int ops_restore(void *dev, const void *blob, size_t len)
 	}
 	if (s.capacity != d->capacity || (s.read_only != 0) != d->read_only) {
 		fprintf(stderr,
-			"smolvm: snapshot dev.blk: disk was %llu sectors%s, now %llu sectors%s; restore with the same disk stack\n",
+			"smolvm: snapshot dev.blk: disk was %llu sectors%s, now %llu sectors%s; "
+			"restore with the same disk stack\n",
 			(unsigned long long)s.capacity, s.read_only ? " read-only" : "",
 			(unsigned long long)d->capacity, d->read_only ? " read-only" : "");
 		return -EINVAL;
@@ -116,25 +116,25 @@ static void ops_destroy(void *dev)
 }
 
 static const struct virtio_device_ops vblk_ops = {
-	.name = "blk",
-	.device_id = VIRTIO_ID_BLOCK,
-	.num_queues = 1,
-	.queue_max_size = 256,
-	.features = ops_features,
-	.config_size = sizeof(struct virtio_blk_config),
-	.config_read = ops_config_read,
-	.config_write = ops_config_write,
-	.activate = ops_activate,
-	.queue_notify = ops_notify,
-	.save = ops_save,
-	.restore = ops_restore,
-	.destroy = ops_destroy,
+    .name = "blk",
+    .device_id = VIRTIO_ID_BLOCK,
+    .num_queues = 1,
+    .queue_max_size = 256,
+    .features = ops_features,
+    .config_size = sizeof(struct virtio_blk_config),
+    .config_read = ops_config_read,
+    .config_write = ops_config_write,
+    .activate = ops_activate,
+    .queue_notify = ops_notify,
+    .save = ops_save,
+    .restore = ops_restore,
+    .destroy = ops_destroy,
 };
 
 int vblk_attach(struct vm *vm, const char *arg)
 {
 	const char *layers[DISK_MAX_LAYERS];
-	struct disk_config cfg = { .layers = layers };
+	struct disk_config cfg = {.layers = layers};
 	char *copy = strdup(arg ? arg : ""), *save = NULL, err[512];
 	struct disk *disk = NULL;
 	struct vblk_dev *d = NULL;
@@ -156,7 +156,8 @@ int vblk_attach(struct vm *vm, const char *arg)
 			layers[cfg.n_layers++] = tok + 6;
 		} else {
 			fprintf(stderr,
-				"smolvm: --disk %s: unknown option '%s' (want PATH[,ro][,layer=LAYER]...)\n",
+				"smolvm: --disk %s: unknown option '%s' (want "
+				"PATH[,ro][,layer=LAYER]...)\n",
 				arg, tok);
 			goto out;
 		}

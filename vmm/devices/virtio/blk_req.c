@@ -14,8 +14,8 @@
 #define SECTOR 512u
 /* DISCARD / WRITE_ZEROES limits we advertise (§5.2.4). */
 #define VBLK_MAX_DWZ_SECTORS (1u << 22) /* 2 GiB per segment */
-#define VBLK_MAX_DWZ_SEG 16u
-#define VBLK_SEG_MAX 126u
+#define VBLK_MAX_DWZ_SEG     16u
+#define VBLK_SEG_MAX	     126u
 
 struct vblk {
 	struct disk *disk;
@@ -130,18 +130,18 @@ static uint8_t do_dwz(struct vblk *b, uint32_t type)
 			return VIRTIO_BLK_S_IOERR;
 		/* §5.2.6.2: unmap is only meaningful for WRITE_ZEROES; a DISCARD
 		 * with it, or any unknown flag, is unsupported. */
-		uint32_t allowed = type == VIRTIO_BLK_T_WRITE_ZEROES ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP
-								     : 0;
+		uint32_t allowed =
+		    type == VIRTIO_BLK_T_WRITE_ZEROES ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
 		if (seg.flags & ~allowed)
 			return VIRTIO_BLK_S_UNSUPP;
 		if (seg.num_sectors > VBLK_MAX_DWZ_SECTORS ||
 		    !range_ok(b, seg.sector, (uint64_t)seg.num_sectors * SECTOR))
 			return VIRTIO_BLK_S_IOERR;
 		int rc = type == VIRTIO_BLK_T_DISCARD
-				 ? disk_discard(b->disk, seg.sector * SECTOR,
-						(uint64_t)seg.num_sectors * SECTOR)
-				 : disk_write_zeroes(b->disk, seg.sector * SECTOR,
-						     (uint64_t)seg.num_sectors * SECTOR);
+			     ? disk_discard(b->disk, seg.sector * SECTOR,
+					    (uint64_t)seg.num_sectors * SECTOR)
+			     : disk_write_zeroes(b->disk, seg.sector * SECTOR,
+						 (uint64_t)seg.num_sectors * SECTOR);
 		if (rc)
 			return VIRTIO_BLK_S_IOERR;
 	}
@@ -174,7 +174,7 @@ static uint8_t handle(struct vblk *b, uint32_t *data)
 		if (len % SECTOR || !range_ok(b, h.sector, len))
 			return VIRTIO_BLK_S_IOERR;
 		return chain_io(b, false, sizeof(h), len, h.sector * SECTOR) ? VIRTIO_BLK_S_IOERR
-									       : VIRTIO_BLK_S_OK;
+									     : VIRTIO_BLK_S_OK;
 	}
 	case VIRTIO_BLK_T_FLUSH:
 		return disk_flush(b->disk) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;

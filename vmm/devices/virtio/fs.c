@@ -71,19 +71,19 @@ static void ops_destroy(void *dev)
 }
 
 static const struct virtio_device_ops vfsdev_ops = {
-	.name = "fs",
-	.device_id = VIRTIO_ID_FS,
-	.num_queues = 2, /* hiprio + one request queue */
-	.queue_max_size = 128,
-	.features = ops_features,
-	.config_size = sizeof(struct virtio_fs_config),
-	.config_read = ops_config_read,
-	.config_write = ops_config_write,
-	.activate = ops_activate,
-	.queue_notify = ops_notify,
-	.save = ops_save,
-	.restore = ops_restore,
-	.destroy = ops_destroy,
+    .name = "fs",
+    .device_id = VIRTIO_ID_FS,
+    .num_queues = 2, /* hiprio + one request queue */
+    .queue_max_size = 128,
+    .features = ops_features,
+    .config_size = sizeof(struct virtio_fs_config),
+    .config_read = ops_config_read,
+    .config_write = ops_config_write,
+    .activate = ops_activate,
+    .queue_notify = ops_notify,
+    .save = ops_save,
+    .restore = ops_restore,
+    .destroy = ops_destroy,
 };
 
 int vfsdev_attach(struct vm *vm, const char *arg)
@@ -98,7 +98,8 @@ int vfsdev_attach(struct vm *vm, const char *arg)
 		return -ENOMEM;
 	char *eq = strchr(copy, '=');
 	if (!eq || eq == copy || eq - copy > 36 || !eq[1]) {
-		fprintf(stderr, "smolvm: --share '%s': want TAG=HOSTDIR[,ro] with a 1-36 byte TAG\n",
+		fprintf(stderr,
+			"smolvm: --share '%s': want TAG=HOSTDIR[,ro] with a 1-36 byte TAG\n",
 			arg ? arg : "");
 		goto out;
 	}

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define VFSDEV_SNAP_VERSION 2u
-#define VFSDEV_TAG_MAX 36
+#define VFSDEV_TAG_MAX	    36
 
 struct vfsdev {
 	struct vfs *fs;
@@ -102,8 +102,8 @@ static uint32_t serve(struct vfsdev *d)
 		if (h.opcode == FUSE_FORGET || h.opcode == FUSE_BATCH_FORGET ||
 		    cap < sizeof(struct fuse_out_header))
 			return 0;
-		struct fuse_out_header oh = { .len = sizeof(oh), .error = -EINVAL,
-					      .unique = h.unique };
+		struct fuse_out_header oh = {
+		    .len = sizeof(oh), .error = -EINVAL, .unique = h.unique};
 		memcpy(d->out, &oh, sizeof(oh));
 		olen = sizeof(oh);
 	}
@@ -127,7 +127,7 @@ int vfsdev_process(struct vfsdev *d, struct vq *vq, bool *pushed)
 
 int vfsdev_save(const struct vfsdev *d, struct strbuf *out)
 {
-	struct vfsdev_snap s = { .version = VFSDEV_SNAP_VERSION, .read_only = d->read_only };
+	struct vfsdev_snap s = {.version = VFSDEV_SNAP_VERSION, .read_only = d->read_only};
 	memcpy(s.tag, d->cfg.tag, sizeof(s.tag));
 	int rc = sb_append(out, &s, sizeof(s));
 	return rc ? rc : vfs_save_state(d->fs, out);
@@ -138,7 +138,8 @@ int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len)
 	struct vfsdev_snap s;
 	char err[256];
 	if (len < sizeof(s)) {
-		fprintf(stderr, "smolvm: snapshot dev.fs: blob is %zu bytes, shorter than its header\n",
+		fprintf(stderr,
+			"smolvm: snapshot dev.fs: blob is %zu bytes, shorter than its header\n",
 			len);
 		return -EINVAL;
 	}
@@ -150,14 +151,16 @@ int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len)
 	}
 	if (memcmp(s.tag, d->cfg.tag, sizeof(s.tag)) != 0 || (s.read_only != 0) != d->read_only) {
 		fprintf(stderr,
-			"smolvm: snapshot dev.fs: share '%.36s'%s was saved, this VM has '%.36s'%s; give the same --share tags and ro flags\n",
+			"smolvm: snapshot dev.fs: share '%.36s'%s was saved, this VM has "
+			"'%.36s'%s; give the same --share tags and ro flags\n",
 			(const char *)s.tag, s.read_only ? " (ro)" : "", (const char *)d->cfg.tag,
 			d->read_only ? " (ro)" : "");
 		return -EINVAL;
 	}
 	if (vfs_restore_state(d->fs, (const uint8_t *)blob + sizeof(s), len - sizeof(s), err,
 			      sizeof(err))) {
-		fprintf(stderr, "smolvm: snapshot dev.fs '%.36s': %s\n", (const char *)d->cfg.tag, err);
+		fprintf(stderr, "smolvm: snapshot dev.fs '%.36s': %s\n", (const char *)d->cfg.tag,
+			err);
 		return -EINVAL;
 	}
 	return 0;

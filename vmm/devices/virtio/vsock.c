@@ -71,10 +71,11 @@ static uint64_t ops_features(void *dev)
 
 static void ops_config_read(void *dev, uint32_t off, void *data, uint32_t len)
 {
-	struct virtio_vsock_config cfg = { .guest_cid = ((struct vsock_dev *)dev)->cid };
+	struct virtio_vsock_config cfg = {.guest_cid = ((struct vsock_dev *)dev)->cid};
 	memset(data, 0, len);
 	if (off < sizeof(cfg))
-		memcpy(data, (uint8_t *)&cfg + off, len < sizeof(cfg) - off ? len : sizeof(cfg) - off);
+		memcpy(data, (uint8_t *)&cfg + off,
+		       len < sizeof(cfg) - off ? len : sizeof(cfg) - off);
 }
 
 static void ops_config_write(void *dev, uint32_t off, const void *data, uint32_t len)
@@ -107,8 +108,8 @@ static void ops_notify(void *dev, struct vmmio *t, unsigned q)
 
 static int ops_save(void *dev, struct strbuf *out)
 {
-	struct vsock_snap s = { .version = VSOCK_SNAP_VERSION,
-				.guest_cid = ((struct vsock_dev *)dev)->cid };
+	struct vsock_snap s = {.version = VSOCK_SNAP_VERSION,
+			       .guest_cid = ((struct vsock_dev *)dev)->cid};
 	return sb_append(out, &s, sizeof(s));
 }
 
@@ -117,8 +118,8 @@ static int ops_restore(void *dev, const void *blob, size_t len)
 	struct vsock_dev *d = dev;
 	struct vsock_snap s;
 	if (len != sizeof(s)) {
-		fprintf(stderr, "smolvm: snapshot dev.vsock: blob is %zu bytes, expected %zu\n", len,
-			sizeof(s));
+		fprintf(stderr, "smolvm: snapshot dev.vsock: blob is %zu bytes, expected %zu\n",
+			len, sizeof(s));
 		return -EINVAL;
 	}
 	memcpy(&s, blob, sizeof(s));
@@ -142,20 +143,20 @@ static void ops_destroy(void *dev)
 }
 
 static const struct virtio_device_ops vsock_ops = {
-	.name = "vsock",
-	.device_id = VIRTIO_ID_VSOCK,
-	.num_queues = 3,
-	.queue_max_size = 256,
-	.features = ops_features,
-	.config_size = sizeof(struct virtio_vsock_config),
-	.config_read = ops_config_read,
-	.config_write = ops_config_write,
-	.activate = ops_activate,
-	.reset = ops_reset,
-	.queue_notify = ops_notify,
-	.save = ops_save,
-	.restore = ops_restore,
-	.destroy = ops_destroy,
+    .name = "vsock",
+    .device_id = VIRTIO_ID_VSOCK,
+    .num_queues = 3,
+    .queue_max_size = 256,
+    .features = ops_features,
+    .config_size = sizeof(struct virtio_vsock_config),
+    .config_read = ops_config_read,
+    .config_write = ops_config_write,
+    .activate = ops_activate,
+    .reset = ops_reset,
+    .queue_notify = ops_notify,
+    .save = ops_save,
+    .restore = ops_restore,
+    .destroy = ops_destroy,
 };
 
 int vsock_attach(struct vm *vm, const char *arg)
@@ -186,7 +187,7 @@ int vsock_attach(struct vm *vm, const char *arg)
 	rc = vm_add_virtio(vm, &vsock_ops, d, &d->t);
 	if (rc)
 		return rc;
-	struct vsock_io io = { io_queue, io_signal, io_lock, io_unlock, io_broken, d };
+	struct vsock_io io = {io_queue, io_signal, io_lock, io_unlock, io_broken, d};
 	rc = vsock_create(cid, comma + 1, vm_evloop(vm), &io, &d->vs);
 	if (rc)
 		fprintf(stderr, "smolvm: --vsock '%s': cannot listen on %s: %s\n", arg, comma + 1,

@@ -39,15 +39,15 @@ int vsock_attach(struct vm *vm, const char *arg);
 /* How the core reaches its queues: the transport (or a test's mock). */
 struct vsock_io {
 	struct vq *(*queue)(void *opaque, unsigned q); /* 0 rx, 1 tx, 2 event */
-	void (*signal)(void *opaque, unsigned q);	 /* after vq_push()es on q */
-	void (*lock)(void *opaque);			 /* serialises with queue_notify */
+	void (*signal)(void *opaque, unsigned q);      /* after vq_push()es on q */
+	void (*lock)(void *opaque);		       /* serialises with queue_notify */
 	void (*unlock)(void *opaque);
 	void (*broken)(void *opaque, const char *why); /* queue garbage: needs reset */
 	void *opaque;
 };
 
-#define VSOCK_QUEUE_RX 0
-#define VSOCK_QUEUE_TX 1
+#define VSOCK_QUEUE_RX	  0
+#define VSOCK_QUEUE_TX	  1
 #define VSOCK_QUEUE_EVENT 2
 
 /* Per-connection buffer for guest->host data (the buf_alloc we advertise). */
@@ -57,8 +57,8 @@ struct vsock_io {
 /* Creates the device core for guest_cid (3..UINT32_MAX-1), listening on the
  * Unix socket path (copied), registering fds on el (borrowed). io is copied.
  * The device is inactive until vsock_activate. */
-int vsock_create(uint64_t guest_cid, const char *path, struct evloop *el,
-		 const struct vsock_io *io, struct vsock **out);
+int vsock_create(uint64_t guest_cid, const char *path, struct evloop *el, const struct vsock_io *io,
+		 struct vsock **out);
 /* Closes every connection and the listener, removes PATH. NULL is a no-op. */
 void vsock_destroy(struct vsock *vs);
 

@@ -241,7 +241,7 @@ int vsock_conn_from_guest(struct vsock_conn *c, const struct vq_chain *chain, ui
 			left -= take;
 			skip = 0;
 		}
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
 		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return -EPIPE;
@@ -352,7 +352,8 @@ static void conn_cb(void *opaque, uint32_t events)
 		bool alive = true;
 		if ((events & EPOLLOUT) && c->buf_len)
 			alive = flush_buf(c);
-		if (alive && !c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->epoll_mask & EPOLLIN) {
+		if (alive && !c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+		    c->epoll_mask & EPOLLIN) {
 			c->readable = true;
 			vsock_conn_update_events(c);
 			vsock_conn_want_rx(c);

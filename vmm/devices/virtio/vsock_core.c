@@ -14,10 +14,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int vsock_create(uint64_t guest_cid, const char *path, struct evloop *el,
-		 const struct vsock_io *io, struct vsock **out)
+int vsock_create(uint64_t guest_cid, const char *path, struct evloop *el, const struct vsock_io *io,
+		 struct vsock **out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vsock *vs;
 	struct stat st;
 	int rc;
@@ -93,7 +93,7 @@ void vsock_orphan_rst(struct vsock *vs, uint32_t host_port, uint32_t guest_port)
 	 * queue without limit; an RST dropped here only costs the guest a
 	 * timeout on a connection it should not have used. */
 	if (vs->norphans < VSOCK_MAX_ORPHAN_RST)
-		vs->orphans[vs->norphans++] = (struct vsock_orphan){ host_port, guest_port };
+		vs->orphans[vs->norphans++] = (struct vsock_orphan){host_port, guest_port};
 }
 
 static void hdr_init(const struct vsock *vs, struct virtio_vsock_hdr *h, uint32_t host_port,
@@ -245,7 +245,7 @@ void vsock_rx_kick(struct vsock *vs)
 /* A guest connection to host port `port`: the Unix socket PATH_port. */
 static void guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vsock_conn *c;
 	int fd;
 
@@ -389,7 +389,7 @@ static void send_reset_event(struct vsock *vs)
 		vs->io.broken(vs->io.opaque, "virtio-vsock: malformed event queue");
 	if (rc != 1)
 		return;
-	struct virtio_vsock_event ev = { .id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET };
+	struct virtio_vsock_event ev = {.id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET};
 	uint32_t n = vq_chain_write(&vs->chain, 0, &ev, sizeof(ev)) ? 0 : sizeof(ev);
 	vq_push(vq, vs->chain.head, n);
 	vs->io.signal(vs->io.opaque, VSOCK_QUEUE_EVENT);

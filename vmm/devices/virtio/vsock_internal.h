@@ -13,14 +13,14 @@
 #define VSOCK_HOST_CID 2
 #define VSOCK_HDR_SIZE sizeof(struct virtio_vsock_hdr) /* 44, packed */
 /* Largest payload we put in, or accept in, one packet. */
-#define VSOCK_MAX_PKT (64u * 1024)
-#define VSOCK_BUCKETS 256
+#define VSOCK_MAX_PKT	     (64u * 1024)
+#define VSOCK_BUCKETS	     256
 #define VSOCK_MAX_ORPHAN_RST 64
-#define VSOCK_LINE_MAX 32 /* "CONNECT 4294967295\n" fits */
+#define VSOCK_LINE_MAX	     32 /* "CONNECT 4294967295\n" fits */
 
 enum vsock_state {
-	VC_HANDSHAKE,	/* host side: waiting for "CONNECT <port>\n" */
-	VC_CONNECTING,	/* host side: REQUEST sent, waiting for the guest */
+	VC_HANDSHAKE,  /* host side: waiting for "CONNECT <port>\n" */
+	VC_CONNECTING, /* host side: REQUEST sent, waiting for the guest */
 	VC_ESTABLISHED,
 };
 
@@ -48,8 +48,8 @@ struct vsock_conn {
 
 	/* Credit (§5.10.6.3). Peer = the guest. */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
-	uint32_t tx_cnt;	 /* payload bytes we sent to the guest */
-	uint32_t fwd_cnt;	 /* guest bytes we delivered to the host socket */
+	uint32_t tx_cnt;       /* payload bytes we sent to the guest */
+	uint32_t fwd_cnt;      /* guest bytes we delivered to the host socket */
 	uint32_t fwd_cnt_sent; /* fwd_cnt as last told to the guest */
 
 	/* guest->host bytes the host socket has not taken yet (ring). */
