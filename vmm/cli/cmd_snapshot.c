@@ -14,7 +14,7 @@
 static const char *type_name(uint32_t t)
 {
 	static const char *const names[] = {"?",      "config", "vcpu", "vm",
-					    "device", "memory", "note"};
+					    "device", "memory", "note", "legacy"};
 	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 

@@ -81,6 +81,7 @@ enum snap_section_type {
 	SNAP_SEC_DEVICE = 4, /* "dev.<name>": one device's state */
 	SNAP_SEC_MEMORY = 5, /* "memory": guest RAM, page aligned, sparse */
 	SNAP_SEC_NOTE = 6,   /* free-form text, ignored on restore */
+	SNAP_SEC_LEGACY = 7, /* "serial.com1": a legacy (non-virtio) device's state */
 };
 
 struct snap_fingerprint {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/gmem.h"
+#include "devices/serial.h"
 #include "devices/virtio/mmio.h"
 #include "util.h"
 
@@ -24,6 +25,8 @@ struct loaded {
 	const struct snap_section *mem;
 	struct vcpu_state *vcpus; /* cfg.nr_vcpus entries */
 	struct vm_state vm;
+	bool have_serial;
+	struct serial_state serial;
 	unsigned ndev;
 	const struct snap_section *dev[VM_MAX_DEVICES + 4]; /* by device index */
 	void *dev_blob[VM_MAX_DEVICES + 4];
@@ -60,6 +63,34 @@ static uint32_t section_version(uint32_t type)
 	    [SNAP_SEC_VM] = SNAP_VM_VERSION,
 	};
 	return type < sizeof(versions) / sizeof(versions[0]) ? versions[type] : 0;
+}
+
+/* The UART's registers, checked here as serial_restore() will check them,
+ * so that a bad blob is refused before any state is set. */
+static int load_serial(struct loaded *l, struct snap_err *err)
+{
+	const struct snap_section *s = snap_file_find(l->f, SNAP_SERIAL_SECTION);
+	if (!s)
+		return 0; /* older snapshots: the UART starts from reset */
+	if (s->type != SNAP_SEC_LEGACY || s->version != SNAP_SERIAL_VERSION ||
+	    s->length != sizeof(l->serial))
+		return snap_errf(err, -EINVAL,
+				 "%s: section %s: type %u version %u length %" PRIu64
+				 ", expected %u/%u/%zu",
+				 l->f->path, s->name, s->type, s->version, s->length,
+				 SNAP_SEC_LEGACY, SNAP_SERIAL_VERSION, sizeof(l->serial));
+	void *buf;
+	int rc = snap_file_read(l->f, s, SNAP_SEC_LEGACY, &buf, NULL, err);
+	if (rc)
+		return rc;
+	memcpy(&l->serial, buf, sizeof(l->serial));
+	free(buf);
+	if (l->serial.rx_len > sizeof(l->serial.rx) || l->serial.iir_thre > 1)
+		return snap_errf(err, -EINVAL,
+				 "%s: section %s: rx_len %u / iir_thre %u out of range", l->f->path,
+				 s->name, l->serial.rx_len, l->serial.iir_thre);
+	l->have_serial = true;
+	return 0;
 }
 
 static int load(const char *path, bool verify_memory, struct loaded *l, struct snap_err *err)
@@ -99,7 +130,7 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 			l->dev[idx] = s;
 		} else if (s->type != SNAP_SEC_CONFIG && s->type != SNAP_SEC_VCPU &&
 			   s->type != SNAP_SEC_VM && s->type != SNAP_SEC_MEMORY &&
-			   s->type != SNAP_SEC_NOTE) {
+			   s->type != SNAP_SEC_NOTE && s->type != SNAP_SEC_LEGACY) {
 			return snap_errf(err, -EPROTONOSUPPORT,
 					 "%s: section %s has unknown type %u", path, s->name,
 					 s->type);
@@ -145,6 +176,9 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 		if (rc)
 			return rc;
 	}
+	rc = load_serial(l, err);
+	if (rc)
+		return rc;
 	if (verify_memory)
 		return snap_file_verify(f, err);
 	return 0;
@@ -255,6 +289,11 @@ static int apply_state(const struct loaded *l, struct vm *vm, struct snap_err *e
 		if (rc)
 			return snap_errf(err, rc, "%s: KVM refused the state of vCPU %u: %s", path,
 					 i, strerror(-rc));
+	}
+	if (l->have_serial && vm_serial(vm)) {
+		rc = serial_restore(vm_serial(vm), &l->serial);
+		if (rc)
+			return snap_errf(err, rc, "%s: the UART refused its saved state", path);
 	}
 	for (unsigned i = 0; i < l->ndev; i++) {
 		rc = vmmio_restore(vm_virtio(vm, i), l->dev_blob[i], l->dev_len[i]);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/gmem.h"
+#include "devices/serial.h"
 #include "devices/virtio/mmio.h"
 #include "strbuf.h"
 #include "util.h"
@@ -184,6 +185,15 @@ static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct snap
 			break;
 		}
 		rc = snap_writer_add(w, name, SNAP_SEC_DEVICE, 1, sb.buf, sb.len, err);
+	}
+	if (!rc && vm_serial(vm)) {
+		/* The UART's registers: a Linux guest's 8250 driver waits for the
+		 * THRE interrupt it enabled in IER. */
+		struct serial_state ss;
+		memset(&ss, 0, sizeof(ss));
+		serial_save(vm_serial(vm), &ss);
+		rc = snap_writer_add(w, SNAP_SERIAL_SECTION, SNAP_SEC_LEGACY, SNAP_SERIAL_VERSION,
+				     &ss, sizeof(ss), err);
 	}
 	sb_release(&sb);
 	return rc;

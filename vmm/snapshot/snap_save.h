@@ -32,6 +32,9 @@ struct snap_save_stats {
  * stats->freeze_path names it. stats may be NULL only for VMs without one. */
 int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, struct snap_err *err);
 
+#define SNAP_SERIAL_SECTION "serial.com1"
+#define SNAP_SERIAL_VERSION 1
+
 /* Section name of virtio device i with ops name `name`: "dev.<name>.<i>". */
 int snap_dev_section_name(const char *name, unsigned i, char *buf, size_t len);
 
