@@ -101,6 +101,19 @@ $SMOLVM snapshot verify c.smolsnap >/dev/null || fail "control snapshot does not
 grep -q "probe: counter 1" c.txt || fail "control VM did not start"
 ok "control socket: status, pause, snapshot, resume, errors"
 
+# --exit-after-snapshot through the control socket: the VMM exits 0.
+$SMOLVM run --kernel "$PROBE" --cmdline probe.run=counter,spin=100000 --serial none \
+	--control e.sock --exit-after-snapshot &
+VMPID=$!
+for _ in $(seq 100); do [ -S e.sock ] && break; sleep 0.05; done
+$TOOL ctl e.sock "snapshot e.smolsnap" | grep -q "^ok e.smolsnap" || fail "control snapshot with --exit-after-snapshot"
+wait $VMPID
+rc=$?
+VMPID=
+[ $rc -eq 0 ] || fail "VMM exited $rc after a control snapshot with --exit-after-snapshot"
+[ -S e.sock ] && fail "control socket left behind"
+ok "control snapshot with --exit-after-snapshot exits 0"
+
 # A snapshot of a restored VM (its RAM is a private mapping of the first
 # snapshot), restored again.
 $SMOLVM run --kernel "$PROBE" --cmdline probe.run=counter,checkpoint,counter,spin=100000 \
