@@ -433,6 +433,7 @@ static const struct reporter_ops console_ops = {
     .result = console_result,
     .end = console_end,
     .destroy = console_destroy,
+    .tick = console_reporter_tick,
 };
 
 int console_reporter_create(FILE *f, const struct console_opts *o, struct reporter **out)

@@ -96,6 +96,16 @@ void reporter_set_end(struct reporter_set *set, const struct run_summary *sum)
 	}
 }
 
+void reporter_set_tick(struct reporter_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct reporter *r = set->items[i];
+		int rc = r->ops->tick ? r->ops->tick(r) : 0;
+		if (rc)
+			reporter_failed(r, "tick", rc);
+	}
+}
+
 void reporter_set_destroy(struct reporter_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)

@@ -20,6 +20,9 @@ struct reporter_ops {
 	int (*result)(struct reporter *r, const struct result_record *rec);
 	int (*end)(struct reporter *r, const struct run_summary *sum);
 	void (*destroy)(struct reporter *r);
+	/* Optional: called about once a second while tests run, so that live
+	 * displays (elapsed time) move between results. */
+	int (*tick)(struct reporter *r);
 };
 
 struct reporter {
@@ -38,6 +41,7 @@ void reporter_set_begin(struct reporter_set *set, const struct run_info *info);
 void reporter_set_test_started(struct reporter_set *set, const char *name, unsigned attempt);
 void reporter_set_result(struct reporter_set *set, const struct result_record *rec);
 void reporter_set_end(struct reporter_set *set, const struct run_summary *sum);
+void reporter_set_tick(struct reporter_set *set);
 void reporter_set_destroy(struct reporter_set *set); /* destroys every reporter */
 
 #endif

@@ -75,6 +75,8 @@ void sched_arm_timer(struct sched *sc)
 			d = min_deadline(d, j->connect_deadline);
 		if (j->ac)
 			d = min_deadline(d, agent_client_deadline_ns(j->ac));
+		/* while anything runs, wake once a second for live progress */
+		d = min_deadline(d, util_now_ns() + NSEC_PER_SEC);
 	}
 	struct itimerspec its = {0};
 	if (d) {

@@ -32,6 +32,7 @@ static void handle_timers(struct sched *sc)
 	if (read(sc->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		return;
 	uint64_t now = util_now_ns();
+	reporter_set_tick(sc->rep);
 	for (unsigned i = 0; i < sc->n_jobs; i++) {
 		struct job *j = &sc->jobs[i];
 		if (!j->used || j->phase == JOB_FINISHED || j->phase == JOB_REAPING)

@@ -193,7 +193,12 @@ static void rec_destroy(struct reporter *r)
 }
 
 static const struct reporter_ops rec_ops = {
-    "recorder", rec_begin, rec_started, rec_result, rec_end, rec_destroy,
+    .name = "recorder",
+    .begin = rec_begin,
+    .test_started = rec_started,
+    .result = rec_result,
+    .end = rec_end,
+    .destroy = rec_destroy,
 };
 
 /* ---- harness ------------------------------------------------------------ */
