@@ -122,6 +122,15 @@ START_TEST(requests)
 	ck_assert_uint_eq(req(d, FUSE_LOOKUP, 1, "x", 2, 0, 8, &err, NULL), 0);
 	struct fuse_forget_in fi = {.nlookup = 1};
 	ck_assert_uint_eq(req(d, FUSE_FORGET, e.nodeid, &fi, sizeof(fi), 0, 64, &err, NULL), 0);
+	/* A device reset starts the session over: INIT needed, nodes gone. */
+	ck_assert_uint_gt(req(d, FUSE_LOOKUP, 1, "host-to-probe.txt", 18, 0, 256, &err, NULL), 16);
+	vfsdev_reset(d);
+	ck_assert_uint_eq(req(d, FUSE_LOOKUP, 1, "host-to-probe.txt", 18, 0, 256, &err, NULL), 16);
+	ck_assert_int_eq(err, -EIO);
+	init(d);
+	struct fuse_getattr_in ga = {0};
+	ck_assert_uint_eq(req(d, FUSE_GETATTR, e.nodeid, &ga, sizeof(ga), 0, 256, &err, NULL), 16);
+	ck_assert_int_eq(err, -ENOENT);
 	/* Reply larger than the room: the handler reports ERANGE. */
 	ck_assert_uint_eq(req(d, FUSE_LOOKUP, 1, "host-to-probe.txt", 18, 0, 40, &err, NULL), 16);
 	ck_assert_int_eq(err, -ERANGE);

@@ -74,6 +74,10 @@ struct strbuf;
 int vfs_save_state(const struct vfs *fs, struct strbuf *out);
 int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, char *err, size_t err_len);
 
+/* Back to the state right after vfs_create (the device was reset): every
+ * node but the root and every handle closed, INIT needed again. */
+void vfs_reset(struct vfs *fs);
+
 /* Number of live nodes (root included) and open handles, for tests. */
 void vfs_counts(const struct vfs *fs, uint32_t *nodes, uint32_t *handles);
 

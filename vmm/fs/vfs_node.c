@@ -367,3 +367,25 @@ void vfs_rebuild_free_lists(struct vfs *fs)
 		(void)rehash(fs,
 			     fs->nbuckets * 2 > fs->nodes_live ? fs->nbuckets * 2 : fs->nodes_live);
 }
+
+void vfs_reset(struct vfs *fs)
+{
+	for (uint32_t i = FUSE_ROOT_ID + 1; i < fs->nodes_cap; i++) {
+		if (fs->nodes[i].fd >= 0) {
+			close(fs->nodes[i].fd);
+			fs->nodes[i].fd = -1;
+		}
+	}
+	for (uint32_t i = 1; i < fs->fhs_cap; i++) {
+		if (fs->fhs[i].fd >= 0) {
+			close(fs->fhs[i].fd);
+			fs->fhs[i].fd = -1;
+		}
+	}
+	fs->nodes_live = 1;
+	fs->fhs_live = 0;
+	fs->init_done = false;
+	fs->destroyed = false;
+	vfs_rebuild_free_lists(fs);
+	(void)rehash(fs, fs->nbuckets); /* drop the closed nodes from the chains */
+}

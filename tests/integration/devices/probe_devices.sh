@@ -69,5 +69,33 @@ has fs "probe: fs ok"
 [ $? = 1 ] || bad "fs ro: the step should fail (status 1)"
 grep -q 'probe: fs FAIL .*errno 30' "$T/fsro.out" || bad "fs ro: no EROFS failure line"
 
+# Snapshot with all three devices attached, restore as a fork with its own
+# disk layer and vsock socket: the fs session and the disk survive, the
+# vsock works again after the restore.
+mkdir "$T/snapshare"
+echo "before the snapshot" >"$T/snapshare/host-to-probe.txt"
+truncate -s 1M "$T/s.img"
+"$SMOLVM" disk create "$T/s.layer" --base "$T/s.img" || bad "snap: disk create"
+"$SMOLVM" run --kernel "$PROBE" --mem 64 --disk "$T/s.img,layer=$T/s.layer" --vsock "3,$T/s.sock" \
+	--share "probe=$T/snapshare" --snapshot-on-checkpoint "$T/snap" --exit-after-snapshot \
+	--cmdline probe.run=fs,checkpoint,vsock </dev/null >"$T/snap.out" 2>&1 || bad "snap: the run failed"
+has snap "probe: fs ok"
+"$SMOLVM" restore "$T/snap" --disk-layer "$T/fork.layer" --vsock "3,$T/f.sock" \
+	--share "probe=$T/snapshare" </dev/null >"$T/fork.out" 2>&1 &
+PID=$!
+if "$VHOST" "$T/f.sock" 1234 65536 60; then
+	wait "$PID"
+	st=$?
+else
+	bad "fork: the vsock echo after restore failed"
+	kill "$PID" 2>/dev/null
+	wait "$PID"
+	st=0
+fi
+PID=
+[ $st = 0 ] || bad "fork: smolvm restore exited with $st"
+has fork "probe: vsock ok"
+[ -e "$T/fork.layer" ] || bad "fork: no fork layer was created"
+
 [ $fail = 0 ] && echo "probe device tests passed"
 exit $fail

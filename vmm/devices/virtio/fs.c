@@ -43,6 +43,11 @@ static int ops_activate(void *dev, struct vmmio *t, uint64_t features)
 	return 0;
 }
 
+static void ops_reset(void *dev)
+{
+	vfsdev_reset(dev);
+}
+
 static void ops_notify(void *dev, struct vmmio *t, unsigned q)
 {
 	bool pushed = false;
@@ -80,6 +85,7 @@ static const struct virtio_device_ops vfsdev_ops = {
     .config_read = ops_config_read,
     .config_write = ops_config_write,
     .activate = ops_activate,
+    .reset = ops_reset,
     .queue_notify = ops_notify,
     .save = ops_save,
     .restore = ops_restore,

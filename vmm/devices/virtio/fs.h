@@ -28,6 +28,9 @@ void vfsdev_destroy(struct vfsdev *d);
  * on the used ring. -EIO when the queue is broken. */
 int vfsdev_process(struct vfsdev *d, struct vq *vq, bool *pushed);
 
+/* The driver reset the device: the FUSE session starts over. */
+void vfsdev_reset(struct vfsdev *d);
+
 /* struct virtio_fs_config at off/len. */
 void vfsdev_config_read(const struct vfsdev *d, uint32_t off, void *data, uint32_t len);
 

@@ -73,6 +73,11 @@ void vfsdev_destroy(struct vfsdev *d)
 	free(d);
 }
 
+void vfsdev_reset(struct vfsdev *d)
+{
+	vfs_reset(d->fs);
+}
+
 void vfsdev_config_read(const struct vfsdev *d, uint32_t off, void *data, uint32_t len)
 {
 	memset(data, 0, len);
