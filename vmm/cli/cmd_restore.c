@@ -261,8 +261,7 @@ int cmd_restore(int argc, char **argv)
 	int rc = parse(argc, argv, &a);
 	if (rc)
 		return rc > 0 ? 0 : EXIT_USAGE;
-	/* The disk goes first among the extra devices, as `smolvm run` attaches
-	 * --disk before --vsock and --share. */
+	/* snap_restore() puts the devices in the snapshot's order. */
 	unsigned nextra = a.o.ndevices;
 	struct vm_device_spec extra[VM_MAX_DEVICES];
 	memcpy(extra, a.o.devices, sizeof(extra));

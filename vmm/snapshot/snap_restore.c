@@ -304,6 +304,32 @@ static int apply_state(const struct loaded *l, struct vm *vm, struct snap_err *e
 	return 0;
 }
 
+/* Puts the restore's device specs in the order of the saved device
+ * sections ("dev.<kind>.<i>": the kinds of devices.def are the ops names),
+ * whatever order the command line gave them in, since `smolvm run`
+ * attached them in its own command-line order. Specs that match no saved
+ * device go last, where the device-set check names them. */
+static void order_devices(const struct loaded *l, const struct snap_restore_opts *o,
+			  struct vm_config *vc)
+{
+	bool used[VM_MAX_DEVICES] = {false};
+	for (unsigned d = 0; d < l->ndev; d++) {
+		const char *kind = l->dev[d]->name + 4; /* after "dev." */
+		size_t klen = strcspn(kind, ".");
+		for (unsigned i = 0; i < o->ndevices; i++) {
+			if (used[i] || strlen(o->devices[i].kind) != klen ||
+			    strncmp(o->devices[i].kind, kind, klen) != 0)
+				continue;
+			used[i] = true;
+			vc->devices[vc->ndevices++] = o->devices[i];
+			break;
+		}
+	}
+	for (unsigned i = 0; i < o->ndevices; i++)
+		if (!used[i])
+			vc->devices[vc->ndevices++] = o->devices[i];
+}
+
 int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 		 struct snap_restore_times *times, struct snap_err *err)
 {
@@ -328,8 +354,7 @@ int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 	vc.restore_path = o->path;
 	/* The rng is the core's default device; it exists iff it was saved. */
 	vc.rng = l.ndev > 0 && !strncmp(l.dev[0]->name, "dev.rng.", 8);
-	for (unsigned i = 0; i < o->ndevices; i++)
-		vc.devices[vc.ndevices++] = o->devices[i];
+	order_devices(&l, o, &vc);
 	rc = vm_create(&vc, &vm);
 	if (rc) {
 		/* vm_create and the devices have printed their one line. */

@@ -214,6 +214,14 @@ $SMOLVM run --kernel "$PROBE" --vsock 3,v.sock --cmdline probe.run=counter,check
 $SMOLVM fork vs.smolsnap -n 2 --dir vforks/ --vsock-cid 3 >/dev/null || fail "fork with vsock"
 grep -q "probe: counter 2" vforks/1/serial.log || fail "vsock fork did not continue"
 ok "vsock forks"
+mkdir -p share
+$SMOLVM run --kernel "$PROBE" --share "probe=$W/share" --vsock 3,v3.sock \
+	--cmdline probe.run=counter,checkpoint,counter --snapshot-on-checkpoint fv.smolsnap \
+	--exit-after-snapshot --serial none || fail "snapshot with a share and vsock"
+$SMOLVM restore fv.smolsnap --vsock 3,v4.sock --share "probe=$W/share" --serial fv.txt ||
+	fail "restore with the devices given in another order"
+grep -q "probe: counter 2" fv.txt || fail "share+vsock restore did not continue"
+ok "devices matched to the snapshot's order"
 expect_err "restore without the saved vsock device" "virtio devices" $SMOLVM restore vs.smolsnap
 expect_err "restore with a device the snapshot lacks" "virtio devices" $SMOLVM restore s.smolsnap --vsock 3,x.sock
 
