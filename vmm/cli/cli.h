@@ -1,8 +1,8 @@
 /* cli: the `smolvm` command line.
  *
- * Subcommands are rows of commands.def: SMOLVM_CMD(name, args, summary)
- * needs `int cmd_name(int argc, char **argv)` in its own file cmd_name.c
- * (globbed by vmm/core.cmake). argv[0] is the subcommand name. Each returns
+ * Subcommands are rows of commands.def: SMOLVM_CMD(fn, "name", args, summary)
+ * needs `int cmd_fn(int argc, char **argv)` in its own file cmd_fn.c, listed
+ * in its area's vmm/AREA.cmake fragment. argv[0] is the subcommand name. Each returns
  * the process exit status (only main exits).
  *
  * `smolvm run` options are rows of run_opts.def:
@@ -19,7 +19,7 @@
 
 struct vm_config;
 
-#define SMOLVM_CMD(name, args, summary) int cmd_##name(int argc, char **argv);
+#define SMOLVM_CMD(fn, name, args, summary) int cmd_##fn(int argc, char **argv);
 #include "cli/commands.def"
 #undef SMOLVM_CMD
 

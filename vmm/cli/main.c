@@ -16,20 +16,10 @@ struct smolvm_cmd {
 };
 
 static const struct smolvm_cmd commands[] = {
-#define SMOLVM_CMD(name, args, summary) {#name, args, summary, cmd_##name},
+#define SMOLVM_CMD(fn, name, args, summary) {name, args, summary, cmd_##fn},
 #include "cli/commands.def"
 #undef SMOLVM_CMD
 };
-
-/* Table names are C identifiers; on the command line '-' stands for '_'
- * (`smolvm fuse-serve` runs cmd_fuse_serve). */
-static int cmd_name_eq(const char *name, const char *arg)
-{
-	for (; *name && *arg; name++, arg++)
-		if (*name != *arg && !(*name == '_' && *arg == '-'))
-			return 0;
-	return *name == *arg;
-}
 
 static void usage(FILE *f)
 {
@@ -62,7 +52,7 @@ int main(int argc, char **argv)
 		return SMOLVM_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (cmd_name_eq(commands[i].name, cmd))
+		if (strcmp(commands[i].name, cmd) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "smolvm: unknown command '%s'; run 'smolvm --help' for the list\n", cmd);
 	return SMOLVM_EXIT_USAGE;

@@ -12,17 +12,7 @@
 
 #include "snap_err.h"
 
-/* vm.h embeds struct kvm_xsave (which ends in a flexible array in newer uapi
- * headers) inside struct vcpu_state; clang flags that as a GNU extension.
- * The core's header owns the layout; keep clang -Werror builds going here. */
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
-#endif
 #include "smolvm/vm.h"
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,16 +5,7 @@
 #include "fs/vfs.h"
 #include "strbuf.h"
 
-/* vm.h embeds struct kvm_xsave (a flexible array in newer uapi headers) in
- * struct vcpu_state; clang calls that a GNU extension. Not ours to change. */
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
-#endif
 #include "smolvm/vm.h"
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
 
 #include <errno.h>
 #include <linux/virtio_fs.h>
