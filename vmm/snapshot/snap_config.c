@@ -149,7 +149,12 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 			return snap_errf(err, -EINVAL, "config: file %u has a bad path (length %u)",
 					 i, n);
 		}
-		char *p = strndup((const char *)buf + pos, n);
+		/* a length-delimited field with no NUL: copy exactly n bytes */
+		char *p = malloc((size_t)n + 1);
+		if (p) {
+			memcpy(p, buf + pos, n);
+			p[n] = '\0';
+		}
 		if (!p) {
 			snap_config_release(cfg);
 			return snap_errf(err, -ENOMEM, "out of memory");
