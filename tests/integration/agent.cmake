@@ -15,3 +15,7 @@ if(SMOL_STATIC_AGENT)
   smol_add_integration_test(agent_static
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/agent/check_static.sh ${SMOL_AGENT_BIN} TIMEOUT 30)
 endif()
+# The VM-init path (mounts, lo, reaping as PID 1) in fresh namespaces.
+smol_add_integration_test(agent_vm_init
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/agent/vm_init.sh $<TARGET_FILE:smoltest> ${SMOL_AGENT_TEST_BIN}
+  TIMEOUT 60)
