@@ -29,6 +29,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (used < PROTO_HDR_SIZE || used > size - off)
 			abort();
+		if (rc == 0 && m.hdr.type == PROTO_EXEC) {
+			/* The lists were validated: walking them yields exactly
+			 * count entries, none with a NUL. */
+			const struct proto_strlist *lists[2] = {&m.u.exec.argv, &m.u.exec.env};
+			for (int l = 0; l < 2; l++) {
+				struct proto_strlist_iter it;
+				struct proto_str str;
+				uint32_t n = 0;
+				proto_strlist_iter_init(lists[l], &it);
+				while (proto_strlist_next(&it, &str)) {
+					if (memchr(str.ptr, 0, str.len))
+						abort();
+					n++;
+				}
+				if (n != lists[l]->count)
+					abort();
+			}
+		}
 		if (rc == 0) {
 			size_t len = 0;
 			if (proto_encode(&m, again, sizeof(again), &len) != 0 || len != used ||
