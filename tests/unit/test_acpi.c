@@ -3,6 +3,7 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/layout.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -201,9 +202,5 @@ static Suite *acpi_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(acpi_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(acpi_suite());
 }

@@ -1,6 +1,7 @@
 /* Unit tests for the host client's parts that need no agent: address
  * parsing and the client's refusal of bad requests (the protocol paths are
  * covered by tests/integration/agent). */
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -241,9 +242,5 @@ int main(void)
 	tcase_add_test(tc, test_request_timeout);
 	tcase_add_test(tc, test_version_mismatch);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

@@ -2,6 +2,7 @@
  * the early mount plan, the kernel command line, the module list and its
  * load order, and the root switch plan. The executors cannot run here (they
  * need PID 1 in a VM); everything they act on is decided by these. */
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -306,9 +307,5 @@ static Suite *init_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(init_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(init_suite());
 }

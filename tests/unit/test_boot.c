@@ -5,6 +5,7 @@
 #include "arch/x86_64/layout.h"
 #include "core/gmem.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <elf.h>
 #include <errno.h>
@@ -357,9 +358,5 @@ static Suite *boot_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(boot_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(boot_suite());
 }

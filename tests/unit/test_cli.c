@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +71,5 @@ int main(void)
 	tcase_add_test(tc, help_lists_every_command);
 	tcase_add_test(tc, usage_errors);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

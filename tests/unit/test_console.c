@@ -3,6 +3,7 @@
 #include "records.h"
 #include "reporters.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -244,9 +245,5 @@ int main(void)
 	tcase_add_test(tc, test_tick);
 	tcase_add_test(tc, test_status_line_width);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return smol_check_run(s);
 }

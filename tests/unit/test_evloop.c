@@ -4,6 +4,7 @@
 #include "core/iobus.h"
 #include "util.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -177,9 +178,5 @@ static Suite *evloop_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(evloop_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(evloop_suite());
 }

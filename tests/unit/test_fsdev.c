@@ -5,6 +5,7 @@
 #include "strbuf.h"
 #include "vq_mock.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -228,9 +229,5 @@ int main(void)
 	tcase_add_test(tc, requests);
 	tcase_add_test(tc, snapshot);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

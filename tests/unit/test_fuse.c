@@ -4,6 +4,7 @@
  * sizes) and a read-only share refusing every modifying opcode. */
 #include "fs/vfs.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -371,9 +372,5 @@ int main(void)
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, read_only);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include "reporters.h"
 #include "util.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -285,9 +286,5 @@ int main(void)
 	tcase_add_test(tc, test_no_links_from_odd_server_url);
 	tcase_add_test(tc, test_unwritable_summary_is_reported);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return smol_check_run(s);
 }

@@ -2,6 +2,7 @@
  * hole, and bounds checks that catch overflow and region straddling. */
 #include "core/gmem.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -111,9 +112,5 @@ static Suite *gmem_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(gmem_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(gmem_suite());
 }

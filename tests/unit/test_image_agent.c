@@ -9,6 +9,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include "check_main.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,9 +135,5 @@ int main(void)
 	TCase *tc = tcase_create("contract");
 	tcase_add_test(tc, agent_reads_the_builders_list);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

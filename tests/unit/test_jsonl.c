@@ -4,6 +4,7 @@
 #include "records.h"
 #include "reporters.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -72,9 +73,5 @@ int main(void)
 	tcase_add_test(tc, test_lines);
 	tcase_add_test(tc, test_create_errors);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return smol_check_run(s);
 }

@@ -2,6 +2,7 @@
 #include "junit_merge.h"
 #include "util.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <libxml/parser.h>
@@ -199,10 +200,7 @@ int main(void)
 	tcase_add_test(tc, test_rejects_deep_and_huge);
 	tcase_add_test(tc, test_failed_add_changes_nothing);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int rc = smol_check_run(s);
 	xmlCleanupParser();
-	return failed ? 1 : 0;
+	return rc;
 }

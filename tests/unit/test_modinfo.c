@@ -3,6 +3,7 @@
 #include "elfread.h"
 #include "modinfo.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <elf.h>
 #include <errno.h>
@@ -339,9 +340,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(suite());
 }

@@ -1,5 +1,6 @@
 /* Unit tests for runner/proto: codec round trips, every malformed case,
  * the incremental reader and the buffered writer. */
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -656,9 +657,5 @@ static Suite *proto_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(proto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(proto_suite());
 }

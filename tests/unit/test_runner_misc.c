@@ -12,6 +12,7 @@
 #include "util.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -346,9 +347,5 @@ int main(void)
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, vm_backend_is_refused_clearly);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

@@ -7,6 +7,7 @@
 #include "suite.h"
 #include "util.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -455,9 +456,5 @@ int main(void)
 	tcase_add_test(tc, parallel_bound);
 	tcase_add_test(tc, setup_runs_in_order_and_fails_cleanly);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

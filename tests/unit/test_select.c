@@ -2,6 +2,7 @@
  * count dealing, environment sharding). */
 #include "select.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -213,9 +214,5 @@ int main(void)
 	tcase_add_test(tc, tags_expressions);
 	tcase_add_test(tc, filter_and_tags);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

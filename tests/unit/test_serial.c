@@ -5,6 +5,7 @@
 #include "smolvm/vm.h"
 #include "util.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,9 +133,5 @@ int main(void)
 		printf("SKIP: /dev/kvm is missing or not accessible\n");
 		return 77;
 	}
-	SRunner *sr = srunner_create(serial_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(serial_suite());
 }

@@ -4,6 +4,7 @@
 #include "snapshot/snap_fork.h"
 #include "util.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -130,9 +131,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return smol_check_run(suite());
 }

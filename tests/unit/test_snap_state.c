@@ -5,6 +5,7 @@
 #include "snapshot/snap_state.h"
 #include "strbuf.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -173,9 +174,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return smol_check_run(suite());
 }

@@ -1,5 +1,6 @@
 #include "strbuf.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +51,5 @@ int main(void)
 	tcase_add_test(tc, append_and_detach);
 	tcase_add_test(tc, grows_large);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(s);
 }

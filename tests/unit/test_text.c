@@ -2,6 +2,7 @@
 #include "strbuf.h"
 #include "text.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,9 +129,5 @@ int main(void)
 	tcase_add_test(tc, test_formats);
 	tcase_add_test(tc, test_output_join);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return smol_check_run(s);
 }

@@ -11,6 +11,7 @@
 #include "strbuf.h"
 #include "util.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <linux/virtio_ring.h>
@@ -304,9 +305,5 @@ int main(void)
 		printf("SKIP: /dev/kvm is missing or not accessible\n");
 		return 77;
 	}
-	SRunner *sr = srunner_create(vmmio_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(vmmio_suite());
 }

@@ -2,6 +2,7 @@
  * through the mock driver with well-formed and hostile chains. */
 #include "vq_mock.h"
 
+#include "check_main.h"
 #include <check.h>
 #include <errno.h>
 #include <linux/virtio_ring.h>
@@ -356,9 +357,5 @@ static Suite *vq_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(vq_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return smol_check_run(vq_suite());
 }
