@@ -48,6 +48,12 @@ int util_write_all(int fd, const void *buf, size_t len);
 /* Reads exactly len bytes. Returns -EPIPE if EOF comes first. */
 int util_read_exact(int fd, void *buf, size_t len);
 
+/* pread/pwrite of exactly len bytes at off, retrying EINTR and short
+ * transfers. A read that meets EOF first returns -EPIPE (like
+ * util_read_exact); a write that makes no progress returns -EIO. */
+int util_pread_exact(int fd, void *buf, size_t len, uint64_t off);
+int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
 /* Reads a whole file into a newly malloc'd, NUL-terminated buffer owned by
  * the caller. Files larger than max_len give -EFBIG. *out_len may be NULL. */
 int util_read_file(const char *path, size_t max_len, char **out, size_t *out_len);

@@ -155,6 +155,24 @@ START_TEST(read_exact_eof)
 }
 END_TEST
 
+START_TEST(positioned_io)
+{
+	FILE *f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	int fd = fileno(f);
+	ck_assert_int_eq(util_pwrite_all(fd, "world", 5, 6), 0);
+	ck_assert_int_eq(util_pwrite_all(fd, "hello", 5, 0), 0);
+	char buf[16] = { 0 };
+	ck_assert_int_eq(util_pread_exact(fd, buf, 11, 0), 0);
+	ck_assert_int_eq(memcmp(buf, "hello\0world", 11), 0); /* the gap reads as zero */
+	ck_assert_int_eq(util_pread_exact(fd, buf, 4, 8), -EPIPE); /* runs past EOF */
+	ck_assert_int_eq(util_pread_exact(fd, buf, 0, 100), 0);
+	fclose(f);
+	ck_assert_int_eq(util_pread_exact(-1, buf, 1, 0), -EBADF);
+	ck_assert_int_eq(util_pwrite_all(-1, buf, 1, 0), -EBADF);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -168,6 +186,7 @@ static Suite *util_suite(void)
 	tc = tcase_create("io");
 	tcase_add_test(tc, files_roundtrip);
 	tcase_add_test(tc, read_exact_eof);
+	tcase_add_test(tc, positioned_io);
 	suite_add_tcase(s, tc);
 	return s;
 }

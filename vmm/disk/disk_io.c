@@ -1,5 +1,7 @@
 #include "disk/disk_io.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -11,36 +13,13 @@
 
 int dio_pread(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	int rc = util_pread_exact(fd, buf, len, off);
+	return rc == -EPIPE ? -EIO : rc; /* the image shrank under us */
 }
 
 int dio_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return 0;
+	return util_pwrite_all(fd, buf, len, off);
 }
 
 int dio_zero_range(int fd, uint64_t off, uint64_t len)

@@ -1,5 +1,7 @@
 #include "disk/layer_format.h"
 
+#include "disk/disk_io.h"
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,23 +139,6 @@ int layer_header_decode(const uint8_t *buf, size_t len, struct layer_header *h, 
 	return 0;
 }
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO; /* the image shrank under us */
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int layer_base_identity(int fd, uint64_t size, uint8_t out[LAYER_ID_LEN])
 {
 	enum { SAMPLES = 65, SAMPLE = 4096, HEAD = 65536 };
@@ -168,7 +153,7 @@ int layer_base_identity(int fd, uint64_t size, uint8_t out[LAYER_ID_LEN])
 	XXH3_128bits_update(st, le, sizeof(le));
 	for (uint64_t off = 0; off < size && off < HEAD; off += SAMPLE) {
 		size_t n = (size_t)(size - off < SAMPLE ? size - off : SAMPLE);
-		rc = pread_full(fd, buf, n, off);
+		rc = dio_pread(fd, buf, n, off);
 		if (rc)
 			goto out;
 		XXH3_128bits_update(st, buf, n);
@@ -179,7 +164,7 @@ int layer_base_identity(int fd, uint64_t size, uint8_t out[LAYER_ID_LEN])
 		if (off >= size)
 			off = size > SAMPLE ? (size - SAMPLE) : 0;
 		size_t n = (size_t)(size - off < SAMPLE ? size - off : SAMPLE);
-		rc = pread_full(fd, buf, n, off);
+		rc = dio_pread(fd, buf, n, off);
 		if (rc)
 			goto out;
 		XXH3_128bits_update(st, buf, n);

@@ -1,5 +1,7 @@
 #include "snap_file.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,24 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
-
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EPIPE;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 int snap_file_open(const char *path, struct snap_file **out, struct snap_err *err)
 {
@@ -56,7 +40,7 @@ int snap_file_open(const char *path, struct snap_file **out, struct snap_err *er
 	f->size = (uint64_t)st.st_size;
 	size_t hlen = f->size < SNAP_HEADER_SIZE ? (size_t)f->size : SNAP_HEADER_SIZE;
 	memset(hdr, 0, SNAP_HEADER_SIZE);
-	rc = pread_all(f->fd, hdr, hlen, 0);
+	rc = util_pread_exact(f->fd, hdr, hlen, 0);
 	if (rc) {
 		snap_errf(err, rc, "reading header: %s", strerror(-rc));
 		goto fail;
@@ -71,7 +55,7 @@ int snap_file_open(const char *path, struct snap_file **out, struct snap_err *er
 		rc = snap_errf(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = pread_all(f->fd, table, tlen, f->hdr.table_offset);
+	rc = util_pread_exact(f->fd, table, tlen, f->hdr.table_offset);
 	if (rc) {
 		snap_errf(err, rc, "reading section table: %s", strerror(-rc));
 		goto fail;
@@ -121,7 +105,7 @@ int snap_file_read(const struct snap_file *f, const struct snap_section *s, uint
 	void *buf = malloc((size_t)s->length + 1);
 	if (!buf)
 		return snap_errf(err, -ENOMEM, "out of memory");
-	int rc = pread_all(f->fd, buf, (size_t)s->length, s->offset);
+	int rc = util_pread_exact(f->fd, buf, (size_t)s->length, s->offset);
 	if (rc) {
 		free(buf);
 		return snap_errf(err, rc, "%s: reading section %s: %s", f->path, s->name,
@@ -187,7 +171,7 @@ static int hash_sparse(const struct snap_file *f, const struct snap_section *s, 
 			hstart = end;
 		for (; pos < hstart;) {
 			uint64_t n = hstart - pos < CHUNK ? hstart - pos : CHUNK;
-			rc = pread_all(f->fd, buf, (size_t)n, pos);
+			rc = util_pread_exact(f->fd, buf, (size_t)n, pos);
 			if (rc)
 				goto out;
 			XXH3_64bits_update(st, buf, (size_t)n);

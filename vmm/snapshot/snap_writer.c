@@ -1,5 +1,7 @@
 #include "snap_writer.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -77,23 +79,6 @@ static int new_entry(struct snap_writer *w, const char *name, uint32_t type, uin
 	return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint32_t version,
 		    const void *data, size_t len, struct snap_err *err)
 {
@@ -104,7 +89,7 @@ int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint
 	s->offset = (w->pos + 7) & ~(uint64_t)7;
 	s->length = len;
 	s->checksum = snap_hash(data, len);
-	rc = pwrite_all(w->fd, data, len, s->offset);
+	rc = util_pwrite_all(w->fd, data, len, s->offset);
 	if (rc)
 		return snap_errf(err, rc, "%s: writing section %s: %s", w->tmp, name,
 				 strerror(-rc));
@@ -224,7 +209,7 @@ static int write_range(struct snap_writer *w, const struct snap_mem_range *r, ui
 				stats->pages_written++;
 			}
 			if (run_len && (zero || i + 1 == npages)) {
-				rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
+				rc = util_pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
 						run_len * SNAP_PAGE_SIZE,
 						base + run_start * SNAP_PAGE_SIZE);
 				run_len = 0;
@@ -232,7 +217,7 @@ static int write_range(struct snap_writer *w, const struct snap_mem_range *r, ui
 		}
 	}
 	if (!rc && run_len)
-		rc = pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE, run_len * SNAP_PAGE_SIZE,
+		rc = util_pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE, run_len * SNAP_PAGE_SIZE,
 				base + run_start * SNAP_PAGE_SIZE);
 	if (rw && rw->pm_fd >= 0)
 		close(rw->pm_fd);
@@ -317,9 +302,9 @@ int snap_writer_commit(struct snap_writer *w, const struct snap_fingerprint *fp,
 	};
 	h.file_size = h.table_offset + tlen;
 	snap_header_encode(&h, hdr);
-	rc = pwrite_all(w->fd, table, tlen, h.table_offset);
+	rc = util_pwrite_all(w->fd, table, tlen, h.table_offset);
 	if (!rc)
-		rc = pwrite_all(w->fd, hdr, SNAP_HEADER_SIZE, 0);
+		rc = util_pwrite_all(w->fd, hdr, SNAP_HEADER_SIZE, 0);
 	if (rc) {
 		snap_errf(err, rc, "%s: writing table/header: %s", w->tmp, strerror(-rc));
 		goto out;
