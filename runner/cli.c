@@ -60,9 +60,3 @@ int cli_main(int argc, char **argv)
 	}
 	return c->fn(argc - 1, argv + 1);
 }
-
-int cmd_not_implemented(const char *cmd, const char *what)
-{
-	fprintf(stderr, "smoltest %s: not implemented yet (%s)\n", cmd, what);
-	return EXIT_USAGE;
-}

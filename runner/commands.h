@@ -21,8 +21,4 @@ enum {
 	EXIT_INFRA = 3,
 };
 
-/* Prints "smoltest <cmd>: not implemented yet (<issue>)" and returns
- * EXIT_USAGE. For subcommands that are planned but not written. */
-int cmd_not_implemented(const char *cmd, const char *what);
-
 #endif
