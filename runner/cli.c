@@ -5,7 +5,7 @@
 #include <string.h>
 
 const struct cli_command cli_commands[] = {
-	{ "run", "SUITE [options]", "run a suite's tests in fresh copy-on-write VMs", cmd_run },
+	{ "run", "SUITE [options]", "run a suite's tests, each in a fresh copy-on-write sandbox (or VM)", cmd_run },
 	{ "list", "SUITE [options]", "list the tests a run would select (filters, partition)", cmd_list },
 	{ "validate", "SUITE", "check a suite file and report every error with file:line:column",
 	  cmd_validate },
