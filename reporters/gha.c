@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #define GROUP_TAIL_LINES 200
-#define GROUP_TAIL_BYTES (64u * 1024u)
+#define GROUP_TAIL_BYTES ((size_t)64 * 1024)
 #define NOTE_TAIL_LINES	 5 /* output lines quoted in an ::error annotation */
 #define NOTE_TAIL_BYTES	 1024u
 

@@ -364,7 +364,7 @@ static int junit_render(struct junit *j, const struct run_summary *sum, struct s
 	for (size_t i = 0; i < l->n;) {
 		size_t g = collect_group_len(l, i);
 		count(&all, l->items[i + g - 1]);
-		if (i == 0 || strcmp(l->items[i]->suite_file, l->items[i - 1]->suite_file))
+		if (i == 0 || strcmp(l->items[i]->suite_file, l->items[i - 1]->suite_file) != 0)
 			n_suites++;
 		i += g;
 	}
