@@ -166,8 +166,9 @@ int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t buflen, struc
 	sdt_header(x, "XSDT", SDT_HDR_LEN + 16, 1);
 
 	uint8_t *r = buf + l.rsdp;
-	memcpy(r, "RSD PTR ", 8);
-	memcpy(r + 9, "SMOLVM", 6);
+	/* fixed-width signature fields, not strings (ACPI 6.x §5.2.5.3) */
+	memcpy(r, "RSD PTR ", 8);     // NOLINT(bugprone-not-null-terminated-result)
+	memcpy(r + 9, "SMOLVM", 6);   // NOLINT(bugprone-not-null-terminated-result)
 	r[15] = 2; /* ACPI 2.0+ RSDP */
 	w32(r + 16, 0);
 	w32(r + 20, RSDP_LEN);

@@ -72,11 +72,9 @@ int x86_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned id
 			/* Cache topology: EAX[31:26] cores per package - 1. */
 			e->eax = (e->eax & 0x03ffffff) | (((ncpus - 1) & 0x3f) << 26);
 			break;
-		case 6:
-			e->eax = e->ebx = e->ecx = e->edx = 0; /* no thermal/power mgmt */
-			break;
-		case 0xa:
-			e->eax = e->ebx = e->ecx = e->edx = 0; /* no architectural PMU */
+		case 6:	  /* no thermal/power management */
+		case 0xa: /* no architectural PMU */
+			e->eax = e->ebx = e->ecx = e->edx = 0;
 			break;
 		case 0xb:
 		case 0x1f:
@@ -166,7 +164,7 @@ int x86_boot_tables(struct gmem *gm)
 	err = gmem_write_u64(gm, X86_PML4, X86_PDPT | 0x3);
 	for (uint64_t i = 0; i < 4 && !err; i++)
 		err = gmem_write_u64(gm, X86_PDPT + 8 * i, (X86_PD + 0x1000 * i) | 0x3);
-	for (uint64_t i = 0; i < 4 * 512 && !err; i++)
+	for (uint64_t i = 0; i < (uint64_t)4 * 512 && !err; i++) /* 4 PD pages of 512 entries */
 		err = gmem_write_u64(gm, X86_PD + 8 * i, (i << 21) | 0x83);
 	return err;
 }

@@ -23,7 +23,7 @@ struct desc {
  * the guest changing it under us cannot make a check and a use disagree. */
 static void desc_load(const void *table, uint32_t i, struct desc *d)
 {
-	memcpy(d, (const uint8_t *)table + 16u * i, sizeof(*d));
+	memcpy(d, (const uint8_t *)table + (size_t)16 * i, sizeof(*d));
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -39,7 +39,7 @@ static uint16_t *used_field16(const struct vq *vq, unsigned i)
 
 static uint16_t *used_avail_event(const struct vq *vq)
 {
-	return (uint16_t *)((uint8_t *)vq->used + 4 + 8u * vq->size);
+	return (uint16_t *)((uint8_t *)vq->used + 4 + (size_t)8 * vq->size);
 }
 
 static int vq_check_layout(const struct gmem *mem, uint16_t size, uint64_t desc_gpa,
@@ -198,7 +198,7 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t written)
 		return -EIO;
 	if (head >= vq->size)
 		return -EINVAL;
-	uint8_t *elem = (uint8_t *)vq->used + 4 + 8u * (vq->used_idx & (vq->size - 1));
+	uint8_t *elem = (uint8_t *)vq->used + 4 + (size_t)8 * (vq->used_idx & (vq->size - 1));
 	uint32_t id = head;
 	__atomic_store_n((uint32_t *)elem, id, __ATOMIC_RELAXED);
 	__atomic_store_n((uint32_t *)(elem + 4), written, __ATOMIC_RELAXED);
