@@ -2,9 +2,11 @@
  * snapshot options of `smolvm run` (--control, --snapshot-on-checkpoint,
  * --exit-after-snapshot). Exit status as for `smolvm run`: the guest's
  * debug-exit value, 0 after --exit-after-snapshot, 2 for bad arguments or an
- * unusable snapshot, 3 when the VM fails. SMOLVM_TIMINGS=1 prints a line of
+ * unusable snapshot, 3 when the VM fails (a syscall the seccomp filter
+ * refuses included: docs/hardening.md). SMOLVM_TIMINGS=1 prints a line of
  * host-side restore timings on stderr. */
 #include "cli/cli.h"
+#include "core/seccomp.h"
 #include "core/vm_internal.h" /* vm_first_exit_ns, as cmd_run.c uses it */
 #include "disk/disk.h"
 #include "smolvm/vm.h"
@@ -67,7 +69,9 @@ static void usage(FILE *f)
 	       "  --snapshot-on-checkpoint FILE  snapshot when the guest writes port 0x502\n"
 	       "  --exit-after-snapshot          exit 0 once that snapshot is written\n"
 	       "  --verify                       check the memory section's checksum first\n"
-	       "  --fork-dir DIR                 per-fork files (disk layer) go here\n");
+	       "  --fork-dir DIR                 per-fork files (disk layer) go here\n"
+	       "  --no-seccomp                   no seccomp filter (debugging; also\n"
+	       "                                 SMOLVM_NO_SECCOMP=1; docs/hardening.md)\n");
 }
 
 struct restore_args {
@@ -76,6 +80,7 @@ struct restore_args {
 	const char *fork_dir;
 	char fork_layer[4096];
 	struct strbuf blk_arg; /* must outlive the VM: the config borrows it */
+	bool no_seccomp;
 };
 
 static int add_device(struct restore_args *a, const char *kind, const char *arg)
@@ -99,7 +104,8 @@ static int parse(int argc, char **argv, struct restore_args *a)
 		O_CKPT,
 		O_EXIT,
 		O_VERIFY,
-		O_FORK
+		O_FORK,
+		O_NO_SECCOMP
 	};
 	static const struct option lopts[] = {
 	    {"serial", required_argument, NULL, O_SERIAL},
@@ -111,6 +117,7 @@ static int parse(int argc, char **argv, struct restore_args *a)
 	    {"exit-after-snapshot", no_argument, NULL, O_EXIT},
 	    {"verify", no_argument, NULL, O_VERIFY},
 	    {"fork-dir", required_argument, NULL, O_FORK},
+	    {"no-seccomp", no_argument, NULL, O_NO_SECCOMP},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -150,6 +157,9 @@ static int parse(int argc, char **argv, struct restore_args *a)
 			break;
 		case O_FORK:
 			a->fork_dir = optarg;
+			break;
+		case O_NO_SECCOMP:
+			a->no_seccomp = true;
 			break;
 		default:
 			fprintf(stderr, "smolvm restore: unknown or incomplete option '%s'\n",
@@ -292,6 +302,14 @@ int cmd_restore(int argc, char **argv)
 			sb_release(&a.blk_arg);
 			return EXIT_INFRA;
 		}
+	}
+	/* The VM is built: from here on the process makes only the syscalls
+	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
+	if (!a.no_seccomp && !vmm_seccomp_env_disabled() && vmm_seccomp_install()) {
+		vm_destroy(vm);
+		snap_ctl_destroy(ctl);
+		sb_release(&a.blk_arg);
+		return EXIT_INFRA;
 	}
 	struct vm_exit ex = {0};
 	rc = vm_run(vm, &ex);

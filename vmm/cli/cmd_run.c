@@ -4,10 +4,12 @@
  * (0x501); 0 when the guest resets (i8042, ACPI reset register) or powers
  * off; 2 for bad arguments or an unusable kernel/initrd; 3 with a one-line
  * reason on stderr for a triple fault, a KVM error, or a VM that cannot be
- * built. Set SMOLVM_TIMINGS=1 for a line of host-side timings on stderr. */
+ * built, or for a syscall the seccomp filter refuses (docs/hardening.md).
+ * Set SMOLVM_TIMINGS=1 for a line of host-side timings on stderr. */
 #include "cli/cli.h"
 
 #include "core/gmem.h"
+#include "core/seccomp.h"
 #include "core/vm_internal.h"
 #include "smolvm/vm.h"
 #include "snapshot/snap_control.h"
@@ -46,6 +48,8 @@ void cli_run_usage(FILE *f)
 			 run_opts[i].metavar ? run_opts[i].metavar : "");
 		fprintf(f, "  %-28s %s\n", left, run_opts[i].help);
 	}
+	fprintf(f, "  %-28s %s\n", "--no-seccomp",
+		"no seccomp filter (debugging; also SMOLVM_NO_SECCOMP=1; docs/hardening.md)");
 	fprintf(f, "exit status: the guest's debug-exit (port 0x501) value, 0 on guest reset or\n"
 		   "power-off, 2 on bad arguments, 3 on triple fault or KVM error\n");
 }
@@ -114,14 +118,17 @@ int run_opt_no_rng(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct vm_config *cfg)
+/* --no-seccomp is the process's, not the VM's: it lands in *seccomp, not
+ * in cfg. */
+static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *seccomp)
 {
-	struct option lopts[NOPTS + 2];
+	struct option lopts[NOPTS + 3];
 	for (size_t i = 0; i < NOPTS; i++)
 		lopts[i] = (struct option){run_opts[i].name, run_opts[i].metavar ? required_argument : no_argument,
 					   NULL, (int)(256 + i)};
 	lopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
-	lopts[NOPTS + 1] = (struct option){0};
+	lopts[NOPTS + 1] = (struct option){"no-seccomp", no_argument, NULL, 'S'};
+	lopts[NOPTS + 2] = (struct option){0};
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -130,6 +137,10 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 			printf("usage: smolvm run --kernel PATH [options]\n");
 			cli_run_usage(stdout);
 			return 1;
+		}
+		if (c == 'S') {
+			*seccomp = false;
+			continue;
 		}
 		if (c < 256 || (size_t)(c - 256) >= NOPTS) {
 			fprintf(stderr, "smolvm run: unknown or incomplete option '%s'; see smolvm run --help\n",
@@ -170,7 +181,8 @@ int cmd_run(int argc, char **argv)
 	uint64_t t_start = util_now_ns();
 	struct vm_config cfg;
 	vm_config_init(&cfg);
-	int err = parse_args(argc, argv, &cfg);
+	bool seccomp = !vmm_seccomp_env_disabled();
+	int err = parse_args(argc, argv, &cfg, &seccomp);
 	if (err)
 		return err > 0 ? 0 : RUN_EXIT_USAGE;
 
@@ -193,6 +205,13 @@ int cmd_run(int argc, char **argv)
 	struct snap_ctl *ctl = NULL; /* --control, --snapshot-on-checkpoint (snapshot/) */
 	if ((cfg.control_path || cfg.snapshot_on_checkpoint) && snap_ctl_create(vm, &ctl)) {
 		vm_destroy(vm);
+		return RUN_EXIT_INFRA;
+	}
+	/* The VM is built: from here on the process makes only the syscalls
+	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
+	if (seccomp && vmm_seccomp_install()) {
+		vm_destroy(vm);
+		snap_ctl_destroy(ctl);
 		return RUN_EXIT_INFRA;
 	}
 	struct vm_exit ex = {0};
