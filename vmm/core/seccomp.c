@@ -118,7 +118,7 @@ int vmm_seccomp_install(void)
 	/* SMOLVM_SECCOMP_LOG=1: audit-log what would be trapped and go on
 	 * (SECCOMP_RET_LOG), to refresh the list (docs/hardening.md). */
 	const char *log = getenv("SMOLVM_SECCOMP_LOG");
-	uint32_t action = log && *log && strcmp(log, "0") ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP;
+	uint32_t action = log && *log && strcmp(log, "0") != 0 ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP;
 	int err = seccomp_prog_build(p, allow, n, action);
 	if (!err)
 		err = seccomp_trap_handler_install();
