@@ -133,6 +133,10 @@ VFS_OPS(X)
 /* Argument parsing helpers (vfs_req.c). Each returns -EINVAL when the
  * request is too short or a name is malformed. */
 int vfs_arg(const struct vfs_req *r, size_t size, const void **out);
+
+/* Copies a fixed reply of len bytes into r's output; -ERANGE when it does
+ * not fit in out_cap. */
+int vfs_reply(struct vfs_req *r, const void *data, size_t len);
 /* A NUL-terminated file name starting at byte off of the argument; *next
  * gets the offset after its NUL. Rejects "", ".", "..", '/', > NAME_MAX. */
 int vfs_arg_name(const struct vfs_req *r, size_t off, const char **name, size_t *next);

@@ -15,15 +15,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int reply(struct vfs_req *r, const void *data, size_t len)
-{
-	if (len > r->out_cap)
-		return -ERANGE;
-	memcpy(r->out, data, len);
-	r->out_len = len;
-	return 0;
-}
-
 static int node_fd(const struct vfs *fs, const struct vfs_req *r, int *fd)
 {
 	return vfs_node_fd(fs, r->in->nodeid, fd);
@@ -37,7 +28,7 @@ static int reply_entry(struct vfs *fs, struct vfs_req *r, int parent_fd, const c
 	int rc = vfs_lookup_at(fs, parent_fd, name, &e);
 	if (rc)
 		return rc;
-	return reply(r, &e, sizeof(e));
+	return vfs_reply(r, &e, sizeof(e));
 }
 
 int vfs_op_lookup(struct vfs *fs, struct vfs_req *r)
@@ -90,7 +81,7 @@ static int reply_attr(struct vfs_req *r, int fd)
 	memset(&o, 0, sizeof(o));
 	o.attr_valid = VFS_ATTR_TTL;
 	vfs_fill_attr(&o.attr, &st);
-	return reply(r, &o, sizeof(o));
+	return vfs_reply(r, &o, sizeof(o));
 }
 
 int vfs_op_getattr(struct vfs *fs, struct vfs_req *r)
@@ -340,7 +331,7 @@ int vfs_op_statfs(struct vfs *fs, struct vfs_req *r)
 	o.st.bsize = (uint32_t)sv.f_bsize;
 	o.st.namelen = (uint32_t)sv.f_namemax;
 	o.st.frsize = (uint32_t)sv.f_frsize;
-	return reply(r, &o, sizeof(o));
+	return vfs_reply(r, &o, sizeof(o));
 }
 
 int vfs_op_access(struct vfs *fs, struct vfs_req *r)

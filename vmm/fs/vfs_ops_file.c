@@ -48,9 +48,7 @@ static int reply_open(struct vfs *fs, struct vfs_req *r, int fd, bool dir, uint6
 		return rc;
 	memset(&o, 0, sizeof(o));
 	o.fh = fh;
-	memcpy(r->out, &o, sizeof(o));
-	r->out_len = sizeof(o);
-	return 0;
+	return vfs_reply(r, &o, sizeof(o));
 }
 
 int vfs_op_open(struct vfs *fs, struct vfs_req *r)
@@ -163,9 +161,7 @@ int vfs_op_write(struct vfs *fs, struct vfs_req *r)
 		return -errno;
 	memset(&o, 0, sizeof(o));
 	o.size = (uint32_t)n;
-	memcpy(r->out, &o, sizeof(o));
-	r->out_len = sizeof(o);
-	return 0;
+	return vfs_reply(r, &o, sizeof(o));
 }
 
 int vfs_op_release(struct vfs *fs, struct vfs_req *r)
@@ -251,11 +247,7 @@ int vfs_op_lseek(struct vfs *fs, struct vfs_req *r)
 	if (off < 0)
 		return -errno;
 	o.offset = (uint64_t)off;
-	if (sizeof(o) > r->out_cap)
-		return -ERANGE;
-	memcpy(r->out, &o, sizeof(o));
-	r->out_len = sizeof(o);
-	return 0;
+	return vfs_reply(r, &o, sizeof(o));
 }
 
 int vfs_op_opendir(struct vfs *fs, struct vfs_req *r)

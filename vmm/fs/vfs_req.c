@@ -101,6 +101,15 @@ int vfs_arg(const struct vfs_req *r, size_t size, const void **out)
 	return 0;
 }
 
+int vfs_reply(struct vfs_req *r, const void *data, size_t len)
+{
+	if (len > r->out_cap)
+		return -ERANGE;
+	memcpy(r->out, data, len);
+	r->out_len = len;
+	return 0;
+}
+
 int vfs_arg_string(const struct vfs_req *r, size_t off, const char **s, size_t *next)
 {
 	if (off >= r->arg_len)
