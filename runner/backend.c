@@ -82,9 +82,9 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 	if (fd >= 0)
 		close(fd);
 	snprintf(err, errlen,
-		 "backend vm: not available: the runner cannot yet restore and fork smolvm "
-		 "snapshots (VM backend not wired; needs the snapshot/fork work)%s%s; use "
-		 "--backend sandbox (or backend: auto)",
+		 "backend vm: not available: this runner does not drive smolvm yet (smolvm "
+		 "can boot, snapshot and fork VMs, but the runner's vm backend is not "
+		 "wired to it)%s%s; use --backend sandbox (or backend: auto)",
 		 fd < 0 ? ", and /dev/kvm cannot be opened: " : "", fd < 0 ? strerror(e) : "");
 	return -ENOTSUP;
 }
