@@ -290,17 +290,11 @@ static void k_sandbox(struct ps *p, yaml_node_t *v, void *o)
 static void k_shares(struct ps *p, yaml_node_t *v, void *o)
 {
 	struct suite *s = ((struct top_ctx *)o)->s;
-	if (v->type != YAML_SEQUENCE_NODE) {
-		sy_diag_add(p, v, "shares must be a list of {host, guest, readonly}, not %s",
-			    sy_type_name(v));
+	size_t n;
+	s->shares = sy_seq_calloc(p, v, "shares must be a list of {host, guest, readonly}", "shares",
+				  sizeof(*s->shares), 0, &n);
+	if (!s->shares)
 		return;
-	}
-	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	s->shares = calloc(n ? n : 1, sizeof(*s->shares));
-	if (!s->shares) {
-		p->oom = 1;
-		return;
-	}
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *c = sy_node(p, *it);
@@ -326,17 +320,11 @@ static void k_env(struct ps *p, yaml_node_t *v, void *o)
 static void k_setup(struct ps *p, yaml_node_t *v, void *o)
 {
 	struct suite *s = ((struct top_ctx *)o)->s;
-	if (v->type != YAML_SEQUENCE_NODE) {
-		sy_diag_add(p, v, "setup must be a list of { run: ... } steps, not %s",
-			    sy_type_name(v));
+	size_t n;
+	s->setup = sy_seq_calloc(p, v, "setup must be a list of { run: ... } steps", "setup steps",
+				 sizeof(*s->setup), 0, &n);
+	if (!s->setup)
 		return;
-	}
-	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	s->setup = calloc(n ? n : 1, sizeof(*s->setup));
-	if (!s->setup) {
-		p->oom = 1;
-		return;
-	}
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *c = sy_node(p, *it);
@@ -440,20 +428,11 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 {
 	struct suite *s = tc->s;
 	yaml_node_t *v = tc->tests_node;
-	if (v->type != YAML_SEQUENCE_NODE) {
-		sy_diag_add(p, v, "tests must be a list, not %s", sy_type_name(v));
+	size_t n;
+	s->tests = sy_seq_calloc(p, v, "tests must be a list", "tests", sizeof(*s->tests),
+				 SUITE_MAX_TESTS, &n);
+	if (!s->tests)
 		return;
-	}
-	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	if (n > SUITE_MAX_TESTS) {
-		sy_diag_add(p, v, "%zu tests is more than the limit of %u", n, SUITE_MAX_TESTS);
-		return;
-	}
-	s->tests = calloc(n ? n : 1, sizeof(*s->tests));
-	if (!s->tests) {
-		p->oom = 1;
-		return;
-	}
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *c = sy_node(p, *it);

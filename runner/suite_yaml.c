@@ -77,6 +77,24 @@ const char *sy_scalar(const yaml_node_t *n)
 	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+void *sy_seq_calloc(struct ps *p, yaml_node_t *v, const char *expect, const char *noun,
+		    size_t elem, size_t max, size_t *n)
+{
+	if (v->type != YAML_SEQUENCE_NODE) {
+		sy_diag_add(p, v, "%s, not %s", expect, sy_type_name(v));
+		return NULL;
+	}
+	*n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (max && *n > max) {
+		sy_diag_add(p, v, "%zu %s is more than the limit of %zu", *n, noun, max);
+		return NULL;
+	}
+	void *a = calloc(*n ? *n : 1, elem);
+	if (!a)
+		p->oom = 1;
+	return a;
+}
+
 const char *sy_type_name(const yaml_node_t *n)
 {
 	switch (n->type) {
