@@ -51,15 +51,22 @@ static int reply_open(struct vfs *fs, struct vfs_req *r, int fd, bool dir, uint6
 	return vfs_reply(r, &o, sizeof(o));
 }
 
+/* OPEN and OPENDIR: the request's fuse_open_in, the node's O_PATH fd
+ * (borrowed from the node table) and what it is now. */
+static int open_target(struct vfs *fs, struct vfs_req *r, const struct fuse_open_in **in,
+		       int *nfd, struct stat *st)
+{
+	int rc = vfs_arg(r, sizeof(**in), (const void **)in);
+	if (!rc)
+		rc = vfs_node_fd(fs, r->in->nodeid, nfd);
+	return rc ? rc : vfs_stat_fd(*nfd, st);
+}
+
 int vfs_op_open(struct vfs *fs, struct vfs_req *r)
 {
 	const struct fuse_open_in *in;
 	struct stat st;
-	int nfd = -1, fd = -1, rc = vfs_arg(r, sizeof(*in), (const void **)&in);
-	if (!rc)
-		rc = vfs_node_fd(fs, r->in->nodeid, &nfd);
-	if (!rc)
-		rc = vfs_stat_fd(nfd, &st);
+	int nfd, fd = -1, rc = open_target(fs, r, &in, &nfd, &st);
 	if (rc)
 		return rc;
 	/* Only regular files: re-opening a FIFO or device would block or
@@ -254,11 +261,7 @@ int vfs_op_opendir(struct vfs *fs, struct vfs_req *r)
 {
 	const struct fuse_open_in *in;
 	struct stat st;
-	int nfd = -1, fd = -1, rc = vfs_arg(r, sizeof(*in), (const void **)&in);
-	if (!rc)
-		rc = vfs_node_fd(fs, r->in->nodeid, &nfd);
-	if (!rc)
-		rc = vfs_stat_fd(nfd, &st);
+	int nfd, fd = -1, rc = open_target(fs, r, &in, &nfd, &st);
 	if (rc)
 		return rc;
 	if (!S_ISDIR(st.st_mode))
