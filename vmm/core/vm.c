@@ -455,6 +455,11 @@ struct serial *vm_serial(struct vm *vm)
 	return vm->serial;
 }
 
+struct i8042 *vm_i8042(struct vm *vm)
+{
+	return vm->kbd;
+}
+
 unsigned vm_virtio_count(const struct vm *vm)
 {
 	return vm->nvirtio;
