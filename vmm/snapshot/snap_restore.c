@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/gmem.h"
+#include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/virtio/mmio.h"
 #include "util.h"
@@ -27,6 +28,8 @@ struct loaded {
 	struct vm_state vm;
 	bool have_serial;
 	struct serial_state serial;
+	bool have_i8042;
+	struct i8042_state i8042;
 	unsigned ndev;
 	const struct snap_section *dev[VM_MAX_DEVICES + 4]; /* by device index */
 	void *dev_blob[VM_MAX_DEVICES + 4];
@@ -90,6 +93,33 @@ static int load_serial(struct loaded *l, struct snap_err *err)
 				 "%s: section %s: rx_len %u / iir_thre %u out of range", l->f->path,
 				 s->name, l->serial.rx_len, l->serial.iir_thre);
 	l->have_serial = true;
+	return 0;
+}
+
+/* The keyboard controller's state, checked (i8042_state_check) before any
+ * state is set. */
+static int load_i8042(struct loaded *l, struct snap_err *err)
+{
+	const struct snap_section *s = snap_file_find(l->f, SNAP_I8042_SECTION);
+	if (!s)
+		return 0; /* older snapshots: the controller starts from reset */
+	if (s->type != SNAP_SEC_LEGACY || s->version != SNAP_I8042_VERSION ||
+	    s->length != sizeof(l->i8042))
+		return snap_errf(err, -EINVAL,
+				 "%s: section %s: type %u version %u length %" PRIu64
+				 ", expected %u/%u/%zu",
+				 l->f->path, s->name, s->type, s->version, s->length,
+				 SNAP_SEC_LEGACY, SNAP_I8042_VERSION, sizeof(l->i8042));
+	void *buf;
+	int rc = snap_file_read(l->f, s, SNAP_SEC_LEGACY, &buf, NULL, err);
+	if (rc)
+		return rc;
+	memcpy(&l->i8042, buf, sizeof(l->i8042));
+	free(buf);
+	if (i8042_state_check(&l->i8042))
+		return snap_errf(err, -EINVAL, "%s: section %s: a state the i8042 cannot be in",
+				 l->f->path, s->name);
+	l->have_i8042 = true;
 	return 0;
 }
 
@@ -177,6 +207,9 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 			return rc;
 	}
 	rc = load_serial(l, err);
+	if (rc)
+		return rc;
+	rc = load_i8042(l, err);
 	if (rc)
 		return rc;
 	if (verify_memory)
@@ -294,6 +327,11 @@ static int apply_state(const struct loaded *l, struct vm *vm, struct snap_err *e
 		rc = serial_restore(vm_serial(vm), &l->serial);
 		if (rc)
 			return snap_errf(err, rc, "%s: the UART refused its saved state", path);
+	}
+	if (l->have_i8042 && vm_i8042(vm)) {
+		rc = i8042_restore(vm_i8042(vm), &l->i8042);
+		if (rc)
+			return snap_errf(err, rc, "%s: the i8042 refused its saved state", path);
 	}
 	for (unsigned i = 0; i < l->ndev; i++) {
 		rc = vmmio_restore(vm_virtio(vm, i), l->dev_blob[i], l->dev_len[i]);

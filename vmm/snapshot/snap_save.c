@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/gmem.h"
+#include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/virtio/mmio.h"
 #include "strbuf.h"
@@ -194,6 +195,14 @@ static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct snap
 		serial_save(vm_serial(vm), &ss);
 		rc = snap_writer_add(w, SNAP_SERIAL_SECTION, SNAP_SEC_LEGACY, SNAP_SERIAL_VERSION,
 				     &ss, sizeof(ss), err);
+	}
+	if (!rc && vm_i8042(vm)) {
+		/* The keyboard controller's CTR (interrupt enables) and any byte
+		 * still waiting for the guest. */
+		struct i8042_state ks;
+		i8042_save(vm_i8042(vm), &ks);
+		rc = snap_writer_add(w, SNAP_I8042_SECTION, SNAP_SEC_LEGACY, SNAP_I8042_VERSION,
+				     &ks, sizeof(ks), err);
 	}
 	sb_release(&sb);
 	return rc;

@@ -34,6 +34,8 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 
 #define SNAP_SERIAL_SECTION "serial.com1"
 #define SNAP_SERIAL_VERSION 1
+#define SNAP_I8042_SECTION  "i8042"
+#define SNAP_I8042_VERSION  1
 
 /* Section name of virtio device i with ops name `name`: "dev.<name>.<i>". */
 int snap_dev_section_name(const char *name, unsigned i, char *buf, size_t len);
