@@ -2,7 +2,10 @@
 # End-to-end snapshot/restore/fork test with the probe guest.
 # usage: run.sh SMOLVM PROBE_ELF SNAPTOOL
 set -u
-SMOLVM=$1 PROBE=$2 TOOL=$3
+# Every VMM and control-socket call is bounded, background ones included
+# (killing `timeout` kills the VMM too: smolvm dies with its parent).
+bound="timeout -k 5 ${SMOL_TEST_STEP_TIMEOUT:-120}"
+SMOLVM="$bound $1" PROBE=$2 TOOL="$bound $3"
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "SKIP: /dev/kvm is missing or not accessible"
 	exit 77
