@@ -137,6 +137,17 @@ START_TEST(tables_consistent)
 	ck_assert_uint_eq(count(d, dlen, "LNRO0005", 9), 3);
 	static const uint8_t pnp0501[] = {0x0c, 0x41, 0xd0, 0x05, 0x01};
 	ck_assert_uint_eq(count(d, dlen, pnp0501, sizeof(pnp0501)), 1);
+	/* the i8042: keyboard (PNP0303) with ports 0x60/0x64 and IRQ 1, aux
+	 * (PNP0F13) with IRQ 12 */
+	static const uint8_t pnp0303[] = {0x0c, 0x41, 0xd0, 0x03, 0x03};
+	static const uint8_t pnp0f13[] = {0x0c, 0x41, 0xd0, 0x0f, 0x13};
+	static const uint8_t kbd_io[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, 0x47, 0x01,
+					 0x64, 0x00, 0x64, 0x00, 0x01, 0x01, 0x22, 0x02, 0x00};
+	static const uint8_t irq12[] = {0x22, 0x00, 0x10};
+	ck_assert_uint_eq(count(d, dlen, pnp0303, sizeof(pnp0303)), 1);
+	ck_assert_uint_eq(count(d, dlen, pnp0f13, sizeof(pnp0f13)), 1);
+	ck_assert_uint_eq(count(d, dlen, kbd_io, sizeof(kbd_io)), 1);
+	ck_assert_uint_eq(count(d, dlen, irq12, sizeof(irq12)), 1);
 	ck_assert_uint_eq(count(d, dlen, "V002", 4), 1);
 	/* Memory32Fixed of window 2 and its Interrupt {7} */
 	static const uint8_t mem2[] = {0x86, 0x09, 0x00, 0x01, 0x00, 0x20,

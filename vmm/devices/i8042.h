@@ -14,9 +14,12 @@
  *
  * Interrupts: IRQ 1 while a keyboard-side byte waits and CTR bit 0 is set,
  * IRQ 12 while an aux-side byte waits and CTR bit 1 is set (the line
- * follows the output buffer, as on the chip). Nothing raises IRQ 12 except
- * the guest itself (the probe's loop test, or a byte sent to the empty aux
- * port); note that GSI 12 is also the eighth virtio-mmio window's. */
+ * follows the output buffer, as on the chip). The DSDT names both (PNP0303,
+ * PNP0F13: arch/x86_64/aml.c), since a HW-reduced ACPI guest has no legacy
+ * IRQs otherwise. Nothing raises IRQ 12 except the guest itself (the
+ * probe's loop test, or a byte sent to the empty aux port); GSI 12 is also
+ * the eighth virtio-mmio window's, which shares it only in a VM with eight
+ * or more virtio devices. */
 #ifndef SMOL_I8042_H
 #define SMOL_I8042_H
 

@@ -1,7 +1,8 @@
 /* acpi: the ACPI tables the guest firmware would provide (ACPI 6.5):
  * RSDP, XSDT, FADT (HW_REDUCED_ACPI, reset register on the i8042), MADT
  * (one LAPIC per vCPU, the IOAPIC, ISA overrides, LINT1 NMI) and a DSDT
- * whose AML is emitted here: COM1 (PNP0501) and one LNRO0005 device per
+ * whose AML is emitted here: COM1 (PNP0501), the i8042 (PNP0303 keyboard,
+ * PNP0F13 aux) and one LNRO0005 device per
  * virtio-mmio window with its memory and interrupt resources. */
 #ifndef SMOL_X86_ACPI_H
 #define SMOL_X86_ACPI_H

@@ -7,6 +7,15 @@
  *         Name (_HID, EisaId ("PNP0501"))  Name (_UID, 1)
  *         Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 8, 8) IRQNoFlags () {4} })
  *       }
+ *       Device (KBD0) {                        // the i8042's keyboard port
+ *         Name (_HID, EisaId ("PNP0303"))
+ *         Name (_CRS, ResourceTemplate () {
+ *           IO (Decode16, 0x60, 0x60, 1, 1) IO (Decode16, 0x64, 0x64, 1, 1) IRQNoFlags () {1} })
+ *       }
+ *       Device (MOU0) {                        // its aux port's interrupt
+ *         Name (_HID, EisaId ("PNP0F13"))
+ *         Name (_CRS, ResourceTemplate () { IRQNoFlags () {12} })
+ *       }
  *       Device (Vnnn) {                        // one per virtio-mmio window
  *         Name (_HID, "LNRO0005")  Name (_UID, n)
  *         Name (_CRS, ResourceTemplate () {
@@ -173,6 +182,38 @@ static int put_com1(struct strbuf *sb)
 	return err;
 }
 
+/* Device (seg) { _HID EisaId(hid), _CRS (res) } */
+static int put_pnp(struct strbuf *sb, const char seg[4], const char *hid, const struct strbuf *res)
+{
+	struct strbuf dev = {0};
+	int err = put_name_eisa(&dev, "_HID", hid) ?: put_crs(&dev, res) ?:
+		  put_block(sb, true, (const uint8_t *)seg, 4, &dev);
+	sb_release(&dev);
+	return err;
+}
+
+/* The i8042 (devices/i8042.h). Under HW_REDUCED_ACPI Linux sets up no
+ * legacy ISA IRQs, so its i8042 driver can only request IRQ 1 and 12 once
+ * PNP devices name them (drivers/input/serio/i8042-acpipnpio.h,
+ * i8042_pnp_init: the keyboard's first IO resource is the data port, the
+ * second the command port; the mouse gives only its IRQ). Without the
+ * PNP0F13 Linux warns "PS/2 appears to have AUX port disabled". */
+static int put_i8042(struct strbuf *sb)
+{
+	struct strbuf kbd = {0}, mou = {0};
+	static const uint8_t io_data[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01};
+	static const uint8_t io_cmd[] = {0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01};
+	static const uint8_t irq1[] = {0x22, 1u << 1, 0x00};
+	static const uint8_t irq12[] = {0x22, 0x00, 1u << (12 - 8)};
+	int err = sb_append(&kbd, io_data, sizeof(io_data)) ?:
+		  sb_append(&kbd, io_cmd, sizeof(io_cmd)) ?: sb_append(&kbd, irq1, sizeof(irq1)) ?:
+		  sb_append(&mou, irq12, sizeof(irq12)) ?: put_pnp(sb, "KBD0", "PNP0303", &kbd) ?:
+		  put_pnp(sb, "MOU0", "PNP0F13", &mou);
+	sb_release(&kbd);
+	sb_release(&mou);
+	return err;
+}
+
 static int put_virtio(struct strbuf *sb, unsigned i, const struct acpi_virtio_window *w)
 {
 	struct strbuf dev = {0}, res = {0};
@@ -201,7 +242,7 @@ int acpi_dsdt_aml(const struct acpi_config *cfg, uint8_t **out, size_t *out_len)
 			return -EINVAL;
 	struct strbuf sb_scope = {0}, sb = {0};
 	static const uint8_t sb_name[] = {AML_ROOT, '_', 'S', 'B', '_'};
-	int err = put_com1(&sb_scope);
+	int err = put_com1(&sb_scope) ?: put_i8042(&sb_scope);
 	for (unsigned i = 0; i < cfg->nvirtio && !err; i++)
 		err = put_virtio(&sb_scope, i, &cfg->virtio[i]);
 	err = err ?: put_block(&sb, false, sb_name, sizeof(sb_name), &sb_scope);
