@@ -42,14 +42,19 @@ static void teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-static struct vfsdev *mkdev(const char *tag, bool ro)
+static struct vfsdev *mkdev_at(const char *root, const char *tag, bool ro)
 {
 	struct vfs *fs;
 	char err[256];
-	ck_assert_int_eq(vfs_create(dir, ro, NULL, &fs, err, sizeof(err)), 0);
+	ck_assert_int_eq(vfs_create(root, ro, NULL, &fs, err, sizeof(err)), 0);
 	struct vfsdev *d;
 	ck_assert_int_eq(vfsdev_create(fs, tag, ro, &d), 0);
 	return d;
+}
+
+static struct vfsdev *mkdev(const char *tag, bool ro)
+{
+	return mkdev_at(dir, tag, ro);
 }
 
 /* One request chain: readable [hdr+arg] (hdr.len = claimed, 0: real) and a
@@ -221,6 +226,31 @@ START_TEST(snapshot)
 }
 END_TEST
 
+/* The vm backend shares the host's / as the guest's root: nodes below a
+ * share root of "/" come back after a restore (they were all dropped). */
+START_TEST(snapshot_of_host_root)
+{
+	struct vfsdev *d = mkdev_at("/", "root", true);
+	init(d);
+	int err = 1;
+	uint64_t g;
+	ck_assert_uint_gt(req(d, FUSE_LOOKUP, 1, "tmp", 4, 0, 256, &err, &g), 16);
+	ck_assert_int_eq(err, 0);
+	struct fuse_entry_out e;
+	gmem_read(m->mem, g, &e, sizeof(e));
+	struct strbuf blob = {0};
+	ck_assert_int_eq(vfsdev_save(d, &blob), 0);
+	vfsdev_destroy(d);
+	d = mkdev_at("/", "root", true);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), 0);
+	struct fuse_getattr_in ga = {0};
+	ck_assert_uint_gt(req(d, FUSE_GETATTR, e.nodeid, &ga, sizeof(ga), 0, 256, &err, NULL), 16);
+	ck_assert_int_eq(err, 0);
+	vfsdev_destroy(d);
+	sb_release(&blob);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fsdev");
@@ -228,6 +258,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, requests);
 	tcase_add_test(tc, snapshot);
+	tcase_add_test(tc, snapshot_of_host_root);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }

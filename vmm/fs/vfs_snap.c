@@ -52,6 +52,8 @@ int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 	if (rc)
 		return rc;
 	size_t rlen = strlen(root);
+	if (rlen == 1 && root[0] == '/')
+		rlen = 0; /* the share is the host's /: every path is below it */
 	for (uint32_t i = FUSE_ROOT_ID + 1; i < fs->nodes_cap; i++) {
 		const struct vfs_node *n = &fs->nodes[i];
 		struct stat st;
