@@ -8,44 +8,54 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The VM backend is designed (backend.h) but not wired to smolvm's
- * snapshot/fork yet: auto must not pick it. Flip when vm_backend_create()
- * starts instances. */
-#define BACKEND_VM_WIRED 0
+#define FALLBACK "backend auto: using the sandbox backend (weaker isolation, no memory snapshot): "
 
-void backend_detect(enum suite_backend requested, enum suite_backend *out, char *note,
+bool backend_kvm_usable(char *why, size_t len)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int e = errno;
+	if (fd < 0) {
+		snprintf(why, len, "/dev/kvm %s",
+			 e == ENOENT ? "does not exist"
+			 : e == EACCES || e == EPERM
+			     ? "is not accessible to this user (add it to the kvm group)"
+			     : strerror(e));
+		return false;
+	}
+	close(fd);
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		snprintf(why, len,
+			 "/dev/kvm is PVM (/sys/module/kvm_pvm), which runs unmodified guests "
+			 "only under emulation");
+		return false;
+	}
+	why[0] = '\0';
+	return true;
+}
+
+void backend_detect(enum suite_backend requested, const struct suite *s,
+		    const struct backend_opts *o, enum suite_backend *out, char *note,
 		    size_t notelen)
 {
+	char why[400];
 	note[0] = '\0';
 	if (requested != SUITE_BACKEND_AUTO) {
 		*out = requested;
 		return;
 	}
 	*out = SUITE_BACKEND_SANDBOX;
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int e = errno;
-	if (fd < 0) {
-		snprintf(note, notelen,
-			 "backend auto: using the sandbox backend (weaker isolation, no memory "
-			 "snapshot): /dev/kvm %s",
-			 e == ENOENT ? "does not exist"
-			 : e == EACCES || e == EPERM
-			     ? "is not accessible to this user (add it to the kvm group)"
-			     : strerror(e));
+	if (!backend_kvm_usable(why, sizeof(why))) {
+		snprintf(note, notelen, FALLBACK "%s", why);
 		return;
 	}
-	close(fd);
-	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+	if (!o->smolvm_path) {
 		snprintf(note, notelen,
-			 "backend auto: using the sandbox backend (weaker isolation, no memory "
-			 "snapshot): /dev/kvm is PVM (/sys/module/kvm_pvm), which runs unmodified "
-			 "guests only under emulation");
+			 FALLBACK "the smolvm binary was not found next to smoltest (build the "
+				  "smolvm target or set SMOLTEST_SMOLVM)");
 		return;
 	}
-	if (!BACKEND_VM_WIRED) {
-		snprintf(note, notelen,
-			 "backend auto: using the sandbox backend (weaker isolation, no memory "
-			 "snapshot): the vm backend is not wired into this build yet");
+	if (!vm_image_available(s, o, why, sizeof(why))) {
+		snprintf(note, notelen, FALLBACK "%s", why);
 		return;
 	}
 	*out = SUITE_BACKEND_VM;
@@ -69,22 +79,4 @@ void backend_destroy(struct backend *b)
 {
 	if (b && b->ops && b->ops->destroy)
 		b->ops->destroy(b);
-}
-
-int vm_backend_create(const struct suite *s, const struct backend_opts *o, struct backend **out,
-		      char *err, size_t errlen)
-{
-	(void)s;
-	(void)o;
-	(void)out;
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int e = errno;
-	if (fd >= 0)
-		close(fd);
-	snprintf(err, errlen,
-		 "backend vm: not available: this runner does not drive smolvm yet (smolvm "
-		 "can boot, snapshot and fork VMs, but the runner's vm backend is not "
-		 "wired to it)%s%s; use --backend sandbox (or backend: auto)",
-		 fd < 0 ? ", and /dev/kvm cannot be opened: " : "", fd < 0 ? strerror(e) : "");
-	return -ENOTSUP;
 }

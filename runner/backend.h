@@ -70,6 +70,16 @@ struct backend_instance_opts {
 /* Where an instance sees its artifact directory. */
 #define BACKEND_GUEST_ARTIFACTS "/.smoltest/artifacts"
 
+#define BACKEND_MAX_MOUNTS 34
+
+/* A virtio-fs share the runner asks the agent to MOUNT (creating the
+ * target) once the agent answers, before anything runs. */
+struct backend_mount {
+	char tag[40];
+	char guest[256];
+	bool readonly;
+};
+
 struct backend_instance {
 	struct backend *backend;
 	struct backend_endpoint endpoint;
@@ -78,6 +88,20 @@ struct backend_instance {
 			 (sandbox: inotify on the socket's directory), owned by
 			 the backend; -1: connect at once */
 	char name[128];
+	/* What the runner does on the agent connection before the first EXEC,
+	 * in this order (vm; the sandbox needs none of it):
+	 *   system_prep: SET_TIME (host wall clock), RESEED (fresh entropy),
+	 *                SET_HOSTNAME (hostname);
+	 *   restored:    RESUMED (the agent was QUIESCEd for the snapshot);
+	 *   mounts:      MOUNT each share at its guest path. */
+	bool system_prep;
+	bool restored;
+	char hostname[65];
+	struct backend_mount mounts[BACKEND_MAX_MOUNTS];
+	size_t n_mounts;
+	/* How long the agent may take to answer after instance_start (a VM
+	 * boot is slower than a fork); 0: the scheduler's default. */
+	uint64_t connect_timeout_ns;
 	void *priv;
 };
 
@@ -96,13 +120,19 @@ struct backend_ops {
 	 * Synchronous; NULL is a no-op. */
 	void (*instance_stop)(struct backend *b, struct backend_instance *i);
 	/* Freezes a template instance whose setup succeeded into its layer_dir
-	 * (stops it). After this the layer is read-only input for instances. */
+	 * (stops it). After this the layer is read-only input for instances.
+	 * With caps.memory_snapshot the runner has QUIESCEd the agent first. */
 	int (*freeze)(struct backend *b, struct backend_instance *tmpl, char *err, size_t errlen);
 	/* Extra bytes that affect the warm state (rootfs identity, VM shape,
 	 * kernel hashes...), appended to the cache key. */
 	int (*key_material)(struct backend *b, struct strbuf *sb);
+	/* Checks a layer directory found in the cache before it is used (a
+	 * truncated or corrupt snapshot). 0 when usable, else -errno with one
+	 * line in err. May be NULL (always usable). */
+	int (*layer_check)(struct backend *b, const char *layer_dir, char *err, size_t errlen);
 	/* Writes a one-line hint about why an instance died or its agent is
-	 * unreachable (e.g. the agent's last log line), or "" when none. */
+	 * unreachable (e.g. the agent's last log line, a VM's console tail),
+	 * or "" when none. */
 	void (*diagnose)(struct backend *b, struct backend_instance *i, char *buf, size_t len);
 	void (*destroy)(struct backend *b);
 };
@@ -115,19 +145,34 @@ struct backend {
 	void *priv;
 };
 
-/* Options every backend gets from the command line. */
+/* Options every backend gets from the command line (read from the
+ * environment by the command, not by the backend). All borrowed. */
 struct backend_opts {
-	const char *agent_path; /* the smoltest-agent binary (absolute) */
-	const char *run_dir;	/* existing private scratch directory (copied) */
+	const char *agent_path;	      /* the smoltest-agent binary (absolute) */
+	const char *run_dir;	      /* existing private scratch directory (copied) */
+	const char *smolvm_path;      /* the smolvm binary, or NULL when not found */
+	const char *cache_dir;	      /* smoltest cache root (default guest image), or NULL */
+	const char *kernel_cache_dir; /* where ci/fetch-kernel keeps kernel .debs, or NULL */
 	bool verbose;
 };
 
 /* Chooses the backend for `requested` (the suite's backend or --backend):
- * AUTO picks vm when KVM runs guests at hardware speed, else sandbox, and
+ * AUTO picks vm when KVM runs guests at hardware speed and a guest image
+ * is available for suite s (vm_image_available()), else sandbox, and
  * writes the one-line reason into `note` (empty when nothing to say).
  * Returns the kind chosen in *out. Never fails. */
-void backend_detect(enum suite_backend requested, enum suite_backend *out, char *note,
+void backend_detect(enum suite_backend requested, const struct suite *s,
+		    const struct backend_opts *o, enum suite_backend *out, char *note,
 		    size_t notelen);
+
+/* Whether /dev/kvm opens read-write and is not PVM; else the reason in
+ * why. */
+bool backend_kvm_usable(char *why, size_t len);
+
+/* Whether the vm backend has a guest image for suite s: vm.kernel given,
+ * or a kernel package in o->kernel_cache_dir (the default image is built
+ * from it). Else the one-line reason (what to run) in why. */
+bool vm_image_available(const struct suite *s, const struct backend_opts *o, char *why, size_t len);
 
 /* Creates the backend of kind `kind` for suite s. -ENOTSUP (with the reason
  * in err) when this host cannot run it; the caller exits 3. Host limitations

@@ -179,6 +179,48 @@ static int find_agent(char *out, size_t len)
 	return -ENOENT;
 }
 
+/* The smolvm binary: $SMOLTEST_SMOLVM, else next to the smoltest binary
+ * (a build tree) or in ../lib/smoltest (an install). */
+static int find_smolvm(char *out, size_t len)
+{
+	const char *env = getenv("SMOLTEST_SMOLVM");
+	if (env && *env) {
+		if ((size_t)snprintf(out, len, "%s", env) >= len)
+			return -ENAMETOOLONG;
+		return access(out, X_OK) ? -errno : 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -errno;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	static const char *const rel[] = {"smolvm", "../lib/smoltest/smolvm"};
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+		if ((size_t)snprintf(out, len, "%s/%s", exe, rel[i]) < len &&
+		    access(out, X_OK) == 0)
+			return 0;
+	out[0] = '\0';
+	return -ENOENT;
+}
+
+/* Where ci/fetch-kernel keeps kernel packages (the same rule as the
+ * script): $SMOL_KERNEL_CACHE, else <XDG cache or ~/.cache>/smoltest/kernel. */
+static void kernel_cache_dir(char *out, size_t len)
+{
+	const char *k = getenv("SMOL_KERNEL_CACHE"), *x = getenv("XDG_CACHE_HOME"),
+		   *h = getenv("HOME");
+	out[0] = '\0';
+	if (k && *k)
+		snprintf(out, len, "%s", k);
+	else if (x && x[0] == '/')
+		snprintf(out, len, "%s/smoltest/kernel", x);
+	else if (h && h[0] == '/')
+		snprintf(out, len, "%s/.cache/smoltest/kernel", h);
+}
+
 /* The suite path for reports: relative to the working directory when it
  * is below it, without a leading "./" or "/". */
 static void suite_rel(const char *file, char *out, size_t len)
@@ -253,6 +295,8 @@ static int add_reporters(const struct run_opts *o, struct reporter_set *set)
 struct run_ctx {
 	struct prepared p;
 	char agent[PATH_MAX];
+	char smolvm[PATH_MAX];
+	char kernels[PATH_MAX];
 	char run_dir[PATH_MAX];
 	char suite_file[PATH_MAX];
 	char run_id[17];
@@ -269,16 +313,53 @@ struct run_ctx {
 
 /* Finds or builds the warm layer. Returns an exit status (EXIT_OK to go on);
  * *setup_failed is set when the suite's own setup failed. */
+/* Looks the warm layer up in the cache; a hit the backend refuses (a
+ * corrupt snapshot) is removed, said in one line, and rebuilt once.
+ * Returns an exit status, EXIT_OK with c->cache_hit set or clear. */
+static int cache_find(struct run_ctx *c)
+{
+	char err[BACKEND_ERR_MAX] = "";
+	for (int round = 0;; round++) {
+		int rc = cache_lookup(&c->cache, c->key, &c->cache_hit, c->layer, sizeof(c->layer),
+				      &c->cache_lock);
+		if (rc) {
+			fprintf(stderr, "smoltest: cache entry %s: %s\n", c->key, strerror(-rc));
+			return EXIT_INFRA;
+		}
+		if (!c->cache_hit || !c->be->ops->layer_check ||
+		    c->be->ops->layer_check(c->be, c->layer, err, sizeof(err)) == 0)
+			return EXIT_OK;
+		close(c->cache_lock);
+		c->cache_lock = -1;
+		c->cache_hit = false;
+		rc = round ? -ELOOP : cache_remove(&c->cache, c->key);
+		if (rc) {
+			fprintf(
+			    stderr,
+			    "smoltest: cache entry %s is unusable (%s) and could not be removed "
+			    "(%s); remove it with: smoltest cache rm %s\n",
+			    c->key, err, strerror(-rc), c->key);
+			return EXIT_INFRA;
+		}
+		fprintf(stderr, "smoltest: cache entry %s refused: %s; rebuilding it\n", c->key,
+			err);
+	}
+}
+
+/* Finds or builds the warm layer. Returns an exit status (EXIT_OK to go on);
+ * *setup_failed is set when the suite's own setup failed. A backend with a
+ * memory snapshot (vm) always has a template, setup or not: its tests run
+ * in forks of it. */
 static int warm_layer(struct run_ctx *c, bool *setup_failed)
 {
 	const struct suite *s = c->p.s;
 	int rc;
 	*setup_failed = false;
 	c->layer[0] = '\0';
-	if (!s->n_setup)
+	if (!s->n_setup && !c->be->caps.memory_snapshot)
 		return EXIT_OK;
 	bool use_cache = s->cache_enabled && !c->p.o.no_cache;
-	if (use_cache) {
+	if (use_cache && !c->cache.dir) {
 		rc = cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache);
 		if (rc) {
 			fprintf(stderr,
@@ -298,12 +379,8 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 		}
 		cache_key_hash(&m, c->key);
 		sb_release(&m);
-		rc = cache_lookup(&c->cache, c->key, &c->cache_hit, c->layer, sizeof(c->layer),
-				  &c->cache_lock);
-		if (rc) {
-			fprintf(stderr, "smoltest: cache entry %s: %s\n", c->key, strerror(-rc));
-			return EXIT_INFRA;
-		}
+		if ((rc = cache_find(c)) != EXIT_OK)
+			return rc;
 		if (c->cache_hit) {
 			cache_touch(&c->cache, c->key);
 			fprintf(stderr,
@@ -365,13 +442,27 @@ static int run_body(struct run_ctx *c)
 	char note[512], err[BACKEND_ERR_MAX] = "";
 	int rc;
 
+	bool have_agent = find_agent(c->agent, sizeof(c->agent)) == 0;
+	bool have_smolvm = find_smolvm(c->smolvm, sizeof(c->smolvm)) == 0;
+	kernel_cache_dir(c->kernels, sizeof(c->kernels));
+	/* the cache root also holds the default guest image */
+	if (cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache))
+		c->cache.dir = NULL;
+	struct backend_opts bo = {
+	    .agent_path = c->agent,
+	    .smolvm_path = have_smolvm ? c->smolvm : NULL,
+	    .cache_dir = c->cache.dir,
+	    .kernel_cache_dir = c->kernels[0] ? c->kernels : NULL,
+	    .verbose = p->o.verbosity > 0,
+	};
 	enum suite_backend kind;
-	backend_detect(p->o.has_backend ? p->o.backend : s->backend, &kind, note, sizeof(note));
+	backend_detect(p->o.has_backend ? p->o.backend : s->backend, s, &bo, &kind, note,
+		       sizeof(note));
 	if (note[0])
 		fprintf(stderr, "smoltest: warning: %s\n", note);
 	print_shard(p, stderr);
 
-	if (find_agent(c->agent, sizeof(c->agent)) && kind == SUITE_BACKEND_SANDBOX) {
+	if (!have_agent) {
 		fprintf(stderr,
 			"smoltest: the agent binary was not found (looked for %s); build "
 			"the smoltest_agent target or set SMOLTEST_AGENT\n",
@@ -387,8 +478,7 @@ static int run_body(struct run_ctx *c)
 		c->run_dir[0] = '\0';
 		return EXIT_INFRA;
 	}
-	struct backend_opts bo = {
-	    .agent_path = c->agent, .run_dir = c->run_dir, .verbose = p->o.verbosity > 0};
+	bo.run_dir = c->run_dir;
 	rc = backend_create(kind, s, &bo, &c->be, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "smoltest: %s\n", err);

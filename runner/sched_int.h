@@ -54,10 +54,15 @@ struct job {
 	bool have_exit;
 	bool cancelled; /* fail-fast or signal */
 	bool env_error; /* the environment failed (result ERROR) */
+	bool died;	/* the instance's death_fd fired while the job ran */
 	char msg[768];
 	char art_dir[1024];
 	struct strbuf art_out;
 	struct artifacts_result arts;
+	/* requests before the first EXEC (backend_instance: system_prep,
+	 * restored, mounts), answered in order */
+	const char *prep_what[8 + BACKEND_MAX_MOUNTS];
+	unsigned prep_n, prep_done;
 };
 
 struct sched {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -163,6 +164,7 @@ int sched_build_env(const struct suite_test *t, unsigned attempt, const char *ru
 /* ---- agent callbacks ---------------------------------------------------- */
 
 static void job_exec_step(struct job *j);
+static void setup_done(struct job *j);
 
 static void on_output(void *opaque, uint32_t channel, int stream, const uint8_t *data, size_t len)
 {
@@ -183,7 +185,7 @@ static void on_output(void *opaque, uint32_t channel, int stream, const uint8_t 
 void sched_job_env_error(struct job *j, const char *what)
 {
 	char hint[400] = "";
-	if (j->inst && j->sc->be->ops->diagnose && j->phase == JOB_CONNECTING)
+	if (j->inst && j->sc->be->ops->diagnose && (j->phase == JOB_CONNECTING || j->died))
 		j->sc->be->ops->diagnose(j->sc->be, j->inst, hint, sizeof(hint));
 	snprintf(j->msg, sizeof(j->msg), "%s%s%s", what, hint[0] ? "; " : "", hint);
 	j->env_error = true;
@@ -220,6 +222,10 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 		if (ok && j->step + 1 < j->sc->s->n_setup) {
 			j->step++;
 			job_exec_step(j);
+			return;
+		}
+		if (ok) {
+			setup_done(j);
 			return;
 		}
 		j->phase = JOB_FINISHED;
@@ -301,6 +307,130 @@ static void job_exec_step(struct job *j)
 		reporter_set_test_started(sc->rep, t->name, j->attempt);
 }
 
+/* The template's setup passed: with a memory snapshot to take, QUIESCE
+ * the agent first (sync, no connection left half-open in the snapshot). */
+static void quiesce_reply(void *opaque, struct agent_client *c, int result,
+			  const struct proto_error *e)
+{
+	struct job *j = opaque;
+	(void)c;
+	if (j->phase == JOB_FINISHED)
+		return;
+	if (result) {
+		char what[400];
+		snprintf(what, sizeof(what), "the agent of the template refused QUIESCE: %s%s%.*s",
+			 strerror(result < 0 ? -result : result), e ? ": " : "",
+			 e ? (int)(e->message.len > 200 ? 200 : e->message.len) : 0,
+			 e ? (const char *)e->message.ptr : "");
+		sched_job_env_error(j, what);
+		return;
+	}
+	j->phase = JOB_FINISHED;
+}
+
+static void setup_done(struct job *j)
+{
+	j->have_exit = true;
+	j->ex.how = AGENT_EXIT_EXITED;
+	j->ex.code = 0;
+	if (!j->sc->be->caps.memory_snapshot) {
+		j->phase = JOB_FINISHED;
+		return;
+	}
+	j->phase = JOB_RUNNING;
+	int rc = agent_client_quiesce(j->ac, quiesce_reply, j);
+	if (rc) {
+		char what[200];
+		snprintf(what, sizeof(what), "could not send QUIESCE to the template's agent: %s",
+			 strerror(-rc));
+		sched_job_env_error(j, what);
+	}
+}
+
+static void after_prep(struct job *j)
+{
+	if (j->setup && j->sc->s->n_setup == 0)
+		setup_done(j);
+	else
+		job_exec_step(j);
+}
+
+static const char *job_label(const struct job *j, char *buf, size_t len)
+{
+	if (j->setup)
+		snprintf(buf, len, "the template for '%s'", j->sc->s->name);
+	else
+		snprintf(buf, len, "test '%s'", j->sc->s->tests[j->test].name);
+	return buf;
+}
+
+static void prep_reply(void *opaque, struct agent_client *c, int result,
+		       const struct proto_error *e)
+{
+	struct job *j = opaque;
+	(void)c;
+	(void)e;
+	if (j->phase != JOB_CONNECTING)
+		return;
+	const char *what = j->prep_done < j->prep_n ? j->prep_what[j->prep_done] : "a request";
+	j->prep_done++;
+	if (result) {
+		char msg[600], label[300];
+		snprintf(msg, sizeof(msg), "the agent of %s failed %s: %s",
+			 job_label(j, label, sizeof(label)), what,
+			 strerror(result < 0 ? -result : result));
+		sched_job_env_error(j, msg);
+		return;
+	}
+	if (j->prep_done == j->prep_n)
+		after_prep(j);
+}
+
+/* Sends what the instance needs before its first EXEC (backend.h); the
+ * last reply moves on. */
+static void job_prepare(struct job *j)
+{
+	struct backend_instance *in = j->inst;
+	struct agent_client *c = j->ac;
+	int rc = 0;
+	j->prep_n = j->prep_done = 0;
+	if (in->system_prep) {
+		unsigned char ent[64];
+		if (getrandom(ent, sizeof(ent), 0) != (ssize_t)sizeof(ent)) {
+			uint64_t t = util_now_ns() ^ util_wall_ns();
+			for (size_t i = 0; i < sizeof(ent); i++)
+				ent[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)i;
+		}
+		j->prep_what[j->prep_n++] = "SET_TIME";
+		rc = agent_client_set_time(c, util_wall_ns(), prep_reply, j);
+		j->prep_what[j->prep_n++] = "RESEED";
+		rc = rc ? rc : agent_client_reseed(c, ent, sizeof(ent), prep_reply, j);
+		if (in->hostname[0]) {
+			j->prep_what[j->prep_n++] = "SET_HOSTNAME";
+			rc = rc ? rc : agent_client_set_hostname(c, in->hostname, prep_reply, j);
+		}
+	}
+	if (in->restored) {
+		j->prep_what[j->prep_n++] = "RESUMED";
+		rc = rc ? rc : agent_client_resumed(c, prep_reply, j);
+	}
+	for (size_t i = 0; i < in->n_mounts && i < BACKEND_MAX_MOUNTS; i++) {
+		j->prep_what[j->prep_n++] = "MOUNT";
+		rc = rc ? rc
+			: agent_client_mount(c, NULL, in->mounts[i].tag, in->mounts[i].guest,
+					     in->mounts[i].readonly, NULL, prep_reply, j);
+	}
+	if (rc) {
+		char what[200];
+		snprintf(what, sizeof(what), "could not send a request to the agent: %s",
+			 strerror(-rc));
+		sched_job_env_error(j, what);
+		return;
+	}
+	if (!j->prep_n)
+		after_prep(j);
+}
+
 static void on_ready(void *opaque, struct agent_client *c)
 {
 	struct job *j = opaque;
@@ -308,7 +438,7 @@ static void on_ready(void *opaque, struct agent_client *c)
 	if (j->phase != JOB_CONNECTING)
 		return;
 	j->reconnect_at = 0;
-	job_exec_step(j);
+	job_prepare(j);
 }
 
 void sched_on_agent_closed(void *opaque, struct agent_client *c, int err)
@@ -461,6 +591,8 @@ void sched_job_start(struct job *j, const char *layer_dir, bool template_mode)
 		sc->infra_error = true;
 		return;
 	}
+	if (j->inst->connect_timeout_ns && !sc->o.connect_timeout_ns)
+		j->connect_deadline = util_now_ns() + j->inst->connect_timeout_ns;
 	if (j->inst->death_fd >= 0)
 		sched_watch_set(sc, &j->w_death, j->inst->death_fd, EPOLLIN);
 	if (j->inst->ready_fd >= 0 && access(j->inst->endpoint.unix_path, F_OK) != 0) {

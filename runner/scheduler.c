@@ -98,6 +98,7 @@ static int loop_once(struct sched *sc)
 					agent_client_handle(w->job->ac, EPOLLIN);
 				if (w->job->phase != JOB_FINISHED) {
 					char what[300];
+					w->job->died = true;
 					snprintf(what, sizeof(what), "the %s of %s '%s' died",
 						 w->job->sc->be->ops->name,
 						 w->job->setup ? "the template for" : "test",

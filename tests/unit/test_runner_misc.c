@@ -1,7 +1,7 @@
 /* The runner's smaller modules: bounded output (outbuf), expectations
  * (expect), artifact collection output (artifacts), the snapshot cache
- * (cache), command-line options (run_opts), test environments and backend
- * selection. */
+ * (cache), command-line options (run_opts) and test environments (the
+ * backends: test_vm_backend.c). */
 #include "artifacts.h"
 #include "backend.h"
 #include "cache.h"
@@ -311,28 +311,6 @@ START_TEST(test_env)
 }
 END_TEST
 
-START_TEST(vm_backend_is_refused_clearly)
-{
-	struct suite s = {0};
-	struct backend_opts bo = {.agent_path = "/nonexistent", .run_dir = "/tmp"};
-	struct backend *b = NULL;
-	char err[BACKEND_ERR_MAX];
-	ck_assert_int_eq(backend_create(SUITE_BACKEND_VM, &s, &bo, &b, err, sizeof(err)), -ENOTSUP);
-	ck_assert_ptr_null(b);
-	ck_assert_ptr_nonnull(strstr(err, "backend vm: not available"));
-	ck_assert_ptr_nonnull(strstr(err, "--backend sandbox"));
-	enum suite_backend k;
-	char note[512];
-	backend_detect(SUITE_BACKEND_VM, &k, note, sizeof(note));
-	ck_assert_int_eq(k, SUITE_BACKEND_VM);
-	ck_assert_str_eq(note, "");
-	backend_detect(SUITE_BACKEND_AUTO, &k, note, sizeof(note));
-	ck_assert_int_eq(k, SUITE_BACKEND_SANDBOX); /* vm is not wired yet anywhere */
-	ck_assert_ptr_nonnull(strstr(note, "backend auto: using the sandbox backend"));
-	backend_destroy(NULL);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("runner_misc");
@@ -345,7 +323,6 @@ int main(void)
 	tcase_add_test(tc, cache_key_inputs);
 	tcase_add_test(tc, options);
 	tcase_add_test(tc, test_env);
-	tcase_add_test(tc, vm_backend_is_refused_clearly);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }

@@ -1,0 +1,524 @@
+/* vm_backend: the vm backend (backend.h, vm_backend.h): one `smolvm run`
+ * template per warm environment, snapshotted after setup, and one
+ * `smolvm restore` fork per test. */
+#include "util.h"
+#include "vm_backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define VMB_MAX_ARGS (40 + 2 * BACKEND_MAX_MOUNTS)
+
+struct vmb {
+	char *smolvm;
+	struct vmb_image img;
+	char cmdline[4096];
+	char key[5120]; /* hashes of what the snapshot depends on besides the suite */
+	char share_args[BACKEND_MAX_MOUNTS][PATH_MAX + 48]; /* "s<i>=HOST[,ro]" */
+	unsigned seq;
+};
+
+struct vmb_inst {
+	char dir[512];
+	char art_arg[PATH_MAX + 48];
+	pid_t pid;
+	int pidfd;
+	int inotify;
+	bool reaped;
+	int status;
+	bool template_mode;
+	char layer_dir[PATH_MAX]; /* the template's: where the snapshot goes */
+};
+
+static void inst_free(struct vmb_inst *vi)
+{
+	if (!vi)
+		return;
+	if (vi->pidfd >= 0)
+		close(vi->pidfd);
+	if (vi->inotify >= 0)
+		close(vi->inotify);
+	free(vi);
+}
+
+static void inst_kill_and_reap(struct vmb_inst *vi)
+{
+	if (vi->pid > 0 && !vi->reaped) {
+		kill(-vi->pid, SIGKILL);
+		kill(vi->pid, SIGKILL);
+		if (vmb_wait(vi->pid, -1, 0, &vi->status) == 0)
+			vi->reaped = true;
+	}
+}
+
+/* Adds the arguments every VM of the run shares: the console, the vsock
+ * socket and the virtio-fs shares, in the one order of vm_backend.h. */
+static int common_args(struct vmb *v, struct vmb_inst *vi, const struct suite *s, const char **argv,
+		       size_t *n, char *vsock_arg, size_t vlen, char *console, size_t clen)
+{
+	snprintf(console, clen, "%s/console.log", vi->dir);
+	if ((size_t)snprintf(vsock_arg, vlen, "%s,%s/vsock.sock", VMB_VSOCK_CID, vi->dir) >= vlen)
+		return -ENAMETOOLONG;
+	argv[(*n)++] = "--serial";
+	argv[(*n)++] = console;
+	argv[(*n)++] = "--vsock";
+	argv[(*n)++] = vsock_arg;
+	argv[(*n)++] = "--share";
+	argv[(*n)++] = VMB_ROOT_TAG "=/,ro";
+	for (size_t i = 0; i < s->n_shares; i++) {
+		argv[(*n)++] = "--share";
+		argv[(*n)++] = v->share_args[i];
+	}
+	argv[(*n)++] = "--share";
+	argv[(*n)++] = vi->art_arg;
+	return 0;
+}
+
+static int vmb_start(struct backend *b, const struct backend_instance_opts *o,
+		     struct backend_instance **out, char *err, size_t errlen)
+{
+	struct vmb *v = b->priv;
+	const struct suite *s = b->suite;
+	struct backend_instance *bi = calloc(1, sizeof(*bi));
+	struct vmb_inst *vi = calloc(1, sizeof(*vi));
+	int rc;
+	if (!bi || !vi) {
+		free(bi);
+		free(vi);
+		return -ENOMEM;
+	}
+	vi->pidfd = vi->inotify = -1;
+	vi->template_mode = o->template_mode;
+	if (o->template_mode && o->layer_dir)
+		snprintf(vi->layer_dir, sizeof(vi->layer_dir), "%s", o->layer_dir);
+	if (!o->template_mode && !o->layer_dir) {
+		snprintf(err, errlen, "vm: no snapshot to fork (the template was not built)");
+		rc = -EINVAL;
+		goto fail;
+	}
+	snprintf(vi->dir, sizeof(vi->dir), "%s/v%u", b->run_dir, ++v->seq);
+	char empty[600];
+	snprintf(empty, sizeof(empty), "%s/empty", vi->dir);
+	if (mkdir(vi->dir, 0700) || mkdir(empty, 0700)) {
+		rc = -errno;
+		snprintf(err, errlen, "vm: cannot create %s: %s", empty, strerror(errno));
+		goto fail;
+	}
+	if (o->artifact_dir && (rc = util_mkdir_p(o->artifact_dir, 0755))) {
+		snprintf(err, errlen, "vm: cannot create artifact directory %s: %s",
+			 o->artifact_dir, strerror(-rc));
+		goto fail;
+	}
+	if (o->artifact_dir && strpbrk(o->artifact_dir, ",=")) {
+		snprintf(err, errlen,
+			 "vm: artifact directory %s contains ',' or '=', which a smolvm --share "
+			 "cannot carry; use --artifacts with another directory",
+			 o->artifact_dir);
+		rc = -EINVAL;
+		goto fail;
+	}
+	snprintf(vi->art_arg, sizeof(vi->art_arg), VMB_ART_TAG "=%s",
+		 o->artifact_dir ? o->artifact_dir : empty);
+
+	const char *argv[VMB_MAX_ARGS];
+	size_t n = 0;
+	char mem[32], cpus[16], vsock[600], console[600], snap[PATH_MAX], control[600];
+	argv[n++] = v->smolvm;
+	if (o->template_mode) {
+		snprintf(mem, sizeof(mem), "%llu", (unsigned long long)(s->vm.memory >> 20));
+		snprintf(cpus, sizeof(cpus), "%u", s->vm.cpus);
+		snprintf(control, sizeof(control), "%s/control.sock", vi->dir);
+		argv[n++] = "run";
+		argv[n++] = "--kernel";
+		argv[n++] = v->img.kernel;
+		argv[n++] = "--initrd";
+		argv[n++] = v->img.initrd;
+		argv[n++] = "--cmdline";
+		argv[n++] = v->cmdline;
+		argv[n++] = "--mem";
+		argv[n++] = mem;
+		argv[n++] = "--cpus";
+		argv[n++] = cpus;
+		argv[n++] = "--control";
+		argv[n++] = control;
+		argv[n++] = "--exit-after-snapshot";
+	} else {
+		snprintf(snap, sizeof(snap), "%s/%s", o->layer_dir, VMB_SNAPSHOT);
+		argv[n++] = "restore";
+		argv[n++] = snap;
+		argv[n++] = "--fork-dir";
+		argv[n++] = vi->dir;
+	}
+	if ((rc =
+		 common_args(v, vi, s, argv, &n, vsock, sizeof(vsock), console, sizeof(console)))) {
+		snprintf(err, errlen,
+			 "vm: socket path under %s is too long; set TMPDIR to a "
+			 "shorter directory",
+			 vi->dir);
+		goto fail;
+	}
+	argv[n] = NULL;
+
+	bi->backend = b;
+	bi->priv = vi;
+	snprintf(bi->name, sizeof(bi->name), "%s", o->name);
+	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path),
+			     "%s/vsock.sock", vi->dir) >= sizeof(bi->endpoint.unix_path)) {
+		rc = -ENAMETOOLONG;
+		snprintf(err, errlen,
+			 "vm: socket path under %s is too long; set TMPDIR to a shorter directory",
+			 vi->dir);
+		goto fail;
+	}
+	bi->endpoint.vsock_port = VMB_AGENT_PORT;
+	bi->system_prep = true;
+	bi->restored = !o->template_mode;
+	char host[SUITE_MAX_NAME + 1];
+	suite_name_to_path(o->name, host, sizeof(host));
+	snprintf(bi->hostname, sizeof(bi->hostname), "%.64s", host[0] ? host : "vm");
+	if (o->template_mode) {
+		for (size_t i = 0; i < s->n_shares && bi->n_mounts < BACKEND_MAX_MOUNTS; i++) {
+			struct backend_mount *m = &bi->mounts[bi->n_mounts++];
+			snprintf(m->tag, sizeof(m->tag), "s%zu", i);
+			snprintf(m->guest, sizeof(m->guest), "%s", s->shares[i].guest);
+			m->readonly = s->shares[i].readonly;
+		}
+	} else if (o->artifact_dir) {
+		struct backend_mount *m = &bi->mounts[bi->n_mounts++];
+		snprintf(m->tag, sizeof(m->tag), VMB_ART_TAG);
+		snprintf(m->guest, sizeof(m->guest), BACKEND_GUEST_ARTIFACTS);
+	}
+	bi->connect_timeout_ns = o->template_mode ? VMB_BOOT_TIMEOUT_NS : VMB_RESTORE_TIMEOUT_NS;
+
+	/* smolvm binds the vsock socket once the VM is built: connect then */
+	vi->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (vi->inotify >= 0 && inotify_add_watch(vi->inotify, vi->dir, IN_CREATE) < 0) {
+		close(vi->inotify);
+		vi->inotify = -1;
+	}
+	char log[600];
+	snprintf(log, sizeof(log), "%s/vmm.log", vi->dir);
+	if ((rc = vmb_spawn(argv, log, &vi->pid, err, errlen)))
+		goto fail;
+	vi->pidfd = pidfd_open(vi->pid, 0);
+	if (vi->pidfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "vm: pidfd_open of smolvm (pid %d): %s", (int)vi->pid,
+			 strerror(errno));
+		goto fail;
+	}
+	util_set_cloexec(vi->pidfd, true);
+	bi->death_fd = vi->pidfd;
+	bi->ready_fd = vi->inotify;
+	*out = bi;
+	return 0;
+fail:
+	inst_kill_and_reap(vi);
+	if (vi->dir[0])
+		util_rm_rf(vi->dir);
+	inst_free(vi);
+	free(bi);
+	return rc;
+}
+
+static void vmb_kill(struct backend *b, struct backend_instance *bi)
+{
+	struct vmb_inst *vi = bi->priv;
+	(void)b;
+	if (vi->pid > 0 && !vi->reaped) {
+		kill(-vi->pid, SIGKILL);
+		kill(vi->pid, SIGKILL);
+	}
+}
+
+static void vmb_stop(struct backend *b, struct backend_instance *bi)
+{
+	(void)b;
+	if (!bi)
+		return;
+	struct vmb_inst *vi = bi->priv;
+	inst_kill_and_reap(vi);
+	if (vi->dir[0])
+		util_rm_rf(vi->dir);
+	inst_free(vi);
+	free(bi);
+}
+
+/* The agent was QUIESCEd: the control socket's snapshot pauses the vCPUs,
+ * writes the file, and (--exit-after-snapshot) ends the VMM. */
+static int vmb_freeze(struct backend *b, struct backend_instance *bi, char *err, size_t errlen)
+{
+	struct vmb_inst *vi = bi->priv;
+	char control[600], snap[PATH_MAX + 32], why[600] = "";
+	int rc, st = 0;
+	snprintf(control, sizeof(control), "%s/control.sock", vi->dir);
+	snprintf(snap, sizeof(snap), "%s/%s", vi->layer_dir, VMB_SNAPSHOT);
+	rc = vmb_control_snapshot(control, snap, VMB_SNAPSHOT_TIMEOUT_MS, why, sizeof(why));
+	if (!rc) {
+		rc = vmb_wait(vi->pid, vi->pidfd, 60000, &st);
+		if (rc == -ETIMEDOUT) {
+			snprintf(why, sizeof(why),
+				 "smolvm did not exit within 60 s after the snapshot");
+		} else if (!rc) {
+			vi->reaped = true;
+			vi->status = st;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				rc = -EIO;
+				vmb_describe(vi->dir, st, true, why, sizeof(why));
+			}
+		}
+	}
+	if (rc) {
+		snprintf(err, errlen, "vm: the snapshot of the template failed: %s", why);
+		unlink(snap);
+	}
+	vmb_stop(b, bi);
+	return rc;
+}
+
+/* A cached snapshot is checked in full (header, sections, memory
+ * checksum) before any fork maps it. */
+static int vmb_layer_check(struct backend *b, const char *layer_dir, char *err, size_t errlen)
+{
+	struct vmb *v = b->priv;
+	char snap[PATH_MAX + 32], log[PATH_MAX], why[400] = "";
+	snprintf(snap, sizeof(snap), "%s/%s", layer_dir, VMB_SNAPSHOT);
+	snprintf(log, sizeof(log), "%s/verify.log", b->run_dir);
+	struct stat st;
+	if (stat(snap, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is missing", snap);
+		return -ENOENT;
+	}
+	const char *argv[] = {v->smolvm, "snapshot", "verify", snap, NULL};
+	pid_t pid;
+	int rc = vmb_spawn(argv, log, &pid, why, sizeof(why)), status = 0;
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot run smolvm snapshot verify: %s", snap, why);
+		return rc;
+	}
+	int pfd = pidfd_open(pid, 0);
+	rc = vmb_wait(pid, pfd, 300000, &status);
+	if (pfd >= 0)
+		close(pfd);
+	if (rc == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		vmb_wait(pid, -1, 0, &status);
+		snprintf(err, errlen, "%s: smolvm snapshot verify took over 300 s", snap);
+		unlink(log);
+		return rc;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		unlink(log);
+		return 0;
+	}
+	char *text = NULL;
+	size_t n = 0;
+	if (util_read_file(log, 1 << 16, &text, &n) == 0) {
+		while (n && text[n - 1] == '\n')
+			text[--n] = '\0';
+		const char *last = strrchr(text, '\n');
+		snprintf(why, sizeof(why), "%s", last ? last + 1 : text);
+		free(text);
+	}
+	unlink(log);
+	snprintf(err, errlen, "%s", why[0] ? why : "smolvm snapshot verify failed");
+	return -EINVAL;
+}
+
+static int vmb_key(struct backend *b, struct strbuf *sb)
+{
+	struct vmb *v = b->priv;
+	return sb_printf(sb, "%s", v->key);
+}
+
+static void vmb_diagnose(struct backend *b, struct backend_instance *bi, char *buf, size_t len)
+{
+	struct vmb_inst *vi = bi->priv;
+	(void)b;
+	int status = vi->status;
+	bool exited = vi->reaped;
+	if (!exited && vi->pid > 0) {
+		siginfo_t si = {0};
+		if (waitid(P_PID, (id_t)vi->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == vi->pid) {
+			exited = true;
+			status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8
+							  : (si.si_status & 0x7f);
+		}
+	}
+	vmb_describe(vi->dir, status, exited, buf, len);
+}
+
+static void vmb_destroy(struct backend *b)
+{
+	struct vmb *v = b->priv;
+	if (v) {
+		free(v->smolvm);
+		free(v);
+	}
+	free(b->run_dir);
+	free(b);
+}
+
+static const struct backend_ops vm_ops = {
+    .name = "vm",
+    .instance_start = vmb_start,
+    .instance_kill = vmb_kill,
+    .instance_stop = vmb_stop,
+    .freeze = vmb_freeze,
+    .key_material = vmb_key,
+    .layer_check = vmb_layer_check,
+    .diagnose = vmb_diagnose,
+    .destroy = vmb_destroy,
+};
+
+/* "vendor model name" from /proc/cpuinfo: a snapshot restores only on the
+ * CPU model it was taken on. */
+static void cpu_model(char *out, size_t len)
+{
+	char *text = NULL;
+	out[0] = '\0';
+	if (util_read_file("/proc/cpuinfo", 1 << 20, &text, NULL))
+		return;
+	const char *keys[] = {"vendor_id", "cpu family", "model\t", "model name"};
+	size_t o = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *p = strstr(text, keys[i]);
+		const char *colon = p ? strchr(p, ':') : NULL;
+		if (!colon)
+			continue;
+		size_t n = strcspn(colon + 1, "\n");
+		o += (size_t)snprintf(out + o, len > o ? len - o : 0, "%.*s;", (int)n, colon + 1);
+		if (o >= len)
+			break;
+	}
+	free(text);
+}
+
+/* Everything a suite gets wrong is said before any VM starts, naming the
+ * field or file. */
+static int check_suite(const struct suite *s, char *err, size_t errlen)
+{
+	if (s->vm.memory < VMB_MIN_MEMORY) {
+		snprintf(err, errlen,
+			 "backend vm: %s: vm.memory %lluM is too small to boot the guest; give "
+			 "at least %lluM",
+			 s->file, (unsigned long long)(s->vm.memory >> 20),
+			 (unsigned long long)(VMB_MIN_MEMORY >> 20));
+		return -EINVAL;
+	}
+	if (s->vm.rootfs) {
+		snprintf(err, errlen,
+			 "backend vm: %s: vm.rootfs is not supported by the vm backend yet; the "
+			 "guest's root is the host's / (read-only, with a tmpfs overlay): remove "
+			 "vm.rootfs",
+			 s->file);
+		return -ENOTSUP;
+	}
+	if (s->n_shares + 2 > BACKEND_MAX_MOUNTS) {
+		snprintf(err, errlen, "backend vm: %s: at most %d shares", s->file,
+			 BACKEND_MAX_MOUNTS - 2);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < s->n_shares; i++) {
+		const struct suite_share *sh = &s->shares[i];
+		struct stat st;
+		if (stat(sh->host, &st) && !sh->readonly && errno == ENOENT)
+			util_mkdir_p(sh->host, 0755);
+		if (stat(sh->host, &st) || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen,
+				 "backend vm: %s:%u: shares: host directory %s does not exist",
+				 s->file, sh->line, sh->host);
+			return -ENOENT;
+		}
+		if (strpbrk(sh->host, ",=")) {
+			snprintf(err, errlen,
+				 "backend vm: %s:%u: shares: host directory %s contains ',' or "
+				 "'=', which a smolvm --share cannot carry",
+				 s->file, sh->line, sh->host);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int vm_backend_create(const struct suite *s, const struct backend_opts *o, struct backend **out,
+		      char *err, size_t errlen)
+{
+	int rc = check_suite(s, err, errlen);
+	if (rc)
+		return rc;
+	if (!o->smolvm_path) {
+		snprintf(err, errlen,
+			 "backend vm: the smolvm binary was not found next to smoltest (build the "
+			 "smolvm target or set SMOLTEST_SMOLVM)");
+		return -ENOENT;
+	}
+	struct vmb *v = calloc(1, sizeof(*v));
+	struct backend *b = calloc(1, sizeof(*b));
+	if (!v || !b || !(b->run_dir = strdup(o->run_dir)) ||
+	    !(v->smolvm = strdup(o->smolvm_path))) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = vmb_image_resolve(s, o, &v->img, err, errlen)))
+		goto fail;
+	char why[400];
+	if (!backend_kvm_usable(why, sizeof(why))) {
+		snprintf(err, errlen,
+			 "backend vm: not available: %s; use --backend sandbox (or "
+			 "backend: auto)",
+			 why);
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	if ((size_t)snprintf(v->cmdline, sizeof(v->cmdline), "%s%s%s", VMB_DEFAULT_ARGS,
+			     s->vm.cmdline ? " " : "",
+			     s->vm.cmdline ? s->vm.cmdline : "") >= sizeof(v->cmdline)) {
+		snprintf(err, errlen, "backend vm: %s: vm.cmdline is too long", s->file);
+		rc = -E2BIG;
+		goto fail;
+	}
+	for (size_t i = 0; i < s->n_shares; i++)
+		snprintf(v->share_args[i], sizeof(v->share_args[i]), "s%zu=%s%s", i,
+			 s->shares[i].host, s->shares[i].readonly ? ",ro" : "");
+	char hk[17], hi[17], hv[17], cpu[400];
+	if ((rc = vmb_hash_file(v->img.kernel, hk)) || (rc = vmb_hash_file(v->img.initrd, hi))) {
+		snprintf(err, errlen, "backend vm: cannot read %s or %s: %s", v->img.kernel,
+			 v->img.initrd, strerror(-rc));
+		goto fail;
+	}
+	if ((rc = vmb_hash_file(v->smolvm, hv))) {
+		snprintf(err, errlen, "backend vm: cannot read %s: %s", v->smolvm, strerror(-rc));
+		goto fail;
+	}
+	cpu_model(cpu, sizeof(cpu));
+	snprintf(v->key, sizeof(v->key), "vm kernel=%s initrd=%s smolvm=%s cpu=%s cmdline=%s\n", hk,
+		 hi, hv, cpu, v->cmdline);
+	b->ops = &vm_ops;
+	b->suite = s;
+	b->priv = v;
+	b->caps.memory_snapshot = true;
+	b->caps.cow_disk = true;
+	b->caps.isolation = "kvm";
+	b->caps.note = NULL;
+	*out = b;
+	return 0;
+fail:
+	if (v)
+		free(v->smolvm);
+	free(v);
+	if (b)
+		free(b->run_dir);
+	free(b);
+	return rc;
+}

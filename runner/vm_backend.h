@@ -1,0 +1,93 @@
+/* vm_backend (vmb_): internals of the vm backend, shared by vm_backend.c
+ * (the backend ops: instances, freeze, cache checks), vm_image.c (which
+ * kernel and initrd a suite boots, and the default image built once into
+ * the smoltest cache) and vm_spawn.c (starting smolvm, talking to its
+ * control socket, reading its console).
+ *
+ * The runner never touches KVM: every VM is a `smolvm run` (the template)
+ * or `smolvm restore` (a test's fork) process in its own process group,
+ * killed with the runner (PR_SET_PDEATHSIG), with its files in one
+ * directory of the run dir:
+ *   v<N>/vsock.sock    the VM's hybrid-vsock socket (the agent's endpoint)
+ *   v<N>/control.sock  the template's control socket (snapshot FILE)
+ *   v<N>/console.log   the guest's serial console
+ *   v<N>/vmm.log       smolvm's own stdout/stderr
+ *   v<N>/empty/        the artifact share of a VM that has none
+ * The template's layer directory (the cache entry) gets snapshot.smolsnap.
+ *
+ * virtio-fs shares, in this order in the template and in every fork (a
+ * restore needs the same device set): "root" = the host's / read-only (the
+ * guest's root under a tmpfs overlay, smoltest.root=virtiofs:root), "s<i>"
+ * = the suite's shares, "artifacts" = the test's artifact directory
+ * (mounted per test at BACKEND_GUEST_ARTIFACTS, never in the template). */
+#ifndef SMOL_VM_BACKEND_H
+#define SMOL_VM_BACKEND_H
+
+#include "backend.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VMB_SNAPSHOT   "snapshot.smolsnap"
+#define VMB_VSOCK_CID  "3"
+#define VMB_AGENT_PORT 1024u
+#define VMB_ROOT_TAG   "root"
+#define VMB_ART_TAG    "artifacts"
+#define VMB_MIN_MEMORY (128ull << 20)
+#define VMB_DEFAULT_ARGS                                                                           \
+	"console=ttyS0 panic=-1 reboot=k quiet loglevel=4 pci=off "                                \
+	"i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd "                                       \
+	"8250.nr_uarts=1 random.trust_cpu=on tsc=reliable "                                        \
+	"smoltest.root=virtiofs:" VMB_ROOT_TAG
+/* The template boots Linux (seconds, minutes under an emulated CPU); a
+ * fork only resumes. */
+#define VMB_BOOT_TIMEOUT_NS	(180ull * 1000000000ull)
+#define VMB_RESTORE_TIMEOUT_NS	(60ull * 1000000000ull)
+#define VMB_SNAPSHOT_TIMEOUT_MS 180000
+
+/* The kernel and initrd a suite boots. */
+struct vmb_image {
+	char kernel[PATH_MAX];
+	char initrd[PATH_MAX];
+	bool built; /* the default image (from a kernel package) */
+};
+
+/* ---- vm_image.c ---- */
+
+/* Finds the newest linux-image-*-cloud-amd64_*.deb in dir (the newest
+ * version by strverscmp of the file name). -ENOENT when there is none. */
+int vmb_find_kernel_deb(const char *dir, char *out, size_t len);
+
+/* Resolves the image for suite s: vm.kernel + vm.initrd when given (both
+ * must exist), else the default image from the newest kernel package in
+ * o->kernel_cache_dir, built once into o->cache_dir/images/<content key>/.
+ * -errno with one line in err naming the field or file and what to do. */
+int vmb_image_resolve(const struct suite *s, const struct backend_opts *o, struct vmb_image *img,
+		      char *err, size_t errlen);
+
+/* XXH3-64 of a file's content as 16 hex digits. */
+int vmb_hash_file(const char *path, char out[17]);
+
+/* ---- vm_spawn.c ---- */
+
+/* Starts argv[0] (smolvm) in its own process group, dying with the
+ * runner, stdin /dev/null, stdout and stderr to log_path. */
+int vmb_spawn(const char *const *argv, const char *log_path, pid_t *pid, char *err, size_t errlen);
+
+/* Sends "snapshot FILE" on the control socket and reads the answer line
+ * (within timeout_ms). 0 on "ok ...", else -errno with the answer in err. */
+int vmb_control_snapshot(const char *control, const char *file, int timeout_ms, char *err,
+			 size_t errlen);
+
+/* Waits at most timeout_ms for pid (through pidfd) and reaps it; *status
+ * is the wait status. -ETIMEDOUT when it did not exit. */
+int vmb_wait(pid_t pid, int pidfd, int timeout_ms, int *status);
+
+/* One line about a dead or silent VM: a guest panic, the VMM's last line
+ * and the console's last lines (dir = the VM's directory). */
+void vmb_describe(const char *dir, int wait_status, bool exited, char *buf, size_t len);
+
+#endif
