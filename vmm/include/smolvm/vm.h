@@ -49,6 +49,12 @@ struct vm_device_spec {
 #define VM_MAX_VCPUS   64
 #define VM_DEFAULT_MEM (256ull << 20)
 
+/* Kernel parameters a Linux guest wants with these devices: reboot through
+ * the i8042 (ends the VM), a panic ends the VM, one UART. Callers add
+ * console= and their own; docs/devices.md "Kernel command line for a
+ * microVM" says why each, and why pci=off, i8042.* and tsc= are not here. */
+#define SMOLVM_CMDLINE_MICROVM "reboot=k panic=-1 8250.nr_uarts=1"
+
 /* Every pointer in vm_config is borrowed and must outlive the vm. */
 struct vm_config {
 	const char *kernel_path; /* bzImage or ELF64 */
