@@ -22,6 +22,7 @@ target_sources(smolvm PRIVATE
   ${SMOLVM_DIR}/devices/serial.c
   ${SMOLVM_DIR}/devices/i8042.c
   ${SMOLVM_DIR}/devices/debugexit.c
+  ${SMOLVM_DIR}/devices/acpi_sleep.c
   ${SMOLVM_DIR}/devices/registry.c
   ${SMOLVM_DIR}/devices/virtio/queue.c
   ${SMOLVM_DIR}/devices/virtio/mmio.c

@@ -29,6 +29,10 @@ for shape in "1 0" "2 3" "8 11"; do
 	[ "$n" -eq "$2" ] || { echo "DSDT has $n LNRO0005 devices, want $2"; exit 1; }
 	n=$(grep -c 'Processor Local APIC' "$dir/$1-$2/apic.dsl")
 	[ "$n" -eq "$1" ] || { echo "MADT has $n local APICs, want $1"; exit 1; }
+	# power-off: \_S5_ in the DSDT and the FADT's sleep registers (0x600/0x601)
+	grep -q 'Name (\\_S5, Package (0x02)' "$dir/$1-$2/dsdt.dsl" || { echo "DSDT lacks \\_S5_"; exit 1; }
+	grep -A5 'Sleep Control Register' "$dir/$1-$2/facp.dsl" | grep -q 'Address : 0000000000000600' ||
+		{ echo "FADT lacks the sleep control register at 0x600"; exit 1; }
 done
 # Negative control: one flipped byte in the DSDT must be reported.
 mkdir -p "$dir/bad" && cp "$dir/2-3/"*.dat "$dir/bad/"

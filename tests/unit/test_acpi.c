@@ -65,6 +65,9 @@ static unsigned count(const uint8_t *hay, size_t len, const void *needle, size_t
 	return c;
 }
 
+/* Name (\_S5_, Package (2) { 5, Zero }): ACPI 6.5 §7.4.2 */
+static const uint8_t s5_aml[] = {0x08, 0x5c, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00};
+
 START_TEST(tables_consistent)
 {
 	struct acpi_config c;
@@ -89,6 +92,13 @@ START_TEST(tables_consistent)
 	ck_assert_uint_eq(f[116], 1);	       /* reset register in SystemIO */
 	ck_assert_uint_eq(rd64(f + 120), 0x64);
 	ck_assert_uint_eq(f[128], 0xfe);
+	/* sleep control and status registers: SystemIO bytes at the ports
+	 * devices/acpi_sleep.c serves */
+	ck_assert_uint_eq(f[244], 1);
+	ck_assert_uint_eq(f[245], 8);
+	ck_assert_uint_eq(rd64(f + 248), X86_ACPI_SLEEP_PORT);
+	ck_assert_uint_eq(f[256], 1);
+	ck_assert_uint_eq(rd64(f + 260), X86_ACPI_SLEEP_PORT + 1);
 	ck_assert_uint_eq(rd64(f + 140), rd32(f + 40)); /* X_DSDT == DSDT */
 	const uint8_t *d = table_at(rd64(f + 140), "DSDT");
 
@@ -127,12 +137,13 @@ START_TEST(tables_consistent)
 	ck_assert_uint_eq(iso, 1);
 	ck_assert_uint_eq(nmi, 1);
 
-	/* DSDT: one Scope(\_SB) whose PkgLength covers exactly the rest. */
+	/* DSDT: one Scope(\_SB), then Name(\_S5_, Package(2){5, 0}) to the end. */
 	uint32_t dlen = rd32(d + 4);
 	ck_assert_uint_eq(d[36], 0x10);
 	size_t n;
 	size_t plen = pkglen(d + 37, &n);
-	ck_assert_uint_eq(37 + plen, dlen);
+	ck_assert_uint_eq(37 + plen + sizeof(s5_aml), dlen);
+	ck_assert_int_eq(memcmp(d + 37 + plen, s5_aml, sizeof(s5_aml)), 0);
 	ck_assert_int_eq(memcmp(d + 37 + n, "\\_SB_", 5), 0);
 	ck_assert_uint_eq(count(d, dlen, "LNRO0005", 9), 3);
 	static const uint8_t pnp0501[] = {0x0c, 0x41, 0xd0, 0x05, 0x01};
@@ -171,7 +182,7 @@ START_TEST(many_devices_use_long_pkglength)
 	size_t n;
 	size_t plen = pkglen(d + 37, &n);
 	ck_assert_uint_ge(n, 2);
-	ck_assert_uint_eq(37 + plen, rd32(d + 4));
+	ck_assert_uint_eq(37 + plen + sizeof(s5_aml), rd32(d + 4));
 	ck_assert_uint_eq(acpi_sum(d, rd32(d + 4)), 0);
 	ck_assert_uint_eq(count(d, rd32(d + 4), "LNRO0005", 9), ACPI_MAX_VIRTIO);
 }

@@ -4,6 +4,7 @@
 #include "arch/x86_64/cpu.h"
 #include "core/evloop.h"
 #include "core/gmem.h"
+#include "devices/acpi_sleep.h"
 #include "devices/debugexit.h"
 #include "devices/i8042.h"
 #include "devices/registry.h"
@@ -175,6 +176,8 @@ static int vm_devices(struct vm *vm)
 		err = i8042_create(vm, &vm->kbd);
 	if (!err)
 		err = debugexit_create(vm, &vm->dbg);
+	if (!err)
+		err = acpi_sleep_create(vm, &vm->sleep);
 	if (err) {
 		fprintf(stderr, "smolvm: creating the legacy devices: %s\n", strerror(-err));
 		return err;
@@ -354,6 +357,7 @@ void vm_destroy(struct vm *vm)
 	 * memory, KVM. */
 	for (unsigned i = vm->nvirtio; i > 0; i--)
 		vmmio_destroy(vm->virtio[i - 1]);
+	acpi_sleep_destroy(vm->sleep);
 	debugexit_destroy(vm->dbg);
 	i8042_destroy(vm->kbd);
 	serial_destroy(vm->serial);

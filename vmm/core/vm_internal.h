@@ -41,6 +41,7 @@ struct vm {
 	bool serial_fd_owned;
 	struct i8042 *kbd;
 	struct debugexit *dbg;
+	struct acpi_sleep *sleep;
 	unsigned nvirtio;
 	struct vmmio *virtio[X86_VIRTIO_MAX];
 	bool kernel_loaded;

@@ -121,6 +121,11 @@ static void build_fadt(uint8_t *t, uint64_t dsdt_gpa)
 	/* Reset register: writing 0xfe to the i8042 command port (SystemIO). */
 	gas(t + 116, 1, 8, 1, 0x64);
 	t[128] = 0xfe;
+	/* Sleep control and status registers (FADT offsets 244 and 256, §4.8.3.7):
+	 * with the DSDT's \_S5_ they are how a HW-reduced guest powers off
+	 * (devices/acpi_sleep.h). */
+	gas(t + 244, 1, 8, 1, X86_ACPI_SLEEP_PORT);
+	gas(t + 256, 1, 8, 1, X86_ACPI_SLEEP_PORT + 1);
 	t[131] = FADT_MINOR;
 	w64(t + 140, dsdt_gpa);		  /* X_DSDT */
 	memcpy(t + 268, "SMOLVM\0\0", 8); /* hypervisor vendor identity */

@@ -23,9 +23,11 @@
  *           Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi } })
  *       }
  *     }
+ *     Name (\_S5, Package (2) { 5, 0 })       // power-off (devices/acpi_sleep.h)
  *   } */
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/layout.h"
+#include "devices/acpi_sleep.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -42,6 +44,7 @@
 #define AML_STRING     0x0d
 #define AML_SCOPE      0x10
 #define AML_BUFFER     0x11
+#define AML_PACKAGE    0x12
 #define AML_EXT_PREFIX 0x5b
 #define AML_DEVICE     0x82
 #define AML_ROOT       0x5c
@@ -232,6 +235,22 @@ static int put_virtio(struct strbuf *sb, unsigned i, const struct acpi_virtio_wi
 	return err;
 }
 
+/* Name (\_S5_, Package (2) { SLP_TYPa, SLP_TYPb }): §7.4.2 System \_Sx
+ * states. With the FADT's sleep control register it lets the guest power
+ * off; b is unused under HW_REDUCED_ACPI. */
+static int put_s5(struct strbuf *sb)
+{
+	struct strbuf body = {0}, obj = {0};
+	int err = put8(&body, 2) ?: put_int(&body, ACPI_SLEEP_TYPE_S5) ?: put_int(&body, 0);
+	err = err ?: put8(&obj, AML_PACKAGE) ?: put_pkglen(&obj, body.len) ?:
+		      sb_append(&obj, body.buf, body.len) ?: put8(sb, AML_NAME) ?:
+		      put8(sb, AML_ROOT) ?: put_nameseg(sb, "_S5_") ?:
+		      sb_append(sb, obj.buf, obj.len);
+	sb_release(&body);
+	sb_release(&obj);
+	return err;
+}
+
 int acpi_dsdt_aml(const struct acpi_config *cfg, uint8_t **out, size_t *out_len)
 {
 	if (cfg->nvirtio > ACPI_MAX_VIRTIO)
@@ -245,7 +264,7 @@ int acpi_dsdt_aml(const struct acpi_config *cfg, uint8_t **out, size_t *out_len)
 	int err = put_com1(&sb_scope) ?: put_i8042(&sb_scope);
 	for (unsigned i = 0; i < cfg->nvirtio && !err; i++)
 		err = put_virtio(&sb_scope, i, &cfg->virtio[i]);
-	err = err ?: put_block(&sb, false, sb_name, sizeof(sb_name), &sb_scope);
+	err = err ?: put_block(&sb, false, sb_name, sizeof(sb_name), &sb_scope) ?: put_s5(&sb);
 	sb_release(&sb_scope);
 	if (err) {
 		sb_release(&sb);

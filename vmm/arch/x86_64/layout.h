@@ -36,5 +36,6 @@
 #define X86_COM1_GSI	    4
 #define X86_I8042_PORT	    0x60 /* data 0x60, command/status 0x64 */
 #define X86_DEBUG_EXIT_PORT 0x501
+#define X86_ACPI_SLEEP_PORT 0x600 /* sleep control 0x600, status 0x601 */
 
 #endif

@@ -87,7 +87,7 @@ int vm_config_add_device(struct vm_config *cfg, const char *kind, const char *ar
 enum vm_exit_kind {
 	VM_EXIT_NONE = 0,
 	VM_EXIT_DEBUG_PORT, /* guest wrote status to port 0x501 */
-	VM_EXIT_RESET,	    /* i8042 reset / ACPI reset register: clean, status 0 */
+	VM_EXIT_RESET,	    /* i8042 reset, ACPI reset register or S5: clean, status 0 */
 	VM_EXIT_SHUTDOWN,   /* KVM_EXIT_SHUTDOWN: triple fault */
 	VM_EXIT_ERROR,	    /* KVM error, internal error, unhandled exit */
 	VM_EXIT_STOPPED,    /* vm_stop() from the host side */
