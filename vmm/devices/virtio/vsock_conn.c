@@ -372,9 +372,10 @@ void vsock_listen_cb(void *opaque, uint32_t events)
 		if (fd < 0)
 			break;
 		struct vsock_conn *c;
-		/* Before the driver is up, or at the connection cap, the host
-		 * gets an immediate EOF and may retry. */
-		if (!vs->active || vs->nconns >= VSOCK_MAX_CONNS) {
+		/* Before the driver is up, before it has handled a transport
+		 * reset, or at the connection cap, the host gets an immediate
+		 * EOF and may retry. */
+		if (!vs->active || vs->reset_unacked || vs->nconns >= VSOCK_MAX_CONNS) {
 			close(fd);
 			continue;
 		}

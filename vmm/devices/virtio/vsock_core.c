@@ -415,7 +415,12 @@ void vsock_notify(struct vsock *vs, unsigned q)
 		if (pushed)
 			vs->io.signal(vs->io.opaque, q);
 	} else if (q == VSOCK_QUEUE_EVENT) {
-		send_reset_event(vs);
+		/* The driver refills the event queue after handling an event
+		 * (§5.10.6.6): once the reset is out, that refill is its ack. */
+		if (vs->reset_unacked && !vs->reset_event_pending)
+			vs->reset_unacked = false;
+		else
+			send_reset_event(vs);
 	}
 	vsock_rx_kick(vs);
 }
@@ -433,6 +438,7 @@ void vsock_reset(struct vsock *vs)
 	vsock_conn_free_all(vs);
 	vs->norphans = 0;
 	vs->reset_event_pending = false;
+	vs->reset_unacked = false;
 }
 
 void vsock_transport_reset(struct vsock *vs)
@@ -440,5 +446,6 @@ void vsock_transport_reset(struct vsock *vs)
 	vsock_conn_free_all(vs);
 	vs->norphans = 0;
 	vs->reset_event_pending = true;
+	vs->reset_unacked = true;
 	send_reset_event(vs);
 }

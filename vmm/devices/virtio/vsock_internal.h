@@ -86,6 +86,13 @@ struct vsock {
 	struct vsock_io io;
 	bool active;
 	bool reset_event_pending;
+	/* A TRANSPORT_RESET (after a restore) that the driver has not yet
+	 * handled: host connections are refused (EOF, the client retries)
+	 * until it has, or the reset would silently drop their REQUEST and
+	 * the host would wait for an answer that never comes. Handled = the
+	 * driver made an event buffer available again after we used one for
+	 * the reset, which Linux does right after handling the event. */
+	bool reset_unacked;
 
 	struct vsock_conn *buckets[VSOCK_BUCKETS];
 	unsigned nconns;
