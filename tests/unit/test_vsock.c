@@ -470,7 +470,8 @@ START_TEST(transport_reset_and_fairness)
 
 	/* Until the driver has handled the reset, a host connection gets EOF
 	 * (the client retries): its REQUEST would be lost in the reset. The
-	 * driver's refill of the event queue is what says it has handled it. */
+	 * driver's refill of the event queue is what says it has handled it,
+	 * seen without a notification (EVENT_IDX may suppress it). */
 	int early = host_connect(path);
 	ck_assert_int_eq(read(early, c, 1), 0);
 	close(early);
@@ -478,7 +479,6 @@ START_TEST(transport_reset_and_fairness)
 	uint64_t eg2 = vq_mock_alloc(mq[2], 8);
 	struct vq_mock_seg s2 = {eg2, 8, true};
 	vq_mock_add_chain(mq[2], &s2, 1, &head);
-	vsock_notify(vs, 2);
 	ck_assert_uint_eq(vq_mock_used_idx(mq[2]), 1); /* no second reset event */
 	pthread_mutex_unlock(&lock);
 	while (guest_recv_ms(&h, NULL, 0, 50)) /* what the flood left in rx */

@@ -192,6 +192,13 @@ broken:
 	return -EIO;
 }
 
+uint16_t vq_avail_idx(const struct vq *vq)
+{
+	if (!vq->ready)
+		return 0;
+	return __atomic_load_n(avail_field(vq, 1), __ATOMIC_ACQUIRE);
+}
+
 int vq_push(struct vq *vq, uint16_t head, uint32_t written)
 {
 	if (!vq->ready || vq->broken)

@@ -77,6 +77,12 @@ int vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size, uint64_t desc
 /* Returns the queue to the not-ready, zeroed state (device reset). */
 void vq_reset(struct vq *vq);
 
+/* The driver's avail->idx as it is now (acquire), or 0 when the queue is
+ * not ready. Lets a device tell whether the driver has made buffers
+ * available since an earlier reading, without waiting for a notification
+ * that EVENT_IDX may suppress. */
+uint16_t vq_avail_idx(const struct vq *vq);
+
 /* Pops the next available chain into *chain (caller-provided; it is large,
  * do not put it on a small stack). Returns 1 with a chain, 0 when the ring is
  * empty, -EIO when the queue is (or just became) broken: avail->idx moved

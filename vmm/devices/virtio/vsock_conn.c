@@ -375,7 +375,7 @@ void vsock_listen_cb(void *opaque, uint32_t events)
 		/* Before the driver is up, before it has handled a transport
 		 * reset, or at the connection cap, the host gets an immediate
 		 * EOF and may retry. */
-		if (!vs->active || vs->reset_unacked || vs->nconns >= VSOCK_MAX_CONNS) {
+		if (!vs->active || !vsock_reset_handled(vs) || vs->nconns >= VSOCK_MAX_CONNS) {
 			close(fd);
 			continue;
 		}

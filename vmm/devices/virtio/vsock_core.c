@@ -389,6 +389,9 @@ static void send_reset_event(struct vsock *vs)
 		vs->io.broken(vs->io.opaque, "virtio-vsock: malformed event queue");
 	if (rc != 1)
 		return;
+	/* Read before the guest can see the event: any later increase is the
+	 * driver's refill, its sign that it has handled the reset. */
+	vs->reset_avail_mark = vq_avail_idx(vq);
 	struct virtio_vsock_event ev = {.id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET};
 	uint32_t n = vq_chain_write(&vs->chain, 0, &ev, sizeof(ev)) ? 0 : sizeof(ev);
 	vq_push(vq, vs->chain.head, n);
@@ -415,14 +418,26 @@ void vsock_notify(struct vsock *vs, unsigned q)
 		if (pushed)
 			vs->io.signal(vs->io.opaque, q);
 	} else if (q == VSOCK_QUEUE_EVENT) {
-		/* The driver refills the event queue after handling an event
-		 * (§5.10.6.6): once the reset is out, that refill is its ack. */
-		if (vs->reset_unacked && !vs->reset_event_pending)
-			vs->reset_unacked = false;
-		else
-			send_reset_event(vs);
+		send_reset_event(vs);
 	}
 	vsock_rx_kick(vs);
+}
+
+bool vsock_reset_handled(struct vsock *vs)
+{
+	if (!vs->reset_unacked)
+		return true;
+	if (vs->reset_event_pending)
+		return false;
+	/* Linux refills the event queue right after handling an event
+	 * (virtio_vsock_event_work), so avail->idx moving past the mark taken
+	 * when the reset went out says the guest's sockets are reset. Read on
+	 * each host connection attempt: with EVENT_IDX the refill need not
+	 * notify us. */
+	struct vq *vq = vs->io.queue(vs->io.opaque, VSOCK_QUEUE_EVENT);
+	if (vq && vq_avail_idx(vq) != vs->reset_avail_mark)
+		vs->reset_unacked = false;
+	return !vs->reset_unacked;
 }
 
 void vsock_activate(struct vsock *vs)

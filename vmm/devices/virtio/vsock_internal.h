@@ -89,10 +89,10 @@ struct vsock {
 	/* A TRANSPORT_RESET (after a restore) that the driver has not yet
 	 * handled: host connections are refused (EOF, the client retries)
 	 * until it has, or the reset would silently drop their REQUEST and
-	 * the host would wait for an answer that never comes. Handled = the
-	 * driver made an event buffer available again after we used one for
-	 * the reset, which Linux does right after handling the event. */
+	 * the host would wait for an answer that never comes. See
+	 * vsock_reset_handled(). */
 	bool reset_unacked;
+	uint16_t reset_avail_mark; /* event queue avail->idx when the reset went out */
 
 	struct vsock_conn *buckets[VSOCK_BUCKETS];
 	unsigned nconns;
@@ -131,6 +131,10 @@ uint32_t vsock_conn_peer_credit(const struct vsock_conn *c);
 void vsock_conn_reset(struct vsock_conn *c);
 /* Listener callback (evloop). */
 void vsock_listen_cb(void *opaque, uint32_t events);
+
+/* Whether the driver has handled the last TRANSPORT_RESET (true when none
+ * is outstanding); clears reset_unacked once it has. Under the lock. */
+bool vsock_reset_handled(struct vsock *vs);
 
 /* ---- queues (vsock_core.c) ---- */
 /* Fills the rx queue from the round robin; signals when it pushed. */
