@@ -13,8 +13,14 @@ if(TARGET probe)
             $<TARGET_FILE:probe>
     TIMEOUT 120 LABELS kvm)
 endif()
-# A real Linux boot, only when SMOL_TEST_KERNEL names a kernel (skips 77
-# otherwise).
+# The Linux guest end to end (vmm_linux.sh): the cloud kernel from
+# ci/fetch-kernel with the initramfs of `smoltest image build`, agent EXEC
+# over vsock, virtio-fs, virtio-blk with a layer, snapshot, 3 forks, SHUTDOWN.
+add_executable(agentctl ${CMAKE_CURRENT_SOURCE_DIR}/linux/agentctl.c)
+target_link_libraries(agentctl PRIVATE smolrunner)
+set_target_properties(agentctl PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+add_dependencies(agentctl smoltest_agent)
 smol_add_integration_test(vmm_linux
-  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/vmm_linux.sh $<TARGET_FILE:smolvm_cli>
-  TIMEOUT 400 LABELS "kvm;linux")
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/vmm_linux.sh $<TARGET_FILE:smolvm_cli>
+          $<TARGET_FILE:smoltest> $<TARGET_FILE:agentctl> $<TARGET_FILE:snaptool>
+  TIMEOUT 900 LABELS "kvm;linux")
