@@ -2,7 +2,8 @@
 # The Linux guest end to end: the Debian cloud kernel (ci/fetch-kernel) with
 # the initramfs of `smoltest image build` (the agent as /init) in smolvm,
 # 2 vCPUs, and every device a test run uses:
-#   1. the console shows smolvm's firmware (e820, ACPI tables) and no stall;
+#   1. the console shows smolvm's firmware (e820, ACPI tables) and no i8042
+#      stall;
 #   2. agent EXEC over vsock, and both vCPUs online;
 #   3. virtio-fs: a read-write and a read-only share through the agent's
 #      MOUNT, contents compared by hash both ways, EROFS on the read-only one;
@@ -93,6 +94,9 @@ ok "boot to the first EXEC over vsock: ${boot_s}s (2 vCPUs online)"
 grep -q 'BIOS-e820: \[mem 0x0000000000100000-' t.con || fail "no e820 map on the console"
 grep -q 'ACPI: DSDT .*SMOLVM' t.con || fail "the kernel did not report smolvm's DSDT"
 grep -q 'ACPI: APIC .*SMOLVM' t.con || fail "the kernel did not report smolvm's MADT"
+# The i8042 answers the kernel's probe: no 1-2 s wait for the CTR, no failed probe.
+grep -E "i8042: Can't read CTR|probe of i8042 failed" t.con && fail "the i8042 probe stalled or failed again"
+grep -q 'serio: i8042 KBD port' t.con || fail "the kernel did not register the i8042 keyboard port"
 
 # ---- 3. virtio-fs ----
 actl t.sock mount rw /mnt/rw rw mount ro /mnt/ro ro || fail "MOUNT of the shares"
