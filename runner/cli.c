@@ -5,18 +5,19 @@
 #include <string.h>
 
 const struct cli_command cli_commands[] = {
-	{ "run", "SUITE [options]", "run a suite's tests, each in a fresh copy-on-write sandbox (or VM)", cmd_run },
-	{ "list", "SUITE [options]", "list the tests a run would select (filters, partition)", cmd_list },
-	{ "validate", "SUITE", "check a suite file and report every error with file:line:column",
-	  cmd_validate },
-	{ "exec", "--agent unix:PATH|vsock:UDS:PORT [options] -- CMD [ARGS...]",
-	  "run one command through a smoltest agent", cmd_exec },
-	{ "image", "build --kernel-deb PATH.deb -o DIR [options] | rootfs --from SRC -o FILE",
-	  "build a guest kernel + initramfs, or a root file system image", cmd_image },
-	{ "cache", "ls|prune|rm [ID...]", "inspect or clean the warm snapshot cache", cmd_cache },
-	{ "report", "merge A.xml B.xml ... -o OUT.xml", "merge JUnit reports from sharded runs",
-	  cmd_report },
-	{ NULL, NULL, NULL, NULL },
+    {"run", "SUITE [options]", "run a suite's tests, each in a fresh copy-on-write sandbox (or VM)",
+     cmd_run},
+    {"list", "SUITE [options]", "list the tests a run would select (filters, partition)", cmd_list},
+    {"validate", "SUITE", "check a suite file and report every error with file:line:column",
+     cmd_validate},
+    {"exec", "--agent unix:PATH|vsock:UDS:PORT [options] -- CMD [ARGS...]",
+     "run one command through a smoltest agent", cmd_exec},
+    {"image", "build --kernel-deb PATH.deb -o DIR [options] | rootfs --from SRC -o FILE",
+     "build a guest kernel + initramfs, or a root file system image", cmd_image},
+    {"cache", "ls|prune|rm [ID...]", "inspect or clean the warm snapshot cache", cmd_cache},
+    {"report", "merge A.xml B.xml ... -o OUT.xml", "merge JUnit reports from sharded runs",
+     cmd_report},
+    {NULL, NULL, NULL, NULL},
 };
 
 const struct cli_command *cli_find(const char *name)
@@ -55,7 +56,9 @@ int cli_main(int argc, char **argv)
 	}
 	const struct cli_command *c = cli_find(cmd);
 	if (!c) {
-		fprintf(stderr, "smoltest: unknown command '%s'; run 'smoltest --help' for the list\n", cmd);
+		fprintf(stderr,
+			"smoltest: unknown command '%s'; run 'smoltest --help' for the list\n",
+			cmd);
 		return EXIT_USAGE;
 	}
 	return c->fn(argc - 1, argv + 1);

@@ -313,6 +313,14 @@ struct run_ctx {
 
 /* Finds or builds the warm layer. Returns an exit status (EXIT_OK to go on);
  * *setup_failed is set when the suite's own setup failed. */
+/* 128 + the signal that stopped the run (130 SIGINT, 143 SIGTERM), as a
+ * shell reports it. */
+static int interrupted_status(struct run_ctx *c)
+{
+	int sig = sched_signal(c->sc);
+	return sig ? 128 + sig : EXIT_TESTS_FAILED;
+}
+
 /* Looks the warm layer up in the cache; a hit the backend refuses (a
  * corrupt snapshot) is removed, said in one line, and rebuilt once.
  * Returns an exit status, EXIT_OK with c->cache_hit set or clear. */
@@ -399,7 +407,7 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 			util_rm_rf(staging);
 			*setup_failed = rc == -ECANCELED;
 			return rc == -ECANCELED ? EXIT_OK
-			       : rc == -EINTR	? EXIT_TESTS_FAILED
+			       : rc == -EINTR	? interrupted_status(c)
 						: EXIT_INFRA;
 		}
 		struct strbuf manifest = {0};
@@ -430,7 +438,9 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 	rc = sched_setup(c->sc, c->layer);
 	if (rc) {
 		*setup_failed = rc == -ECANCELED;
-		return rc == -ECANCELED ? EXIT_OK : rc == -EINTR ? EXIT_TESTS_FAILED : EXIT_INFRA;
+		return rc == -ECANCELED ? EXIT_OK
+		       : rc == -EINTR	? interrupted_status(c)
+					: EXIT_INFRA;
 	}
 	return EXIT_OK;
 }
@@ -539,11 +549,14 @@ static int run_body(struct run_ctx *c)
 	}
 	reporter_set_end(&c->rep, &res.sum);
 	if (res.interrupted)
-		fprintf(stderr, "smoltest: %s; every sandbox was torn down\n",
+		fprintf(stderr, "smoltest: %s; every instance was torn down\n",
 			res.sum.abort_reason ? res.sum.abort_reason : "interrupted");
-	if (res.sum.infra_error)
+	if (res.interrupted)
+		return 128 + res.signal;
+	/* a failing setup is the environment's failure: nothing was cached */
+	if (res.sum.infra_error || setup_failed)
 		return EXIT_INFRA;
-	if (res.interrupted || setup_failed || res.sum.failed || res.sum.errors || res.sum.timeouts)
+	if (res.sum.failed || res.sum.errors || res.sum.timeouts)
 		return EXIT_TESTS_FAILED;
 	return EXIT_OK;
 }

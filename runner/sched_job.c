@@ -265,7 +265,7 @@ static void job_exec_step(struct job *j)
 	uint64_t timeout;
 	if (j->setup) {
 		cmd = &sc->s->setup[j->step];
-		timeout = 0; /* setup has no timeout of its own: the user interrupts */
+		timeout = sc->s->setup_timeout_ns;
 		fprintf(stderr, "smoltest: setup %zu/%zu: %s\n", j->step + 1, sc->s->n_setup,
 			cmd->argv[0]);
 	} else {

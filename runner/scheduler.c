@@ -167,6 +167,11 @@ fail:
 	return rc;
 }
 
+int sched_signal(const struct sched *sc)
+{
+	return sc ? sc->signal : 0;
+}
+
 void sched_destroy(struct sched *sc)
 {
 	if (!sc)
@@ -228,12 +233,15 @@ int sched_setup(struct sched *sc, const char *layer_dir)
 		const struct suite_cmd *c = &sc->s->setup[j->step];
 		print_tail("stdout", &j->out);
 		print_tail("stderr", &j->err);
-		char why[300];
+		char why[300], d[32];
 		if (j->ex.how == AGENT_EXIT_SPAWN_FAILED)
 			snprintf(why, sizeof(why), "could not start in %s: %s", sc->s->workdir,
 				 strerror(j->ex.sys_errno ? j->ex.sys_errno : ENOENT));
 		else if (j->ex.how == AGENT_EXIT_EXITED)
 			snprintf(why, sizeof(why), "exit status %d", j->ex.code);
+		else if (j->ex.how == AGENT_EXIT_TIMED_OUT)
+			snprintf(why, sizeof(why), "timed out after %s: raise setup_timeout",
+				 util_format_duration(sc->s->setup_timeout_ns, d, sizeof(d)));
 		else
 			snprintf(why, sizeof(why), "killed by signal %d", j->ex.code);
 		fprintf(stderr, "smoltest: %s:%u: setup step %zu failed (%s): %s\n", sc->s->file,

@@ -70,6 +70,9 @@ int sched_run(struct sched *sc, const size_t *plan, size_t n, const char *layer_
 void sched_report_not_run(struct sched *sc, const size_t *plan, size_t n, const char *reason,
 			  struct sched_result *res);
 
+/* The signal (SIGINT, SIGTERM) that stopped the loop, or 0. */
+int sched_signal(const struct sched *sc);
+
 void sched_destroy(struct sched *sc);
 
 /* Builds the environment of a test: a base PATH/HOME/LANG, the test's

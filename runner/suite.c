@@ -190,6 +190,7 @@ int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 	s->vm.cpus = 1;
 	s->vm.memory = 512ull << 20;
 	s->timeout_ns = 60 * NSEC_PER_SEC;
+	s->setup_timeout_ns = 600 * NSEC_PER_SEC;
 	s->cache_enabled = true;
 	if (!s->file || !s->dir || !s->workdir || !s->sandbox.rootfs) {
 		rc = -ENOMEM;

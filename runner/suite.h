@@ -101,8 +101,9 @@ struct suite {
 	char **cache_inputs; /* host paths whose metadata goes into the cache key */
 	size_t n_cache_inputs;
 	bool cache_enabled;
-	unsigned parallel;   /* 0: number of CPUs */
-	uint64_t timeout_ns; /* default per test */
+	unsigned parallel;	   /* 0: number of CPUs */
+	uint64_t timeout_ns;	   /* default per test */
+	uint64_t setup_timeout_ns; /* per setup step, default 10 min */
 	unsigned retries;
 	struct suite_test *tests;
 	size_t n_tests;

@@ -37,8 +37,8 @@ char *sy_dup_or_oom(struct ps *p, const char *s);
  * NULL, with a diagnostic at v, when v is not a list ("<expect>, not a
  * mapping") or has more than max items ("N <noun> is more than the limit",
  * max 0: no limit); NULL with p->oom set when memory runs out. */
-void *sy_seq_calloc(struct ps *p, yaml_node_t *v, const char *expect, const char *noun,
-		    size_t elem, size_t max, size_t *n);
+void *sy_seq_calloc(struct ps *p, yaml_node_t *v, const char *expect, const char *noun, size_t elem,
+		    size_t max, size_t *n);
 
 /* Typed getters: on a mismatch they report at n and return NULL/-EINVAL.
  * Returned strings are malloc'd and owned by the caller. */

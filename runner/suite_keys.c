@@ -291,8 +291,8 @@ static void k_shares(struct ps *p, yaml_node_t *v, void *o)
 {
 	struct suite *s = ((struct top_ctx *)o)->s;
 	size_t n;
-	s->shares = sy_seq_calloc(p, v, "shares must be a list of {host, guest, readonly}", "shares",
-				  sizeof(*s->shares), 0, &n);
+	s->shares = sy_seq_calloc(p, v, "shares must be a list of {host, guest, readonly}",
+				  "shares", sizeof(*s->shares), 0, &n);
 	if (!s->shares)
 		return;
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -367,6 +367,11 @@ static void k_timeout(struct ps *p, yaml_node_t *v, void *o)
 	struct top_ctx *c = o;
 	sy_get_duration(p, v, "timeout", &c->s->timeout_ns);
 }
+static void k_setup_timeout(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct top_ctx *c = o;
+	sy_get_duration(p, v, "setup_timeout", &c->s->setup_timeout_ns);
+}
 static void k_retries(struct ps *p, yaml_node_t *v, void *o)
 {
 	uint64_t x;
@@ -415,13 +420,21 @@ static void k_tests(struct ps *p, yaml_node_t *v, void *o)
 	((struct top_ctx *)o)->tests_node = v;
 }
 static const struct key_def top_keys[] = {
-    {"name", k_name},	    {"backend", k_backend},
-    {"vm", k_vm},	    {"sandbox", k_sandbox},
-    {"shares", k_shares},   {"env", k_env},
-    {"setup", k_setup},	    {"parallel", k_parallel},
-    {"timeout", k_timeout}, {"retries", k_retries},
-    {"workdir", k_workdir}, {"cache", k_cache},
-    {"tests", k_tests},	    {NULL, NULL},
+    {"name", k_name},
+    {"backend", k_backend},
+    {"vm", k_vm},
+    {"sandbox", k_sandbox},
+    {"shares", k_shares},
+    {"env", k_env},
+    {"setup", k_setup},
+    {"parallel", k_parallel},
+    {"timeout", k_timeout},
+    {"retries", k_retries},
+    {"workdir", k_workdir},
+    {"cache", k_cache},
+    {"setup_timeout", k_setup_timeout},
+    {"tests", k_tests},
+    {NULL, NULL},
 };
 
 static void parse_tests(struct ps *p, struct top_ctx *tc)

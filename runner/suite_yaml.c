@@ -77,8 +77,8 @@ const char *sy_scalar(const yaml_node_t *n)
 	return n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-void *sy_seq_calloc(struct ps *p, yaml_node_t *v, const char *expect, const char *noun,
-		    size_t elem, size_t max, size_t *n)
+void *sy_seq_calloc(struct ps *p, yaml_node_t *v, const char *expect, const char *noun, size_t elem,
+		    size_t max, size_t *n)
 {
 	if (v->type != YAML_SEQUENCE_NODE) {
 		sy_diag_add(p, v, "%s, not %s", expect, sy_type_name(v));

@@ -48,12 +48,12 @@ run_st 0 run s.yaml
 grep -q 'from the cache' err || fail "the concurrently built entry is not used"
 run_st 0 cache prune --all
 
-# a failing setup: tests are errors, the run fails, nothing is cached
+# a failing setup: tests are errors, the run exits 3, nothing is cached
 cat > f.yaml <<'Y'
 setup: [ { run: "echo broken >&2; exit 4" } ]
 tests: [ { name: t, run: "true" } ]
 Y
-run_st 1 run f.yaml --json f.jsonl
+run_st 3 run f.yaml --json f.jsonl
 grep -q 'setup step 1 failed (exit status 4)' err || fail "setup failure message: $(cat err)"
 grep -q broken err || fail "setup output not shown"
 expect_status f.jsonl t error

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SIGINT and SIGTERM stop a run cleanly: every sandbox torn down, no process,
-# mount, cgroup or temporary directory left behind, exit status 1.
+# mount, cgroup or temporary directory left behind, exit status 128 + the
+# signal (130, 143).
 . "$(dirname "$0")/lib.sh"
 token="sleep 3$$"
 cat > slow.yaml <<Y
@@ -20,7 +21,9 @@ for sig in INT TERM; do
 	wait $pid
 	rc=$?
 	set -e
-	[ $rc = 1 ] || { cat err; fail "SIG$sig: exit $rc, expected 1"; }
+	want=130
+	[ $sig = TERM ] && want=143
+	[ $rc = $want ] || { cat err; fail "SIG$sig: exit $rc, expected $want"; }
 	grep -q "interrupted by SIG$sig" err || fail "no interruption message: $(cat err)"
 	expect_status r.jsonl a skip
 	expect_status r.jsonl c skip
