@@ -641,6 +641,19 @@ int vmmio_restore(struct vmmio *t, const void *blob, size_t len)
 	if (h.active && t->ops->activate)
 		err = t->ops->activate(t->dev, t, t->drv_features);
 	t->active = h.active && !err;
+	/* A kick the guest gave just before the snapshot may never have been
+	 * handled (the eventfd was still unread when the vCPUs paused). With
+	 * VIRTIO_F_EVENT_IDX the driver does not kick again for buffers the
+	 * device has not caught up with (virtio 1.2 §2.7.10), so such a queue
+	 * would stall for good: handle what every queue holds now. */
+	for (unsigned i = 0; t->active && i < h.num_queues; i++) {
+		struct vmmio_queue *q = &t->q[i];
+		if (q->vq.ready && !q->vq.broken && t->ops->queue_notify)
+			t->ops->queue_notify(t->dev, t, q->index);
+		if (q->vq.broken)
+			vmmio_set_needs_reset(
+			    t, "a restored queue holds a malformed descriptor chain");
+	}
 	vmmio_unlock(t);
 	return err;
 }
