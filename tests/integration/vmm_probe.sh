@@ -17,7 +17,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 run() {
 	name=$1 want=$2
 	shift 2
-	"$smolvm" run "$@" </dev/null >"$dir/$name.out" 2>"$dir/$name.err"
+	timeout -k 5 120 "$smolvm" run "$@" </dev/null >"$dir/$name.out" 2>"$dir/$name.err"
 	st=$?
 	if [ "$st" -ne "$want" ]; then
 		bad "$name: exit status $st, want $want"

@@ -22,7 +22,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 has() { grep -q -x -F -- "$2" "$T/$1.out" || { bad "$1: no line '$2'"; sed 's/^/  /' "$T/$1.out"; }; }
 
 # vsock: the guest echoes; we connect, send 1 MiB and compare.
-"$SMOLVM" run --kernel "$PROBE" --mem 64 --vsock "3,$T/v.sock" --cmdline probe.run=vsock \
+timeout -k 5 120 "$SMOLVM" run --kernel "$PROBE" --mem 64 --vsock "3,$T/v.sock" --cmdline probe.run=vsock \
 	</dev/null >"$T/vsock.out" 2>&1 &
 PID=$!
 if "$VHOST" "$T/v.sock" 1234 1048576 60; then
@@ -43,7 +43,7 @@ has vsock "probe: vsock ok"
 # disk read-only.
 truncate -s 1M "$T/a.img" "$T/b.img"
 "$SMOLVM" disk create "$T/a.layer" --base "$T/a.img" || bad "blk: disk create"
-"$SMOLVM" run --kernel "$PROBE" --mem 64 --disk "$T/a.img,layer=$T/a.layer" --disk "$T/b.img,ro" \
+timeout -k 5 120 "$SMOLVM" run --kernel "$PROBE" --mem 64 --disk "$T/a.img,layer=$T/a.layer" --disk "$T/b.img,ro" \
 	--cmdline probe.run=blk </dev/null >"$T/blk.out" 2>&1 || bad "blk: smolvm failed"
 has blk "probe: blk ok"
 "$SMOLVM" disk info "$T/a.layer" | grep -qx 'allocated-blocks: 32' ||
@@ -54,7 +54,7 @@ cmp -s -n 1048576 "$T/b.img" /dev/zero || bad "blk: the read-only disk was writt
 # fs: share tagged probe.
 mkdir "$T/share"
 printf 'first line from the host\nsecond line\n' >"$T/share/host-to-probe.txt"
-"$SMOLVM" run --kernel "$PROBE" --mem 64 --share "probe=$T/share" --cmdline probe.run=fs \
+timeout -k 5 120 "$SMOLVM" run --kernel "$PROBE" --mem 64 --share "probe=$T/share" --cmdline probe.run=fs \
 	</dev/null >"$T/fs.out" 2>&1 || bad "fs: smolvm failed"
 has fs "probe: fs read first line from the host"
 has fs "probe: fs ok"
@@ -64,7 +64,7 @@ has fs "probe: fs ok"
 [ "$(cat "$T/share/out/99.txt" 2>/dev/null)" = 99 ] || bad "fs: out/99.txt content"
 
 # A read-only share: the fs step must fail cleanly at its first write.
-"$SMOLVM" run --kernel "$PROBE" --mem 64 --share "probe=$T/share,ro" --cmdline probe.run=fs \
+timeout -k 5 120 "$SMOLVM" run --kernel "$PROBE" --mem 64 --share "probe=$T/share,ro" --cmdline probe.run=fs \
 	</dev/null >"$T/fsro.out" 2>&1
 [ $? = 1 ] || bad "fs ro: the step should fail (status 1)"
 grep -q 'probe: fs FAIL .*errno 30' "$T/fsro.out" || bad "fs ro: no EROFS failure line"
@@ -76,11 +76,11 @@ mkdir "$T/snapshare"
 echo "before the snapshot" >"$T/snapshare/host-to-probe.txt"
 truncate -s 1M "$T/s.img"
 "$SMOLVM" disk create "$T/s.layer" --base "$T/s.img" || bad "snap: disk create"
-"$SMOLVM" run --kernel "$PROBE" --mem 64 --disk "$T/s.img,layer=$T/s.layer" --vsock "3,$T/s.sock" \
+timeout -k 5 120 "$SMOLVM" run --kernel "$PROBE" --mem 64 --disk "$T/s.img,layer=$T/s.layer" --vsock "3,$T/s.sock" \
 	--share "probe=$T/snapshare" --snapshot-on-checkpoint "$T/snap" --exit-after-snapshot \
 	--cmdline probe.run=fs,checkpoint,vsock </dev/null >"$T/snap.out" 2>&1 || bad "snap: the run failed"
 has snap "probe: fs ok"
-"$SMOLVM" restore "$T/snap" --disk-layer "$T/fork.layer" --vsock "3,$T/f.sock" \
+timeout -k 5 120 "$SMOLVM" restore "$T/snap" --disk-layer "$T/fork.layer" --vsock "3,$T/f.sock" \
 	--share "probe=$T/snapshare" </dev/null >"$T/fork.out" 2>&1 &
 PID=$!
 if "$VHOST" "$T/f.sock" 1234 65536 60; then

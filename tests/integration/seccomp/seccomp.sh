@@ -63,7 +63,7 @@ check env 0
 
 # restore: a snapshot taken at the checkpoint, restored with the filter
 # on (the guest goes on with counter, then spins) and without.
-"$SMOLVM" run --kernel "$PROBE" --mem 32 --cmdline probe.run=checkpoint,counter,spin=100000 \
+timeout -k 5 120 "$SMOLVM" run --kernel "$PROBE" --mem 32 --cmdline probe.run=checkpoint,counter,spin=100000 \
 	--snapshot-on-checkpoint "$T/s.smolsnap" --exit-after-snapshot --serial none \
 	</dev/null >"$T/snap.out" 2>&1 || { bad "snapshot for restore failed"; cat "$T/snap.out"; }
 "$SMOLVM" restore "$T/s.smolsnap" --serial "$T/restore.txt" </dev/null 2>"$T/restore.err" &
@@ -74,7 +74,7 @@ VMPID=$!
 check roff 0
 
 # A whole run to its end under the filter: status 0, clean stderr.
-"$SMOLVM" run --kernel "$PROBE" --mem 32 --cmdline probe.run=hello,rng,irq \
+timeout -k 5 120 "$SMOLVM" run --kernel "$PROBE" --mem 32 --cmdline probe.run=hello,rng,irq \
 	</dev/null >"$T/full.out" 2>"$T/full.err" || bad "full run: exit status $?"
 grep -q -x "probe: done 3 ok 0 failed" "$T/full.out" || bad "full run: no done line"
 grep -q seccomp "$T/full.err" && bad "full run: $(cat "$T/full.err")"
