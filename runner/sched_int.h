@@ -31,7 +31,9 @@ struct watch {
 	uint32_t events; /* registered events */
 };
 
-enum job_phase { JOB_CONNECTING, JOB_RUNNING, JOB_ARTIFACTS, JOB_FINISHED, JOB_REAPING };
+/* JOB_HELD: a pooled instance, connected and prepared, waiting for a test
+ * slot (sched_start_more promotes it). */
+enum job_phase { JOB_CONNECTING, JOB_HELD, JOB_RUNNING, JOB_ARTIFACTS, JOB_FINISHED, JOB_REAPING };
 
 struct job {
 	struct sched *sc;
@@ -55,6 +57,7 @@ struct job {
 	bool cancelled; /* fail-fast or signal */
 	bool env_error; /* the environment failed (result ERROR) */
 	bool died;	/* the instance's death_fd fired while the job ran */
+	bool held;	/* pooled: started ahead, not counted in running yet */
 	char msg[768];
 	char art_dir[1024];
 	struct strbuf art_out;
@@ -73,9 +76,10 @@ struct sched {
 	int epfd, sigfd, timerfd;
 	sigset_t old_mask;
 	struct watch w_sig, w_timer;
-	struct job *jobs; /* 2 * o.parallel slots: tests, and instances being reaped */
+	struct job *jobs; /* 3 * o.parallel slots: tests, the pool, instances being reaped */
 	unsigned n_jobs;
 	unsigned running; /* jobs running a test (at most o.parallel) */
+	unsigned held;	  /* pooled jobs started ahead (at most o.parallel) */
 	unsigned reaping; /* instances killed, waiting for their death_fd */
 	const char *layer_dir;
 	/* queue: plan positions not started yet, then retries */
@@ -110,6 +114,8 @@ void sched_on_agent_closed(void *opaque, struct agent_client *c, int err);
 void sched_job_env_error(struct job *j, const char *what);
 /* A free job slot (zeroed, watches empty), or NULL. */
 struct job *sched_job_alloc(struct sched *sc);
+/* A pooled job gets its test slot: EXEC now, or once prepared. */
+void sched_job_promote(struct job *j);
 /* Starts an instance and its agent connection; failures finish the job. */
 void sched_job_start(struct job *j, const char *layer_dir, bool template_mode);
 /* The instance's endpoint appeared: connect. */
@@ -129,7 +135,11 @@ void sched_emit_not_run(struct sched *sc, size_t plan_pos, unsigned attempt, con
 void sched_stop(struct sched *sc, const char *reason);
 /* Reports every FINISHED test job and starts its teardown. */
 void sched_reap_finished(struct sched *sc);
-/* Starts queued tests (retries first) while slots are free. */
+/* Promotes pooled jobs, starts queued tests (retries first) while slots
+ * are free, then refills the pool: with a backend whose instances are slow
+ * to start (a VM fork), up to o.parallel next tests get their instance
+ * started, connected and prepared ahead, so that the restore is off each
+ * test's critical path. */
 void sched_start_more(struct sched *sc);
 
 #endif

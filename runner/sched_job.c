@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
@@ -185,6 +186,14 @@ static void on_output(void *opaque, uint32_t channel, int stream, const uint8_t 
 void sched_job_env_error(struct job *j, const char *what)
 {
 	char hint[400] = "";
+	/* A lost connection is most often the instance dying (a VM's socket
+	 * closes with its VMM): give the death a moment to show, so that the
+	 * message says why. */
+	if (j->inst && j->inst->death_fd >= 0 && !j->died) {
+		struct pollfd p = {.fd = j->inst->death_fd, .events = POLLIN};
+		if (poll(&p, 1, j->phase == JOB_CONNECTING ? 0 : 500) > 0)
+			j->died = true;
+	}
 	if (j->inst && j->sc->be->ops->diagnose && (j->phase == JOB_CONNECTING || j->died))
 		j->sc->be->ops->diagnose(j->sc->be, j->inst, hint, sizeof(hint));
 	snprintf(j->msg, sizeof(j->msg), "%s%s%s", what, hint[0] ? "; " : "", hint);
@@ -349,6 +358,10 @@ static void setup_done(struct job *j)
 
 static void after_prep(struct job *j)
 {
+	if (j->held) {
+		j->phase = JOB_HELD;
+		return;
+	}
 	if (j->setup && j->sc->s->n_setup == 0)
 		setup_done(j);
 	else
@@ -600,6 +613,15 @@ void sched_job_start(struct job *j, const char *layer_dir, bool template_mode)
 		return; /* connect when the endpoint appears (sched_job_ready) */
 	}
 	job_begin_connect(j);
+}
+
+void sched_job_promote(struct job *j)
+{
+	j->held = false;
+	j->sc->held--;
+	j->sc->running++;
+	if (j->phase == JOB_HELD)
+		job_exec_step(j);
 }
 
 /* The endpoint appeared (or may have): stop watching and connect. */

@@ -214,19 +214,69 @@ void sched_reap_finished(struct sched *sc)
 			struct job *j = &sc->jobs[i];
 			if (!j->used || j->setup || j->phase != JOB_FINISHED)
 				continue;
-			job_complete_test(sc, j);
+			if (j->held && j->cancelled) {
+				char why[300];
+				snprintf(why, sizeof(why), "not run: %s", sc->stop_reason);
+				sched_emit_not_run(sc, j->index, j->attempt, why);
+			} else {
+				job_complete_test(sc, j);
+			}
+			if (j->held)
+				sc->held--;
+			else
+				sc->running--;
+			j->held = false;
 			if (sched_job_teardown_async(j))
 				sc->reaping++;
-			sc->running--;
 			again = true;
 		}
 	}
 }
 
+/* The pooled job that comes first in the plan, or NULL. */
+static struct job *first_held(struct sched *sc)
+{
+	struct job *best = NULL;
+	for (unsigned i = 0; i < sc->n_jobs; i++) {
+		struct job *j = &sc->jobs[i];
+		if (j->used && j->held && j->phase != JOB_FINISHED &&
+		    (!best || j->index < best->index))
+			best = j;
+	}
+	return best;
+}
+
+/* Allocates and starts the job of plan position pos (a slot is free);
+ * when the backend fails to start it the run is stopped. */
+static void start_job(struct sched *sc, size_t pos, unsigned attempt, bool held)
+{
+	const struct suite_test *t = &sc->s->tests[sc->plan[pos]];
+	struct job *j = sched_job_alloc(sc);
+	j->test = sc->plan[pos];
+	j->index = (unsigned)pos;
+	j->attempt = attempt;
+	unsigned retries = sc->o.retries >= 0 ? (unsigned)sc->o.retries : t->retries;
+	j->max_attempts = 1 + retries;
+	j->held = held;
+	if (held)
+		sc->held++;
+	else
+		sc->running++;
+	sched_job_start(j, sc->layer_dir, false);
+	if (sc->infra_error) {
+		sched_reap_finished(sc);
+		sched_stop(sc, "the backend could not start an instance");
+		sc->sum.infra_error = true;
+	}
+}
+
 void sched_start_more(struct sched *sc)
 {
+	struct job *h;
+	while (!sc->stopping && sc->running < sc->o.parallel && (h = first_held(sc)))
+		sched_job_promote(h);
 	while (!sc->stopping && sc->running < sc->o.parallel) {
-		if (sc->running + sc->reaping >= sc->n_jobs)
+		if (sc->running + sc->reaping + sc->held >= sc->n_jobs)
 			return; /* every slot busy until a reap completes */
 		size_t pos;
 		unsigned attempt = 1;
@@ -245,18 +295,19 @@ void sched_start_more(struct sched *sc)
 			sched_emit_not_run(sc, pos, 1, t->skip);
 			continue;
 		}
-		struct job *j = sched_job_alloc(sc);
-		j->test = sc->plan[pos];
-		j->index = (unsigned)pos;
-		j->attempt = attempt;
-		unsigned retries = sc->o.retries >= 0 ? (unsigned)sc->o.retries : t->retries;
-		j->max_attempts = 1 + retries;
-		sc->running++;
-		sched_job_start(j, sc->layer_dir, false);
-		if (sc->infra_error) {
-			sched_reap_finished(sc);
-			sched_stop(sc, "the backend could not start an instance");
-			sc->sum.infra_error = true;
+		start_job(sc, pos, attempt, false);
+	}
+	/* the pool: only where an instance is slow to start */
+	while (!sc->stopping && sc->be->caps.memory_snapshot && sc->held < sc->o.parallel &&
+	       sc->next < sc->n_plan) {
+		if (sc->running + sc->reaping + sc->held >= sc->n_jobs)
+			return;
+		size_t pos = sc->next++;
+		const struct suite_test *t = &sc->s->tests[sc->plan[pos]];
+		if (t->skip) {
+			sched_emit_not_run(sc, pos, 1, t->skip);
+			continue;
 		}
+		start_job(sc, pos, 1, true);
 	}
 }

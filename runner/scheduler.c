@@ -127,7 +127,7 @@ int sched_create(const struct suite *s, struct backend *be, struct reporter_set 
 	if (sc->o.parallel < 1)
 		sc->o.parallel = 1;
 	sc->epfd = sc->sigfd = sc->timerfd = -1;
-	sc->n_jobs = 2 * sc->o.parallel;
+	sc->n_jobs = 3 * sc->o.parallel;
 	sc->jobs = calloc(sc->n_jobs, sizeof(*sc->jobs));
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -280,7 +280,7 @@ int sched_run(struct sched *sc, const size_t *plan, size_t n, const char *layer_
 	if (!sc->retry || !sc->had_failure)
 		return -ENOMEM;
 	sched_start_more(sc);
-	while (sc->running + sc->reaping > 0) {
+	while (sc->running + sc->reaping + sc->held > 0) {
 		rc = loop_once(sc);
 		if (rc) {
 			sched_stop(sc, "event loop failed");
