@@ -1,0 +1,75 @@
+#!/bin/sh
+# Faults are named and leave nothing behind: a fork's smolvm killed with -9
+# in the middle of a test, a guest kernel panic, SIGINT in the middle of a
+# run (exit 130, no process, directory or socket left), a failing setup
+# (exit 3, its output shown, nothing cached), and a corrupt cached
+# snapshot (refused in one line, rebuilt once).
+. "$(dirname "$0")/lib.sh"
+mkdir state
+cat > f.yaml <<Y
+name: faults
+backend: vm
+timeout: 120s
+shares: [ { host: $WORK/state, guest: /state, readonly: false } ]
+tests:
+  - { name: victim, run: "touch /state/victim-started; sleep 100" }
+  - { name: panic, run: "echo c > /proc/sysrq-trigger; sleep 60" }
+  - { name: quick, run: "true" }
+Y
+# kill -9 of the fork's VMM in the middle of the test
+timeout -k 5 240 "$SMOLTEST" run f.yaml --filter '^victim$' --json k.jsonl >out 2>err &
+BG=$!
+wait_for 120 test -e state/victim-started || fail "victim never started: $(cat err)"
+pkill -9 -f "smolvm restore .*$WORK" || fail "no fork to kill"
+set +e; wait $BG; rc=$?; set -e; BG=""
+[ $rc = 1 ] || { cat out err; fail "kill -9: exit $rc, expected 1"; }
+expect_status k.jsonl victim error
+grep '"test":"victim"' k.jsonl | grep -q "test 'victim'.*killed by signal 9" ||
+	fail "the error does not name the dead fork: $(grep victim k.jsonl)"
+check_clean
+
+# a guest kernel panic
+run_st 1 run f.yaml --filter '^panic$' --json p.jsonl
+expect_status p.jsonl panic error
+grep '"test":"panic"' p.jsonl | grep -q "test 'panic'.*the guest kernel panicked.*console: " ||
+	fail "the panic is not named: $(grep panic p.jsonl)"
+check_clean
+
+# SIGINT in the middle of a run
+rm -f state/victim-started
+timeout -k 5 240 "$SMOLTEST" run f.yaml --filter '^victim$' >out 2>err &
+BG=$!
+wait_for 120 test -e state/victim-started || fail "victim never started: $(cat err)"
+kill -INT $BG
+set +e; wait $BG; rc=$?; set -e; BG=""
+[ $rc = 130 ] || { cat out err; fail "SIGINT: exit $rc, expected 130"; }
+grep -q "interrupted by SIGINT" err || fail "no interruption message: $(cat err)"
+check_clean
+
+# a failing setup
+cat > s.yaml <<'Y'
+name: broken-setup
+backend: vm
+setup: [ { run: "echo broken >&2; exit 4" } ]
+tests: [ { name: t, run: "true" } ]
+Y
+run_st 3 run s.yaml --json s.jsonl
+grep -q 'setup step 1 failed (exit status 4)' err || fail "setup failure message: $(cat err)"
+grep -q broken err || fail "setup output not shown"
+expect_status s.jsonl t error
+run_st 0 cache ls
+grep -q broken-setup out && fail "a failed setup was cached: $(cat out)"
+check_clean
+
+# a corrupt cached snapshot: refused, rebuilt once, then used
+run_st 0 run f.yaml --filter '^quick$'
+snap=$(ls "$XDG_CACHE_HOME"/smoltest/entries/*/snapshot.smolsnap)
+printf 'NOTASNAP' | dd of="$snap" conv=notrunc status=none
+run_st 0 run f.yaml --filter '^quick$'
+grep -q "refused: .*; rebuilding it" err || fail "the corrupt entry was not refused: $(cat err)"
+[ "$(grep -c 'refused' err)" = 1 ] || fail "refused more than once: $(cat err)"
+grep -q 'stored in the cache' err || fail "the entry was not rebuilt: $(cat err)"
+run_st 0 run f.yaml --filter '^quick$'
+grep -q 'from the cache' err || fail "the rebuilt entry was not used: $(cat err)"
+check_clean
+done_pass
