@@ -37,15 +37,12 @@
 #define VMB_ROOT_TAG   "root"
 #define VMB_ART_TAG    "artifacts"
 #define VMB_MIN_MEMORY (128ull << 20)
-/* smolvm's SMOLVM_CMDLINE_MICROVM (vmm/include/smolvm/vm.h, docs/devices.md),
- * the console on COM1 kept quiet (each byte is a VM exit), the root, and
- * i8042.*: smolvm's i8042 keeps no state across a restore, and a guest
- * whose kernel bound the AT keyboard before the snapshot never answered in
- * a restored fork (every fork unreachable in the nested test host); with
- * these the kernel does not drive the keyboard/aux ports and forks work. */
+/* smolvm's SMOLVM_CMDLINE_MICROVM (vmm/include/smolvm/vm.h; docs/devices.md
+ * says why each, and why pci=off, i8042.* and tsc= are not needed), the
+ * console on COM1 kept quiet (each byte is a VM exit), and the root. */
 #define VMB_DEFAULT_ARGS                                                                           \
-	"console=ttyS0 quiet reboot=k panic=-1 8250.nr_uarts=1 i8042.noaux i8042.nomux "           \
-	"i8042.nopnp i8042.dumbkbd smoltest.root=virtiofs:" VMB_ROOT_TAG
+	"console=ttyS0 quiet reboot=k panic=-1 8250.nr_uarts=1 "                                   \
+	"smoltest.root=virtiofs:" VMB_ROOT_TAG
 /* The template boots Linux (seconds, minutes under an emulated CPU); a
  * fork only resumes. */
 #define VMB_BOOT_TIMEOUT_NS	(180ull * 1000000000ull)
