@@ -408,6 +408,61 @@ START_TEST(parallel_bound)
 }
 END_TEST
 
+/* A backend with slow instances (memory_snapshot) gets a pool: up to
+ * `parallel` next tests have their instance started and prepared ahead,
+ * while no more than `parallel` tests run at once; a stop reports the
+ * pooled tests as not run and tears every instance down. */
+START_TEST(pool_runs_ahead_within_bounds)
+{
+	struct harness h;
+	struct sched_opts o = {.parallel = 2, .retries = -1};
+	char share[] = "/tmp/smoltest-sched-pool.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(share));
+	char yaml[2048], *p = yaml;
+	p += sprintf(p, "tests:\n");
+	for (int i = 0; i < 6; i++)
+		p += sprintf(p,
+			     "  - { name: q%d, run: \"touch %s/r.$SMOLTEST_TEST; sleep 0.3; "
+			     "ls %s | wc -l >> %s/max.log; rm %s/r.$SMOLTEST_TEST\" }\n",
+			     i, share, share, share, share);
+	harness_init(&h, yaml, &o);
+	h.be->caps.memory_snapshot = true;
+	harness_run(&h);
+	ck_assert_uint_eq(h.rec.sum.passed, 6);
+	unsigned max_live = ((struct fake *)h.be->priv)->max_live;
+	ck_assert_uint_ge(max_live, 3); /* instances started ahead */
+	ck_assert_uint_le(max_live, 3 * 2);
+	char path[128], *log = NULL;
+	snprintf(path, sizeof(path), "%s/max.log", share);
+	ck_assert_int_eq(util_read_file(path, 4096, &log, NULL), 0);
+	for (char *l = strtok(log, "\n"); l; l = strtok(NULL, "\n"))
+		ck_assert_int_le(atoi(l), 3); /* at most 2 running + max.log */
+	free(log);
+	util_rm_rf(share);
+	harness_fini(&h);
+
+	struct sched_opts ff = {.parallel = 2, .fail_fast = true, .retries = -1};
+	harness_init(&h,
+		     "tests:\n"
+		     "  - { name: bad, run: \"sleep 0.2; exit 1\" }\n"
+		     "  - { name: s1, run: \"sleep 5\" }\n"
+		     "  - { name: s2, run: \"sleep 5\" }\n"
+		     "  - { name: s3, run: \"sleep 5\" }\n"
+		     "  - { name: s4, run: \"sleep 5\" }\n",
+		     &ff);
+	h.be->caps.memory_snapshot = true;
+	harness_run(&h);
+	ck_assert_int_eq(final_of(&h, "bad")->status, RESULT_FAIL);
+	ck_assert_uint_eq(h.rec.sum.total, 5);
+	for (const char *n = "s2"; n; n = !strcmp(n, "s2") ? "s3" : NULL) {
+		const struct rec *r = final_of(&h, n);
+		ck_assert_int_eq(r->status, RESULT_SKIP);
+		ck_assert_ptr_nonnull(strstr(r->msg, "not run: --fail-fast"));
+	}
+	harness_fini(&h);
+}
+END_TEST
+
 START_TEST(setup_runs_in_order_and_fails_cleanly)
 {
 	struct harness h;
@@ -454,6 +509,7 @@ int main(void)
 	tcase_add_test(tc, retries_and_flaky);
 	tcase_add_test(tc, fail_fast_cancels);
 	tcase_add_test(tc, parallel_bound);
+	tcase_add_test(tc, pool_runs_ahead_within_bounds);
 	tcase_add_test(tc, setup_runs_in_order_and_fails_cleanly);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
