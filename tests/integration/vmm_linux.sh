@@ -20,7 +20,11 @@
 set -u
 SMOLVM=$(readlink -f "$1") SMOLTEST=$(readlink -f "$2") AGENTCTL=$(readlink -f "$3") SNAPTOOL=$(readlink -f "$4")
 src=${SMOL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-step=${SMOL_TEST_STEP_TIMEOUT:-240}
+step=${SMOL_TEST_STEP_TIMEOUT:-180}
+# The whole test ends itself before ctest's TIMEOUT (900 s) would kill it:
+# ctest kills only the script, and what the script started could hold its
+# output pipe open (and ctest waiting) long after.
+limit=${SMOL_TEST_LIMIT:-840}
 
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "SKIP: /dev/kvm is missing or not accessible"
@@ -37,6 +41,7 @@ pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ -z "${watchdog:-}" ] || kill "$watchdog" 2>/dev/null
 	if [ -n "${SMOL_TEST_KEEP:-}" ]; then
 		mkdir -p "$SMOL_TEST_KEEP" && cp "$W"/*.con "$W"/*.err "$SMOL_TEST_KEEP"/ 2>/dev/null
 		echo "consoles and VMM errors kept in $SMOL_TEST_KEEP"
@@ -44,6 +49,20 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT
+# Watchdog: at the limit, end the script's children (a foreground wait
+# would delay the TERM trap until they end), then the script.
+(
+	sleep "$limit"
+	echo "FAIL: the test ran past ${limit}s (SMOL_TEST_LIMIT); stopping it"
+	# The TERM trap waits for the foreground command, so end each child
+	# (`timeout` passes TERM on to what it runs) until the script is gone.
+	while kill -TERM $$ 2>/dev/null; do
+		kill -TERM $(pgrep -P $$ | grep -v -x "$BASHPID") 2>/dev/null
+		sleep 1
+	done
+) &
+watchdog=$!
 cd "$W" || exit 1
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -59,15 +78,30 @@ elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }
 # gexec SOCK CMD: one shell command in the guest behind SOCK.
 gexec() { timeout -k 5 "$step" "$SMOLTEST" exec --agent "vsock:$1:1024" --connect-timeout "${step}s" --timeout "${step}s" --shell -- "$2"; }
 actl() { local s=$1; shift; timeout -k 5 "$step" "$AGENTCTL" "vsock:$s:1024" -t "$step" "$@"; }
-# vmm NAME ARGS...: a smolvm in the background, bounded, as pid ${pids[-1]}.
+# vmm NAME ARGS...: a smolvm in the background as pid ${pids[-1]}. It is the
+# script's own child, so it dies with the script (PR_SET_PDEATHSIG) however
+# the script ends.
 vmm() {
 	local name=$1
 	shift
-	timeout -k 5 $((step * 3)) "$SMOLVM" "$@" --serial "$name.con" </dev/null 2>"$name.err" &
+	"$SMOLVM" "$@" --serial "$name.con" </dev/null 2>"$name.err" &
 	pids+=($!)
 }
-# wait_exit PID: the VMM's exit status (it is bounded by its own timeout).
-wait_exit() { wait "$1"; }
+# wait_exit PID: the VMM's exit status, or 124 after it was killed for
+# taking more than $step seconds to exit.
+wait_exit() {
+	local n=0
+	while kill -0 "$1" 2>/dev/null && [ "$n" -lt $((step * 10)) ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 124
+	fi
+	wait "$1"
+}
 
 # ---- the guest image and the test's files ----
 "$SMOLTEST" image build --kernel-deb "$deb" -o img -q || die "smoltest image build failed on $deb"
