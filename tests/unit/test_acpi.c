@@ -66,7 +66,8 @@ static unsigned count(const uint8_t *hay, size_t len, const void *needle, size_t
 }
 
 /* Name (\_S5_, Package (2) { 5, Zero }): ACPI 6.5 §7.4.2 */
-static const uint8_t s5_aml[] = {0x08, 0x5c, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00};
+static const uint8_t s5_aml[] = {0x08, 0x5c, '_',  'S',	 '5',  '_',
+				 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00};
 
 START_TEST(tables_consistent)
 {

@@ -33,7 +33,8 @@ static void on_reply(void *opaque, struct agent_client *c, int result,
 	w->done = true;
 	w->result = result;
 	if (err)
-		snprintf(w->why, sizeof(w->why), "%.*s", (int)err->message.len, (const char *)err->message.ptr);
+		snprintf(w->why, sizeof(w->why), "%.*s", (int)err->message.len,
+			 (const char *)err->message.ptr);
 }
 
 /* Runs the client's loop until the request started by `rc` answers. */
@@ -50,8 +51,9 @@ static int finish(struct agent_client *c, struct wait *w, int rc)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: agentctl unix:PATH|vsock:UDSPATH:PORT [-t SECONDS] "
-			"ping|quiesce|resumed|hostname NAME|mount TAG PATH rw|ro|shutdown|reboot...\n");
+	fprintf(stderr,
+		"usage: agentctl unix:PATH|vsock:UDSPATH:PORT [-t SECONDS] "
+		"ping|quiesce|resumed|hostname NAME|mount TAG PATH rw|ro|shutdown|reboot...\n");
 	return 2;
 }
 
@@ -77,7 +79,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = agent_client_wait_ready(c);
 	if (rc) {
-		fprintf(stderr, "agentctl: cannot reach the agent at %s: %s\n", argv[1], strerror(-rc));
+		fprintf(stderr, "agentctl: cannot reach the agent at %s: %s\n", argv[1],
+			strerror(-rc));
 		agent_client_destroy(c);
 		return 3;
 	}
