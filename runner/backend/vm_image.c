@@ -25,33 +25,10 @@
 
 int vmb_hash_file(const char *path, char out[17])
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	if (fd < 0)
-		return -errno;
-	XXH3_state_t *st = XXH3_createState();
-	char *buf = malloc(1 << 20);
-	if (!st || !buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	XXH3_64bits_reset(st);
-	for (;;) {
-		ssize_t n = read(fd, buf, 1 << 20);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		XXH3_64bits_update(st, buf, (size_t)n);
-	}
-	snprintf(out, 17, "%016llx", (unsigned long long)XXH3_64bits_digest(st));
-out:
-	free(buf);
-	XXH3_freeState(st);
-	close(fd);
+	uint64_t h;
+	int rc = image_hash_file(path, &h, NULL);
+	if (!rc)
+		snprintf(out, 17, "%016llx", (unsigned long long)h);
 	return rc;
 }
 
