@@ -149,11 +149,13 @@ int cmd_list(int argc, char **argv)
 
 /* ---- run ----------------------------------------------------------------- */
 
-/* The agent binary: $SMOLTEST_AGENT, else next to the smoltest binary in a
- * build tree (fixtures/agent/smoltest-agent) or an install (../lib/smoltest). */
-static int find_agent(char *out, size_t len)
+/* A helper binary: $<env> when set, else the first executable of rel[]
+ * (paths relative to the smoltest binary's directory: a build tree, then
+ * an install). On -ENOENT, out holds rel[0]'s full path for the message. */
+static int find_binary(const char *env_name, const char *const *rel, size_t nrel, char *out,
+		       size_t len)
 {
-	const char *env = getenv("SMOLTEST_AGENT");
+	const char *env = getenv(env_name);
 	if (env && *env) {
 		if ((size_t)snprintf(out, len, "%s", env) >= len)
 			return -ENAMETOOLONG;
@@ -167,9 +169,7 @@ static int find_agent(char *out, size_t len)
 	char *slash = strrchr(exe, '/');
 	if (slash)
 		*slash = '\0';
-	static const char *const rel[] = {"fixtures/agent/smoltest-agent", "smoltest-agent",
-					  "../lib/smoltest/smoltest-agent"};
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+	for (size_t i = 0; i < nrel; i++) {
 		if ((size_t)snprintf(out, len, "%s/%s", exe, rel[i]) < len &&
 		    access(out, X_OK) == 0)
 			return 0;
@@ -179,31 +179,21 @@ static int find_agent(char *out, size_t len)
 	return -ENOENT;
 }
 
+/* The agent binary: $SMOLTEST_AGENT, else next to the smoltest binary in a
+ * build tree (fixtures/agent/smoltest-agent) or an install (../lib/smoltest). */
+static int find_agent(char *out, size_t len)
+{
+	static const char *const rel[] = {"fixtures/agent/smoltest-agent", "smoltest-agent",
+					  "../lib/smoltest/smoltest-agent"};
+	return find_binary("SMOLTEST_AGENT", rel, sizeof(rel) / sizeof(rel[0]), out, len);
+}
+
 /* The smolvm binary: $SMOLTEST_SMOLVM, else next to the smoltest binary
  * (a build tree) or in ../lib/smoltest (an install). */
 static int find_smolvm(char *out, size_t len)
 {
-	const char *env = getenv("SMOLTEST_SMOLVM");
-	if (env && *env) {
-		if ((size_t)snprintf(out, len, "%s", env) >= len)
-			return -ENAMETOOLONG;
-		return access(out, X_OK) ? -errno : 0;
-	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -errno;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
 	static const char *const rel[] = {"smolvm", "../lib/smoltest/smolvm"};
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-		if ((size_t)snprintf(out, len, "%s/%s", exe, rel[i]) < len &&
-		    access(out, X_OK) == 0)
-			return 0;
-	out[0] = '\0';
-	return -ENOENT;
+	return find_binary("SMOLTEST_SMOLVM", rel, sizeof(rel) / sizeof(rel[0]), out, len);
 }
 
 /* Where ci/fetch-kernel keeps kernel packages (the same rule as the
