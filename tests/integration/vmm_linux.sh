@@ -53,7 +53,8 @@ trap 'exit 1' TERM INT
 # Watchdog: at the limit, end the script's children (a foreground wait
 # would delay the TERM trap until they end), then the script.
 (
-	sleep "$limit"
+	# (sleep must not hold the output pipe: ctest waits for it to close)
+	sleep "$limit" </dev/null >/dev/null 2>&1
 	echo "FAIL: the test ran past ${limit}s (SMOL_TEST_LIMIT); stopping it"
 	# The TERM trap waits for the foreground command, so end each child
 	# (`timeout` passes TERM on to what it runs) until the script is gone.
