@@ -104,6 +104,8 @@ static int jsonl_begin(struct reporter *r, const struct run_info *i)
 	if (!rc)
 		rc = key_str(j, "snapshot_id", i->snapshot_id);
 	if (!rc)
+		rc = key_str(j, "cache_why", i->cache_why);
+	if (!rc)
 		rc = key_str(j, "hostname", i->hostname);
 	if (!rc)
 		rc = key_str(j, "version", i->version);

@@ -95,6 +95,7 @@ struct run_info {
 	const char *partition;	 /* "hash:1/4", or NULL when not partitioned */
 	const char *snapshot_id; /* cache key of the warm environment, may be NULL */
 	bool cache_hit;
+	const char *cache_why; /* on a hit, what the key covered (cache_key_summary); may be NULL */
 	const char *hostname;
 	const char *version; /* smoltest version */
 	uint64_t start_wall_ns;

@@ -1,5 +1,6 @@
 /* cache: the warm-environment cache (cache.h). */
 #include "cache.h"
+#include "cache_tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -55,52 +56,24 @@ static void add_cmd(struct strbuf *sb, const struct suite_cmd *cmd)
 {
 	sb_printf(sb, "cmd shell=%d argc=%zu", cmd->shell, cmd->argc);
 	for (size_t i = 0; i < cmd->argc; i++) {
-		sb_printf(sb, " %zu:", strlen(cmd->argv[i]));
-		sb_append_str(sb, cmd->argv[i]);
+		sb_append_char(sb, ' ');
+		cache_escape(sb, cmd->argv[i]);
 	}
 	sb_append_char(sb, '\n');
 }
 
-/* Metadata (not contents) of every file under an input path, sorted, so
- * that editing a file the setup reads invalidates the entry. */
-static int walk_inputs(struct strbuf *sb, const char *path, int depth)
+int cache_key_material(const struct suite *s, const char *backend, const char *index_dir,
+		       struct strbuf *sb)
 {
-	struct stat st;
-	if (lstat(path, &st))
-		return sb_printf(sb, "input %s missing\n", path);
-	int rc = sb_printf(sb, "input %s mode=%o size=%lld mtime=%lld.%09ld\n", path,
-			   (unsigned)st.st_mode, (long long)st.st_size,
-			   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	if (rc || !S_ISDIR(st.st_mode) || depth > 64)
-		return rc;
-	struct dirent **names = NULL;
-	int n = scandir(path, &names, NULL, alphasort);
-	if (n < 0)
-		return 0;
-	for (int i = 0; i < n; i++) {
-		const char *nm = names[i]->d_name;
-		if (!rc && strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0 &&
-		    strcmp(nm, ".git") != 0) {
-			char child[CACHE_PATH * 4];
-			if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, nm) <
-			    sizeof(child))
-				rc = walk_inputs(sb, child, depth + 1);
-		}
-		free(names[i]);
+	int rc = sb_printf(sb, "smoltest-cache-format %d\nbackend %s\nworkdir ",
+			   CACHE_FORMAT_VERSION, backend);
+	rc |= cache_escape(sb, s->workdir);
+	rc |= sb_append_char(sb, '\n');
+	for (size_t i = 0; i < s->n_env; i++) {
+		rc |= sb_append_str(sb, "env ");
+		rc |= cache_escape(sb, s->env[i]);
+		rc |= sb_append_char(sb, '\n');
 	}
-	free(names);
-	return rc;
-}
-
-int cache_key_material(const struct suite *s, const char *backend, struct strbuf *sb)
-{
-	int rc = sb_printf(sb, "smoltest-cache-format %d\nbackend %s\nworkdir %s\n",
-			   CACHE_FORMAT_VERSION, backend, s->workdir);
-	for (size_t i = 0; i < s->n_shares; i++)
-		rc |= sb_printf(sb, "share %s -> %s ro=%d\n", s->shares[i].host, s->shares[i].guest,
-				s->shares[i].readonly);
-	for (size_t i = 0; i < s->n_env; i++)
-		rc |= sb_printf(sb, "env %zu:%s\n", strlen(s->env[i]), s->env[i]);
 	if (!strcmp(backend, "vm"))
 		rc |=
 		    sb_printf(sb, "vm cpus=%u mem=%llu kernel=%s initrd=%s rootfs=%s cmdline=%s\n",
@@ -109,8 +82,29 @@ int cache_key_material(const struct suite *s, const char *backend, struct strbuf
 			      s->vm.rootfs ? s->vm.rootfs : "", s->vm.cmdline ? s->vm.cmdline : "");
 	for (size_t i = 0; i < s->n_setup; i++)
 		add_cmd(sb, &s->setup[i]);
-	for (size_t i = 0; !rc && i < s->n_cache_inputs; i++)
-		rc = walk_inputs(sb, s->cache_inputs[i], 0);
+	if (rc)
+		return -ENOMEM;
+	/* A read-only share is input to setup: its contents are in the key. A
+	 * writable one is setup's (and the tests') output as much as input:
+	 * keying its contents would miss after every run that writes it;
+	 * cache.inputs names paths in it that are inputs. */
+	for (size_t i = 0; !rc && i < s->n_shares; i++) {
+		const struct suite_share *sh = &s->shares[i];
+		rc = sb_append_str(sb, "share ");
+		rc = rc ? rc : cache_escape(sb, sh->host);
+		rc = rc ? rc : sb_append_str(sb, " -> ");
+		rc = rc ? rc : cache_escape(sb, sh->guest);
+		rc = rc ? rc
+			: sb_printf(sb, " %s\n", sh->readonly ? "ro" : "rw (contents not keyed)");
+		if (!rc && sh->readonly)
+			rc = cache_tree_material(sh->host, index_dir, sb, NULL);
+	}
+	for (size_t i = 0; !rc && i < s->n_cache_inputs; i++) {
+		rc = sb_append_str(sb, "input ");
+		rc = rc ? rc : cache_escape(sb, s->cache_inputs[i]);
+		rc = rc ? rc : sb_append_char(sb, '\n');
+		rc = rc ? rc : cache_tree_material(s->cache_inputs[i], index_dir, sb, NULL);
+	}
 	return rc ? -ENOMEM : 0;
 }
 
@@ -173,11 +167,15 @@ int cache_stage(struct cache *c, const char *key, char *out, size_t len)
 }
 
 int cache_commit(struct cache *c, const char *key, const char *staging, const char *manifest,
-		 char *out, size_t len)
+		 const struct strbuf *material, char *out, size_t len)
 {
 	char p[CACHE_PATH];
+	snprintf(p, sizeof(p), "%s/key", staging);
+	int rc = util_write_file_atomic(p, sb_str(material), material->len, 0600);
+	if (rc)
+		goto fail;
 	snprintf(p, sizeof(p), "%s/manifest", staging);
-	int rc = util_write_file_atomic(p, manifest, strlen(manifest), 0600);
+	rc = util_write_file_atomic(p, manifest, strlen(manifest), 0600);
 	if (rc)
 		goto fail;
 	snprintf(out, len, "%s/entries/%s", c->dir, key);
@@ -259,6 +257,7 @@ static int entry_info(struct cache *c, const char *key, struct cache_entry_info 
 		return rc;
 	manifest_field(text, "suite", e->suite, sizeof(e->suite));
 	manifest_field(text, "backend", e->backend, sizeof(e->backend));
+	manifest_field(text, "path", e->path, sizeof(e->path));
 	manifest_field(text, "created", num, sizeof(num));
 	e->created_s = strtoull(num, NULL, 10);
 	free(text);

@@ -1,10 +1,12 @@
-/* cmd_cache: `smoltest cache ls|prune|rm` over the warm-environment cache
- * (cache.h). */
+/* cmd_cache: `smoltest cache ls|prune|rm|explain` over the warm-environment
+ * cache (cache.h). */
 #include "cache.h"
 #include "commands.h"
+#include "suite.h"
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@ static const char usage[] =
     "usage: smoltest cache ls\n"
     "       smoltest cache prune [--older-than D] [--all]   (default: unused for 7 days)\n"
     "       smoltest cache rm KEY|PREFIX...\n"
+    "       smoltest cache explain SUITE   (what changed since its latest entry)\n"
     "The cache lives in $XDG_CACHE_HOME/smoltest (default ~/.cache/smoltest).\n";
 
 static int print_entry(void *ctx, const struct cache_entry_info *e)
@@ -48,6 +51,79 @@ static int match_prefix(void *ctx, const struct cache_entry_info *e)
 	return 0;
 }
 
+/* `cache explain SUITE`: the suite's inputs now against the material
+ * stored with its most recently used entry. The backend's part (rootfs
+ * identity, kernel hashes) is taken as stored: only `run` computes it. */
+static int explain(struct cache *c, const char *file)
+{
+	struct suite_diag diag = {0};
+	struct suite *s = NULL;
+	char abs[PATH_MAX], key[CACHE_KEY_HEX + 1];
+	char *old = NULL;
+	struct strbuf now = {0}, d = {0};
+	int rc = suite_load(file, &diag, &s), status = EXIT_INFRA;
+	if (rc) {
+		suite_diag_print(&diag);
+		suite_diag_release(&diag);
+		return EXIT_USAGE;
+	}
+	suite_diag_release(&diag);
+	if (!realpath(file, abs))
+		snprintf(abs, sizeof(abs), "%s", file);
+	rc = cache_latest_for(c, abs, NULL, key);
+	if (rc == -ENOENT) {
+		printf("no cache entry was built from %s: the next run runs setup\n", abs);
+		status = EXIT_OK;
+		goto out;
+	}
+	if (!rc)
+		rc = cache_read_material(c, key, &old);
+	if (rc == -ENOENT) {
+		printf("entry %s was made by an older smoltest that kept no key material\n", key);
+		status = EXIT_OK;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	const char *backend_part = strstr(old, "\n" CACHE_BACKEND_MARK "\n");
+	const char *bname = strstr(old, "\nbackend ");
+	char be[32] = "";
+	if (bname)
+		sscanf(bname + 9, "%31s", be);
+	char index_dir[PATH_MAX];
+	snprintf(index_dir, sizeof(index_dir), "%s/index", c->dir);
+	rc = cache_key_material(s, be, index_dir, &now);
+	if (!rc)
+		rc = sb_append_str(&now, backend_part ? backend_part + 1 : "");
+	unsigned n = 0;
+	if (!rc)
+		rc = cache_diff(old, sb_str(&now), 1000, &d, &n);
+	if (rc)
+		goto out;
+	if (!n) {
+		struct strbuf why = {0};
+		cache_key_summary(old, &why);
+		printf("entry %s (backend %s) matches the suite's inputs now: the next run "
+		       "uses it\n%s\n",
+		       key, be, sb_str(&why));
+		sb_release(&why);
+	} else {
+		printf("entry %s (backend %s): %u input%s changed since it was built; the next "
+		       "run builds a new entry\n",
+		       key, be, n, n == 1 ? "" : "s");
+		cache_print_indented(stdout, sb_str(&d));
+	}
+	status = EXIT_OK;
+out:
+	if (status != EXIT_OK)
+		fprintf(stderr, "smoltest cache explain: %s: %s\n", file, strerror(-rc));
+	free(old);
+	sb_release(&now);
+	sb_release(&d);
+	suite_destroy(s);
+	return status;
+}
+
 int cmd_cache(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -55,7 +131,8 @@ int cmd_cache(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	const char *sub = argv[1];
-	if (strcmp(sub, "ls") != 0 && strcmp(sub, "prune") != 0 && strcmp(sub, "rm") != 0) {
+	if (strcmp(sub, "ls") != 0 && strcmp(sub, "prune") != 0 && strcmp(sub, "rm") != 0 &&
+	    strcmp(sub, "explain") != 0) {
 		fprintf(stderr, "smoltest cache: unknown subcommand '%s'\n%s", sub, usage);
 		return EXIT_USAGE;
 	}
@@ -78,6 +155,9 @@ int cmd_cache(int argc, char **argv)
 	} else if (!strcmp(sub, "ls") && argc > 2) {
 		fprintf(stderr, "smoltest cache ls: takes no arguments\n");
 		return EXIT_USAGE;
+	} else if (!strcmp(sub, "explain") && argc != 3) {
+		fprintf(stderr, "smoltest cache explain: give one suite file\n");
+		return EXIT_USAGE;
 	} else if (!strcmp(sub, "rm") && argc < 3) {
 		fprintf(stderr,
 			"smoltest cache rm: give one or more keys (see smoltest cache ls)\n");
@@ -94,7 +174,9 @@ int cmd_cache(int argc, char **argv)
 		return EXIT_INFRA;
 	}
 	int status = EXIT_OK;
-	if (!strcmp(sub, "ls")) {
+	if (!strcmp(sub, "explain")) {
+		status = explain(&c, argv[2]);
+	} else if (!strcmp(sub, "ls")) {
 		unsigned n = 0;
 		rc = cache_list(&c, print_entry, &n);
 		if (!rc && !n)

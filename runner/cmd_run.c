@@ -292,6 +292,9 @@ struct run_ctx {
 	char run_id[17];
 	char layer[1024];
 	char key[CACHE_KEY_HEX + 1];
+	char suite_abs[PATH_MAX];
+	struct strbuf material;	 /* the cache key's material (cache.h) */
+	struct strbuf cache_why; /* on a hit, what the key covered */
 	bool cache_hit;
 	int cache_lock;
 	struct cache cache;
@@ -344,6 +347,55 @@ static int cache_find(struct run_ctx *c)
 	}
 }
 
+/* Computes the cache key (c->key) from its material (c->material). */
+static int cache_key(struct run_ctx *c)
+{
+	char index_dir[PATH_MAX];
+	snprintf(index_dir, sizeof(index_dir), "%s/index", c->cache.dir);
+	uint64_t t0 = util_now_ns();
+	int rc = cache_key_material(c->p.s, c->be->ops->name, index_dir, &c->material);
+	if (!rc)
+		rc = sb_append_str(&c->material, CACHE_BACKEND_MARK "\n");
+	if (!rc)
+		rc = c->be->ops->key_material(c->be, &c->material);
+	if (rc) {
+		fprintf(stderr, "smoltest: cannot compute the cache key: %s\n", strerror(-rc));
+		return EXIT_INFRA;
+	}
+	cache_key_hash(&c->material, c->key);
+	if (c->p.o.verbosity > 0)
+		fprintf(stderr, "smoltest: cache key %s computed in %.1f ms\n", c->key,
+			(double)(util_now_ns() - t0) / 1e6);
+	return EXIT_OK;
+}
+
+/* On a miss, says in one line (every line with -v) what changed since the
+ * suite's most recent entry, so that a rebuild is never a mystery. */
+static void cache_explain_miss(struct run_ctx *c)
+{
+	char prev[CACHE_KEY_HEX + 1];
+	char *old = NULL;
+	if (cache_latest_for(&c->cache, c->suite_abs, c->be->ops->name, prev) ||
+	    cache_read_material(&c->cache, prev, &old))
+		return;
+	struct strbuf d = {0};
+	unsigned n = 0;
+	bool all = c->p.o.verbosity > 0;
+	if (cache_diff(old, sb_str(&c->material), all ? 1000 : 1, &d, &n) == 0 && n) {
+		const char *first = sb_str(&d);
+		const char *nl = strchr(first, '\n');
+		fprintf(stderr,
+			"smoltest: cache miss: %u input%s changed since entry %.12s (%.*s%s); "
+			"`smoltest cache explain %s` lists them\n",
+			n, n == 1 ? "" : "s", prev, nl ? (int)(nl - first) : (int)strlen(first),
+			first, n > 1 ? ", ..." : "", c->p.o.suite);
+		if (all)
+			cache_print_indented(stderr, first);
+	}
+	sb_release(&d);
+	free(old);
+}
+
 /* Finds or builds the warm layer. Returns an exit status (EXIT_OK to go on);
  * *setup_failed is set when the suite's own setup failed. A backend with a
  * memory snapshot (vm) always has a template, setup or not: its tests run
@@ -367,25 +419,21 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 		}
 	}
 	if (use_cache) {
-		struct strbuf m = {0};
-		rc = cache_key_material(s, c->be->ops->name, &m);
-		if (!rc)
-			rc = c->be->ops->key_material(c->be, &m);
-		if (rc) {
-			sb_release(&m);
-			return EXIT_INFRA;
-		}
-		cache_key_hash(&m, c->key);
-		sb_release(&m);
+		if ((rc = cache_key(c)) != EXIT_OK)
+			return rc;
 		if ((rc = cache_find(c)) != EXIT_OK)
 			return rc;
 		if (c->cache_hit) {
 			cache_touch(&c->cache, c->key);
+			cache_key_summary(sb_str(&c->material), &c->cache_why);
 			fprintf(stderr,
 				"smoltest: warm environment %s from the cache: setup skipped\n",
 				c->key);
+			if (c->p.o.verbosity > 0)
+				fprintf(stderr, "smoltest: cache hit: %s\n", sb_str(&c->cache_why));
 			return EXIT_OK;
 		}
+		cache_explain_miss(c);
 		char staging[1024];
 		if ((rc = cache_stage(&c->cache, c->key, staging, sizeof(staging)))) {
 			fprintf(stderr, "smoltest: cannot stage a cache entry in %s: %s\n",
@@ -403,12 +451,13 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 		struct strbuf manifest = {0};
 		rc = sb_printf(
 		    &manifest,
-		    "smoltest-cache %d\nkey %s\nsuite %s\nfile %s\nbackend %s\ncreated %lld\n",
-		    CACHE_FORMAT_VERSION, c->key, s->name, c->suite_file, c->be->ops->name,
-		    (long long)time(NULL));
+		    "smoltest-cache %d\nkey %s\nsuite %s\nfile %s\npath %s\nbackend %s\ncreated "
+		    "%lld\n",
+		    CACHE_FORMAT_VERSION, c->key, s->name, c->suite_file, c->suite_abs,
+		    c->be->ops->name, (long long)time(NULL));
 		if (!rc)
-			rc = cache_commit(&c->cache, c->key, staging, sb_str(&manifest), c->layer,
-					  sizeof(c->layer));
+			rc = cache_commit(&c->cache, c->key, staging, sb_str(&manifest),
+					  &c->material, c->layer, sizeof(c->layer));
 		sb_release(&manifest);
 		if (rc) {
 			fprintf(stderr,
@@ -521,6 +570,7 @@ static int run_body(struct run_ctx *c)
 	    .partition = p->part[0] ? p->part : NULL,
 	    .snapshot_id = c->key[0] ? c->key : NULL,
 	    .cache_hit = c->cache_hit,
+	    .cache_why = c->cache_hit ? sb_str(&c->cache_why) : NULL,
 	    .hostname = host,
 	    .version = SMOLTEST_VERSION,
 	    .start_wall_ns = util_wall_ns(),
@@ -571,6 +621,8 @@ int cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(c.run_id + 2 * i, 3, "%02x", rnd[i]);
 	suite_rel(c.p.o.suite, c.suite_file, sizeof(c.suite_file));
+	if (!realpath(c.p.o.suite, c.suite_abs))
+		snprintf(c.suite_abs, sizeof(c.suite_abs), "%s", c.p.o.suite);
 
 	rc = run_body(&c);
 
@@ -581,6 +633,8 @@ int cmd_run(int argc, char **argv)
 	if (c.cache_lock >= 0)
 		close(c.cache_lock);
 	cache_close(&c.cache);
+	sb_release(&c.material);
+	sb_release(&c.cache_why);
 	if (c.run_dir[0])
 		util_rm_rf(c.run_dir);
 	prepared_release(&c.p);

@@ -182,13 +182,17 @@ START_TEST(cache_roundtrip)
 	char f[1100];
 	snprintf(f, sizeof(f), "%s/upper", staging);
 	ck_assert_int_eq(mkdir(f, 0700), 0);
+	struct strbuf km = {0};
+	sb_append_str(&km, "material\n");
 	ck_assert_int_eq(cache_commit(&c, key, staging, "suite s1\nbackend sandbox\ncreated 1\n",
-				      final, sizeof(final)),
+				      &km, final, sizeof(final)),
 			 0);
 	ck_assert_str_eq(final, path);
 	/* a second builder of the same key loses the race gracefully */
 	ck_assert_int_eq(cache_stage(&c, key, staging, sizeof(staging)), 0);
-	ck_assert_int_eq(cache_commit(&c, key, staging, "suite s1\n", final, sizeof(final)), 0);
+	ck_assert_int_eq(cache_commit(&c, key, staging, "suite s1\n", &km, final, sizeof(final)),
+			 0);
+	sb_release(&km);
 	ck_assert_int_ne(access(staging, F_OK), 0);
 	close(lock);
 	ck_assert_int_eq(cache_lookup(&c, key, &hit, path, sizeof(path), &lock), 0);
@@ -225,13 +229,13 @@ START_TEST(cache_key_inputs)
 	s.env = env;
 	s.n_env = 1;
 	struct strbuf a = {0}, b = {0};
-	ck_assert_int_eq(cache_key_material(&s, "sandbox", &a), 0);
-	ck_assert_int_eq(cache_key_material(&s, "vm", &b), 0);
+	ck_assert_int_eq(cache_key_material(&s, "sandbox", NULL, &a), 0);
+	ck_assert_int_eq(cache_key_material(&s, "vm", NULL, &b), 0);
 	char ka[CACHE_KEY_HEX + 1], kb[CACHE_KEY_HEX + 1];
 	cache_key_hash(&a, ka);
 	cache_key_hash(&b, kb);
 	ck_assert_str_ne(ka, kb); /* the backend is part of the key */
-	ck_assert_ptr_nonnull(strstr(sb_str(&a), "smoltest-cache-format 1"));
+	ck_assert_ptr_nonnull(strstr(sb_str(&a), "smoltest-cache-format 2"));
 	sb_release(&a);
 	sb_release(&b);
 }

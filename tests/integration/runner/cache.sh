@@ -48,6 +48,38 @@ run_st 0 run s.yaml
 grep -q 'from the cache' err || fail "the concurrently built entry is not used"
 run_st 0 cache prune --all
 
+# the contents of a read-only share are in the key: one changed byte of a
+# shared file (same size, old mtime put back) is a miss that says why
+mkdir src
+printf 'value=1\n' > src/config
+cat > ro.yaml <<Y
+shares: [ { host: $WORK/src, guest: /src, readonly: true } ]
+setup: [ { run: "cp /src/config /etc/built-config" } ]
+tests: [ { name: built-from-current, run: "cmp /etc/built-config /src/config" } ]
+Y
+run_st 0 run ro.yaml
+grep -q 'stored in the cache' err || fail "ro share: first run did not store: $(cat err)"
+run_st 0 run ro.yaml -v --json ro.jsonl
+grep -q 'from the cache' err || fail "ro share: unchanged share missed: $(cat err)"
+grep -q "cache hit: key covers.*share $WORK/src -> /src ro: 2 entries xxh3 " err ||
+	fail "-v does not say why it hit: $(cat err)"
+grep -q '"cache_why":"key covers' ro.jsonl || fail "JSON has no cache_why: $(cat ro.jsonl)"
+touch -r src/config ref
+printf 'value=2\n' > src/config
+touch -r ref src/config
+run_st 0 cache explain ro.yaml
+grep -q "1 input changed" out && grep -q "^  changed $WORK/src/config\$" out ||
+	fail "cache explain: $(cat out)"
+run_st 0 run ro.yaml
+grep -q "cache miss: 1 input changed since entry [0-9a-f]* (changed $WORK/src/config)" err ||
+	fail "a changed byte in a read-only share did not miss: $(cat err)"
+grep -q 'stored in the cache' err || fail "ro share: the rebuilt entry was not stored"
+run_st 0 cache explain ro.yaml
+grep -q 'matches the suite.s inputs now' out || fail "explain after rebuild: $(cat out)"
+run_st 2 cache explain
+run_st 2 cache explain nonexistent.yaml
+run_st 0 cache prune --all
+
 # a failing setup: tests are errors, the run exits 3, nothing is cached
 cat > f.yaml <<'Y'
 setup: [ { run: "echo broken >&2; exit 4" } ]
