@@ -149,6 +149,39 @@ int cmd_list(int argc, char **argv)
 
 /* ---- run ----------------------------------------------------------------- */
 
+/* A selection that matches nothing is almost always a typo in --filter or
+ * --tags: it exits EXIT_NO_TESTS before any setup runs, unless allowed. A
+ * shard left empty by --partition (more shards than tests) is not a typo.
+ * Returns EXIT_OK to go on. */
+static int no_tests_check(const struct prepared *p)
+{
+	if (p->n_plan || p->o.allow_no_tests)
+		return EXIT_OK;
+	if (p->o.partition.kind != SEL_PART_NONE) {
+		struct sel_opts all = {.filter = p->o.filter, .tags = p->tags};
+		size_t *plan = NULL, n = 0;
+		char err[256];
+		int rc = sel_plan(p->s, &all, &plan, &n, err, sizeof(err));
+		free(plan);
+		if (!rc && n) {
+			fprintf(stderr, "smoltest: shard %s got none of the %zu selected tests\n",
+				p->part, n);
+			return EXIT_OK;
+		}
+	}
+	char why[512] = "";
+	size_t n = 0;
+	if (p->o.filter)
+		n += (size_t)snprintf(why, sizeof(why), "--filter '%s', ", p->o.filter);
+	if (p->o.tags && n < sizeof(why))
+		snprintf(why + n, sizeof(why) - n, "--tags '%s', ", p->o.tags);
+	fprintf(stderr,
+		"smoltest: no tests selected (%s0 of %zu); nothing ran, setup included; "
+		"exit status %d (--allow-no-tests makes it 0)\n",
+		why, p->s->n_tests, EXIT_NO_TESTS);
+	return EXIT_NO_TESTS;
+}
+
 /* A helper binary: $<env> when set, else the first executable of rel[]
  * (paths relative to the smoltest binary's directory: a build tree, then
  * an install). On -ENOENT, out holds rel[0]'s full path for the message. */
@@ -406,7 +439,8 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 	int rc;
 	*setup_failed = false;
 	c->layer[0] = '\0';
-	if (!s->n_setup && !c->be->caps.memory_snapshot)
+	/* nothing to run (--allow-no-tests): no reason to build anything */
+	if (!c->p.n_plan || (!s->n_setup && !c->be->caps.memory_snapshot))
 		return EXIT_OK;
 	bool use_cache = s->cache_enabled && !c->p.o.no_cache;
 	if (use_cache && !c->cache.dir) {
@@ -609,6 +643,8 @@ int cmd_run(int argc, char **argv)
 	int rc = prepare(argc, argv, true, &c.p);
 	if (rc == -1)
 		return EXIT_OK;
+	if (rc == EXIT_OK)
+		rc = no_tests_check(&c.p);
 	if (rc != EXIT_OK) {
 		prepared_release(&c.p);
 		return rc;

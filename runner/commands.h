@@ -19,6 +19,7 @@ enum {
 	EXIT_TESTS_FAILED = 1,
 	EXIT_USAGE = 2,
 	EXIT_INFRA = 3,
+	EXIT_NO_TESTS = 4, /* the filter, tags and partition selected nothing */
 };
 
 #endif

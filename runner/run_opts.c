@@ -24,6 +24,7 @@ enum {
 	OPT_GITHUB,
 	OPT_NO_CACHE,
 	OPT_COLOR,
+	OPT_ALLOW_NO_TESTS,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +45,7 @@ static const struct option long_opts[] = {
     {"github", no_argument, NULL, OPT_GITHUB},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"color", required_argument, NULL, OPT_COLOR},
+    {"allow-no-tests", no_argument, NULL, OPT_ALLOW_NO_TESTS},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -77,11 +79,13 @@ const char *run_opts_usage(void)
 	       "GITHUB_ACTIONS=true)\n"
 	       "      --no-cache          do not use or fill the warm-environment cache\n"
 	       "      --color WHEN        auto, always or never\n"
+	       "      --allow-no-tests    a filter that selects nothing exits 0, not 4\n"
 	       "  -v, --verbose           show passing tests' output and setup output\n"
 	       "  -q, --quiet             only failures and the summary\n"
 	       "\n"
-	       "exit status: 0 all passed, 1 a test failed (or the run was interrupted),\n"
-	       "2 usage or suite error, 3 infrastructure error\n";
+	       "exit status: 0 all passed, 1 a test failed, 2 usage or suite error,\n"
+	       "3 infrastructure error, 4 no tests selected (before any setup runs),\n"
+	       "128+N stopped by signal N (130 Ctrl-C)\n";
 }
 
 static int fail(char *err, size_t len, const char *fmt, const char *a, const char *b)
@@ -174,6 +178,9 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			break;
 		case OPT_NO_CACHE:
 			o->no_cache = true;
+			break;
+		case OPT_ALLOW_NO_TESTS:
+			o->allow_no_tests = true;
 			break;
 		case OPT_COLOR:
 			if (!strcmp(optarg, "auto"))

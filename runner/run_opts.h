@@ -25,6 +25,7 @@ struct run_opts {
 	unsigned tap_version; /* 13 or 14 */
 	bool github;	      /* --github */
 	bool no_cache;
+	bool allow_no_tests; /* --allow-no-tests: an empty selection is not an error */
 	int verbosity; /* -q -1, default 0, -v 1 */
 	int color;     /* 0 auto, 1 always, 2 never */
 };

@@ -55,4 +55,19 @@ grep -q 'backend vm: .*\(not available\|run ci/fetch-kernel\)' err || fail "vm m
 run_st 0 run many.yaml --filter '^t[1-3]$' -q
 grep -q 'backend auto: using the sandbox backend' err || fail "no auto warning"
 [ "$(grep -c 'backend auto' err)" = 1 ] || fail "the auto warning is not one line"
+
+# nothing selected: exit 4 before any setup runs, unless --allow-no-tests;
+# an empty shard is not a typo
+cat > setup.yaml <<Y
+setup: [ { run: "touch $WORK/setup-ran" } ]
+tests: [ { name: only, run: "true", tags: [fast] } ]
+Y
+run_st 4 run setup.yaml --filter nomatch --no-cache
+grep -q "no tests selected (--filter 'nomatch', 0 of 1)" err || fail "no-tests message: $(cat err)"
+[ ! -e setup-ran ] || fail "setup ran for an empty selection"
+run_st 4 run setup.yaml --tags slow
+run_st 0 run setup.yaml --filter nomatch --allow-no-tests --junit none.xml
+[ ! -e setup-ran ] || fail "setup ran for an allowed empty selection"
+grep -q 'tests="0"' none.xml || fail "no JUnit for an allowed empty selection"
+run_st 0 run setup.yaml --partition count:2/2
 echo PASS
