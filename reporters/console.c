@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ struct console {
 	struct console_opts o;
 	bool color, live;
 	bool printed; /* a result line was written: the summary gets a blank line */
+	bool gone;    /* the stream's reader went away: nothing more is written */
 	char *backend;
 	bool cache_hit, have_snapshot;
 	unsigned planned, done;
@@ -61,15 +63,45 @@ static const char *paint(struct console *c, const char *code)
 	return c->color ? code : "";
 }
 
+/* The reader of the stream went away (err -EPIPE or -EIO): stop writing
+ * to it and tell the runner, once. */
+static void reader_gone(struct console *c, int err)
+{
+	if (c->gone)
+		return;
+	c->gone = true;
+	if (c->o.reader_gone)
+		c->o.reader_gone(c->o.reader_gone_ctx, err);
+}
+
 static int emit(struct console *c)
 {
 	int rc = 0;
+	if (c->gone) {
+		sb_reset(&c->line);
+		return 0;
+	}
+	errno = 0;
 	if (c->line.len && fwrite(c->line.buf, 1, c->line.len, c->f) != c->line.len)
-		rc = -EIO;
+		rc = -(errno ? errno : EIO);
 	if (fflush(c->f) && !rc)
-		rc = -EIO;
+		rc = -(errno ? errno : EIO);
 	sb_reset(&c->line);
+	if (rc == -EPIPE || rc == -EIO) {
+		reader_gone(c, rc);
+		return 0; /* said through reader_gone, not as a failing reporter */
+	}
 	return rc;
+}
+
+/* A pipe whose reader exited polls POLLERR, a hung-up terminal or a
+ * closed socket POLLHUP: noticed within a tick even when nothing is
+ * written (regular files and /dev/null poll neither). */
+static void check_reader(struct console *c)
+{
+	struct pollfd p = {.fd = fileno(c->f), .events = POLLOUT};
+	if (!c->gone && p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
+		reader_gone(c, p.revents & POLLERR ? -EPIPE : -EIO);
 }
 
 /* Appends s as one sanitised line, cut to max bytes (0: no limit). */
@@ -409,7 +441,8 @@ static void console_destroy(struct reporter *r)
 	collect_release(&c->results);
 	sb_release(&c->line);
 	sb_release(&c->tmp);
-	fflush(c->f);
+	if (!c->gone)
+		fflush(c->f);
 	free(c);
 }
 
@@ -420,7 +453,8 @@ int console_reporter_tick(struct reporter *r)
 	if (!r || r->ops != &console_ops)
 		return -EINVAL;
 	struct console *c = r->priv;
-	if (!c->live)
+	check_reader(c);
+	if (!c->live || c->gone)
 		return 0;
 	int rc = status_line(c);
 	return rc ? rc : emit(c);

@@ -53,6 +53,12 @@ struct console_opts {
 	bool no_color_env;   /* NO_COLOR is set to a non-empty value (no-color.org) */
 	unsigned slowest;    /* how many slowest tests to list at the end (0: none) */
 	unsigned tail_lines; /* lines of output tail repeated per failure (0: default 20) */
+	/* Called once when the stream's reader went away: a write failed with
+	 * EPIPE (a closed pipe) or EIO (a hung-up terminal), or the stream
+	 * polls as closed (POLLERR/POLLHUP). err is -EPIPE or -EIO. The
+	 * console writes nothing more; the runner cancels the run. NULL: none. */
+	void (*reader_gone)(void *ctx, int err);
+	void *reader_gone_ctx;
 };
 
 /* Fills o with defaults for stream f and the process environment: tty from
@@ -67,8 +73,9 @@ int console_reporter_create(FILE *f, const struct console_opts *o, struct report
 
 /* Redraws the live status line (elapsed time) of a console reporter; the
  * runner calls it from its timer, about once a second. A no-op for a plain or
- * quiet console. r must come from console_reporter_create(); -EINVAL for any
- * other reporter. */
+ * quiet console, except that every console checks there whether its
+ * stream's reader went away (reader_gone). r must come from console_reporter_create(); -EINVAL for
+ * any other reporter. */
 int console_reporter_tick(struct reporter *r);
 
 /* ---- GitHub Actions (GITHUB_ACTIONS=true, or --github) ----------------- */

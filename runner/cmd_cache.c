@@ -2,6 +2,7 @@
  * cache (cache.h). */
 #include "cache.h"
 #include "commands.h"
+#include "runreg.h"
 #include "suite.h"
 #include "util.h"
 
@@ -183,6 +184,8 @@ int cmd_cache(int argc, char **argv)
 			printf("the cache in %s is empty\n", c.dir);
 	} else if (!strcmp(sub, "prune")) {
 		unsigned removed = 0, busy = 0;
+		/* what killed runs left behind (runreg.h), one line per run */
+		runreg_reap(c.dir, stderr, NULL);
 		rc = cache_prune(&c, max_age_s, &removed, &busy);
 		printf("removed %u entr%s%s", removed, removed == 1 ? "y" : "ies",
 		       busy ? "" : "\n");

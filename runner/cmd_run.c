@@ -7,13 +7,16 @@
 #include "commands.h"
 #include "reporters.h"
 #include "run_opts.h"
+#include "runreg.h"
 #include "scheduler.h"
 #include "select.h"
 #include "suite.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,7 +268,17 @@ static void suite_rel(const char *file, char *out, size_t len)
 	snprintf(out, len, "%s", file);
 }
 
-static int add_reporters(const struct run_opts *o, struct reporter_set *set)
+/* The console's reader went away (console_opts.reader_gone): the run is
+ * cancelled as for the signal that would have said so. ctx: struct sched **. */
+static void console_reader_gone(void *ctx, int err)
+{
+	struct sched **sc = ctx;
+	sched_interrupt(*sc, err == -EIO ? SIGHUP : SIGPIPE,
+			err == -EIO ? "interrupted: the terminal went away (EIO on the console)"
+				    : "interrupted: the console's reader went away (EPIPE)");
+}
+
+static int add_reporters(const struct run_opts *o, struct reporter_set *set, struct sched **sc)
 {
 	struct reporter *r;
 	int rc;
@@ -274,6 +287,8 @@ static int add_reporters(const struct run_opts *o, struct reporter_set *set)
 	struct console_opts co;
 	console_opts_from_env(&co, con);
 	co.verbosity = o->verbosity;
+	co.reader_gone = console_reader_gone;
+	co.reader_gone_ctx = sc;
 	if (o->color == 1)
 		co.color = CONSOLE_COLOR_ALWAYS;
 	else if (o->color == 2)
@@ -334,6 +349,7 @@ struct run_ctx {
 	struct backend *be;
 	struct reporter_set rep;
 	struct sched *sc;
+	struct runreg *reg; /* this run's resources, for the next run to reap */
 	const char *backend_note;
 };
 
@@ -531,11 +547,18 @@ static int run_body(struct run_ctx *c)
 	/* the cache root also holds the default guest image */
 	if (cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache))
 		c->cache.dir = NULL;
+	/* what killed runs left behind goes first; then this run registers */
+	if (c->cache.dir) {
+		runreg_reap(c->cache.dir, stderr, NULL);
+		if (runreg_create(c->cache.dir, c->run_id, &c->reg, err, sizeof(err)))
+			fprintf(stderr, "smoltest: warning: %s\n", err);
+	}
 	struct backend_opts bo = {
 	    .agent_path = c->agent,
 	    .smolvm_path = have_smolvm ? c->smolvm : NULL,
 	    .cache_dir = c->cache.dir,
 	    .kernel_cache_dir = c->kernels[0] ? c->kernels : NULL,
+	    .reg = c->reg,
 	    .verbose = p->o.verbosity > 0,
 	};
 	enum suite_backend kind;
@@ -561,13 +584,14 @@ static int run_body(struct run_ctx *c)
 		c->run_dir[0] = '\0';
 		return EXIT_INFRA;
 	}
+	runreg_add_path(c->reg, RUNREG_DIR, c->run_dir);
 	bo.run_dir = c->run_dir;
 	rc = backend_create(kind, s, &bo, &c->be, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "smoltest: %s\n", err);
 		return EXIT_INFRA;
 	}
-	if (add_reporters(&p->o, &c->rep))
+	if (add_reporters(&p->o, &c->rep, &c->sc))
 		return EXIT_INFRA;
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -635,11 +659,29 @@ static int run_body(struct run_ctx *c)
 	return EXIT_OK;
 }
 
+/* A closed stdin, stdout or stderr (`>&-`) would be taken by the next
+ * open(), and the console would write into a registry or cache file: each
+ * is opened on /dev/null instead (open() returns the lowest free fd). */
+static void std_fds_open(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+		if (n >= 0 && n != fd)
+			close(n);
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_ctx c;
 	memset(&c, 0, sizeof(c));
 	c.cache_lock = -1;
+	/* A write to a closed pipe fails with EPIPE instead of killing the
+	 * runner before it cleans up; the console then cancels the run. */
+	signal(SIGPIPE, SIG_IGN);
+	std_fds_open();
 	int rc = prepare(argc, argv, true, &c.p);
 	if (rc == -1)
 		return EXIT_OK;
@@ -673,6 +715,7 @@ int cmd_run(int argc, char **argv)
 	sb_release(&c.cache_why);
 	if (c.run_dir[0])
 		util_rm_rf(c.run_dir);
+	runreg_finish(c.reg, stderr);
 	prepared_release(&c.p);
 	return rc;
 }

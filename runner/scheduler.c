@@ -18,12 +18,22 @@ static void handle_signal(struct sched *sc)
 {
 	struct signalfd_siginfo si;
 	while (read(sc->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		sc->signal = (int)si.ssi_signo;
+		int sig = (int)si.ssi_signo;
 		char why[64];
 		snprintf(why, sizeof(why), "interrupted by %s",
-			 si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-		sched_stop(sc, why);
+			 sig == SIGINT	 ? "SIGINT"
+			 : sig == SIGHUP ? "SIGHUP"
+					 : "SIGTERM");
+		sched_interrupt(sc, sig, why);
 	}
+}
+
+void sched_interrupt(struct sched *sc, int sig, const char *why)
+{
+	if (!sc)
+		return;
+	sc->signal = sig;
+	sched_stop(sc, why);
 }
 
 static void handle_timers(struct sched *sc)
@@ -133,6 +143,11 @@ int sched_create(const struct suite *s, struct backend *be, struct reporter_set 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	/* SIGHUP (the terminal closed) ends a run as SIGTERM does, unless the
+	 * run was started to ignore it (nohup) */
+	struct sigaction hup;
+	if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+		sigaddset(&mask, SIGHUP);
 	int rc = -ENOMEM;
 	if (!sc->jobs)
 		goto fail;

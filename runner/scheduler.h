@@ -39,14 +39,15 @@ struct sched_opts {
 /* Outcome of a run (counts per test, final attempts). */
 struct sched_result {
 	struct run_summary sum;
-	bool interrupted; /* SIGINT/SIGTERM */
+	bool interrupted; /* SIGINT/SIGTERM/SIGHUP, or sched_interrupt() */
 	int signal;	  /* which */
 };
 
 struct sched;
 
-/* Creates the loop (blocks SIGINT/SIGTERM for this thread and routes them
- * to a signalfd; sched_destroy restores the mask). The suite, backend,
+/* Creates the loop (blocks SIGINT/SIGTERM, and SIGHUP unless it is
+ * ignored, for this thread and routes them to a signalfd; sched_destroy
+ * restores the mask). The suite, backend,
  * reporters and options are borrowed and must outlive the sched. */
 int sched_create(const struct suite *s, struct backend *be, struct reporter_set *rep,
 		 const struct sched_opts *o, struct sched **out);
@@ -70,8 +71,15 @@ int sched_run(struct sched *sc, const size_t *plan, size_t n, const char *layer_
 void sched_report_not_run(struct sched *sc, const size_t *plan, size_t n, const char *reason,
 			  struct sched_result *res);
 
-/* The signal (SIGINT, SIGTERM) that stopped the loop, or 0. */
+/* The signal (SIGINT, SIGTERM, SIGHUP, or what sched_interrupt() got)
+ * that stopped the loop, or 0. */
 int sched_signal(const struct sched *sc);
+
+/* Stops the run as the signal sig would (cancels every test, tears every
+ * instance down, the run exits 128 + sig), for an ending that is not a
+ * delivered signal: the console's reader went away (SIGPIPE, SIGHUP).
+ * why is copied. sc may be NULL: a no-op. */
+void sched_interrupt(struct sched *sc, int sig, const char *why);
 
 void sched_destroy(struct sched *sc);
 

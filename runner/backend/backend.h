@@ -147,12 +147,15 @@ struct backend {
 
 /* Options every backend gets from the command line (read from the
  * environment by the command, not by the backend). All borrowed. */
+struct runreg;
+
 struct backend_opts {
 	const char *agent_path;	      /* the smoltest-agent binary (absolute) */
 	const char *run_dir;	      /* existing private scratch directory (copied) */
 	const char *smolvm_path;      /* the smolvm binary, or NULL when not found */
 	const char *cache_dir;	      /* smoltest cache root (default guest image), or NULL */
 	const char *kernel_cache_dir; /* where ci/fetch-kernel keeps kernel .debs, or NULL */
+	struct runreg *reg;	      /* where the run's cgroup and VMMs are recorded, or NULL */
 	bool verbose;
 };
 

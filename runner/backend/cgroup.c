@@ -2,14 +2,20 @@
 #include "cgroup.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+
+static int remove_tree(const char *dir, int depth, bool kill_each);
 
 static int write_str(const char *dir, const char *file, const char *text)
 {
@@ -97,7 +103,10 @@ void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char
 	}
 	snprintf(base, sizeof(base), "%s%s", mnt, strcmp(own, "/") ? own : "");
 	snprintf(cg->path, sizeof(cg->path), "%s/smoltest-%d", base, (int)getpid());
-	if (mkdir(cg->path, 0755)) {
+	/* An existing smoltest-<our pid> is a dead runner's that nothing
+	 * recorded: removed when empty, never killed (not provably ours). */
+	if (mkdir(cg->path, 0755) &&
+	    (errno != EEXIST || remove_tree(cg->path, 0, false) || mkdir(cg->path, 0755))) {
 		snprintf(note, notelen,
 			 "sandbox: cannot create a cgroup under %s (%s): not "
 			 "delegated to this user%s",
@@ -166,6 +175,68 @@ int cgroup_remove(const char *path)
 		nanosleep(&ts, NULL);
 	}
 	return -EBUSY;
+}
+
+/* Kills what cgroup.procs lists (membership of our cgroup is what makes
+ * those pids ours), for kernels before cgroup.kill (5.14). */
+static void kill_listed(const char *dir)
+{
+	char p[1400], *text = NULL;
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	if (util_read_file(p, 1 << 20, &text, NULL))
+		return;
+	for (char *w = strtok(text, "\n"); w; w = strtok(NULL, "\n"))
+		if (atoi(w) > 1)
+			kill((pid_t)atoi(w), SIGKILL);
+	free(text);
+}
+
+/* Kills the processes of dir and every cgroup below it, then removes them
+ * bottom-up (a cgroup directory holds only control files and children). */
+static int remove_tree(const char *dir, int depth, bool kill_each)
+{
+	if (depth > 8)
+		return -ELOOP;
+	if (kill_each)
+		kill_listed(dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char sub[1400];
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= sizeof(sub))
+			continue;
+		int r = remove_tree(sub, depth + 1, kill_each);
+		if (r && !rc)
+			rc = r;
+	}
+	closedir(d);
+	return rc ? rc : cgroup_remove(dir);
+}
+
+int cgroup_reap(const char *path, pid_t owner)
+{
+	char want[32];
+	const char *base = strrchr(path, '/');
+	snprintf(want, sizeof(want), "smoltest-%d", (int)owner);
+	if (path[0] != '/' || !base || strcmp(base + 1, want))
+		return -EINVAL;
+	char *real = realpath(path, NULL);
+	if (!real)
+		return -errno;
+	bool same = !strcmp(real, path);
+	free(real);
+	struct statfs sf;
+	struct stat st;
+	if (!same || statfs(path, &sf) || sf.f_type != CGROUP2_SUPER_MAGIC || lstat(path, &st) ||
+	    !S_ISDIR(st.st_mode))
+		return -EINVAL;
+	/* cgroup.kill kills the whole subtree; without it, each level's own */
+	return remove_tree(path, 0, cgroup_kill(path) != 0);
 }
 
 void cgroup_run_destroy(struct cgroup_run *cg)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct cgroup_run {
 	bool enabled;	 /* a run cgroup exists */
@@ -36,6 +37,16 @@ int cgroup_kill(const char *path);
 /* Removes an (empty) cgroup, retrying briefly while the kernel finishes
  * tearing its processes down. */
 int cgroup_remove(const char *path);
+
+/* Kills and removes the run cgroup that a dead runner `owner` left (its
+ * path read back from the run registry, so checked as hostile): it must be
+ * named smoltest-<owner>, lie on a cgroup2 file system and be reached
+ * without a symbolic link or "..". Every process in it and below is killed
+ * (cgroup.kill; on kernels without it, each pid its cgroup.procs lists),
+ * then the instance cgroups and the run cgroup are removed. 0 when done,
+ * -ENOENT when it did not exist, -EINVAL when the path is not such a
+ * cgroup (nothing touched), else -errno. */
+int cgroup_reap(const char *path, pid_t owner);
 
 /* Removes the run cgroup. */
 void cgroup_run_destroy(struct cgroup_run *cg);

@@ -8,6 +8,7 @@
  * and work/; freezing deletes work/ so that upper/ becomes a lower layer. */
 #include "backend.h"
 #include "cgroup.h"
+#include "runreg.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -509,6 +510,13 @@ int sandbox_backend_create(const struct suite *s, const struct backend_opts *o,
 	/* cgroups: used when delegated; everything missing is said once */
 	char note[512] = "";
 	cgroup_run_init(&sb->cg, s->sandbox.memory, s->sandbox.pids, note, sizeof(note));
+	/* a runner that is SIGKILLed leaves the (empty) cgroup: the next run
+	 * removes it from this record */
+	int rc = sb->cg.enabled ? runreg_add_path(o->reg, RUNREG_CGROUP, sb->cg.path) : 0;
+	if (rc)
+		fprintf(stderr,
+			"smoltest: warning: cannot record the cgroup %s in the run registry: %s\n",
+			sb->cg.path, strerror(-rc));
 	b->caps.cgroup_kill = sb->cg.enabled;
 	b->caps.cgroup_limits = sb->cg.limits;
 	if (note[0])

@@ -25,6 +25,7 @@ struct vmb {
 	char key[5120]; /* hashes of what the snapshot depends on besides the suite */
 	char share_args[BACKEND_MAX_MOUNTS][PATH_MAX + 48]; /* "s<i>=HOST[,ro]" */
 	unsigned seq;
+	struct runreg *reg; /* borrowed: the run's registry, or NULL */
 };
 
 struct vmb_inst {
@@ -207,7 +208,7 @@ static int vmb_start(struct backend *b, const struct backend_instance_opts *o,
 	}
 	char log[600];
 	snprintf(log, sizeof(log), "%s/vmm.log", vi->dir);
-	if ((rc = vmb_spawn(argv, log, &vi->pid, err, errlen)))
+	if ((rc = vmb_spawn(v->reg, argv, log, &vi->pid, err, errlen)))
 		goto fail;
 	vi->pidfd = pidfd_open(vi->pid, 0);
 	if (vi->pidfd < 0) {
@@ -300,7 +301,7 @@ static int vmb_layer_check(struct backend *b, const char *layer_dir, char *err, 
 	}
 	const char *argv[] = {v->smolvm, "snapshot", "verify", snap, NULL};
 	pid_t pid;
-	int rc = vmb_spawn(argv, log, &pid, why, sizeof(why)), status = 0;
+	int rc = vmb_spawn(v->reg, argv, log, &pid, why, sizeof(why)), status = 0;
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot run smolvm snapshot verify: %s", snap, why);
 		return rc;
@@ -470,6 +471,7 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		rc = -ENOMEM;
 		goto fail;
 	}
+	v->reg = o->reg;
 	if ((rc = vmb_image_resolve(s, o, &v->img, err, errlen)))
 		goto fail;
 	char why[400];

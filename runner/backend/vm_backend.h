@@ -75,8 +75,11 @@ int vmb_hash_file(const char *path, char out[17]);
 /* ---- vm_spawn.c ---- */
 
 /* Starts argv[0] (smolvm) in its own process group, dying with the
- * runner, stdin /dev/null, stdout and stderr to log_path. */
-int vmb_spawn(const char *const *argv, const char *log_path, pid_t *pid, char *err, size_t errlen);
+ * runner, stdin /dev/null, stdout and stderr to log_path, and records it in
+ * reg (borrowed, may be NULL) so that a run that cannot kill it has the
+ * next run do it. */
+int vmb_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
+	      char *err, size_t errlen);
 
 /* Sends "snapshot FILE" on the control socket and reads the answer line
  * (within timeout_ms). 0 on "ok ...", else -errno with the answer in err. */

@@ -1,5 +1,6 @@
 /* vm_spawn: smolvm processes, their control socket and their console
  * (vm_backend.h). */
+#include "runreg.h"
 #include "util.h"
 #include "vm_backend.h"
 
@@ -16,7 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int vmb_spawn(const char *const *argv, const char *log_path, pid_t *pid, char *err, size_t errlen)
+int vmb_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
+	      char *err, size_t errlen)
 {
 	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (log < 0) {
@@ -42,6 +44,7 @@ int vmb_spawn(const char *const *argv, const char *log_path, pid_t *pid, char *e
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL); /* the runner ignores it */
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -60,6 +63,16 @@ int vmb_spawn(const char *const *argv, const char *log_path, pid_t *pid, char *e
 	if (null >= 0)
 		close(null);
 	*pid = child;
+	/* PR_SET_PDEATHSIG covers a runner that dies; the record covers a
+	 * VMM that outlives it anyway (e.g. a runner killed between fork and
+	 * the child's prctl, which the getppid() check above cannot see if
+	 * the runner's pid is taken by the next process) */
+	int rc = runreg_add_proc(reg, child);
+	if (rc)
+		fprintf(
+		    stderr,
+		    "smoltest: warning: cannot record smolvm (pid %d) in the run registry: %s\n",
+		    (int)child, strerror(-rc));
 	return 0;
 }
 

@@ -206,7 +206,7 @@ START_TEST(spawn_and_wait)
 	const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 7", NULL};
 	pid_t pid;
 	char err[200];
-	ck_assert_int_eq(vmb_spawn(argv, log, &pid, err, sizeof(err)), 0);
+	ck_assert_int_eq(vmb_spawn(NULL, argv, log, &pid, err, sizeof(err)), 0);
 	int st;
 	ck_assert_int_eq(vmb_wait(pid, -1, 0, &st), 0);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7);
