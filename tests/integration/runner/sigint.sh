@@ -1,7 +1,7 @@
 #!/bin/sh
-# SIGINT and SIGTERM stop a run cleanly: every sandbox torn down, no process,
-# mount, cgroup or temporary directory left behind, exit status 128 + the
-# signal (130, 143).
+# SIGINT, SIGTERM and SIGHUP (a closed terminal) stop a run cleanly: every
+# sandbox torn down, no process, mount, cgroup, run record or temporary
+# directory left behind, exit status 128 + the signal (130, 143, 129).
 . "$(dirname "$0")/lib.sh"
 token="sleep 3$$"
 cat > slow.yaml <<Y
@@ -10,19 +10,16 @@ tests:
   - { name: b, run: "$token" }
   - { name: c, run: "$token" }
 Y
-for sig in INT TERM; do
+for sig in INT TERM HUP; do
 	"$SMOLTEST" run slow.yaml -j2 --json r.jsonl >out 2>err &
 	pid=$!
-	i=0
-	until [ "$(pgrep -fc "$token")" -ge 3 ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
-	[ $i -lt 100 ] || fail "the tests never started"
+	wait_procs "$token" 3
 	kill -$sig $pid
 	set +e
 	wait $pid
 	rc=$?
 	set -e
-	want=130
-	[ $sig = TERM ] && want=143
+	case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; esac
 	[ $rc = $want ] || { cat err; fail "SIG$sig: exit $rc, expected $want"; }
 	grep -q "interrupted by SIG$sig" err || fail "no interruption message: $(cat err)"
 	expect_status r.jsonl a skip
