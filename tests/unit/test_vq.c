@@ -29,6 +29,16 @@ static void teardown(void)
 	vq_mock_destroy(m);
 }
 
+/* Publishes and pops a chain of one fresh buffer; returns its head. */
+static uint16_t pop_single(uint32_t len, bool writable)
+{
+	struct vq_mock_seg s = {vq_mock_alloc(m, len), len, writable};
+	uint16_t head;
+	ck_assert_int_eq(vq_mock_add_chain(m, &s, 1, &head), 0);
+	ck_assert_int_eq(vq_pop(&vq, chain), 1);
+	return head;
+}
+
 START_TEST(pop_push_roundtrip)
 {
 	uint64_t req = vq_mock_alloc(m, 16), resp = vq_mock_alloc(m, 8);
@@ -306,11 +316,7 @@ END_TEST
 
 START_TEST(save_restore)
 {
-	uint64_t b = vq_mock_alloc(m, 8);
-	struct vq_mock_seg s = {b, 8, true};
-	uint16_t head;
-	ck_assert_int_eq(vq_mock_add_chain(m, &s, 1, &head), 0);
-	ck_assert_int_eq(vq_pop(&vq, chain), 1);
+	uint16_t head = pop_single(8, true);
 	struct vq_state st;
 	vq_save(&vq, &st);
 	struct vq q2;
@@ -323,6 +329,165 @@ START_TEST(save_restore)
 	st.size = QSZ;
 	st.ready = 7;
 	ck_assert_int_eq(vq_restore(&q2, m->mem, &st), -EINVAL);
+}
+END_TEST
+
+/* A chain of readable pieces 3, 5, 1, 7 ("0123456789abcdef" in four
+ * buffers) and writable pieces 4, 4: the cursor's offset arithmetic is
+ * tested across every buffer boundary. */
+static uint64_t cursor_chain(void)
+{
+	uint64_t r = vq_mock_alloc(m, 16), w = vq_mock_alloc(m, 8);
+	ck_assert_int_eq(gmem_write(m->mem, r, "0123456789abcdef", 16), 0);
+	struct vq_mock_seg segs[] = {{r, 3, false},	 {r + 3, 5, false}, {r + 8, 1, false},
+				     {r + 9, 7, false},	 {w, 4, true},	    {w + 4, 4, true}};
+	uint16_t head;
+	ck_assert_int_eq(vq_mock_add_chain(m, segs, 6, &head), 0);
+	ck_assert_int_eq(vq_pop(&vq, chain), 1);
+	return w;
+}
+
+START_TEST(cursor_read_across_buffers)
+{
+	cursor_chain();
+	struct vq_cursor cur;
+	char buf[17] = {0};
+	vq_cursor_init(&cur, chain, false);
+	ck_assert_uint_eq(vq_cursor_left(&cur), 16);
+	ck_assert_int_eq(vq_cursor_consume(&cur, 2), 0);
+	ck_assert_int_eq(vq_cursor_read(&cur, buf, 8), 0); /* 3 buffers */
+	ck_assert_str_eq(buf, "23456789");
+	ck_assert_uint_eq(vq_cursor_left(&cur), 6);
+	ck_assert_int_eq(vq_cursor_read(&cur, buf, 6), 0);
+	ck_assert_int_eq(memcmp(buf, "abcdef", 6), 0);
+	ck_assert_uint_eq(vq_cursor_left(&cur), 0);
+	ck_assert_int_eq(vq_cursor_read(&cur, buf, 0), 0);
+	void *p;
+	ck_assert_uint_eq(vq_cursor_next(&cur, 100, &p), 0);
+	/* A fresh cursor reads the whole part in one call. */
+	vq_cursor_init(&cur, chain, false);
+	ck_assert_int_eq(vq_cursor_read(&cur, buf, 16), 0);
+	ck_assert_int_eq(memcmp(buf, "0123456789abcdef", 16), 0);
+}
+END_TEST
+
+START_TEST(cursor_write_across_buffers)
+{
+	uint64_t w = cursor_chain();
+	struct vq_cursor cur;
+	vq_cursor_init(&cur, chain, true);
+	ck_assert_uint_eq(vq_cursor_left(&cur), 8);
+	ck_assert_int_eq(vq_cursor_consume(&cur, 3), 0);
+	ck_assert_int_eq(vq_cursor_write(&cur, "XYZ", 3), 0); /* straddles 4 | 4 */
+	char buf[8];
+	ck_assert_int_eq(gmem_read(m->mem, w, buf, 8), 0);
+	ck_assert_int_eq(memcmp(buf + 3, "XYZ", 3), 0);
+	ck_assert_uint_eq(vq_cursor_left(&cur), 2);
+}
+END_TEST
+
+START_TEST(cursor_bounds)
+{
+	cursor_chain();
+	struct vq_cursor cur, before;
+	char buf[32];
+	vq_cursor_init(&cur, chain, false);
+	ck_assert_int_eq(vq_cursor_consume(&cur, 10), 0);
+	before = cur;
+	/* Past the end: refused, nothing copied, the cursor does not move. */
+	memset(buf, '?', sizeof(buf));
+	ck_assert_int_eq(vq_cursor_consume(&cur, 7), -EINVAL);
+	ck_assert_int_eq(vq_cursor_read(&cur, buf, 7), -EINVAL);
+	ck_assert_int_eq(buf[0], '?');
+	ck_assert_int_eq(memcmp(&cur, &before, sizeof(cur)), 0);
+	ck_assert_int_eq(vq_cursor_consume(&cur, UINT64_MAX), -EINVAL);
+	/* The device never writes the driver's readable part, nor reads back
+	 * its own writable one. */
+	ck_assert_int_eq(vq_cursor_write(&cur, "x", 1), -EINVAL);
+	vq_cursor_init(&cur, chain, true);
+	ck_assert_int_eq(vq_cursor_read(&cur, buf, 1), -EINVAL);
+	ck_assert_int_eq(vq_cursor_write(&cur, buf, 9), -EINVAL);
+	/* The one-shot helpers keep their contract. */
+	ck_assert_int_eq(vq_chain_read(chain, 16, buf, 0), 0);
+	ck_assert_int_eq(vq_chain_read(chain, 17, buf, 0), -EINVAL);
+	ck_assert_int_eq(vq_chain_write(chain, 8, buf, 1), -EINVAL);
+}
+END_TEST
+
+START_TEST(cursor_split_at)
+{
+	cursor_chain();
+	struct vq_cursor hdr, rest;
+	char buf[16] = {0};
+	vq_cursor_init(&hdr, chain, false);
+	ck_assert_int_eq(vq_cursor_split_at(&hdr, 17, &rest), -EINVAL);
+	ck_assert_int_eq(vq_cursor_split_at(&hdr, 4, &rest), 0); /* mid-buffer */
+	ck_assert_uint_eq(vq_cursor_left(&hdr), 4);
+	ck_assert_uint_eq(vq_cursor_left(&rest), 12);
+	ck_assert_int_eq(vq_cursor_read(&hdr, buf, 5), -EINVAL);
+	ck_assert_int_eq(vq_cursor_read(&hdr, buf, 4), 0);
+	ck_assert_str_eq(buf, "0123");
+	void *p;
+	ck_assert_uint_eq(vq_cursor_next(&hdr, 1, &p), 0); /* stops at the split */
+	ck_assert_int_eq(vq_cursor_read(&rest, buf, 12), 0);
+	ck_assert_int_eq(memcmp(buf, "456789abcdef", 12), 0);
+	/* Splitting at 0 and at the end are both fine. */
+	vq_cursor_init(&hdr, chain, false);
+	ck_assert_int_eq(vq_cursor_split_at(&hdr, 0, &rest), 0);
+	ck_assert_uint_eq(vq_cursor_left(&hdr), 0);
+	ck_assert_int_eq(vq_cursor_split_at(&rest, 16, &hdr), 0);
+	ck_assert_uint_eq(vq_cursor_left(&hdr), 0);
+}
+END_TEST
+
+START_TEST(cursor_iov)
+{
+	uint64_t w = cursor_chain();
+	struct vq_cursor cur;
+	struct iovec iov[VQ_CURSOR_IOV_MAX];
+	uint64_t bytes;
+	vq_cursor_init(&cur, chain, false);
+	ck_assert_int_eq(vq_cursor_consume(&cur, 1), 0);
+	/* Limited by the byte count: 2 of buffer 0, 5, then 1 of buffer 2. */
+	ck_assert_uint_eq(vq_cursor_iov(&cur, iov, VQ_CURSOR_IOV_MAX, 8, &bytes), 3);
+	ck_assert_uint_eq(bytes, 8);
+	ck_assert_uint_eq(iov[0].iov_len, 2);
+	ck_assert_int_eq(memcmp(iov[0].iov_base, "12", 2), 0);
+	ck_assert_uint_eq(iov[1].iov_len, 5);
+	ck_assert_uint_eq(iov[2].iov_len, 1);
+	ck_assert_int_eq(*(char *)iov[2].iov_base, '8');
+	/* Limited by the iovec count; the cursor itself did not move. */
+	ck_assert_uint_eq(vq_cursor_iov(&cur, iov, 2, UINT64_MAX, &bytes), 2);
+	ck_assert_uint_eq(bytes, 7);
+	ck_assert_uint_eq(vq_cursor_left(&cur), 15);
+	ck_assert_uint_eq(vq_cursor_iov(&cur, iov, VQ_CURSOR_IOV_MAX, UINT64_MAX, &bytes), 4);
+	ck_assert_uint_eq(bytes, 15);
+	ck_assert_uint_eq(vq_cursor_iov(&cur, iov, 0, UINT64_MAX, &bytes), 0);
+	ck_assert_uint_eq(bytes, 0);
+	/* The writable part: iovecs point into the guest's buffers. */
+	vq_cursor_init(&cur, chain, true);
+	ck_assert_uint_eq(vq_cursor_iov(&cur, iov, VQ_CURSOR_IOV_MAX, 6, &bytes), 2);
+	memcpy(iov[1].iov_base, "QR", 2);
+	char buf[2];
+	ck_assert_int_eq(gmem_read(m->mem, w + 4, buf, 2), 0);
+	ck_assert_int_eq(memcmp(buf, "QR", 2), 0);
+}
+END_TEST
+
+START_TEST(cursor_empty_part)
+{
+	pop_single(16, false);
+	struct vq_cursor cur;
+	struct iovec iov[4];
+	uint64_t bytes = 1;
+	void *p;
+	vq_cursor_init(&cur, chain, true); /* no writable buffers at all */
+	ck_assert_uint_eq(vq_cursor_left(&cur), 0);
+	ck_assert_uint_eq(vq_cursor_next(&cur, 8, &p), 0);
+	ck_assert_uint_eq(vq_cursor_iov(&cur, iov, 4, 8, &bytes), 0);
+	ck_assert_uint_eq(bytes, 0);
+	ck_assert_int_eq(vq_cursor_consume(&cur, 1), -EINVAL);
+	ck_assert_int_eq(vq_cursor_write(&cur, "", 0), 0);
 }
 END_TEST
 
@@ -352,6 +517,15 @@ static Suite *vq_suite(void)
 	tcase_add_test(tc, event_idx);
 	tcase_add_test(tc, save_restore);
 	suite_add_tcase(s, tc);
+	TCase *cursor = tcase_create("cursor");
+	tcase_add_checked_fixture(cursor, setup, teardown);
+	tcase_add_test(cursor, cursor_read_across_buffers);
+	tcase_add_test(cursor, cursor_write_across_buffers);
+	tcase_add_test(cursor, cursor_bounds);
+	tcase_add_test(cursor, cursor_split_at);
+	tcase_add_test(cursor, cursor_iov);
+	tcase_add_test(cursor, cursor_empty_part);
+	suite_add_tcase(s, cursor);
 	return s;
 }
 

@@ -80,33 +80,26 @@ void vblk_config_read(const struct vblk *b, uint32_t off, void *data, uint32_t l
 	memcpy(data, (const uint8_t *)&b->cfg + off, len);
 }
 
-/* Runs fn over the guest buffers that make up [off, off + len) of the
- * chain's readable (writable == false) or writable part. */
+/* Moves [off, off + len) of the chain's readable (writable == false) or
+ * writable part to or from the disk at disk_off, piece by piece. */
 static int chain_io(struct vblk *b, bool writable, uint64_t off, uint64_t len, uint64_t disk_off)
 {
-	const struct vq_chain *c = &b->chain;
-	unsigned first = writable ? c->nreadable : 0, last = writable ? c->nbufs : c->nreadable;
-	for (unsigned i = first; i < last && len; i++) {
-		const struct vq_buf *buf = &c->bufs[i];
-		if (off >= buf->len) {
-			off -= buf->len;
-			continue;
-		}
-		uint64_t n = buf->len - off;
-		if (n > len)
-			n = len;
-		uint8_t *p = (uint8_t *)buf->host + off;
+	struct vq_cursor cur;
+	vq_cursor_init(&cur, &b->chain, writable);
+	if (vq_cursor_consume(&cur, off) || len > vq_cursor_left(&cur))
+		return -EINVAL;
+	void *p;
+	size_t n;
+	while (len && (n = vq_cursor_next(&cur, len, &p)) > 0) {
 		/* IN fills device-writable buffers from the disk; OUT takes the
 		 * driver's readable buffers to the disk. */
-		int rc = writable ? disk_read(b->disk, disk_off, p, (size_t)n)
-				  : disk_write(b->disk, disk_off, p, (size_t)n);
+		int rc = writable ? disk_read(b->disk, disk_off, p, n) : disk_write(b->disk, disk_off, p, n);
 		if (rc)
 			return rc;
 		disk_off += n;
 		len -= n;
-		off = 0;
 	}
-	return len ? -EINVAL : 0;
+	return 0;
 }
 
 /* Sector range check without overflow: [sector, sector + bytes/512). */

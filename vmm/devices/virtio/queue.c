@@ -253,41 +253,127 @@ void vq_set_notify(struct vq *vq, bool enable)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-static int chain_copy(const struct vq_chain *c, bool writable, uint64_t off, void *host, size_t len,
-		      bool to_guest)
+void vq_cursor_init(struct vq_cursor *cur, const struct vq_chain *chain, bool writable)
 {
-	uint64_t part = writable ? c->writable_bytes : c->readable_bytes;
-	if (off > part || len > part - off)
+	*cur = (struct vq_cursor){
+	    .chain = chain,
+	    .buf = writable ? chain->nreadable : 0,
+	    .writable = writable,
+	    .left = writable ? chain->writable_bytes : chain->readable_bytes,
+	};
+}
+
+uint64_t vq_cursor_left(const struct vq_cursor *cur)
+{
+	return cur->left;
+}
+
+/* The one place that steps through a chain's buffers. vq_walk_chain leaves
+ * no zero-length buffers and `left` never exceeds what the part's remaining
+ * buffers hold, so a cursor with bytes left always has a buffer under it. */
+size_t vq_cursor_next(struct vq_cursor *cur, uint64_t max, void **p)
+{
+	if (cur->left == 0 || max == 0)
+		return 0;
+	const struct vq_chain *c = cur->chain;
+	while (cur->off == c->bufs[cur->buf].len) {
+		if (cur->buf + 1 >= c->nbufs)
+			return 0; /* cannot happen (see above); never read past nbufs */
+		cur->buf++;
+		cur->off = 0;
+	}
+	const struct vq_buf *b = &c->bufs[cur->buf];
+	uint64_t n = b->len - cur->off;
+	if (n > cur->left)
+		n = cur->left;
+	if (n > max)
+		n = max;
+	*p = (uint8_t *)b->host + cur->off;
+	cur->off += (uint32_t)n;
+	cur->left -= n;
+	return (size_t)n;
+}
+
+int vq_cursor_consume(struct vq_cursor *cur, uint64_t n)
+{
+	if (n > cur->left)
 		return -EINVAL;
-	unsigned first = writable ? c->nreadable : 0;
-	unsigned last = writable ? c->nbufs : c->nreadable;
-	uint8_t *p = host;
-	for (unsigned i = first; i < last && len; i++) {
-		const struct vq_buf *b = &c->bufs[i];
-		if (off >= b->len) {
-			off -= b->len;
-			continue;
-		}
-		size_t n = b->len - off < len ? (size_t)(b->len - off) : len;
+	void *p;
+	size_t got;
+	while (n && (got = vq_cursor_next(cur, n, &p)) > 0)
+		n -= got;
+	return 0;
+}
+
+int vq_cursor_split_at(struct vq_cursor *cur, uint64_t at, struct vq_cursor *rest)
+{
+	if (at > cur->left)
+		return -EINVAL;
+	*rest = *cur;
+	vq_cursor_consume(rest, at);
+	cur->left = at;
+	return 0;
+}
+
+unsigned vq_cursor_iov(const struct vq_cursor *cur, struct iovec *iov, unsigned max_iov,
+		       uint64_t max_bytes, uint64_t *bytes)
+{
+	struct vq_cursor c = *cur;
+	unsigned n = 0;
+	uint64_t total = 0;
+	void *p;
+	size_t got;
+	while (n < max_iov && (got = vq_cursor_next(&c, max_bytes - total, &p)) > 0) {
+		iov[n++] = (struct iovec){.iov_base = p, .iov_len = got};
+		total += got;
+	}
+	*bytes = total;
+	return n;
+}
+
+static int cursor_copy(struct vq_cursor *cur, uint8_t *host, size_t len, bool to_guest)
+{
+	if (cur->writable != to_guest || len > cur->left)
+		return -EINVAL;
+	void *p;
+	size_t got;
+	while (len && (got = vq_cursor_next(cur, len, &p)) > 0) {
 		if (to_guest)
-			memcpy((uint8_t *)b->host + off, p, n);
+			memcpy(p, host, got);
 		else
-			memcpy(p, (const uint8_t *)b->host + off, n);
-		p += n;
-		len -= n;
-		off = 0;
+			memcpy(host, p, got);
+		host += got;
+		len -= got;
 	}
 	return 0;
 }
 
+int vq_cursor_read(struct vq_cursor *cur, void *dst, size_t len)
+{
+	return cursor_copy(cur, dst, len, false);
+}
+
+int vq_cursor_write(struct vq_cursor *cur, const void *src, size_t len)
+{
+	return cursor_copy(cur, (uint8_t *)(uintptr_t)src, len, true);
+}
+
 int vq_chain_read(const struct vq_chain *chain, uint64_t off, void *dst, size_t len)
 {
-	return chain_copy(chain, false, off, dst, len, false);
+	struct vq_cursor cur;
+	vq_cursor_init(&cur, chain, false);
+	if (vq_cursor_consume(&cur, off))
+		return -EINVAL;
+	return vq_cursor_read(&cur, dst, len);
 }
 
 int vq_chain_write(const struct vq_chain *chain, uint64_t off, const void *src, size_t len)
 {
-	return chain_copy(chain, true, off, (void *)src, len, true);
+	struct vq_cursor cur;
+	vq_cursor_init(&cur, chain, true);
+	if (vq_cursor_consume(&cur, off))
+		return -EINVAL;
+	return vq_cursor_write(&cur, src, len);
 }
 
 void vq_save(const struct vq *vq, struct vq_state *st)

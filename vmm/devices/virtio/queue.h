@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct gmem;
 
@@ -119,9 +120,63 @@ void vq_set_notify(struct vq *vq, bool enable);
 /* True when the driver has published chains we have not popped yet. */
 bool vq_has_avail(const struct vq *vq);
 
-/* Copies between a chain's buffers and host memory, starting `off` bytes
- * into the readable (vq_chain_read) or writable (vq_chain_write) part.
- * -EINVAL when off + len exceeds that part. Short ranges are fine. */
+/* A cursor over one part of a popped chain: its readable part (the device
+ * reads it) or its writable part (the device fills it), as rust-vmm
+ * virtio-queue's Reader/Writer. All offset arithmetic into a chain's buffers
+ * lives here; devices never index chain->bufs themselves. A cursor is plain
+ * data that borrows the chain (which must outlive it, unchanged): copy it to
+ * look ahead without moving. It never goes past the end of its part, or past
+ * the point it was split at. */
+struct vq_cursor {
+	const struct vq_chain *chain; /* borrowed */
+	unsigned buf;		      /* current buffer index */
+	uint32_t off;		      /* bytes of bufs[buf] already passed */
+	bool writable;		      /* which part */
+	uint64_t left;		      /* bytes from here to the end of the cursor */
+};
+
+/* Most iovecs a device hands one readv()/sendmsg() from a cursor; a part
+ * made of more buffers is served short, and the caller moves on by what the
+ * call transferred (kept at the 64 the vsock device has always used). */
+#define VQ_CURSOR_IOV_MAX 64
+
+/* Starts *cur at byte 0 of chain's writable part (writable) or readable
+ * part (!writable). chain is borrowed. */
+void vq_cursor_init(struct vq_cursor *cur, const struct vq_chain *chain, bool writable);
+
+/* Bytes between the cursor and its end. */
+uint64_t vq_cursor_left(const struct vq_cursor *cur);
+
+/* Moves the cursor n bytes on without touching guest memory. -EINVAL (the
+ * cursor unchanged) when fewer than n bytes are left. */
+int vq_cursor_consume(struct vq_cursor *cur, uint64_t n);
+
+/* Splits at `at` bytes from the cursor: *cur keeps [0, at) and *rest gets
+ * [at, left), e.g. a request header and its payload. -EINVAL (nothing
+ * changed) when at > left. */
+int vq_cursor_split_at(struct vq_cursor *cur, uint64_t at, struct vq_cursor *rest);
+
+/* The next contiguous piece of guest memory, at most max bytes: *p points
+ * at it and the cursor moves past it. Returns its length; 0 at the end (or
+ * max == 0). For devices that hand each piece to something else (a disk). */
+size_t vq_cursor_next(struct vq_cursor *cur, uint64_t max, void **p);
+
+/* Describes the next bytes, at most max_bytes in at most max_iov pieces, as
+ * iovecs for readv()/sendmsg(), without moving the cursor (consume what the
+ * call transferred). Returns the number of iovecs; *bytes gets their total. */
+unsigned vq_cursor_iov(const struct vq_cursor *cur, struct iovec *iov, unsigned max_iov,
+		       uint64_t max_bytes, uint64_t *bytes);
+
+/* Copies len bytes out of a readable-part cursor (vq_cursor_read) or into a
+ * writable-part one (vq_cursor_write) and moves past them. -EINVAL, with
+ * nothing copied and the cursor unchanged, when fewer than len bytes are
+ * left or the cursor is over the other part. */
+int vq_cursor_read(struct vq_cursor *cur, void *dst, size_t len);
+int vq_cursor_write(struct vq_cursor *cur, const void *src, size_t len);
+
+/* One-shot copies through a cursor, starting `off` bytes into the readable
+ * (vq_chain_read) or writable (vq_chain_write) part. -EINVAL when off + len
+ * exceeds that part. Short ranges are fine. */
 int vq_chain_read(const struct vq_chain *chain, uint64_t off, void *dst, size_t len);
 int vq_chain_write(const struct vq_chain *chain, uint64_t off, const void *src, size_t len);
 

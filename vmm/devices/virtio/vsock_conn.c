@@ -219,33 +219,26 @@ static bool flush_buf(struct vsock_conn *c)
 int vsock_conn_from_guest(struct vsock_conn *c, const struct vq_chain *chain, uint32_t len)
 {
 	uint32_t done = 0;
+	struct vq_cursor cur;
 	if (len > VSOCK_BUF_ALLOC - c->buf_len)
 		return -ENOBUFS; /* the guest ignored our buf_alloc */
 	if (c->fd < 0)
 		return 0;
+	/* The caller checked that the readable part holds the header and len. */
+	vq_cursor_init(&cur, chain, false);
+	if (vq_cursor_consume(&cur, VSOCK_HDR_SIZE) || len > vq_cursor_left(&cur))
+		return -EINVAL;
 	if (c->buf_len == 0) {
 		/* Straight from guest memory to the socket when it has room. */
-		struct iovec iov[64];
-		int n = 0;
-		uint64_t skip = VSOCK_HDR_SIZE, left = len;
-		for (unsigned i = 0; i < chain->nreadable && left && n < 64; i++) {
-			const struct vq_buf *b = &chain->bufs[i];
-			if (skip >= b->len) {
-				skip -= b->len;
-				continue;
-			}
-			uint64_t take = b->len - skip < left ? b->len - skip : left;
-			iov[n].iov_base = (uint8_t *)b->host + skip;
-			iov[n].iov_len = (size_t)take;
-			n++;
-			left -= take;
-			skip = 0;
-		}
-		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+		struct iovec iov[VQ_CURSOR_IOV_MAX];
+		uint64_t bytes;
+		unsigned n = vq_cursor_iov(&cur, iov, VQ_CURSOR_IOV_MAX, len, &bytes);
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
 		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return -EPIPE;
 		done = w > 0 ? (uint32_t)w : 0;
+		(void)vq_cursor_consume(&cur, done); /* sendmsg took at most `bytes` */
 	}
 	if (done < len) {
 		if (!c->buf) {
@@ -256,9 +249,8 @@ int vsock_conn_from_guest(struct vsock_conn *c, const struct vq_chain *chain, ui
 		uint32_t tail = (c->buf_head + c->buf_len) % VSOCK_BUF_ALLOC;
 		uint32_t rest = len - done;
 		uint32_t first = VSOCK_BUF_ALLOC - tail < rest ? VSOCK_BUF_ALLOC - tail : rest;
-		vq_chain_read(chain, VSOCK_HDR_SIZE + done, c->buf + tail, first);
-		if (rest > first)
-			vq_chain_read(chain, VSOCK_HDR_SIZE + done + first, c->buf, rest - first);
+		(void)vq_cursor_read(&cur, c->buf + tail, first);
+		(void)vq_cursor_read(&cur, c->buf, rest - first);
 		c->buf_len += rest;
 	}
 	if (done)

@@ -113,22 +113,12 @@ static void hdr_init(const struct vsock *vs, struct virtio_vsock_hdr *h, uint32_
  * header; at most max bytes. */
 static ssize_t read_into_chain(int fd, const struct vq_chain *ch, uint32_t max)
 {
-	struct iovec iov[64];
-	int n = 0;
-	uint64_t skip = VSOCK_HDR_SIZE, left = max;
-	for (unsigned i = ch->nreadable; i < ch->nbufs && left && n < 64; i++) {
-		const struct vq_buf *b = &ch->bufs[i];
-		if (skip >= b->len) {
-			skip -= b->len;
-			continue;
-		}
-		uint64_t take = b->len - skip < left ? b->len - skip : left;
-		iov[n].iov_base = (uint8_t *)b->host + skip;
-		iov[n].iov_len = (size_t)take;
-		n++;
-		left -= take;
-		skip = 0;
-	}
+	struct iovec iov[VQ_CURSOR_IOV_MAX];
+	struct vq_cursor cur;
+	uint64_t bytes;
+	vq_cursor_init(&cur, ch, true);
+	(void)vq_cursor_consume(&cur, VSOCK_HDR_SIZE); /* the caller checked the room */
+	int n = (int)vq_cursor_iov(&cur, iov, VQ_CURSOR_IOV_MAX, max, &bytes);
 	ssize_t r;
 	do {
 		r = readv(fd, iov, n);
