@@ -262,7 +262,14 @@ static int entry_info(struct cache *c, const char *key, struct cache_entry_info 
 	e->created_s = strtoull(num, NULL, 10);
 	free(text);
 	snprintf(p, sizeof(p), "%s/entries/%s/used", c->dir, key);
-	e->used_s = stat(p, &st) == 0 ? (uint64_t)st.st_mtime : e->created_s;
+	if (stat(p, &st) == 0) {
+		e->used_s = (uint64_t)st.st_mtime;
+		e->used_ns =
+		    (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	} else {
+		e->used_s = e->created_s;
+		e->used_ns = e->created_s * 1000000000u;
+	}
 	snprintf(p, sizeof(p), "%s/entries/%s", c->dir, key);
 	e->bytes = du(p, 0);
 	return 0;

@@ -72,6 +72,7 @@ struct cache_entry_info {
 	char backend[32];
 	char path[1024]; /* the suite file's absolute path ("" in old entries) */
 	uint64_t created_s, used_s, bytes;
+	uint64_t used_ns; /* used_s in nanoseconds: which of two entries is newer */
 };
 
 /* Calls fn for every complete entry. */

@@ -24,9 +24,9 @@ static int latest_one(void *ctx, const struct cache_entry_info *e)
 	struct latest_ctx *l = ctx;
 	if (strcmp(e->path, l->path) != 0 || (l->backend && strcmp(e->backend, l->backend) != 0))
 		return 0;
-	if (!l->found || e->used_s >= l->used) {
+	if (!l->found || e->used_ns >= l->used) {
 		snprintf(l->key, sizeof(l->key), "%s", e->key);
-		l->used = e->used_s;
+		l->used = e->used_ns;
 		l->found = true;
 	}
 	return 0;
