@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "commands.h"
+#include "suggest.h"
 
 #include <string.h>
 
@@ -56,9 +57,11 @@ int cli_main(int argc, char **argv)
 	}
 	const struct cli_command *c = cli_find(cmd);
 	if (!c) {
-		fprintf(stderr,
-			"smoltest: unknown command '%s'; run 'smoltest --help' for the list\n",
-			cmd);
+		const char *near = suggest_closest(cmd, cli_commands, sizeof(cli_commands[0]));
+		fprintf(
+		    stderr,
+		    "smoltest: unknown command '%s'%s%s%s; run 'smoltest --help' for the list\n",
+		    cmd, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 		return EXIT_USAGE;
 	}
 	return c->fn(argc - 1, argv + 1);

@@ -59,7 +59,7 @@ static int prepare(int argc, char **argv, bool need_plan, struct prepared *p)
 		return -1; /* help printed: exit 0 */
 	}
 	if (rc) {
-		fprintf(stderr, "smoltest %s\n", err);
+		fprintf(stderr, "smoltest %s: %s\n", argv[0], err);
 		return EXIT_USAGE;
 	}
 	struct suite_diag diag = {0};
@@ -73,19 +73,19 @@ static int prepare(int argc, char **argv, bool need_plan, struct prepared *p)
 	if (!need_plan)
 		return EXIT_OK;
 	if (p->o.tags && sel_tags_compile(p->o.tags, &p->tags, err, sizeof(err))) {
-		fprintf(stderr, "smoltest: --tags: %s\n", err);
+		fprintf(stderr, "smoltest %s: --tags '%s': %s\n", argv[0], p->o.tags, err);
 		return EXIT_USAGE;
 	}
 	struct sel_opts so = {.filter = p->o.filter, .tags = p->tags, .partition = p->o.partition};
 	if (so.partition.kind == SEL_PART_NONE &&
 	    sel_partition_from_env(env_get, NULL, &so.partition, err, sizeof(err))) {
-		fprintf(stderr, "smoltest: %s\n", err);
+		fprintf(stderr, "smoltest %s: %s\n", argv[0], err);
 		return EXIT_USAGE;
 	}
 	p->o.partition = so.partition;
 	sel_partition_format(&so.partition, p->part, sizeof(p->part));
 	if (sel_plan(p->s, &so, &p->plan, &p->n_plan, err, sizeof(err))) {
-		fprintf(stderr, "smoltest: %s\n", err);
+		fprintf(stderr, "smoltest %s: %s\n", argv[0], err);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;

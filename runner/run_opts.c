@@ -1,5 +1,6 @@
 /* run_opts: command-line parsing for run/list/validate (run_opts.h). */
 #include "run_opts.h"
+#include "suggest.h"
 #include "util.h"
 
 #include <errno.h>
@@ -91,6 +92,22 @@ const char *run_opts_usage(void)
 static int fail(char *err, size_t len, const char *fmt, const char *a, const char *b)
 {
 	snprintf(err, len, fmt, a, b);
+	return -EINVAL;
+}
+
+/* "--fitler=x" -> "did you mean '--filter'?" */
+static int unknown_option(const char *arg, const char *cmd, char *err, size_t errlen)
+{
+	char word[64];
+	const char *w = arg;
+	while (*w == '-')
+		w++;
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(w, "="), w);
+	const char *near = *word ? suggest_closest(word, long_opts, sizeof(long_opts[0])) : NULL;
+	if (near)
+		snprintf(err, errlen, "unknown option '%s': did you mean '--%s'?", arg, near);
+	else
+		snprintf(err, errlen, "unknown option '%s' (see smoltest %s --help)", arg, cmd);
 	return -EINVAL;
 }
 
@@ -203,19 +220,17 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 		case 'h':
 			return 1;
 		case ':':
-			return fail(err, errlen, "%s: option '%s' needs a value", cmd,
-				    argv[optind - 1]);
+			return fail(err, errlen, "option '%s' needs a value%s", argv[optind - 1],
+				    "");
 		default:
-			return fail(err, errlen,
-				    "%s: unknown option '%s' (see smoltest run --help)", cmd,
-				    argv[optind - 1]);
+			return unknown_option(argv[optind - 1], cmd, err, errlen);
 		}
 	}
 	if (optind >= argc)
-		return fail(err, errlen, "%s: give the suite file (smoltest %s SUITE)", cmd, cmd);
+		return fail(err, errlen, "give the suite file (smoltest %s SUITE)%s", cmd, "");
 	if (optind + 1 < argc)
-		return fail(err, errlen, "%s: unexpected argument '%s' after the suite", cmd,
-			    argv[optind + 1]);
+		return fail(err, errlen, "unexpected argument '%s' after the suite%s",
+			    argv[optind + 1], "");
 	o->suite = argv[optind];
 	return 0;
 }

@@ -31,7 +31,8 @@ struct run_opts {
 };
 
 /* Parses argv (argv[0] is the subcommand name). -EINVAL with a one-line
- * message in err for a usage error; 1 when --help was asked (usage printed
+ * message in err for a usage error (without a prefix: the caller prints
+ * "smoltest <subcommand>: " before it); 1 when --help was asked (usage printed
  * by the caller). Strings in o borrow argv. */
 int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t errlen);
 

@@ -31,21 +31,21 @@ int sel_partition_parse(const char *text, struct sel_partition *out, char *err, 
 		rest = text + 6;
 	} else {
 		return set_err(err, errlen, -EINVAL,
-			       "partition '%s' must be hash:M/N or count:M/N (e.g. hash:1/4)",
+			       "--partition '%s': give hash:M/N or count:M/N (e.g. hash:1/4)",
 			       text);
 	}
 	const char *slash = strchr(rest, '/');
 	char m[16];
 	uint64_t mi, ni;
 	if (!slash || (size_t)(slash - rest) >= sizeof(m))
-		return set_err(err, errlen, -EINVAL, "partition '%s' must be hash:M/N or count:M/N",
+		return set_err(err, errlen, -EINVAL, "--partition '%s': give hash:M/N or count:M/N",
 			       text);
 	memcpy(m, rest, (size_t)(slash - rest));
 	m[slash - rest] = '\0';
 	if (util_parse_u64(slash + 1, 1, SEL_MAX_SHARDS, &ni) ||
 	    util_parse_u64(m, 1, SEL_MAX_SHARDS, &mi) || mi > ni)
 		return set_err(err, errlen, -EINVAL,
-			       "partition '%s': need 1 <= M <= N <= 10000 in M/N", text);
+			       "--partition '%s': give 1 <= M <= N <= 10000 in M/N", text);
 	p.index = (unsigned)mi;
 	p.total = (unsigned)ni;
 	snprintf(p.source, sizeof(p.source), "--partition");

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void free_test(struct suite_test *t)
@@ -233,6 +234,37 @@ out:
 	return rc;
 }
 
+/* What validate can know of the host before a run: a read-only share's
+ * host must be an existing directory (a writable one is created when
+ * missing, so it only must not be something else). Found here, it is a
+ * suite error (exit 2), not an infrastructure error from run (exit 3).
+ * suite_parse() stays free of file-system access. */
+static int check_hosts(const struct suite *s, struct suite_diag *diag)
+{
+	unsigned before = diag->count;
+	for (size_t i = 0; i < s->n_shares; i++) {
+		const struct suite_share *sh = &s->shares[i];
+		struct stat st;
+		const char *problem = NULL;
+		if (stat(sh->host, &st))
+			problem =
+			    errno != ENOENT ? strerror(errno)
+			    : sh->readonly
+				? "does not exist (a read-only share must be an existing directory)"
+				: NULL;
+		else if (!S_ISDIR(st.st_mode))
+			problem = "is not a directory";
+		if (!problem)
+			continue;
+		if (diag->text.len)
+			sb_append_char(&diag->text, '\n');
+		sb_printf(&diag->text, "%s:%u:%u: shares[].host '%s' %s", s->file, sh->line,
+			  sh->column, sh->host, problem);
+		diag->count++;
+	}
+	return diag->count == before ? 0 : -EINVAL;
+}
+
 int suite_load(const char *path, struct suite_diag *diag, struct suite **out)
 {
 	char *buf = NULL, *abs = NULL, *dir = NULL;
@@ -259,6 +291,10 @@ int suite_load(const char *path, struct suite_diag *diag, struct suite **out)
 		goto out;
 	}
 	rc = suite_parse(path, dir, buf, len, diag, out);
+	if (!rc && (rc = check_hosts(*out, diag))) {
+		suite_destroy(*out);
+		*out = NULL;
+	}
 out:
 	free(buf);
 	free(abs);

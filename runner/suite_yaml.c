@@ -3,6 +3,7 @@
  * nothing to a suite and are the classic way to make a YAML walker
  * exponential. */
 #include "suite_int.h"
+#include "suggest.h"
 #include "util.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -414,8 +415,13 @@ void sy_walk_map(struct ps *p, yaml_node_t *n, const char *what, const struct ke
 			struct strbuf known = {0};
 			for (size_t j = 0; keys[j].name; j++)
 				sb_printf(&known, "%s%s", j ? ", " : "", keys[j].name);
-			sy_diag_add(p, k, "unknown key '%s' in %s (known: %s)", ks, what,
-				    sb_str(&known));
+			const char *near = suggest_closest(ks, keys, sizeof(keys[0]));
+			if (near)
+				sy_diag_add(p, k, "unknown key '%s' in %s: did you mean '%s'?", ks,
+					    what, near);
+			else
+				sy_diag_add(p, k, "unknown key '%s' in %s (known: %s)", ks, what,
+					    sb_str(&known));
 			sb_release(&known);
 			continue;
 		}
@@ -429,14 +435,42 @@ void sy_walk_map(struct ps *p, yaml_node_t *n, const char *what, const struct ke
 }
 
 /* Resolves a host path against the suite's directory. */
+/* Lexically, in place, for tidy keys and messages: "//" and "/./" become
+ * "/", "a/../" goes away, no trailing "/" (as cmake and Go's Clean do; the
+ * path is then what a user reads, "m/../x" is "x"). path is absolute. */
+static void path_tidy(char *path)
+{
+	size_t len = strlen(path), o = 0;
+	char *in = strdup(path);
+	if (!in)
+		return; /* untidy but correct */
+	for (char *save = NULL, *c = strtok_r(in, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			/* back to the '/' before the last component (path[o] is
+			 * the NUL or the '/' an earlier ".." stopped at) */
+			if (o > 0)
+				o--;
+			while (o > 0 && path[o] != '/')
+				o--;
+			continue;
+		}
+		o += (size_t)snprintf(path + o, len + 1 - o, "/%s", c);
+	}
+	if (o == 0)
+		path[o++] = '/';
+	path[o] = '\0';
+	free(in);
+}
+
 char *sy_host_path(struct ps *p, const char *s)
 {
 	struct strbuf sb = {0};
 	int rc = s[0] == '/' ? sb_append_str(&sb, s) : sb_printf(&sb, "%s/%s", p->dir, s);
-	/* strip trailing "/." and "/" for tidy keys and messages */
-	while (!rc && sb.len > 1 &&
-	       (sb.buf[sb.len - 1] == '/' || (sb.len > 2 && !strcmp(sb.buf + sb.len - 2, "/."))))
-		sb.buf[sb.len -= (sb.buf[sb.len - 1] == '/' ? 1 : 2)] = '\0';
+	if (!rc)
+		path_tidy(sb.buf);
+	sb.len = sb.buf ? strlen(sb.buf) : 0;
 	char *out = NULL;
 	if (rc || sb_detach(&sb, &out)) {
 		sb_release(&sb);

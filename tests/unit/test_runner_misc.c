@@ -290,6 +290,15 @@ START_TEST(options)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(parse(bad[i], &o, err) == -EINVAL, "case %zu", i);
 	ck_assert_ptr_nonnull(strstr(err, "needs a value"));
+	char *typo[] = {"run", "--fitler=x", "s.yaml", NULL};
+	ck_assert_int_eq(parse(typo, &o, err), -EINVAL);
+	ck_assert_str_eq(err, "unknown option '--fitler=x': did you mean '--filter'?");
+	char *far[] = {"run", "--zzzzzzzz", "s.yaml", NULL};
+	ck_assert_int_eq(parse(far, &o, err), -EINVAL);
+	ck_assert_str_eq(err, "unknown option '--zzzzzzzz' (see smoltest run --help)");
+	char *allow[] = {"run", "--allow-no-tests", "s.yaml", NULL};
+	ck_assert_int_eq(parse(allow, &o, err), 0);
+	ck_assert(o.allow_no_tests);
 }
 END_TEST
 

@@ -112,6 +112,31 @@ START_TEST(defaults)
 }
 END_TEST
 
+START_TEST(tidy_paths_and_suggestions)
+{
+	struct suite *s = parse_ok("shares:\n"
+				   "  - { host: \"a/./b/../../c//d/\", guest: /x }\n"
+				   "  - { host: ../../../.., guest: /y }\n"
+				   "  - { host: m/../does-not-exist, guest: /z }\n"
+				   "tests: [ { name: a, run: \"true\" } ]\n");
+	ck_assert_str_eq(s->shares[0].host, "/src/c/d");
+	ck_assert_str_eq(s->shares[1].host, "/");
+	ck_assert_str_eq(s->shares[2].host, "/src/does-not-exist");
+	suite_destroy(s);
+	unsigned n = 0;
+	char *d = parse_bad("tests:\n"
+			    "  - { name: a, run: \"true\", timout: 3s, tgas: [x], zzzzzz: 1 }\n",
+			    &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_ptr_nonnull(
+	    strstr(d, "t.yaml:2:29: unknown key 'timout' in a test: did you mean 'timeout'?"));
+	ck_assert_ptr_nonnull(strstr(d, "unknown key 'tgas' in a test: did you mean 'tags'?"));
+	/* nothing close: the list of known keys instead */
+	ck_assert_ptr_nonnull(strstr(d, "unknown key 'zzzzzz' in a test (known: name, run"));
+	free(d);
+}
+END_TEST
+
 START_TEST(all_errors_together)
 {
 	unsigned n = 0;
@@ -295,6 +320,7 @@ int main(void)
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, examples_validate);
+	tcase_add_test(tc, tidy_paths_and_suggestions);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }

@@ -25,6 +25,34 @@ run_st 0 validate "$SMOL_SOURCE_DIR/examples/hello.yaml"
 run_st 2 run "$SMOL_SOURCE_DIR/examples/hello.yaml" --partition hash:5/4
 run_st 2 run "$SMOL_SOURCE_DIR/examples/hello.yaml" --bogus
 run_st 2 list "$SMOL_SOURCE_DIR/examples/hello.yaml" --tags 'fast+'
+grep -q "^smoltest list: --tags 'fast+': " err || fail "error prefix: $(cat err)"
+run_st 2 run "$SMOL_SOURCE_DIR/examples/hello.yaml" --fitler x
+grep -q "^smoltest run: unknown option '--fitler': did you mean '--filter'?" err ||
+	fail "no suggestion for a flag: $(cat err)"
+run_st 2 run "$SMOL_SOURCE_DIR/examples/hello.yaml" -j 0
+grep -q "^smoltest run: -j '0': " err || fail "error prefix: $(cat err)"
+run_st 2 run "$SMOL_SOURCE_DIR/examples/hello.yaml" --partition 3/2
+grep -q "^smoltest run: --partition '3/2': " err || fail "error prefix: $(cat err)"
+run_st 2 rnu x.yaml
+grep -q "unknown command 'rnu' (did you mean 'run'?)" err || fail "no suggestion for a command"
+
+# share hosts: validate says what run would fail on, with a tidy path
+mkdir -p m
+echo x > afile
+cat > hosts.yaml <<'Y'
+shares:
+  - { host: m/../does-not-exist, guest: /a, readonly: true }
+  - { host: afile, guest: /b }
+  - { host: ./created-when-missing/, guest: /c }
+tests: [ { name: t, run: "true" } ]
+Y
+run_st 2 validate hosts.yaml
+grep -q "^hosts.yaml:2:5: shares\[\].host '$WORK/does-not-exist' does not exist" err ||
+	fail "missing ro share: $(cat err)"
+grep -q "^hosts.yaml:3:5: shares\[\].host '$WORK/afile' is not a directory" err ||
+	fail "file as share: $(cat err)"
+[ "$(grep -c shares err)" = 2 ] || fail "a missing writable share is an error: $(cat err)"
+run_st 2 run hosts.yaml
 
 {
 	echo "tests:"
