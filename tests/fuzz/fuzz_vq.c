@@ -115,7 +115,8 @@ static void drive_cursor(const struct vq_chain *c, bool writable, const uint8_t 
 				abort();
 			void *p;
 			size_t got = vq_cursor_next(&cur, n, &p);
-			if (got && (!in_one_buf(c, writable, p, got) || p != model_at(c, writable, pos)))
+			if (got &&
+			    (!in_one_buf(c, writable, p, got) || p != model_at(c, writable, pos)))
 				abort();
 			if (got > n || got > end - pos || (!got && n && end > pos))
 				abort();

@@ -339,8 +339,8 @@ static uint64_t cursor_chain(void)
 {
 	uint64_t r = vq_mock_alloc(m, 16), w = vq_mock_alloc(m, 8);
 	ck_assert_int_eq(gmem_write(m->mem, r, "0123456789abcdef", 16), 0);
-	struct vq_mock_seg segs[] = {{r, 3, false},	 {r + 3, 5, false}, {r + 8, 1, false},
-				     {r + 9, 7, false},	 {w, 4, true},	    {w + 4, 4, true}};
+	struct vq_mock_seg segs[] = {{r, 3, false},	{r + 3, 5, false}, {r + 8, 1, false},
+				     {r + 9, 7, false}, {w, 4, true},	   {w + 4, 4, true}};
 	uint16_t head;
 	ck_assert_int_eq(vq_mock_add_chain(m, segs, 6, &head), 0);
 	ck_assert_int_eq(vq_pop(&vq, chain), 1);

@@ -93,7 +93,8 @@ static int chain_io(struct vblk *b, bool writable, uint64_t off, uint64_t len, u
 	while (len && (n = vq_cursor_next(&cur, len, &p)) > 0) {
 		/* IN fills device-writable buffers from the disk; OUT takes the
 		 * driver's readable buffers to the disk. */
-		int rc = writable ? disk_read(b->disk, disk_off, p, n) : disk_write(b->disk, disk_off, p, n);
+		int rc = writable ? disk_read(b->disk, disk_off, p, n)
+				  : disk_write(b->disk, disk_off, p, n);
 		if (rc)
 			return rc;
 		disk_off += n;
