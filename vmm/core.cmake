@@ -26,6 +26,7 @@ target_sources(smolvm PRIVATE
   ${SMOLVM_DIR}/devices/registry.c
   ${SMOLVM_DIR}/devices/virtio/queue.c
   ${SMOLVM_DIR}/devices/virtio/mmio.c
+  ${SMOLVM_DIR}/devices/virtio/mmio_state.c
   ${SMOLVM_DIR}/devices/virtio/rng.c
 )
 target_sources(smolvm_cli PRIVATE ${SMOLVM_DIR}/cli/main.c ${SMOLVM_DIR}/cli/cmd_run.c)

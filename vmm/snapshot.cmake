@@ -3,6 +3,7 @@
 target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_err.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_format.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_codec.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_writer.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_file.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_fingerprint.c

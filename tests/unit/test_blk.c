@@ -4,6 +4,7 @@
  * types, writes to a read-only disk). */
 #include "devices/virtio/blk.h"
 #include "disk/disk.h"
+#include "strbuf.h"
 #include "vq_mock.h"
 
 #include "check_main.h"
@@ -227,6 +228,28 @@ START_TEST(read_only)
 }
 END_TEST
 
+/* The snapshot blob: 16 little-endian bytes; a blob from another disk, of
+ * another version or of another size is refused. */
+START_TEST(state_blob)
+{
+	struct strbuf sb = {0};
+	ck_assert_int_eq(vblk_state_save(2048, true, &sb), 0);
+	ck_assert_uint_eq(sb.len, 16);
+	const uint8_t want[16] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0};
+	ck_assert_int_eq(memcmp(sb.buf, want, 16), 0);
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, true), 0);
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2049, true), -EINVAL);
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, false), -EINVAL);
+	for (size_t n = 0; n < sb.len; n++)
+		ck_assert_int_eq(vblk_state_check(sb.buf, n, 2048, true), -EINVAL);
+	ck_assert_int_eq(sb_append(&sb, "", 1), 0);
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, true), -EINVAL);
+	sb.buf[0] = 2; /* version */
+	ck_assert_int_eq(vblk_state_check(sb.buf, 16, 2048, true), -EINVAL);
+	sb_release(&sb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("blk");
@@ -235,6 +258,7 @@ int main(void)
 	tcase_add_test(tc, read_write);
 	tcase_add_test(tc, hostile);
 	tcase_add_test(tc, read_only);
+	tcase_add_test(tc, state_blob);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }

@@ -190,6 +190,11 @@ START_TEST(snapshot)
 	d = mkdev("probe", false);
 	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len - 1), -EINVAL);
 	ck_assert_int_eq(vfsdev_restore(d, blob.buf, 10), -EINVAL);
+	for (size_t n = 0; n < blob.len; n++) /* every truncation, and nothing applied */
+		ck_assert_int_eq(vfsdev_restore(d, blob.buf, n), -EINVAL);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), 0);
+	vfsdev_destroy(d);
+	d = mkdev("probe", false);
 	vfsdev_destroy(d);
 	d = mkdev("other", false);
 	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL);

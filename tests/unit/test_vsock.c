@@ -4,6 +4,7 @@
  * hostile packets, credit overrun, transport reset and rx fairness. */
 #include "core/evloop.h"
 #include "devices/virtio/vsock.h"
+#include "strbuf.h"
 #include "vq_mock.h"
 
 #include "check_main.h"
@@ -565,6 +566,26 @@ START_TEST(slow_reader_does_not_stall_others)
 }
 END_TEST
 
+/* The snapshot blob: 16 little-endian bytes (version, reserved, CID). */
+START_TEST(state_blob)
+{
+	struct strbuf sb = {0};
+	ck_assert_int_eq(vsock_state_save(0x1234, &sb), 0);
+	ck_assert_uint_eq(sb.len, 16);
+	const uint8_t want[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0x34, 0x12, 0, 0, 0, 0, 0, 0};
+	ck_assert_int_eq(memcmp(sb.buf, want, 16), 0);
+	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len), 0);
+	for (size_t n = 0; n < sb.len; n++)
+		ck_assert_int_eq(vsock_state_check(sb.buf, n), -EINVAL);
+	sb.buf[4] = 1; /* reserved */
+	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len), -EINVAL);
+	sb.buf[4] = 0;
+	sb.buf[0] = 2; /* version */
+	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len), -EINVAL);
+	sb_release(&sb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vsock");
@@ -578,6 +599,7 @@ int main(void)
 	tcase_add_test(tc, transport_reset_and_fairness);
 	tcase_add_test(tc, many_connections);
 	tcase_add_test(tc, slow_reader_does_not_stall_others);
+	tcase_add_test(tc, state_blob);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }

@@ -2,6 +2,8 @@
 # compiled into every test that needs it; other areas add it to theirs.
 set(SMOL_VQ_MOCK ${CMAKE_CURRENT_SOURCE_DIR}/vq_mock.c)
 smol_add_unit_test(vq SOURCES test_vq.c ${SMOL_VQ_MOCK} LIBS smolvm)
+# The transport's snapshot blob, without a VM (host tier).
+smol_add_unit_test(vmmio_state SOURCES test_vmmio_state.c LIBS smolvm)
 smol_add_unit_test(gmem SOURCES test_gmem.c LIBS smolvm)
 smol_add_unit_test(boot SOURCES test_boot.c LIBS smolvm)
 smol_add_unit_test(acpi SOURCES test_acpi.c LIBS smolvm)

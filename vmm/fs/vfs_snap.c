@@ -2,6 +2,7 @@
  * so a restored guest keeps using the node ids and file handles it has. */
 #include "fs/vfs_internal.h"
 
+#include "snapshot/snap_codec.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -17,17 +18,52 @@
 #define SNAP_MAGIC 0x31534656u /* "VFS1" */
 #define FH_FLAGS   (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC | O_NOATIME | O_DIRECTORY)
 
+/* The blob, little endian, field by field (snap_codec.h):
+ *   head (16 bytes): u32 magic, FUSE minor (0 before INIT), nnodes, nfhs;
+ *   nnodes x node: u64 nodeid, nlookup; u32 pathlen, pad; the path (no NUL);
+ *   nfhs x handle (24 bytes): u64 fh, nodeid; u32 open flags, dir. */
 struct snap_head {
 	uint32_t magic, minor, nnodes, nfhs;
 };
 struct snap_node {
 	uint64_t nodeid, nlookup;
-	uint32_t pathlen, pad;
+	uint32_t pathlen;
+	const uint8_t *path; /* into the blob */
 };
 struct snap_fh {
 	uint64_t fh, nodeid;
 	uint32_t flags, dir;
 };
+
+#define HEAD_BYTES 16u
+#define NODE_BYTES 24u /* without its path */
+#define FH_BYTES   24u
+
+static void dec_head(struct snap_dec *d, struct snap_head *h)
+{
+	h->magic = snap_dec_u32(d);
+	h->minor = snap_dec_u32(d);
+	h->nnodes = snap_dec_u32(d);
+	h->nfhs = snap_dec_u32(d);
+}
+
+/* One node record; a NULL path when the blob ends before it. */
+static void dec_node(struct snap_dec *d, struct snap_node *n)
+{
+	n->nodeid = snap_dec_u64(d);
+	n->nlookup = snap_dec_u64(d);
+	n->pathlen = snap_dec_u32(d);
+	(void)snap_dec_u32(d); /* pad */
+	n->path = snap_dec_bytes(d, n->pathlen);
+}
+
+static void dec_fh(struct snap_dec *d, struct snap_fh *f)
+{
+	f->fh = snap_dec_u64(d);
+	f->nodeid = snap_dec_u64(d);
+	f->flags = snap_dec_u32(d);
+	f->dir = snap_dec_u32(d);
+}
 
 /* The absolute host path of fd, via /proc/self/fd. */
 static int fd_path(int fd, char *buf, size_t len)
@@ -45,8 +81,9 @@ static int fd_path(int fd, char *buf, size_t len)
 
 int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 {
-	struct snap_head h = {SNAP_MAGIC, fs->init_done ? fs->proto_minor : 0, 0, 0};
+	uint32_t nnodes = 0, nfhs = 0;
 	struct strbuf body = {0};
+	struct snap_enc e;
 	char root[PATH_MAX], path[PATH_MAX];
 	int rc = fd_path(fs->nodes[FUSE_ROOT_ID].fd, root, sizeof(root));
 	if (rc)
@@ -54,6 +91,7 @@ int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 	size_t rlen = strlen(root);
 	if (rlen == 1 && root[0] == '/')
 		rlen = 0; /* the share is the host's /: every path is below it */
+	snap_enc_init(&e, &body);
 	for (uint32_t i = FUSE_ROOT_ID + 1; i < fs->nodes_cap; i++) {
 		const struct vfs_node *n = &fs->nodes[i];
 		struct stat st;
@@ -63,25 +101,34 @@ int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 		    path[rlen] != '/')
 			continue; /* moved out of the share meanwhile */
 		const char *rel = path + rlen + 1;
-		struct snap_node sn = {i, n->nlookup, (uint32_t)strlen(rel), 0};
-		if ((rc = sb_append(&body, &sn, sizeof(sn))) ||
-		    (rc = sb_append(&body, rel, sn.pathlen)))
-			goto out;
-		h.nnodes++;
+		uint32_t pathlen = (uint32_t)strlen(rel);
+		snap_enc_u64(&e, i);
+		snap_enc_u64(&e, n->nlookup);
+		snap_enc_u32(&e, pathlen);
+		snap_enc_u32(&e, 0);
+		snap_enc_bytes(&e, rel, pathlen);
+		nnodes++;
 	}
 	for (uint32_t i = 1; i < fs->fhs_cap; i++) {
 		const struct vfs_fh *f = &fs->fhs[i];
 		if (f->fd < 0)
 			continue;
-		struct snap_fh sf = {i, f->nodeid, f->flags & FH_FLAGS, f->dir};
-		if ((rc = sb_append(&body, &sf, sizeof(sf))))
-			goto out;
-		h.nfhs++;
+		snap_enc_u64(&e, i);
+		snap_enc_u64(&e, f->nodeid);
+		snap_enc_u32(&e, f->flags & FH_FLAGS);
+		snap_enc_u32(&e, f->dir);
+		nfhs++;
 	}
-	rc = sb_append(out, &h, sizeof(h));
-	if (!rc && body.len)
-		rc = sb_append(out, body.buf, body.len);
-out:
+	rc = snap_enc_error(&e);
+	if (!rc) {
+		snap_enc_init(&e, out);
+		snap_enc_u32(&e, SNAP_MAGIC);
+		snap_enc_u32(&e, fs->init_done ? fs->proto_minor : 0);
+		snap_enc_u32(&e, nnodes);
+		snap_enc_u32(&e, nfhs);
+		snap_enc_bytes(&e, body.buf, body.len);
+		rc = snap_enc_error(&e);
+	}
 	sb_release(&body);
 	return rc;
 }
@@ -95,66 +142,62 @@ static int bad(char *err, size_t len, const char *what)
 /* Checks every record before anything is touched. */
 static int validate(const struct vfs *fs, const uint8_t *p, size_t len, char *err, size_t elen)
 {
+	struct snap_dec d;
 	struct snap_head h;
-	if (len < sizeof(h))
+	if (len < HEAD_BYTES)
 		return bad(err, elen, "truncated header");
-	memcpy(&h, p, sizeof(h));
+	snap_dec_init(&d, p, len);
+	dec_head(&d, &h);
 	if (h.magic != SNAP_MAGIC)
 		return bad(err, elen, "bad magic");
 	if (h.minor && (h.minor < 12 || h.minor > FUSE_KERNEL_MINOR_VERSION))
 		return bad(err, elen, "FUSE protocol minor out of range");
 	if (h.nnodes > fs->lim.max_nodes || h.nfhs > fs->lim.max_handles)
 		return bad(err, elen, "more nodes or handles than this share allows");
-	size_t off = sizeof(h);
 	for (uint32_t i = 0; i < h.nnodes; i++) {
 		struct snap_node sn;
-		if (len - off < sizeof(sn))
+		if (snap_dec_left(&d) < NODE_BYTES)
 			return bad(err, elen, "truncated node record");
-		memcpy(&sn, p + off, sizeof(sn));
-		off += sizeof(sn);
+		dec_node(&d, &sn);
 		if (sn.nodeid <= FUSE_ROOT_ID || sn.nodeid > fs->lim.max_nodes || sn.nlookup == 0)
 			return bad(err, elen, "node id or lookup count out of range");
-		if (sn.pathlen == 0 || sn.pathlen >= PATH_MAX || len - off < sn.pathlen ||
-		    memchr(p + off, '\0', sn.pathlen) || p[off] == '/')
+		if (sn.pathlen == 0 || sn.pathlen >= PATH_MAX || !sn.path ||
+		    memchr(sn.path, '\0', sn.pathlen) || sn.path[0] == '/')
 			return bad(err, elen, "node path malformed");
-		off += sn.pathlen;
 	}
 	for (uint32_t i = 0; i < h.nfhs; i++) {
 		struct snap_fh sf;
-		if (len - off < sizeof(sf))
+		if (snap_dec_left(&d) < FH_BYTES)
 			return bad(err, elen, "truncated handle record");
-		memcpy(&sf, p + off, sizeof(sf));
-		off += sizeof(sf);
+		dec_fh(&d, &sf);
 		if (sf.fh == 0 || sf.fh > fs->lim.max_handles || sf.dir > 1 ||
 		    (sf.flags & ~(uint32_t)FH_FLAGS) || sf.nodeid == 0 ||
 		    sf.nodeid > fs->lim.max_nodes)
 			return bad(err, elen, "handle record out of range");
 	}
-	if (off != len)
+	if (snap_dec_left(&d))
 		return bad(err, elen, "trailing bytes");
 	return 0;
 }
 
 int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, char *err, size_t elen)
 {
-	const uint8_t *p = blob;
+	struct snap_dec d;
 	struct snap_head h;
 	char path[PATH_MAX];
-	int rc = validate(fs, p, len, err, elen);
+	int rc = validate(fs, blob, len, err, elen);
 	if (rc)
 		return rc;
 	if (fs->nodes_live != 1 || fs->fhs_live != 0)
 		return bad(err, elen, "restore needs a fresh share");
-	memcpy(&h, p, sizeof(h));
-	size_t off = sizeof(h);
+	snap_dec_init(&d, blob, len);
+	dec_head(&d, &h);
 	int root = fs->nodes[FUSE_ROOT_ID].fd;
 	for (uint32_t i = 0; i < h.nnodes; i++) {
 		struct snap_node sn;
-		memcpy(&sn, p + off, sizeof(sn));
-		off += sizeof(sn);
-		memcpy(path, p + off, sn.pathlen);
+		dec_node(&d, &sn);
+		memcpy(path, sn.path, sn.pathlen);
 		path[sn.pathlen] = '\0';
-		off += sn.pathlen;
 		/* Beneath the root only, no symlink on the way: the blob comes
 		 * from a file and is not trusted to name where it likes. */
 		struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
@@ -172,8 +215,7 @@ int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, char *err, s
 		struct snap_fh sf;
 		int nfd, fd;
 		char proc[32];
-		memcpy(&sf, p + off, sizeof(sf));
-		off += sizeof(sf);
+		dec_fh(&d, &sf);
 		if (vfs_node_fd(fs, sf.nodeid, &nfd))
 			continue;
 		struct stat st;

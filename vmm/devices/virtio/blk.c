@@ -3,6 +3,7 @@
 
 #include "devices/virtio/mmio.h"
 #include "disk/disk.h"
+#include "snapshot/snap_codec.h"
 #include "strbuf.h"
 
 #include "smolvm/vm.h"
@@ -16,15 +17,12 @@
 
 #define VBLK_SNAP_VERSION 1u
 
-/* Snapshot blob: plain little-endian data. The layer stack itself is the
- * VM configuration's business (a fork brings its own top layer); the blob
- * pins what the guest driver has already seen, so a restore onto a disk of
+/* Snapshot blob (16 bytes, little endian, snap_codec.h): u32 version,
+ * u32 read_only, u64 capacity in sectors. The layer stack itself is the VM
+ * configuration's business (a fork brings its own top layer); the blob pins
+ * what the guest driver has already seen, so a restore onto a disk of
  * another size or writability is refused. */
-struct vblk_snap {
-	uint32_t version;
-	uint32_t read_only;
-	uint64_t capacity;
-};
+#define VBLK_SNAP_BYTES 16u
 
 struct vblk_dev {
 	struct vblk *b;
@@ -65,38 +63,53 @@ static void ops_notify(void *dev, struct vmmio *t, unsigned q)
 		vmmio_signal_used(t, q);
 }
 
+int vblk_state_save(uint64_t capacity, bool read_only, struct strbuf *out)
+{
+	struct snap_enc e;
+	snap_enc_init(&e, out);
+	snap_enc_u32(&e, VBLK_SNAP_VERSION);
+	snap_enc_u32(&e, read_only);
+	snap_enc_u64(&e, capacity);
+	return snap_enc_error(&e);
+}
+
+int vblk_state_check(const void *blob, size_t len, uint64_t disk_capacity, bool disk_read_only)
+{
+	struct snap_dec dec;
+	if (len != VBLK_SNAP_BYTES) {
+		fprintf(stderr, "smolvm: snapshot dev.blk: blob is %zu bytes, expected %u\n", len,
+			VBLK_SNAP_BYTES);
+		return -EINVAL;
+	}
+	snap_dec_init(&dec, blob, len);
+	uint32_t version = snap_dec_u32(&dec), read_only = snap_dec_u32(&dec);
+	uint64_t capacity = snap_dec_u64(&dec);
+	if (version != VBLK_SNAP_VERSION) {
+		fprintf(stderr, "smolvm: snapshot dev.blk: version %u, this smolvm reads %u\n",
+			version, VBLK_SNAP_VERSION);
+		return -EINVAL;
+	}
+	if (capacity != disk_capacity || (read_only != 0) != disk_read_only) {
+		fprintf(stderr,
+			"smolvm: snapshot dev.blk: disk was %llu sectors%s, now %llu sectors%s; "
+			"restore with the same disk stack\n",
+			(unsigned long long)capacity, read_only ? " read-only" : "",
+			(unsigned long long)disk_capacity, disk_read_only ? " read-only" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int ops_save(void *dev, struct strbuf *out)
 {
 	struct vblk_dev *d = dev;
-	struct vblk_snap s = {
-	    .version = VBLK_SNAP_VERSION, .read_only = d->read_only, .capacity = d->capacity};
-	return sb_append(out, &s, sizeof(s));
+	return vblk_state_save(d->capacity, d->read_only, out);
 }
 
 static int ops_restore(void *dev, const void *blob, size_t len)
 {
 	struct vblk_dev *d = dev;
-	struct vblk_snap s;
-	if (len != sizeof(s)) {
-		fprintf(stderr, "smolvm: snapshot dev.blk: blob is %zu bytes, expected %zu\n", len,
-			sizeof(s));
-		return -EINVAL;
-	}
-	memcpy(&s, blob, sizeof(s));
-	if (s.version != VBLK_SNAP_VERSION) {
-		fprintf(stderr, "smolvm: snapshot dev.blk: version %u, this smolvm reads %u\n",
-			s.version, VBLK_SNAP_VERSION);
-		return -EINVAL;
-	}
-	if (s.capacity != d->capacity || (s.read_only != 0) != d->read_only) {
-		fprintf(stderr,
-			"smolvm: snapshot dev.blk: disk was %llu sectors%s, now %llu sectors%s; "
-			"restore with the same disk stack\n",
-			(unsigned long long)s.capacity, s.read_only ? " read-only" : "",
-			(unsigned long long)d->capacity, d->read_only ? " read-only" : "");
-		return -EINVAL;
-	}
-	return 0;
+	return vblk_state_check(blob, len, d->capacity, d->read_only);
 }
 
 static void ops_destroy(void *dev)

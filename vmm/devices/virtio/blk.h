@@ -7,12 +7,14 @@
 #define SMOL_VBLK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
 struct vq;
 struct disk;
 struct vblk;
+struct strbuf;
 
 /* Parses "PATH[,ro][,layer=LAYER]..." (layers bottom to top), opens the
  * disk and attaches a virtio-blk device to vm. Prints one line naming the
@@ -36,5 +38,12 @@ uint64_t vblk_features(const struct vblk *b);
 
 /* Reads the config space (struct virtio_blk_config) at off/len. */
 void vblk_config_read(const struct vblk *b, uint32_t off, void *data, uint32_t len);
+
+/* Snapshot blob (16 bytes, little endian: u32 version, u32 read_only, u64
+ * capacity in sectors): what the guest driver has seen of the disk. save
+ * appends it to out (0 or -ENOMEM); check refuses (-EINVAL) a blob that is
+ * malformed or was saved with a disk of another size or writability. */
+int vblk_state_save(uint64_t capacity, bool read_only, struct strbuf *out);
+int vblk_state_check(const void *blob, size_t len, uint64_t capacity, bool read_only);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "devices/virtio/queue.h"
 #include "fs/vfs.h"
+#include "snapshot/snap_codec.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -23,13 +24,10 @@ struct vfsdev {
 	struct vq_chain chain;
 };
 
-/* Snapshot blob, little-endian: this header, then the vfs state (FUSE
+/* Snapshot blob, little endian (snap_codec.h): a 44-byte header (u32
+ * version, u32 read_only, the 36-byte tag), then the vfs state (FUSE
  * session, node table and handles as paths: vfs_save_state). */
-struct vfsdev_snap {
-	uint32_t version;
-	uint32_t read_only;
-	uint8_t tag[VFSDEV_TAG_MAX];
-};
+#define VFSDEV_SNAP_HDR_BYTES (8u + VFSDEV_TAG_MAX)
 
 int vfsdev_create(struct vfs *fs, const char *tag, bool read_only, struct vfsdev **out)
 {
@@ -132,38 +130,42 @@ int vfsdev_process(struct vfsdev *d, struct vq *vq, bool *pushed)
 
 int vfsdev_save(const struct vfsdev *d, struct strbuf *out)
 {
-	struct vfsdev_snap s = {.version = VFSDEV_SNAP_VERSION, .read_only = d->read_only};
-	memcpy(s.tag, d->cfg.tag, sizeof(s.tag));
-	int rc = sb_append(out, &s, sizeof(s));
+	struct snap_enc e;
+	snap_enc_init(&e, out);
+	snap_enc_u32(&e, VFSDEV_SNAP_VERSION);
+	snap_enc_u32(&e, d->read_only);
+	snap_enc_bytes(&e, d->cfg.tag, VFSDEV_TAG_MAX);
+	int rc = snap_enc_error(&e);
 	return rc ? rc : vfs_save_state(d->fs, out);
 }
 
 int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len)
 {
-	struct vfsdev_snap s;
+	struct snap_dec dec;
 	char err[256];
-	if (len < sizeof(s)) {
+	if (len < VFSDEV_SNAP_HDR_BYTES) {
 		fprintf(stderr,
 			"smolvm: snapshot dev.fs: blob is %zu bytes, shorter than its header\n",
 			len);
 		return -EINVAL;
 	}
-	memcpy(&s, blob, sizeof(s));
-	if (s.version != VFSDEV_SNAP_VERSION) {
+	snap_dec_init(&dec, blob, len);
+	uint32_t version = snap_dec_u32(&dec), read_only = snap_dec_u32(&dec);
+	const uint8_t *tag = snap_dec_bytes(&dec, VFSDEV_TAG_MAX);
+	if (version != VFSDEV_SNAP_VERSION) {
 		fprintf(stderr, "smolvm: snapshot dev.fs: version %u, this smolvm reads %u\n",
-			s.version, VFSDEV_SNAP_VERSION);
+			version, VFSDEV_SNAP_VERSION);
 		return -EINVAL;
 	}
-	if (memcmp(s.tag, d->cfg.tag, sizeof(s.tag)) != 0 || (s.read_only != 0) != d->read_only) {
+	if (memcmp(tag, d->cfg.tag, VFSDEV_TAG_MAX) != 0 || (read_only != 0) != d->read_only) {
 		fprintf(stderr,
 			"smolvm: snapshot dev.fs: share '%.36s'%s was saved, this VM has "
 			"'%.36s'%s; give the same --share tags and ro flags\n",
-			(const char *)s.tag, s.read_only ? " (ro)" : "", (const char *)d->cfg.tag,
+			(const char *)tag, read_only ? " (ro)" : "", (const char *)d->cfg.tag,
 			d->read_only ? " (ro)" : "");
 		return -EINVAL;
 	}
-	if (vfs_restore_state(d->fs, (const uint8_t *)blob + sizeof(s), len - sizeof(s), err,
-			      sizeof(err))) {
+	if (vfs_restore_state(d->fs, tag + VFSDEV_TAG_MAX, snap_dec_left(&dec), err, sizeof(err))) {
 		fprintf(stderr, "smolvm: snapshot dev.fs '%.36s': %s\n", (const char *)d->cfg.tag,
 			err);
 		return -EINVAL;

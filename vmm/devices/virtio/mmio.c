@@ -5,6 +5,7 @@
 #include "core/gmem.h"
 #include "core/iobus.h"
 #include "smolvm/vm.h"
+#include "devices/virtio/mmio_state.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -513,63 +514,37 @@ uint32_t vmmio_gsi(const struct vmmio *t)
 	return t->gsi;
 }
 
-/* Transport snapshot blob, little endian (x86 hosts), version 1:
- *   struct vmmio_state_hdr, then num_queues x (u32 num, u32 pad,
- *   struct vq_state), then u32 device blob length and the device blob. */
-#define VMMIO_STATE_MAGIC   0x4f494d56 /* "VMIO" */
-#define VMMIO_STATE_VERSION 1
-
-struct vmmio_state_hdr {
-	uint32_t magic, version, device_id, num_queues;
-	uint64_t dev_features, drv_features;
-	uint32_t status, isr, config_gen, dev_feat_sel, drv_feat_sel, queue_sel;
-	uint32_t active, pad;
-};
-
-struct vmmio_state_queue {
-	uint32_t num, pad;
-	struct vq_state vq;
-};
-
-_Static_assert(sizeof(struct vmmio_state_hdr) == 64, "fixed snapshot layout");
-_Static_assert(sizeof(struct vq_state) == 40, "fixed snapshot layout");
-
 int vmmio_save(struct vmmio *t, struct strbuf *out)
 {
-	vmmio_lock(t);
-	struct vmmio_state_hdr h = {
-	    .magic = VMMIO_STATE_MAGIC,
-	    .version = VMMIO_STATE_VERSION,
-	    .device_id = t->ops->device_id,
-	    .num_queues = t->ops->num_queues,
-	    .dev_features = t->dev_features,
-	    .drv_features = t->drv_features,
-	    .status = t->status,
-	    .isr = t->isr,
-	    .config_gen = t->config_gen,
-	    .dev_feat_sel = t->dev_feat_sel,
-	    .drv_feat_sel = t->drv_feat_sel,
-	    .queue_sel = t->queue_sel,
-	    .active = t->active,
-	};
-	int err = sb_append(out, &h, sizeof(h));
-	for (unsigned i = 0; i < t->ops->num_queues && !err; i++) {
-		struct vmmio_state_queue sq = {.num = t->q[i].num};
-		vq_save(&t->q[i].vq, &sq.vq);
-		/* Layout registers of a not-ready queue live outside the vq. */
-		sq.vq.desc_gpa = t->q[i].desc;
-		sq.vq.avail_gpa = t->q[i].avail;
-		sq.vq.used_gpa = t->q[i].used;
-		err = sb_append(out, &sq, sizeof(sq));
-	}
+	struct vmmio_state st = {0};
 	struct strbuf dev = {0};
-	if (!err && t->ops->save)
-		err = t->ops->save(t->dev, &dev);
+	vmmio_lock(t);
+	st.device_id = t->ops->device_id;
+	st.num_queues = t->ops->num_queues;
+	st.dev_features = t->dev_features;
+	st.drv_features = t->drv_features;
+	st.status = t->status;
+	st.isr = t->isr;
+	st.config_gen = t->config_gen;
+	st.dev_feat_sel = t->dev_feat_sel;
+	st.drv_feat_sel = t->drv_feat_sel;
+	st.queue_sel = t->queue_sel;
+	st.active = t->active;
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		st.q[i].num = t->q[i].num;
+		vq_save(&t->q[i].vq, &st.q[i].vq);
+		/* Layout registers of a not-ready queue live outside the vq. */
+		st.q[i].vq.desc_gpa = t->q[i].desc;
+		st.q[i].vq.avail_gpa = t->q[i].avail;
+		st.q[i].vq.used_gpa = t->q[i].used;
+	}
+	int err = t->ops->save ? t->ops->save(t->dev, &dev) : 0;
+	if (!err && dev.len > UINT32_MAX)
+		err = -EOVERFLOW;
 	if (!err) {
-		uint32_t n = (uint32_t)dev.len;
-		err = sb_append(out, &n, sizeof(n));
-		if (!err && dev.len)
-			err = sb_append(out, dev.buf, dev.len);
+		st.dev_blob = (const uint8_t *)dev.buf;
+		st.dev_len = (uint32_t)dev.len;
+		err = vmmio_state_encode(&st, out);
 	}
 	sb_release(&dev);
 	vmmio_unlock(t);
@@ -585,39 +560,29 @@ static int restore_fail(const struct vmmio *t, const char *what)
 
 int vmmio_restore(struct vmmio *t, const void *blob, size_t len)
 {
-	const uint8_t *p = blob;
-	struct vmmio_state_hdr h;
-	size_t qbytes = sizeof(struct vmmio_state_queue) * t->ops->num_queues;
-	if (len < sizeof(h) + qbytes + 4)
-		return restore_fail(t, "state is truncated");
-	memcpy(&h, p, sizeof(h));
-	if (h.magic != VMMIO_STATE_MAGIC || h.version != VMMIO_STATE_VERSION)
-		return restore_fail(t, "bad magic or unsupported state version");
-	if (h.device_id != t->ops->device_id || h.num_queues != t->ops->num_queues)
+	struct vmmio_state h;
+	const char *why;
+	if (vmmio_state_decode(blob, len, t->ops->num_queues, &h, &why))
+		return restore_fail(t, why);
+	if (h.device_id != t->ops->device_id)
 		return restore_fail(t, "device type or queue count differs from this VM's device");
 	if (h.dev_features != t->dev_features || (h.drv_features & ~h.dev_features))
 		return restore_fail(t, "feature bits differ from what this device offers");
 	if (h.active > 1 || h.status > 0xff)
 		return restore_fail(t, "status field out of range");
-	struct vmmio_state_queue sq[VIRTIO_MAX_QUEUES];
-	memcpy(sq, p + sizeof(h), qbytes);
-	uint32_t dev_len;
-	memcpy(&dev_len, p + sizeof(h) + qbytes, 4);
-	if (dev_len != len - sizeof(h) - qbytes - 4)
-		return restore_fail(t, "device state length does not match the blob");
 	/* Validate every queue on scratch structs before touching live state. */
 	for (unsigned i = 0; i < h.num_queues; i++) {
 		struct vq scratch;
-		if (sq[i].num > t->ops->queue_max_size ||
-		    vq_restore(&scratch, vm_gmem(t->vm), &sq[i].vq))
+		if (h.q[i].num > t->ops->queue_max_size ||
+		    vq_restore(&scratch, vm_gmem(t->vm), &h.q[i].vq))
 			return restore_fail(t, "a queue's size or ring addresses are invalid");
 	}
 	vmmio_lock(t);
 	vmmio_reset(t);
 	int err = 0;
 	if (t->ops->restore)
-		err = t->ops->restore(t->dev, p + sizeof(h) + qbytes + 4, dev_len);
-	else if (dev_len)
+		err = t->ops->restore(t->dev, h.dev_blob, h.dev_len);
+	else if (h.dev_len)
 		err = restore_fail(t, "device has no state but the blob has some");
 	if (err) {
 		vmmio_unlock(t);
@@ -625,11 +590,11 @@ int vmmio_restore(struct vmmio *t, const void *blob, size_t len)
 	}
 	for (unsigned i = 0; i < h.num_queues; i++) {
 		struct vmmio_queue *q = &t->q[i];
-		q->num = sq[i].num;
-		q->desc = sq[i].vq.desc_gpa;
-		q->avail = sq[i].vq.avail_gpa;
-		q->used = sq[i].vq.used_gpa;
-		vq_restore(&q->vq, vm_gmem(t->vm), &sq[i].vq);
+		q->num = h.q[i].num;
+		q->desc = h.q[i].vq.desc_gpa;
+		q->avail = h.q[i].vq.avail_gpa;
+		q->used = h.q[i].vq.used_gpa;
+		vq_restore(&q->vq, vm_gmem(t->vm), &h.q[i].vq);
 	}
 	t->drv_features = h.drv_features;
 	t->dev_feat_sel = h.dev_feat_sel;

@@ -2,6 +2,7 @@
 #include "devices/virtio/vsock.h"
 
 #include "devices/virtio/mmio.h"
+#include "snapshot/snap_codec.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -16,13 +17,10 @@
 
 #define VSOCK_SNAP_VERSION 1u
 
-/* Snapshot blob (little-endian): connections are never saved; restore
- * drops them and sends TRANSPORT_RESET so the guest closes its sockets. */
-struct vsock_snap {
-	uint32_t version;
-	uint32_t reserved;
-	uint64_t guest_cid;
-};
+/* Snapshot blob (16 bytes, little endian, snap_codec.h): u32 version, u32
+ * reserved (0), u64 guest CID. Connections are never saved; restore drops
+ * them and sends TRANSPORT_RESET so the guest closes its sockets. */
+#define VSOCK_SNAP_BYTES 16u
 
 struct vsock_dev {
 	struct vsock *vs;
@@ -97,28 +95,45 @@ static void ops_notify(void *dev, struct vmmio *t, unsigned q)
 		vsock_notify(d->vs, q);
 }
 
+int vsock_state_save(uint64_t guest_cid, struct strbuf *out)
+{
+	struct snap_enc e;
+	snap_enc_init(&e, out);
+	snap_enc_u32(&e, VSOCK_SNAP_VERSION);
+	snap_enc_u32(&e, 0);
+	snap_enc_u64(&e, guest_cid);
+	return snap_enc_error(&e);
+}
+
+int vsock_state_check(const void *blob, size_t len)
+{
+	struct snap_dec dec;
+	if (len != VSOCK_SNAP_BYTES) {
+		fprintf(stderr, "smolvm: snapshot dev.vsock: blob is %zu bytes, expected %u\n", len,
+			VSOCK_SNAP_BYTES);
+		return -EINVAL;
+	}
+	snap_dec_init(&dec, blob, len);
+	uint32_t version = snap_dec_u32(&dec), reserved = snap_dec_u32(&dec);
+	if (version != VSOCK_SNAP_VERSION || reserved) {
+		fprintf(stderr, "smolvm: snapshot dev.vsock: version %u, this smolvm reads %u\n",
+			version, VSOCK_SNAP_VERSION);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int ops_save(void *dev, struct strbuf *out)
 {
-	struct vsock_snap s = {.version = VSOCK_SNAP_VERSION,
-			       .guest_cid = ((struct vsock_dev *)dev)->cid};
-	return sb_append(out, &s, sizeof(s));
+	return vsock_state_save(((struct vsock_dev *)dev)->cid, out);
 }
 
 static int ops_restore(void *dev, const void *blob, size_t len)
 {
 	struct vsock_dev *d = dev;
-	struct vsock_snap s;
-	if (len != sizeof(s)) {
-		fprintf(stderr, "smolvm: snapshot dev.vsock: blob is %zu bytes, expected %zu\n",
-			len, sizeof(s));
-		return -EINVAL;
-	}
-	memcpy(&s, blob, sizeof(s));
-	if (s.version != VSOCK_SNAP_VERSION || s.reserved) {
-		fprintf(stderr, "smolvm: snapshot dev.vsock: version %u, this smolvm reads %u\n",
-			s.version, VSOCK_SNAP_VERSION);
-		return -EINVAL;
-	}
+	int rc = vsock_state_check(blob, len);
+	if (rc)
+		return rc;
 	/* The fork may use another CID; the guest re-reads it after the reset
 	 * event (§5.10.6.6). Connections never survive a restore. */
 	if (d->vs)

@@ -22,12 +22,14 @@
 #define SMOL_VSOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
 struct vq;
 struct evloop;
 struct vsock;
+struct strbuf;
 
 /* Parses "CID,PATH" and attaches a virtio-vsock device to vm; binds the Unix
  * listener at PATH (an existing socket file there is replaced). Prints one
@@ -75,6 +77,12 @@ void vsock_notify(struct vsock *vs, unsigned q);
  * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET for the driver, sent as soon as it has
  * an event buffer. Used after snapshot restore. io lock held. */
 void vsock_transport_reset(struct vsock *vs);
+
+/* Snapshot blob (16 bytes, little endian: u32 version, u32 reserved = 0,
+ * u64 guest CID). Connections are never saved. save appends it to out (0 or
+ * -ENOMEM); check refuses (-EINVAL) a malformed blob or another version. */
+int vsock_state_save(uint64_t guest_cid, struct strbuf *out);
+int vsock_state_check(const void *blob, size_t len);
 
 /* Live connections, for tests. */
 unsigned vsock_conn_count(const struct vsock *vs);
