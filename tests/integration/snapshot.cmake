@@ -2,7 +2,7 @@
 # the exact flow of the issue, isolation between forks, the control socket,
 # bundles, and the bad-input cases. Skips (77) without a usable /dev/kvm.
 add_executable(snaptool ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snaptool.c)
-target_link_libraries(snaptool PRIVATE smolvm)
+target_link_libraries(snaptool PRIVATE smolvm_internals)
 set_target_properties(snaptool PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 if(TARGET probe)
   smol_add_integration_test(snapshot

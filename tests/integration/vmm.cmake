@@ -1,7 +1,7 @@
 # Integration tests of the VMM core: the probe guest end to end, and the
 # ACPI tables through `iasl -d`.
 add_executable(vmm_acpi_dump vmm_acpi_dump.c)
-target_link_libraries(vmm_acpi_dump PRIVATE smolvm)
+target_link_libraries(vmm_acpi_dump PRIVATE smolvm_internals)
 set_target_properties(vmm_acpi_dump PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
 smol_add_integration_test(vmm_acpi_iasl

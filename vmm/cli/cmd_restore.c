@@ -7,7 +7,6 @@
  * host-side restore timings on stderr. */
 #include "cli/cli.h"
 #include "core/seccomp.h"
-#include "core/vm_internal.h" /* vm_first_exit_ns, as cmd_run.c uses it */
 #include "disk/disk.h"
 #include "smolvm/vm.h"
 #include "snapshot/snap_bundle.h"

@@ -10,7 +10,6 @@
 
 #include "core/gmem.h"
 #include "core/seccomp.h"
-#include "core/vm_internal.h"
 #include "smolvm/vm.h"
 #include "snapshot/snap_control.h"
 #include "util.h"

@@ -75,7 +75,4 @@ void vcpus_kick(struct vm *vm);
 /* Installs the no-op handler of the kick signal (process-wide, idempotent). */
 int vcpu_signal_setup(void);
 
-/* CLOCK_MONOTONIC ns of the first vCPU exit (0 if none yet); for the bench. */
-uint64_t vm_first_exit_ns(struct vm *vm);
-
 #endif

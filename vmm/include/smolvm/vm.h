@@ -129,6 +129,9 @@ struct iobus *vm_pio_bus(struct vm *vm);
 struct iobus *vm_mmio_bus(struct vm *vm);
 int vm_fd(const struct vm *vm);	    /* the KVM VM fd */
 int vm_kvm_fd(const struct vm *vm); /* /dev/kvm */
+/* CLOCK_MONOTONIC ns of the first vCPU exit (0 if none yet): the CLIs'
+ * SMOLVM_TIMINGS line and the boot benchmark. */
+uint64_t vm_first_exit_ns(struct vm *vm);
 unsigned vm_ncpus(const struct vm *vm);
 struct serial *vm_serial(struct vm *vm); /* COM1; serial_save/restore (devices/serial.h) */
 
