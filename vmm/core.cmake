@@ -8,6 +8,7 @@
 set(SMOLVM_DIR ${CMAKE_CURRENT_SOURCE_DIR})
 target_sources(smolvm PRIVATE
   ${SMOLVM_DIR}/core/vm_version.c
+  ${SMOLVM_DIR}/core/err.c
   ${SMOLVM_DIR}/core/gmem.c
   ${SMOLVM_DIR}/core/iobus.c
   ${SMOLVM_DIR}/core/evloop.c

@@ -1,7 +1,6 @@
 # Snapshot file format, save, restore, fork and .smolmachine bundles
 # (issue 5). docs/snapshot.md describes the format and the restore order.
 target_sources(smolvm PRIVATE
-  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_err.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_format.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_codec.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_writer.c

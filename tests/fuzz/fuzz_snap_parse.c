@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct snap_header h;
 	struct snap_section *secs = NULL;
-	struct snap_err err;
+	struct vmm_err err;
 	if (snap_parse_buffer(data, size, &h, &secs, &err) == 0) {
 		/* A parsed table must describe sections inside the buffer. */
 		for (uint32_t i = 0; i < h.section_count; i++)

@@ -48,7 +48,7 @@ static void make_snapshot(void)
 	size_t clen;
 	ck_assert_int_eq(snap_config_encode(&cfg, &cbuf, &clen), 0);
 	struct snap_writer *w;
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_writer_create(snap, &w, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "config", SNAP_SEC_CONFIG, 1, cbuf, clen, &err), 0);
 	uint8_t *mem =
@@ -104,7 +104,7 @@ static uint64_t allocated(const char *path)
 
 START_TEST(roundtrip)
 {
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_msg(snap_bundle_export(snap, bundle, &err) == 0, "%s", err.msg);
 	/* Sparse entries: the bundle is far smaller than the 9 MiB it holds. */
 	struct stat st;
@@ -140,7 +140,7 @@ END_TEST
 
 START_TEST(changed_file)
 {
-	struct snap_err err;
+	struct vmm_err err;
 	write_file(kernel, "KERNEL-IMAGE-2", 14, 0);
 	ck_assert_int_eq(snap_bundle_export(snap, bundle, &err), -ESTALE);
 	ck_assert_ptr_nonnull(strstr(err.msg, "changed"));
@@ -151,7 +151,7 @@ END_TEST
 static void expect_import_fails(const char *why_substr)
 {
 	char dir[512];
-	struct snap_err err;
+	struct vmm_err err;
 	snprintf(dir, sizeof(dir), "%s/imp", tmpdir);
 	int rc = snap_bundle_import(bundle, dir, &err);
 	if (getenv("SNAP_TEST_VERBOSE"))
@@ -165,7 +165,7 @@ static void expect_import_fails(const char *why_substr)
 
 START_TEST(truncated)
 {
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_bundle_export(snap, bundle, &err), 0);
 	struct stat st;
 	ck_assert_int_eq(stat(bundle, &st), 0);
@@ -178,7 +178,7 @@ END_TEST
 
 START_TEST(corrupted)
 {
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_bundle_export(snap, bundle, &err), 0);
 	struct stat st;
 	ck_assert_int_eq(stat(bundle, &st), 0);
@@ -276,7 +276,7 @@ START_TEST(config_codec)
 	size_t len;
 	ck_assert_int_eq(snap_config_encode(&cfg, &buf, &len), 0);
 	struct snap_config out;
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_msg(snap_config_decode(buf, len, 3ull << 20, &out, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(out.nr_vcpus, 2);
 	ck_assert_uint_eq(out.regions[1].gpa, 1ull << 32);

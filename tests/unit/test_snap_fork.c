@@ -74,7 +74,7 @@ START_TEST(start)
 				   .control = true,
 				   .vsock_cid = "3",
 				   .extra_args = extra};
-	struct snap_err err;
+	struct vmm_err err;
 	pid_t pid;
 	ck_assert_msg(snap_fork_start(&o, 1, &pid, &err) == 0, "%s", err.msg);
 	int st;
@@ -107,7 +107,7 @@ START_TEST(missing_binary)
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s/forks", tmpdir);
 	struct snap_fork_opts o = {.smolvm = "/nonexistent/smolvm", .snapshot = "/s", .dir = dir};
-	struct snap_err err;
+	struct vmm_err err;
 	pid_t pid;
 	ck_assert_int_eq(snap_fork_start(&o, 0, &pid, &err), 0);
 	int st;

@@ -48,7 +48,7 @@ static struct snap_fingerprint test_fp(void)
 static void write_sample(const char *path)
 {
 	struct snap_writer *w;
-	struct snap_err err = {{0}};
+	struct vmm_err err = {{0}};
 	ck_assert_int_eq(snap_writer_create(path, &w, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "config", SNAP_SEC_CONFIG, 1, "hello", 5, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "vcpu.0", SNAP_SEC_VCPU, 1, "regs!!!", 7, &err), 0);
@@ -87,7 +87,7 @@ START_TEST(roundtrip)
 	path_in(path, sizeof(path), "a.smolsnap");
 	write_sample(path);
 	struct snap_file *f;
-	struct snap_err err = {{0}};
+	struct vmm_err err = {{0}};
 	ck_assert_msg(snap_file_open(path, &f, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(f->hdr.section_count, 3);
 	ck_assert_int_eq(f->hdr.major, SNAP_MAJOR);
@@ -151,7 +151,7 @@ static void reseal_header(const char *path)
 	close(fd);
 }
 
-static int open_err(const char *path, struct snap_err *err)
+static int open_err(const char *path, struct vmm_err *err)
 {
 	struct snap_file *f = NULL;
 	int rc = snap_file_open(path, &f, err);
@@ -165,7 +165,7 @@ START_TEST(bad_magic)
 	path_in(path, sizeof(path), "m.smolsnap");
 	write_sample(path);
 	poke(path, 0, "XMOLSNAP", 8);
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(open_err(path, &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "bad magic"));
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
@@ -178,7 +178,7 @@ START_TEST(header_checksum)
 	path_in(path, sizeof(path), "h.smolsnap");
 	write_sample(path);
 	poke(path, SNAP_OFF_FP + SNAP_FP_MODEL, "\x99", 1);
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(open_err(path, &err), -EBADMSG);
 	ck_assert_ptr_nonnull(strstr(err.msg, "header checksum"));
 }
@@ -190,7 +190,7 @@ START_TEST(versions)
 	path_in(path, sizeof(path), "v.smolsnap");
 	write_sample(path);
 	uint8_t v[2];
-	struct snap_err err;
+	struct vmm_err err;
 	snap_put16(v, SNAP_MAJOR + 1);
 	poke(path, SNAP_OFF_MAJOR, v, 2);
 	ck_assert_int_eq(open_err(path, &err), -EPROTONOSUPPORT);
@@ -222,7 +222,7 @@ START_TEST(truncated)
 	write_sample(path);
 	struct stat st;
 	ck_assert_int_eq(stat(path, &st), 0);
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(truncate(path, st.st_size - 1), 0);
 	ck_assert_int_eq(open_err(path, &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "truncated"));
@@ -245,7 +245,7 @@ START_TEST(corrupt_sections)
 	path_in(path, sizeof(path), "c.smolsnap");
 	write_sample(path);
 	struct snap_file *f;
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_file_open(path, &f, &err), 0);
 	const struct snap_section *v = snap_file_find(f, "vcpu.0");
 	const struct snap_section *m = snap_file_find(f, "memory");
@@ -296,7 +296,7 @@ static uint8_t *forge(const struct snap_section *secs, uint32_t n, uint64_t file
 	return buf;
 }
 
-static int parse_forged(const struct snap_section *secs, uint32_t n, struct snap_err *err)
+static int parse_forged(const struct snap_section *secs, uint32_t n, struct vmm_err *err)
 {
 	uint64_t size = 3 * 4096ull + 64ull * 4, toff = 3 * 4096ull;
 	uint8_t *buf = forge(secs, n, size, toff);
@@ -319,7 +319,7 @@ static int parse_forged(const struct snap_section *secs, uint32_t n, struct snap
 
 START_TEST(layout_checks)
 {
-	struct snap_err err;
+	struct vmm_err err;
 	struct snap_section ok[2] = {
 	    {.name = "config", .type = SNAP_SEC_CONFIG, .offset = 4096, .length = 100},
 	    {.name = "memory", .type = SNAP_SEC_MEMORY, .offset = 8192, .length = 4096},
@@ -371,7 +371,7 @@ END_TEST
 
 START_TEST(header_limits)
 {
-	struct snap_err err;
+	struct vmm_err err;
 	struct snap_section one = {
 	    .name = "config", .type = SNAP_SEC_CONFIG, .offset = 4096, .length = 8};
 	/* Table offset beyond the file. */
@@ -400,7 +400,7 @@ START_TEST(writer_rejects)
 	char path[512];
 	path_in(path, sizeof(path), "w.smolsnap");
 	struct snap_writer *w;
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_writer_create(path, &w, &err), 0);
 	ck_assert_int_eq(snap_writer_add(w, "Bad/Name", SNAP_SEC_NOTE, 1, "x", 1, &err), -EINVAL);
 	ck_assert_int_eq(snap_writer_add(w, "note", SNAP_SEC_NOTE, 1, "x", 1, &err), 0);
@@ -419,7 +419,7 @@ END_TEST
 START_TEST(fingerprint)
 {
 	struct snap_fingerprint a = test_fp(), b = a;
-	struct snap_err err, warn;
+	struct vmm_err err, warn;
 	ck_assert_int_eq(snap_fp_compare(&a, &b, false, &warn, &err), 0);
 	ck_assert_str_eq(warn.msg, "");
 	b.stepping = a.stepping + 1;
@@ -475,7 +475,7 @@ START_TEST(private_file_memory)
 	mem[5 * 4096] = 'F';			   /* private copy of a data page */
 	(void)*(volatile uint8_t *)&mem[9 * 4096]; /* read-only touch of a hole */
 	struct snap_writer *w;
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_writer_create(path, &w, &err), 0);
 	struct snap_mem_range r = {mem, 16 * 4096ull, fd, 0, true};
 	struct snap_mem_stats st;

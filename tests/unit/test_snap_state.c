@@ -39,7 +39,7 @@ START_TEST(vcpu_roundtrip)
 {
 	struct vcpu_state *in = sample_vcpu(), *out = calloc(1, sizeof(*out));
 	struct strbuf sb = {0};
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_vcpu_encode(in, &sb), 0);
 	ck_assert_uint_eq(sb.len % 8, 0);
 	ck_assert_msg(snap_vcpu_decode(sb.buf, sb.len, out, &err) == 0, "%s", err.msg);
@@ -56,7 +56,7 @@ START_TEST(vcpu_roundtrip)
 END_TEST
 
 /* Encodes a sample, then lets fn damage the bytes. */
-static int decode_damaged(void (*fn)(uint8_t *buf, size_t len), struct snap_err *err)
+static int decode_damaged(void (*fn)(uint8_t *buf, size_t len), struct vmm_err *err)
 {
 	struct vcpu_state *in = sample_vcpu(), *out = calloc(1, sizeof(*out));
 	struct strbuf sb = {0};
@@ -88,7 +88,7 @@ static void huge_len(uint8_t *b, size_t len)
 
 START_TEST(vcpu_hostile)
 {
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(decode_damaged(unknown_tag, &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "unknown record tag 77"));
 	ck_assert_int_eq(decode_damaged(dup_tag, &err), -EINVAL);
@@ -139,7 +139,7 @@ START_TEST(vm_roundtrip_and_hostile)
 	in.clock.clock = 123456789;
 	in.clock.flags = KVM_CLOCK_TSC_STABLE;
 	struct strbuf sb = {0};
-	struct snap_err err;
+	struct vmm_err err;
 	ck_assert_int_eq(snap_vm_encode(&in, &sb), 0);
 	ck_assert_msg(snap_vm_decode(sb.buf, sb.len, &out, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof(in)),

@@ -87,7 +87,7 @@ int cmd_fork(int argc, char **argv)
 
 	/* Fail fast, once, on a bad snapshot instead of N times in the forks. */
 	struct snap_file *f = NULL;
-	struct snap_err err;
+	struct vmm_err err;
 	if (snap_file_open(o.snapshot, &f, &err)) {
 		fprintf(stderr, "smolvm fork: %s\n", err.msg);
 		return SMOLVM_EXIT_USAGE;

@@ -190,7 +190,7 @@ static int disk_device(struct restore_args *a)
 {
 	struct snap_file *f = NULL;
 	struct snap_config cfg = {0};
-	struct snap_err err;
+	struct vmm_err err;
 	void *buf = NULL;
 	size_t len;
 	int rc = snap_file_open(a->o.path, &f, &err);
@@ -285,7 +285,7 @@ int cmd_restore(int argc, char **argv)
 
 	struct vm *vm = NULL;
 	struct snap_restore_times t;
-	struct snap_err err;
+	struct vmm_err err;
 	rc = snap_restore(&a.o, &vm, &t, &err);
 	if (rc) {
 		if (err.msg[0]) /* empty: the failing part already said why */

@@ -29,7 +29,7 @@ static void usage(FILE *f)
 static int do_info(const char *path)
 {
 	struct snap_file *f = NULL;
-	struct snap_err err;
+	struct vmm_err err;
 	if (snap_file_open(path, &f, &err)) {
 		fprintf(stderr, "smolvm snapshot info: %s\n", err.msg);
 		return SMOLVM_EXIT_FAIL;
@@ -45,7 +45,7 @@ static int do_info(const char *path)
 	printf("guest tsc:   %u kHz, KVM API %u, %u CPUID entries (hash %016" PRIx64 ")\n",
 	       h->fp.tsc_khz, h->fp.kvm_api, h->fp.cpuid_nent, h->fp.cpuid_hash);
 	struct snap_fingerprint host;
-	struct snap_err warn;
+	struct vmm_err warn;
 	if (snap_fp_host(-1, -1, &host, &err) == 0) {
 		host.cpuid_nent = h->fp.cpuid_nent;
 		host.cpuid_hash = h->fp.cpuid_hash;
@@ -89,7 +89,7 @@ static int do_info(const char *path)
 static int do_verify(const char *path)
 {
 	struct snap_file *f = NULL;
-	struct snap_err err;
+	struct vmm_err err;
 	int rc = snap_file_open(path, &f, &err);
 	if (!rc)
 		rc = snap_file_verify(f, &err);
@@ -143,7 +143,7 @@ int cmd_snapshot(int argc, char **argv)
 			usage(stderr);
 			return SMOLVM_EXIT_USAGE;
 		}
-		struct snap_err err;
+		struct vmm_err err;
 		int rc = !strcmp(sub, "export") ? snap_bundle_export(src, dst, &err)
 						: snap_bundle_import(src, dst, &err);
 		if (rc) {

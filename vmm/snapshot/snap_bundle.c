@@ -48,7 +48,7 @@ int snap_bundle_resolve(const char *snap_path, unsigned i, const char *path, cha
 }
 
 /* Reads the snapshot's config section (validated). */
-static int load_config(const struct snap_file *f, struct snap_config *cfg, struct snap_err *err)
+static int load_config(const struct snap_file *f, struct snap_config *cfg, struct vmm_err *err)
 {
 	const struct snap_section *mem = snap_file_find(f, "memory");
 	void *buf;
@@ -58,36 +58,36 @@ static int load_config(const struct snap_file *f, struct snap_config *cfg, struc
 		return rc;
 	rc = snap_config_decode(buf, len, mem ? mem->length : 0, cfg, err);
 	free(buf);
-	return rc ? snap_err_prefix(err, rc, f->path) : 0;
+	return rc ? vmm_err_prefix(err, rc, f->path) : 0;
 }
 
 /* ---- export ---- */
 
-static int ar_fail(struct archive *a, struct snap_err *err, const char *what, const char *path)
+static int ar_fail(struct archive *a, struct vmm_err *err, const char *what, const char *path)
 {
-	return snap_errf(err, -EIO, "%s: %s: %s", path, what,
+	return vmm_errf(err, -EIO, "%s: %s: %s", path, what,
 			 archive_error_string(a) ? archive_error_string(a) : "unknown error");
 }
 
 /* Adds one regular file as a sparse entry: holes become sparse-map gaps and
  * are never stored. *out_sum is the XXH3-64 of the whole logical content. */
 static int add_file(struct archive *a, const char *src, const char *name, uint64_t *out_size,
-		    uint64_t *out_sum, struct snap_err *err)
+		    uint64_t *out_sum, struct vmm_err *err)
 {
 	int fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return snap_errf(err, -errno, "%s: cannot open: %s", src, strerror(errno));
+		return vmm_errf(err, -errno, "%s: cannot open: %s", src, strerror(errno));
 	struct stat st;
 	struct archive_entry *e = archive_entry_new();
 	uint8_t *buf = malloc(IO_CHUNK);
 	XXH3_state_t *hs = XXH3_createState();
 	int rc = 0;
 	if (!e || !buf || !hs) {
-		rc = snap_errf(err, -ENOMEM, "out of memory");
+		rc = vmm_errf(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = snap_errf(err, -EINVAL, "%s: not a regular file", src);
+		rc = vmm_errf(err, -EINVAL, "%s: not a regular file", src);
 		goto out;
 	}
 	uint64_t size = (uint64_t)st.st_size;
@@ -139,7 +139,7 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 			size_t n = hend - pos < IO_CHUNK ? (size_t)(hend - pos) : IO_CHUNK;
 			ssize_t r = pread(fd, buf, n, (off_t)pos);
 			if (r <= 0) {
-				rc = snap_errf(err, r < 0 ? -errno : -EIO,
+				rc = vmm_errf(err, r < 0 ? -errno : -EIO,
 					       "%s: read failed at %" PRIu64, src, pos);
 				goto out;
 			}
@@ -162,11 +162,11 @@ out:
 }
 
 static int add_buffer(struct archive *a, const char *name, const void *data, size_t len,
-		      struct snap_err *err)
+		      struct vmm_err *err)
 {
 	struct archive_entry *e = archive_entry_new();
 	if (!e)
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	archive_entry_set_pathname(e, name);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
@@ -179,7 +179,7 @@ static int add_buffer(struct archive *a, const char *name, const void *data, siz
 	return rc;
 }
 
-int snap_bundle_export(const char *snap_path, const char *out_path, struct snap_err *err)
+int snap_bundle_export(const char *snap_path, const char *out_path, struct vmm_err *err)
 {
 	struct snap_file *f = NULL;
 	struct snap_config cfg = {0};
@@ -196,7 +196,7 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct snap_
 	a = archive_write_new();
 	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
-		rc = snap_errf(err, -ENOSYS, "%s: libarchive lacks pax/zstd support", out_path);
+		rc = vmm_errf(err, -ENOSYS, "%s: libarchive lacks pax/zstd support", out_path);
 		goto out;
 	}
 	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
@@ -213,14 +213,14 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct snap_
 		const struct snap_file_ref *r = &cfg.files[i];
 		if (snap_bundle_entry_name(i, r->path, name, sizeof(name)) ||
 		    snap_bundle_resolve(snap_path, i, r->path, src, sizeof(src))) {
-			rc = snap_errf(err, -ENAMETOOLONG, "%s: path too long", r->path);
+			rc = vmm_errf(err, -ENAMETOOLONG, "%s: path too long", r->path);
 			goto out;
 		}
 		rc = add_file(a, src, name, &size, &sum, err);
 		if (rc)
 			goto out;
 		if (size != r->size || (r->xxh3 && sum != r->xxh3)) {
-			rc = snap_errf(err, -ESTALE,
+			rc = vmm_errf(err, -ESTALE,
 				       "%s (%s of the snapshot) changed since the snapshot was "
 				       "taken: %" PRIu64 " bytes, snapshot recorded %" PRIu64,
 				       src, snap_file_role_name(r->role), size, r->size);
@@ -236,7 +236,7 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct snap_
 		goto out;
 	}
 	if (rename(tmp, out_path) < 0)
-		rc = snap_errf(err, -errno, "%s: rename to %s: %s", tmp, out_path, strerror(errno));
+		rc = vmm_errf(err, -errno, "%s: rename to %s: %s", tmp, out_path, strerror(errno));
 out:
 	if (a)
 		archive_write_free(a);
@@ -283,17 +283,17 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 /* Streams the current entry to dirfd/name, leaving zero pages as holes. */
 static int extract(struct archive *a, int dirfd, const char *name, uint64_t size,
-		   struct imported *out, struct snap_err *err)
+		   struct imported *out, struct vmm_err *err)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return snap_errf(err, -errno, "bundle entry %s: cannot create: %s", name,
+		return vmm_errf(err, -errno, "bundle entry %s: cannot create: %s", name,
 				 strerror(errno));
 	XXH3_state_t *hs = XXH3_createState();
 	int rc = 0;
 	if (!hs) {
 		close(fd);
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	}
 	XXH3_64bits_reset(hs);
 	uint64_t pos = 0;
@@ -310,7 +310,7 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 		}
 		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > size ||
 		    len > size - (uint64_t)off) {
-			rc = snap_errf(err, -EINVAL,
+			rc = vmm_errf(err, -EINVAL,
 				       "bundle entry %s: data block at %lld lies outside "
 				       "its %" PRIu64 " bytes",
 				       name, (long long)off, size);
@@ -331,7 +331,7 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 				n = len - done;
 			if (!all_zero(p + done, n) &&
 			    pwrite(fd, p + done, n, (off_t)(pos + done)) != (ssize_t)n) {
-				rc = snap_errf(err, -EIO, "bundle entry %s: write failed: %s", name,
+				rc = vmm_errf(err, -EIO, "bundle entry %s: write failed: %s", name,
 					       strerror(errno));
 				goto out;
 			}
@@ -345,7 +345,7 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 		pos += n;
 	}
 	if (ftruncate(fd, (off_t)size) < 0) {
-		rc = snap_errf(err, -errno, "bundle entry %s: %s", name, strerror(errno));
+		rc = vmm_errf(err, -errno, "bundle entry %s: %s", name, strerror(errno));
 		goto out;
 	}
 	snprintf(out->name, sizeof(out->name), "%s", name);
@@ -359,12 +359,12 @@ out:
 
 /* Checks the manifest text against what was extracted: same set of names,
  * sizes and hashes. */
-static int check_manifest(char *text, const struct imported *got, unsigned n, struct snap_err *err)
+static int check_manifest(char *text, const struct imported *got, unsigned n, struct vmm_err *err)
 {
 	char *save = NULL;
 	char *line = strtok_r(text, "\n", &save);
 	if (!line || strcmp(line, "smolmachine 1") != 0)
-		return snap_errf(err, -EPROTONOSUPPORT,
+		return vmm_errf(err, -EPROTONOSUPPORT,
 				 "bundle manifest does not start with \"smolmachine 1\"");
 	unsigned seen = 0;
 	while ((line = strtok_r(NULL, "\n", &save))) {
@@ -373,17 +373,17 @@ static int check_manifest(char *text, const struct imported *got, unsigned n, st
 		char tail;
 		if (sscanf(line, "entry %255s %" SCNu64 " %" SCNx64 " %c", name, &size, &sum,
 			   &tail) != 3)
-			return snap_errf(err, -EINVAL, "bundle manifest: bad line \"%.80s\"", line);
+			return vmm_errf(err, -EINVAL, "bundle manifest: bad line \"%.80s\"", line);
 		unsigned i;
 		for (i = 0; i < n && strcmp(got[i].name, name) != 0; i++)
 			;
 		if (i == n)
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "bundle manifest lists %s, which the bundle "
 					 "does not contain (truncated bundle?)",
 					 name);
 		if (got[i].size != size || got[i].sum != sum)
-			return snap_errf(err, -EBADMSG,
+			return vmm_errf(err, -EBADMSG,
 					 "bundle entry %s: %" PRIu64 " bytes hash %016" PRIx64
 					 ", manifest says %" PRIu64 " bytes hash %016" PRIx64
 					 ": the bundle is corrupt",
@@ -391,12 +391,12 @@ static int check_manifest(char *text, const struct imported *got, unsigned n, st
 		seen++;
 	}
 	if (seen != n)
-		return snap_errf(err, -EINVAL, "bundle has %u entries but its manifest lists %u", n,
+		return vmm_errf(err, -EINVAL, "bundle has %u entries but its manifest lists %u", n,
 				 seen);
 	return 0;
 }
 
-int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err *err)
+int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err *err)
 {
 	struct archive *a = archive_read_new();
 	struct imported *got = calloc(SNAP_BUNDLE_MAX_ENTRIES, sizeof(*got));
@@ -405,23 +405,23 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 	unsigned n = 0;
 	bool made_dir = false, wrote = false;
 	if (!a || !got) {
-		rc = snap_errf(err, -ENOMEM, "out of memory");
+		rc = vmm_errf(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (mkdir(dir, 0755) == 0) {
 		made_dir = true;
 	} else if (errno != EEXIST) {
-		rc = snap_errf(err, -errno, "%s: cannot create: %s", dir, strerror(errno));
+		rc = vmm_errf(err, -errno, "%s: cannot create: %s", dir, strerror(errno));
 		goto out;
 	}
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		rc = snap_errf(err, -errno, "%s: %s", dir, strerror(errno));
+		rc = vmm_errf(err, -errno, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (!made_dir && (faccessat(dirfd, SNAP_BUNDLE_SNAPSHOT, F_OK, 0) == 0 ||
 			  faccessat(dirfd, "files", F_OK, 0) == 0)) {
-		rc = snap_errf(err, -EEXIST,
+		rc = vmm_errf(err, -EEXIST,
 			       "%s already holds an imported machine: import into a "
 			       "new directory",
 			       dir);
@@ -429,7 +429,7 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 	}
 	wrote = true; /* from here on, clean up what we write */
 	if (mkdirat(dirfd, "files", 0755) < 0) {
-		rc = snap_errf(err, -errno, "%s/files: %s", dir, strerror(errno));
+		rc = vmm_errf(err, -errno, "%s/files: %s", dir, strerror(errno));
 		goto out;
 	}
 	archive_read_support_filter_zstd(a);
@@ -449,7 +449,7 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 		}
 		const char *name = archive_entry_pathname(e);
 		if (!name || !entry_name_ok(name)) {
-			rc = snap_errf(err, -EINVAL,
+			rc = vmm_errf(err, -EINVAL,
 				       "%s: refusing entry \"%.100s\": not a name a "
 				       "bundle may contain (path traversal?)",
 				       bundle_path, name ? name : "(none)");
@@ -457,18 +457,18 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 		}
 		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
 		    archive_entry_symlink(e)) {
-			rc = snap_errf(err, -EINVAL, "%s: entry %s is not a regular file",
+			rc = vmm_errf(err, -EINVAL, "%s: entry %s is not a regular file",
 				       bundle_path, name);
 			goto out;
 		}
 		if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
-			rc = snap_errf(err, -EINVAL, "%s: entry %s has no size", bundle_path, name);
+			rc = vmm_errf(err, -EINVAL, "%s: entry %s has no size", bundle_path, name);
 			goto out;
 		}
 		uint64_t size = (uint64_t)archive_entry_size(e);
 		if (!strcmp(name, SNAP_BUNDLE_MANIFEST)) {
 			if (manifest || size > MANIFEST_MAX) {
-				rc = snap_errf(err, -EINVAL, "%s: duplicate or oversized manifest",
+				rc = vmm_errf(err, -EINVAL, "%s: duplicate or oversized manifest",
 					       bundle_path);
 				goto out;
 			}
@@ -481,7 +481,7 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 			continue;
 		}
 		if (n == SNAP_BUNDLE_MAX_ENTRIES) {
-			rc = snap_errf(err, -E2BIG, "%s: more than %u entries", bundle_path,
+			rc = vmm_errf(err, -E2BIG, "%s: more than %u entries", bundle_path,
 				       SNAP_BUNDLE_MAX_ENTRIES);
 			goto out;
 		}
@@ -491,12 +491,12 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err
 		n++;
 	}
 	if (!manifest) {
-		rc = snap_errf(err, -EINVAL, "%s: no manifest (truncated bundle?)", bundle_path);
+		rc = vmm_errf(err, -EINVAL, "%s: no manifest (truncated bundle?)", bundle_path);
 		goto out;
 	}
 	rc = check_manifest(manifest, got, n, err);
 	if (rc) {
-		snap_err_prefix(err, rc, bundle_path);
+		vmm_err_prefix(err, rc, bundle_path);
 		goto out;
 	}
 	/* The snapshot itself: every section checksum, memory included. */

@@ -18,7 +18,7 @@
 #define SMOL_SNAP_BUNDLE_H
 
 #include "snap_config.h"
-#include "snap_err.h"
+#include "smolvm/err.h"
 
 #include <stddef.h>
 
@@ -29,11 +29,11 @@
 /* Writes the bundle for the snapshot at snap_path to out_path (replaced
  * atomically: written to a temporary name, renamed at the end). Every file in
  * the snapshot's config must exist with its recorded size. */
-int snap_bundle_export(const char *snap_path, const char *out_path, struct snap_err *err);
+int snap_bundle_export(const char *snap_path, const char *out_path, struct vmm_err *err);
 
 /* Unpacks bundle_path into dir (created; an existing empty directory is
  * accepted) as described above. */
-int snap_bundle_import(const char *bundle_path, const char *dir, struct snap_err *err);
+int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err *err);
 
 /* The name file i (path `path`) of a config has inside a bundle:
  * "files/<i>-<basename>". Writes into buf; -ENAMETOOLONG if it does not fit. */

@@ -87,25 +87,25 @@ int snap_config_encode(const struct snap_config *cfg, uint8_t **out, size_t *out
 }
 
 int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, struct snap_config *cfg,
-		       struct snap_err *err)
+		       struct vmm_err *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	if (len < 24)
-		return snap_errf(err, -EINVAL, "config section is %zu bytes, too short", len);
+		return vmm_errf(err, -EINVAL, "config section is %zu bytes, too short", len);
 	uint32_t nv = snap_get32(buf), nr = snap_get32(buf + 4), nf = snap_get32(buf + 8);
 	cfg->mem_size = snap_get64(buf + 16);
 	if (nv == 0 || nv > SNAP_MAX_VCPUS)
-		return snap_errf(err, -EINVAL, "config: nr_vcpus %u is outside 1..%u", nv,
+		return vmm_errf(err, -EINVAL, "config: nr_vcpus %u is outside 1..%u", nv,
 				 SNAP_MAX_VCPUS);
 	if (nr == 0 || nr > SNAP_MAX_REGIONS || nf > SNAP_MAX_FILES)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "config: %u memory regions / %u files is outside the "
 				 "limits (1..%u / %u)",
 				 nr, nf, SNAP_MAX_REGIONS, SNAP_MAX_FILES);
 	cfg->nr_vcpus = nv;
 	size_t pos = 24;
 	if ((len - pos) / 24 < nr)
-		return snap_errf(err, -EINVAL, "config: %u regions do not fit in %zu bytes", nr,
+		return vmm_errf(err, -EINVAL, "config: %u regions do not fit in %zu bytes", nr,
 				 len);
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < nr; i++, pos += 24) {
@@ -114,7 +114,7 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 		if (r.size == 0 || (r.gpa | r.size | r.mem_offset) % SNAP_PAGE_SIZE ||
 		    r.gpa + r.size < r.gpa || r.mem_offset > memory_len ||
 		    r.size > memory_len - r.mem_offset)
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "config: region %u (gpa %#" PRIx64 " size %#" PRIx64
 					 " at %#" PRIx64 ") is unaligned or outside the %" PRIu64
 					 "-byte memory section",
@@ -122,7 +122,7 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 		for (uint32_t j = 0; j < i; j++) {
 			const struct snap_region *o = &cfg->regions[j];
 			if (r.gpa < o->gpa + o->size && o->gpa < r.gpa + r.size)
-				return snap_errf(
+				return vmm_errf(
 				    err, -EINVAL,
 				    "config: regions %u and %u overlap in guest memory", j, i);
 		}
@@ -131,14 +131,14 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 	}
 	cfg->nr_regions = nr;
 	if (total != cfg->mem_size)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "config: regions add up to %" PRIu64
 				 " bytes, mem_size is %" PRIu64,
 				 total, cfg->mem_size);
 	for (uint32_t i = 0; i < nf; i++) {
 		if (len - pos < 24) {
 			snap_config_release(cfg);
-			return snap_errf(err, -EINVAL, "config: file %u is cut off", i);
+			return vmm_errf(err, -EINVAL, "config: file %u is cut off", i);
 		}
 		uint32_t role = snap_get32(buf + pos), n = snap_get32(buf + pos + 4);
 		uint64_t size = snap_get64(buf + pos + 8), sum = snap_get64(buf + pos + 16);
@@ -146,7 +146,7 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 		if (n == 0 || n >= SNAP_PATH_MAX || pad8(n) > len - pos ||
 		    memchr(buf + pos, 0, n)) {
 			snap_config_release(cfg);
-			return snap_errf(err, -EINVAL, "config: file %u has a bad path (length %u)",
+			return vmm_errf(err, -EINVAL, "config: file %u has a bad path (length %u)",
 					 i, n);
 		}
 		/* a length-delimited field with no NUL: copy exactly n bytes */
@@ -157,14 +157,14 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 		}
 		if (!p) {
 			snap_config_release(cfg);
-			return snap_errf(err, -ENOMEM, "out of memory");
+			return vmm_errf(err, -ENOMEM, "out of memory");
 		}
 		cfg->files[cfg->nr_files++] = (struct snap_file_ref){role, size, sum, p};
 		pos += pad8(n);
 	}
 	if (pos != len) {
 		snap_config_release(cfg);
-		return snap_errf(err, -EINVAL, "config: %zu unexpected trailing bytes", len - pos);
+		return vmm_errf(err, -EINVAL, "config: %zu unexpected trailing bytes", len - pos);
 	}
 	return 0;
 }

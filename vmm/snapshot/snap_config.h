@@ -13,7 +13,7 @@
 #ifndef SMOL_SNAP_CONFIG_H
 #define SMOL_SNAP_CONFIG_H
 
-#include "snap_err.h"
+#include "smolvm/err.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,7 +59,7 @@ int snap_config_encode(const struct snap_config *cfg, uint8_t **out, size_t *out
  * memory section; paths non-empty and NUL-free). On success cfg owns its
  * paths (snap_config_release). */
 int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, struct snap_config *cfg,
-		       struct snap_err *err);
+		       struct vmm_err *err);
 
 /* Adds a file reference (path copied). */
 int snap_config_add_file(struct snap_config *cfg, uint32_t role, const char *path, uint64_t size,

@@ -47,7 +47,7 @@ struct snap_ctl {
  * Event-loop thread. Writes a one-line summary into reply. */
 static int take_snapshot(struct snap_ctl *c, const char *path, char *reply, size_t len)
 {
-	struct snap_err err = {{0}};
+	struct vmm_err err = {{0}};
 	int rc = vm_pause(c->vm);
 	if (rc) {
 		snprintf(reply, len, "error pausing the VM: %s", strerror(-rc));
@@ -78,7 +78,7 @@ static int take_snapshot(struct snap_ctl *c, const char *path, char *reply, size
 static void checkpoint_work(void *opaque)
 {
 	struct snap_ctl *c = opaque;
-	char reply[SNAP_ERR_MAX + 64];
+	char reply[VMM_ERR_MAX + 64];
 	int rc = take_snapshot(c, c->checkpoint_path, reply, sizeof(reply));
 	if (rc) {
 		fprintf(stderr, "smolvm: checkpoint snapshot failed: %s\n", reply);
@@ -147,7 +147,7 @@ static void handle_line(struct snap_ctl *c, char *line, char *reply, size_t len)
 
 static void reply_to(struct ctl_client *cl, const char *reply)
 {
-	char out[SNAP_ERR_MAX + 128];
+	char out[VMM_ERR_MAX + 128];
 	int n = snprintf(out, sizeof(out), "%.*s\n", (int)sizeof(out) - 2, reply);
 	/* Answers are short; a client that does not read them is dropped
 	 * rather than allowed to stall the event loop. */
@@ -172,7 +172,7 @@ static void client_ready(void *opaque, uint32_t events)
 		*nl = '\0';
 		if (nl > cl->buf && nl[-1] == '\r')
 			nl[-1] = '\0';
-		char reply[SNAP_ERR_MAX + 64];
+		char reply[VMM_ERR_MAX + 64];
 		handle_line(c, cl->buf, reply, sizeof(reply));
 		size_t used = (size_t)(nl - cl->buf) + 1;
 		memmove(cl->buf, nl + 1, cl->len - used);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-int snap_file_open(const char *path, struct snap_file **out, struct snap_err *err)
+int snap_file_open(const char *path, struct snap_file **out, struct vmm_err *err)
 {
 	struct snap_file *f = calloc(1, sizeof(*f));
 	uint8_t *hdr = malloc(SNAP_HEADER_SIZE), *table = NULL;
@@ -20,21 +20,21 @@ int snap_file_open(const char *path, struct snap_file **out, struct snap_err *er
 	if (f)
 		f->fd = -1;
 	if (!f || !hdr || !(f->path = strdup(path))) {
-		rc = snap_errf(err, -ENOMEM, "out of memory");
+		rc = vmm_errf(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0) {
-		rc = snap_errf(err, -errno, "cannot open: %s", strerror(errno));
+		rc = vmm_errf(err, -errno, "cannot open: %s", strerror(errno));
 		goto fail;
 	}
 	struct stat st;
 	if (fstat(f->fd, &st) < 0) {
-		rc = snap_errf(err, -errno, "stat: %s", strerror(errno));
+		rc = vmm_errf(err, -errno, "stat: %s", strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = snap_errf(err, -EINVAL, "not a regular file");
+		rc = vmm_errf(err, -EINVAL, "not a regular file");
 		goto fail;
 	}
 	f->size = (uint64_t)st.st_size;
@@ -42,7 +42,7 @@ int snap_file_open(const char *path, struct snap_file **out, struct snap_err *er
 	memset(hdr, 0, SNAP_HEADER_SIZE);
 	rc = util_pread_exact(f->fd, hdr, hlen, 0);
 	if (rc) {
-		snap_errf(err, rc, "reading header: %s", strerror(-rc));
+		vmm_errf(err, rc, "reading header: %s", strerror(-rc));
 		goto fail;
 	}
 	rc = snap_header_parse(hdr, hlen, f->size, &f->hdr, err);
@@ -52,12 +52,12 @@ int snap_file_open(const char *path, struct snap_file **out, struct snap_err *er
 	table = malloc(tlen);
 	f->secs = calloc(f->hdr.section_count, sizeof(*f->secs));
 	if (!table || !f->secs) {
-		rc = snap_errf(err, -ENOMEM, "out of memory");
+		rc = vmm_errf(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	rc = util_pread_exact(f->fd, table, tlen, f->hdr.table_offset);
 	if (rc) {
-		snap_errf(err, rc, "reading section table: %s", strerror(-rc));
+		vmm_errf(err, rc, "reading section table: %s", strerror(-rc));
 		goto fail;
 	}
 	rc = snap_table_parse(&f->hdr, table, tlen, f->secs, err);
@@ -68,7 +68,7 @@ int snap_file_open(const char *path, struct snap_file **out, struct snap_err *er
 	*out = f;
 	return 0;
 fail:
-	snap_err_prefix(err, rc, path);
+	vmm_err_prefix(err, rc, path);
 	free(table);
 	free(hdr);
 	snap_file_close(f);
@@ -92,29 +92,29 @@ const struct snap_section *snap_file_find(const struct snap_file *f, const char 
 }
 
 int snap_file_read(const struct snap_file *f, const struct snap_section *s, uint32_t want_type,
-		   void **out, size_t *out_len, struct snap_err *err)
+		   void **out, size_t *out_len, struct vmm_err *err)
 {
 	if (want_type && s->type != want_type)
-		return snap_errf(err, -EINVAL, "%s: section %s has type %u, expected %u", f->path,
+		return vmm_errf(err, -EINVAL, "%s: section %s has type %u, expected %u", f->path,
 				 s->name, s->type, want_type);
 	if (s->type == SNAP_SEC_MEMORY || s->length > SNAP_SECTION_READ_MAX)
-		return snap_errf(err, -EFBIG,
+		return vmm_errf(err, -EFBIG,
 				 "%s: section %s (%" PRIu64 " bytes) is too big to read", f->path,
 				 s->name, s->length);
 	/* +1 so an empty section still gets a distinct allocation. */
 	void *buf = malloc((size_t)s->length + 1);
 	if (!buf)
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	int rc = util_pread_exact(f->fd, buf, (size_t)s->length, s->offset);
 	if (rc) {
 		free(buf);
-		return snap_errf(err, rc, "%s: reading section %s: %s", f->path, s->name,
+		return vmm_errf(err, rc, "%s: reading section %s: %s", f->path, s->name,
 				 strerror(-rc));
 	}
 	uint64_t sum = snap_hash(buf, (size_t)s->length);
 	if (sum != s->checksum) {
 		free(buf);
-		return snap_errf(err, -EBADMSG,
+		return vmm_errf(err, -EBADMSG,
 				 "%s: section %s checksum mismatch (stored %016" PRIx64
 				 ", computed %016" PRIx64 "): the file is corrupt",
 				 f->path, s->name, s->checksum, sum);
@@ -126,11 +126,11 @@ int snap_file_read(const struct snap_file *f, const struct snap_section *s, uint
 }
 
 int snap_file_read_named(const struct snap_file *f, const char *name, uint32_t want_type,
-			 void **out, size_t *out_len, struct snap_err *err)
+			 void **out, size_t *out_len, struct vmm_err *err)
 {
 	const struct snap_section *s = snap_file_find(f, name);
 	if (!s)
-		return snap_errf(err, -ENOENT, "%s: no section %s", f->path, name);
+		return vmm_errf(err, -ENOENT, "%s: no section %s", f->path, name);
 	return snap_file_read(f, s, want_type, out, out_len, err);
 }
 
@@ -185,7 +185,7 @@ out:
 	return rc;
 }
 
-int snap_file_verify(const struct snap_file *f, struct snap_err *err)
+int snap_file_verify(const struct snap_file *f, struct vmm_err *err)
 {
 	for (uint32_t i = 0; i < f->hdr.section_count; i++) {
 		const struct snap_section *s = &f->secs[i];
@@ -200,10 +200,10 @@ int snap_file_verify(const struct snap_file *f, struct snap_err *err)
 		uint64_t sum = 0;
 		int rc = hash_sparse(f, s, &sum);
 		if (rc)
-			return snap_errf(err, rc, "%s: reading section %s: %s", f->path, s->name,
+			return vmm_errf(err, rc, "%s: reading section %s: %s", f->path, s->name,
 					 strerror(-rc));
 		if (sum != s->checksum)
-			return snap_errf(err, -EBADMSG,
+			return vmm_errf(err, -EBADMSG,
 					 "%s: section %s checksum mismatch (stored %016" PRIx64
 					 ", computed %016" PRIx64 "): the file is corrupt",
 					 f->path, s->name, s->checksum, sum);
@@ -212,21 +212,21 @@ int snap_file_verify(const struct snap_file *f, struct snap_err *err)
 }
 
 int snap_file_map_memory(const struct snap_file *f, uint64_t offset, uint64_t len, void **out,
-			 struct snap_err *err)
+			 struct vmm_err *err)
 {
 	const struct snap_section *s = snap_file_find(f, "memory");
 	if (!s || s->type != SNAP_SEC_MEMORY)
-		return snap_errf(err, -ENOENT, "%s: no memory section", f->path);
+		return vmm_errf(err, -ENOENT, "%s: no memory section", f->path);
 	if (offset % SNAP_PAGE_SIZE || len % SNAP_PAGE_SIZE || offset > s->length ||
 	    len > s->length - offset || len == 0)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "%s: memory range %" PRIu64 "+%" PRIu64
 				 " does not fit the %" PRIu64 "-byte memory section",
 				 f->path, offset, len, s->length);
 	void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 		       f->fd, (off_t)(s->offset + offset));
 	if (p == MAP_FAILED)
-		return snap_errf(err, -errno, "%s: mmap of memory section: %s", f->path,
+		return vmm_errf(err, -errno, "%s: mmap of memory section: %s", f->path,
 				 strerror(errno));
 	*out = p;
 	return 0;

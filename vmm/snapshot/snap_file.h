@@ -26,7 +26,7 @@ struct snap_file {
 
 /* Opens path read-only and validates header and table. *out is owned by the
  * caller (snap_file_close). Errors name the path. */
-int snap_file_open(const char *path, struct snap_file **out, struct snap_err *err);
+int snap_file_open(const char *path, struct snap_file **out, struct vmm_err *err);
 
 /* Closes f. NULL is a no-op. */
 void snap_file_close(struct snap_file *f);
@@ -38,20 +38,20 @@ const struct snap_section *snap_file_find(const struct snap_file *f, const char 
  * the caller, and checks its checksum and, when want_type is non-zero, its
  * type. Sections larger than SNAP_SECTION_READ_MAX are refused. */
 int snap_file_read(const struct snap_file *f, const struct snap_section *s, uint32_t want_type,
-		   void **out, size_t *out_len, struct snap_err *err);
+		   void **out, size_t *out_len, struct vmm_err *err);
 
 /* Convenience: find by name and read; -ENOENT (with a message) if absent. */
 int snap_file_read_named(const struct snap_file *f, const char *name, uint32_t want_type,
-			 void **out, size_t *out_len, struct snap_err *err);
+			 void **out, size_t *out_len, struct vmm_err *err);
 
 /* Checks every section's checksum, the memory section included. */
-int snap_file_verify(const struct snap_file *f, struct snap_err *err);
+int snap_file_verify(const struct snap_file *f, struct vmm_err *err);
 
 /* Maps len bytes of the memory section starting at offset (page aligned,
  * within the section) MAP_PRIVATE, read-write: guest writes stay in this
  * process. Returns the mapping in *out; unmap with munmap. */
 int snap_file_map_memory(const struct snap_file *f, uint64_t offset, uint64_t len, void **out,
-			 struct snap_err *err);
+			 struct vmm_err *err);
 
 /* Allocated (st_blocks * 512) and apparent sizes of the file. */
 int snap_file_sizes(const struct snap_file *f, uint64_t *allocated, uint64_t *apparent);

@@ -28,7 +28,7 @@ void snap_fp_host_cpu(struct snap_fingerprint *fp)
 	fp->stepping = a & 0xf;
 }
 
-int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct snap_err *err)
+int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct vmm_err *err)
 {
 	int own_kvm = -1, own_vm = -1, rc = 0;
 	memset(fp, 0, sizeof(*fp));
@@ -36,24 +36,24 @@ int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct snap
 	if (kvm_fd < 0) {
 		kvm_fd = own_kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 		if (kvm_fd < 0)
-			return snap_errf(err, -errno, "/dev/kvm: %s", strerror(errno));
+			return vmm_errf(err, -errno, "/dev/kvm: %s", strerror(errno));
 	}
 	int api = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api < 0) {
-		rc = snap_errf(err, -errno, "KVM_GET_API_VERSION: %s", strerror(errno));
+		rc = vmm_errf(err, -errno, "KVM_GET_API_VERSION: %s", strerror(errno));
 		goto out;
 	}
 	fp->kvm_api = (uint32_t)api;
 	if (vm_fd < 0) {
 		vm_fd = own_vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 		if (vm_fd < 0) {
-			rc = snap_errf(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+			rc = vmm_errf(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
 			goto out;
 		}
 	}
 	int khz = ioctl(vm_fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0) {
-		rc = snap_errf(err, khz < 0 ? -errno : -EIO, "KVM_GET_TSC_KHZ: %s",
+		rc = vmm_errf(err, khz < 0 ? -errno : -EIO, "KVM_GET_TSC_KHZ: %s",
 			       khz < 0 ? strerror(errno) : "zero");
 		goto out;
 	}
@@ -89,23 +89,23 @@ uint64_t snap_fp_cpuid_hash(const struct kvm_cpuid_entry2 *e, size_t n)
 }
 
 int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fingerprint *host,
-		    bool tsc_scaling, struct snap_err *warn, struct snap_err *err)
+		    bool tsc_scaling, struct vmm_err *warn, struct vmm_err *err)
 {
 	if (warn)
 		warn->msg[0] = '\0';
 	if (strcmp(saved->vendor, host->vendor) != 0)
-		return snap_errf(err, -EXDEV,
+		return vmm_errf(err, -EXDEV,
 				 "snapshot was taken on a %s CPU, this host is %s: re-create the "
 				 "snapshot on this host",
 				 saved->vendor, host->vendor);
 	if (saved->family != host->family || saved->model != host->model)
-		return snap_errf(
+		return vmm_errf(
 		    err, -EXDEV,
 		    "snapshot was taken on CPU family %#x model %#x, this host is family "
 		    "%#x model %#x: re-create the snapshot on this host",
 		    saved->family, saved->model, host->family, host->model);
 	if (saved->kvm_api != host->kvm_api)
-		return snap_errf(err, -EXDEV, "snapshot needs KVM API %u, this host has %u",
+		return vmm_errf(err, -EXDEV, "snapshot needs KVM API %u, this host has %u",
 				 saved->kvm_api, host->kvm_api);
 	if (saved->tsc_khz != host->tsc_khz && !tsc_scaling) {
 		/* Without TSC scaling the guest would see its clocksource change
@@ -113,14 +113,14 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 		uint32_t d = saved->tsc_khz > host->tsc_khz ? saved->tsc_khz - host->tsc_khz
 							    : host->tsc_khz - saved->tsc_khz;
 		if ((uint64_t)d * 10000 > host->tsc_khz) /* more than 100 ppm */
-			return snap_errf(
+			return vmm_errf(
 			    err, -EXDEV,
 			    "snapshot's guest TSC runs at %u kHz, this host's at %u kHz "
 			    "and KVM cannot scale it (no KVM_CAP_TSC_CONTROL)",
 			    saved->tsc_khz, host->tsc_khz);
 	}
 	if (saved->stepping != host->stepping && warn)
-		snap_errf(warn, 0,
+		vmm_errf(warn, 0,
 			  "snapshot was taken on CPU stepping %u, this host is stepping %u; the "
 			  "guest's CPU features are checked one by one",
 			  saved->stepping, host->stepping);
@@ -164,7 +164,7 @@ static uint32_t reg_of(const struct kvm_cpuid_entry2 *e, int reg)
 }
 
 int snap_fp_cpuid_check(const struct kvm_cpuid_entry2 *saved, size_t nsaved,
-			const struct kvm_cpuid_entry2 *host, size_t nhost, struct snap_err *err)
+			const struct kvm_cpuid_entry2 *host, size_t nhost, struct vmm_err *err)
 {
 	static const char regname[4][4] = {"eax", "ebx", "ecx", "edx"};
 	for (size_t i = 0; i < sizeof(feature_regs) / sizeof(feature_regs[0]); i++) {
@@ -179,7 +179,7 @@ int snap_fp_cpuid_check(const struct kvm_cpuid_entry2 *saved, size_t nsaved,
 		uint32_t missing = want & ~have;
 		if (missing) {
 			int bit = __builtin_ctz(missing);
-			return snap_errf(
+			return vmm_errf(
 			    err, -EXDEV,
 			    "the guest was given CPUID leaf %#x.%u %s bit %d, which this "
 			    "host's KVM does not support: re-create the snapshot on this "

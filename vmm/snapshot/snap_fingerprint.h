@@ -23,7 +23,7 @@ void snap_fp_host_cpu(struct snap_fingerprint *fp);
  * (snap_fp_host_cpu), KVM_GET_API_VERSION on kvm_fd and KVM_GET_TSC_KHZ on
  * vm_fd (the VM's default guest TSC rate). With kvm_fd / vm_fd -1, opens
  * /dev/kvm and a throwaway VM itself. */
-int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct snap_err *err);
+int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct vmm_err *err);
 
 /* Hash of a guest CPUID table: every entry's function, index, flags and
  * registers, little-endian, in table order. */
@@ -36,13 +36,13 @@ uint64_t snap_fp_cpuid_hash(const struct kvm_cpuid_entry2 *e, size_t n);
  * A different stepping is allowed (the CPUID feature check decides) and
  * reported through *warn when warn is not NULL (empty otherwise). */
 int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fingerprint *host,
-		    bool tsc_scaling, struct snap_err *warn, struct snap_err *err);
+		    bool tsc_scaling, struct vmm_err *warn, struct vmm_err *err);
 
 /* Checks that every feature bit in the guest CPUID table saved[] (leaves 1,
  * 6, 7.0, 7.1, 0xd.1, 0x80000001, 0x80000007, 0x80000008) is also set in
  * host[], the table a fresh vCPU on this host gets. -EXDEV naming leaf,
  * register and bit otherwise. */
 int snap_fp_cpuid_check(const struct kvm_cpuid_entry2 *saved, size_t nsaved,
-			const struct kvm_cpuid_entry2 *host, size_t nhost, struct snap_err *err);
+			const struct kvm_cpuid_entry2 *host, size_t nhost, struct vmm_err *err);
 
 #endif

@@ -28,15 +28,15 @@ int snap_fork_paths(const char *dir, unsigned i, struct snap_fork_paths *out)
 	return 0;
 }
 
-int snap_fork_start(const struct snap_fork_opts *o, unsigned i, pid_t *pid, struct snap_err *err)
+int snap_fork_start(const struct snap_fork_opts *o, unsigned i, pid_t *pid, struct vmm_err *err)
 {
 	struct snap_fork_paths p;
 	if (snap_fork_paths(o->dir, i, &p))
-		return snap_errf(err, -ENAMETOOLONG, "%s: fork directory path too long", o->dir);
+		return vmm_errf(err, -ENAMETOOLONG, "%s: fork directory path too long", o->dir);
 	util_rm_rf(p.dir);
 	int rc = util_mkdir_p(p.dir, 0755);
 	if (rc)
-		return snap_errf(err, rc, "%s: cannot create: %s", p.dir, strerror(-rc));
+		return vmm_errf(err, rc, "%s: cannot create: %s", p.dir, strerror(-rc));
 	const char *argv[FORK_MAX_ARGS];
 	size_t n = 0;
 	argv[n++] = o->smolvm;
@@ -52,7 +52,7 @@ int snap_fork_start(const struct snap_fork_opts *o, unsigned i, pid_t *pid, stru
 	if (o->vsock_cid) {
 		int k = snprintf(vsock_arg, sizeof(vsock_arg), "%s,%s", o->vsock_cid, p.vsock);
 		if (k < 0 || (size_t)k >= sizeof(vsock_arg))
-			return snap_errf(err, -ENAMETOOLONG, "%s: vsock path too long", p.vsock);
+			return vmm_errf(err, -ENAMETOOLONG, "%s: vsock path too long", p.vsock);
 		argv[n++] = "--vsock";
 		argv[n++] = vsock_arg;
 	}
@@ -60,14 +60,14 @@ int snap_fork_start(const struct snap_fork_opts *o, unsigned i, pid_t *pid, stru
 	argv[n++] = p.dir;
 	for (size_t k = 0; o->extra_args && o->extra_args[k]; k++) {
 		if (n + 2 > FORK_MAX_ARGS)
-			return snap_errf(err, -E2BIG, "too many extra restore arguments");
+			return vmm_errf(err, -E2BIG, "too many extra restore arguments");
 		argv[n++] = o->extra_args[k];
 	}
 	argv[n] = NULL;
 	pid_t parent = getpid();
 	pid_t child = fork();
 	if (child < 0)
-		return snap_errf(err, -errno, "fork: %s", strerror(errno));
+		return vmm_errf(err, -errno, "fork: %s", strerror(errno));
 	if (child == 0) {
 		/* Only async-signal-safe calls from here to exec. */
 		setpgid(0, 0);

@@ -11,7 +11,7 @@
 #ifndef SMOL_SNAP_FORK_H
 #define SMOL_SNAP_FORK_H
 
-#include "snap_err.h"
+#include "smolvm/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,6 +45,6 @@ int snap_fork_paths(const char *dir, unsigned i, struct snap_fork_paths *out);
  * a child in its own process group that dies with the caller
  * (PR_SET_PDEATHSIG) and execs `smolvm restore SNAPSHOT --serial ...`.
  * *pid is the child. The caller reaps it (waitpid). */
-int snap_fork_start(const struct snap_fork_opts *o, unsigned i, pid_t *pid, struct snap_err *err);
+int snap_fork_start(const struct snap_fork_opts *o, unsigned i, pid_t *pid, struct vmm_err *err);
 
 #endif

@@ -122,43 +122,43 @@ void snap_entry_encode(const struct snap_section *s, uint8_t *out)
 }
 
 int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, struct snap_header *out,
-		      struct snap_err *err)
+		      struct vmm_err *err)
 {
 	if (len < SNAP_HEADER_SIZE || actual_size < SNAP_HEADER_SIZE)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "truncated: %" PRIu64 " bytes is smaller than the %u-byte header",
 				 actual_size < len ? actual_size : (uint64_t)len, SNAP_HEADER_SIZE);
 	if (memcmp(buf + SNAP_OFF_MAGIC, SNAP_MAGIC, SNAP_MAGIC_LEN) != 0)
-		return snap_errf(err, -EINVAL, "not a smolvm snapshot (bad magic; expected \"%s\")",
+		return vmm_errf(err, -EINVAL, "not a smolvm snapshot (bad magic; expected \"%s\")",
 				 SNAP_MAGIC);
 
 	struct snap_header h = {0};
 	h.major = snap_get16(buf + SNAP_OFF_MAJOR);
 	h.minor = snap_get16(buf + SNAP_OFF_MINOR);
 	if (h.major > SNAP_MAJOR)
-		return snap_errf(err, -EPROTONOSUPPORT,
+		return vmm_errf(err, -EPROTONOSUPPORT,
 				 "snapshot format %u.%u is newer than this smolvm reads (%u.%u): "
 				 "upgrade smolvm or re-create the snapshot",
 				 h.major, h.minor, SNAP_MAJOR, SNAP_MINOR);
 	if (h.major < SNAP_MAJOR)
-		return snap_errf(err, -EPROTONOSUPPORT,
+		return vmm_errf(err, -EPROTONOSUPPORT,
 				 "snapshot format %u.%u is older than this smolvm reads (%u.x): "
 				 "re-create the snapshot",
 				 h.major, h.minor, SNAP_MAJOR);
 	uint64_t want = snap_get64(buf + SNAP_OFF_HEADER_SUM);
 	uint64_t got = snap_hash(buf, SNAP_OFF_HEADER_SUM);
 	if (want != got)
-		return snap_errf(err, -EBADMSG,
+		return vmm_errf(err, -EBADMSG,
 				 "header checksum mismatch (stored %016" PRIx64
 				 ", computed %016" PRIx64 "): the file is corrupt",
 				 want, got);
 	uint32_t hsize = snap_get32(buf + SNAP_OFF_HEADER_SIZE);
 	if (hsize != SNAP_HEADER_SIZE)
-		return snap_errf(err, -EINVAL, "header_size is %u, expected %u", hsize,
+		return vmm_errf(err, -EINVAL, "header_size is %u, expected %u", hsize,
 				 SNAP_HEADER_SIZE);
 	h.flags = snap_get32(buf + SNAP_OFF_FLAGS);
 	if (h.flags & SNAP_FLAGS_INCOMPAT & ~SNAP_FLAGS_KNOWN)
-		return snap_errf(
+		return vmm_errf(
 		    err, -EPROTONOSUPPORT,
 		    "header flags 0x%08x include incompatible features this smolvm does "
 		    "not know: upgrade smolvm",
@@ -170,22 +170,22 @@ int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, stru
 	fp_decode(buf + SNAP_OFF_FP, &h.fp);
 
 	if (actual_size < h.file_size)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "truncated: file is %" PRIu64 " bytes, header says %" PRIu64,
 				 actual_size, h.file_size);
 	if (actual_size > h.file_size)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "file is %" PRIu64 " bytes, header says %" PRIu64
 				 ": trailing data, the file was appended to or overwritten",
 				 actual_size, h.file_size);
 	if (h.section_count == 0 || h.section_count > SNAP_MAX_SECTIONS)
-		return snap_errf(err, -EINVAL, "section_count %u is outside 1..%u", h.section_count,
+		return vmm_errf(err, -EINVAL, "section_count %u is outside 1..%u", h.section_count,
 				 SNAP_MAX_SECTIONS);
 	/* count <= 1024 so the product cannot overflow; the sum is checked. */
 	uint64_t tlen = (uint64_t)h.section_count * SNAP_ENTRY_SIZE;
 	if (h.table_offset < SNAP_HEADER_SIZE || h.table_offset % 8 != 0 ||
 	    h.table_offset > h.file_size || tlen > h.file_size - h.table_offset)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "section table at offset %" PRIu64 " (%" PRIu64
 				 " bytes) does not fit in the %" PRIu64 "-byte file",
 				 h.table_offset, tlen, h.file_size);
@@ -203,7 +203,7 @@ static int cmp_offset(const void *a, const void *b)
 /* Checks placement: each section lies after the header, outside the table,
  * inside the file, and disjoint from the others. */
 static int check_layout(const struct snap_header *h, struct snap_section *secs,
-			struct snap_err *err)
+			struct vmm_err *err)
 {
 	uint32_t n = h->section_count;
 	if (n == 0)
@@ -211,7 +211,7 @@ static int check_layout(const struct snap_header *h, struct snap_section *secs,
 	uint64_t tend = h->table_offset + (uint64_t)n * SNAP_ENTRY_SIZE;
 	const struct snap_section **order = calloc(n, sizeof(const struct snap_section *));
 	if (!order)
-		return snap_errf(err, -ENOMEM, "out of memory sorting %u sections", n);
+		return vmm_errf(err, -ENOMEM, "out of memory sorting %u sections", n);
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = &secs[i];
 	qsort(order, n, sizeof(const struct snap_section *), cmp_offset);
@@ -221,21 +221,21 @@ static int check_layout(const struct snap_header *h, struct snap_section *secs,
 		uint64_t end = s->offset + s->length; /* checked below before use */
 		if (s->offset < SNAP_HEADER_SIZE || s->offset > h->file_size ||
 		    s->length > h->file_size - s->offset) {
-			rc = snap_errf(err, -EINVAL,
+			rc = vmm_errf(err, -EINVAL,
 				       "section %s: offset %" PRIu64 " length %" PRIu64
 				       " lies outside the %" PRIu64 "-byte file",
 				       s->name, s->offset, s->length, h->file_size);
 			break;
 		}
 		if (s->length && s->offset < tend && end > h->table_offset) {
-			rc = snap_errf(err, -EINVAL,
+			rc = vmm_errf(err, -EINVAL,
 				       "section %s (%" PRIu64 "+%" PRIu64
 				       ") overlaps the section table",
 				       s->name, s->offset, s->length);
 			break;
 		}
 		if (i + 1 < n && s->length && end > order[i + 1]->offset) {
-			rc = snap_errf(err, -EINVAL, "sections %s and %s overlap", s->name,
+			rc = vmm_errf(err, -EINVAL, "sections %s and %s overlap", s->name,
 				       order[i + 1]->name);
 			break;
 		}
@@ -245,15 +245,15 @@ static int check_layout(const struct snap_header *h, struct snap_section *secs,
 }
 
 int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len,
-		     struct snap_section *out, struct snap_err *err)
+		     struct snap_section *out, struct vmm_err *err)
 {
 	uint32_t n = h->section_count;
 	if (len != (size_t)n * SNAP_ENTRY_SIZE)
-		return snap_errf(err, -EINVAL, "section table is %zu bytes, expected %zu", len,
+		return vmm_errf(err, -EINVAL, "section table is %zu bytes, expected %zu", len,
 				 (size_t)n * SNAP_ENTRY_SIZE);
 	uint64_t sum = snap_hash(buf, len);
 	if (sum != h->table_sum)
-		return snap_errf(err, -EBADMSG,
+		return vmm_errf(err, -EBADMSG,
 				 "section table checksum mismatch (stored %016" PRIx64
 				 ", computed %016" PRIx64 "): the file is corrupt",
 				 h->table_sum, sum);
@@ -263,10 +263,10 @@ int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len
 		struct snap_section *s = &out[i];
 		memset(s, 0, sizeof(*s));
 		if (memchr(e + SNAP_ENT_NAME, 0, SNAP_NAME_MAX + 1) == NULL)
-			return snap_errf(err, -EINVAL, "section %u: name is not NUL-terminated", i);
+			return vmm_errf(err, -EINVAL, "section %u: name is not NUL-terminated", i);
 		memcpy(s->name, e + SNAP_ENT_NAME, SNAP_NAME_MAX + 1);
 		if (!snap_name_valid(s->name))
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "section %u: name is empty or has characters outside "
 					 "[a-z0-9._-]",
 					 i);
@@ -277,18 +277,18 @@ int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len
 		s->checksum = snap_get64(e + SNAP_ENT_SUM);
 		for (uint32_t j = 0; j < i; j++)
 			if (!strcmp(out[j].name, s->name))
-				return snap_errf(err, -EINVAL, "section %s appears twice", s->name);
+				return vmm_errf(err, -EINVAL, "section %s appears twice", s->name);
 		if (s->type == SNAP_SEC_MEMORY) {
 			nmem++;
 			if (s->offset % SNAP_PAGE_SIZE || s->length % SNAP_PAGE_SIZE)
-				return snap_errf(err, -EINVAL,
+				return vmm_errf(err, -EINVAL,
 						 "section %s: offset %" PRIu64 " / length %" PRIu64
 						 " is not page aligned",
 						 s->name, s->offset, s->length);
 		}
 	}
 	if (nmem > 1)
-		return snap_errf(err, -EINVAL, "%d memory sections; expected at most one", nmem);
+		return vmm_errf(err, -EINVAL, "%d memory sections; expected at most one", nmem);
 	return check_layout(h, out, err);
 }
 
@@ -302,7 +302,7 @@ const struct snap_section *snap_section_find(const struct snap_section *secs, ui
 }
 
 int snap_parse_buffer(const uint8_t *buf, size_t len, struct snap_header *out_h,
-		      struct snap_section **out_secs, struct snap_err *err)
+		      struct snap_section **out_secs, struct vmm_err *err)
 {
 	struct snap_header h = {0};
 	int rc = snap_header_parse(buf, len, len, &h, err);
@@ -311,13 +311,13 @@ int snap_parse_buffer(const uint8_t *buf, size_t len, struct snap_header *out_h,
 	/* section_count >= 1: snap_header_parse refuses 0. */
 	struct snap_section *secs = calloc(h.section_count ? h.section_count : 1, sizeof(*secs));
 	if (!secs)
-		return snap_errf(err, -ENOMEM, "out of memory for %u sections", h.section_count);
+		return vmm_errf(err, -ENOMEM, "out of memory for %u sections", h.section_count);
 	rc = snap_table_parse(&h, buf + h.table_offset, (size_t)h.section_count * SNAP_ENTRY_SIZE,
 			      secs, err);
 	for (uint32_t i = 0; !rc && i < h.section_count; i++) {
 		uint64_t sum = snap_hash(buf + secs[i].offset, secs[i].length);
 		if (sum != secs[i].checksum)
-			rc = snap_errf(err, -EBADMSG,
+			rc = vmm_errf(err, -EBADMSG,
 				       "section %s checksum mismatch (stored %016" PRIx64
 				       ", computed %016" PRIx64 "): the file is corrupt",
 				       secs[i].name, secs[i].checksum, sum);

@@ -18,7 +18,7 @@
 #ifndef SMOL_SNAP_FORMAT_H
 #define SMOL_SNAP_FORMAT_H
 
-#include "snap_err.h"
+#include "smolvm/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -139,7 +139,7 @@ bool snap_name_valid(const char *name);
  * and the section table's position against actual_size (the file's real
  * size, so a truncated file is named as such). Fills *out. */
 int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, struct snap_header *out,
-		      struct snap_err *err);
+		      struct vmm_err *err);
 
 /* Parses the section table in buf[len] (exactly h->section_count entries)
  * that belongs to header h: checks the table checksum, every name (valid,
@@ -147,7 +147,7 @@ int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, stru
  * section overlaps the header, the table or another section, and that the
  * memory section is page aligned. Fills out[h->section_count]. */
 int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len,
-		     struct snap_section *out, struct snap_err *err);
+		     struct snap_section *out, struct vmm_err *err);
 
 /* Looks up a section by name in secs[n]; NULL when absent. Borrowed. */
 const struct snap_section *snap_section_find(const struct snap_section *secs, uint32_t n,
@@ -158,6 +158,6 @@ const struct snap_section *snap_section_find(const struct snap_section *secs, ui
  * *out_secs is a malloc'd array of h->section_count entries owned by the
  * caller. */
 int snap_parse_buffer(const uint8_t *buf, size_t len, struct snap_header *out_h,
-		      struct snap_section **out_secs, struct snap_err *err);
+		      struct snap_section **out_secs, struct vmm_err *err);
 
 #endif

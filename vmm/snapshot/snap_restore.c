@@ -70,14 +70,14 @@ static uint32_t section_version(uint32_t type)
 
 /* The UART's registers, checked here as serial_restore() will check them,
  * so that a bad blob is refused before any state is set. */
-static int load_serial(struct loaded *l, struct snap_err *err)
+static int load_serial(struct loaded *l, struct vmm_err *err)
 {
 	const struct snap_section *s = snap_file_find(l->f, SNAP_SERIAL_SECTION);
 	if (!s)
 		return 0; /* older snapshots: the UART starts from reset */
 	if (s->type != SNAP_SEC_LEGACY || s->version != SNAP_SERIAL_VERSION ||
 	    s->length != sizeof(l->serial))
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "%s: section %s: type %u version %u length %" PRIu64
 				 ", expected %u/%u/%zu",
 				 l->f->path, s->name, s->type, s->version, s->length,
@@ -89,7 +89,7 @@ static int load_serial(struct loaded *l, struct snap_err *err)
 	memcpy(&l->serial, buf, sizeof(l->serial));
 	free(buf);
 	if (l->serial.rx_len > sizeof(l->serial.rx) || l->serial.iir_thre > 1)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "%s: section %s: rx_len %u / iir_thre %u out of range", l->f->path,
 				 s->name, l->serial.rx_len, l->serial.iir_thre);
 	l->have_serial = true;
@@ -98,14 +98,14 @@ static int load_serial(struct loaded *l, struct snap_err *err)
 
 /* The keyboard controller's state, checked (i8042_state_check) before any
  * state is set. */
-static int load_i8042(struct loaded *l, struct snap_err *err)
+static int load_i8042(struct loaded *l, struct vmm_err *err)
 {
 	const struct snap_section *s = snap_file_find(l->f, SNAP_I8042_SECTION);
 	if (!s)
 		return 0; /* older snapshots: the controller starts from reset */
 	if (s->type != SNAP_SEC_LEGACY || s->version != SNAP_I8042_VERSION ||
 	    s->length != sizeof(l->i8042))
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "%s: section %s: type %u version %u length %" PRIu64
 				 ", expected %u/%u/%zu",
 				 l->f->path, s->name, s->type, s->version, s->length,
@@ -117,13 +117,13 @@ static int load_i8042(struct loaded *l, struct snap_err *err)
 	memcpy(&l->i8042, buf, sizeof(l->i8042));
 	free(buf);
 	if (i8042_state_check(&l->i8042))
-		return snap_errf(err, -EINVAL, "%s: section %s: a state the i8042 cannot be in",
+		return vmm_errf(err, -EINVAL, "%s: section %s: a state the i8042 cannot be in",
 				 l->f->path, s->name);
 	l->have_i8042 = true;
 	return 0;
 }
 
-static int load(const char *path, bool verify_memory, struct loaded *l, struct snap_err *err)
+static int load(const char *path, bool verify_memory, struct loaded *l, struct vmm_err *err)
 {
 	int rc = snap_file_open(path, &l->f, err);
 	if (rc)
@@ -131,7 +131,7 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 	struct snap_file *f = l->f;
 	l->mem = snap_file_find(f, "memory");
 	if (!l->mem || l->mem->type != SNAP_SEC_MEMORY)
-		return snap_errf(err, -EINVAL, "%s: no memory section", path);
+		return vmm_errf(err, -EINVAL, "%s: no memory section", path);
 	void *buf;
 	size_t len;
 	rc = snap_file_read_named(f, "config", SNAP_SEC_CONFIG, &buf, &len, err);
@@ -140,10 +140,10 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 	rc = snap_config_decode(buf, len, l->mem->length, &l->cfg, err);
 	free(buf);
 	if (rc)
-		return snap_err_prefix(err, rc, path);
+		return vmm_err_prefix(err, rc, path);
 	l->vcpus = calloc(l->cfg.nr_vcpus, sizeof(*l->vcpus));
 	if (!l->vcpus)
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	unsigned nvcpu_secs = 0;
 	for (uint32_t i = 0; i < f->hdr.section_count; i++) {
 		const struct snap_section *s = &f->secs[i];
@@ -153,7 +153,7 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 			int idx = dev_index(s->name);
 			if (idx < 0 || idx >= (int)(sizeof(l->dev) / sizeof(l->dev[0])) ||
 			    l->dev[idx])
-				return snap_errf(err, -EINVAL,
+				return vmm_errf(err, -EINVAL,
 						 "%s: device section %s is misnamed or "
 						 "duplicated",
 						 path, s->name);
@@ -161,19 +161,19 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 		} else if (s->type != SNAP_SEC_CONFIG && s->type != SNAP_SEC_VCPU &&
 			   s->type != SNAP_SEC_VM && s->type != SNAP_SEC_MEMORY &&
 			   s->type != SNAP_SEC_NOTE && s->type != SNAP_SEC_LEGACY) {
-			return snap_errf(err, -EPROTONOSUPPORT,
+			return vmm_errf(err, -EPROTONOSUPPORT,
 					 "%s: section %s has unknown type %u", path, s->name,
 					 s->type);
 		}
 		uint32_t want = section_version(s->type);
 		if (want && s->version != want)
-			return snap_errf(
+			return vmm_errf(
 			    err, -EPROTONOSUPPORT,
 			    "%s: section %s is version %u, this smolvm reads version %u", path,
 			    s->name, s->version, want);
 	}
 	if (nvcpu_secs != l->cfg.nr_vcpus)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "%s: config says %u vCPUs but there are %u vcpu sections", path,
 				 l->cfg.nr_vcpus, nvcpu_secs);
 	for (uint32_t i = 0; i < l->cfg.nr_vcpus; i++) {
@@ -185,7 +185,7 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 		rc = snap_vcpu_decode(buf, len, &l->vcpus[i], err);
 		free(buf);
 		if (rc)
-			return snap_err_prefix(err, rc, path);
+			return vmm_err_prefix(err, rc, path);
 	}
 	rc = snap_file_read_named(f, "vm", SNAP_SEC_VM, &buf, &len, err);
 	if (rc)
@@ -193,12 +193,12 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 	rc = snap_vm_decode(buf, len, &l->vm, err);
 	free(buf);
 	if (rc)
-		return snap_err_prefix(err, rc, path);
+		return vmm_err_prefix(err, rc, path);
 	while (l->ndev < sizeof(l->dev) / sizeof(l->dev[0]) && l->dev[l->ndev])
 		l->ndev++;
 	for (unsigned i = l->ndev; i < sizeof(l->dev) / sizeof(l->dev[0]); i++)
 		if (l->dev[i])
-			return snap_errf(err, -EINVAL, "%s: device sections skip index %u", path,
+			return vmm_errf(err, -EINVAL, "%s: device sections skip index %u", path,
 					 l->ndev);
 	for (unsigned i = 0; i < l->ndev; i++) {
 		rc = snap_file_read(f, l->dev[i], SNAP_SEC_DEVICE, &l->dev_blob[i], &l->dev_len[i],
@@ -219,11 +219,11 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct s
 
 /* Checks that the VM we built can take the saved state. Nothing is
  * changed yet. */
-static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct snap_err *err)
+static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct vmm_err *err)
 {
 	const char *path = l->f->path;
 	struct snap_fingerprint host;
-	struct snap_err warn;
+	struct vmm_err warn;
 	int rc = snap_fp_host(vm_kvm_fd(vm), vm_fd(vm), &host, err);
 	if (rc)
 		return rc;
@@ -231,7 +231,7 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct sn
 	 * at another rate is refused even when KVM could scale it. */
 	rc = snap_fp_compare(&l->f->hdr.fp, &host, false, &warn, err);
 	if (rc)
-		return snap_err_prefix(err, rc, path);
+		return vmm_err_prefix(err, rc, path);
 	if (warn.msg[0])
 		fprintf(stderr, "smolvm: %s: %s\n", path, warn.msg);
 	/* What a fresh vCPU of this VM sees is the reference, not
@@ -240,33 +240,33 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct sn
 	struct kvm_cpuid_entry2 *fresh = calloc(VCPU_MAX_CPUID, sizeof(*fresh));
 	uint32_t nfresh = 0;
 	if (!fresh)
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	rc = vcpu_get_cpuid(vm, 0, fresh, VCPU_MAX_CPUID, &nfresh);
 	if (rc) {
 		free(fresh);
-		return snap_errf(err, rc, "reading a fresh vCPU's CPUID: %s", strerror(-rc));
+		return vmm_errf(err, rc, "reading a fresh vCPU's CPUID: %s", strerror(-rc));
 	}
 	for (uint32_t i = 0; i < l->cfg.nr_vcpus && !rc; i++)
 		rc = snap_fp_cpuid_check(l->vcpus[i].cpuid, l->vcpus[i].ncpuid, fresh, nfresh, err);
 	free(fresh);
 	if (rc)
-		return snap_err_prefix(err, rc, path);
+		return vmm_err_prefix(err, rc, path);
 	const struct gmem *gm = vm_gmem(vm);
 	if (gm->nregions != l->cfg.nr_regions)
-		return snap_errf(err, -EINVAL, "%s: %u RAM regions saved, this smolvm lays out %u",
+		return vmm_errf(err, -EINVAL, "%s: %u RAM regions saved, this smolvm lays out %u",
 				 path, l->cfg.nr_regions, gm->nregions);
 	for (unsigned i = 0; i < gm->nregions; i++) {
 		const struct snap_region *r = &l->cfg.regions[i];
 		if (r->gpa != gm->regions[i].gpa || r->size != gm->regions[i].size ||
 		    r->mem_offset != gm->regions[i].fd_offset)
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "%s: RAM region %u is gpa %#" PRIx64 "+%#" PRIx64
 					 " in the snapshot but %#" PRIx64 "+%#" PRIx64 " here",
 					 path, i, r->gpa, r->size, gm->regions[i].gpa,
 					 gm->regions[i].size);
 	}
 	if (vm_virtio_count(vm) != l->ndev)
-		return snap_errf(err, -EINVAL,
+		return vmm_errf(err, -EINVAL,
 				 "%s: the snapshot has %u virtio devices, this restore creates %u: "
 				 "give the same devices (--disk-layer, --vsock, --share) as the "
 				 "saved VM had",
@@ -276,7 +276,7 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct sn
 		if (snap_dev_section_name(vmmio_ops(vm_virtio(vm, i))->name, i, want,
 					  sizeof(want)) ||
 		    strcmp(want, l->dev[i]->name) != 0)
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "%s: device %u is %s in the snapshot but %s here", path, i,
 					 l->dev[i]->name, want);
 	}
@@ -288,18 +288,18 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct sn
  * the KVM memory slots stay valid and guest pages come from the page cache
  * copy-on-write. gmem then describes the file mapping, so a snapshot of
  * this VM reads every page (its private copies included). */
-static int map_memory(const struct loaded *l, struct vm *vm, struct snap_err *err)
+static int map_memory(const struct loaded *l, struct vm *vm, struct vmm_err *err)
 {
 	struct gmem *gm = vm_gmem(vm);
 	int fd = dup(l->f->fd);
 	if (fd < 0)
-		return snap_errf(err, -errno, "dup: %s", strerror(errno));
+		return vmm_errf(err, -errno, "dup: %s", strerror(errno));
 	void *p = mmap(gm->map, gm->ram_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)l->mem->offset);
 	if (p == MAP_FAILED) {
 		int rc = -errno;
 		close(fd);
-		return snap_errf(err, rc, "%s: mapping the memory section: %s", l->f->path,
+		return vmm_errf(err, rc, "%s: mapping the memory section: %s", l->f->path,
 				 strerror(-rc));
 	}
 	close(gm->fd);
@@ -310,33 +310,33 @@ static int map_memory(const struct loaded *l, struct vm *vm, struct snap_err *er
 	return 0;
 }
 
-static int apply_state(const struct loaded *l, struct vm *vm, struct snap_err *err)
+static int apply_state(const struct loaded *l, struct vm *vm, struct vmm_err *err)
 {
 	const char *path = l->f->path;
 	int rc = vm_set_state(vm, &l->vm);
 	if (rc)
-		return snap_errf(err, rc, "%s: restoring irqchip/PIT/clock: %s", path,
+		return vmm_errf(err, rc, "%s: restoring irqchip/PIT/clock: %s", path,
 				 strerror(-rc));
 	for (uint32_t i = 0; i < l->cfg.nr_vcpus; i++) {
 		rc = vcpu_set_state(vm, i, &l->vcpus[i]);
 		if (rc)
-			return snap_errf(err, rc, "%s: KVM refused the state of vCPU %u: %s", path,
+			return vmm_errf(err, rc, "%s: KVM refused the state of vCPU %u: %s", path,
 					 i, strerror(-rc));
 	}
 	if (l->have_serial && vm_serial(vm)) {
 		rc = serial_restore(vm_serial(vm), &l->serial);
 		if (rc)
-			return snap_errf(err, rc, "%s: the UART refused its saved state", path);
+			return vmm_errf(err, rc, "%s: the UART refused its saved state", path);
 	}
 	if (l->have_i8042 && vm_i8042(vm)) {
 		rc = i8042_restore(vm_i8042(vm), &l->i8042);
 		if (rc)
-			return snap_errf(err, rc, "%s: the i8042 refused its saved state", path);
+			return vmm_errf(err, rc, "%s: the i8042 refused its saved state", path);
 	}
 	for (unsigned i = 0; i < l->ndev; i++) {
 		rc = vmmio_restore(vm_virtio(vm, i), l->dev_blob[i], l->dev_len[i]);
 		if (rc)
-			return snap_errf(err, rc, "%s: device %s refused its saved state", path,
+			return vmm_errf(err, rc, "%s: device %s refused its saved state", path,
 					 l->dev[i]->name);
 	}
 	return 0;
@@ -369,7 +369,7 @@ static void order_devices(const struct loaded *l, const struct snap_restore_opts
 }
 
 int snap_restore(const struct snap_restore_opts *o, struct vm **out,
-		 struct snap_restore_times *times, struct snap_err *err)
+		 struct snap_restore_times *times, struct vmm_err *err)
 {
 	struct snap_restore_times t = {.start_ns = util_now_ns()};
 	struct loaded l;
@@ -396,7 +396,7 @@ int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 	rc = vm_create(&vc, &vm);
 	if (rc) {
 		/* vm_create and the devices have printed their one line. */
-		snap_errf(err, rc, "%s", "");
+		vmm_errf(err, rc, "%s", "");
 		goto fail;
 	}
 	rc = check_host_and_shape(&l, vm, err);

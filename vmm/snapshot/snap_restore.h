@@ -20,7 +20,7 @@
 #ifndef SMOL_SNAP_RESTORE_H
 #define SMOL_SNAP_RESTORE_H
 
-#include "snap_err.h"
+#include "smolvm/err.h"
 #include "snap_state.h"
 
 #include <stdbool.h>
@@ -52,6 +52,6 @@ struct snap_restore_times {
  * caller: vm_destroy). The vm's config keeps pointers into opts: opts must
  * outlive the VM. times may be NULL. */
 int snap_restore(const struct snap_restore_opts *opts, struct vm **out,
-		 struct snap_restore_times *times, struct snap_err *err);
+		 struct snap_restore_times *times, struct vmm_err *err);
 
 #endif

@@ -25,13 +25,13 @@ int snap_dev_section_name(const char *name, unsigned i, char *buf, size_t len)
 	return 0;
 }
 
-static int add_file(struct snap_config *cfg, uint32_t role, const char *path, struct snap_err *err)
+static int add_file(struct snap_config *cfg, uint32_t role, const char *path, struct vmm_err *err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return snap_errf(err, -errno, "%s: %s", path, strerror(errno));
+		return vmm_errf(err, -errno, "%s: %s", path, strerror(errno));
 	int rc = snap_config_add_file(cfg, role, path, (uint64_t)st.st_size, 0);
-	return rc ? snap_errf(err, rc, "%s: cannot record it: %s", path, strerror(-rc)) : 0;
+	return rc ? vmm_errf(err, rc, "%s: cannot record it: %s", path, strerror(-rc)) : 0;
 }
 
 /* The disk stack of the (single) blk device, from its --disk argument
@@ -43,14 +43,14 @@ static int add_file(struct snap_config *cfg, uint32_t role, const char *path, st
  * directly (no layers, not ro) cannot be frozen at all. Forks stack their own layer on
  * top (smolvm restore --disk-layer). */
 static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char *freeze,
-		      size_t freeze_len, struct snap_err *err)
+		      size_t freeze_len, struct vmm_err *err)
 {
 	const char *arg = NULL;
 	for (unsigned i = 0; i < vc->ndevices; i++) {
 		if (strcmp(vc->devices[i].kind, "blk") != 0)
 			continue;
 		if (arg)
-			return snap_errf(err, -EOPNOTSUPP,
+			return vmm_errf(err, -EOPNOTSUPP,
 					 "snapshots support one disk; this VM has more");
 		arg = vc->devices[i].arg;
 	}
@@ -58,7 +58,7 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
 		return 0;
 	char *copy = strdup(arg), *save = NULL, *top = NULL;
 	if (!copy)
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	bool ro = false;
 	int rc = 0;
 	char *tok = strtok_r(copy, ",", &save);
@@ -73,17 +73,17 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
 		}
 	}
 	if (!rc && !ro && !top)
-		rc = snap_errf(err, -EOPNOTSUPP,
+		rc = vmm_errf(err, -EOPNOTSUPP,
 			       "disk %s takes writes directly; give it a copy-on-write layer "
 			       "(--disk BASE,layer=LAYER) so the snapshot can freeze it",
 			       arg);
 	if (!rc && !ro && !vc->exit_after_snapshot)
-		rc = snap_errf(err, -EOPNOTSUPP,
+		rc = vmm_errf(err, -EOPNOTSUPP,
 			       "the disk's top layer %s must be frozen into the snapshot, so the "
 			       "VM cannot go on writing it: use --exit-after-snapshot",
 			       top);
 	if (!rc && !ro && (size_t)snprintf(freeze, freeze_len, "%s", top) >= freeze_len)
-		rc = snap_errf(err, -ENAMETOOLONG, "%s: path too long", top);
+		rc = vmm_errf(err, -ENAMETOOLONG, "%s: path too long", top);
 	free(copy);
 	return rc;
 }
@@ -92,7 +92,7 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
  * the RAM fd, which is also its offset in the memory section) and the files
  * the snapshot depends on. */
 static int save_config(struct vm *vm, struct snap_writer *w, char *freeze, size_t freeze_len,
-		       struct snap_err *err)
+		       struct vmm_err *err)
 {
 	const struct vm_config *vc = vm_config(vm);
 	const struct gmem *gm = vm_gmem(vm);
@@ -110,7 +110,7 @@ static int save_config(struct vm *vm, struct snap_writer *w, char *freeze, size_
 			continue;
 		/* A restored VM has no kernel to record; a booted one does. */
 		if (stat(paths[i], &st) < 0) {
-			rc = snap_errf(err, -errno, "%s: %s", paths[i], strerror(errno));
+			rc = vmm_errf(err, -errno, "%s: %s", paths[i], strerror(errno));
 			break;
 		}
 		rc = snap_config_add_file(&cfg, roles[i], paths[i], (uint64_t)st.st_size, 0);
@@ -130,19 +130,19 @@ static int save_config(struct vm *vm, struct snap_writer *w, char *freeze, size_
 }
 
 static int save_vcpus(struct vm *vm, struct snap_writer *w, struct snap_fingerprint *fp,
-		      struct snap_err *err)
+		      struct vmm_err *err)
 {
 	struct vcpu_state *st = malloc(sizeof(*st));
 	struct strbuf sb = {0};
 	int rc = 0;
 	if (!st)
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	for (unsigned i = 0; i < vm_ncpus(vm) && !rc; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "vcpu.%u", i);
 		rc = vcpu_get_state(vm, i, st);
 		if (rc) {
-			snap_errf(err, rc, "reading vCPU %u state: %s", i, strerror(-rc));
+			vmm_errf(err, rc, "reading vCPU %u state: %s", i, strerror(-rc));
 			break;
 		}
 		if (i == 0) {
@@ -160,13 +160,13 @@ static int save_vcpus(struct vm *vm, struct snap_writer *w, struct snap_fingerpr
 	return rc;
 }
 
-static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct snap_err *err)
+static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct vmm_err *err)
 {
 	struct vm_state vs;
 	struct strbuf sb = {0};
 	int rc = vm_get_state(vm, &vs);
 	if (rc)
-		return snap_errf(err, rc, "reading VM state (irqchip, PIT, clock): %s",
+		return vmm_errf(err, rc, "reading VM state (irqchip, PIT, clock): %s",
 				 strerror(-rc));
 	rc = snap_vm_encode(&vs, &sb);
 	if (!rc)
@@ -175,14 +175,14 @@ static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct snap
 		struct vmmio *t = vm_virtio(vm, i);
 		char name[SNAP_NAME_MAX + 1];
 		if (snap_dev_section_name(vmmio_ops(t)->name, i, name, sizeof(name))) {
-			rc = snap_errf(err, -EINVAL, "device %u: name \"%s\" cannot name a section",
+			rc = vmm_errf(err, -EINVAL, "device %u: name \"%s\" cannot name a section",
 				       i, vmmio_ops(t)->name);
 			break;
 		}
 		sb_reset(&sb);
 		rc = vmmio_save(t, &sb);
 		if (rc) {
-			snap_errf(err, rc, "saving device %s: %s", name, strerror(-rc));
+			vmm_errf(err, rc, "saving device %s: %s", name, strerror(-rc));
 			break;
 		}
 		rc = snap_writer_add(w, name, SNAP_SEC_DEVICE, 1, sb.buf, sb.len, err);
@@ -208,7 +208,7 @@ static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct snap
 	return rc;
 }
 
-int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, struct snap_err *err)
+int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, struct vmm_err *err)
 {
 	uint64_t t0 = util_now_ns();
 	struct snap_writer *w = NULL;
@@ -233,7 +233,7 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 		uint64_t base = gm->nregions ? gm->regions[0].fd_offset : 0, off = base;
 		for (unsigned i = 0; i < gm->nregions && !rc; i++) {
 			if (gm->regions[i].fd_offset != off)
-				rc = snap_errf(
+				rc = vmm_errf(
 				    err, -EINVAL,
 				    "RAM region %u is not contiguous in its backing file", i);
 			r[i] = (struct snap_mem_range){gm->regions[i].host, gm->regions[i].size,
@@ -250,7 +250,7 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 		rc = snap_writer_commit(w, &fp, err);
 	snap_writer_destroy(w);
 	if (rc)
-		return snap_err_prefix(err, rc, path);
+		return vmm_err_prefix(err, rc, path);
 	local.total_ns = util_now_ns() - t0;
 	struct stat st;
 	if (stat(path, &st) == 0) {
@@ -260,7 +260,7 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 	if (stats)
 		*stats = local;
 	else if (local.freeze_path[0])
-		return snap_errf(err, -EINVAL, "%s: the caller must freeze disk layer %s", path,
+		return vmm_errf(err, -EINVAL, "%s: the caller must freeze disk layer %s", path,
 				 local.freeze_path);
 	return 0;
 }

@@ -7,7 +7,7 @@
 #ifndef SMOL_SNAP_SAVE_H
 #define SMOL_SNAP_SAVE_H
 
-#include "snap_err.h"
+#include "smolvm/err.h"
 #include "snap_writer.h"
 
 #include <stdint.h>
@@ -30,7 +30,7 @@ struct snap_save_stats {
  * writable disk layer can only be saved when it ends afterwards
  * (exit_after_snapshot): the layer becomes part of the snapshot and
  * stats->freeze_path names it. stats may be NULL only for VMs without one. */
-int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, struct snap_err *err);
+int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, struct vmm_err *err);
 
 #define SNAP_SERIAL_SECTION "serial.com1"
 #define SNAP_SERIAL_VERSION 1

@@ -86,29 +86,29 @@ int snap_vcpu_encode(const struct vcpu_state *st, struct strbuf *out)
 
 /* Walks the records of buf[len], checking framing; calls fn for each. */
 typedef int (*rec_fn)(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len,
-		      struct snap_err *err);
+		      struct vmm_err *err);
 
 static int walk(const void *buf, size_t len, uint32_t ntags, const char *const *names,
-		const char *what, rec_fn fn, void *ctx, struct snap_err *err)
+		const char *what, rec_fn fn, void *ctx, struct vmm_err *err)
 {
 	const uint8_t *p = buf;
 	size_t pos = 0;
 	uint32_t seen = 0;
 	while (pos < len) {
 		if (len - pos < 8)
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "%s state: record header cut off at byte %zu", what, pos);
 		uint32_t tag = snap_get32(p + pos), rlen = snap_get32(p + pos + 4);
 		pos += 8;
 		if (tag == 0 || tag >= ntags)
-			return snap_errf(err, -EINVAL, "%s state: unknown record tag %u", what,
+			return vmm_errf(err, -EINVAL, "%s state: unknown record tag %u", what,
 					 tag);
 		if (seen & (1u << tag))
-			return snap_errf(err, -EINVAL, "%s state: %s appears twice", what,
+			return vmm_errf(err, -EINVAL, "%s state: %s appears twice", what,
 					 names[tag]);
 		size_t padded = ((size_t)rlen + 7) & ~(size_t)7;
 		if (rlen > len - pos || padded > len - pos)
-			return snap_errf(err, -EINVAL, "%s state: %s (%u bytes) runs past the end",
+			return vmm_errf(err, -EINVAL, "%s state: %s (%u bytes) runs past the end",
 					 what, names[tag], rlen);
 		int rc = fn(ctx, tag, p + pos, rlen, err);
 		if (rc)
@@ -118,21 +118,21 @@ static int walk(const void *buf, size_t len, uint32_t ntags, const char *const *
 	}
 	for (uint32_t t = 1; t < ntags; t++)
 		if (!(seen & (1u << t)))
-			return snap_errf(err, -EINVAL, "%s state: %s is missing", what, names[t]);
+			return vmm_errf(err, -EINVAL, "%s state: %s is missing", what, names[t]);
 	return 0;
 }
 
 static int fixed(void *dst, size_t want, const uint8_t *p, uint32_t len, const char *what,
-		 const char *name, struct snap_err *err)
+		 const char *name, struct vmm_err *err)
 {
 	if (len != want)
-		return snap_errf(err, -EINVAL, "%s state: %s is %u bytes, expected %zu", what, name,
+		return vmm_errf(err, -EINVAL, "%s state: %s is %u bytes, expected %zu", what, name,
 				 len, want);
 	memcpy(dst, p, want);
 	return 0;
 }
 
-static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struct snap_err *err)
+static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struct vmm_err *err)
 {
 	struct vcpu_state *st = ctx;
 	const char *n = vcpu_tag_names[tag];
@@ -147,7 +147,7 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 		if (fixed(&st->xcrs, sizeof(st->xcrs), p, len, "vcpu", n, err))
 			return -EINVAL;
 		if (st->xcrs.nr_xcrs > KVM_MAX_XCRS)
-			return snap_errf(err, -EINVAL, "vcpu state: nr_xcrs %u exceeds %d",
+			return vmm_errf(err, -EINVAL, "vcpu state: nr_xcrs %u exceeds %d",
 					 st->xcrs.nr_xcrs, KVM_MAX_XCRS);
 		return 0;
 	case VCPU_LAPIC:
@@ -157,7 +157,7 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 			return -EINVAL;
 		/* linux/kvm.h KVM_MP_STATE_*: RUNNABLE..AP_RESET_HOLD (0..10). */
 		if (st->mp_state.mp_state > 10)
-			return snap_errf(err, -EINVAL, "vcpu state: mp_state %u is unknown",
+			return vmm_errf(err, -EINVAL, "vcpu state: mp_state %u is unknown",
 					 st->mp_state.mp_state);
 		return 0;
 	case VCPU_EVENTS:
@@ -166,7 +166,7 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 		return fixed(&st->debugregs, sizeof(st->debugregs), p, len, "vcpu", n, err);
 	case VCPU_MSRS:
 		if (len % MSR_REC_SIZE || len / MSR_REC_SIZE > VCPU_MAX_MSRS)
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "vcpu state: msrs is %u bytes (at most %u entries of %u)",
 					 len, VCPU_MAX_MSRS, MSR_REC_SIZE);
 		st->nmsrs = len / MSR_REC_SIZE;
@@ -179,7 +179,7 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 	case VCPU_CPUID:
 		if (len % sizeof(st->cpuid[0]) || len / sizeof(st->cpuid[0]) > VCPU_MAX_CPUID ||
 		    len == 0)
-			return snap_errf(err, -EINVAL,
+			return vmm_errf(err, -EINVAL,
 					 "vcpu state: cpuid is %u bytes (1..%u entries of %zu)",
 					 len, VCPU_MAX_CPUID, sizeof(st->cpuid[0]));
 		st->ncpuid = (uint32_t)(len / sizeof(st->cpuid[0]));
@@ -189,7 +189,7 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 	return -EINVAL;
 }
 
-int snap_vcpu_decode(const void *buf, size_t len, struct vcpu_state *st, struct snap_err *err)
+int snap_vcpu_decode(const void *buf, size_t len, struct vcpu_state *st, struct vmm_err *err)
 {
 	memset(st, 0, sizeof(*st));
 	return walk(buf, len, VCPU_NTAGS, vcpu_tag_names, "vcpu", vcpu_rec, st, err);
@@ -209,7 +209,7 @@ int snap_vm_encode(const struct vm_state *st, struct strbuf *out)
 	return rc;
 }
 
-static int vm_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struct snap_err *err)
+static int vm_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struct vmm_err *err)
 {
 	struct vm_state *st = ctx;
 	const char *n = vm_tag_names[tag];
@@ -238,12 +238,12 @@ static int vm_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struc
 	if (fixed(chip, sizeof(*chip), p, len, "vm", n, err))
 		return -EINVAL;
 	if (chip->chip_id != want_id)
-		return snap_errf(err, -EINVAL, "vm state: %s has chip_id %u, expected %u", n,
+		return vmm_errf(err, -EINVAL, "vm state: %s has chip_id %u, expected %u", n,
 				 chip->chip_id, want_id);
 	return 0;
 }
 
-int snap_vm_decode(const void *buf, size_t len, struct vm_state *st, struct snap_err *err)
+int snap_vm_decode(const void *buf, size_t len, struct vm_state *st, struct vmm_err *err)
 {
 	memset(st, 0, sizeof(*st));
 	return walk(buf, len, VM_NTAGS, vm_tag_names, "vm", vm_rec, st, err);

@@ -10,7 +10,7 @@
 #ifndef SMOL_SNAP_STATE_H
 #define SMOL_SNAP_STATE_H
 
-#include "snap_err.h"
+#include "smolvm/err.h"
 
 #include "smolvm/vm.h"
 
@@ -26,9 +26,9 @@ struct strbuf;
 int snap_vcpu_encode(const struct vcpu_state *st, struct strbuf *out);
 
 /* Decodes and validates buf[len] into *st (fully overwritten). */
-int snap_vcpu_decode(const void *buf, size_t len, struct vcpu_state *st, struct snap_err *err);
+int snap_vcpu_decode(const void *buf, size_t len, struct vcpu_state *st, struct vmm_err *err);
 
 int snap_vm_encode(const struct vm_state *st, struct strbuf *out);
-int snap_vm_decode(const void *buf, size_t len, struct vm_state *st, struct snap_err *err);
+int snap_vm_decode(const void *buf, size_t len, struct vm_state *st, struct vmm_err *err);
 
 #endif

@@ -24,24 +24,24 @@ struct snap_writer {
 
 static const uint8_t zero_page[SNAP_PAGE_SIZE];
 
-int snap_writer_create(const char *path, struct snap_writer **out, struct snap_err *err)
+int snap_writer_create(const char *path, struct snap_writer **out, struct vmm_err *err)
 {
 	struct snap_writer *w = calloc(1, sizeof(*w));
 	if (!w)
-		return snap_errf(err, -ENOMEM, "%s: out of memory", path);
+		return vmm_errf(err, -ENOMEM, "%s: out of memory", path);
 	w->fd = -1;
 	w->path = strdup(path);
 	size_t tlen = strlen(path) + 32;
 	w->tmp = malloc(tlen);
 	if (!w->path || !w->tmp) {
 		snap_writer_destroy(w);
-		return snap_errf(err, -ENOMEM, "%s: out of memory", path);
+		return vmm_errf(err, -ENOMEM, "%s: out of memory", path);
 	}
 	snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
 	w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
 		int rc = -errno;
-		snap_errf(err, rc, "%s: cannot create: %s", w->tmp, strerror(-rc));
+		vmm_errf(err, rc, "%s: cannot create: %s", w->tmp, strerror(-rc));
 		free(w->tmp);
 		w->tmp = NULL; /* nothing to unlink */
 		snap_writer_destroy(w);
@@ -53,20 +53,20 @@ int snap_writer_create(const char *path, struct snap_writer **out, struct snap_e
 }
 
 static int new_entry(struct snap_writer *w, const char *name, uint32_t type, uint32_t version,
-		     struct snap_section **out, struct snap_err *err)
+		     struct snap_section **out, struct vmm_err *err)
 {
 	if (!snap_name_valid(name))
-		return snap_errf(err, -EINVAL, "section name \"%s\" is invalid", name);
+		return vmm_errf(err, -EINVAL, "section name \"%s\" is invalid", name);
 	for (uint32_t i = 0; i < w->nsecs; i++)
 		if (!strcmp(w->secs[i].name, name))
-			return snap_errf(err, -EEXIST, "section %s written twice", name);
+			return vmm_errf(err, -EEXIST, "section %s written twice", name);
 	if (w->nsecs == SNAP_MAX_SECTIONS)
-		return snap_errf(err, -E2BIG, "more than %u sections", SNAP_MAX_SECTIONS);
+		return vmm_errf(err, -E2BIG, "more than %u sections", SNAP_MAX_SECTIONS);
 	if (w->nsecs == w->cap) {
 		uint32_t ncap = w->cap ? w->cap * 2 : 16;
 		struct snap_section *n = realloc(w->secs, ncap * sizeof(*n));
 		if (!n)
-			return snap_errf(err, -ENOMEM, "out of memory");
+			return vmm_errf(err, -ENOMEM, "out of memory");
 		w->secs = n;
 		w->cap = ncap;
 	}
@@ -80,7 +80,7 @@ static int new_entry(struct snap_writer *w, const char *name, uint32_t type, uin
 }
 
 int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint32_t version,
-		    const void *data, size_t len, struct snap_err *err)
+		    const void *data, size_t len, struct vmm_err *err)
 {
 	struct snap_section *s;
 	int rc = new_entry(w, name, type, version, &s, err);
@@ -91,7 +91,7 @@ int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint
 	s->checksum = snap_hash(data, len);
 	rc = util_pwrite_all(w->fd, data, len, s->offset);
 	if (rc)
-		return snap_errf(err, rc, "%s: writing section %s: %s", w->tmp, name,
+		return vmm_errf(err, rc, "%s: writing section %s: %s", w->tmp, name,
 				 strerror(-rc));
 	w->pos = s->offset + len;
 	w->nsecs++;
@@ -228,7 +228,7 @@ static int write_range(struct snap_writer *w, const struct snap_mem_range *r, ui
 
 int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 			   const struct snap_mem_range *ranges, size_t nranges,
-			   struct snap_mem_stats *stats, struct snap_err *err)
+			   struct snap_mem_stats *stats, struct vmm_err *err)
 {
 	struct snap_mem_stats local = {0};
 	struct snap_section *s;
@@ -238,12 +238,12 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 	uint64_t base = (w->pos + SNAP_PAGE_SIZE - 1) & ~(uint64_t)(SNAP_PAGE_SIZE - 1);
 	XXH3_state_t *st = XXH3_createState();
 	if (!st)
-		return snap_errf(err, -ENOMEM, "out of memory");
+		return vmm_errf(err, -ENOMEM, "out of memory");
 	XXH3_64bits_reset(st);
 	uint64_t off = base;
 	for (size_t i = 0; i < nranges; i++) {
 		if (ranges[i].len % SNAP_PAGE_SIZE || (uintptr_t)ranges[i].host % SNAP_PAGE_SIZE) {
-			rc = snap_errf(err, -EINVAL,
+			rc = vmm_errf(err, -EINVAL,
 				       "memory range %zu (%p, %" PRIu64
 				       " bytes) is not page aligned",
 				       i, ranges[i].host, ranges[i].len);
@@ -251,7 +251,7 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 		}
 		rc = write_range(w, &ranges[i], off, st, &local);
 		if (rc) {
-			snap_errf(err, rc, "%s: writing guest memory: %s", w->tmp, strerror(-rc));
+			vmm_errf(err, rc, "%s: writing guest memory: %s", w->tmp, strerror(-rc));
 			break;
 		}
 		off += ranges[i].len;
@@ -259,7 +259,7 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 	if (!rc) {
 		/* Extend the file over trailing holes so the section is whole. */
 		if (ftruncate(w->fd, (off_t)off) < 0)
-			rc = snap_errf(err, -errno, "%s: extending to %" PRIu64 " bytes: %s",
+			rc = vmm_errf(err, -errno, "%s: extending to %" PRIu64 " bytes: %s",
 				       w->tmp, off, strerror(errno));
 	}
 	if (!rc) {
@@ -277,16 +277,16 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 }
 
 int snap_writer_commit(struct snap_writer *w, const struct snap_fingerprint *fp,
-		       struct snap_err *err)
+		       struct vmm_err *err)
 {
 	if (w->committed || !w->nsecs)
-		return snap_errf(err, -EINVAL, "%s: nothing to commit", w->path);
+		return vmm_errf(err, -EINVAL, "%s: nothing to commit", w->path);
 	size_t tlen = (size_t)w->nsecs * SNAP_ENTRY_SIZE;
 	uint8_t *table = malloc(tlen);
 	uint8_t *hdr = malloc(SNAP_HEADER_SIZE);
 	int rc = 0;
 	if (!table || !hdr) {
-		rc = snap_errf(err, -ENOMEM, "out of memory");
+		rc = vmm_errf(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (uint32_t i = 0; i < w->nsecs; i++)
@@ -306,11 +306,11 @@ int snap_writer_commit(struct snap_writer *w, const struct snap_fingerprint *fp,
 	if (!rc)
 		rc = util_pwrite_all(w->fd, hdr, SNAP_HEADER_SIZE, 0);
 	if (rc) {
-		snap_errf(err, rc, "%s: writing table/header: %s", w->tmp, strerror(-rc));
+		vmm_errf(err, rc, "%s: writing table/header: %s", w->tmp, strerror(-rc));
 		goto out;
 	}
 	if (rename(w->tmp, w->path) < 0) {
-		rc = snap_errf(err, -errno, "%s: rename to %s: %s", w->tmp, w->path,
+		rc = vmm_errf(err, -errno, "%s: rename to %s: %s", w->tmp, w->path,
 			       strerror(errno));
 		goto out;
 	}

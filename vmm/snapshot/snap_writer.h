@@ -43,12 +43,12 @@ struct snap_mem_stats {
 
 /* Opens "<path>.tmp.<pid>" for writing and reserves the header. The path is
  * copied. */
-int snap_writer_create(const char *path, struct snap_writer **out, struct snap_err *err);
+int snap_writer_create(const char *path, struct snap_writer **out, struct vmm_err *err);
 
 /* Appends one section. name must satisfy snap_name_valid() and be unique;
  * data is copied to the file before return. */
 int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint32_t version,
-		    const void *data, size_t len, struct snap_err *err);
+		    const void *data, size_t len, struct vmm_err *err);
 
 /* Appends the memory section (named "memory", type SNAP_SEC_MEMORY) at a
  * page-aligned offset: non-zero pages are written, zero pages become holes.
@@ -56,12 +56,12 @@ int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint
  * the guest must not run while this reads it. stats may be NULL. */
 int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 			   const struct snap_mem_range *ranges, size_t nranges,
-			   struct snap_mem_stats *stats, struct snap_err *err);
+			   struct snap_mem_stats *stats, struct vmm_err *err);
 
 /* Writes the table and the header (with fp copied into it) and renames the
  * file into place. After commit only snap_writer_destroy() may be called. */
 int snap_writer_commit(struct snap_writer *w, const struct snap_fingerprint *fp,
-		       struct snap_err *err);
+		       struct vmm_err *err);
 
 /* Frees w; removes the temporary file unless committed. NULL is a no-op. */
 void snap_writer_destroy(struct snap_writer *w);
