@@ -66,7 +66,7 @@ static int load_config(const struct snap_file *f, struct snap_config *cfg, struc
 static int ar_fail(struct archive *a, struct vmm_err *err, const char *what, const char *path)
 {
 	return vmm_errf(err, -EIO, "%s: %s: %s", path, what,
-			 archive_error_string(a) ? archive_error_string(a) : "unknown error");
+			archive_error_string(a) ? archive_error_string(a) : "unknown error");
 }
 
 /* Adds one regular file as a sparse entry: holes become sparse-map gaps and
@@ -140,7 +140,7 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 			ssize_t r = pread(fd, buf, n, (off_t)pos);
 			if (r <= 0) {
 				rc = vmm_errf(err, r < 0 ? -errno : -EIO,
-					       "%s: read failed at %" PRIu64, src, pos);
+					      "%s: read failed at %" PRIu64, src, pos);
 				goto out;
 			}
 			XXH3_64bits_update(hs, buf, (size_t)r);
@@ -221,9 +221,9 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct vmm_e
 			goto out;
 		if (size != r->size || (r->xxh3 && sum != r->xxh3)) {
 			rc = vmm_errf(err, -ESTALE,
-				       "%s (%s of the snapshot) changed since the snapshot was "
-				       "taken: %" PRIu64 " bytes, snapshot recorded %" PRIu64,
-				       src, snap_file_role_name(r->role), size, r->size);
+				      "%s (%s of the snapshot) changed since the snapshot was "
+				      "taken: %" PRIu64 " bytes, snapshot recorded %" PRIu64,
+				      src, snap_file_role_name(r->role), size, r->size);
 			goto out;
 		}
 		sb_printf(&man, "entry %s %" PRIu64 " %016" PRIx64 "\n", name, size, sum);
@@ -288,7 +288,7 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return vmm_errf(err, -errno, "bundle entry %s: cannot create: %s", name,
-				 strerror(errno));
+				strerror(errno));
 	XXH3_state_t *hs = XXH3_createState();
 	int rc = 0;
 	if (!hs) {
@@ -311,9 +311,9 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > size ||
 		    len > size - (uint64_t)off) {
 			rc = vmm_errf(err, -EINVAL,
-				       "bundle entry %s: data block at %lld lies outside "
-				       "its %" PRIu64 " bytes",
-				       name, (long long)off, size);
+				      "bundle entry %s: data block at %lld lies outside "
+				      "its %" PRIu64 " bytes",
+				      name, (long long)off, size);
 			goto out;
 		}
 		for (; pos < (uint64_t)off;) { /* sparse gap */
@@ -332,7 +332,7 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 			if (!all_zero(p + done, n) &&
 			    pwrite(fd, p + done, n, (off_t)(pos + done)) != (ssize_t)n) {
 				rc = vmm_errf(err, -EIO, "bundle entry %s: write failed: %s", name,
-					       strerror(errno));
+					      strerror(errno));
 				goto out;
 			}
 			done += n;
@@ -365,7 +365,7 @@ static int check_manifest(char *text, const struct imported *got, unsigned n, st
 	char *line = strtok_r(text, "\n", &save);
 	if (!line || strcmp(line, "smolmachine 1") != 0)
 		return vmm_errf(err, -EPROTONOSUPPORT,
-				 "bundle manifest does not start with \"smolmachine 1\"");
+				"bundle manifest does not start with \"smolmachine 1\"");
 	unsigned seen = 0;
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		char name[256];
@@ -379,20 +379,20 @@ static int check_manifest(char *text, const struct imported *got, unsigned n, st
 			;
 		if (i == n)
 			return vmm_errf(err, -EINVAL,
-					 "bundle manifest lists %s, which the bundle "
-					 "does not contain (truncated bundle?)",
-					 name);
+					"bundle manifest lists %s, which the bundle "
+					"does not contain (truncated bundle?)",
+					name);
 		if (got[i].size != size || got[i].sum != sum)
 			return vmm_errf(err, -EBADMSG,
-					 "bundle entry %s: %" PRIu64 " bytes hash %016" PRIx64
-					 ", manifest says %" PRIu64 " bytes hash %016" PRIx64
-					 ": the bundle is corrupt",
-					 name, got[i].size, got[i].sum, size, sum);
+					"bundle entry %s: %" PRIu64 " bytes hash %016" PRIx64
+					", manifest says %" PRIu64 " bytes hash %016" PRIx64
+					": the bundle is corrupt",
+					name, got[i].size, got[i].sum, size, sum);
 		seen++;
 	}
 	if (seen != n)
 		return vmm_errf(err, -EINVAL, "bundle has %u entries but its manifest lists %u", n,
-				 seen);
+				seen);
 	return 0;
 }
 
@@ -422,9 +422,9 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 	if (!made_dir && (faccessat(dirfd, SNAP_BUNDLE_SNAPSHOT, F_OK, 0) == 0 ||
 			  faccessat(dirfd, "files", F_OK, 0) == 0)) {
 		rc = vmm_errf(err, -EEXIST,
-			       "%s already holds an imported machine: import into a "
-			       "new directory",
-			       dir);
+			      "%s already holds an imported machine: import into a "
+			      "new directory",
+			      dir);
 		goto out;
 	}
 	wrote = true; /* from here on, clean up what we write */
@@ -450,15 +450,15 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 		const char *name = archive_entry_pathname(e);
 		if (!name || !entry_name_ok(name)) {
 			rc = vmm_errf(err, -EINVAL,
-				       "%s: refusing entry \"%.100s\": not a name a "
-				       "bundle may contain (path traversal?)",
-				       bundle_path, name ? name : "(none)");
+				      "%s: refusing entry \"%.100s\": not a name a "
+				      "bundle may contain (path traversal?)",
+				      bundle_path, name ? name : "(none)");
 			goto out;
 		}
 		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
 		    archive_entry_symlink(e)) {
 			rc = vmm_errf(err, -EINVAL, "%s: entry %s is not a regular file",
-				       bundle_path, name);
+				      bundle_path, name);
 			goto out;
 		}
 		if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
@@ -469,7 +469,7 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 		if (!strcmp(name, SNAP_BUNDLE_MANIFEST)) {
 			if (manifest || size > MANIFEST_MAX) {
 				rc = vmm_errf(err, -EINVAL, "%s: duplicate or oversized manifest",
-					       bundle_path);
+					      bundle_path);
 				goto out;
 			}
 			manifest = calloc(1, (size_t)size + 1);
@@ -482,7 +482,7 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 		}
 		if (n == SNAP_BUNDLE_MAX_ENTRIES) {
 			rc = vmm_errf(err, -E2BIG, "%s: more than %u entries", bundle_path,
-				       SNAP_BUNDLE_MAX_ENTRIES);
+				      SNAP_BUNDLE_MAX_ENTRIES);
 			goto out;
 		}
 		rc = extract(a, dirfd, name, size, &got[n], err);

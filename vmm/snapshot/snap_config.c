@@ -96,17 +96,17 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 	cfg->mem_size = snap_get64(buf + 16);
 	if (nv == 0 || nv > SNAP_MAX_VCPUS)
 		return vmm_errf(err, -EINVAL, "config: nr_vcpus %u is outside 1..%u", nv,
-				 SNAP_MAX_VCPUS);
+				SNAP_MAX_VCPUS);
 	if (nr == 0 || nr > SNAP_MAX_REGIONS || nf > SNAP_MAX_FILES)
 		return vmm_errf(err, -EINVAL,
-				 "config: %u memory regions / %u files is outside the "
-				 "limits (1..%u / %u)",
-				 nr, nf, SNAP_MAX_REGIONS, SNAP_MAX_FILES);
+				"config: %u memory regions / %u files is outside the "
+				"limits (1..%u / %u)",
+				nr, nf, SNAP_MAX_REGIONS, SNAP_MAX_FILES);
 	cfg->nr_vcpus = nv;
 	size_t pos = 24;
 	if ((len - pos) / 24 < nr)
 		return vmm_errf(err, -EINVAL, "config: %u regions do not fit in %zu bytes", nr,
-				 len);
+				len);
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < nr; i++, pos += 24) {
 		struct snap_region r = {snap_get64(buf + pos), snap_get64(buf + pos + 8),
@@ -115,16 +115,16 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 		    r.gpa + r.size < r.gpa || r.mem_offset > memory_len ||
 		    r.size > memory_len - r.mem_offset)
 			return vmm_errf(err, -EINVAL,
-					 "config: region %u (gpa %#" PRIx64 " size %#" PRIx64
-					 " at %#" PRIx64 ") is unaligned or outside the %" PRIu64
-					 "-byte memory section",
-					 i, r.gpa, r.size, r.mem_offset, memory_len);
+					"config: region %u (gpa %#" PRIx64 " size %#" PRIx64
+					" at %#" PRIx64 ") is unaligned or outside the %" PRIu64
+					"-byte memory section",
+					i, r.gpa, r.size, r.mem_offset, memory_len);
 		for (uint32_t j = 0; j < i; j++) {
 			const struct snap_region *o = &cfg->regions[j];
 			if (r.gpa < o->gpa + o->size && o->gpa < r.gpa + r.size)
-				return vmm_errf(
-				    err, -EINVAL,
-				    "config: regions %u and %u overlap in guest memory", j, i);
+				return vmm_errf(err, -EINVAL,
+						"config: regions %u and %u overlap in guest memory",
+						j, i);
 		}
 		total += r.size;
 		cfg->regions[i] = r;
@@ -132,9 +132,8 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 	cfg->nr_regions = nr;
 	if (total != cfg->mem_size)
 		return vmm_errf(err, -EINVAL,
-				 "config: regions add up to %" PRIu64
-				 " bytes, mem_size is %" PRIu64,
-				 total, cfg->mem_size);
+				"config: regions add up to %" PRIu64 " bytes, mem_size is %" PRIu64,
+				total, cfg->mem_size);
 	for (uint32_t i = 0; i < nf; i++) {
 		if (len - pos < 24) {
 			snap_config_release(cfg);
@@ -147,7 +146,7 @@ int snap_config_decode(const uint8_t *buf, size_t len, uint64_t memory_len, stru
 		    memchr(buf + pos, 0, n)) {
 			snap_config_release(cfg);
 			return vmm_errf(err, -EINVAL, "config: file %u has a bad path (length %u)",
-					 i, n);
+					i, n);
 		}
 		/* a length-delimited field with no NUL: copy exactly n bytes */
 		char *p = malloc((size_t)n + 1);

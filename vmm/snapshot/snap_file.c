@@ -96,11 +96,11 @@ int snap_file_read(const struct snap_file *f, const struct snap_section *s, uint
 {
 	if (want_type && s->type != want_type)
 		return vmm_errf(err, -EINVAL, "%s: section %s has type %u, expected %u", f->path,
-				 s->name, s->type, want_type);
+				s->name, s->type, want_type);
 	if (s->type == SNAP_SEC_MEMORY || s->length > SNAP_SECTION_READ_MAX)
 		return vmm_errf(err, -EFBIG,
-				 "%s: section %s (%" PRIu64 " bytes) is too big to read", f->path,
-				 s->name, s->length);
+				"%s: section %s (%" PRIu64 " bytes) is too big to read", f->path,
+				s->name, s->length);
 	/* +1 so an empty section still gets a distinct allocation. */
 	void *buf = malloc((size_t)s->length + 1);
 	if (!buf)
@@ -109,15 +109,15 @@ int snap_file_read(const struct snap_file *f, const struct snap_section *s, uint
 	if (rc) {
 		free(buf);
 		return vmm_errf(err, rc, "%s: reading section %s: %s", f->path, s->name,
-				 strerror(-rc));
+				strerror(-rc));
 	}
 	uint64_t sum = snap_hash(buf, (size_t)s->length);
 	if (sum != s->checksum) {
 		free(buf);
 		return vmm_errf(err, -EBADMSG,
-				 "%s: section %s checksum mismatch (stored %016" PRIx64
-				 ", computed %016" PRIx64 "): the file is corrupt",
-				 f->path, s->name, s->checksum, sum);
+				"%s: section %s checksum mismatch (stored %016" PRIx64
+				", computed %016" PRIx64 "): the file is corrupt",
+				f->path, s->name, s->checksum, sum);
 	}
 	*out = buf;
 	if (out_len)
@@ -201,12 +201,12 @@ int snap_file_verify(const struct snap_file *f, struct vmm_err *err)
 		int rc = hash_sparse(f, s, &sum);
 		if (rc)
 			return vmm_errf(err, rc, "%s: reading section %s: %s", f->path, s->name,
-					 strerror(-rc));
+					strerror(-rc));
 		if (sum != s->checksum)
 			return vmm_errf(err, -EBADMSG,
-					 "%s: section %s checksum mismatch (stored %016" PRIx64
-					 ", computed %016" PRIx64 "): the file is corrupt",
-					 f->path, s->name, s->checksum, sum);
+					"%s: section %s checksum mismatch (stored %016" PRIx64
+					", computed %016" PRIx64 "): the file is corrupt",
+					f->path, s->name, s->checksum, sum);
 	}
 	return 0;
 }
@@ -220,14 +220,14 @@ int snap_file_map_memory(const struct snap_file *f, uint64_t offset, uint64_t le
 	if (offset % SNAP_PAGE_SIZE || len % SNAP_PAGE_SIZE || offset > s->length ||
 	    len > s->length - offset || len == 0)
 		return vmm_errf(err, -EINVAL,
-				 "%s: memory range %" PRIu64 "+%" PRIu64
-				 " does not fit the %" PRIu64 "-byte memory section",
-				 f->path, offset, len, s->length);
+				"%s: memory range %" PRIu64 "+%" PRIu64 " does not fit the %" PRIu64
+				"-byte memory section",
+				f->path, offset, len, s->length);
 	void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 		       f->fd, (off_t)(s->offset + offset));
 	if (p == MAP_FAILED)
 		return vmm_errf(err, -errno, "%s: mmap of memory section: %s", f->path,
-				 strerror(errno));
+				strerror(errno));
 	*out = p;
 	return 0;
 }

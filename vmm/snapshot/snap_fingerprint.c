@@ -54,7 +54,7 @@ int snap_fp_host(int kvm_fd, int vm_fd, struct snap_fingerprint *fp, struct vmm_
 	int khz = ioctl(vm_fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0) {
 		rc = vmm_errf(err, khz < 0 ? -errno : -EIO, "KVM_GET_TSC_KHZ: %s",
-			       khz < 0 ? strerror(errno) : "zero");
+			      khz < 0 ? strerror(errno) : "zero");
 		goto out;
 	}
 	fp->tsc_khz = (uint32_t)khz;
@@ -95,9 +95,9 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 		warn->msg[0] = '\0';
 	if (strcmp(saved->vendor, host->vendor) != 0)
 		return vmm_errf(err, -EXDEV,
-				 "snapshot was taken on a %s CPU, this host is %s: re-create the "
-				 "snapshot on this host",
-				 saved->vendor, host->vendor);
+				"snapshot was taken on a %s CPU, this host is %s: re-create the "
+				"snapshot on this host",
+				saved->vendor, host->vendor);
 	if (saved->family != host->family || saved->model != host->model)
 		return vmm_errf(
 		    err, -EXDEV,
@@ -106,7 +106,7 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 		    saved->family, saved->model, host->family, host->model);
 	if (saved->kvm_api != host->kvm_api)
 		return vmm_errf(err, -EXDEV, "snapshot needs KVM API %u, this host has %u",
-				 saved->kvm_api, host->kvm_api);
+				saved->kvm_api, host->kvm_api);
 	if (saved->tsc_khz != host->tsc_khz && !tsc_scaling) {
 		/* Without TSC scaling the guest would see its clocksource change
 		 * speed; allow only the jitter of the host's own calibration. */
@@ -121,9 +121,9 @@ int snap_fp_compare(const struct snap_fingerprint *saved, const struct snap_fing
 	}
 	if (saved->stepping != host->stepping && warn)
 		vmm_errf(warn, 0,
-			  "snapshot was taken on CPU stepping %u, this host is stepping %u; the "
-			  "guest's CPU features are checked one by one",
-			  saved->stepping, host->stepping);
+			 "snapshot was taken on CPU stepping %u, this host is stepping %u; the "
+			 "guest's CPU features are checked one by one",
+			 saved->stepping, host->stepping);
 	return 0;
 }
 

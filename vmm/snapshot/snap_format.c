@@ -126,36 +126,36 @@ int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, stru
 {
 	if (len < SNAP_HEADER_SIZE || actual_size < SNAP_HEADER_SIZE)
 		return vmm_errf(err, -EINVAL,
-				 "truncated: %" PRIu64 " bytes is smaller than the %u-byte header",
-				 actual_size < len ? actual_size : (uint64_t)len, SNAP_HEADER_SIZE);
+				"truncated: %" PRIu64 " bytes is smaller than the %u-byte header",
+				actual_size < len ? actual_size : (uint64_t)len, SNAP_HEADER_SIZE);
 	if (memcmp(buf + SNAP_OFF_MAGIC, SNAP_MAGIC, SNAP_MAGIC_LEN) != 0)
 		return vmm_errf(err, -EINVAL, "not a smolvm snapshot (bad magic; expected \"%s\")",
-				 SNAP_MAGIC);
+				SNAP_MAGIC);
 
 	struct snap_header h = {0};
 	h.major = snap_get16(buf + SNAP_OFF_MAJOR);
 	h.minor = snap_get16(buf + SNAP_OFF_MINOR);
 	if (h.major > SNAP_MAJOR)
 		return vmm_errf(err, -EPROTONOSUPPORT,
-				 "snapshot format %u.%u is newer than this smolvm reads (%u.%u): "
-				 "upgrade smolvm or re-create the snapshot",
-				 h.major, h.minor, SNAP_MAJOR, SNAP_MINOR);
+				"snapshot format %u.%u is newer than this smolvm reads (%u.%u): "
+				"upgrade smolvm or re-create the snapshot",
+				h.major, h.minor, SNAP_MAJOR, SNAP_MINOR);
 	if (h.major < SNAP_MAJOR)
 		return vmm_errf(err, -EPROTONOSUPPORT,
-				 "snapshot format %u.%u is older than this smolvm reads (%u.x): "
-				 "re-create the snapshot",
-				 h.major, h.minor, SNAP_MAJOR);
+				"snapshot format %u.%u is older than this smolvm reads (%u.x): "
+				"re-create the snapshot",
+				h.major, h.minor, SNAP_MAJOR);
 	uint64_t want = snap_get64(buf + SNAP_OFF_HEADER_SUM);
 	uint64_t got = snap_hash(buf, SNAP_OFF_HEADER_SUM);
 	if (want != got)
 		return vmm_errf(err, -EBADMSG,
-				 "header checksum mismatch (stored %016" PRIx64
-				 ", computed %016" PRIx64 "): the file is corrupt",
-				 want, got);
+				"header checksum mismatch (stored %016" PRIx64
+				", computed %016" PRIx64 "): the file is corrupt",
+				want, got);
 	uint32_t hsize = snap_get32(buf + SNAP_OFF_HEADER_SIZE);
 	if (hsize != SNAP_HEADER_SIZE)
 		return vmm_errf(err, -EINVAL, "header_size is %u, expected %u", hsize,
-				 SNAP_HEADER_SIZE);
+				SNAP_HEADER_SIZE);
 	h.flags = snap_get32(buf + SNAP_OFF_FLAGS);
 	if (h.flags & SNAP_FLAGS_INCOMPAT & ~SNAP_FLAGS_KNOWN)
 		return vmm_errf(
@@ -171,24 +171,24 @@ int snap_header_parse(const uint8_t *buf, size_t len, uint64_t actual_size, stru
 
 	if (actual_size < h.file_size)
 		return vmm_errf(err, -EINVAL,
-				 "truncated: file is %" PRIu64 " bytes, header says %" PRIu64,
-				 actual_size, h.file_size);
+				"truncated: file is %" PRIu64 " bytes, header says %" PRIu64,
+				actual_size, h.file_size);
 	if (actual_size > h.file_size)
 		return vmm_errf(err, -EINVAL,
-				 "file is %" PRIu64 " bytes, header says %" PRIu64
-				 ": trailing data, the file was appended to or overwritten",
-				 actual_size, h.file_size);
+				"file is %" PRIu64 " bytes, header says %" PRIu64
+				": trailing data, the file was appended to or overwritten",
+				actual_size, h.file_size);
 	if (h.section_count == 0 || h.section_count > SNAP_MAX_SECTIONS)
 		return vmm_errf(err, -EINVAL, "section_count %u is outside 1..%u", h.section_count,
-				 SNAP_MAX_SECTIONS);
+				SNAP_MAX_SECTIONS);
 	/* count <= 1024 so the product cannot overflow; the sum is checked. */
 	uint64_t tlen = (uint64_t)h.section_count * SNAP_ENTRY_SIZE;
 	if (h.table_offset < SNAP_HEADER_SIZE || h.table_offset % 8 != 0 ||
 	    h.table_offset > h.file_size || tlen > h.file_size - h.table_offset)
 		return vmm_errf(err, -EINVAL,
-				 "section table at offset %" PRIu64 " (%" PRIu64
-				 " bytes) does not fit in the %" PRIu64 "-byte file",
-				 h.table_offset, tlen, h.file_size);
+				"section table at offset %" PRIu64 " (%" PRIu64
+				" bytes) does not fit in the %" PRIu64 "-byte file",
+				h.table_offset, tlen, h.file_size);
 	*out = h;
 	return 0;
 }
@@ -202,8 +202,7 @@ static int cmp_offset(const void *a, const void *b)
 
 /* Checks placement: each section lies after the header, outside the table,
  * inside the file, and disjoint from the others. */
-static int check_layout(const struct snap_header *h, struct snap_section *secs,
-			struct vmm_err *err)
+static int check_layout(const struct snap_header *h, struct snap_section *secs, struct vmm_err *err)
 {
 	uint32_t n = h->section_count;
 	if (n == 0)
@@ -222,21 +221,21 @@ static int check_layout(const struct snap_header *h, struct snap_section *secs,
 		if (s->offset < SNAP_HEADER_SIZE || s->offset > h->file_size ||
 		    s->length > h->file_size - s->offset) {
 			rc = vmm_errf(err, -EINVAL,
-				       "section %s: offset %" PRIu64 " length %" PRIu64
-				       " lies outside the %" PRIu64 "-byte file",
-				       s->name, s->offset, s->length, h->file_size);
+				      "section %s: offset %" PRIu64 " length %" PRIu64
+				      " lies outside the %" PRIu64 "-byte file",
+				      s->name, s->offset, s->length, h->file_size);
 			break;
 		}
 		if (s->length && s->offset < tend && end > h->table_offset) {
 			rc = vmm_errf(err, -EINVAL,
-				       "section %s (%" PRIu64 "+%" PRIu64
-				       ") overlaps the section table",
-				       s->name, s->offset, s->length);
+				      "section %s (%" PRIu64 "+%" PRIu64
+				      ") overlaps the section table",
+				      s->name, s->offset, s->length);
 			break;
 		}
 		if (i + 1 < n && s->length && end > order[i + 1]->offset) {
 			rc = vmm_errf(err, -EINVAL, "sections %s and %s overlap", s->name,
-				       order[i + 1]->name);
+				      order[i + 1]->name);
 			break;
 		}
 	}
@@ -250,13 +249,13 @@ int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len
 	uint32_t n = h->section_count;
 	if (len != (size_t)n * SNAP_ENTRY_SIZE)
 		return vmm_errf(err, -EINVAL, "section table is %zu bytes, expected %zu", len,
-				 (size_t)n * SNAP_ENTRY_SIZE);
+				(size_t)n * SNAP_ENTRY_SIZE);
 	uint64_t sum = snap_hash(buf, len);
 	if (sum != h->table_sum)
 		return vmm_errf(err, -EBADMSG,
-				 "section table checksum mismatch (stored %016" PRIx64
-				 ", computed %016" PRIx64 "): the file is corrupt",
-				 h->table_sum, sum);
+				"section table checksum mismatch (stored %016" PRIx64
+				", computed %016" PRIx64 "): the file is corrupt",
+				h->table_sum, sum);
 	int nmem = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = buf + (size_t)i * SNAP_ENTRY_SIZE;
@@ -267,9 +266,9 @@ int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len
 		memcpy(s->name, e + SNAP_ENT_NAME, SNAP_NAME_MAX + 1);
 		if (!snap_name_valid(s->name))
 			return vmm_errf(err, -EINVAL,
-					 "section %u: name is empty or has characters outside "
-					 "[a-z0-9._-]",
-					 i);
+					"section %u: name is empty or has characters outside "
+					"[a-z0-9._-]",
+					i);
 		s->type = snap_get32(e + SNAP_ENT_TYPE);
 		s->version = snap_get32(e + SNAP_ENT_VERSION);
 		s->offset = snap_get64(e + SNAP_ENT_OFFSET);
@@ -282,9 +281,9 @@ int snap_table_parse(const struct snap_header *h, const uint8_t *buf, size_t len
 			nmem++;
 			if (s->offset % SNAP_PAGE_SIZE || s->length % SNAP_PAGE_SIZE)
 				return vmm_errf(err, -EINVAL,
-						 "section %s: offset %" PRIu64 " / length %" PRIu64
-						 " is not page aligned",
-						 s->name, s->offset, s->length);
+						"section %s: offset %" PRIu64 " / length %" PRIu64
+						" is not page aligned",
+						s->name, s->offset, s->length);
 		}
 	}
 	if (nmem > 1)
@@ -318,9 +317,9 @@ int snap_parse_buffer(const uint8_t *buf, size_t len, struct snap_header *out_h,
 		uint64_t sum = snap_hash(buf + secs[i].offset, secs[i].length);
 		if (sum != secs[i].checksum)
 			rc = vmm_errf(err, -EBADMSG,
-				       "section %s checksum mismatch (stored %016" PRIx64
-				       ", computed %016" PRIx64 "): the file is corrupt",
-				       secs[i].name, secs[i].checksum, sum);
+				      "section %s checksum mismatch (stored %016" PRIx64
+				      ", computed %016" PRIx64 "): the file is corrupt",
+				      secs[i].name, secs[i].checksum, sum);
 	}
 	if (rc) {
 		free(secs);

@@ -51,7 +51,7 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
 			continue;
 		if (arg)
 			return vmm_errf(err, -EOPNOTSUPP,
-					 "snapshots support one disk; this VM has more");
+					"snapshots support one disk; this VM has more");
 		arg = vc->devices[i].arg;
 	}
 	if (!arg)
@@ -74,14 +74,14 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
 	}
 	if (!rc && !ro && !top)
 		rc = vmm_errf(err, -EOPNOTSUPP,
-			       "disk %s takes writes directly; give it a copy-on-write layer "
-			       "(--disk BASE,layer=LAYER) so the snapshot can freeze it",
-			       arg);
+			      "disk %s takes writes directly; give it a copy-on-write layer "
+			      "(--disk BASE,layer=LAYER) so the snapshot can freeze it",
+			      arg);
 	if (!rc && !ro && !vc->exit_after_snapshot)
 		rc = vmm_errf(err, -EOPNOTSUPP,
-			       "the disk's top layer %s must be frozen into the snapshot, so the "
-			       "VM cannot go on writing it: use --exit-after-snapshot",
-			       top);
+			      "the disk's top layer %s must be frozen into the snapshot, so the "
+			      "VM cannot go on writing it: use --exit-after-snapshot",
+			      top);
 	if (!rc && !ro && (size_t)snprintf(freeze, freeze_len, "%s", top) >= freeze_len)
 		rc = vmm_errf(err, -ENAMETOOLONG, "%s: path too long", top);
 	free(copy);
@@ -167,7 +167,7 @@ static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct vmm_
 	int rc = vm_get_state(vm, &vs);
 	if (rc)
 		return vmm_errf(err, rc, "reading VM state (irqchip, PIT, clock): %s",
-				 strerror(-rc));
+				strerror(-rc));
 	rc = snap_vm_encode(&vs, &sb);
 	if (!rc)
 		rc = snap_writer_add(w, "vm", SNAP_SEC_VM, SNAP_VM_VERSION, sb.buf, sb.len, err);
@@ -176,7 +176,7 @@ static int save_vm_and_devices(struct vm *vm, struct snap_writer *w, struct vmm_
 		char name[SNAP_NAME_MAX + 1];
 		if (snap_dev_section_name(vmmio_ops(t)->name, i, name, sizeof(name))) {
 			rc = vmm_errf(err, -EINVAL, "device %u: name \"%s\" cannot name a section",
-				       i, vmmio_ops(t)->name);
+				      i, vmmio_ops(t)->name);
 			break;
 		}
 		sb_reset(&sb);
@@ -233,9 +233,9 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 		uint64_t base = gm->nregions ? gm->regions[0].fd_offset : 0, off = base;
 		for (unsigned i = 0; i < gm->nregions && !rc; i++) {
 			if (gm->regions[i].fd_offset != off)
-				rc = vmm_errf(
-				    err, -EINVAL,
-				    "RAM region %u is not contiguous in its backing file", i);
+				rc = vmm_errf(err, -EINVAL,
+					      "RAM region %u is not contiguous in its backing file",
+					      i);
 			r[i] = (struct snap_mem_range){gm->regions[i].host, gm->regions[i].size,
 						       gm->fd, gm->regions[i].fd_offset,
 						       gm->private_map};
@@ -261,6 +261,6 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 		*stats = local;
 	else if (local.freeze_path[0])
 		return vmm_errf(err, -EINVAL, "%s: the caller must freeze disk layer %s", path,
-				 local.freeze_path);
+				local.freeze_path);
 	return 0;
 }

@@ -85,8 +85,7 @@ int snap_vcpu_encode(const struct vcpu_state *st, struct strbuf *out)
 }
 
 /* Walks the records of buf[len], checking framing; calls fn for each. */
-typedef int (*rec_fn)(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len,
-		      struct vmm_err *err);
+typedef int (*rec_fn)(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struct vmm_err *err);
 
 static int walk(const void *buf, size_t len, uint32_t ntags, const char *const *names,
 		const char *what, rec_fn fn, void *ctx, struct vmm_err *err)
@@ -96,20 +95,19 @@ static int walk(const void *buf, size_t len, uint32_t ntags, const char *const *
 	uint32_t seen = 0;
 	while (pos < len) {
 		if (len - pos < 8)
-			return vmm_errf(err, -EINVAL,
-					 "%s state: record header cut off at byte %zu", what, pos);
+			return vmm_errf(err, -EINVAL, "%s state: record header cut off at byte %zu",
+					what, pos);
 		uint32_t tag = snap_get32(p + pos), rlen = snap_get32(p + pos + 4);
 		pos += 8;
 		if (tag == 0 || tag >= ntags)
-			return vmm_errf(err, -EINVAL, "%s state: unknown record tag %u", what,
-					 tag);
+			return vmm_errf(err, -EINVAL, "%s state: unknown record tag %u", what, tag);
 		if (seen & (1u << tag))
 			return vmm_errf(err, -EINVAL, "%s state: %s appears twice", what,
-					 names[tag]);
+					names[tag]);
 		size_t padded = ((size_t)rlen + 7) & ~(size_t)7;
 		if (rlen > len - pos || padded > len - pos)
 			return vmm_errf(err, -EINVAL, "%s state: %s (%u bytes) runs past the end",
-					 what, names[tag], rlen);
+					what, names[tag], rlen);
 		int rc = fn(ctx, tag, p + pos, rlen, err);
 		if (rc)
 			return rc;
@@ -127,7 +125,7 @@ static int fixed(void *dst, size_t want, const uint8_t *p, uint32_t len, const c
 {
 	if (len != want)
 		return vmm_errf(err, -EINVAL, "%s state: %s is %u bytes, expected %zu", what, name,
-				 len, want);
+				len, want);
 	memcpy(dst, p, want);
 	return 0;
 }
@@ -148,7 +146,7 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 			return -EINVAL;
 		if (st->xcrs.nr_xcrs > KVM_MAX_XCRS)
 			return vmm_errf(err, -EINVAL, "vcpu state: nr_xcrs %u exceeds %d",
-					 st->xcrs.nr_xcrs, KVM_MAX_XCRS);
+					st->xcrs.nr_xcrs, KVM_MAX_XCRS);
 		return 0;
 	case VCPU_LAPIC:
 		return fixed(&st->lapic, sizeof(st->lapic), p, len, "vcpu", n, err);
@@ -158,7 +156,7 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 		/* linux/kvm.h KVM_MP_STATE_*: RUNNABLE..AP_RESET_HOLD (0..10). */
 		if (st->mp_state.mp_state > 10)
 			return vmm_errf(err, -EINVAL, "vcpu state: mp_state %u is unknown",
-					 st->mp_state.mp_state);
+					st->mp_state.mp_state);
 		return 0;
 	case VCPU_EVENTS:
 		return fixed(&st->events, sizeof(st->events), p, len, "vcpu", n, err);
@@ -167,8 +165,8 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 	case VCPU_MSRS:
 		if (len % MSR_REC_SIZE || len / MSR_REC_SIZE > VCPU_MAX_MSRS)
 			return vmm_errf(err, -EINVAL,
-					 "vcpu state: msrs is %u bytes (at most %u entries of %u)",
-					 len, VCPU_MAX_MSRS, MSR_REC_SIZE);
+					"vcpu state: msrs is %u bytes (at most %u entries of %u)",
+					len, VCPU_MAX_MSRS, MSR_REC_SIZE);
 		st->nmsrs = len / MSR_REC_SIZE;
 		for (uint32_t i = 0; i < st->nmsrs; i++) {
 			st->msrs[i].index = snap_get32(p + (size_t)i * MSR_REC_SIZE);
@@ -180,8 +178,8 @@ static int vcpu_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, str
 		if (len % sizeof(st->cpuid[0]) || len / sizeof(st->cpuid[0]) > VCPU_MAX_CPUID ||
 		    len == 0)
 			return vmm_errf(err, -EINVAL,
-					 "vcpu state: cpuid is %u bytes (1..%u entries of %zu)",
-					 len, VCPU_MAX_CPUID, sizeof(st->cpuid[0]));
+					"vcpu state: cpuid is %u bytes (1..%u entries of %zu)", len,
+					VCPU_MAX_CPUID, sizeof(st->cpuid[0]));
 		st->ncpuid = (uint32_t)(len / sizeof(st->cpuid[0]));
 		memcpy(st->cpuid, p, len);
 		return 0;
@@ -239,7 +237,7 @@ static int vm_rec(void *ctx, uint32_t tag, const uint8_t *p, uint32_t len, struc
 		return -EINVAL;
 	if (chip->chip_id != want_id)
 		return vmm_errf(err, -EINVAL, "vm state: %s has chip_id %u, expected %u", n,
-				 chip->chip_id, want_id);
+				chip->chip_id, want_id);
 	return 0;
 }
 

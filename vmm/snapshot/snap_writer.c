@@ -91,8 +91,7 @@ int snap_writer_add(struct snap_writer *w, const char *name, uint32_t type, uint
 	s->checksum = snap_hash(data, len);
 	rc = util_pwrite_all(w->fd, data, len, s->offset);
 	if (rc)
-		return vmm_errf(err, rc, "%s: writing section %s: %s", w->tmp, name,
-				 strerror(-rc));
+		return vmm_errf(err, rc, "%s: writing section %s: %s", w->tmp, name, strerror(-rc));
 	w->pos = s->offset + len;
 	w->nsecs++;
 	return 0;
@@ -210,15 +209,15 @@ static int write_range(struct snap_writer *w, const struct snap_mem_range *r, ui
 			}
 			if (run_len && (zero || i + 1 == npages)) {
 				rc = util_pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
-						run_len * SNAP_PAGE_SIZE,
-						base + run_start * SNAP_PAGE_SIZE);
+						     run_len * SNAP_PAGE_SIZE,
+						     base + run_start * SNAP_PAGE_SIZE);
 				run_len = 0;
 			}
 		}
 	}
 	if (!rc && run_len)
-		rc = util_pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE, run_len * SNAP_PAGE_SIZE,
-				base + run_start * SNAP_PAGE_SIZE);
+		rc = util_pwrite_all(w->fd, src + run_start * SNAP_PAGE_SIZE,
+				     run_len * SNAP_PAGE_SIZE, base + run_start * SNAP_PAGE_SIZE);
 	if (rw && rw->pm_fd >= 0)
 		close(rw->pm_fd);
 	free(rw);
@@ -243,10 +242,10 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 	uint64_t off = base;
 	for (size_t i = 0; i < nranges; i++) {
 		if (ranges[i].len % SNAP_PAGE_SIZE || (uintptr_t)ranges[i].host % SNAP_PAGE_SIZE) {
-			rc = vmm_errf(err, -EINVAL,
-				       "memory range %zu (%p, %" PRIu64
-				       " bytes) is not page aligned",
-				       i, ranges[i].host, ranges[i].len);
+			rc =
+			    vmm_errf(err, -EINVAL,
+				     "memory range %zu (%p, %" PRIu64 " bytes) is not page aligned",
+				     i, ranges[i].host, ranges[i].len);
 			break;
 		}
 		rc = write_range(w, &ranges[i], off, st, &local);
@@ -259,8 +258,8 @@ int snap_writer_add_memory(struct snap_writer *w, uint32_t version,
 	if (!rc) {
 		/* Extend the file over trailing holes so the section is whole. */
 		if (ftruncate(w->fd, (off_t)off) < 0)
-			rc = vmm_errf(err, -errno, "%s: extending to %" PRIu64 " bytes: %s",
-				       w->tmp, off, strerror(errno));
+			rc = vmm_errf(err, -errno, "%s: extending to %" PRIu64 " bytes: %s", w->tmp,
+				      off, strerror(errno));
 	}
 	if (!rc) {
 		s = &w->secs[w->nsecs]; /* new_entry's slot; realloc cannot have moved it */
@@ -310,8 +309,8 @@ int snap_writer_commit(struct snap_writer *w, const struct snap_fingerprint *fp,
 		goto out;
 	}
 	if (rename(w->tmp, w->path) < 0) {
-		rc = vmm_errf(err, -errno, "%s: rename to %s: %s", w->tmp, w->path,
-			       strerror(errno));
+		rc =
+		    vmm_errf(err, -errno, "%s: rename to %s: %s", w->tmp, w->path, strerror(errno));
 		goto out;
 	}
 	w->committed = true;
