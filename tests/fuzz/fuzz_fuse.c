@@ -8,6 +8,7 @@
  * against a fresh scratch share; the handler must never crash, leak or
  * touch anything outside it. */
 #include "fs/vfs.h"
+#include "smolvm/err.h"
 #include "util.h"
 
 #include <linux/fuse.h>
@@ -45,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vfs_create(share, size && (data[0] & 1), NULL, &fs, err, sizeof(err)))
 		goto out;
 	if (size && (data[0] & 2)) {
-		(void)vfs_restore_state(fs, data + 1, size - 1, err, sizeof(err));
+		struct vmm_err why;
+		(void)vfs_restore_state(fs, data + 1, size - 1, &why);
 		vfs_destroy(fs);
 		goto out;
 	}

@@ -4,6 +4,7 @@
  * types, writes to a read-only disk). */
 #include "devices/virtio/blk.h"
 #include "disk/disk.h"
+#include "smolvm/err.h"
 #include "strbuf.h"
 #include "vq_mock.h"
 
@@ -233,19 +234,25 @@ END_TEST
 START_TEST(state_blob)
 {
 	struct strbuf sb = {0};
+	struct vmm_err err;
 	ck_assert_int_eq(vblk_state_save(2048, true, &sb), 0);
 	ck_assert_uint_eq(sb.len, 16);
 	const uint8_t want[16] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0};
 	ck_assert_int_eq(memcmp(sb.buf, want, 16), 0);
-	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, true), 0);
-	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2049, true), -EINVAL);
-	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, false), -EINVAL);
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, true, &err), 0);
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2049, true, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "the disk was 2048 sectors read-only when saved, now 2049 "
+				  "sectors read-only; restore with the same disk stack");
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, false, &err), -EINVAL);
 	for (size_t n = 0; n < sb.len; n++)
-		ck_assert_int_eq(vblk_state_check(sb.buf, n, 2048, true), -EINVAL);
+		ck_assert_int_eq(vblk_state_check(sb.buf, n, 2048, true, &err), -EINVAL);
 	ck_assert_int_eq(sb_append(&sb, "", 1), 0);
-	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, true), -EINVAL);
+	ck_assert_int_eq(vblk_state_check(sb.buf, sb.len, 2048, true, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "dev.blk state is 17 bytes, expected 16");
 	sb.buf[0] = 2; /* version */
-	ck_assert_int_eq(vblk_state_check(sb.buf, 16, 2048, true), -EINVAL);
+	ck_assert_int_eq(vblk_state_check(sb.buf, 16, 2048, true, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "dev.blk state version 2, this smolvm reads 1");
+	ck_assert_int_eq(vblk_state_check(sb.buf, 16, 2048, true, NULL), -EINVAL);
 	sb_release(&sb);
 }
 END_TEST

@@ -2,6 +2,7 @@
  * chains (length lies, no reply room), config space, snapshot round trip. */
 #include "devices/virtio/fs.h"
 #include "fs/vfs.h"
+#include "smolvm/err.h"
 #include "strbuf.h"
 #include "vq_mock.h"
 
@@ -172,7 +173,7 @@ START_TEST(snapshot)
 	vfsdev_destroy(d);
 
 	d = mkdev("probe", false);
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), 0);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len, NULL), 0);
 	/* No INIT, same node id, same file handle. */
 	struct fuse_read_in ri = {.fh = oo.fh, .size = 64};
 	ck_assert_uint_eq(req(d, FUSE_READ, e.nodeid, &ri, sizeof(ri), 0, 256, &err, &g), 16 + 3);
@@ -185,22 +186,32 @@ START_TEST(snapshot)
 			  16);
 	ck_assert_int_eq(err, 0);
 	/* Hostile blobs: truncated, wrong tag, wrong ro, garbage tail. */
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL); /* not fresh */
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len, NULL), -EINVAL); /* not fresh */
 	vfsdev_destroy(d);
 	d = mkdev("probe", false);
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len - 1), -EINVAL);
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, 10), -EINVAL);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len - 1, NULL), -EINVAL);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, 10, NULL), -EINVAL);
 	for (size_t n = 0; n < blob.len; n++) /* every truncation, and nothing applied */
-		ck_assert_int_eq(vfsdev_restore(d, blob.buf, n), -EINVAL);
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), 0);
+		ck_assert_int_eq(vfsdev_restore(d, blob.buf, n, NULL), -EINVAL);
+	struct vmm_err trunc;
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len - 1, &trunc), -EINVAL);
+	ck_assert_msg(strncmp(trunc.msg, "share 'probe': virtio-fs state: ", 32) == 0, "%s",
+		      trunc.msg);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len, NULL), 0);
 	vfsdev_destroy(d);
 	d = mkdev("probe", false);
 	vfsdev_destroy(d);
 	d = mkdev("other", false);
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL);
+	struct vmm_err why;
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len, &why), -EINVAL);
+	ck_assert_str_eq(why.msg, "share 'probe' was saved, this VM has 'other'; give the same "
+				  "--share tags and ro flags");
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len - 1, &why), -EINVAL);
+	ck_assert_str_eq(why.msg, "share 'probe' was saved, this VM has 'other'; give the same "
+				  "--share tags and ro flags");
 	vfsdev_destroy(d);
 	d = mkdev("probe", true);
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), -EINVAL);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len, NULL), -EINVAL);
 	vfsdev_destroy(d);
 	/* A path that climbs out of the share is refused by openat2 and the
 	 * node simply does not come back. */
@@ -216,7 +227,7 @@ START_TEST(snapshot)
 	} sn = {5, 1, 13, 0};
 	memcpy(evil + hdr + sizeof(vh), &sn, sizeof(sn));
 	memcpy(evil + hdr + sizeof(vh) + sizeof(sn), "../etc/passwd", 13); /* NOLINT */
-	ck_assert_int_eq(vfsdev_restore(d, evil, hdr + sizeof(vh) + sizeof(sn) + 13), 0);
+	ck_assert_int_eq(vfsdev_restore(d, evil, hdr + sizeof(vh) + sizeof(sn) + 13, NULL), 0);
 	struct fuse_getattr_in ga2 = {0};
 	ck_assert_uint_eq(req(d, FUSE_GETATTR, 5, &ga2, sizeof(ga2), 0, 256, &err, NULL), 16);
 	ck_assert_int_eq(err, -ENOENT);
@@ -247,7 +258,7 @@ START_TEST(snapshot_of_host_root)
 	ck_assert_int_eq(vfsdev_save(d, &blob), 0);
 	vfsdev_destroy(d);
 	d = mkdev_at("/", "root", true);
-	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len), 0);
+	ck_assert_int_eq(vfsdev_restore(d, blob.buf, blob.len, NULL), 0);
 	struct fuse_getattr_in ga = {0};
 	ck_assert_uint_gt(req(d, FUSE_GETATTR, e.nodeid, &ga, sizeof(ga), 0, 256, &err, NULL), 16);
 	ck_assert_int_eq(err, 0);

@@ -212,19 +212,19 @@ START_TEST(rng_request_and_interrupt)
 	/* snapshot round trip */
 	struct strbuf sb = {0};
 	ck_assert_int_eq(vmmio_save(t, &sb), 0);
-	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len), 0);
+	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len, NULL), 0);
 	ck_assert_uint_eq(rd(R_STATUS), 15);
 	ck_assert_uint_eq(rd(R_QUEUE_READY), 1);
-	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len - 1), -EINVAL);
-	ck_assert_int_eq(vmmio_restore(t, sb.buf, 10), -EINVAL);
+	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len - 1, NULL), -EINVAL);
+	ck_assert_int_eq(vmmio_restore(t, sb.buf, 10, NULL), -EINVAL);
 	sb.buf[0] ^= 0xff; /* magic */
-	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len), -EINVAL);
+	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len, NULL), -EINVAL);
 	sb.buf[0] ^= 0xff;
 	sb.buf[4] = 9; /* version */
-	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len), -EINVAL);
+	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len, NULL), -EINVAL);
 	sb.buf[4] = 1;
 	sb.buf[24] |= 0x01; /* driver feature bit 0, never offered */
-	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len), -EINVAL);
+	ck_assert_int_eq(vmmio_restore(t, sb.buf, sb.len, NULL), -EINVAL);
 	sb.buf[24] &= (char)~0x01;
 	/* a failed restore changed nothing: the queue still works */
 	ck_assert_uint_eq(rd(R_STATUS), 15);

@@ -4,6 +4,7 @@
  * hostile packets, credit overrun, transport reset and rx fairness. */
 #include "core/evloop.h"
 #include "devices/virtio/vsock.h"
+#include "smolvm/err.h"
 #include "strbuf.h"
 #include "vq_mock.h"
 
@@ -570,18 +571,22 @@ END_TEST
 START_TEST(state_blob)
 {
 	struct strbuf sb = {0};
+	struct vmm_err err;
 	ck_assert_int_eq(vsock_state_save(0x1234, &sb), 0);
 	ck_assert_uint_eq(sb.len, 16);
 	const uint8_t want[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0x34, 0x12, 0, 0, 0, 0, 0, 0};
 	ck_assert_int_eq(memcmp(sb.buf, want, 16), 0);
-	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len), 0);
+	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len, &err), 0);
 	for (size_t n = 0; n < sb.len; n++)
-		ck_assert_int_eq(vsock_state_check(sb.buf, n), -EINVAL);
+		ck_assert_int_eq(vsock_state_check(sb.buf, n, &err), -EINVAL);
 	sb.buf[4] = 1; /* reserved */
-	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len), -EINVAL);
+	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len, &err), -EINVAL);
 	sb.buf[4] = 0;
 	sb.buf[0] = 2; /* version */
-	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len), -EINVAL);
+	ck_assert_int_eq(vsock_state_check(sb.buf, sb.len, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "dev.vsock state version 2, this smolvm reads 1");
+	ck_assert_int_eq(vsock_state_check(sb.buf, 3, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "dev.vsock state is 3 bytes, expected 16");
 	sb_release(&sb);
 }
 END_TEST

@@ -65,14 +65,16 @@ bool vfs_destroyed(const struct vfs *fs);
  * file was deleted or moved out of the share are left out.
  *
  * vfs_restore_state, on a fresh vfs of the same share, validates the whole
- * blob first (-EINVAL and one line in err on anything malformed: lengths,
+ * blob first (-EINVAL and one line in err, which may be NULL, on anything
+ * malformed: lengths,
  * ids out of range, bad flags), then re-resolves each path beneath the root
  * with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)
  * and re-opens each handle, keeping the guest's ids. Files that vanished on
  * the host meanwhile are skipped: the guest gets ENOENT / EBADF for them. */
 struct strbuf;
+struct vmm_err;
 int vfs_save_state(const struct vfs *fs, struct strbuf *out);
-int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, char *err, size_t err_len);
+int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, struct vmm_err *err);
 
 /* Back to the state right after vfs_create (the device was reset): every
  * node but the root and every handle closed, INIT needed again. */

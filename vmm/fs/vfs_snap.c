@@ -2,6 +2,7 @@
  * so a restored guest keeps using the node ids and file handles it has. */
 #include "fs/vfs_internal.h"
 
+#include "smolvm/err.h"
 #include "snapshot/snap_codec.h"
 #include "strbuf.h"
 
@@ -133,63 +134,62 @@ int vfs_save_state(const struct vfs *fs, struct strbuf *out)
 	return rc;
 }
 
-static int bad(char *err, size_t len, const char *what)
+static int bad(struct vmm_err *err, const char *what)
 {
-	snprintf(err, len, "virtio-fs state: %s", what);
-	return -EINVAL;
+	return vmm_errf(err, -EINVAL, "virtio-fs state: %s", what);
 }
 
 /* Checks every record before anything is touched. */
-static int validate(const struct vfs *fs, const uint8_t *p, size_t len, char *err, size_t elen)
+static int validate(const struct vfs *fs, const uint8_t *p, size_t len, struct vmm_err *err)
 {
 	struct snap_dec d;
 	struct snap_head h;
 	if (len < HEAD_BYTES)
-		return bad(err, elen, "truncated header");
+		return bad(err, "truncated header");
 	snap_dec_init(&d, p, len);
 	dec_head(&d, &h);
 	if (h.magic != SNAP_MAGIC)
-		return bad(err, elen, "bad magic");
+		return bad(err, "bad magic");
 	if (h.minor && (h.minor < 12 || h.minor > FUSE_KERNEL_MINOR_VERSION))
-		return bad(err, elen, "FUSE protocol minor out of range");
+		return bad(err, "FUSE protocol minor out of range");
 	if (h.nnodes > fs->lim.max_nodes || h.nfhs > fs->lim.max_handles)
-		return bad(err, elen, "more nodes or handles than this share allows");
+		return bad(err, "more nodes or handles than this share allows");
 	for (uint32_t i = 0; i < h.nnodes; i++) {
 		struct snap_node sn;
 		if (snap_dec_left(&d) < NODE_BYTES)
-			return bad(err, elen, "truncated node record");
+			return bad(err, "truncated node record");
 		dec_node(&d, &sn);
 		if (sn.nodeid <= FUSE_ROOT_ID || sn.nodeid > fs->lim.max_nodes || sn.nlookup == 0)
-			return bad(err, elen, "node id or lookup count out of range");
+			return bad(err, "node id or lookup count out of range");
 		if (sn.pathlen == 0 || sn.pathlen >= PATH_MAX || !sn.path ||
 		    memchr(sn.path, '\0', sn.pathlen) || sn.path[0] == '/')
-			return bad(err, elen, "node path malformed");
+			return bad(err, "node path malformed");
 	}
 	for (uint32_t i = 0; i < h.nfhs; i++) {
 		struct snap_fh sf;
 		if (snap_dec_left(&d) < FH_BYTES)
-			return bad(err, elen, "truncated handle record");
+			return bad(err, "truncated handle record");
 		dec_fh(&d, &sf);
 		if (sf.fh == 0 || sf.fh > fs->lim.max_handles || sf.dir > 1 ||
 		    (sf.flags & ~(uint32_t)FH_FLAGS) || sf.nodeid == 0 ||
 		    sf.nodeid > fs->lim.max_nodes)
-			return bad(err, elen, "handle record out of range");
+			return bad(err, "handle record out of range");
 	}
 	if (snap_dec_left(&d))
-		return bad(err, elen, "trailing bytes");
+		return bad(err, "trailing bytes");
 	return 0;
 }
 
-int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, char *err, size_t elen)
+int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, struct vmm_err *err)
 {
 	struct snap_dec d;
 	struct snap_head h;
 	char path[PATH_MAX];
-	int rc = validate(fs, blob, len, err, elen);
+	int rc = validate(fs, blob, len, err);
 	if (rc)
 		return rc;
 	if (fs->nodes_live != 1 || fs->fhs_live != 0)
-		return bad(err, elen, "restore needs a fresh share");
+		return bad(err, "restore needs a fresh share");
 	snap_dec_init(&d, blob, len);
 	dec_head(&d, &h);
 	int root = fs->nodes[FUSE_ROOT_ID].fd;

@@ -78,10 +78,10 @@ static int load_serial(struct loaded *l, struct vmm_err *err)
 	if (s->type != SNAP_SEC_LEGACY || s->version != SNAP_SERIAL_VERSION ||
 	    s->length != sizeof(l->serial))
 		return vmm_errf(err, -EINVAL,
-				 "%s: section %s: type %u version %u length %" PRIu64
-				 ", expected %u/%u/%zu",
-				 l->f->path, s->name, s->type, s->version, s->length,
-				 SNAP_SEC_LEGACY, SNAP_SERIAL_VERSION, sizeof(l->serial));
+				"%s: section %s: type %u version %u length %" PRIu64
+				", expected %u/%u/%zu",
+				l->f->path, s->name, s->type, s->version, s->length,
+				SNAP_SEC_LEGACY, SNAP_SERIAL_VERSION, sizeof(l->serial));
 	void *buf;
 	int rc = snap_file_read(l->f, s, SNAP_SEC_LEGACY, &buf, NULL, err);
 	if (rc)
@@ -90,8 +90,8 @@ static int load_serial(struct loaded *l, struct vmm_err *err)
 	free(buf);
 	if (l->serial.rx_len > sizeof(l->serial.rx) || l->serial.iir_thre > 1)
 		return vmm_errf(err, -EINVAL,
-				 "%s: section %s: rx_len %u / iir_thre %u out of range", l->f->path,
-				 s->name, l->serial.rx_len, l->serial.iir_thre);
+				"%s: section %s: rx_len %u / iir_thre %u out of range", l->f->path,
+				s->name, l->serial.rx_len, l->serial.iir_thre);
 	l->have_serial = true;
 	return 0;
 }
@@ -106,10 +106,10 @@ static int load_i8042(struct loaded *l, struct vmm_err *err)
 	if (s->type != SNAP_SEC_LEGACY || s->version != SNAP_I8042_VERSION ||
 	    s->length != sizeof(l->i8042))
 		return vmm_errf(err, -EINVAL,
-				 "%s: section %s: type %u version %u length %" PRIu64
-				 ", expected %u/%u/%zu",
-				 l->f->path, s->name, s->type, s->version, s->length,
-				 SNAP_SEC_LEGACY, SNAP_I8042_VERSION, sizeof(l->i8042));
+				"%s: section %s: type %u version %u length %" PRIu64
+				", expected %u/%u/%zu",
+				l->f->path, s->name, s->type, s->version, s->length,
+				SNAP_SEC_LEGACY, SNAP_I8042_VERSION, sizeof(l->i8042));
 	void *buf;
 	int rc = snap_file_read(l->f, s, SNAP_SEC_LEGACY, &buf, NULL, err);
 	if (rc)
@@ -118,7 +118,7 @@ static int load_i8042(struct loaded *l, struct vmm_err *err)
 	free(buf);
 	if (i8042_state_check(&l->i8042))
 		return vmm_errf(err, -EINVAL, "%s: section %s: a state the i8042 cannot be in",
-				 l->f->path, s->name);
+				l->f->path, s->name);
 	l->have_i8042 = true;
 	return 0;
 }
@@ -154,16 +154,15 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct v
 			if (idx < 0 || idx >= (int)(sizeof(l->dev) / sizeof(l->dev[0])) ||
 			    l->dev[idx])
 				return vmm_errf(err, -EINVAL,
-						 "%s: device section %s is misnamed or "
-						 "duplicated",
-						 path, s->name);
+						"%s: device section %s is misnamed or "
+						"duplicated",
+						path, s->name);
 			l->dev[idx] = s;
 		} else if (s->type != SNAP_SEC_CONFIG && s->type != SNAP_SEC_VCPU &&
 			   s->type != SNAP_SEC_VM && s->type != SNAP_SEC_MEMORY &&
 			   s->type != SNAP_SEC_NOTE && s->type != SNAP_SEC_LEGACY) {
-			return vmm_errf(err, -EPROTONOSUPPORT,
-					 "%s: section %s has unknown type %u", path, s->name,
-					 s->type);
+			return vmm_errf(err, -EPROTONOSUPPORT, "%s: section %s has unknown type %u",
+					path, s->name, s->type);
 		}
 		uint32_t want = section_version(s->type);
 		if (want && s->version != want)
@@ -174,8 +173,8 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct v
 	}
 	if (nvcpu_secs != l->cfg.nr_vcpus)
 		return vmm_errf(err, -EINVAL,
-				 "%s: config says %u vCPUs but there are %u vcpu sections", path,
-				 l->cfg.nr_vcpus, nvcpu_secs);
+				"%s: config says %u vCPUs but there are %u vcpu sections", path,
+				l->cfg.nr_vcpus, nvcpu_secs);
 	for (uint32_t i = 0; i < l->cfg.nr_vcpus; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "vcpu.%u", i);
@@ -199,7 +198,7 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct v
 	for (unsigned i = l->ndev; i < sizeof(l->dev) / sizeof(l->dev[0]); i++)
 		if (l->dev[i])
 			return vmm_errf(err, -EINVAL, "%s: device sections skip index %u", path,
-					 l->ndev);
+					l->ndev);
 	for (unsigned i = 0; i < l->ndev; i++) {
 		rc = snap_file_read(f, l->dev[i], SNAP_SEC_DEVICE, &l->dev_blob[i], &l->dev_len[i],
 				    err);
@@ -254,31 +253,31 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct vm
 	const struct gmem *gm = vm_gmem(vm);
 	if (gm->nregions != l->cfg.nr_regions)
 		return vmm_errf(err, -EINVAL, "%s: %u RAM regions saved, this smolvm lays out %u",
-				 path, l->cfg.nr_regions, gm->nregions);
+				path, l->cfg.nr_regions, gm->nregions);
 	for (unsigned i = 0; i < gm->nregions; i++) {
 		const struct snap_region *r = &l->cfg.regions[i];
 		if (r->gpa != gm->regions[i].gpa || r->size != gm->regions[i].size ||
 		    r->mem_offset != gm->regions[i].fd_offset)
 			return vmm_errf(err, -EINVAL,
-					 "%s: RAM region %u is gpa %#" PRIx64 "+%#" PRIx64
-					 " in the snapshot but %#" PRIx64 "+%#" PRIx64 " here",
-					 path, i, r->gpa, r->size, gm->regions[i].gpa,
-					 gm->regions[i].size);
+					"%s: RAM region %u is gpa %#" PRIx64 "+%#" PRIx64
+					" in the snapshot but %#" PRIx64 "+%#" PRIx64 " here",
+					path, i, r->gpa, r->size, gm->regions[i].gpa,
+					gm->regions[i].size);
 	}
 	if (vm_virtio_count(vm) != l->ndev)
 		return vmm_errf(err, -EINVAL,
-				 "%s: the snapshot has %u virtio devices, this restore creates %u: "
-				 "give the same devices (--disk-layer, --vsock, --share) as the "
-				 "saved VM had",
-				 path, l->ndev, vm_virtio_count(vm));
+				"%s: the snapshot has %u virtio devices, this restore creates %u: "
+				"give the same devices (--disk-layer, --vsock, --share) as the "
+				"saved VM had",
+				path, l->ndev, vm_virtio_count(vm));
 	for (unsigned i = 0; i < l->ndev; i++) {
 		char want[SNAP_NAME_MAX + 1];
 		if (snap_dev_section_name(vmmio_ops(vm_virtio(vm, i))->name, i, want,
 					  sizeof(want)) ||
 		    strcmp(want, l->dev[i]->name) != 0)
 			return vmm_errf(err, -EINVAL,
-					 "%s: device %u is %s in the snapshot but %s here", path, i,
-					 l->dev[i]->name, want);
+					"%s: device %u is %s in the snapshot but %s here", path, i,
+					l->dev[i]->name, want);
 	}
 	return 0;
 }
@@ -300,7 +299,7 @@ static int map_memory(const struct loaded *l, struct vm *vm, struct vmm_err *err
 		int rc = -errno;
 		close(fd);
 		return vmm_errf(err, rc, "%s: mapping the memory section: %s", l->f->path,
-				 strerror(-rc));
+				strerror(-rc));
 	}
 	close(gm->fd);
 	gm->fd = fd;
@@ -316,12 +315,12 @@ static int apply_state(const struct loaded *l, struct vm *vm, struct vmm_err *er
 	int rc = vm_set_state(vm, &l->vm);
 	if (rc)
 		return vmm_errf(err, rc, "%s: restoring irqchip/PIT/clock: %s", path,
-				 strerror(-rc));
+				strerror(-rc));
 	for (uint32_t i = 0; i < l->cfg.nr_vcpus; i++) {
 		rc = vcpu_set_state(vm, i, &l->vcpus[i]);
 		if (rc)
 			return vmm_errf(err, rc, "%s: KVM refused the state of vCPU %u: %s", path,
-					 i, strerror(-rc));
+					i, strerror(-rc));
 	}
 	if (l->have_serial && vm_serial(vm)) {
 		rc = serial_restore(vm_serial(vm), &l->serial);
@@ -334,10 +333,12 @@ static int apply_state(const struct loaded *l, struct vm *vm, struct vmm_err *er
 			return vmm_errf(err, rc, "%s: the i8042 refused its saved state", path);
 	}
 	for (unsigned i = 0; i < l->ndev; i++) {
-		rc = vmmio_restore(vm_virtio(vm, i), l->dev_blob[i], l->dev_len[i]);
-		if (rc)
-			return vmm_errf(err, rc, "%s: device %s refused its saved state", path,
-					 l->dev[i]->name);
+		rc = vmmio_restore(vm_virtio(vm, i), l->dev_blob[i], l->dev_len[i], err);
+		if (rc) {
+			char where[VMM_ERR_MAX];
+			snprintf(where, sizeof(where), "%s: section %s", path, l->dev[i]->name);
+			return vmm_err_prefix(err, rc, where);
+		}
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "snapshot/snap_codec.h"
 #include "strbuf.h"
 
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 
 #include <errno.h>
@@ -73,30 +74,26 @@ int vblk_state_save(uint64_t capacity, bool read_only, struct strbuf *out)
 	return snap_enc_error(&e);
 }
 
-int vblk_state_check(const void *blob, size_t len, uint64_t disk_capacity, bool disk_read_only)
+int vblk_state_check(const void *blob, size_t len, uint64_t disk_capacity, bool disk_read_only,
+		     struct vmm_err *err)
 {
 	struct snap_dec dec;
-	if (len != VBLK_SNAP_BYTES) {
-		fprintf(stderr, "smolvm: snapshot dev.blk: blob is %zu bytes, expected %u\n", len,
-			VBLK_SNAP_BYTES);
-		return -EINVAL;
-	}
+	if (len != VBLK_SNAP_BYTES)
+		return vmm_errf(err, -EINVAL, "dev.blk state is %zu bytes, expected %u", len,
+				VBLK_SNAP_BYTES);
 	snap_dec_init(&dec, blob, len);
 	uint32_t version = snap_dec_u32(&dec), read_only = snap_dec_u32(&dec);
 	uint64_t capacity = snap_dec_u64(&dec);
-	if (version != VBLK_SNAP_VERSION) {
-		fprintf(stderr, "smolvm: snapshot dev.blk: version %u, this smolvm reads %u\n",
-			version, VBLK_SNAP_VERSION);
-		return -EINVAL;
-	}
-	if (capacity != disk_capacity || (read_only != 0) != disk_read_only) {
-		fprintf(stderr,
-			"smolvm: snapshot dev.blk: disk was %llu sectors%s, now %llu sectors%s; "
-			"restore with the same disk stack\n",
-			(unsigned long long)capacity, read_only ? " read-only" : "",
-			(unsigned long long)disk_capacity, disk_read_only ? " read-only" : "");
-		return -EINVAL;
-	}
+	if (version != VBLK_SNAP_VERSION)
+		return vmm_errf(err, -EINVAL, "dev.blk state version %u, this smolvm reads %u",
+				version, VBLK_SNAP_VERSION);
+	if (capacity != disk_capacity || (read_only != 0) != disk_read_only)
+		return vmm_errf(err, -EINVAL,
+				"the disk was %llu sectors%s when saved, now %llu sectors%s; "
+				"restore with the same disk stack",
+				(unsigned long long)capacity, read_only ? " read-only" : "",
+				(unsigned long long)disk_capacity,
+				disk_read_only ? " read-only" : "");
 	return 0;
 }
 
@@ -106,10 +103,10 @@ static int ops_save(void *dev, struct strbuf *out)
 	return vblk_state_save(d->capacity, d->read_only, out);
 }
 
-static int ops_restore(void *dev, const void *blob, size_t len)
+static int ops_restore(void *dev, const void *blob, size_t len, struct vmm_err *err)
 {
 	struct vblk_dev *d = dev;
-	return vblk_state_check(blob, len, d->capacity, d->read_only);
+	return vblk_state_check(blob, len, d->capacity, d->read_only, err);
 }
 
 static void ops_destroy(void *dev)

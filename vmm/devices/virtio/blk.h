@@ -15,6 +15,7 @@ struct vq;
 struct disk;
 struct vblk;
 struct strbuf;
+struct vmm_err;
 
 /* Parses "PATH[,ro][,layer=LAYER]..." (layers bottom to top), opens the
  * disk and attaches a virtio-blk device to vm. Prints one line naming the
@@ -41,9 +42,11 @@ void vblk_config_read(const struct vblk *b, uint32_t off, void *data, uint32_t l
 
 /* Snapshot blob (16 bytes, little endian: u32 version, u32 read_only, u64
  * capacity in sectors): what the guest driver has seen of the disk. save
- * appends it to out (0 or -ENOMEM); check refuses (-EINVAL) a blob that is
- * malformed or was saved with a disk of another size or writability. */
+ * appends it to out (0 or -ENOMEM); check refuses (-EINVAL, with the reason
+ * in err, which may be NULL) a blob that is malformed or was saved with a
+ * disk of another size or writability. */
 int vblk_state_save(uint64_t capacity, bool read_only, struct strbuf *out);
-int vblk_state_check(const void *blob, size_t len, uint64_t capacity, bool read_only);
+int vblk_state_check(const void *blob, size_t len, uint64_t capacity, bool read_only,
+		     struct vmm_err *err);
 
 #endif

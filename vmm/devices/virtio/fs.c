@@ -56,9 +56,9 @@ static int ops_save(void *dev, struct strbuf *out)
 	return vfsdev_save(dev, out);
 }
 
-static int ops_restore(void *dev, const void *blob, size_t len)
+static int ops_restore(void *dev, const void *blob, size_t len, struct vmm_err *err)
 {
-	return vfsdev_restore(dev, blob, len);
+	return vfsdev_restore(dev, blob, len, err);
 }
 
 static void ops_destroy(void *dev)

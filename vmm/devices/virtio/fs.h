@@ -36,9 +36,11 @@ void vfsdev_config_read(const struct vfsdev *d, uint32_t off, void *data, uint32
 
 /* Snapshot blob of the device (tag, ro, then the FUSE session, node table
  * and open handles: vfs_save_state) appended to out, and its validating
- * restore onto a fresh device of the same share. */
+ * restore onto a fresh device of the same share (-EINVAL with the reason in
+ * err, which may be NULL). */
 struct strbuf;
+struct vmm_err;
 int vfsdev_save(const struct vfsdev *d, struct strbuf *out);
-int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len);
+int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len, struct vmm_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "devices/virtio/queue.h"
 #include "fs/vfs.h"
+#include "smolvm/err.h"
 #include "snapshot/snap_codec.h"
 #include "strbuf.h"
 
@@ -139,36 +140,29 @@ int vfsdev_save(const struct vfsdev *d, struct strbuf *out)
 	return rc ? rc : vfs_save_state(d->fs, out);
 }
 
-int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len)
+int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len, struct vmm_err *err)
 {
 	struct snap_dec dec;
-	char err[256];
-	if (len < VFSDEV_SNAP_HDR_BYTES) {
-		fprintf(stderr,
-			"smolvm: snapshot dev.fs: blob is %zu bytes, shorter than its header\n",
-			len);
-		return -EINVAL;
-	}
+	if (len < VFSDEV_SNAP_HDR_BYTES)
+		return vmm_errf(err, -EINVAL, "dev.fs state is %zu bytes, shorter than its header",
+				len);
 	snap_dec_init(&dec, blob, len);
 	uint32_t version = snap_dec_u32(&dec), read_only = snap_dec_u32(&dec);
 	const uint8_t *tag = snap_dec_bytes(&dec, VFSDEV_TAG_MAX);
-	if (version != VFSDEV_SNAP_VERSION) {
-		fprintf(stderr, "smolvm: snapshot dev.fs: version %u, this smolvm reads %u\n",
-			version, VFSDEV_SNAP_VERSION);
-		return -EINVAL;
-	}
-	if (memcmp(tag, d->cfg.tag, VFSDEV_TAG_MAX) != 0 || (read_only != 0) != d->read_only) {
-		fprintf(stderr,
-			"smolvm: snapshot dev.fs: share '%.36s'%s was saved, this VM has "
-			"'%.36s'%s; give the same --share tags and ro flags\n",
-			(const char *)tag, read_only ? " (ro)" : "", (const char *)d->cfg.tag,
-			d->read_only ? " (ro)" : "");
-		return -EINVAL;
-	}
-	if (vfs_restore_state(d->fs, tag + VFSDEV_TAG_MAX, snap_dec_left(&dec), err, sizeof(err))) {
-		fprintf(stderr, "smolvm: snapshot dev.fs '%.36s': %s\n", (const char *)d->cfg.tag,
-			err);
-		return -EINVAL;
+	if (version != VFSDEV_SNAP_VERSION)
+		return vmm_errf(err, -EINVAL, "dev.fs state version %u, this smolvm reads %u",
+				version, VFSDEV_SNAP_VERSION);
+	if (memcmp(tag, d->cfg.tag, VFSDEV_TAG_MAX) != 0 || (read_only != 0) != d->read_only)
+		return vmm_errf(err, -EINVAL,
+				"share '%.36s'%s was saved, this VM has '%.36s'%s; give the same "
+				"--share tags and ro flags",
+				(const char *)tag, read_only ? " (ro)" : "",
+				(const char *)d->cfg.tag, d->read_only ? " (ro)" : "");
+	int rc = vfs_restore_state(d->fs, tag + VFSDEV_TAG_MAX, snap_dec_left(&dec), err);
+	if (rc) {
+		char where[64];
+		snprintf(where, sizeof(where), "share '%.36s'", (const char *)d->cfg.tag);
+		return vmm_err_prefix(err, rc, where);
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "core/evloop.h"
 #include "core/gmem.h"
 #include "core/iobus.h"
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 #include "devices/virtio/mmio_state.h"
 #include "strbuf.h"
@@ -551,42 +552,46 @@ int vmmio_save(struct vmmio *t, struct strbuf *out)
 	return err;
 }
 
-static int restore_fail(const struct vmmio *t, const char *what)
+static int restore_fail(const struct vmmio *t, struct vmm_err *err, const char *what)
 {
-	fprintf(stderr, "smolvm: restore virtio-%s at 0x%llx: %s\n", t->ops->name,
-		(unsigned long long)t->base, what);
-	return -EINVAL;
+	return vmm_errf(err, -EINVAL, "virtio-%s at 0x%llx: %s", t->ops->name,
+			(unsigned long long)t->base, what);
 }
 
-int vmmio_restore(struct vmmio *t, const void *blob, size_t len)
+int vmmio_restore(struct vmmio *t, const void *blob, size_t len, struct vmm_err *err)
 {
 	struct vmmio_state h;
 	const char *why;
 	if (vmmio_state_decode(blob, len, t->ops->num_queues, &h, &why))
-		return restore_fail(t, why);
+		return restore_fail(t, err, why);
 	if (h.device_id != t->ops->device_id)
-		return restore_fail(t, "device type or queue count differs from this VM's device");
+		return restore_fail(t, err,
+				    "device type or queue count differs from this VM's device");
 	if (h.dev_features != t->dev_features || (h.drv_features & ~h.dev_features))
-		return restore_fail(t, "feature bits differ from what this device offers");
+		return restore_fail(t, err, "feature bits differ from what this device offers");
 	if (h.active > 1 || h.status > 0xff)
-		return restore_fail(t, "status field out of range");
+		return restore_fail(t, err, "status field out of range");
 	/* Validate every queue on scratch structs before touching live state. */
 	for (unsigned i = 0; i < h.num_queues; i++) {
 		struct vq scratch;
 		if (h.q[i].num > t->ops->queue_max_size ||
 		    vq_restore(&scratch, vm_gmem(t->vm), &h.q[i].vq))
-			return restore_fail(t, "a queue's size or ring addresses are invalid");
+			return restore_fail(t, err, "a queue's size or ring addresses are invalid");
 	}
 	vmmio_lock(t);
 	vmmio_reset(t);
-	int err = 0;
-	if (t->ops->restore)
-		err = t->ops->restore(t->dev, h.dev_blob, h.dev_len);
-	else if (h.dev_len)
-		err = restore_fail(t, "device has no state but the blob has some");
-	if (err) {
+	int rc = 0;
+	if (t->ops->restore && (rc = t->ops->restore(t->dev, h.dev_blob, h.dev_len, err))) {
+		char where[64];
+		snprintf(where, sizeof(where), "virtio-%s at 0x%llx", t->ops->name,
+			 (unsigned long long)t->base);
+		vmm_err_prefix(err, rc, where);
+	} else if (!t->ops->restore && h.dev_len) {
+		rc = restore_fail(t, err, "device has no state but the blob has some");
+	}
+	if (rc) {
 		vmmio_unlock(t);
-		return err;
+		return rc;
 	}
 	for (unsigned i = 0; i < h.num_queues; i++) {
 		struct vmmio_queue *q = &t->q[i];
@@ -603,9 +608,10 @@ int vmmio_restore(struct vmmio *t, const void *blob, size_t len)
 	t->status = h.status;
 	t->isr = h.isr;
 	t->config_gen = h.config_gen;
-	if (h.active && t->ops->activate)
-		err = t->ops->activate(t->dev, t, t->drv_features);
-	t->active = h.active && !err;
+	if (h.active && t->ops->activate && (rc = t->ops->activate(t->dev, t, t->drv_features)))
+		vmm_errf(err, rc, "virtio-%s at 0x%llx: re-activating the restored device: %s",
+			 t->ops->name, (unsigned long long)t->base, strerror(-rc));
+	t->active = h.active && !rc;
 	/* A kick the guest gave just before the snapshot may never have been
 	 * handled (the eventfd was still unread when the vCPUs paused). With
 	 * VIRTIO_F_EVENT_IDX the driver does not kick again for buffers the
@@ -620,5 +626,5 @@ int vmmio_restore(struct vmmio *t, const void *blob, size_t len)
 			    t, "a restored queue holds a malformed descriptor chain");
 	}
 	vmmio_unlock(t);
-	return err;
+	return rc;
 }

@@ -24,6 +24,7 @@
 
 struct vm;
 struct strbuf;
+struct vmm_err;
 
 #define VMMIO_WINDOW_SIZE 0x1000u
 
@@ -77,9 +78,10 @@ int vmmio_save(struct vmmio *t, struct strbuf *out);
 /* Validates blob completely (version, sizes, queue addresses via vq
  * validation, feature bits within those offered) and only then applies it
  * and calls the device's restore() with the device part. If the device was
- * active, it is re-activated. -EINVAL with a one-line message naming the
- * field on a mismatch: a blob that fails validation changes nothing; if
- * the device's own restore() fails, the transport is left reset. */
-int vmmio_restore(struct vmmio *t, const void *blob, size_t len);
+ * active, it is re-activated. -EINVAL with err (may be NULL) naming the
+ * device, its window and the field on a mismatch, or carrying the device's
+ * own reason: a blob that fails validation changes nothing; if the device's
+ * own restore() fails, the transport is left reset. */
+int vmmio_restore(struct vmmio *t, const void *blob, size_t len, struct vmm_err *err);
 
 #endif

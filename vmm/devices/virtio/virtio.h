@@ -15,9 +15,10 @@
  * hold vmmio_lock() around that work. Ops must not block on the guest.
  *
  * Snapshots (DESIGN.md "Snapshot file"): save() appends the device's state
- * as a plain blob of fixed-width little-endian fields (version it inside);
- * restore() validates the whole blob before changing anything and returns
- * -EINVAL with a message on stderr naming the field when it does not fit.
+ * as a blob of fixed-width little-endian fields written with snap_codec.h
+ * (version it inside); restore() validates the whole blob before changing
+ * anything and returns -EINVAL with err naming the field, the values and
+ * what to do when it does not fit (smolvm/err.h; it never prints).
  * The transport saves and restores its own state (features, status, queue
  * addresses and indices) around the device blob: see vmmio_save(). */
 #ifndef SMOL_VIRTIO_H
@@ -27,6 +28,7 @@
 #include <stdint.h>
 
 struct strbuf;
+struct vmm_err;
 struct vmmio;
 
 /* Transport-level feature bits (virtio 1.2 §6). */
@@ -82,7 +84,7 @@ struct virtio_device_ops {
 	/* Snapshot hooks; either may be NULL for a stateless device (then the
 	 * device's blob is empty and restore accepts only an empty blob). */
 	int (*save)(void *dev, struct strbuf *out);
-	int (*restore)(void *dev, const void *blob, size_t len);
+	int (*restore)(void *dev, const void *blob, size_t len, struct vmm_err *err);
 
 	/* Frees dev. Called once at teardown, after the last op. */
 	void (*destroy)(void *dev);

@@ -6,6 +6,7 @@
 #include "strbuf.h"
 #include "util.h"
 
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 
 #include <errno.h>
@@ -105,21 +106,17 @@ int vsock_state_save(uint64_t guest_cid, struct strbuf *out)
 	return snap_enc_error(&e);
 }
 
-int vsock_state_check(const void *blob, size_t len)
+int vsock_state_check(const void *blob, size_t len, struct vmm_err *err)
 {
 	struct snap_dec dec;
-	if (len != VSOCK_SNAP_BYTES) {
-		fprintf(stderr, "smolvm: snapshot dev.vsock: blob is %zu bytes, expected %u\n", len,
-			VSOCK_SNAP_BYTES);
-		return -EINVAL;
-	}
+	if (len != VSOCK_SNAP_BYTES)
+		return vmm_errf(err, -EINVAL, "dev.vsock state is %zu bytes, expected %u", len,
+				VSOCK_SNAP_BYTES);
 	snap_dec_init(&dec, blob, len);
 	uint32_t version = snap_dec_u32(&dec), reserved = snap_dec_u32(&dec);
-	if (version != VSOCK_SNAP_VERSION || reserved) {
-		fprintf(stderr, "smolvm: snapshot dev.vsock: version %u, this smolvm reads %u\n",
-			version, VSOCK_SNAP_VERSION);
-		return -EINVAL;
-	}
+	if (version != VSOCK_SNAP_VERSION || reserved)
+		return vmm_errf(err, -EINVAL, "dev.vsock state version %u, this smolvm reads %u",
+				version, VSOCK_SNAP_VERSION);
 	return 0;
 }
 
@@ -128,10 +125,10 @@ static int ops_save(void *dev, struct strbuf *out)
 	return vsock_state_save(((struct vsock_dev *)dev)->cid, out);
 }
 
-static int ops_restore(void *dev, const void *blob, size_t len)
+static int ops_restore(void *dev, const void *blob, size_t len, struct vmm_err *err)
 {
 	struct vsock_dev *d = dev;
-	int rc = vsock_state_check(blob, len);
+	int rc = vsock_state_check(blob, len, err);
 	if (rc)
 		return rc;
 	/* The fork may use another CID; the guest re-reads it after the reset

@@ -30,6 +30,7 @@ struct vq;
 struct evloop;
 struct vsock;
 struct strbuf;
+struct vmm_err;
 
 /* Parses "CID,PATH" and attaches a virtio-vsock device to vm; binds the Unix
  * listener at PATH (an existing socket file there is replaced). Prints one
@@ -80,9 +81,10 @@ void vsock_transport_reset(struct vsock *vs);
 
 /* Snapshot blob (16 bytes, little endian: u32 version, u32 reserved = 0,
  * u64 guest CID). Connections are never saved. save appends it to out (0 or
- * -ENOMEM); check refuses (-EINVAL) a malformed blob or another version. */
+ * -ENOMEM); check refuses (-EINVAL, the reason in err, which may be NULL) a
+ * malformed blob or another version. */
 int vsock_state_save(uint64_t guest_cid, struct strbuf *out);
-int vsock_state_check(const void *blob, size_t len);
+int vsock_state_check(const void *blob, size_t len, struct vmm_err *err);
 
 /* Live connections, for tests. */
 unsigned vsock_conn_count(const struct vsock *vs);
