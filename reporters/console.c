@@ -13,7 +13,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,8 +27,9 @@
 #define C_DIM		   "\x1b[2m"
 #define C_BOLD		   "\x1b[1m"
 #define C_RESET		   "\x1b[0m"
-#define MAX_ARTIFACT_LINES 5  /* artifact paths listed per failure */
-#define STATUS_WIDTH	   78 /* the live line never wraps on an 80-column terminal */
+#define MAX_ARTIFACT_LINES 5	/* artifact paths listed per failure */
+#define STATUS_WIDTH	   78	/* the live line never wraps on an 80-column terminal */
+#define TAIL_BYTES	   8192 /* of a tail: a megabyte line is cut, and said */
 
 struct console {
 	struct reporter base;
@@ -163,7 +166,10 @@ static const char *label(const struct result_record *r, const char **color)
 	return "FAIL ";
 }
 
-/* Prints the last lines of one stream, indented, under a heading. */
+/* Prints the last lines of one stream, indented, under a heading; the
+ * lines left out before them are said with one "… N lines omitted …" line
+ * so that a cut output never looks whole. Full output (--failure-output
+ * full, -v) prints every line the runner kept. */
 static int put_tail(struct console *c, const char *what, const char *raw, size_t len)
 {
 	if (!raw || !len)
@@ -172,10 +178,21 @@ static int put_tail(struct console *c, const char *what, const char *raw, size_t
 	int rc = text_sanitize(&c->tmp, raw, len, 0);
 	if (rc || !c->tmp.len)
 		return rc;
-	unsigned lines = c->o.tail_lines ? c->o.tail_lines : 20;
+	bool full = c->o.full_output || c->o.verbosity > 0;
+	unsigned lines = full ? UINT_MAX : c->o.tail_lines ? c->o.tail_lines : 20;
 	const char *s = sb_str(&c->tmp);
-	size_t off = text_tail_offset(s, c->tmp.len, lines, 8192);
+	size_t off = text_tail_offset(s, c->tmp.len, lines, full ? SIZE_MAX : TAIL_BYTES);
 	rc = sb_printf(&c->line, "  %s%s%s:\n", paint(c, C_DIM), what, paint(c, C_RESET));
+	if (!rc && off) {
+		size_t n = 0;
+		for (size_t i = 0; i < off; i++)
+			n += s[i] == '\n';
+		rc = sb_printf(&c->line,
+			       "    %s… %zu line%s%s omitted (--failure-output full shows "
+			       "them) …%s\n",
+			       paint(c, C_DIM), n, n == 1 ? "" : "s",
+			       s[off - 1] != '\n' ? " and part of one" : "", paint(c, C_RESET));
+	}
 	bool bol = true;
 	for (size_t i = off; i < c->tmp.len && !rc; i++) {
 		if (bol)
@@ -204,7 +221,8 @@ static int console_begin(struct reporter *r, const struct run_info *info)
 	 * `backend: auto` falls back (DESIGN.md "Backends"); every report still
 	 * says which backend ran and what it lacks. */
 	if (info->backend_note) {
-		int rc = sb_printf(&c->line, "%sbackend:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
+		int rc =
+		    sb_printf(&c->line, "%sbackend:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
 		if (!rc)
 			rc = put_clean(c, info->backend_note, 0);
 		if (!rc)

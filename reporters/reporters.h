@@ -53,6 +53,10 @@ struct console_opts {
 	bool no_color_env;   /* NO_COLOR is set to a non-empty value (no-color.org) */
 	unsigned slowest;    /* how many slowest tests to list at the end (0: none) */
 	unsigned tail_lines; /* lines of output tail repeated per failure (0: default 20) */
+	/* --failure-output full, or -v: every line the runner kept, not the
+	 * tail (-v also for passing tests). Lines left out are always said
+	 * with an "… N lines omitted …" marker. */
+	bool full_output;
 	/* Called once when the stream's reader went away: a write failed with
 	 * EPIPE (a closed pipe) or EIO (a hung-up terminal), or the stream
 	 * polls as closed (POLLERR/POLLHUP). err is -EPIPE or -EIO. The

@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "cache.h"
 #include "commands.h"
+#include "last_failed.h"
 #include "reporters.h"
 #include "run_opts.h"
 #include "runreg.h"
@@ -174,8 +175,11 @@ static int no_tests_check(const struct prepared *p)
 	}
 	char why[512] = "";
 	size_t n = 0;
-	if (p->o.filter)
-		n += (size_t)snprintf(why, sizeof(why), "--filter '%s', ", p->o.filter);
+	if (p->o.rerun_failed)
+		n += (size_t)snprintf(why, sizeof(why),
+				      "--rerun-failed: none of them failed last time, ");
+	if (p->o.filter && n < sizeof(why))
+		n += (size_t)snprintf(why + n, sizeof(why) - n, "--filter '%s', ", p->o.filter);
 	if (p->o.tags && n < sizeof(why))
 		snprintf(why + n, sizeof(why) - n, "--tags '%s', ", p->o.tags);
 	fprintf(stderr,
@@ -287,6 +291,9 @@ static int add_reporters(const struct run_opts *o, struct reporter_set *set, str
 	struct console_opts co;
 	console_opts_from_env(&co, con);
 	co.verbosity = o->verbosity;
+	if (o->failure_lines)
+		co.tail_lines = o->failure_lines;
+	co.full_output = o->failure_full;
 	co.reader_gone = console_reader_gone;
 	co.reader_gone_ctx = sc;
 	if (o->color == 1)
@@ -348,6 +355,8 @@ struct run_ctx {
 	struct cache cache;
 	struct backend *be;
 	struct reporter_set rep;
+	struct lastfail last_failed; /* the suite's record before this run */
+	char last_failed_path[PATH_MAX];
 	struct sched *sc;
 	struct runreg *reg; /* this run's resources, for the next run to reap */
 	const char *backend_note;
@@ -544,8 +553,9 @@ static int run_body(struct run_ctx *c)
 	bool have_agent = find_agent(c->agent, sizeof(c->agent)) == 0;
 	bool have_smolvm = find_smolvm(c->smolvm, sizeof(c->smolvm)) == 0;
 	kernel_cache_dir(c->kernels, sizeof(c->kernels));
-	/* the cache root also holds the default guest image */
-	if (cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache))
+	/* the cache root also holds the default guest image (opened by
+	 * rerun_select unless it failed) */
+	if (!c->cache.dir && cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache))
 		c->cache.dir = NULL;
 	/* what killed runs left behind goes first; then this run registers */
 	if (c->cache.dir) {
@@ -593,6 +603,15 @@ static int run_body(struct run_ctx *c)
 	}
 	if (add_reporters(&p->o, &c->rep, &c->sc))
 		return EXIT_INFRA;
+	if (c->last_failed_path[0]) {
+		struct reporter *r;
+		if ((rc = lastfail_reporter_create(c->last_failed_path, c->suite_abs,
+						   &c->last_failed, &r)) ||
+		    (rc = reporter_set_add(&c->rep, r))) {
+			fprintf(stderr, "smoltest: last-failed record: %s\n", strerror(-rc));
+			return EXIT_INFRA;
+		}
+	}
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct sched_opts so = {
@@ -659,6 +678,48 @@ static int run_body(struct run_ctx *c)
 	return EXIT_OK;
 }
 
+/* Loads the suite's record of failed tests (last_failed.h), which this
+ * run updates, and with --rerun-failed keeps only those tests in the plan.
+ * Without a cache the record is neither read nor written. Returns an exit
+ * status, EXIT_OK to go on. */
+static int rerun_select(struct run_ctx *c)
+{
+	struct prepared *p = &c->p;
+	int rc = cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &c->cache);
+	if (!rc)
+		rc = lastfail_path(c->cache.dir, c->suite_abs, c->last_failed_path,
+				   sizeof(c->last_failed_path));
+	if (rc) {
+		cache_close(&c->cache);
+		c->last_failed_path[0] = '\0';
+		if (!p->o.rerun_failed)
+			return EXIT_OK;
+		fprintf(stderr, "smoltest run: --rerun-failed: no cache directory (%s)\n",
+			strerror(-rc));
+		return EXIT_USAGE;
+	}
+	rc = lastfail_load(c->last_failed_path, &c->last_failed);
+	if (rc && rc != -ENOENT)
+		fprintf(stderr,
+			"smoltest: warning: the record of failed tests %s is unreadable (%s); "
+			"it starts again from this run\n",
+			c->last_failed_path, strerror(-rc));
+	if (!p->o.rerun_failed)
+		return EXIT_OK;
+	if (rc) {
+		fprintf(stderr,
+			"smoltest run: --rerun-failed: no earlier run of %s is recorded (%s); "
+			"run it once without --rerun-failed\n",
+			c->suite_abs, c->last_failed_path);
+		return EXIT_USAGE;
+	}
+	size_t before = p->n_plan;
+	lastfail_filter(&c->last_failed, p->s, p->plan, &p->n_plan);
+	fprintf(stderr, "smoltest: --rerun-failed: %zu of %zu selected tests failed last time\n",
+		p->n_plan, before);
+	return EXIT_OK;
+}
+
 /* A closed stdin, stdout or stderr (`>&-`) would be taken by the next
  * open(), and the console would write into a registry or cache file: each
  * is opened on /dev/null instead (open() returns the lowest free fd). */
@@ -685,9 +746,16 @@ int cmd_run(int argc, char **argv)
 	int rc = prepare(argc, argv, true, &c.p);
 	if (rc == -1)
 		return EXIT_OK;
+	if (rc == EXIT_OK) {
+		if (!realpath(c.p.o.suite, c.suite_abs))
+			snprintf(c.suite_abs, sizeof(c.suite_abs), "%s", c.p.o.suite);
+		rc = rerun_select(&c);
+	}
 	if (rc == EXIT_OK)
 		rc = no_tests_check(&c.p);
 	if (rc != EXIT_OK) {
+		cache_close(&c.cache);
+		lastfail_release(&c.last_failed);
 		prepared_release(&c.p);
 		return rc;
 	}
@@ -699,8 +767,6 @@ int cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(c.run_id + 2 * i, 3, "%02x", rnd[i]);
 	suite_rel(c.p.o.suite, c.suite_file, sizeof(c.suite_file));
-	if (!realpath(c.p.o.suite, c.suite_abs))
-		snprintf(c.suite_abs, sizeof(c.suite_abs), "%s", c.p.o.suite);
 
 	rc = run_body(&c);
 
@@ -711,6 +777,7 @@ int cmd_run(int argc, char **argv)
 	if (c.cache_lock >= 0)
 		close(c.cache_lock);
 	cache_close(&c.cache);
+	lastfail_release(&c.last_failed);
 	sb_release(&c.material);
 	sb_release(&c.cache_why);
 	if (c.run_dir[0])

@@ -26,6 +26,8 @@ enum {
 	OPT_NO_CACHE,
 	OPT_COLOR,
 	OPT_ALLOW_NO_TESTS,
+	OPT_FAILURE_OUTPUT,
+	OPT_RERUN_FAILED,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +49,8 @@ static const struct option long_opts[] = {
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"color", required_argument, NULL, OPT_COLOR},
     {"allow-no-tests", no_argument, NULL, OPT_ALLOW_NO_TESTS},
+    {"failure-output", required_argument, NULL, OPT_FAILURE_OUTPUT},
+    {"rerun-failed", no_argument, NULL, OPT_RERUN_FAILED},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -81,7 +85,12 @@ const char *run_opts_usage(void)
 	       "      --no-cache          do not use or fill the warm-environment cache\n"
 	       "      --color WHEN        auto, always or never\n"
 	       "      --allow-no-tests    a filter that selects nothing exits 0, not 4\n"
-	       "  -v, --verbose           show passing tests' output and setup output\n"
+	       "      --failure-output O  a failure's output on the console: tail:N (last N\n"
+	       "                          lines, default tail:20) or full (all that was kept)\n"
+	       "      --rerun-failed      only the tests that failed when this suite last ran\n"
+	       "                          (a test leaves that list when it passes)\n"
+	       "  -v, --verbose           show passing tests' output and setup output, and\n"
+	       "                          every kept line of a failure's output\n"
 	       "  -q, --quiet             only failures and the summary\n"
 	       "\n"
 	       "exit status: 0 all passed, 1 a test failed, 2 usage or suite error,\n"
@@ -198,6 +207,21 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			break;
 		case OPT_ALLOW_NO_TESTS:
 			o->allow_no_tests = true;
+			break;
+		case OPT_RERUN_FAILED:
+			o->rerun_failed = true;
+			break;
+		case OPT_FAILURE_OUTPUT:
+			o->failure_full = !strcmp(optarg, "full");
+			o->failure_lines = 0;
+			if (!o->failure_full && (strncmp(optarg, "tail:", 5) != 0 ||
+						 util_parse_u64(optarg + 5, 1, 1000000, &v)))
+				return fail(err, errlen,
+					    "--failure-output '%s': give tail:N (N lines, 1 to "
+					    "1000000) or full%s",
+					    optarg, "");
+			if (!o->failure_full)
+				o->failure_lines = (unsigned)v;
 			break;
 		case OPT_COLOR:
 			if (!strcmp(optarg, "auto"))

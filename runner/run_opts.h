@@ -25,9 +25,12 @@ struct run_opts {
 	unsigned tap_version; /* 13 or 14 */
 	bool github;	      /* --github */
 	bool no_cache;
-	bool allow_no_tests; /* --allow-no-tests: an empty selection is not an error */
-	int verbosity; /* -q -1, default 0, -v 1 */
-	int color;     /* 0 auto, 1 always, 2 never */
+	bool allow_no_tests;	/* --allow-no-tests: an empty selection is not an error */
+	bool rerun_failed;	/* --rerun-failed: only what failed last time (last_failed.h) */
+	unsigned failure_lines; /* --failure-output tail:N; 0: the console's default */
+	bool failure_full;	/* --failure-output full */
+	int verbosity;		/* -q -1, default 0, -v 1 */
+	int color;		/* 0 auto, 1 always, 2 never */
 };
 
 /* Parses argv (argv[0] is the subcommand name). -EINVAL with a one-line

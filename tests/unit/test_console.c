@@ -232,6 +232,60 @@ START_TEST(test_status_line_width)
 }
 END_TEST
 
+/* A failure's output: the tail with an explicit "… N lines omitted …"
+ * marker, tail:N, full, and -v (everything kept). */
+static char *render_long(struct console_opts *o)
+{
+	char *buf = NULL, out[4096];
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct reporter *r = NULL;
+	for (int i = 1; i <= 61; i++)
+		n += (size_t)snprintf(out + n, sizeof(out) - n,
+				      i == 1 ? "root cause\n" : "line %d\n", i);
+	struct result_record rec = fx_base("long", 0, 3);
+	rec.status = RESULT_FAIL;
+	rec.message = "exit status 1, expected 0";
+	rec.out.head = out;
+	rec.out.head_len = n;
+	rec.out.total_bytes = n;
+	ck_assert_int_eq(console_reporter_create(f, o, &r), 0);
+	ck_assert_int_eq(r->ops->begin(r, &fx_info), 0);
+	ck_assert_int_eq(r->ops->result(r, &rec), 0);
+	ck_assert_int_eq(r->ops->end(r, &fx_summary), 0);
+	r->ops->destroy(r);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_failure_output_marker_and_full)
+{
+	struct console_opts o = opts(false, false, 0);
+	char *out = render_long(&o); /* tail_lines 5 */
+	ck_assert_ptr_nonnull(
+	    strstr(out, "  stdout:\n    … 56 lines omitted (--failure-output full shows them) …\n"
+			"    | line 57\n"));
+	ck_assert_ptr_nonnull(strstr(out, "    | line 61\n"));
+	ck_assert_ptr_null(strstr(out, "root cause"));
+	free(out);
+	o.tail_lines = 61;
+	out = render_long(&o);
+	ck_assert_ptr_nonnull(strstr(out, "  stdout:\n    | root cause\n"));
+	ck_assert_ptr_null(strstr(out, "omitted"));
+	free(out);
+	o.tail_lines = 5;
+	o.full_output = true;
+	out = render_long(&o);
+	ck_assert_ptr_nonnull(strstr(out, "  stdout:\n    | root cause\n    | line 2\n"));
+	ck_assert_ptr_null(strstr(out, "omitted"));
+	free(out);
+	o = opts(false, false, 1); /* -v: everything kept */
+	out = render_long(&o);
+	ck_assert_ptr_nonnull(strstr(out, "    | root cause\n"));
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("console");
@@ -244,6 +298,7 @@ int main(void)
 	tcase_add_test(tc, test_verbose_shows_passing_output);
 	tcase_add_test(tc, test_tick);
 	tcase_add_test(tc, test_status_line_width);
+	tcase_add_test(tc, test_failure_output_marker_and_full);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }

@@ -299,6 +299,20 @@ START_TEST(options)
 	char *allow[] = {"run", "--allow-no-tests", "s.yaml", NULL};
 	ck_assert_int_eq(parse(allow, &o, err), 0);
 	ck_assert(o.allow_no_tests);
+	/* --failure-output tail:N|full (nextest's model), --rerun-failed */
+	char *tail[] = {"run", "--failure-output", "tail:7", "--rerun-failed", "s.yaml", NULL};
+	ck_assert_int_eq(parse(tail, &o, err), 0);
+	ck_assert_uint_eq(o.failure_lines, 7);
+	ck_assert(!o.failure_full && o.rerun_failed);
+	char *full[] = {"run", "--failure-output=tail:7", "--failure-output=full", "s.yaml", NULL};
+	ck_assert_int_eq(parse(full, &o, err), 0);
+	ck_assert(o.failure_full && !o.failure_lines && !o.rerun_failed);
+	const char *bad_fo[] = {"tail:", "tail:0", "tail:-1", "tail:x", "all", "TAIL:3", "full2"};
+	for (size_t i = 0; i < sizeof(bad_fo) / sizeof(bad_fo[0]); i++) {
+		char *v[] = {"run", "--failure-output", (char *)bad_fo[i], "s.yaml", NULL};
+		ck_assert_msg(parse(v, &o, err) == -EINVAL, "%s", bad_fo[i]);
+		ck_assert_ptr_nonnull(strstr(err, "give tail:N"));
+	}
 }
 END_TEST
 
