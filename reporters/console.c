@@ -272,6 +272,43 @@ static void forget_running(struct console *c, const char *name)
 	}
 }
 
+/* A record's stdout and stderr as they arrive (put_tail). */
+static int put_outputs(struct console *c, const struct result_record *rec)
+{
+	struct strbuf raw = {0};
+	int rc = text_output_join(&raw, &rec->out);
+	if (!rc)
+		rc = put_tail(c, "stdout", raw.buf, raw.len);
+	sb_reset(&raw);
+	if (!rc)
+		rc = text_output_join(&raw, &rec->err);
+	if (!rc)
+		rc = put_tail(c, "stderr", raw.buf, raw.len);
+	sb_release(&raw);
+	return rc;
+}
+
+/* The suite's setup failed (record.setup): its one line and its output,
+ * now; it is neither a test in the recap nor among the slowest. */
+static int setup_failed(struct console *c, const struct result_record *rec)
+{
+	int rc = c->live ? sb_append_str(&c->line, "\r\x1b[K") : 0;
+	c->printed = true;
+	if (!rc)
+		rc = sb_printf(&c->line, "%sSETUP FAILED%s ", paint(c, C_RED), paint(c, C_RESET));
+	if (!rc)
+		rc = put_clean(c, rec->message, 0);
+	if (!rc)
+		rc = sb_printf(&c->line, " %s(", paint(c, C_DIM));
+	if (!rc)
+		rc = put_clean(c, rec->suite_file, 0);
+	if (!rc)
+		rc = sb_printf(&c->line, ":%u)%s\n", rec->line, paint(c, C_RESET));
+	if (!rc)
+		rc = put_outputs(c, rec);
+	return rc ? rc : emit(c);
+}
+
 static int console_result(struct reporter *r, const struct result_record *rec)
 {
 	struct console *c = r->priv;
@@ -283,6 +320,8 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 	int rc = 0;
 
 	forget_running(c, rec->test_name);
+	if (rec->setup)
+		return setup_failed(c, rec);
 	if (rec->final) {
 		c->done++;
 		rc = collect_add(&c->results, rec);
@@ -318,18 +357,8 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 		}
 		if (!rc)
 			rc = sb_append_char(&c->line, '\n');
-		if (!rc && c->o.verbosity > 0 && rec->final && !failed) {
-			struct strbuf raw = {0};
-			rc = text_output_join(&raw, &rec->out);
-			if (!rc)
-				rc = put_tail(c, "stdout", raw.buf, raw.len);
-			sb_reset(&raw);
-			if (!rc)
-				rc = text_output_join(&raw, &rec->err);
-			if (!rc)
-				rc = put_tail(c, "stderr", raw.buf, raw.len);
-			sb_release(&raw);
-		}
+		if (!rc && c->o.verbosity > 0 && rec->final && !failed)
+			rc = put_outputs(c, rec);
 	}
 	if (!rc && c->live)
 		rc = status_line(c);
@@ -422,6 +451,17 @@ static int console_end(struct reporter *r, const struct run_summary *s)
 		rc = recap_failures(c);
 	if (!rc)
 		rc = recap_slowest(c);
+	if (!rc && s->setup_failed) {
+		char wall[32];
+		rc =
+		    sb_printf(&c->line,
+			      "\n%s%u test%s not run: the suite's setup failed at step %u after "
+			      "%s%s (backend %s)\n",
+			      paint(c, C_RED), s->not_run, s->not_run == 1 ? "" : "s",
+			      s->setup_steps, util_format_duration(s->setup_ns, wall, sizeof(wall)),
+			      paint(c, C_RESET), c->backend ? c->backend : "unknown");
+		return rc ? rc : emit(c);
+	}
 	if (!rc && s->aborted) {
 		rc = sb_printf(&c->line, "\n%saborted:%s ", paint(c, C_RED), paint(c, C_RESET));
 		if (!rc)
@@ -436,9 +476,14 @@ static int console_end(struct reporter *r, const struct run_summary *s)
 		    s->skipped, s->errors, s->errors == 1 ? "" : "s", paint(c, C_RESET));
 	if (!rc) {
 		char wall[32];
-		rc = sb_printf(&c->line, " in %s (backend %s",
-			       util_format_duration(s->wall_ns, wall, sizeof(wall)),
-			       c->backend ? c->backend : "unknown");
+		rc = sb_printf(&c->line, " in %s",
+			       util_format_duration(s->wall_ns, wall, sizeof(wall)));
+		if (!rc && s->setup_ns)
+			rc = sb_printf(&c->line, " after a %s setup",
+				       util_format_duration(s->setup_ns, wall, sizeof(wall)));
+		if (!rc)
+			rc = sb_printf(&c->line, " (backend %s",
+				       c->backend ? c->backend : "unknown");
 	}
 	if (!rc && c->have_snapshot)
 		rc = sb_printf(&c->line, ", cache %s", c->cache_hit ? "hit" : "miss");

@@ -131,6 +131,8 @@ static int jsonl_result(struct reporter *r, const struct result_record *rec)
 		rc = sb_printf(&j->line, ",\"line\":%u,\"index\":%u", rec->line, rec->index);
 	if (!rc)
 		rc = key_str(j, "test", rec->test_name);
+	if (!rc && rec->setup)
+		rc = sb_append_str(&j->line, ",\"setup\":true");
 	if (!rc)
 		rc = key_str(j, "status", result_status_name(rec->status));
 	if (!rc)
@@ -197,6 +199,10 @@ static int jsonl_end(struct reporter *r, const struct run_summary *s)
 		      s->total, s->passed, s->failed, s->errors, s->timeouts, s->skipped, s->flaky,
 		      s->wall_ns / 1000000u, s->aborted ? "true" : "false",
 		      s->infra_error ? "true" : "false");
+	if (!rc)
+		rc = sb_printf(
+		    &j->line, ",\"setup_ms\":%" PRIu64 ",\"setup_failed\":%s,\"not_run\":%u",
+		    s->setup_ns / 1000000u, s->setup_failed ? "true" : "false", s->not_run);
 	if (!rc)
 		rc = key_str(j, "abort_reason", s->abort_reason);
 	if (!rc)

@@ -337,6 +337,16 @@ static int write_suite(struct junit *j, struct strbuf *sb, size_t start, size_t 
 		rc = write_property(j, sb, "snapshot.id", j->info.snapshot_id);
 	if (!rc && j->info.snapshot_id)
 		rc = write_property(j, sb, "snapshot.cache", j->info.cache_hit ? "hit" : "miss");
+	if (!rc && sum->setup_ns) {
+		char secs[24];
+		rc = write_property(j, sb, "setup.time",
+				    text_format_seconds(sum->setup_ns, secs, sizeof(secs)));
+	}
+	if (!rc && sum->setup_failed) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", sum->not_run);
+		rc = write_property(j, sb, "tests.not_run", n);
+	}
 	if (!rc && sum->aborted)
 		rc = write_property(j, sb, "aborted",
 				    sum->abort_reason ? sum->abort_reason : "run aborted");

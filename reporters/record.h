@@ -56,6 +56,10 @@ struct result_record {
 	unsigned line;		/* the test's line in suite_file (1-based) */
 	const char *test_name;
 	unsigned index; /* 0-based position of the test in the selected plan */
+	/* Not a test: the suite's setup failed, and this is the failed step
+	 * (test_name "setup", line the step's, its output). It is the run's
+	 * only record; run_summary.setup_failed says the tests did not run. */
+	bool setup;
 
 	unsigned attempt;      /* 1-based */
 	unsigned max_attempts; /* 1 + retries */
@@ -111,6 +115,11 @@ struct run_summary {
 	bool aborted;		  /* fail-fast, signal, or infrastructure failure */
 	const char *abort_reason; /* one line when aborted, else NULL */
 	bool infra_error;	  /* the backend could not run tests at all */
+	uint64_t setup_ns;	  /* time spent in setup (0: none ran, e.g. a cache hit);
+				   * wall_ns is the tests' time, setup excluded */
+	bool setup_failed;	  /* setup failed: total tests were not run (not_run) */
+	unsigned not_run;
+	unsigned setup_steps; /* setup_failed: the failed step's 1-based number */
 };
 
 const char *result_status_name(enum result_status s);	    /* "pass", "fail", ... */

@@ -80,8 +80,15 @@ int cache_key_material(const struct suite *s, const char *backend, const char *i
 			      s->vm.cpus, (unsigned long long)s->vm.memory,
 			      s->vm.kernel ? s->vm.kernel : "", s->vm.initrd ? s->vm.initrd : "",
 			      s->vm.rootfs ? s->vm.rootfs : "", s->vm.cmdline ? s->vm.cmdline : "");
-	for (size_t i = 0; i < s->n_setup; i++)
-		add_cmd(sb, &s->setup[i]);
+	for (size_t i = 0; i < s->n_setup; i++) {
+		add_cmd(sb, &s->setup[i].run);
+		/* only when set: the material of steps without one is unchanged */
+		if (s->setup[i].cwd) {
+			sb_append_str(sb, "cwd ");
+			cache_escape(sb, s->setup[i].cwd);
+			sb_append_char(sb, '\n');
+		}
+	}
 	if (rc)
 		return -ENOMEM;
 	/* A read-only share is input to setup: its contents are in the key. A

@@ -657,12 +657,12 @@ static int run_body(struct run_ctx *c)
 	reporter_set_begin(&c->rep, &info);
 	struct sched_result res;
 	if (setup_failed) {
-		sched_report_not_run(c->sc, p->plan, p->n_plan, "not run: the suite's setup failed",
-				     &res);
+		sched_report_setup_failed(c->sc, p->plan, p->n_plan, &res);
 	} else {
 		rc = sched_run(c->sc, p->plan, p->n_plan, c->layer[0] ? c->layer : NULL, &res);
 		if (rc)
 			fprintf(stderr, "smoltest: the event loop failed: %s\n", strerror(-rc));
+		res.sum.setup_ns = sched_setup_ns(c->sc);
 	}
 	reporter_set_end(&c->rep, &res.sum);
 	if (res.interrupted)

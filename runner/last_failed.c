@@ -148,7 +148,7 @@ struct lf_reporter {
 static int lf_result(struct reporter *r, const struct result_record *rec)
 {
 	struct lf_reporter *l = r->priv;
-	if (!rec->final || l->err)
+	if (!rec->final || rec->setup || l->err)
 		return l->err;
 	switch (rec->status) {
 	case RESULT_FAIL:

@@ -68,6 +68,12 @@ int outbuf_view(struct outbuf *ob, struct result_output *out)
 	return 0;
 }
 
+void outbuf_reset(struct outbuf *ob)
+{
+	ob->head_len = ob->ring_start = ob->ring_len = 0;
+	ob->total = 0;
+}
+
 void outbuf_release(struct outbuf *ob)
 {
 	free(ob->head);

@@ -33,6 +33,10 @@ void outbuf_append(struct outbuf *ob, const void *data, size_t len);
  * next append or release). */
 int outbuf_view(struct outbuf *ob, struct result_output *out);
 
+/* Forgets what was appended (the next command's output starts afresh);
+ * the buffers stay allocated. */
+void outbuf_reset(struct outbuf *ob);
+
 void outbuf_release(struct outbuf *ob);
 
 #endif

@@ -49,7 +49,8 @@ struct job {
 	enum job_phase phase;
 	uint64_t connect_deadline, reconnect_at, hard_deadline;
 	unsigned backoff_ms;
-	size_t step; /* setup step being run */
+	size_t step;	   /* setup step being run */
+	bool workdir_made; /* setup: the suite's workdir exists (made before step 1) */
 	struct outbuf out, err;
 	uint64_t start_ns, start_wall_ns, end_ns;
 	struct agent_exit ex;
@@ -96,6 +97,11 @@ struct sched {
 	int signal;
 	bool infra_error;
 	struct run_summary sum;
+	/* setup: each step's duration (steps run so far), the whole phase's,
+	 * and, after a failed step, that step's job kept for its record */
+	uint64_t *step_ns;
+	uint64_t setup_ns;
+	struct job *setup_failed;
 };
 
 /* ---- sched_job.c: watches, timers, environments, agent callbacks, jobs -- */

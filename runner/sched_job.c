@@ -228,6 +228,24 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 	}
 	if (j->setup) {
 		bool ok = ex->how == AGENT_EXIT_EXITED && ex->code == 0;
+		if (!j->workdir_made) {
+			j->workdir_made = true;
+			if (ok) {
+				job_exec_step(j);
+				return;
+			}
+			snprintf(j->msg, sizeof(j->msg), "could not create the workdir %.300s",
+				 j->sc->s->workdir);
+			j->phase = JOB_FINISHED;
+			return;
+		}
+		j->sc->step_ns[j->step] = j->end_ns - j->start_ns;
+		if (ok && j->sc->o.verbose > 0) {
+			char d[32];
+			fprintf(stderr, "smoltest: setup %zu/%zu passed in %s\n", j->step + 1,
+				j->sc->s->n_setup,
+				util_format_duration(j->sc->step_ns[j->step], d, sizeof(d)));
+		}
 		if (ok && j->step + 1 < j->sc->s->n_setup) {
 			j->step++;
 			job_exec_step(j);
@@ -266,20 +284,69 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 
 static const struct agent_exec_ops exec_ops = {on_output, NULL, on_exit_cb};
 
+/* Sends one EXEC for j (its ops and opaque set here) and marks the job
+ * running from now; a failure to send is the environment's (ERROR). */
+static int job_send_exec(struct job *j, struct agent_exec_req *req)
+{
+	uint32_t ch;
+	req->ops = &exec_ops;
+	req->opaque = j;
+	j->phase = JOB_RUNNING;
+	j->start_ns = util_now_ns();
+	j->start_wall_ns = util_wall_ns();
+	j->hard_deadline =
+	    req->timeout_ns ? j->start_ns + req->timeout_ns + SCHED_KILL_GRACE_NS : 0;
+	int rc = agent_client_exec(j->ac, req, &ch);
+	if (rc) {
+		char what[200];
+		snprintf(what, sizeof(what), "could not send the command to the agent: %s",
+			 strerror(-rc));
+		sched_job_env_error(j, what);
+	}
+	return rc;
+}
+
+/* Before the first setup step: `mkdir -p` the suite's workdir, so that a
+ * workdir that setup itself fills (a build directory) need not exist in
+ * the image. The path goes in as "$1", never into the shell text. */
+static void exec_make_workdir(struct job *j)
+{
+	const char *argv[] = {
+	    "/bin/sh",	       "-c", "exec mkdir -p -- \"$1\"", "smoltest-workdir",
+	    j->sc->s->workdir, NULL};
+	struct agent_exec_req req = {0};
+	req.argv = argv;
+	req.inherit_env = true;
+	req.cwd = "/";
+	req.timeout_ns = SCHED_ARTIFACT_TIMEOUT_NS;
+	job_send_exec(j, &req);
+}
+
 static void job_exec_step(struct job *j)
 {
 	struct sched *sc = j->sc;
 	const struct suite_cmd *cmd;
 	const struct suite_test *t = NULL;
 	uint64_t timeout;
+	const char *cwd;
 	if (j->setup) {
-		cmd = &sc->s->setup[j->step];
+		if (!j->workdir_made && strcmp(sc->s->workdir, "/") != 0) {
+			exec_make_workdir(j);
+			return;
+		}
+		j->workdir_made = true;
+		cmd = &sc->s->setup[j->step].run;
+		cwd = sc->s->setup[j->step].cwd ? sc->s->setup[j->step].cwd : sc->s->workdir;
 		timeout = sc->s->setup_timeout_ns;
+		/* each step's output on its own: a failure shows the failing step's */
+		outbuf_reset(&j->out);
+		outbuf_reset(&j->err);
 		fprintf(stderr, "smoltest: setup %zu/%zu: %s\n", j->step + 1, sc->s->n_setup,
 			cmd->argv[0]);
 	} else {
 		t = &sc->s->tests[j->test];
 		cmd = &t->run;
+		cwd = t->cwd ? t->cwd : sc->s->workdir;
 		timeout = sc->o.timeout_ns ? sc->o.timeout_ns : t->timeout_ns;
 	}
 	char **env = NULL;
@@ -294,24 +361,12 @@ static void job_exec_step(struct job *j)
 	else
 		req.argv = (const char *const *)cmd->argv;
 	req.env = (const char *const *)env;
-	req.cwd = t && t->cwd ? t->cwd : sc->s->workdir;
+	req.cwd = cwd;
 	req.timeout_ns = timeout;
-	req.ops = &exec_ops;
-	req.opaque = j;
-	uint32_t ch;
-	j->phase = JOB_RUNNING;
-	j->start_ns = util_now_ns();
-	j->start_wall_ns = util_wall_ns();
-	j->hard_deadline = timeout ? j->start_ns + timeout + SCHED_KILL_GRACE_NS : 0;
-	rc = agent_client_exec(j->ac, &req, &ch);
+	rc = job_send_exec(j, &req);
 	sched_env_free(env);
-	if (rc) {
-		char what[200];
-		snprintf(what, sizeof(what), "could not send the command to the agent: %s",
-			 strerror(-rc));
-		sched_job_env_error(j, what);
+	if (rc)
 		return;
-	}
 	if (t && j->step == 0)
 		reporter_set_test_started(sc->rep, t->name, j->attempt);
 }

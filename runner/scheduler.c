@@ -202,29 +202,34 @@ void sched_destroy(struct sched *sc)
 	free(sc->jobs);
 	free(sc->retry);
 	free(sc->had_failure);
+	free(sc->step_ns);
 	free(sc);
 }
 
-static void print_tail(const char *label, struct outbuf *ob)
+/* Why the finished setup job j failed, in one line. */
+static void setup_why(const struct sched *sc, const struct job *j, char *why, size_t len)
 {
-	struct result_output ro;
-	outbuf_view(ob, &ro);
-	const char *p = ro.tail ? ro.tail : ro.head;
-	size_t n = ro.tail ? ro.tail_len : ro.head_len;
-	if (n > 4096) {
-		p += n - 4096;
-		n = 4096;
-	}
-	if (n) {
-		fprintf(stderr, "---- %s (last %zu bytes) ----\n", label, n);
-		fwrite(p, 1, n, stderr);
-		if (p[n - 1] != '\n')
-			fputc('\n', stderr);
-	}
+	char d[32];
+	const char *cwd = sc->s->setup[j->step].cwd ? sc->s->setup[j->step].cwd : sc->s->workdir;
+	if (j->ex.how == AGENT_EXIT_SPAWN_FAILED)
+		snprintf(why, len, "could not start in %s: %s", cwd,
+			 strerror(j->ex.sys_errno ? j->ex.sys_errno : ENOENT));
+	else if (j->ex.how == AGENT_EXIT_EXITED)
+		snprintf(why, len, "exit status %d", j->ex.code);
+	else if (j->ex.how == AGENT_EXIT_TIMED_OUT)
+		snprintf(why, len, "timed out after %s: raise setup_timeout",
+			 util_format_duration(sc->s->setup_timeout_ns, d, sizeof(d)));
+	else
+		snprintf(why, len, "killed by signal %d", j->ex.code);
 }
 
 int sched_setup(struct sched *sc, const char *layer_dir)
 {
+	uint64_t t0 = util_now_ns();
+	free(sc->step_ns);
+	sc->step_ns = calloc(sc->s->n_setup ? sc->s->n_setup : 1, sizeof(*sc->step_ns));
+	if (!sc->step_ns)
+		return -ENOMEM;
 	struct job *j = sched_job_alloc(sc);
 	j->setup = true;
 	j->attempt = 1;
@@ -237,6 +242,7 @@ int sched_setup(struct sched *sc, const char *layer_dir)
 			break;
 		}
 	}
+	sc->setup_ns = util_now_ns() - t0;
 	int rc = 0;
 	if (j->cancelled) {
 		fprintf(stderr, "smoltest: setup %s\n", sc->stop_reason);
@@ -245,23 +251,26 @@ int sched_setup(struct sched *sc, const char *layer_dir)
 		fprintf(stderr, "smoltest: setup: %s\n", j->msg);
 		rc = -EIO;
 	} else if (!j->have_exit || j->ex.how != AGENT_EXIT_EXITED || j->ex.code != 0) {
-		const struct suite_cmd *c = &sc->s->setup[j->step];
-		print_tail("stdout", &j->out);
-		print_tail("stderr", &j->err);
+		/* the step's record (sched_report_setup_failed) shows its output */
 		char why[300], d[32];
-		if (j->ex.how == AGENT_EXIT_SPAWN_FAILED)
-			snprintf(why, sizeof(why), "could not start in %s: %s", sc->s->workdir,
-				 strerror(j->ex.sys_errno ? j->ex.sys_errno : ENOENT));
-		else if (j->ex.how == AGENT_EXIT_EXITED)
-			snprintf(why, sizeof(why), "exit status %d", j->ex.code);
-		else if (j->ex.how == AGENT_EXIT_TIMED_OUT)
-			snprintf(why, sizeof(why), "timed out after %s: raise setup_timeout",
-				 util_format_duration(sc->s->setup_timeout_ns, d, sizeof(d)));
+		setup_why(sc, j, why, sizeof(why));
+		util_format_duration(j->end_ns > j->start_ns ? j->end_ns - j->start_ns : 0, d,
+				     sizeof(d));
+		if (j->msg[0]) /* the workdir could not be made */
+			snprintf(j->msg + strlen(j->msg), sizeof(j->msg) - strlen(j->msg), " (%s)",
+				 why);
 		else
-			snprintf(why, sizeof(why), "killed by signal %d", j->ex.code);
-		fprintf(stderr, "smoltest: %s:%u: setup step %zu failed (%s): %s\n", sc->s->file,
-			c->line, j->step + 1, why, c->argv[0]);
-		rc = -ECANCELED;
+			snprintf(j->msg, sizeof(j->msg),
+				 "setup step %zu of %zu failed after %s (%s): %.400s", j->step + 1,
+				 sc->s->n_setup, d, why, sc->s->setup[j->step].run.argv[0]);
+		for (size_t i = 0; i < j->step && sc->o.verbose <= 0; i++)
+			fprintf(stderr, "smoltest: setup %zu/%zu passed in %s\n", i + 1,
+				sc->s->n_setup, util_format_duration(sc->step_ns[i], d, sizeof(d)));
+		fprintf(stderr, "smoltest: %s:%u: %s\n", sc->s->file,
+			sc->s->setup[j->step].run.line, j->msg);
+		sc->setup_failed = j; /* kept, with its output, until the record */
+		sc->running--;
+		return -ECANCELED;
 	}
 	if (rc == 0) {
 		char err[BACKEND_ERR_MAX] = "";
@@ -324,18 +333,47 @@ int sched_run(struct sched *sc, const size_t *plan, size_t n, const char *layer_
 	return rc;
 }
 
-void sched_report_not_run(struct sched *sc, const size_t *plan, size_t n, const char *reason,
-			  struct sched_result *res)
+void sched_report_setup_failed(struct sched *sc, const size_t *plan, size_t n,
+			       struct sched_result *res)
 {
-	sc->plan = plan;
-	sc->n_plan = n;
-	for (size_t i = 0; i < n; i++) {
-		const char *skip = sc->s->tests[plan[i]].skip;
-		sched_emit_not_run_as(sc, i, 1, skip ? RESULT_SKIP : RESULT_ERROR,
-				      skip ? skip : reason);
-	}
+	struct job *j = sc->setup_failed;
 	memset(res, 0, sizeof(*res));
-	res->sum = sc->sum;
+	if (j) {
+		const struct suite_step *st = &sc->s->setup[j->step];
+		struct result_record r = {0};
+		r.suite_name = sc->s->name;
+		r.suite_file = sc->o.suite_file;
+		r.line = st->run.line;
+		r.test_name = "setup";
+		r.setup = true;
+		r.attempt = r.max_attempts = 1;
+		r.final = true;
+		r.status = j->ex.how == AGENT_EXIT_TIMED_OUT ? RESULT_TIMEOUT : RESULT_FAIL;
+		r.fail_kind = j->ex.how == AGENT_EXIT_TIMED_OUT ? FAIL_TIMEOUT : FAIL_EXIT_CODE;
+		r.message = j->msg;
+		r.exited = j->ex.how == AGENT_EXIT_EXITED;
+		r.exit_code = r.exited ? j->ex.code : 0;
+		r.signal = j->ex.how == AGENT_EXIT_SIGNALED || j->ex.how == AGENT_EXIT_KILLED
+			       ? j->ex.code
+			       : 0;
+		r.start_wall_ns = j->start_wall_ns;
+		r.duration_ns = j->end_ns > j->start_ns ? j->end_ns - j->start_ns : 0;
+		outbuf_view(&j->out, &r.out);
+		outbuf_view(&j->err, &r.err);
+		r.backend = sc->be->ops->name;
+		reporter_set_result(sc->rep, &r);
+	}
+	(void)plan;
+	res->sum.total = (unsigned)n;
+	res->sum.not_run = (unsigned)n;
+	res->sum.setup_failed = true;
+	res->sum.setup_ns = sc->setup_ns;
+	res->sum.setup_steps = j ? (unsigned)j->step + 1 : 0;
 	res->sum.aborted = true;
-	res->sum.abort_reason = reason;
+	res->sum.abort_reason = j ? j->msg : "the suite's setup failed";
+}
+
+uint64_t sched_setup_ns(const struct sched *sc)
+{
+	return sc ? sc->setup_ns : 0;
 }

@@ -54,9 +54,12 @@ int sched_create(const struct suite *s, struct backend *be, struct reporter_set 
 
 /* Runs the suite's setup in a template instance whose writable layer is
  * layer_dir, then freezes it. 0 when every step passed; -ECANCELED when a
- * step failed (message printed with the step's output tail); -EINTR when a
+ * step failed (one line printed; see sched_report_setup_failed); -EINTR when a
  * signal stopped it; -EIO for an infrastructure failure (printed). */
 int sched_setup(struct sched *sc, const char *layer_dir);
+/* Before step 1, setup makes the suite's workdir (mkdir -p) when it is
+ * not "/"; each step runs in its own cwd (default: the workdir). A failed
+ * step's line is printed here; its output is in its record. */
 
 /* Runs the tests plan[0..n) (indexes into s->tests) in instances from
  * layer_dir (NULL: no setup layer). Fills *res (abort_reason points into
@@ -66,10 +69,15 @@ int sched_setup(struct sched *sc, const char *layer_dir);
 int sched_run(struct sched *sc, const size_t *plan, size_t n, const char *layer_dir,
 	      struct sched_result *res);
 
-/* Reports every test of plan as an ERROR that was not run (skips stay
- * skips) because `reason` (e.g. the setup failed); fills *res. */
-void sched_report_not_run(struct sched *sc, const size_t *plan, size_t n, const char *reason,
-			  struct sched_result *res);
+/* After sched_setup() returned -ECANCELED: reports ONE record, the
+ * failed step's (test_name "setup", record.setup set, its output, the
+ * step's line), not one per test, and fills *res with the plan's n tests
+ * as not run (run_summary.setup_failed). abort_reason points into sc. */
+void sched_report_setup_failed(struct sched *sc, const size_t *plan, size_t n,
+			       struct sched_result *res);
+
+/* How long the last sched_setup() took (0: it did not run). */
+uint64_t sched_setup_ns(const struct sched *sc);
 
 /* The signal (SIGINT, SIGTERM, SIGHUP, or what sched_interrupt() got)
  * that stopped the loop, or 0. */

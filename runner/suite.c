@@ -51,8 +51,10 @@ void suite_destroy(struct suite *s)
 	}
 	free(s->shares);
 	sy_vec_free(s->env, s->n_env);
-	for (size_t i = 0; i < s->n_setup; i++)
-		sy_free_cmd(&s->setup[i]);
+	for (size_t i = 0; i < s->n_setup; i++) {
+		sy_free_cmd(&s->setup[i].run);
+		free(s->setup[i].cwd);
+	}
 	free(s->setup);
 	free(s->workdir);
 	sy_vec_free(s->cache_inputs, s->n_cache_inputs);

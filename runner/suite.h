@@ -47,6 +47,12 @@ struct suite_expect {
 	struct suite_match stdout_match, stdout_not, stderr_match, stderr_not;
 };
 
+/* One setup step: its command and where it runs. */
+struct suite_step {
+	struct suite_cmd run;
+	char *cwd; /* inside the guest; NULL: the suite's workdir */
+};
+
 struct suite_share {
 	char *host;  /* absolute host path (relative paths resolved against the suite's dir) */
 	char *guest; /* absolute path inside the guest/sandbox */
@@ -95,9 +101,10 @@ struct suite {
 	size_t n_shares;
 	char **env; /* suite-level "KEY=VALUE" */
 	size_t n_env;
-	struct suite_cmd *setup;
+	struct suite_step *setup;
 	size_t n_setup;
-	char *workdir;	     /* default cwd of tests and setup, default "/" */
+	char *workdir;	     /* default cwd of tests and setup, default "/"; setup
+			      * creates it when missing */
 	char **cache_inputs; /* host paths whose metadata goes into the cache key */
 	size_t n_cache_inputs;
 	bool cache_enabled;

@@ -338,22 +338,37 @@ static void k_setup(struct ps *p, yaml_node_t *v, void *o)
 			     pr < c->data.mapping.pairs.top; pr++) {
 				yaml_node_t *k = sy_node(p, pr->key), *vv = sy_node(p, pr->value);
 				const char *ks = k ? sy_scalar(k) : NULL;
-				if (ks && !strcmp(ks, "run") && !cmdn)
+				if (ks && !strcmp(ks, "run") && !cmdn) {
 					cmdn = vv;
-				else if (k)
+				} else if (ks && !strcmp(ks, "cwd") && vv &&
+					   !s->setup[s->n_setup].cwd) {
+					char *cwd = sy_get_string(p, vv, "setup[].cwd");
+					if (cwd && cwd[0] != '/')
+						sy_diag_add(p, vv,
+							    "setup[].cwd must be an absolute path "
+							    "inside the guest");
+					s->setup[s->n_setup].cwd = cwd;
+				} else if (k) {
 					sy_diag_add(p, k,
-						    "unknown key '%s' in a setup step (known: run)",
+						    "unknown key '%s' in a setup step (known: run, "
+						    "cwd)",
 						    ks ? ks : "?");
+				}
 			}
 			if (!cmdn) {
 				sy_diag_add(p, c, "a setup step needs run:");
+				free(s->setup[s->n_setup].cwd);
+				s->setup[s->n_setup].cwd = NULL;
 				continue;
 			}
 		}
-		if (!sy_get_cmd(p, cmdn, "setup[].run", &s->setup[s->n_setup]))
+		if (!sy_get_cmd(p, cmdn, "setup[].run", &s->setup[s->n_setup].run)) {
 			s->n_setup++;
-		else
-			sy_free_cmd(&s->setup[s->n_setup]);
+		} else {
+			sy_free_cmd(&s->setup[s->n_setup].run);
+			free(s->setup[s->n_setup].cwd);
+			s->setup[s->n_setup].cwd = NULL;
+		}
 	}
 }
 static void k_parallel(struct ps *p, yaml_node_t *v, void *o)

@@ -68,8 +68,8 @@ START_TEST(full_suite)
 	ck_assert_str_eq(s->shares[0].guest, "/src");
 	ck_assert(s->shares[0].readonly);
 	ck_assert_uint_eq(s->n_setup, 2);
-	ck_assert(s->setup[1].shell);
-	ck_assert_str_eq(s->setup[1].argv[0], "echo short");
+	ck_assert(s->setup[1].run.shell);
+	ck_assert_str_eq(s->setup[1].run.argv[0], "echo short");
 	ck_assert_uint_eq(s->parallel, 4);
 	ck_assert_uint_eq(s->n_tests, 2);
 	const struct suite_test *t = &s->tests[0];
@@ -277,6 +277,29 @@ START_TEST(names)
 }
 END_TEST
 
+/* A setup step's cwd (issue 15): absolute, once, and said by line:col. */
+START_TEST(setup_step_cwd)
+{
+	struct suite *s = parse_ok("setup:\n  - { run: make, cwd: /build }\n  - make check\n"
+				   "tests: [ { name: t, run: \"true\" } ]\n");
+	ck_assert_str_eq(s->setup[0].cwd, "/build");
+	ck_assert_ptr_null(s->setup[1].cwd);
+	suite_destroy(s);
+	unsigned n;
+	char *e = parse_bad("setup:\n  - { run: make, cwd: build }\n  - { cwd: /x }\n"
+			    "  - { run: make, dir: /x }\n  - { run: make, cwd: [ /a ] }\n"
+			    "tests: [ { name: t, run: \"true\" } ]\n",
+			    &n);
+	ck_assert_msg(strstr(e, "t.yaml:2:23: setup[].cwd must be an absolute path"), "%s", e);
+	ck_assert_msg(strstr(e, "t.yaml:3:5: a setup step needs run:"), "%s", e);
+	ck_assert_msg(strstr(e, "t.yaml:4:18: unknown key 'dir' in a setup step (known: run, cwd)"),
+		      "%s", e);
+	ck_assert_msg(strstr(e, "t.yaml:5:23: setup[].cwd"), "%s", e);
+	ck_assert_uint_eq(n, 4);
+	free(e);
+}
+END_TEST
+
 START_TEST(load_missing_file)
 {
 	struct suite_diag d = {0};
@@ -318,6 +341,7 @@ int main(void)
 	tcase_add_test(tc, match_forms);
 	tcase_add_test(tc, diagnostics_are_one_line_each);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, setup_step_cwd);
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, examples_validate);
 	tcase_add_test(tc, tidy_paths_and_suggestions);

@@ -80,15 +80,18 @@ run_st 2 cache explain
 run_st 2 cache explain nonexistent.yaml
 run_st 0 cache prune --all
 
-# a failing setup: tests are errors, the run exits 3, nothing is cached
+# a failing setup: one record (the step's), the tests not run, exit 3, nothing cached
 cat > f.yaml <<'Y'
 setup: [ { run: "echo broken >&2; exit 4" } ]
 tests: [ { name: t, run: "true" } ]
 Y
 run_st 3 run f.yaml --json f.jsonl
-grep -q 'setup step 1 failed (exit status 4)' err || fail "setup failure message: $(cat err)"
-grep -q broken err || fail "setup output not shown"
-expect_status f.jsonl t error
+grep -q 'setup step 1 of 1 failed after .* (exit status 4)' err || fail "setup failure message: $(cat err)"
+grep -q '    | broken' out || fail "setup output not shown: $(cat out)"
+# one record, the setup's, not one per test
+grep -q '"test":"setup","setup":true,"status":"fail"' f.jsonl || fail "no setup record: $(cat f.jsonl)"
+grep -q '"test":"t"' f.jsonl && fail "a test not run has a record"
+grep -q '"setup_failed":true,"not_run":1' f.jsonl || fail "the end event: $(tail -1 f.jsonl)"
 run_st 0 cache ls
 grep -q 'is empty' out || fail "a failed setup was cached"
 check_clean

@@ -54,9 +54,12 @@ setup: [ { run: "echo broken >&2; exit 4" } ]
 tests: [ { name: t, run: "true" } ]
 Y
 run_st 3 run s.yaml --json s.jsonl
-grep -q 'setup step 1 failed (exit status 4)' err || fail "setup failure message: $(cat err)"
-grep -q broken err || fail "setup output not shown"
-expect_status s.jsonl t error
+grep -q 'setup step 1 of 1 failed after .* (exit status 4)' err || fail "setup failure message: $(cat err)"
+grep -q '    | broken' out || fail "setup output not shown: $(cat out)"
+# one record, the setup's, not one per test
+grep -q '"test":"setup","setup":true,"status":"fail"' s.jsonl || fail "no setup record: $(cat s.jsonl)"
+grep -q '"test":"t"' s.jsonl && fail "a test not run has a record"
+grep -q '"setup_failed":true,"not_run":1' s.jsonl || fail "the end event: $(tail -1 s.jsonl)"
 run_st 0 cache ls
 grep -q broken-setup out && fail "a failed setup was cached: $(cat out)"
 check_clean
