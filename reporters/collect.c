@@ -22,6 +22,12 @@ static void collected_free(struct collected *c)
 	for (size_t i = 0; i < c->n_artifacts; i++)
 		free(c->artifacts[i]);
 	free(c->artifacts);
+	for (size_t i = 0; i < c->n_missing_artifacts; i++)
+		free(c->missing_artifacts[i]);
+	free(c->missing_artifacts);
+	for (size_t i = 0; i < c->n_tags; i++)
+		free(c->tags[i]);
+	free(c->tags);
 	free(c);
 }
 
@@ -89,17 +95,29 @@ int collect_add(struct collect_list *l, const struct result_record *rec)
 	c->expected_exit = rec->expected_exit;
 	c->start_wall_ns = rec->start_wall_ns;
 	c->duration_ns = rec->duration_ns;
-	if (rec->n_artifacts && !(c->artifacts = calloc(rec->n_artifacts, sizeof(char *))))
+	if (rec->n_artifacts &&
+	    (!(c->artifacts = calloc(rec->n_artifacts, sizeof(char *))) ||
+	     !(c->missing_artifacts = calloc(rec->n_artifacts, sizeof(char *)))))
 		goto fail;
 	for (size_t i = 0; i < rec->n_artifacts; i++) {
 		const struct result_artifact *a = &rec->artifacts[i];
 		if (a->missing || !a->host_path) {
+			if (!(c->missing_artifacts[c->n_missing_artifacts] =
+				  strdup(a->pattern ? a->pattern : "")))
+				goto fail;
 			c->n_missing_artifacts++;
 			continue;
 		}
 		if (!(c->artifacts[c->n_artifacts] = strdup(a->host_path)))
 			goto fail;
 		c->n_artifacts++;
+	}
+	if (rec->n_tags && !(c->tags = calloc(rec->n_tags, sizeof(char *))))
+		goto fail;
+	for (size_t i = 0; i < rec->n_tags; i++) {
+		if (!(c->tags[i] = strdup(rec->tags[i] ? rec->tags[i] : "")))
+			goto fail;
+		c->n_tags++;
 	}
 	if (collect_is_failure(rec->status)) {
 		rc = copy_output(&rec->out, &c->out, &c->out_len);

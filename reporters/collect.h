@@ -28,7 +28,10 @@ struct collected {
 	size_t out_len, err_len;
 	char **artifacts; /* host paths of the artifacts that were collected */
 	size_t n_artifacts;
-	size_t n_missing_artifacts; /* patterns that matched nothing */
+	char **missing_artifacts; /* the patterns that matched nothing */
+	size_t n_missing_artifacts;
+	char **tags;
+	size_t n_tags;
 };
 
 struct collect_list {

@@ -272,6 +272,15 @@ static void forget_running(struct console *c, const char *name)
 	}
 }
 
+/* True when an artifact pattern of rec matched nothing. */
+static bool any_missing_artifact(const struct result_record *rec)
+{
+	for (size_t k = 0; k < rec->n_artifacts; k++)
+		if (rec->artifacts[k].missing)
+			return true;
+	return false;
+}
+
 /* A record's stdout and stderr as they arrive (put_tail). */
 static int put_outputs(struct console *c, const struct result_record *rec)
 {
@@ -355,6 +364,20 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 						   : rec->message,
 					       0);
 		}
+		for (size_t k = 0, m = 0; k < rec->n_artifacts && !rc; k++) {
+			if (!rec->artifacts[k].missing)
+				continue;
+			rc = sb_printf(&c->line, "%s%s",
+				       m++ ? ", '" : "\n  warning: artifact pattern '",
+				       paint(c, C_YELLOW));
+			if (!rc)
+				rc = put_clean(c, rec->artifacts[k].pattern, 200);
+			if (!rc)
+				rc = sb_printf(&c->line, "%s'", paint(c, C_RESET));
+		}
+		if (!rc && rec->n_artifacts && rec->status != RESULT_SKIP &&
+		    any_missing_artifact(rec))
+			rc = sb_append_str(&c->line, " matched nothing");
 		if (!rc)
 			rc = sb_append_char(&c->line, '\n');
 		if (!rc && c->o.verbosity > 0 && rec->final && !failed)
@@ -412,6 +435,16 @@ static int recap_failures(struct console *c)
 		if (!rc && t->n_artifacts > MAX_ARTIFACT_LINES)
 			rc = sb_printf(&c->line, "             (%zu more)\n",
 				       t->n_artifacts - MAX_ARTIFACT_LINES);
+		for (size_t k = 0; k < t->n_missing_artifacts && !rc; k++) {
+			rc = sb_append_str(
+			    &c->line, k ? ", '" : "  artifact patterns that matched nothing: '");
+			if (!rc)
+				rc = put_clean(c, t->missing_artifacts[k], 200);
+			if (!rc)
+				rc = sb_append_char(&c->line, '\'');
+		}
+		if (!rc && t->n_missing_artifacts)
+			rc = sb_append_char(&c->line, '\n');
 	}
 	return rc;
 }

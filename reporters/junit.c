@@ -228,6 +228,37 @@ static void count(struct junit_counts *k, const struct collected *last)
 		k->skipped++;
 }
 
+static int property_at(struct junit *j, struct strbuf *sb, const char *indent, const char *name,
+		       const char *value);
+
+/* A testcase's <properties>: its tags, exit code, attempt, and each
+ * artifact pattern that matched nothing (pytest and GitLab read
+ * testcase properties; tools that do not ignore them). */
+static int write_case_properties(struct junit *j, struct strbuf *sb, const struct collected *c)
+{
+	char v[32];
+	int rc = sb_append_str(sb, "      <properties>\n");
+	for (size_t i = 0; i < c->n_tags && !rc; i++)
+		rc = property_at(j, sb, "        ", "tag", c->tags[i]);
+	if (!rc && c->exited) {
+		snprintf(v, sizeof(v), "%d", c->exit_code);
+		rc = property_at(j, sb, "        ", "exit_code", v);
+	}
+	if (!rc && c->signal > 0) {
+		snprintf(v, sizeof(v), "%d", c->signal);
+		rc = property_at(j, sb, "        ", "signal", v);
+	}
+	if (!rc) {
+		snprintf(v, sizeof(v), "%u", c->attempt);
+		rc = property_at(j, sb, "        ", "attempt", v);
+	}
+	for (size_t i = 0; i < c->n_missing_artifacts && !rc; i++)
+		rc = property_at(j, sb, "        ", "artifact.missing", c->missing_artifacts[i]);
+	if (!rc)
+		rc = sb_append_str(sb, "      </properties>\n");
+	return rc;
+}
+
 /* One <testcase> from the attempts items[0..n) of one test. */
 static int write_testcase(struct junit *j, struct strbuf *sb, struct collected **items, size_t n)
 {
@@ -237,8 +268,10 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 
 	text_format_seconds(last->duration_ns, secs, sizeof(secs));
 
+	/* classname: the suite file, so that two suites of the same name
+	 * (or a merged report of several) stay apart */
 	if (!rc)
-		rc = xml_attr(j, sb, "classname", last->suite_name);
+		rc = xml_attr(j, sb, "classname", last->suite_file);
 	if (!rc)
 		rc = xml_attr(j, sb, "name", last->test_name);
 	if (!rc)
@@ -249,9 +282,9 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 		rc = sb_printf(sb, " line=\"%u\"", last->line);
 	if (rc)
 		return rc;
-	if (last->status == RESULT_PASS && n == 1 && !last->n_artifacts)
-		return sb_append_str(sb, "/>\n");
 	rc = sb_append_str(sb, ">\n");
+	if (!rc)
+		rc = write_case_properties(j, sb, last);
 	if (!rc && last->status == RESULT_SKIP) {
 		rc = sb_append_str(sb, "      <skipped");
 		if (!rc)
@@ -277,11 +310,12 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 	return rc;
 }
 
-static int write_property(struct junit *j, struct strbuf *sb, const char *name, const char *value)
+static int property_at(struct junit *j, struct strbuf *sb, const char *indent, const char *name,
+		       const char *value)
 {
 	if (!value)
 		return 0;
-	int rc = sb_append_str(sb, "      <property");
+	int rc = sb_printf(sb, "%s<property", indent);
 	if (!rc)
 		rc = xml_attr(j, sb, "name", name);
 	if (!rc)
@@ -289,6 +323,11 @@ static int write_property(struct junit *j, struct strbuf *sb, const char *name, 
 	if (!rc)
 		rc = sb_append_str(sb, "/>\n");
 	return rc;
+}
+
+static int write_property(struct junit *j, struct strbuf *sb, const char *name, const char *value)
+{
+	return property_at(j, sb, "      ", name, value);
 }
 
 static int write_counts(struct strbuf *sb, const struct junit_counts *k, uint64_t time_ns)

@@ -303,6 +303,16 @@ int sched_run(struct sched *sc, const size_t *plan, size_t n, const char *layer_
 	sc->had_failure = calloc(n ? n : 1, sizeof(*sc->had_failure));
 	if (!sc->retry || !sc->had_failure)
 		return -ENOMEM;
+	/* every selected test starts with an empty artifact directory, even
+	 * one that collects none now: nothing of an earlier run passes for
+	 * this one's (names cannot hold "..", suite_name_problem) */
+	for (size_t i = 0; i < n && sc->o.artifacts_dir; i++) {
+		char safe[SUITE_MAX_NAME + 1], dir[1024];
+		suite_name_to_path(sc->s->tests[plan[i]].name, safe, sizeof(safe));
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", sc->o.artifacts_dir, safe) <
+		    sizeof(dir))
+			util_rm_rf(dir);
+	}
 	sched_start_more(sc);
 	while (sc->running + sc->reaping + sc->held > 0) {
 		rc = loop_once(sc);

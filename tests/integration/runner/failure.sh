@@ -2,7 +2,8 @@
 # A failure's output on the console (issue 15 item 3): the tail with an
 # explicit "… N lines omitted …" marker, --failure-output tail:N and full,
 # -v showing everything kept; --rerun-failed runs exactly what failed when
-# the suite last ran, and a test leaves that list only when it passes.
+# the suite last ran, and a test leaves that list only when it passes;
+# unmatched artifact patterns on the console and in JUnit (item 6).
 . "$(dirname "$0")/lib.sh"
 mkdir share
 echo 1 > share/broken
@@ -52,5 +53,23 @@ run_st 0 run f.yaml --rerun-failed --allow-no-tests
 rm -rf "$XDG_CACHE_HOME/smoltest/last-failed"
 run_st 2 run f.yaml --rerun-failed
 grep -q 'no earlier run of .*f.yaml is recorded' err || fail "$(cat err)"
+
+# artifacts (item 6): a pattern that matched nothing is said on the console
+# and in JUnit; each run starts with an empty directory per test
+cat > a.yaml <<'Y'
+tests:
+  - { name: arts, run: "echo x > found.txt", cwd: /tmp, artifacts: [ found.txt, "core.*" ] }
+  - { name: plain, run: "true" }
+Y
+mkdir -p smoltest-artifacts/plain smoltest-artifacts/arts
+touch smoltest-artifacts/plain/stale smoltest-artifacts/arts/stale
+run_st 0 run a.yaml --junit a.xml
+grep -A1 '^PASS  arts' out | grep -q "^  warning: artifact pattern 'core.\*' matched nothing" ||
+	fail "no console warning for an unmatched pattern: $(cat out)"
+grep -q '<property name="artifact.missing" value="core.\*"/>' a.xml || fail "JUnit: $(cat a.xml)"
+grep -q 'classname="a.yaml"' a.xml || fail "JUnit classname is not the suite file"
+[ -f smoltest-artifacts/arts/found.txt ] || fail "the artifact was not collected"
+[ ! -e smoltest-artifacts/arts/stale ] && [ ! -e smoltest-artifacts/plain/stale ] ||
+	fail "an earlier run's artifacts survived: $(find smoltest-artifacts)"
 check_clean
-echo "PASS: failure output and --rerun-failed"
+echo "PASS: failure output, --rerun-failed, artifacts"
