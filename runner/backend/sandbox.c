@@ -33,16 +33,20 @@ struct sandbox {
 	char *agent_path;
 	char *warned[SANDBOX_MAX_WARNINGS]; /* host limitations already reported */
 	unsigned seq;
+	bool started_one;     /* an instance has started: later ones start without waiting */
 	struct cgroup_run cg; /* per-run cgroup, or disabled */
 };
 
 struct sandbox_inst {
 	char dir[512]; /* i<N> in the run dir; "" for none */
 	char upper[512], work[512];
-	pid_t monitor; /* our child */
-	pid_t init;    /* the sandbox's PID 1, as seen from the host */
-	int pidfd;     /* of init */
-	int inotify;   /* watches the socket directory for the agent's socket */
+	pid_t monitor;	   /* our child; it owns the init and the teardown (sandbox_ns.c) */
+	pid_t init;	   /* the sandbox's PID 1 as the host sees it, once read */
+	int mon_pidfd;	   /* of the monitor: the instance's death_fd */
+	int status_fd;	   /* the monitor's status pipe (non-blocking), -1 at its end */
+	int inotify;	   /* watches the socket directory for the agent's socket */
+	char status[8192]; /* what the status pipe said */
+	size_t status_len;
 	char cgroup[1300];
 	bool template_mode;
 };
@@ -75,8 +79,10 @@ static void inst_free(struct sandbox_inst *si)
 {
 	if (!si)
 		return;
-	if (si->pidfd >= 0)
-		close(si->pidfd);
+	if (si->mon_pidfd >= 0)
+		close(si->mon_pidfd);
+	if (si->status_fd >= 0)
+		close(si->status_fd);
 	if (si->inotify >= 0)
 		close(si->inotify);
 	free(si);
@@ -94,68 +100,84 @@ static void warn_once(struct sandbox *sb, const char *msg)
 	fprintf(stderr, "smoltest: sandbox: %s\n", msg);
 }
 
-/* Reads the monitor's status pipe to EOF: "P<pid>" lines, "W<warning>"
- * (reported once per run) and "E<msg>". */
-static int read_status(struct sandbox *sb, int fd, pid_t *init, char *err, size_t errlen)
+/* Reads what the monitor wrote to its status pipe; with block, until its
+ * end (the init has exec'd the agent, or the instance failed). */
+static void status_read(struct sandbox_inst *si, bool block)
 {
-	char buf[8192];
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+	while (si->status_fd >= 0) {
+		ssize_t n = read(si->status_fd, si->status + si->status_len,
+				 sizeof(si->status) - 1 - si->status_len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = {.fd = si->status_fd, .events = POLLIN};
+			if (block && (poll(&p, 1, -1) >= 0 || errno == EINTR))
+				continue;
 			break;
-		len += (size_t)n;
-		if (len == sizeof(buf) - 1)
-			break;
+		}
+		if (n > 0)
+			si->status_len += (size_t)n;
+		if (n <= 0 || si->status_len == sizeof(si->status) - 1) {
+			close(si->status_fd);
+			si->status_fd = -1;
+		}
 	}
-	buf[len] = '\0';
-	*init = 0;
+	si->status[si->status_len] = '\0';
+}
+
+/* Parses the complete status: "P<pid>" lines, "W<warning>" (reported once
+ * per run) and "E<msg>" (the first goes to err). */
+static int status_parse(struct sandbox *sb, struct sandbox_inst *si, char *err, size_t errlen)
+{
 	const char *errline = NULL;
-	for (char *line = buf; *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (line[0] == 'P')
-			*init = (pid_t)atoi(line + 1);
-		else if (line[0] == 'E' && !errline)
+	size_t errline_len = 0;
+	si->init = 0;
+	for (const char *line = si->status; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char text[1024];
+		snprintf(text, sizeof(text), "%.*s", (int)len, line);
+		if (text[0] == 'P')
+			si->init = (pid_t)atoi(text + 1);
+		else if (text[0] == 'E' && !errline) {
 			errline = line + 1;
-		else if (line[0] == 'W')
-			warn_once(sb, line + 1);
+			errline_len = len - 1;
+		} else if (text[0] == 'W')
+			warn_once(sb, text + 1);
 		if (!nl)
 			break;
 		line = nl + 1;
 	}
 	if (errline) {
-		snprintf(err, errlen, "sandbox: %s", errline);
+		snprintf(err, errlen, "sandbox: %.*s", (int)errline_len, errline);
 		return -EIO;
 	}
-	if (*init <= 0) {
+	if (si->init <= 0) {
 		snprintf(err, errlen, "sandbox: the instance died while starting");
 		return -EIO;
 	}
 	return 0;
 }
 
-static void inst_kill_and_reap(struct sandbox *sb, struct sandbox_inst *si)
+/* Stops the instance: the monitor kills the init on SIGTERM and removes
+ * the instance's cgroup and layer before it exits. */
+static void inst_kill_and_reap(struct sandbox_inst *si)
 {
-	bool gone = si->pidfd < 0;
 	if (si->cgroup[0])
 		cgroup_kill(si->cgroup);
-	if (si->pidfd >= 0) {
-		pidfd_send_signal(si->pidfd, SIGKILL, NULL, 0);
-		/* the pidfd turns readable once the whole pid namespace is gone
-		 * (init's exit waits for every process in it) */
-		struct pollfd pfd = {.fd = si->pidfd, .events = POLLIN};
-		int n;
-		while ((n = poll(&pfd, 1, 10000)) < 0 && errno == EINTR)
-			;
-		gone = n > 0;
-	}
 	if (si->monitor > 0) {
-		/* The monitor reaps the init and exits by itself; killing it
-		 * first would leave the init a zombie of the host's PID 1. */
+		/* our unreaped child: its pid cannot have been reused */
+		kill(si->monitor, SIGTERM);
+		bool gone = false;
+		if (si->mon_pidfd >= 0) {
+			struct pollfd pfd = {.fd = si->mon_pidfd, .events = POLLIN};
+			int n;
+			while ((n = poll(&pfd, 1, 10000)) < 0 && errno == EINTR)
+				;
+			gone = n > 0;
+		}
+		/* a monitor that does not finish: its death takes the init
+		 * (PDEATHSIG); the rm -rf at stop removes what it left */
 		if (!gone)
 			kill(si->monitor, SIGKILL);
 		while (waitpid(si->monitor, NULL, 0) < 0 && errno == EINTR)
@@ -163,10 +185,9 @@ static void inst_kill_and_reap(struct sandbox *sb, struct sandbox_inst *si)
 		si->monitor = 0;
 	}
 	if (si->cgroup[0]) {
-		cgroup_remove(si->cgroup);
+		cgroup_remove(si->cgroup); /* the monitor's: usually gone already */
 		si->cgroup[0] = '\0';
 	}
-	(void)sb;
 }
 
 static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
@@ -183,7 +204,8 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	si->pidfd = -1;
+	si->mon_pidfd = -1;
+	si->status_fd = -1;
 	si->inotify = -1;
 	si->template_mode = o->template_mode;
 	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++sb->seq);
@@ -263,6 +285,8 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	    .hostname = host[0] ? host : "sandbox",
 	    .agent_fd = agent_fd,
 	    .cgroup_procs = procs[0] ? procs : NULL,
+	    .cgroup_dir = procs[0] ? si->cgroup : NULL,
+	    .discard_upper = !o->template_mode,
 	    .status_fd = status[1],
 	    .log_fd = log_fd,
 	};
@@ -284,21 +308,27 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	agent_fd = -1;
 	close(log_fd);
 	log_fd = -1;
-	rc = read_status(sb, status[0], &si->init, err, errlen);
-	close(status[0]);
+	si->status_fd = status[0];
 	status[0] = -1;
-	if (rc)
-		goto fail;
-	si->pidfd = pidfd_open(si->init, 0);
-	if (si->pidfd < 0) {
+	fcntl(si->status_fd, F_SETFL, O_NONBLOCK);
+	si->mon_pidfd = pidfd_open(pid, 0);
+	if (si->mon_pidfd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "sandbox: the instance's init (pid %d) is gone: %s",
-			 (int)si->init, strerror(errno));
+		snprintf(err, errlen, "sandbox: pidfd_open of the instance's monitor: %s",
+			 strerror(errno));
 		goto fail;
 	}
-	util_set_cloexec(si->pidfd, true);
+	/* The first instance is awaited so that a host that cannot build one
+	 * fails the run at once (exit 3); later ones build beside the loop,
+	 * and a failure is that test's error, told by diagnose. */
+	if (!sb->started_one) {
+		status_read(si, true);
+		if ((rc = status_parse(sb, si, err, errlen)))
+			goto fail;
+		sb->started_one = true;
+	}
 	bi->backend = b;
-	bi->death_fd = si->pidfd;
+	bi->death_fd = si->mon_pidfd;
 	bi->ready_fd = si->inotify;
 	bi->priv = si;
 	snprintf(bi->name, sizeof(bi->name), "%s", o->name);
@@ -327,7 +357,7 @@ fail:
 	if (log_fd >= 0)
 		close(log_fd);
 	if (si) {
-		inst_kill_and_reap(sb, si);
+		inst_kill_and_reap(si);
 		if (si->dir[0])
 			util_rm_rf(si->dir);
 	}
@@ -342,8 +372,8 @@ static void sbx_kill(struct backend *b, struct backend_instance *bi)
 	(void)b;
 	if (si->cgroup[0])
 		cgroup_kill(si->cgroup);
-	if (si->pidfd >= 0)
-		pidfd_send_signal(si->pidfd, SIGKILL, NULL, 0);
+	if (si->monitor > 0)
+		kill(si->monitor, SIGTERM); /* our unreaped child */
 }
 
 static void sbx_stop(struct backend *b, struct backend_instance *bi)
@@ -351,7 +381,10 @@ static void sbx_stop(struct backend *b, struct backend_instance *bi)
 	if (!bi)
 		return;
 	struct sandbox_inst *si = bi->priv;
-	inst_kill_and_reap(b->priv, si);
+	inst_kill_and_reap(si);
+	status_read(si, false);
+	char unused[8];
+	status_parse(b->priv, si, unused, sizeof(unused)); /* its warnings */
 	if (si->dir[0])
 		util_rm_rf(si->dir);
 	if (!si->template_mode)
@@ -392,7 +425,11 @@ static void sbx_diagnose(struct backend *b, struct backend_instance *bi, char *b
 	struct sandbox_inst *si = bi->priv;
 	char p[600], *text = NULL;
 	size_t n = 0;
-	(void)b;
+	buf[0] = '\0';
+	/* a monitor that failed has exited: its status is complete */
+	status_read(si, false);
+	if (si->status_fd < 0 && status_parse(b->priv, si, buf, len))
+		return;
 	buf[0] = '\0';
 	snprintf(p, sizeof(p), "%s/agent.log", si->dir);
 	if (util_read_file(p, 1 << 20, &text, &n))

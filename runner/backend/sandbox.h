@@ -10,11 +10,19 @@
  *                       pivot_root()s into the overlay and execs the agent
  * The monitor writes the init's uid/gid maps (identity: root inside is root
  * outside for file ownership, but every capability is confined to the new
- * namespaces) and then only waits. Both have PR_SET_PDEATHSIG(SIGKILL), so
+ * namespaces) and then waits. Both have PR_SET_PDEATHSIG(SIGKILL), so
  * a runner that dies takes the whole tree with it; killing the init kills
  * every process of the sandbox (pid namespace teardown), and the last exit
  * drops the mount namespace, which unmounts the overlay: nothing is ever
- * mounted in the host's namespace. */
+ * mounted in the host's namespace.
+ *
+ * The runner starts the monitor and returns to its loop: it reads the
+ * status pipe only for the first instance of a run (so that a host that
+ * cannot build one fails the run at once) and later when it needs it (stop,
+ * diagnose). It stops an instance by SIGTERM to the monitor, which kills
+ * the init, removes the instance's cgroup, overlay layer and mount points,
+ * and exits: the monitor's pidfd is the instance's death_fd, so the
+ * teardown runs beside the loop, not in it. */
 #ifndef SMOL_SANDBOX_H
 #define SMOL_SANDBOX_H
 
@@ -45,12 +53,16 @@ struct sandbox_spec {
 	const char *hostname;
 	int agent_fd;		  /* O_PATH fd of the agent binary */
 	const char *cgroup_procs; /* cgroup.procs to join first, or NULL */
+	const char *cgroup_dir;	  /* the instance cgroup, removed at the end, or NULL */
+	bool discard_upper;	  /* delete upper and work at the end (not a template) */
 	int status_fd;		  /* write end of the status pipe (CLOEXEC) */
 	int log_fd;		  /* the agent's stdout/stderr (the instance's agent.log) */
 };
 
 /* Runs in the forked monitor child; never returns. Writes "P<pid>\n" with
- * the init's host pid, or "E<message>\n" on failure, to status_fd. */
+ * the init's host pid, or "E<message>\n" on failure, to status_fd. On
+ * SIGTERM it kills the init; when the init is gone it removes the instance
+ * (sandbox_ns.c) and exits. */
 void sandbox_monitor_main(const struct sandbox_spec *spec) __attribute__((noreturn));
 
 #endif

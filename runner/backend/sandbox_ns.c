@@ -3,9 +3,19 @@
  * Runs after fork() in a single-threaded child: only system calls and the
  * stack, no stdio. Every failure is written as one line to the status pipe
  * ("E<step>: <target>: <strerror>") and the child exits 1; the runner turns
- * it into an infrastructure error naming the step. */
+ * it into an infrastructure error naming the step.
+ *
+ * The monitor also owns the instance's teardown, so that the runner's loop
+ * never waits on it: SIGTERM from the runner makes it SIGKILL the init; once
+ * the init is reaped (the whole pid namespace is gone by then) it removes the
+ * instance cgroup, detaches the overlay and deletes the copy-on-write layer
+ * and mount points, then exits, which is what the runner's death_fd (the
+ * monitor's pidfd) reports. That cleanup uses util_rm_rf (opendir, malloc):
+ * safe after fork because the runner is single-threaded. */
 #include "backend.h"
+#include "cgroup.h"
 #include "sandbox.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,10 +158,13 @@ static void setup_dev(int fd, const char *root)
 
 /* Everything of init that needs the new namespaces: proc, sysfs, devpts,
  * host name, loopback, pivot_root, exec. */
-static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, int sync_fd)
+static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, int sync_fd,
+						const sigset_t *mask)
 {
 	int fd = s->status_fd;
 	char p[SBX_PATH], c;
+	/* the agent gets the signal mask the monitor was forked with */
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	/* wait until the monitor has written our uid/gid maps */
 	if (read(sync_fd, &c, 1) != 1)
 		_exit(1);
@@ -223,13 +236,57 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	die(fd, "exec the agent", "smoltest-agent", errno);
 }
 
+/* Waits for the init to exit, SIGKILLing it when the runner sends SIGTERM
+ * (both signals are blocked, so neither is lost between the calls). */
+static void monitor_wait(pid_t init)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		pid_t r = waitpid(init, NULL, WNOHANG);
+		if (r == init || (r < 0 && errno != EINTR))
+			return;
+		if (sigwaitinfo(&set, NULL) == SIGTERM)
+			kill(init, SIGKILL);
+	}
+}
+
+/* After the init is gone: nothing of the instance is left but what the
+ * runner removes itself (agent.log and the instance directory). Failures
+ * are left to the runner's own rm -rf at stop, which repeats this. */
+static void monitor_cleanup(const struct sandbox_spec *s)
+{
+	if (s->cgroup_dir)
+		cgroup_remove(s->cgroup_dir);
+	umount2(s->root, MNT_DETACH);
+	umount2(s->lower_mnt, MNT_DETACH);
+	if (s->discard_upper) {
+		util_rm_rf(s->upper);
+		util_rm_rf(s->work);
+	}
+	util_rm_rf(s->root);
+	util_rm_rf(s->lower_mnt);
+	util_rm_rf(s->sock_dir);
+}
+
 void sandbox_monitor_main(const struct sandbox_spec *s)
 {
 	int fd = s->status_fd;
 	char opts[3 * SBX_PATH + 128], p[SBX_PATH];
+	sigset_t wait_set, entry_mask;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
 		die(fd, "prctl", "PR_SET_PDEATHSIG", errno);
+	/* SIGTERM is the runner's request to tear down (monitor_wait); it
+	 * stays pending if it comes while the instance is being built */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&wait_set);
+	sigaddset(&wait_set, SIGTERM);
+	sigaddset(&wait_set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &wait_set, &entry_mask);
 	/* A private mount namespace owned by the host's user namespace: the
 	 * overlay is built here and is never visible to the host. */
 	if (unshare(CLONE_NEWNS))
@@ -292,7 +349,7 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		die(fd, "clone the sandbox init", "namespaces", errno);
 	if (pid == 0) {
 		close(sync[1]);
-		init_main(s, sync[0]);
+		init_main(s, sync[0], &entry_mask);
 	}
 	close(sync[0]);
 	/* Identity maps: file ownership is unchanged, but the sandbox's root
@@ -315,8 +372,7 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	if (write(sync[1], "g", 1) != 1)
 		_exit(1);
 	close(sync[1]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	monitor_wait(pid);
+	monitor_cleanup(s);
 	_exit(0);
 }
