@@ -237,10 +237,12 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 			 o->artifact_dir, strerror(-rc));
 		goto fail;
 	}
-	/* The agent creates its socket a few milliseconds after exec: the
-	 * runner connects when it appears instead of polling for it. */
+	/* The agent renames its socket into place once it listens, a few
+	 * milliseconds after exec: the runner connects when it appears
+	 * instead of polling for it (on IN_CREATE it would meet the bound
+	 * but not yet listening socket, and retry with backoff). */
 	si->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (si->inotify >= 0 && inotify_add_watch(si->inotify, sock, IN_CREATE) < 0) {
+	if (si->inotify >= 0 && inotify_add_watch(si->inotify, sock, IN_MOVED_TO) < 0) {
 		close(si->inotify);
 		si->inotify = -1;
 	}
