@@ -1,16 +1,25 @@
 #!/bin/sh
 # Runner overhead: N trivial tests (`true`) with -jJ through the sandbox
 # backend, next to the same N commands run as plain `sh -c true` with the
-# same parallelism, in the same invocation.
-#   tests/bench/runner/bench.sh [BUILD_DIR] [N] [J] [ROUNDS]
-# Prints a table; see tests/bench/README-runner.md for figures.
+# same parallelism, in the same invocation. With BASE_BUILD_DIR, each round
+# also runs that build's smoltest (before/after on the same machine and load).
+#   tests/bench/runner/bench.sh [BUILD_DIR] [N] [J] [ROUNDS] [BASE_BUILD_DIR]
+# Prints the machine, the load with every figure, a row per run and the
+# medians; see tests/bench/README-runner.md for figures.
 set -eu
 build=${1:-build}
 n=${2:-200}
 j=${3:-2}
 rounds=${4:-3}
+base=${5:-}
 smoltest=$(cd "$build" && pwd)/smoltest
 [ -x "$smoltest" ] || { echo "build smoltest first ($smoltest)" >&2; exit 2; }
+builds="$smoltest"
+if [ -n "$base" ]; then
+	base_smoltest=$(cd "$base" && pwd)/smoltest
+	[ -x "$base_smoltest" ] || { echo "build smoltest first ($base_smoltest)" >&2; exit 2; }
+	builds="$base_smoltest $smoltest"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 {
@@ -22,37 +31,44 @@ trap 'rm -rf "$work"' EXIT
 } > "$work/bench.yaml"
 
 now_ms() { date +%s%3N; }
+load() { cut -d' ' -f1 /proc/loadavg; }
 
-printf '%-28s %6s %10s %10s %14s\n' "what" "tests" "wall (ms)" "tests/s" "ms/test (x$j)"
-row() { # label ms
-	awk -v l="$1" -v n="$n" -v ms="$2" -v j="$j" 'BEGIN {
-		printf "%-28s %6d %10d %10.1f %14.2f\n", l, n, ms, n * 1000 / ms, ms * j / n }'
+echo "machine: $(uname -sr), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "command: $0 $*"
+echo "started: $(date -u '+%F %H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+printf '%-8s %-44s %9s %9s %10s %12s %6s\n' "round" "what" "wall(ms)" "tests/s" "ms/test(x$j)" "over sh -c" "load"
+row() { # round label ms sh_ms
+	awk -v r="$1" -v l="$2" -v n="$n" -v ms="$3" -v p="$4" -v j="$j" -v ld="$(load)" 'BEGIN {
+		over = p ? sprintf("%.2f", (ms - p) * j / n) : "-"
+		printf "%-8s %-44s %9d %9.1f %10.2f %12s %6s\n", r, l, ms, n * 1000 / ms, ms * j / n, over, ld }'
 }
 r=1
-best_s=0
-best_p=0
 while [ $r -le "$rounds" ]; do
 	t0=$(now_ms)
-	XDG_CACHE_HOME=$work/cache "$smoltest" run "$work/bench.yaml" -j"$j" -q \
-		--json "$work/r.jsonl" >/dev/null 2>&1 || { echo "smoltest failed" >&2; exit 1; }
-	t1=$(now_ms)
 	seq "$n" | xargs -P"$j" -I{} sh -c true
-	t2=$(now_ms)
-	s=$((t1 - t0))
-	p=$((t2 - t1))
-	row "sandbox, round $r" $s
-	row "plain sh -c, round $r" $p
-	[ $best_s = 0 ] || [ $s -lt $best_s ] && best_s=$s
-	[ $best_p = 0 ] || [ $p -lt $best_p ] && best_p=$p
+	p=$(($(now_ms) - t0))
+	row $r "plain sh -c true" $p 0
+	for sm in $builds; do
+		t0=$(now_ms)
+		XDG_CACHE_HOME=$work/cache "$sm" run "$work/bench.yaml" -j"$j" -q \
+			--json "$work/r.jsonl" >/dev/null 2>&1 || { echo "$sm failed" >&2; exit 1; }
+		s=$(($(now_ms) - t0))
+		passed=$(grep -c '"status":"pass"' "$work/r.jsonl")
+		[ "$passed" = "$n" ] || { echo "only $passed of $n passed ($sm)" >&2; exit 1; }
+		row $r "sandbox ${sm%/smoltest}" $s $p
+		echo "$sm $(( (s - p) * j * 1000 / n )) $s $p" >>"$work/over"
+	done
 	r=$((r + 1))
 done
-passed=$(grep -c '"status":"pass"' "$work/r.jsonl")
-[ "$passed" = "$n" ] || { echo "only $passed of $n passed" >&2; exit 1; }
 exec_ms=$(grep -o '"duration_ms":[0-9]*' "$work/r.jsonl" | awk -F: '{ s += $2 } END { printf "%.2f", s / NR }')
 echo
-row "sandbox (best)" $best_s
-row "plain sh -c (best)" $best_p
-awk -v s="$best_s" -v p="$best_p" -v n="$n" -v j="$j" 'BEGIN {
-	printf "sandbox overhead per test: %.2f ms of wall time per slot (x%d slots)\n", (s - p) * j / n, j }'
-echo "of which EXEC sent -> EXIT received (agent side, last round): $exec_ms ms per test"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+for sm in $builds; do
+	o=$(grep "^$sm " "$work/over" | awk '{ print $2 / 1000 }' | median)
+	q=$(grep "^$sm " "$work/over" | awk '{ print $3 / $4 }' | median)
+	printf '%s: median overhead %.2f ms per test and slot (x%d) over sh -c, median wall ratio %.1fx (%d rounds)\n' \
+		"${sm%/smoltest}" "$o" "$j" "$q" "$rounds"
+done
+echo "EXEC sent -> EXIT received as the runner saw it (last run): $exec_ms ms per test"
+echo "finished: $(date -u '+%H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
