@@ -1,7 +1,8 @@
 #!/bin/sh
 # Faults are named and leave nothing behind: a fork's smolvm killed with -9
 # in the middle of a test, a guest kernel panic, SIGINT in the middle of a
-# run (exit 130, no process, directory or socket left), a failing setup
+# run (exit 130, no process, directory or socket left), SIGKILL of the
+# runner (its forks die with it, the next run reaps), a failing setup
 # (exit 3, its output shown, nothing cached), and a corrupt cached
 # snapshot (refused in one line, rebuilt once).
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +45,24 @@ kill -INT $BG
 set +e; wait $BG; rc=$?; set -e; BG=""
 [ $rc = 130 ] || { cat out err; fail "SIGINT: exit $rc, expected 130"; }
 grep -q "interrupted by SIGINT" err || fail "no interruption message: $(cat err)"
+check_clean
+
+# SIGKILL of the runner (issue 17): its forks die with it
+# (PR_SET_PDEATHSIG), and the next run reaps what it registered, in one line
+rm -f state/victim-started
+"$SMOLTEST" run f.yaml --filter '^victim$' >out 2>err &
+BG=$!
+kpid=$BG
+wait_for 120 test -e state/victim-started || fail "victim never started (SIGKILL): $(cat err)"
+kill -KILL "$kpid"
+set +e; wait "$kpid"; set -e; BG=""
+wait_for 30 sh -c "! pgrep -f 'smolvm .*$WORK' >/dev/null" ||
+	fail "smolvm outlived its SIGKILLed runner: $(pgrep -af "smolvm .*$WORK")"
+[ -n "$(ls "$TMPDIR" | grep '^smoltest-run' || true)" ] ||
+	fail "the SIGKILLed run left no run directory: the reaping below would test nothing"
+run_st 0 run f.yaml --filter '^quick$'
+grep -q "(pid $kpid) ended without cleaning up; reaped: .*directory $TMPDIR/smoltest-run" err ||
+	{ cat err; fail "the next run did not reap pid $kpid's run"; }
 check_clean
 
 # a failing setup
