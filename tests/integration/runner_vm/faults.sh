@@ -1,8 +1,9 @@
 #!/bin/sh
 # Faults are named and leave nothing behind: a fork's smolvm killed with -9
 # in the middle of a test, a guest kernel panic, SIGINT in the middle of a
-# run (exit 130, no process, directory or socket left), SIGKILL of the
-# runner (its forks die with it, the next run reaps), a failing setup
+# run (exit 130, no process, directory or socket left), SIGHUP (129), a
+# console reader that goes away (| head -1: 141), SIGKILL of the runner
+# (its forks die with it, the next run reaps), a failing setup
 # (exit 3, its output shown, nothing cached), and a corrupt cached
 # snapshot (refused in one line, rebuilt once).
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +46,24 @@ kill -INT $BG
 set +e; wait $BG; rc=$?; set -e; BG=""
 [ $rc = 130 ] || { cat out err; fail "SIGINT: exit $rc, expected 130"; }
 grep -q "interrupted by SIGINT" err || fail "no interruption message: $(cat err)"
+check_clean
+
+# SIGHUP (a closed terminal) ends the run as SIGTERM does (issue 17)
+rm -f state/victim-started
+"$SMOLTEST" run f.yaml --filter '^victim$' >out 2>err &
+BG=$!
+wait_for 120 test -e state/victim-started || fail "victim never started (SIGHUP): $(cat err)"
+kill -HUP $BG
+set +e; wait $BG; rc=$?; set -e; BG=""
+[ $rc = 129 ] || { cat out err; fail "SIGHUP: exit $rc, expected 129"; }
+check_clean
+
+# the console's reader goes away (| head -1): the run is cancelled (141)
+rm -f state/victim-started
+{ timeout -k 5 240 "$SMOLTEST" run f.yaml --filter '^victim$|^quick$' -j1 --json h.jsonl 2>&1 &&
+	echo 0 >h.rc || echo $? >h.rc; } | head -1 >/dev/null
+[ "$(cat h.rc)" = 141 ] || fail "| head -1: exit $(cat h.rc), expected 141"
+grep -q '"event":"end".*"aborted":true' h.jsonl || fail "| head -1: the report was not finished: $(cat h.jsonl)"
 check_clean
 
 # SIGKILL of the runner (issue 17): its forks die with it
