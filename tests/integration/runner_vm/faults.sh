@@ -75,7 +75,9 @@ kpid=$BG
 wait_for 120 test -e state/victim-started || fail "victim never started (SIGKILL): $(cat err)"
 kill -KILL "$kpid"
 set +e; wait "$kpid"; set -e; BG=""
-wait_for 30 sh -c "! pgrep -f 'smolvm .*$WORK' >/dev/null" ||
+# (a function: pgrep would match the command line of an `sh -c` holding its pattern)
+no_smolvm() { ! pgrep -f "smolvm .*$WORK" >/dev/null; }
+wait_for 30 no_smolvm ||
 	fail "smolvm outlived its SIGKILLed runner: $(pgrep -af "smolvm .*$WORK")"
 [ -n "$(ls "$TMPDIR" | grep '^smoltest-run' || true)" ] ||
 	fail "the SIGKILLed run left no run directory: the reaping below would test nothing"
