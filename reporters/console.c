@@ -5,7 +5,7 @@
  * NO_COLOR is set or --color=never; and -q, which prints only failures and
  * the summary. After the run: every failure again with its output tail, the
  * slowest tests, and one summary line. */
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "collect.h"
 #include "strbuf.h"

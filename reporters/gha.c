@@ -7,7 +7,7 @@
  * Test output is printed between ::stop-commands::TOKEN and ::TOKEN:: so
  * that a test cannot issue workflow commands (set outputs, add masks) by
  * printing them. At the end: the Markdown step summary and the step outputs. */
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "gha.h"
 #include "text.h"

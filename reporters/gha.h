@@ -1,5 +1,5 @@
 /* gha: internals of the GitHub Actions reporter shared between its files
- * and its tests. The public constructor is in reporters.h. */
+ * and its tests. The public constructor is in reporter_builtin.h. */
 #ifndef SMOL_GHA_H
 #define SMOL_GHA_H
 

@@ -8,7 +8,7 @@
  * every control character is \u-escaped, ANSI escapes included, so a
  * consumer sees exactly what the test printed. Each line is flushed as it is
  * written, so a crash loses at most the line being written. */
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "strbuf.h"
 #include "text.h"

@@ -4,7 +4,7 @@
  * the GitHub JUnit actions read (Ant's junit task plus Maven Surefire's
  * flakyFailure/rerunFailure for retried tests). The document is built in
  * memory at end() and written with one atomic rename. */
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "collect.h"
 #include "strbuf.h"

@@ -6,7 +6,7 @@
  * Diagnostics use only the YAML subset that Perl's TAP::Parser::YAMLish
  * reads (double-quoted scalars, `|` literal blocks, nested mappings), so that
  * prove accepts them. */
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "strbuf.h"
 #include "text.h"

@@ -8,7 +8,7 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/vsock_core.c)
 target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/fs.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/fs_dev.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/devices/virtio/fs_req.c)
 # CLI pieces of this area: `smolvm disk`, `smolvm fuse-serve`, run options.
 target_sources(smolvm_cli PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_disk.c

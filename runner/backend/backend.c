@@ -1,5 +1,5 @@
 /* backend: backend selection and the dispatch shared by all backends. */
-#include "backend.h"
+#include "backend/backend.h"
 
 #include <errno.h>
 #include <fcntl.h>

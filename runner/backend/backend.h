@@ -29,7 +29,7 @@
 #ifndef SMOL_BACKEND_H
 #define SMOL_BACKEND_H
 
-#include "suite.h"
+#include "suite/suite.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* cgroup: per-run and per-instance cgroup v2 directories (cgroup.h). */
-#include "cgroup.h"
+#include "backend/cgroup.h"
 #include "util.h"
 
 #include <dirent.h>

@@ -6,10 +6,10 @@
  *   i<N>/sock/agent.sock  the agent's socket, bound into the instance
  * A template's layer directory (the cache entry being built) holds upper/
  * and work/; freezing deletes work/ so that upper/ becomes a lower layer. */
-#include "backend.h"
-#include "cgroup.h"
-#include "runreg.h"
-#include "sandbox.h"
+#include "backend/backend.h"
+#include "backend/cgroup.h"
+#include "backend/sandbox.h"
+#include "cache/runreg.h"
 #include "util.h"
 
 #include <errno.h>
@@ -89,14 +89,14 @@ static void inst_free(struct sandbox_inst *si)
 }
 
 /* Prints a host limitation once per run. */
-static void warn_once(struct sandbox *sb, const char *msg)
+static void warn_once(struct sandbox *box, const char *msg)
 {
 	size_t i;
-	for (i = 0; i < SANDBOX_MAX_WARNINGS && sb->warned[i]; i++)
-		if (!strcmp(sb->warned[i], msg))
+	for (i = 0; i < SANDBOX_MAX_WARNINGS && box->warned[i]; i++)
+		if (!strcmp(box->warned[i], msg))
 			return;
 	if (i < SANDBOX_MAX_WARNINGS)
-		sb->warned[i] = strdup(msg);
+		box->warned[i] = strdup(msg);
 	fprintf(stderr, "smoltest: sandbox: %s\n", msg);
 }
 
@@ -127,7 +127,7 @@ static void status_read(struct sandbox_inst *si, bool block)
 
 /* Parses the complete status: "P<pid>" lines, "W<warning>" (reported once
  * per run) and "E<msg>" (the first goes to err). */
-static int status_parse(struct sandbox *sb, struct sandbox_inst *si, char *err, size_t errlen)
+static int status_parse(struct sandbox *box, struct sandbox_inst *si, char *err, size_t errlen)
 {
 	const char *errline = NULL;
 	size_t errline_len = 0;
@@ -143,7 +143,7 @@ static int status_parse(struct sandbox *sb, struct sandbox_inst *si, char *err, 
 			errline = line + 1;
 			errline_len = len - 1;
 		} else if (text[0] == 'W')
-			warn_once(sb, text + 1);
+			warn_once(box, text + 1);
 		if (!nl)
 			break;
 		line = nl + 1;
@@ -190,10 +190,10 @@ static void inst_kill_and_reap(struct sandbox_inst *si)
 	}
 }
 
-static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
-		     struct backend_instance **out, char *err, size_t errlen)
+static int sandbox_start(struct backend *b, const struct backend_instance_opts *o,
+			 struct backend_instance **out, char *err, size_t errlen)
 {
-	struct sandbox *sb = b->priv;
+	struct sandbox *box = b->priv;
 	const struct suite *s = b->suite;
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
 	struct sandbox_inst *si = calloc(1, sizeof(*si));
@@ -208,7 +208,7 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	si->status_fd = -1;
 	si->inotify = -1;
 	si->template_mode = o->template_mode;
-	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++sb->seq);
+	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++box->seq);
 	if (mkdir(si->dir, 0700)) {
 		rc = -errno;
 		snprintf(err, errlen, "sandbox: cannot create %s: %s", si->dir, strerror(-rc));
@@ -246,16 +246,16 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 		close(si->inotify);
 		si->inotify = -1;
 	}
-	agent_fd = open(sb->agent_path, O_PATH | O_CLOEXEC);
+	agent_fd = open(box->agent_path, O_PATH | O_CLOEXEC);
 	if (agent_fd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "sandbox: cannot open the agent %s: %s", sb->agent_path,
+		snprintf(err, errlen, "sandbox: cannot open the agent %s: %s", box->agent_path,
 			 strerror(errno));
 		goto fail;
 	}
 	char procs[1400] = "";
-	if (sb->cg.enabled &&
-	    cgroup_instance_create(&sb->cg, sb->seq, si->cgroup, sizeof(si->cgroup)) == 0)
+	if (box->cg.enabled &&
+	    cgroup_instance_create(&box->cg, box->seq, si->cgroup, sizeof(si->cgroup)) == 0)
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", si->cgroup);
 	char logp[600];
 	snprintf(logp, sizeof(logp), "%s/agent.log", si->dir);
@@ -323,11 +323,11 @@ static int sbx_start(struct backend *b, const struct backend_instance_opts *o,
 	/* The first instance is awaited so that a host that cannot build one
 	 * fails the run at once (exit 3); later ones build beside the loop,
 	 * and a failure is that test's error, told by diagnose. */
-	if (!sb->started_one) {
+	if (!box->started_one) {
 		status_read(si, true);
-		if ((rc = status_parse(sb, si, err, errlen)))
+		if ((rc = status_parse(box, si, err, errlen)))
 			goto fail;
-		sb->started_one = true;
+		box->started_one = true;
 	}
 	bi->backend = b;
 	bi->death_fd = si->mon_pidfd;
@@ -368,7 +368,7 @@ fail:
 	return rc;
 }
 
-static void sbx_kill(struct backend *b, struct backend_instance *bi)
+static void sandbox_kill(struct backend *b, struct backend_instance *bi)
 {
 	struct sandbox_inst *si = bi->priv;
 	(void)b;
@@ -378,7 +378,7 @@ static void sbx_kill(struct backend *b, struct backend_instance *bi)
 		kill(si->monitor, SIGTERM); /* our unreaped child */
 }
 
-static void sbx_stop(struct backend *b, struct backend_instance *bi)
+static void sandbox_stop(struct backend *b, struct backend_instance *bi)
 {
 	if (!bi)
 		return;
@@ -395,12 +395,12 @@ static void sbx_stop(struct backend *b, struct backend_instance *bi)
 	free(bi);
 }
 
-static int sbx_freeze(struct backend *b, struct backend_instance *bi, char *err, size_t errlen)
+static int sandbox_freeze(struct backend *b, struct backend_instance *bi, char *err, size_t errlen)
 {
 	struct sandbox_inst *si = bi->priv;
 	char work[sizeof(si->work)];
 	snprintf(work, sizeof(work), "%s", si->work);
-	sbx_stop(b, bi);
+	sandbox_stop(b, bi);
 	/* the template's upper dir is now only ever a lower layer */
 	int rc = util_rm_rf(work);
 	if (rc)
@@ -410,19 +410,19 @@ static int sbx_freeze(struct backend *b, struct backend_instance *bi, char *err,
 	return rc;
 }
 
-static int sbx_key(struct backend *b, struct strbuf *sb)
+static int sandbox_key(struct backend *b, struct strbuf *key)
 {
 	const struct suite *s = b->suite;
 	struct stat st;
 	/* The rootfs is identified by path and root inode; a host rootfs that
 	 * changes underneath is the user's to invalidate (cache rm). */
 	if (stat(s->sandbox.rootfs, &st) == 0)
-		return sb_printf(sb, "sandbox rootfs=%s dev=%llu ino=%llu\n", s->sandbox.rootfs,
+		return sb_printf(key, "sandbox rootfs=%s dev=%llu ino=%llu\n", s->sandbox.rootfs,
 				 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
-	return sb_printf(sb, "sandbox rootfs=%s\n", s->sandbox.rootfs);
+	return sb_printf(key, "sandbox rootfs=%s\n", s->sandbox.rootfs);
 }
 
-static void sbx_diagnose(struct backend *b, struct backend_instance *bi, char *buf, size_t len)
+static void sandbox_diagnose(struct backend *b, struct backend_instance *bi, char *buf, size_t len)
 {
 	struct sandbox_inst *si = bi->priv;
 	char p[600], *text = NULL;
@@ -447,15 +447,15 @@ static void sbx_diagnose(struct backend *b, struct backend_instance *bi, char *b
 	free(text);
 }
 
-static void sbx_destroy(struct backend *b)
+static void sandbox_destroy(struct backend *b)
 {
-	struct sandbox *sb = b->priv;
-	if (sb) {
-		cgroup_run_destroy(&sb->cg);
+	struct sandbox *box = b->priv;
+	if (box) {
+		cgroup_run_destroy(&box->cg);
 		for (size_t i = 0; i < SANDBOX_MAX_WARNINGS; i++)
-			free(sb->warned[i]);
-		free(sb->agent_path);
-		free(sb);
+			free(box->warned[i]);
+		free(box->agent_path);
+		free(box);
 	}
 	free(b->run_dir);
 	free(b);
@@ -463,13 +463,13 @@ static void sbx_destroy(struct backend *b)
 
 static const struct backend_ops sandbox_ops = {
     .name = "sandbox",
-    .instance_start = sbx_start,
-    .instance_kill = sbx_kill,
-    .instance_stop = sbx_stop,
-    .freeze = sbx_freeze,
-    .key_material = sbx_key,
-    .diagnose = sbx_diagnose,
-    .destroy = sbx_destroy,
+    .instance_start = sandbox_start,
+    .instance_kill = sandbox_kill,
+    .instance_stop = sandbox_stop,
+    .freeze = sandbox_freeze,
+    .key_material = sandbox_key,
+    .diagnose = sandbox_diagnose,
+    .destroy = sandbox_destroy,
 };
 
 static bool fs_has_overlay(void)
@@ -527,20 +527,20 @@ int sandbox_backend_create(const struct suite *s, const struct backend_opts *o,
 		return -ENOTSUP;
 	}
 	struct backend *b = calloc(1, sizeof(*b));
-	struct sandbox *sb = calloc(1, sizeof(*sb));
-	if (!b || !sb || !(b->run_dir = strdup(o->run_dir)) ||
-	    !(sb->agent_path = strdup(o->agent_path))) {
+	struct sandbox *box = calloc(1, sizeof(*box));
+	if (!b || !box || !(b->run_dir = strdup(o->run_dir)) ||
+	    !(box->agent_path = strdup(o->agent_path))) {
 		if (b)
 			free(b->run_dir);
-		if (sb)
-			free(sb->agent_path);
+		if (box)
+			free(box->agent_path);
 		free(b);
-		free(sb);
+		free(box);
 		return -ENOMEM;
 	}
 	b->ops = &sandbox_ops;
 	b->suite = s;
-	b->priv = sb;
+	b->priv = box;
 	b->caps.cow_disk = true;
 	b->caps.user_namespace = true;
 	b->caps.isolation = "namespaces";
@@ -548,16 +548,16 @@ int sandbox_backend_create(const struct suite *s, const struct backend_opts *o,
 		       "snapshot";
 	/* cgroups: used when delegated; everything missing is said once */
 	char note[512] = "";
-	cgroup_run_init(&sb->cg, s->sandbox.memory, s->sandbox.pids, note, sizeof(note));
+	cgroup_run_init(&box->cg, s->sandbox.memory, s->sandbox.pids, note, sizeof(note));
 	/* a runner that is SIGKILLed leaves the (empty) cgroup: the next run
 	 * removes it from this record */
-	int rc = sb->cg.enabled ? runreg_add_path(o->reg, RUNREG_CGROUP, sb->cg.path) : 0;
+	int rc = box->cg.enabled ? runreg_add_path(o->reg, RUNREG_CGROUP, box->cg.path) : 0;
 	if (rc)
 		fprintf(stderr,
 			"smoltest: warning: cannot record the cgroup %s in the run registry: %s\n",
-			sb->cg.path, strerror(-rc));
-	b->caps.cgroup_kill = sb->cg.enabled;
-	b->caps.cgroup_limits = sb->cg.limits;
+			box->cg.path, strerror(-rc));
+	b->caps.cgroup_kill = box->cg.enabled;
+	b->caps.cgroup_limits = box->cg.limits;
 	if (note[0])
 		fprintf(stderr, "smoltest: %s\n", note);
 	*out = b;

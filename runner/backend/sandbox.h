@@ -26,7 +26,7 @@
 #ifndef SMOL_SANDBOX_H
 #define SMOL_SANDBOX_H
 
-#include "suite.h"
+#include "suite/suite.h"
 
 #include <stdbool.h>
 #include <stddef.h>

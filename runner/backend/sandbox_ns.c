@@ -12,9 +12,9 @@
  * and mount points, then exits, which is what the runner's death_fd (the
  * monitor's pidfd) reports. That cleanup uses util_rm_rf (opendir, malloc):
  * safe after fork because the runner is single-threaded. */
-#include "backend.h"
-#include "cgroup.h"
-#include "sandbox.h"
+#include "backend/backend.h"
+#include "backend/cgroup.h"
+#include "backend/sandbox.h"
 #include "util.h"
 
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* vm_backend: the vm backend (backend.h, vm_backend.h): one `smolvm run`
  * template per warm environment, snapshotted after setup, and one
  * `smolvm restore` fork per test. */
+#include "backend/vm_backend.h"
 #include "util.h"
-#include "vm_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 
 struct vmb {
 	char *smolvm;
-	struct vmb_image img;
+	struct vm_backend_image img;
 	char cmdline[4096];
 	char key[5120]; /* hashes of what the snapshot depends on besides the suite */
 	char share_args[BACKEND_MAX_MOUNTS][PATH_MAX + 48]; /* "s<i>=HOST[,ro]" */
@@ -28,7 +28,7 @@ struct vmb {
 	struct runreg *reg; /* borrowed: the run's registry, or NULL */
 };
 
-struct vmb_inst {
+struct vm_backend_inst {
 	char dir[512];
 	char art_arg[PATH_MAX + 48];
 	pid_t pid;
@@ -40,7 +40,7 @@ struct vmb_inst {
 	char layer_dir[PATH_MAX]; /* the template's: where the snapshot goes */
 };
 
-static void inst_free(struct vmb_inst *vi)
+static void inst_free(struct vm_backend_inst *vi)
 {
 	if (!vi)
 		return;
@@ -51,20 +51,21 @@ static void inst_free(struct vmb_inst *vi)
 	free(vi);
 }
 
-static void inst_kill_and_reap(struct vmb_inst *vi)
+static void inst_kill_and_reap(struct vm_backend_inst *vi)
 {
 	if (vi->pid > 0 && !vi->reaped) {
 		kill(-vi->pid, SIGKILL);
 		kill(vi->pid, SIGKILL);
-		if (vmb_wait(vi->pid, -1, 0, &vi->status) == 0)
+		if (vm_backend_wait(vi->pid, -1, 0, &vi->status) == 0)
 			vi->reaped = true;
 	}
 }
 
 /* Adds the arguments every VM of the run shares: the console, the vsock
  * socket and the virtio-fs shares, in the one order of vm_backend.h. */
-static int common_args(struct vmb *v, struct vmb_inst *vi, const struct suite *s, const char **argv,
-		       size_t *n, char *vsock_arg, size_t vlen, char *console, size_t clen)
+static int common_args(struct vmb *v, struct vm_backend_inst *vi, const struct suite *s,
+		       const char **argv, size_t *n, char *vsock_arg, size_t vlen, char *console,
+		       size_t clen)
 {
 	snprintf(console, clen, "%s/console.log", vi->dir);
 	if ((size_t)snprintf(vsock_arg, vlen, "%s,%s/vsock.sock", VMB_VSOCK_CID, vi->dir) >= vlen)
@@ -84,13 +85,13 @@ static int common_args(struct vmb *v, struct vmb_inst *vi, const struct suite *s
 	return 0;
 }
 
-static int vmb_start(struct backend *b, const struct backend_instance_opts *o,
-		     struct backend_instance **out, char *err, size_t errlen)
+static int vm_backend_start(struct backend *b, const struct backend_instance_opts *o,
+			    struct backend_instance **out, char *err, size_t errlen)
 {
 	struct vmb *v = b->priv;
 	const struct suite *s = b->suite;
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
-	struct vmb_inst *vi = calloc(1, sizeof(*vi));
+	struct vm_backend_inst *vi = calloc(1, sizeof(*vi));
 	int rc;
 	if (!bi || !vi) {
 		free(bi);
@@ -208,7 +209,7 @@ static int vmb_start(struct backend *b, const struct backend_instance_opts *o,
 	}
 	char log[600];
 	snprintf(log, sizeof(log), "%s/vmm.log", vi->dir);
-	if ((rc = vmb_spawn(v->reg, argv, log, &vi->pid, err, errlen)))
+	if ((rc = vm_backend_spawn(v->reg, argv, log, &vi->pid, err, errlen)))
 		goto fail;
 	vi->pidfd = pidfd_open(vi->pid, 0);
 	if (vi->pidfd < 0) {
@@ -231,9 +232,9 @@ fail:
 	return rc;
 }
 
-static void vmb_kill(struct backend *b, struct backend_instance *bi)
+static void vm_backend_kill(struct backend *b, struct backend_instance *bi)
 {
-	struct vmb_inst *vi = bi->priv;
+	struct vm_backend_inst *vi = bi->priv;
 	(void)b;
 	if (vi->pid > 0 && !vi->reaped) {
 		kill(-vi->pid, SIGKILL);
@@ -241,12 +242,12 @@ static void vmb_kill(struct backend *b, struct backend_instance *bi)
 	}
 }
 
-static void vmb_stop(struct backend *b, struct backend_instance *bi)
+static void vm_backend_stop(struct backend *b, struct backend_instance *bi)
 {
 	(void)b;
 	if (!bi)
 		return;
-	struct vmb_inst *vi = bi->priv;
+	struct vm_backend_inst *vi = bi->priv;
 	inst_kill_and_reap(vi);
 	if (vi->dir[0])
 		util_rm_rf(vi->dir);
@@ -256,16 +257,17 @@ static void vmb_stop(struct backend *b, struct backend_instance *bi)
 
 /* The agent was QUIESCEd: the control socket's snapshot pauses the vCPUs,
  * writes the file, and (--exit-after-snapshot) ends the VMM. */
-static int vmb_freeze(struct backend *b, struct backend_instance *bi, char *err, size_t errlen)
+static int vm_backend_freeze(struct backend *b, struct backend_instance *bi, char *err,
+			     size_t errlen)
 {
-	struct vmb_inst *vi = bi->priv;
+	struct vm_backend_inst *vi = bi->priv;
 	char control[600], snap[PATH_MAX + 32], why[600] = "";
 	int rc, st = 0;
 	snprintf(control, sizeof(control), "%s/control.sock", vi->dir);
 	snprintf(snap, sizeof(snap), "%s/%s", vi->layer_dir, VMB_SNAPSHOT);
-	rc = vmb_control_snapshot(control, snap, VMB_SNAPSHOT_TIMEOUT_MS, why, sizeof(why));
+	rc = vm_backend_control_snapshot(control, snap, VMB_SNAPSHOT_TIMEOUT_MS, why, sizeof(why));
 	if (!rc) {
-		rc = vmb_wait(vi->pid, vi->pidfd, 60000, &st);
+		rc = vm_backend_wait(vi->pid, vi->pidfd, 60000, &st);
 		if (rc == -ETIMEDOUT) {
 			snprintf(why, sizeof(why),
 				 "smolvm did not exit within 60 s after the snapshot");
@@ -274,7 +276,7 @@ static int vmb_freeze(struct backend *b, struct backend_instance *bi, char *err,
 			vi->status = st;
 			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 				rc = -EIO;
-				vmb_describe(vi->dir, st, true, why, sizeof(why));
+				vm_backend_describe(vi->dir, st, true, why, sizeof(why));
 			}
 		}
 	}
@@ -282,13 +284,14 @@ static int vmb_freeze(struct backend *b, struct backend_instance *bi, char *err,
 		snprintf(err, errlen, "vm: the snapshot of the template failed: %s", why);
 		unlink(snap);
 	}
-	vmb_stop(b, bi);
+	vm_backend_stop(b, bi);
 	return rc;
 }
 
 /* A cached snapshot is checked in full (header, sections, memory
  * checksum) before any fork maps it. */
-static int vmb_layer_check(struct backend *b, const char *layer_dir, char *err, size_t errlen)
+static int vm_backend_layer_check(struct backend *b, const char *layer_dir, char *err,
+				  size_t errlen)
 {
 	struct vmb *v = b->priv;
 	char snap[PATH_MAX + 32], log[PATH_MAX], why[400] = "";
@@ -301,18 +304,18 @@ static int vmb_layer_check(struct backend *b, const char *layer_dir, char *err, 
 	}
 	const char *argv[] = {v->smolvm, "snapshot", "verify", snap, NULL};
 	pid_t pid;
-	int rc = vmb_spawn(v->reg, argv, log, &pid, why, sizeof(why)), status = 0;
+	int rc = vm_backend_spawn(v->reg, argv, log, &pid, why, sizeof(why)), status = 0;
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot run smolvm snapshot verify: %s", snap, why);
 		return rc;
 	}
 	int pfd = pidfd_open(pid, 0);
-	rc = vmb_wait(pid, pfd, 300000, &status);
+	rc = vm_backend_wait(pid, pfd, 300000, &status);
 	if (pfd >= 0)
 		close(pfd);
 	if (rc == -ETIMEDOUT) {
 		kill(pid, SIGKILL);
-		vmb_wait(pid, -1, 0, &status);
+		vm_backend_wait(pid, -1, 0, &status);
 		snprintf(err, errlen, "%s: smolvm snapshot verify took over 300 s", snap);
 		unlink(log);
 		return rc;
@@ -335,15 +338,16 @@ static int vmb_layer_check(struct backend *b, const char *layer_dir, char *err, 
 	return -EINVAL;
 }
 
-static int vmb_key(struct backend *b, struct strbuf *sb)
+static int vm_backend_key(struct backend *b, struct strbuf *sb)
 {
 	struct vmb *v = b->priv;
 	return sb_printf(sb, "%s", v->key);
 }
 
-static void vmb_diagnose(struct backend *b, struct backend_instance *bi, char *buf, size_t len)
+static void vm_backend_diagnose(struct backend *b, struct backend_instance *bi, char *buf,
+				size_t len)
 {
-	struct vmb_inst *vi = bi->priv;
+	struct vm_backend_inst *vi = bi->priv;
 	(void)b;
 	int status = vi->status;
 	bool exited = vi->reaped;
@@ -356,10 +360,10 @@ static void vmb_diagnose(struct backend *b, struct backend_instance *bi, char *b
 							  : (si.si_status & 0x7f);
 		}
 	}
-	vmb_describe(vi->dir, status, exited, buf, len);
+	vm_backend_describe(vi->dir, status, exited, buf, len);
 }
 
-static void vmb_destroy(struct backend *b)
+static void vm_backend_destroy(struct backend *b)
 {
 	struct vmb *v = b->priv;
 	if (v) {
@@ -372,14 +376,14 @@ static void vmb_destroy(struct backend *b)
 
 static const struct backend_ops vm_ops = {
     .name = "vm",
-    .instance_start = vmb_start,
-    .instance_kill = vmb_kill,
-    .instance_stop = vmb_stop,
-    .freeze = vmb_freeze,
-    .key_material = vmb_key,
-    .layer_check = vmb_layer_check,
-    .diagnose = vmb_diagnose,
-    .destroy = vmb_destroy,
+    .instance_start = vm_backend_start,
+    .instance_kill = vm_backend_kill,
+    .instance_stop = vm_backend_stop,
+    .freeze = vm_backend_freeze,
+    .key_material = vm_backend_key,
+    .layer_check = vm_backend_layer_check,
+    .diagnose = vm_backend_diagnose,
+    .destroy = vm_backend_destroy,
 };
 
 /* "vendor model name" from /proc/cpuinfo: a snapshot restores only on the
@@ -472,7 +476,7 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		goto fail;
 	}
 	v->reg = o->reg;
-	if ((rc = vmb_image_resolve(s, o, &v->img, err, errlen)))
+	if ((rc = vm_backend_image_resolve(s, o, &v->img, err, errlen)))
 		goto fail;
 	char why[400];
 	if (!backend_kvm_usable(why, sizeof(why))) {
@@ -494,12 +498,13 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		snprintf(v->share_args[i], sizeof(v->share_args[i]), "s%zu=%s%s", i,
 			 s->shares[i].host, s->shares[i].readonly ? ",ro" : "");
 	char hk[17], hi[17], hv[17], cpu[400];
-	if ((rc = vmb_hash_file(v->img.kernel, hk)) || (rc = vmb_hash_file(v->img.initrd, hi))) {
+	if ((rc = vm_backend_hash_file(v->img.kernel, hk)) ||
+	    (rc = vm_backend_hash_file(v->img.initrd, hi))) {
 		snprintf(err, errlen, "backend vm: cannot read %s or %s: %s", v->img.kernel,
 			 v->img.initrd, strerror(-rc));
 		goto fail;
 	}
-	if ((rc = vmb_hash_file(v->smolvm, hv))) {
+	if ((rc = vm_backend_hash_file(v->smolvm, hv))) {
 		snprintf(err, errlen, "backend vm: cannot read %s: %s", v->smolvm, strerror(-rc));
 		goto fail;
 	}

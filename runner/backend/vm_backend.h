@@ -1,4 +1,4 @@
-/* vm_backend (vmb_): internals of the vm backend, shared by vm_backend.c
+/* vm_backend: internals of the vm backend, shared by vm_backend.c
  * (the backend ops: instances, freeze, cache checks), vm_image.c (which
  * kernel and initrd a suite boots, and the default image built once into
  * the smoltest cache) and vm_spawn.c (starting smolvm, talking to its
@@ -23,7 +23,7 @@
 #ifndef SMOL_VM_BACKEND_H
 #define SMOL_VM_BACKEND_H
 
-#include "backend.h"
+#include "backend/backend.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -50,7 +50,7 @@
 #define VMB_SNAPSHOT_TIMEOUT_MS 180000
 
 /* The kernel and initrd a suite boots. */
-struct vmb_image {
+struct vm_backend_image {
 	char kernel[PATH_MAX];
 	char initrd[PATH_MAX];
 	bool built; /* the default image (from a kernel package) */
@@ -60,17 +60,17 @@ struct vmb_image {
 
 /* Finds the newest linux-image-*-cloud-amd64_*.deb in dir (the newest
  * version by strverscmp of the file name). -ENOENT when there is none. */
-int vmb_find_kernel_deb(const char *dir, char *out, size_t len);
+int vm_backend_find_kernel_deb(const char *dir, char *out, size_t len);
 
 /* Resolves the image for suite s: vm.kernel + vm.initrd when given (both
  * must exist), else the default image from the newest kernel package in
  * o->kernel_cache_dir, built once into o->cache_dir/images/<content key>/.
  * -errno with one line in err naming the field or file and what to do. */
-int vmb_image_resolve(const struct suite *s, const struct backend_opts *o, struct vmb_image *img,
-		      char *err, size_t errlen);
+int vm_backend_image_resolve(const struct suite *s, const struct backend_opts *o,
+			     struct vm_backend_image *img, char *err, size_t errlen);
 
 /* XXH3-64 of a file's content as 16 hex digits. */
-int vmb_hash_file(const char *path, char out[17]);
+int vm_backend_hash_file(const char *path, char out[17]);
 
 /* ---- vm_spawn.c ---- */
 
@@ -78,20 +78,20 @@ int vmb_hash_file(const char *path, char out[17]);
  * runner, stdin /dev/null, stdout and stderr to log_path, and records it in
  * reg (borrowed, may be NULL) so that a run that cannot kill it has the
  * next run do it. */
-int vmb_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
-	      char *err, size_t errlen);
+int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
+		     char *err, size_t errlen);
 
 /* Sends "snapshot FILE" on the control socket and reads the answer line
  * (within timeout_ms). 0 on "ok ...", else -errno with the answer in err. */
-int vmb_control_snapshot(const char *control, const char *file, int timeout_ms, char *err,
-			 size_t errlen);
+int vm_backend_control_snapshot(const char *control, const char *file, int timeout_ms, char *err,
+				size_t errlen);
 
 /* Waits at most timeout_ms for pid (through pidfd) and reaps it; *status
  * is the wait status. -ETIMEDOUT when it did not exit. */
-int vmb_wait(pid_t pid, int pidfd, int timeout_ms, int *status);
+int vm_backend_wait(pid_t pid, int pidfd, int timeout_ms, int *status);
 
 /* One line about a dead or silent VM: a guest panic, the VMM's last line
  * and the console's last lines (dir = the VM's directory). */
-void vmb_describe(const char *dir, int wait_status, bool exited, char *buf, size_t len);
+void vm_backend_describe(const char *dir, int wait_status, bool exited, char *buf, size_t len);
 
 #endif

@@ -7,9 +7,9 @@
  * agent and busybox, so a second run (or a second suite) does not rebuild
  * it and a new agent does. The directory appears by rename(2) of a
  * complete build, as cache entries do. */
+#include "backend/vm_backend.h"
 #include "image.h"
 #include "util.h"
-#include "vm_backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +23,7 @@
 
 #define IMAGE_FORMAT 1
 
-int vmb_hash_file(const char *path, char out[17])
+int vm_backend_hash_file(const char *path, char out[17])
 {
 	uint64_t h;
 	int rc = image_hash_file(path, &h, NULL);
@@ -39,7 +39,7 @@ static bool is_cloud_deb(const char *name)
 	       !strcmp(name + n - 10, "_amd64.deb");
 }
 
-int vmb_find_kernel_deb(const char *dir, char *out, size_t len)
+int vm_backend_find_kernel_deb(const char *dir, char *out, size_t len)
 {
 	DIR *d = dir ? opendir(dir) : NULL;
 	if (!d)
@@ -64,7 +64,7 @@ bool vm_image_available(const struct suite *s, const struct backend_opts *o, cha
 	why[0] = '\0';
 	if (s->vm.kernel)
 		return true;
-	if (vmb_find_kernel_deb(o->kernel_cache_dir, deb, sizeof(deb)) == 0)
+	if (vm_backend_find_kernel_deb(o->kernel_cache_dir, deb, sizeof(deb)) == 0)
 		return true;
 	snprintf(why, len,
 		 "no guest kernel: no linux-image-*-cloud-amd64 package in %s; run "
@@ -86,24 +86,24 @@ static int check_file(const char *field, const char *path, const struct suite *s
 }
 
 /* Builds the default image of deb into images/<key> unless it is there. */
-static int default_image(const char *deb, const struct backend_opts *o, struct vmb_image *img,
-			 char *err, size_t errlen)
+static int default_image(const char *deb, const struct backend_opts *o,
+			 struct vm_backend_image *img, char *err, size_t errlen)
 {
 	char hdeb[17], hagent[17], hbb[17];
 	int rc;
-	if ((rc = vmb_hash_file(deb, hdeb))) {
+	if ((rc = vm_backend_hash_file(deb, hdeb))) {
 		snprintf(err, errlen, "backend vm: cannot read the kernel package %s: %s", deb,
 			 strerror(-rc));
 		return rc;
 	}
-	if ((rc = vmb_hash_file(o->agent_path, hagent))) {
+	if ((rc = vm_backend_hash_file(o->agent_path, hagent))) {
 		snprintf(err, errlen,
 			 "backend vm: cannot read the agent %s: %s (build the smoltest_agent "
 			 "target or set SMOLTEST_AGENT)",
 			 o->agent_path, strerror(-rc));
 		return rc;
 	}
-	if ((rc = vmb_hash_file(SMOL_BUSYBOX_BIN, hbb))) {
+	if ((rc = vm_backend_hash_file(SMOL_BUSYBOX_BIN, hbb))) {
 		snprintf(err, errlen,
 			 "backend vm: cannot read busybox %s: %s (install busybox-static)",
 			 SMOL_BUSYBOX_BIN, strerror(-rc));
@@ -166,8 +166,8 @@ static int default_image(const char *deb, const struct backend_opts *o, struct v
 	return 0;
 }
 
-int vmb_image_resolve(const struct suite *s, const struct backend_opts *o, struct vmb_image *img,
-		      char *err, size_t errlen)
+int vm_backend_image_resolve(const struct suite *s, const struct backend_opts *o,
+			     struct vm_backend_image *img, char *err, size_t errlen)
 {
 	memset(img, 0, sizeof(*img));
 	if (s->vm.kernel || s->vm.initrd) {
@@ -190,7 +190,7 @@ int vmb_image_resolve(const struct suite *s, const struct backend_opts *o, struc
 		return 0;
 	}
 	char deb[PATH_MAX];
-	if (vmb_find_kernel_deb(o->kernel_cache_dir, deb, sizeof(deb))) {
+	if (vm_backend_find_kernel_deb(o->kernel_cache_dir, deb, sizeof(deb))) {
 		char why[400];
 		vm_image_available(s, o, why, sizeof(why));
 		snprintf(err, errlen, "backend vm: %s", why);

@@ -1,8 +1,8 @@
 /* vm_spawn: smolvm processes, their control socket and their console
  * (vm_backend.h). */
-#include "runreg.h"
+#include "backend/vm_backend.h"
+#include "cache/runreg.h"
 #include "util.h"
-#include "vm_backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int vmb_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
-	      char *err, size_t errlen)
+int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
+		     char *err, size_t errlen)
 {
 	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (log < 0) {
@@ -76,8 +76,8 @@ int vmb_spawn(struct runreg *reg, const char *const *argv, const char *log_path,
 	return 0;
 }
 
-int vmb_control_snapshot(const char *control, const char *file, int timeout_ms, char *err,
-			 size_t errlen)
+int vm_backend_control_snapshot(const char *control, const char *file, int timeout_ms, char *err,
+				size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(control) >= sizeof(sa.sun_path)) {
@@ -141,7 +141,7 @@ out:
 	return rc;
 }
 
-int vmb_wait(pid_t pid, int pidfd, int timeout_ms, int *status)
+int vm_backend_wait(pid_t pid, int pidfd, int timeout_ms, int *status)
 {
 	if (pidfd >= 0) {
 		struct pollfd p = {.fd = pidfd, .events = POLLIN};
@@ -220,7 +220,7 @@ static bool file_has(const char *path, const char *needle)
 	return found;
 }
 
-void vmb_describe(const char *dir, int wait_status, bool exited, char *buf, size_t len)
+void vm_backend_describe(const char *dir, int wait_status, bool exited, char *buf, size_t len)
 {
 	char console[600], vmm[600], ctail[700] = "", vtail[400] = "";
 	snprintf(console, sizeof(console), "%s/console.log", dir);

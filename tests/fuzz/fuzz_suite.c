@@ -2,8 +2,8 @@
  * often comes from a pull request) and the command-line expression parsers
  * that see user text (--tags, --partition). Every input must either parse or
  * produce diagnostics that each start with "file:line:column:". */
-#include "select.h"
-#include "suite.h"
+#include "suite/select.h"
+#include "suite/suite.h"
 
 #include <errno.h>
 #include <stdint.h>

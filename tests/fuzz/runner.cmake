@@ -1,9 +1,9 @@
 # The suite parser and the --tags/--partition parsers (issue #7). The parser
 # sources are compiled into the target so that libFuzzer instruments them.
 smol_add_fuzz_target(suite
-  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_suite.c ${CMAKE_SOURCE_DIR}/runner/suite.c
-          ${CMAKE_SOURCE_DIR}/runner/suite_yaml.c ${CMAKE_SOURCE_DIR}/runner/suite_keys.c
-          ${CMAKE_SOURCE_DIR}/runner/select.c ${CMAKE_SOURCE_DIR}/runner/suggest.c
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_suite.c ${CMAKE_SOURCE_DIR}/runner/suite/suite.c
+          ${CMAKE_SOURCE_DIR}/runner/suite/suite_yaml.c ${CMAKE_SOURCE_DIR}/runner/suite/suite_keys.c
+          ${CMAKE_SOURCE_DIR}/runner/suite/select.c ${CMAKE_SOURCE_DIR}/runner/suite/suggest.c
   LIBS smolcommon PkgConfig::YAML PkgConfig::PCRE2 PkgConfig::XXHASH
   CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/suite SECONDS 8)
 target_include_directories(fuzz_suite PRIVATE ${CMAKE_SOURCE_DIR}/runner)

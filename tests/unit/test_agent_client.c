@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent_client.h"
+#include "agent/agent_client.h"
 #include "proto_stream.h"
 #include "strbuf.h"
 #include "util.h"

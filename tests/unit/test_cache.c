@@ -2,8 +2,8 @@
  * (cache_explain): one changed byte is a different key, the stat index
  * spares re-reading unchanged files and never hides a change, hostile file
  * names stay one line, and a diff names what changed. */
-#include "cache.h"
-#include "cache_tree.h"
+#include "cache/cache.h"
+#include "cache/cache_tree.h"
 #include "util.h"
 
 #include "check_main.h"

@@ -1,6 +1,6 @@
 /* Top-level CLI: version, help, dispatch, unknown commands. */
-#include "cli.h"
-#include "commands.h"
+#include "cmd/cli.h"
+#include "cmd/commands.h"
 
 #include "check_main.h"
 #include <check.h>
@@ -30,7 +30,7 @@ static int run_capture(int argc, char **argv, char *buf, size_t len)
 START_TEST(version)
 {
 	char out[256];
-	char *argv[] = { "smoltest", "--version", NULL };
+	char *argv[] = {"smoltest", "--version", NULL};
 	ck_assert_int_eq(run_capture(2, argv, out, sizeof(out)), EXIT_OK);
 	ck_assert_str_eq(out, "smoltest " SMOLTEST_VERSION "\n");
 }
@@ -39,9 +39,9 @@ END_TEST
 START_TEST(help_lists_every_command)
 {
 	static char out[8192];
-	char *argv[] = { "smoltest", "--help", NULL };
+	char *argv[] = {"smoltest", "--help", NULL};
 	ck_assert_int_eq(run_capture(2, argv, out, sizeof(out)), EXIT_OK);
-	const char *expect[] = { "run", "list", "validate", "exec", "image", "cache", "report" };
+	const char *expect[] = {"run", "list", "validate", "exec", "image", "cache", "report"};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		char needle[32];
 		snprintf(needle, sizeof(needle), "\n  %s ", expect[i]);
@@ -54,9 +54,9 @@ END_TEST
 START_TEST(usage_errors)
 {
 	char out[256];
-	char *none[] = { "smoltest", NULL };
+	char *none[] = {"smoltest", NULL};
 	ck_assert_int_eq(run_capture(1, none, out, sizeof(out)), EXIT_USAGE);
-	char *bogus[] = { "smoltest", "frobnicate", NULL };
+	char *bogus[] = {"smoltest", "frobnicate", NULL};
 	ck_assert_int_eq(run_capture(2, bogus, out, sizeof(out)), EXIT_USAGE);
 	ck_assert_ptr_null(cli_find("frobnicate"));
 	ck_assert_ptr_null(cli_find(""));

@@ -1,7 +1,7 @@
 /* test_console: the console reporter's three shapes (plain, live TTY,
  * quiet), NO_COLOR, and the recap of failures, slowest tests and summary. */
 #include "records.h"
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "check_main.h"
 #include <check.h>

@@ -3,7 +3,7 @@
  * Markdown escaping, the 1 MiB cap) and the step outputs. */
 #include "gha.h"
 #include "records.h"
-#include "reporters.h"
+#include "reporter_builtin.h"
 #include "util.h"
 
 #include "check_main.h"

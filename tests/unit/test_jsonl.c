@@ -2,7 +2,7 @@
  * hostile output escaped so every line stays valid JSON. The integration
  * test parses the lines with a real JSON parser. */
 #include "records.h"
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "check_main.h"
 #include <check.h>

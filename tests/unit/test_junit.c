@@ -2,7 +2,7 @@
  * and the repository's JUnit schema, with hostile test output. */
 #include "golden.h"
 #include "records.h"
-#include "reporters.h"
+#include "reporter_builtin.h"
 #include "util.h"
 
 #include "check_main.h"

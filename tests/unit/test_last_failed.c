@@ -1,7 +1,7 @@
 /* test_last_failed: the per-suite record of failed tests behind
  * --rerun-failed: the set, the plan filter, save/load, a hostile record,
  * and the reporter's update rule (failed in, passed out, not run kept). */
-#include "last_failed.h"
+#include "cache/last_failed.h"
 #include "util.h"
 
 #include "check_main.h"

@@ -2,13 +2,13 @@
  * (expect), artifact collection output (artifacts), the snapshot cache
  * (cache), command-line options (run_opts) and test environments (the
  * backends: test_vm_backend.c). */
-#include "artifacts.h"
-#include "backend.h"
-#include "cache.h"
-#include "expect.h"
-#include "outbuf.h"
-#include "run_opts.h"
-#include "scheduler.h"
+#include "backend/backend.h"
+#include "cache/cache.h"
+#include "cmd/run_opts.h"
+#include "sched/artifacts.h"
+#include "sched/outbuf.h"
+#include "sched/scheduler.h"
+#include "suite/expect.h"
 #include "util.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8

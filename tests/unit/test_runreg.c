@@ -1,10 +1,10 @@
-/* The run registry (runner/runreg.h): a live run is never reaped; a dead
+/* The run registry (runner/cache/runreg.h): a live run is never reaped; a dead
  * run's directory and processes are; and everything a record names is
  * hostile: directories that are not a smoltest-run.* of ours, reached
  * through a symbolic link, cgroups that are not on cgroup2, and pids that
  * are not the recorded process are left alone; garbage records are
  * dropped. Needs no root (the cgroup cases are refusals). */
-#include "runreg.h"
+#include "cache/runreg.h"
 #include "util.h"
 
 #include "check_main.h"

@@ -2,9 +2,9 @@
  * are the real smoltest-agent run as a plain process (no namespaces, so it
  * works as any user), and a recording reporter. Checks statuses, attempts,
  * FLAKY, timeouts, fail-fast, the parallelism bound, skips and setup. */
-#include "backend.h"
-#include "scheduler.h"
-#include "suite.h"
+#include "backend/backend.h"
+#include "sched/scheduler.h"
+#include "suite/suite.h"
 #include "util.h"
 
 #include "check_main.h"

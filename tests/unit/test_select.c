@@ -1,6 +1,6 @@
 /* select: --filter, --tags expressions and partitioning (stable hashing,
  * count dealing, environment sharding). */
-#include "select.h"
+#include "suite/select.h"
 
 #include "check_main.h"
 #include <check.h>

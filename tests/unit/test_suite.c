@@ -1,6 +1,6 @@
 /* suite: YAML suite parsing, defaults, and every class of error reported
  * together with file:line:column. */
-#include "suite.h"
+#include "suite/suite.h"
 #include "util.h"
 
 #include "check_main.h"

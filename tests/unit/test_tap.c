@@ -3,7 +3,7 @@
  * agreement on the counts is checked by tests/integration/reporters/. */
 #include "golden.h"
 #include "records.h"
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include "check_main.h"
 #include <check.h>

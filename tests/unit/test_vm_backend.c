@@ -1,12 +1,12 @@
-/* The vm backend's host-side logic (runner/vm_backend.h): backend
+/* The vm backend's host-side logic (runner/backend/vm_backend.h): backend
  * selection, the kernel package lookup, the one-line refusals of bad
  * input (each naming the field or file), and the description of a dead
  * VM from its console. Nothing here needs /dev/kvm: the VM runs in the
  * kvm tier (tests/integration/runner_vm/). */
-#include "backend.h"
-#include "suite.h"
+#include "backend/backend.h"
+#include "backend/vm_backend.h"
+#include "suite/suite.h"
 #include "util.h"
-#include "vm_backend.h"
 
 #include "check_main.h"
 #include <check.h>
@@ -50,13 +50,13 @@ static void base_suite(struct suite *s)
 START_TEST(kernel_deb_newest_cloud)
 {
 	char out[512];
-	ck_assert_int_eq(vmb_find_kernel_deb(tmp, out, sizeof(out)), -ENOENT);
-	ck_assert_int_eq(vmb_find_kernel_deb(NULL, out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(vm_backend_find_kernel_deb(tmp, out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(vm_backend_find_kernel_deb(NULL, out, sizeof(out)), -ENOENT);
 	touch(tmp, "linux-image-6.1.0-9-cloud-amd64_6.1.27-1_amd64.deb", "a");
 	touch(tmp, "linux-image-6.1.0-57-cloud-amd64_6.1.158-1_amd64.deb", "b");
 	touch(tmp, "linux-image-6.1.0-99-amd64_6.1.200-1_amd64.deb", "generic: not ours");
 	touch(tmp, "linux-image-6.1.0-60-cloud-amd64_6.1.160-1_amd64.deb.partial", "no");
-	ck_assert_int_eq(vmb_find_kernel_deb(tmp, out, sizeof(out)), 0);
+	ck_assert_int_eq(vm_backend_find_kernel_deb(tmp, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "linux-image-6.1.0-57-cloud-amd64_6.1.158-1_amd64.deb"));
 }
 END_TEST
@@ -178,7 +178,7 @@ START_TEST(describe_dead_vm)
 	      "[    0.1] booting\n[    1.0] Kernel panic - not syncing: VFS: Unable to mount "
 	      "root fs\n[    1.1] CPU: 0 PID: 1\n[    1.2] ---[ end Kernel panic ]---\n\n");
 	touch(tmp, "vmm.log", "smolvm: something\nsmolvm: guest reset\n");
-	vmb_describe(tmp, 0, true, buf, sizeof(buf));
+	vm_backend_describe(tmp, 0, true, buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "the guest kernel panicked"));
 	ck_assert_ptr_nonnull(strstr(buf, "smolvm exited with status 0"));
 	ck_assert_ptr_nonnull(strstr(buf, "smolvm: smolvm: guest reset"));
@@ -189,12 +189,12 @@ START_TEST(describe_dead_vm)
 	char sub[300];
 	snprintf(sub, sizeof(sub), "%s/none", tmp);
 	mkdir(sub, 0700);
-	vmb_describe(sub, SIGKILL, true, buf, sizeof(buf));
+	vm_backend_describe(sub, SIGKILL, true, buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "killed by signal 9"));
 	ck_assert_ptr_nonnull(strstr(buf, "no console output"));
 	/* a tiny buffer is cut, never overrun */
 	char small[16];
-	vmb_describe(tmp, 0, true, small, sizeof(small));
+	vm_backend_describe(tmp, 0, true, small, sizeof(small));
 	ck_assert_uint_lt(strlen(small), sizeof(small));
 }
 END_TEST
@@ -206,9 +206,9 @@ START_TEST(spawn_and_wait)
 	const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 7", NULL};
 	pid_t pid;
 	char err[200];
-	ck_assert_int_eq(vmb_spawn(NULL, argv, log, &pid, err, sizeof(err)), 0);
+	ck_assert_int_eq(vm_backend_spawn(NULL, argv, log, &pid, err, sizeof(err)), 0);
 	int st;
-	ck_assert_int_eq(vmb_wait(pid, -1, 0, &st), 0);
+	ck_assert_int_eq(vm_backend_wait(pid, -1, 0, &st), 0);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7);
 	char *text = NULL;
 	ck_assert_int_eq(util_read_file(log, 4096, &text, NULL), 0);
@@ -217,7 +217,7 @@ START_TEST(spawn_and_wait)
 	/* a control socket that is not there */
 	char sock[300];
 	snprintf(sock, sizeof(sock), "%s/none.sock", tmp);
-	ck_assert_int_lt(vmb_control_snapshot(sock, "/x", 100, err, sizeof(err)), 0);
+	ck_assert_int_lt(vm_backend_control_snapshot(sock, "/x", 100, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(err, "control socket"));
 }
 END_TEST

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_client.h"
+#include "agent/agent_client.h"
 #include "util.h"
 
 static int cmp_u64(const void *a, const void *b)

@@ -7,7 +7,7 @@
  * stderr carrying ANSI escapes; every 20th is flaky (a failed attempt, then
  * a pass). Output goes to /dev/null or to files under a temporary directory. */
 #include "junit_merge.h"
-#include "reporters.h"
+#include "reporter_builtin.h"
 #include "strbuf.h"
 #include "util.h"
 

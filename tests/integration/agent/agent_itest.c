@@ -1,5 +1,5 @@
 /* Integration tests: the real smoltest-agent binary over a Unix socket,
- * driven through the host client library (runner/agent_client.c).
+ * driven through the host client library (runner/agent/agent_client.c).
  *
  *   agent_itest AGENT_BINARY [TEST-NAME...]
  *
@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_client.h"
+#include "agent/agent_client.h"
 #include "proto_stream.h"
 #include "strbuf.h"
 #include "util.h"

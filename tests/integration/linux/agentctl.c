@@ -11,7 +11,7 @@
  * guest may still be booting; default 120 s). Requests are sent in order;
  * the first failure prints one line and exits 1. Exit 3: the agent could
  * not be reached. */
-#include "agent_client.h"
+#include "agent/agent_client.h"
 #include "util.h"
 
 #include <errno.h>

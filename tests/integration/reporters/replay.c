@@ -6,7 +6,7 @@
  *                   [--github-summary F --github-output F] [--bail REASON]
  */
 #include "records.h"
-#include "reporters.h"
+#include "reporter_builtin.h"
 
 #include <getopt.h>
 #include <stdio.h>

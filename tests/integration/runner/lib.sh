@@ -38,7 +38,7 @@ SMOLTEST="$WORK/bin/smoltest"
 CG_BASE=$(sed -n 's/^[^ ]* [^ ]* [^ ]* [^ ]* \([^ ]*\) .* - cgroup2 .*/\1/p' /proc/self/mountinfo | head -1)
 cg_own=$(sed -n 's/^0:://p' /proc/self/cgroup)
 [ "$cg_own" = / ] || CG_BASE="$CG_BASE$cg_own"
-RUNS="$XDG_CACHE_HOME/smoltest/runs" # the run registry (runner/runreg.h)
+RUNS="$XDG_CACHE_HOME/smoltest/runs" # the run registry (runner/cache/runreg.h)
 
 # run_st EXPECTED_RC ARGS...: runs smoltest, output in $WORK/out and $WORK/err
 run_st() {

@@ -18,7 +18,7 @@ struct vfsdev;
  * device serving HOSTDIR to vm. One line on error, -errno. */
 int vfsdev_attach(struct vm *vm, const char *arg);
 
-/* ---- transport-free core (fs_dev.c), also used by tests ---- */
+/* ---- transport-free core (fs_req.c), also used by tests ---- */
 
 /* fs is taken over (destroyed with the device, also on failure). */
 int vfsdev_create(struct vfs *fs, const char *tag, bool read_only, struct vfsdev **out);

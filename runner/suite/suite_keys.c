@@ -1,0 +1,505 @@
+/* suite_keys: the keys of every mapping in the suite format and what each
+ * accepts (docs/suite.md); every problem is reported at its node. */
+#include "suite/suite_int.h"
+#include "util.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- vm ----------------------------------------------------------------- */
+static void vm_cpus(struct ps *p, yaml_node_t *v, void *o)
+{
+	uint64_t x;
+	if (!sy_get_uint(p, v, "vm.cpus", 1, 64, &x))
+		((struct suite *)o)->vm.cpus = (unsigned)x;
+}
+static void vm_memory(struct ps *p, yaml_node_t *v, void *o)
+{
+	uint64_t x;
+	if (!sy_get_size(p, v, "vm.memory", &x)) {
+		if (x < (16u << 20))
+			sy_diag_add(p, v, "vm.memory must be at least 16M");
+		((struct suite *)o)->vm.memory = x;
+	}
+}
+static void vm_kernel(struct ps *p, yaml_node_t *v, void *o)
+{
+	((struct suite *)o)->vm.kernel = sy_get_string(p, v, "vm.kernel");
+}
+static void vm_initrd(struct ps *p, yaml_node_t *v, void *o)
+{
+	((struct suite *)o)->vm.initrd = sy_get_string(p, v, "vm.initrd");
+}
+static void vm_rootfs(struct ps *p, yaml_node_t *v, void *o)
+{
+	((struct suite *)o)->vm.rootfs = sy_get_string(p, v, "vm.rootfs");
+}
+static void vm_cmdline(struct ps *p, yaml_node_t *v, void *o)
+{
+	((struct suite *)o)->vm.cmdline = sy_get_string(p, v, "vm.cmdline");
+}
+static const struct key_def vm_keys[] = {
+    {"cpus", vm_cpus},	   {"memory", vm_memory},   {"kernel", vm_kernel}, {"initrd", vm_initrd},
+    {"rootfs", vm_rootfs}, {"cmdline", vm_cmdline}, {NULL, NULL},
+};
+
+/* ---- sandbox ------------------------------------------------------------ */
+static void sb_rootfs(struct ps *p, yaml_node_t *v, void *o)
+{
+	char *s = sy_get_string(p, v, "sandbox.rootfs");
+	if (!s)
+		return;
+	struct suite *su = o;
+	free(su->sandbox.rootfs);
+	su->sandbox.rootfs = *s ? sy_host_path(p, s) : NULL;
+	if (!*s)
+		sy_diag_add(p, v, "sandbox.rootfs is empty; give a directory such as /");
+	free(s);
+}
+static void sb_readonly(struct ps *p, yaml_node_t *v, void *o)
+{
+	bool b;
+	if (sy_get_bool(p, v, "sandbox.readonly", &b))
+		return;
+	if (!b)
+		sy_diag_add(p, v,
+			    "sandbox.readonly: false is not supported: the sandbox never writes "
+			    "its rootfs (writes go to a copy-on-write layer)");
+	((struct suite *)o)->sandbox.readonly = true;
+}
+static void sb_memory(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_get_size(p, v, "sandbox.memory", &((struct suite *)o)->sandbox.memory);
+}
+static void sb_pids(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_get_uint(p, v, "sandbox.pids", 1, 1u << 22, &((struct suite *)o)->sandbox.pids);
+}
+static const struct key_def sandbox_keys[] = {
+    {"rootfs", sb_rootfs}, {"readonly", sb_readonly}, {"memory", sb_memory}, {"pids", sb_pids},
+    {NULL, NULL},
+};
+
+/* ---- shares ------------------------------------------------------------- */
+struct share_ctx {
+	struct suite_share *sh;
+	yaml_node_t *guest_node;
+};
+static void share_host(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct share_ctx *c = o;
+	char *s = sy_get_string(p, v, "shares[].host");
+	if (s && !*s)
+		sy_diag_add(p, v, "shares[].host is empty");
+	else if (s)
+		c->sh->host = sy_host_path(p, s);
+	free(s);
+}
+static void share_guest(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct share_ctx *c = o;
+	c->guest_node = v;
+	c->sh->guest = sy_get_string(p, v, "shares[].guest");
+	if (c->sh->guest &&
+	    (c->sh->guest[0] != '/' || strstr(c->sh->guest, "/..") || !strcmp(c->sh->guest, "/")))
+		sy_diag_add(p, v,
+			    "shares[].guest must be an absolute path other than / without '..', "
+			    "not '%s'",
+			    c->sh->guest);
+}
+static void share_ro(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct share_ctx *c = o;
+	sy_get_bool(p, v, "shares[].readonly", &c->sh->readonly);
+}
+static const struct key_def share_keys[] = {
+    {"host", share_host},
+    {"guest", share_guest},
+    {"readonly", share_ro},
+    {NULL, NULL},
+};
+
+/* ---- expect ------------------------------------------------------------- */
+static void ex_exit(struct ps *p, yaml_node_t *v, void *o)
+{
+	uint64_t x;
+	if (!sy_get_uint(p, v, "expect.exit", 0, 255, &x))
+		((struct suite_expect *)o)->exit = (int)x;
+}
+static void ex_stdout(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_get_match(p, v, "expect.stdout", &((struct suite_expect *)o)->stdout_match);
+}
+static void ex_stdout_not(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_get_match(p, v, "expect.stdout_not", &((struct suite_expect *)o)->stdout_not);
+}
+static void ex_stderr(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_get_match(p, v, "expect.stderr", &((struct suite_expect *)o)->stderr_match);
+}
+static void ex_stderr_not(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_get_match(p, v, "expect.stderr_not", &((struct suite_expect *)o)->stderr_not);
+}
+static const struct key_def expect_keys[] = {
+    {"exit", ex_exit},	   {"stdout", ex_stdout},	  {"stdout_not", ex_stdout_not},
+    {"stderr", ex_stderr}, {"stderr_not", ex_stderr_not}, {NULL, NULL},
+};
+
+/* ---- tests -------------------------------------------------------------- */
+struct test_ctx {
+	struct suite_test *t;
+	bool has_run, has_timeout, has_retries;
+	yaml_node_t *name_node;
+};
+static void t_name(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct test_ctx *c = o;
+	c->name_node = v;
+	c->t->name = sy_get_string(p, v, "tests[].name");
+	const char *why = c->t->name ? suite_name_problem(c->t->name) : NULL;
+	if (why)
+		sy_diag_add(p, v, "test name '%s' %s", c->t->name, why);
+}
+static void t_run(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct test_ctx *c = o;
+	c->has_run = true;
+	sy_get_cmd(p, v, "tests[].run", &c->t->run);
+}
+static void t_timeout(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct test_ctx *c = o;
+	c->has_timeout = !sy_get_duration(p, v, "tests[].timeout", &c->t->timeout_ns);
+}
+static void t_retries(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct test_ctx *c = o;
+	uint64_t x;
+	if (!sy_get_uint(p, v, "tests[].retries", 0, 100, &x)) {
+		c->t->retries = (unsigned)x;
+		c->has_retries = true;
+	}
+}
+static void t_expect(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_walk_map(p, v, "expect", expect_keys, &((struct test_ctx *)o)->t->expect);
+}
+static void t_artifacts(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_test *t = ((struct test_ctx *)o)->t;
+	sy_get_strings(p, v, "tests[].artifacts", &t->artifacts, &t->n_artifacts);
+	for (size_t i = 0; i < t->n_artifacts; i++)
+		if (!t->artifacts[i][0] || strstr(t->artifacts[i], "..") ||
+		    strchr(t->artifacts[i], '\n') || strchr(t->artifacts[i], '\'')) {
+			sy_diag_add(p, v,
+				    "artifact glob '%s' must be non-empty without '..', quotes or "
+				    "newlines",
+				    t->artifacts[i]);
+			break;
+		}
+}
+static void t_tags(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_test *t = ((struct test_ctx *)o)->t;
+	sy_get_strings(p, v, "tests[].tags", &t->tags, &t->n_tags);
+	for (size_t i = 0; i < t->n_tags; i++) {
+		const char *s = t->tags[i];
+		bool ok = *s != '\0';
+		for (; *s; s++)
+			if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+				ok = false;
+		if (!ok)
+			sy_diag_add(p, v,
+				    "tag '%s' must be made of letters, digits, '_', '-' and '.'",
+				    t->tags[i]);
+	}
+}
+static void t_skip(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_test *t = ((struct test_ctx *)o)->t;
+	const char *s = sy_scalar(v);
+	if (s && sy_plain(v) && !strcmp(s, "false"))
+		return;
+	if (s && sy_plain(v) && !strcmp(s, "true")) {
+		t->skip = sy_dup_or_oom(p, "skipped in the suite");
+		return;
+	}
+	t->skip = sy_get_string(p, v, "tests[].skip (a reason)");
+}
+static void t_env(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_test *t = ((struct test_ctx *)o)->t;
+	sy_get_env(p, v, &t->env, &t->n_env);
+}
+static void t_cwd(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_test *t = ((struct test_ctx *)o)->t;
+	t->cwd = sy_get_string(p, v, "tests[].cwd");
+	if (t->cwd && t->cwd[0] != '/')
+		sy_diag_add(p, v, "tests[].cwd must be an absolute path inside the guest");
+}
+static const struct key_def test_keys[] = {
+    {"name", t_name},	    {"run", t_run},	  {"timeout", t_timeout},
+    {"retries", t_retries}, {"expect", t_expect}, {"artifacts", t_artifacts},
+    {"tags", t_tags},	    {"skip", t_skip},	  {"env", t_env},
+    {"cwd", t_cwd},	    {NULL, NULL},
+};
+
+/* ---- top level ---------------------------------------------------------- */
+struct top_ctx {
+	struct suite *s;
+	yaml_node_t *tests_node;
+	bool has_timeout, has_retries;
+};
+static void k_name(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct top_ctx *c = o;
+	free(c->s->name);
+	c->s->name = sy_get_string(p, v, "name");
+}
+static void k_backend(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct top_ctx *c = o;
+	const char *s = sy_scalar(v);
+	if (s && !strcmp(s, "auto"))
+		c->s->backend = SUITE_BACKEND_AUTO;
+	else if (s && !strcmp(s, "vm"))
+		c->s->backend = SUITE_BACKEND_VM;
+	else if (s && !strcmp(s, "sandbox"))
+		c->s->backend = SUITE_BACKEND_SANDBOX;
+	else
+		sy_diag_add(p, v, "backend must be auto, vm or sandbox, not %s%s%s", s ? "'" : "",
+			    s ? s : sy_type_name(v), s ? "'" : "");
+}
+static void k_vm(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_walk_map(p, v, "vm", vm_keys, ((struct top_ctx *)o)->s);
+}
+static void k_sandbox(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_walk_map(p, v, "sandbox", sandbox_keys, ((struct top_ctx *)o)->s);
+}
+static void k_shares(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite *s = ((struct top_ctx *)o)->s;
+	size_t n;
+	s->shares = sy_seq_calloc(p, v, "shares must be a list of {host, guest, readonly}",
+				  "shares", sizeof(*s->shares), 0, &n);
+	if (!s->shares)
+		return;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *c = sy_node(p, *it);
+		if (!c)
+			continue;
+		struct suite_share *sh = &s->shares[s->n_shares++];
+		sh->line = (unsigned)c->start_mark.line + 1;
+		sh->column = (unsigned)c->start_mark.column + 1;
+		struct share_ctx sc = {sh, NULL};
+		sy_walk_map(p, c, "shares[]", share_keys, &sc);
+		if (c->type == YAML_MAPPING_NODE && (!sh->host || !sh->guest))
+			sy_diag_add(p, c, "a share needs both host: and guest:");
+		for (size_t j = 0; sh->guest && j + 1 < s->n_shares; j++)
+			if (s->shares[j].guest && !strcmp(s->shares[j].guest, sh->guest))
+				sy_diag_add(p, c, "two shares mount at guest path '%s'", sh->guest);
+	}
+}
+static void k_env(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite *s = ((struct top_ctx *)o)->s;
+	sy_get_env(p, v, &s->env, &s->n_env);
+}
+static void k_setup(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite *s = ((struct top_ctx *)o)->s;
+	size_t n;
+	s->setup = sy_seq_calloc(p, v, "setup must be a list of { run: ... } steps", "setup steps",
+				 sizeof(*s->setup), 0, &n);
+	if (!s->setup)
+		return;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *c = sy_node(p, *it);
+		if (!c)
+			continue;
+		/* accept both "- run: cmd" and the shorthand "- cmd" */
+		yaml_node_t *cmdn = c;
+		if (c->type == YAML_MAPPING_NODE) {
+			cmdn = NULL;
+			for (yaml_node_pair_t *pr = c->data.mapping.pairs.start;
+			     pr < c->data.mapping.pairs.top; pr++) {
+				yaml_node_t *k = sy_node(p, pr->key), *vv = sy_node(p, pr->value);
+				const char *ks = k ? sy_scalar(k) : NULL;
+				if (ks && !strcmp(ks, "run") && !cmdn) {
+					cmdn = vv;
+				} else if (ks && !strcmp(ks, "cwd") && vv &&
+					   !s->setup[s->n_setup].cwd) {
+					char *cwd = sy_get_string(p, vv, "setup[].cwd");
+					if (cwd && cwd[0] != '/')
+						sy_diag_add(p, vv,
+							    "setup[].cwd must be an absolute path "
+							    "inside the guest");
+					s->setup[s->n_setup].cwd = cwd;
+				} else if (k) {
+					sy_diag_add(p, k,
+						    "unknown key '%s' in a setup step (known: run, "
+						    "cwd)",
+						    ks ? ks : "?");
+				}
+			}
+			if (!cmdn) {
+				sy_diag_add(p, c, "a setup step needs run:");
+				free(s->setup[s->n_setup].cwd);
+				s->setup[s->n_setup].cwd = NULL;
+				continue;
+			}
+		}
+		if (!sy_get_cmd(p, cmdn, "setup[].run", &s->setup[s->n_setup].run)) {
+			s->n_setup++;
+		} else {
+			sy_free_cmd(&s->setup[s->n_setup].run);
+			free(s->setup[s->n_setup].cwd);
+			s->setup[s->n_setup].cwd = NULL;
+		}
+	}
+}
+static void k_parallel(struct ps *p, yaml_node_t *v, void *o)
+{
+	uint64_t x;
+	if (!sy_get_uint(p, v, "parallel", 1, 1024, &x))
+		((struct top_ctx *)o)->s->parallel = (unsigned)x;
+}
+static void k_timeout(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct top_ctx *c = o;
+	sy_get_duration(p, v, "timeout", &c->s->timeout_ns);
+}
+static void k_setup_timeout(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct top_ctx *c = o;
+	sy_get_duration(p, v, "setup_timeout", &c->s->setup_timeout_ns);
+}
+static void k_retries(struct ps *p, yaml_node_t *v, void *o)
+{
+	uint64_t x;
+	if (!sy_get_uint(p, v, "retries", 0, 100, &x))
+		((struct top_ctx *)o)->s->retries = (unsigned)x;
+}
+static void k_workdir(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite *s = ((struct top_ctx *)o)->s;
+	char *w = sy_get_string(p, v, "workdir");
+	if (w && w[0] != '/') {
+		sy_diag_add(p, v, "workdir must be an absolute path inside the guest, not '%s'", w);
+		free(w);
+		return;
+	}
+	if (w) {
+		free(s->workdir);
+		s->workdir = w;
+	}
+}
+static void c_enabled(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_get_bool(p, v, "cache.enabled", &((struct suite *)o)->cache_enabled);
+}
+static void c_inputs(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite *s = o;
+	char **raw = NULL;
+	size_t n = 0;
+	sy_get_strings(p, v, "cache.inputs", &raw, &n);
+	for (size_t i = 0; i < n; i++)
+		sy_vec_push(p, &s->cache_inputs, &s->n_cache_inputs, sy_host_path(p, raw[i]));
+	sy_vec_free(raw, n);
+}
+static const struct key_def cache_keys[] = {
+    {"enabled", c_enabled},
+    {"inputs", c_inputs},
+    {NULL, NULL},
+};
+static void k_cache(struct ps *p, yaml_node_t *v, void *o)
+{
+	sy_walk_map(p, v, "cache", cache_keys, ((struct top_ctx *)o)->s);
+}
+static void k_tests(struct ps *p, yaml_node_t *v, void *o)
+{
+	((struct top_ctx *)o)->tests_node = v;
+}
+static const struct key_def top_keys[] = {
+    {"name", k_name},
+    {"backend", k_backend},
+    {"vm", k_vm},
+    {"sandbox", k_sandbox},
+    {"shares", k_shares},
+    {"env", k_env},
+    {"setup", k_setup},
+    {"parallel", k_parallel},
+    {"timeout", k_timeout},
+    {"retries", k_retries},
+    {"workdir", k_workdir},
+    {"cache", k_cache},
+    {"setup_timeout", k_setup_timeout},
+    {"tests", k_tests},
+    {NULL, NULL},
+};
+
+static void parse_tests(struct ps *p, struct top_ctx *tc)
+{
+	struct suite *s = tc->s;
+	yaml_node_t *v = tc->tests_node;
+	size_t n;
+	s->tests = sy_seq_calloc(p, v, "tests must be a list", "tests", sizeof(*s->tests),
+				 SUITE_MAX_TESTS, &n);
+	if (!s->tests)
+		return;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *c = sy_node(p, *it);
+		if (!c)
+			continue;
+		struct suite_test *t = &s->tests[s->n_tests++];
+		t->line = (unsigned)c->start_mark.line + 1;
+		t->column = (unsigned)c->start_mark.column + 1;
+		struct test_ctx ct = {.t = t};
+		/* the suite env comes first; the test's own entries override it */
+		for (size_t i = 0; i < s->n_env; i++)
+			sy_vec_push(p, &t->env, &t->n_env, sy_dup_or_oom(p, s->env[i]));
+		sy_walk_map(p, c, "a test", test_keys, &ct);
+		if (c->type != YAML_MAPPING_NODE)
+			continue;
+		if (!t->name)
+			sy_diag_add(p, c, "a test needs name:");
+		if (!ct.has_run && !t->skip)
+			sy_diag_add(p, c, "test '%s' needs run:", t->name ? t->name : "?");
+		if (!ct.has_timeout)
+			t->timeout_ns = s->timeout_ns;
+		if (!ct.has_retries)
+			t->retries = s->retries;
+		for (size_t j = 0; t->name && j + 1 < s->n_tests; j++)
+			if (s->tests[j].name && !strcmp(s->tests[j].name, t->name))
+				sy_diag_add(p, ct.name_node,
+					    "duplicate test name '%s' (first at line %u)", t->name,
+					    s->tests[j].line);
+	}
+	if (s->n_tests == 0)
+		sy_diag_add(p, v, "tests is empty; a suite needs at least one test");
+}
+
+void sy_parse_top(struct ps *p, yaml_node_t *root, struct suite *s)
+{
+	struct top_ctx tc = {.s = s};
+	sy_walk_map(p, root, "the suite", top_keys, &tc);
+	if (root->type == YAML_MAPPING_NODE && !tc.tests_node)
+		sy_diag_add(p, root, "the suite has no tests: list");
+	if (tc.tests_node)
+		parse_tests(p, &tc);
+}
