@@ -68,8 +68,12 @@ int util_parse_duration(const char *text, uint64_t *out_ns)
 		const char *name;
 		uint64_t ns;
 	} units[] = {
-		{ "ns", 1 },	       { "us", 1000 },		   { "ms", NSEC_PER_MSEC },
-		{ "s", NSEC_PER_SEC }, { "m", 60 * NSEC_PER_SEC }, { "h", 3600 * NSEC_PER_SEC },
+	    {"ns", 1},
+	    {"us", 1000},
+	    {"ms", NSEC_PER_MSEC},
+	    {"s", NSEC_PER_SEC},
+	    {"m", 60 * NSEC_PER_SEC},
+	    {"h", 3600 * NSEC_PER_SEC},
 	};
 	if (!text || !*text)
 		return -EINVAL;
@@ -269,25 +273,21 @@ int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int util_read_file(const char *path, size_t max_len, char **out, size_t *out_len)
+int util_read_fd(int fd, size_t max_len, char **out, size_t *out_len)
 {
-	int rc = 0;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		if (len + 1 >= cap) {
 			if (cap > max_len) {
-				rc = -EFBIG;
-				goto fail;
+				free(buf);
+				return -EFBIG;
 			}
 			size_t ncap = cap ? cap * 2 : 4096;
 			char *nb = realloc(buf, ncap);
 			if (!nb) {
-				rc = -ENOMEM;
-				goto fail;
+				free(buf);
+				return -ENOMEM;
 			}
 			buf = nb;
 			cap = ncap;
@@ -296,30 +296,31 @@ int util_read_file(const char *path, size_t max_len, char **out, size_t *out_len
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = -errno;
-			goto fail;
+			int rc = -errno;
+			free(buf);
+			return rc;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > max_len) {
-			rc = -EFBIG;
-			goto fail;
+			free(buf);
+			return -EFBIG;
 		}
-	}
-	close(fd);
-	if (!buf) {
-		buf = malloc(1);
-		if (!buf)
-			return -ENOMEM;
 	}
 	buf[len] = '\0';
 	*out = buf;
 	if (out_len)
 		*out_len = len;
 	return 0;
-fail:
-	free(buf);
+}
+
+int util_read_file(const char *path, size_t max_len, char **out, size_t *out_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = util_read_fd(fd, max_len, out, out_len);
 	close(fd);
 	return rc;
 }

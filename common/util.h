@@ -12,7 +12,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define NSEC_PER_SEC 1000000000ull
+#define NSEC_PER_SEC  1000000000ull
 #define NSEC_PER_MSEC 1000000ull
 
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
@@ -57,6 +57,9 @@ int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* Reads a whole file into a newly malloc'd, NUL-terminated buffer owned by
  * the caller. Files larger than max_len give -EFBIG. *out_len may be NULL. */
 int util_read_file(const char *path, size_t max_len, char **out, size_t *out_len);
+/* The same for an open fd, from its current offset to EOF; the fd stays
+ * open (for a file the caller holds locked, for example). */
+int util_read_fd(int fd, size_t max_len, char **out, size_t *out_len);
 
 /* Writes data to path atomically: a temporary file in the same directory,
  * fsync'd, then renamed over path. On failure path is untouched and the

@@ -285,38 +285,16 @@ static int reap_text(char *text, struct reap_ctx *c)
 	return 0;
 }
 
-/* Reads the whole registry file (bounded). */
-static int read_fd(int fd, char **out)
-{
-	struct strbuf sb = {0};
-	char buf[8192];
-	ssize_t n;
-	while ((n = pread(fd, buf, sizeof(buf), (off_t)sb.len)) > 0) {
-		if (sb.len + (size_t)n > RUNREG_MAX_FILE) {
-			sb_release(&sb);
-			return -EFBIG;
-		}
-		if (sb_append(&sb, buf, (size_t)n)) {
-			sb_release(&sb);
-			return -ENOMEM;
-		}
-	}
-	if (n < 0) {
-		sb_release(&sb);
-		return -errno;
-	}
-	if (!sb.len && sb_append_str(&sb, ""))
-		return -ENOMEM;
-	return sb_detach(&sb, out);
-}
-
 /* Reaps one locked registry file. Returns 1 when it was a run that is now
  * gone (file removed), 0 when something is left (file kept), -errno for a
  * file that is not a run record (removed: the registry is ours alone). */
 static int reap_locked(int dirfd, const char *name, int fd, struct reap_ctx *c)
 {
 	char *text = NULL;
-	int rc = read_fd(fd, &text);
+	/* The run's own record is open O_APPEND at its end: read from the start
+	 * (its writes still append). */
+	int rc =
+	    lseek(fd, 0, SEEK_SET) < 0 ? -errno : util_read_fd(fd, RUNREG_MAX_FILE, &text, NULL);
 	if (!rc)
 		rc = reap_text(text, c);
 	free(text);
