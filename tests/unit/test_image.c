@@ -295,6 +295,29 @@ START_TEST(bzimage_magic)
 }
 END_TEST
 
+/* A share's file swapped for a FIFO (or a device) between the cache key's
+ * lstat and its open must not block the hash; a regular file hashes the
+ * same through any path, a symlink included. */
+START_TEST(hash_file_regular_only)
+{
+	char f[300], fifo[300], link[300];
+	snprintf(f, sizeof(f), "%s/f", tmpdir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	snprintf(link, sizeof(link), "%s/link", tmpdir);
+	ck_assert_int_eq(util_write_file_atomic(f, "abc", 3, 0644), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(symlink("f", link), 0);
+	uint64_t h1 = 0, h2 = 1, size = 0;
+	ck_assert_int_eq(image_hash_file(f, &h1, &size), 0);
+	ck_assert_uint_eq(size, 3);
+	ck_assert_int_eq(image_hash_file(link, &h2, NULL), 0);
+	ck_assert_uint_eq(h1, h2);
+	ck_assert_int_eq(image_hash_file(fifo, &h2, NULL), -EINVAL);
+	ck_assert_int_eq(image_hash_file("/dev/zero", &h2, NULL), -EINVAL);
+	ck_assert_int_eq(image_hash_file(tmpdir, &h2, NULL), -EINVAL);
+}
+END_TEST
+
 START_TEST(decompress)
 {
 	size_t mlen, clen, olen;
@@ -663,6 +686,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, initrd_abort_leaves_nothing);
 	tcase_add_test(tc, busybox_list);
 	tcase_add_test(tc, bzimage_magic);
+	tcase_add_test(tc, hash_file_regular_only);
 	tcase_add_test(tc, decompress);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("build");
