@@ -273,6 +273,24 @@ int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+void *util_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return arr;
+	size_t ncap = *cap ? *cap : (first ? first : 1);
+	while (ncap <= n) {
+		if (ncap > SIZE_MAX / 2)
+			return NULL;
+		ncap *= 2;
+	}
+	if (elem && ncap > SIZE_MAX / elem)
+		return NULL;
+	void *p = realloc(arr, ncap * elem);
+	if (p)
+		*cap = ncap;
+	return p;
+}
+
 int util_read_fd(int fd, size_t max_len, char **out, size_t *out_len)
 {
 	char *buf = NULL;

@@ -54,6 +54,15 @@ int util_read_exact(int fd, void *buf, size_t len);
 int util_pread_exact(int fd, void *buf, size_t len, uint64_t off);
 int util_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/* Room for element n of an array of *cap elements of elem bytes: returns
+ * arr itself while n < *cap, else arr reallocated to twice the capacity
+ * (first when it was 0) with *cap updated, or NULL when memory or size_t
+ * ran out (arr and *cap are then unchanged and still the caller's). Use:
+ *   struct x *v = util_grow(a->v, &a->cap, a->n, sizeof(*v), 16);
+ *   if (!v) return -ENOMEM;
+ *   a->v = v; */
+void *util_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* Reads a whole file into a newly malloc'd, NUL-terminated buffer owned by
  * the caller. Files larger than max_len give -EFBIG. *out_len may be NULL. */
 int util_read_file(const char *path, size_t max_len, char **out, size_t *out_len);

@@ -101,15 +101,12 @@ static int split(const char *m, struct mline **out, size_t *n_out)
 	for (const char *l = m; *l;) {
 		const char *e = strchr(l, '\n');
 		size_t len = e ? (size_t)(e - l) : strlen(l);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct mline *nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
+		struct mline *nv = util_grow(v, &cap, n, sizeof(*v), 64);
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
 		}
+		v = nv;
 		v[n] = (struct mline){.text = l, .len = len, .id_len = id_len(l, len), .order = n};
 		n++;
 		l += len + (e ? 1 : 0);

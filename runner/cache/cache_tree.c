@@ -58,16 +58,12 @@ static void tree_add(struct tree *t, const char *rel, const struct stat *st)
 {
 	if (t->rc)
 		return;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct tree_ent *e = realloc(t->e, cap * sizeof(*e));
-		if (!e) {
-			t->rc = -ENOMEM;
-			return;
-		}
-		t->e = e;
-		t->cap = cap;
+	struct tree_ent *e = util_grow(t->e, &t->cap, t->n, sizeof(*e), 256);
+	if (!e) {
+		t->rc = -ENOMEM;
+		return;
 	}
+	t->e = e;
 	char *r = strdup(rel);
 	if (!r) {
 		t->rc = -ENOMEM;

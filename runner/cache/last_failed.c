@@ -60,14 +60,10 @@ int lastfail_set(struct lastfail *lf, const char *name, bool failed)
 		lf->n--;
 		return 0;
 	}
-	if (lf->n == lf->cap) {
-		size_t cap = lf->cap ? lf->cap * 2 : 16;
-		char **v = realloc(lf->names, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		lf->names = v;
-		lf->cap = cap;
-	}
+	char **v = util_grow(lf->names, &lf->cap, lf->n, sizeof(*v), 16);
+	if (!v)
+		return -ENOMEM;
+	lf->names = v;
 	char *copy = strdup(name);
 	if (!copy)
 		return -ENOMEM;

@@ -16,17 +16,17 @@ START_TEST(duration_units)
 		const char *text;
 		uint64_t ns;
 	} ok[] = {
-		{ "0", 0 },
-		{ "5", 5 * NSEC_PER_SEC },
-		{ "5s", 5 * NSEC_PER_SEC },
-		{ "1.5s", 1500 * NSEC_PER_MSEC },
-		{ "250ms", 250 * NSEC_PER_MSEC },
-		{ "10us", 10000 },
-		{ "7ns", 7 },
-		{ "2m", 120 * NSEC_PER_SEC },
-		{ "1h", 3600 * NSEC_PER_SEC },
-		{ "1m30s", 90 * NSEC_PER_SEC },
-		{ "0.001s", NSEC_PER_MSEC },
+	    {"0", 0},
+	    {"5", 5 * NSEC_PER_SEC},
+	    {"5s", 5 * NSEC_PER_SEC},
+	    {"1.5s", 1500 * NSEC_PER_MSEC},
+	    {"250ms", 250 * NSEC_PER_MSEC},
+	    {"10us", 10000},
+	    {"7ns", 7},
+	    {"2m", 120 * NSEC_PER_SEC},
+	    {"1h", 3600 * NSEC_PER_SEC},
+	    {"1m30s", 90 * NSEC_PER_SEC},
+	    {"0.001s", NSEC_PER_MSEC},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		uint64_t v = 1234;
@@ -38,7 +38,8 @@ END_TEST
 
 START_TEST(duration_bad)
 {
-	static const char *bad[] = { "", "s", "-1s", "1.s", ".5s", "1x", "1 s", "1s ", "5 ", "1.5.5s", "ms" };
+	static const char *bad[] = {"",	   "s",	  "-1s", "1.s",	   ".5s", "1x",
+				    "1 s", "1s ", "5 ",	 "1.5.5s", "ms"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		uint64_t v = 99;
 		ck_assert_msg(util_parse_duration(bad[i], &v) == -EINVAL, "'%s' accepted", bad[i]);
@@ -141,6 +142,35 @@ START_TEST(files_roundtrip)
 }
 END_TEST
 
+START_TEST(grow_arrays)
+{
+	size_t cap = 0;
+	int *v = NULL;
+	for (size_t n = 0; n < 100; n++) {
+		int *nv = util_grow(v, &cap, n, sizeof(*v), 4);
+		ck_assert_ptr_nonnull(nv);
+		v = nv;
+		ck_assert_uint_gt(cap, n);
+		v[n] = (int)n;
+	}
+	ck_assert_uint_eq(cap, 128);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(v[i], i);
+	/* room already: the same array, cap unchanged */
+	ck_assert_ptr_eq(util_grow(v, &cap, 127, sizeof(*v), 4), v);
+	ck_assert_uint_eq(cap, 128);
+	/* a size that cannot be represented: NULL, and the array is kept */
+	size_t huge = SIZE_MAX / 2 + 1;
+	ck_assert_ptr_null(util_grow(v, &huge, huge, 1, 4));
+	ck_assert_uint_eq(huge, SIZE_MAX / 2 + 1);
+	size_t c2 = 128;
+	ck_assert_ptr_null(util_grow(v, &c2, 128, SIZE_MAX / 128, 4));
+	ck_assert_uint_eq(c2, 128);
+	ck_assert_int_eq(v[99], 99);
+	free(v);
+}
+END_TEST
+
 START_TEST(read_exact_eof)
 {
 	int p[2];
@@ -162,9 +192,9 @@ START_TEST(positioned_io)
 	int fd = fileno(f);
 	ck_assert_int_eq(util_pwrite_all(fd, "world", 5, 6), 0);
 	ck_assert_int_eq(util_pwrite_all(fd, "hello", 5, 0), 0);
-	char buf[16] = { 0 };
+	char buf[16] = {0};
 	ck_assert_int_eq(util_pread_exact(fd, buf, 11, 0), 0);
-	ck_assert_int_eq(memcmp(buf, "hello\0world", 11), 0); /* the gap reads as zero */
+	ck_assert_int_eq(memcmp(buf, "hello\0world", 11), 0);	   /* the gap reads as zero */
 	ck_assert_int_eq(util_pread_exact(fd, buf, 4, 8), -EPIPE); /* runs past EOF */
 	ck_assert_int_eq(util_pread_exact(fd, buf, 0, 100), 0);
 	fclose(f);
@@ -186,6 +216,7 @@ static Suite *util_suite(void)
 	tc = tcase_create("io");
 	tcase_add_test(tc, files_roundtrip);
 	tcase_add_test(tc, read_exact_eof);
+	tcase_add_test(tc, grow_arrays);
 	tcase_add_test(tc, positioned_io);
 	suite_add_tcase(s, tc);
 	return s;
