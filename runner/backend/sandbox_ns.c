@@ -360,6 +360,10 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	snprintf(p, sizeof(p), "/proc/%d/gid_map", (int)pid);
 	if (write_file(p, "0 0 4294967295\n"))
 		die(fd, "write gid_map", p, errno);
+	/* The agent (the sandbox's init) is the last the OOM killer may take:
+	 * only the host's root can lower a score. Best effort. */
+	snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", (int)pid);
+	(void)write_file(p, "-1000");
 	/* Only the sandbox goes into the instance's cgroup, not the monitor:
 	 * cgroup.kill at stop must leave the monitor to reap the init. */
 	char msg[32];
