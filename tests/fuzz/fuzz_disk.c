@@ -24,7 +24,8 @@ static void die(const char *what, const char *err)
 
 static void run_ops(const uint8_t *p, size_t n)
 {
-	char dir[] = "/tmp/smol-fuzz-disk-XXXXXX", base[64], l1[64], l2[64], err[256] = "";
+	char dir[] = "/tmp/smol-fuzz-disk-XXXXXX", base[64], l1[64], l2[64];
+	struct vmm_err err = {{0}};
 	static uint8_t model[FSIZE], buf[FSIZE];
 	struct disk *d = NULL;
 
@@ -39,12 +40,12 @@ static void run_ops(const uint8_t *p, size_t n)
 	if (fd < 0 || write(fd, model, FSIZE) != FSIZE)
 		die("base", "write failed");
 	close(fd);
-	if (disk_layer_create(l1, base, NULL, err, sizeof(err)))
-		die("create l1", err);
+	if (disk_layer_create(l1, base, NULL, &err))
+		die("create l1", err.msg);
 	const char *one[] = {l1}, *two[] = {l1, l2};
 	struct disk_config cfg = {.base_path = base, .layers = one, .n_layers = 1};
-	if (disk_open(&d, &cfg, err, sizeof(err)))
-		die("open", err);
+	if (disk_open(&d, &cfg, &err))
+		die("open", err.msg);
 
 	for (size_t i = 0; i + 6 <= n; i += 6) {
 		const uint8_t *op = p + i;
@@ -78,13 +79,13 @@ static void run_ops(const uint8_t *p, size_t n)
 			if (cfg.n_layers == 1) {
 				disk_destroy(d);
 				d = NULL;
-				if (disk_layer_freeze(l1, err, sizeof(err)) ||
-				    disk_layer_create(l2, base, l1, err, sizeof(err)))
-					die("stack", err);
+				if (disk_layer_freeze(l1, &err) ||
+				    disk_layer_create(l2, base, l1, &err))
+					die("stack", err.msg);
 				cfg.layers = two;
 				cfg.n_layers = 2;
-				if (disk_open(&d, &cfg, err, sizeof(err)))
-					die("reopen", err);
+				if (disk_open(&d, &cfg, &err))
+					die("reopen", err.msg);
 			}
 			break;
 		}

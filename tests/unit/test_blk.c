@@ -35,8 +35,8 @@ static void setup(void)
 	ck_assert_int_eq(ftruncate(fd, DSIZE), 0);
 	ck_assert_int_eq(pwrite(fd, "BASE", 4, 0), 4);
 	close(fd);
-	char err[256];
-	ck_assert_int_eq(disk_layer_create(layer, base, NULL, err, sizeof(err)), 0);
+	struct vmm_err err = {{0}};
+	ck_assert_int_eq(disk_layer_create(layer, base, NULL, &err), 0);
 	ck_assert_int_eq(vq_mock_create(64, 4 << 20, &m), 0);
 	ck_assert_int_eq(vq_mock_setup(m, &vq, false), 0);
 }
@@ -55,8 +55,8 @@ static struct vblk *mkblk(bool ro)
 	struct disk_config cfg = {
 	    .base_path = base, .layers = layers, .n_layers = 1, .read_only = ro};
 	struct disk *d;
-	char err[256];
-	ck_assert_int_eq(disk_open(&d, &cfg, err, sizeof(err)), 0);
+	struct vmm_err err = {{0}};
+	ck_assert_int_eq(disk_open(&d, &cfg, &err), 0);
 	struct vblk *b;
 	ck_assert_int_eq(vblk_create(d, &b), 0);
 	return b;

@@ -62,9 +62,9 @@ static struct disk *open_stack(const char *const *layers, size_t n, bool ro)
 	struct disk_config cfg = {
 	    .base_path = base, .layers = layers, .n_layers = n, .read_only = ro};
 	struct disk *d = NULL;
-	char err[256] = "";
-	int rc = disk_open(&d, &cfg, err, sizeof(err));
-	ck_assert_msg(rc == 0, "disk_open: %s", err);
+	struct vmm_err err = {{0}};
+	int rc = disk_open(&d, &cfg, &err);
+	ck_assert_msg(rc == 0, "disk_open: %s", err.msg);
 	return d;
 }
 
@@ -123,8 +123,8 @@ static void random_ops(struct disk *d, uint8_t *model, uint64_t seed, int n)
 START_TEST(model_two_layers)
 {
 	uint8_t *model = make_base(42);
-	char err[256];
-	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), 0);
+	struct vmm_err err = {{0}};
+	ck_assert_int_eq(disk_layer_create(l1, base, NULL, &err), 0);
 	const char *s1[] = {l1};
 	struct disk *d = open_stack(s1, 1, false);
 	random_ops(d, model, 7, 1500);
@@ -136,8 +136,8 @@ START_TEST(model_two_layers)
 	uint8_t *orig = make_base(42);
 	free(orig);
 
-	ck_assert_int_eq(disk_layer_freeze(l1, err, sizeof(err)), 0);
-	ck_assert_int_eq(disk_layer_create(l2, base, l1, err, sizeof(err)), 0);
+	ck_assert_int_eq(disk_layer_freeze(l1, &err), 0);
+	ck_assert_int_eq(disk_layer_create(l2, base, l1, &err), 0);
 	const char *s2[] = {l1, l2};
 	d = open_stack(s2, 2, false);
 	check_equal(d, model); /* survives reopen */
@@ -153,7 +153,7 @@ START_TEST(model_two_layers)
 	disk_destroy(d);
 
 	struct disk_layer_info info;
-	ck_assert_int_eq(disk_layer_stat(l2, &info, err, sizeof(err)), 0);
+	ck_assert_int_eq(disk_layer_stat(l2, &info, &err), 0);
 	ck_assert_uint_gt(info.allocated_blocks, 0);
 	ck_assert_uint_le(info.allocated_blocks, (DSIZE + 4095) / 4096);
 	ck_assert_uint_eq(info.hdr.disk_size, DSIZE);
@@ -179,8 +179,8 @@ END_TEST
 START_TEST(bounds)
 {
 	uint8_t *model = make_base(1);
-	char err[256];
-	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), 0);
+	struct vmm_err err = {{0}};
+	ck_assert_int_eq(disk_layer_create(l1, base, NULL, &err), 0);
 	const char *s1[] = {l1};
 	struct disk *d = open_stack(s1, 1, false);
 	uint8_t b[16];
@@ -192,7 +192,7 @@ START_TEST(bounds)
 	/* The layer is locked while open: a second writer is refused. */
 	struct disk *d2 = NULL;
 	struct disk_config cfg = {.base_path = base, .layers = s1, .n_layers = 1};
-	ck_assert_int_eq(disk_open(&d2, &cfg, err, sizeof(err)), -EBUSY);
+	ck_assert_int_eq(disk_open(&d2, &cfg, &err), -EBUSY);
 	ck_assert_ptr_null(d2);
 	uint8_t serial[20];
 	disk_serial(d, serial);
@@ -209,11 +209,11 @@ static void expect_open_fail(const char *const *layers, size_t n, bool ro, int w
 	struct disk_config cfg = {
 	    .base_path = base, .layers = layers, .n_layers = n, .read_only = ro};
 	struct disk *d = NULL;
-	char err[512] = "";
-	int rc = disk_open(&d, &cfg, err, sizeof(err));
-	ck_assert_msg(rc == want, "rc %d want %d (%s)", rc, want, err);
+	struct vmm_err err = {{0}};
+	int rc = disk_open(&d, &cfg, &err);
+	ck_assert_msg(rc == want, "rc %d want %d (%s)", rc, want, err.msg);
 	ck_assert_ptr_null(d);
-	ck_assert_msg(strstr(err, needle), "message '%s' lacks '%s'", err, needle);
+	ck_assert_msg(strstr(err.msg, needle), "message '%s' lacks '%s'", err.msg, needle);
 }
 
 static void patch(const char *path, off_t off, const void *data, size_t len)
@@ -227,22 +227,22 @@ static void patch(const char *path, off_t off, const void *data, size_t len)
 START_TEST(hostile_layers)
 {
 	uint8_t *model = make_base(3);
-	char err[512];
+	struct vmm_err err = {{0}};
 	const char *s1[] = {l1}, *s2[] = {l1, l2}, *s21[] = {l2, l1};
 
-	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(disk_layer_create(l1, base, NULL, err, sizeof(err)), -EEXIST);
+	ck_assert_int_eq(disk_layer_create(l1, base, NULL, &err), 0);
+	ck_assert_int_eq(disk_layer_create(l1, base, NULL, &err), -EEXIST);
 	/* Stacking on an unfrozen layer is refused at create time. */
-	ck_assert_int_eq(disk_layer_create(l2, base, l1, err, sizeof(err)), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "not frozen"));
+	ck_assert_int_eq(disk_layer_create(l2, base, l1, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not frozen"));
 	ck_assert_int_eq(access(l2, F_OK), -1);
 
-	ck_assert_int_eq(disk_layer_freeze(l1, err, sizeof(err)), 0);
-	ck_assert_int_eq(disk_layer_freeze(l1, err, sizeof(err)), 0);
+	ck_assert_int_eq(disk_layer_freeze(l1, &err), 0);
+	ck_assert_int_eq(disk_layer_freeze(l1, &err), 0);
 	expect_open_fail(s1, 1, false, -EROFS, "frozen");
 	struct disk *d = open_stack(s1, 1, true);
 	disk_destroy(d);
-	ck_assert_int_eq(disk_layer_create(l2, base, l1, err, sizeof(err)), 0);
+	ck_assert_int_eq(disk_layer_create(l2, base, l1, &err), 0);
 	expect_open_fail(s21, 2, false, -EINVAL, "not created on");
 
 	/* Wrong base: same size, different content. */

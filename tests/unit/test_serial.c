@@ -36,7 +36,7 @@ static void setup(void)
 	cfg.serial_path = path;
 	cfg.mem_bytes = 16ull << 20;
 	cfg.rng = false;
-	ck_assert_int_eq(vm_create(&cfg, &vm), 0);
+	ck_assert_int_eq(vm_create(&cfg, &vm, NULL), 0);
 }
 
 static void teardown(void)

@@ -63,7 +63,7 @@ static void setup(void)
 	vm_config_init(&cfg);
 	cfg.serial = VM_SERIAL_NONE;
 	cfg.mem_bytes = 16ull << 20;
-	ck_assert_int_eq(vm_create(&cfg, &vm), 0);
+	ck_assert_int_eq(vm_create(&cfg, &vm, NULL), 0);
 	ck_assert_uint_eq(vm_virtio_count(vm), 1);
 	t = vm_virtio(vm, 0);
 	ck_assert_int_eq(pthread_create(&loop_thread, NULL, loop_main, NULL), 0);

@@ -23,7 +23,7 @@ static int disk_create(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *base = NULL, *lower = NULL;
-	char err[512];
+	struct vmm_err err = {{0}};
 	int c;
 
 	optind = 1;
@@ -49,8 +49,8 @@ static int disk_create(int argc, char **argv)
 		disk_usage(stderr);
 		return SMOLVM_EXIT_USAGE;
 	}
-	if (disk_layer_create(argv[optind], base, lower, err, sizeof(err))) {
-		fprintf(stderr, "smolvm disk create: %s\n", err);
+	if (disk_layer_create(argv[optind], base, lower, &err)) {
+		fprintf(stderr, "smolvm disk create: %s\n", err.msg);
 		return SMOLVM_EXIT_FAIL;
 	}
 	return SMOLVM_EXIT_OK;
@@ -59,10 +59,11 @@ static int disk_create(int argc, char **argv)
 static int disk_info(const char *path)
 {
 	struct disk_layer_info in;
-	char err[512], id[33], lower[33];
+	struct vmm_err err = {{0}};
+	char id[33], lower[33];
 
-	if (disk_layer_stat(path, &in, err, sizeof(err))) {
-		fprintf(stderr, "smolvm disk info: %s\n", err);
+	if (disk_layer_stat(path, &in, &err)) {
+		fprintf(stderr, "smolvm disk info: %s\n", err.msg);
 		return SMOLVM_EXIT_FAIL;
 	}
 	layer_id_format(in.hdr.layer_id, id);
@@ -82,7 +83,7 @@ static int disk_info(const char *path)
 
 int cmd_disk(int argc, char **argv)
 {
-	char err[512];
+	struct vmm_err err = {{0}};
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		disk_usage(argc < 2 ? stderr : stdout);
@@ -95,8 +96,8 @@ int cmd_disk(int argc, char **argv)
 		return SMOLVM_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "freeze")) {
-		if (disk_layer_freeze(argv[2], err, sizeof(err))) {
-			fprintf(stderr, "smolvm disk freeze: %s\n", err);
+		if (disk_layer_freeze(argv[2], &err)) {
+			fprintf(stderr, "smolvm disk freeze: %s\n", err.msg);
 			return SMOLVM_EXIT_FAIL;
 		}
 		return SMOLVM_EXIT_OK;

@@ -206,7 +206,7 @@ static int disk_device(struct restore_args *a)
 		goto out;
 	}
 	const char *top = NULL;
-	char path[4096], msg[512];
+	char path[4096];
 	for (uint32_t i = 0; i < cfg.nr_files && !rc; i++) {
 		uint32_t role = cfg.files[i].role;
 		if (role != SNAP_FILE_DISK_BASE && role != SNAP_FILE_DISK_LAYER)
@@ -247,9 +247,9 @@ static int disk_device(struct restore_args *a)
 			 (int)(comma ? (size_t)(comma - a->blk_arg.buf) : a->blk_arg.len),
 			 a->blk_arg.buf);
 		const char *lower = strrchr(a->blk_arg.buf, '=');
-		rc = disk_layer_create(top, base, lower ? lower + 1 : NULL, msg, sizeof(msg));
+		rc = disk_layer_create(top, base, lower ? lower + 1 : NULL, &err);
 		if (rc) {
-			fprintf(stderr, "smolvm restore: --disk-layer %s: %s\n", top, msg);
+			fprintf(stderr, "smolvm restore: --disk-layer %s: %s\n", top, err.msg);
 			goto out;
 		}
 	}
@@ -295,8 +295,9 @@ int cmd_restore(int argc, char **argv)
 	}
 	struct snap_ctl *ctl = NULL;
 	if (a.o.control_path || a.o.snapshot_on_checkpoint) {
-		rc = snap_ctl_create(vm, &ctl);
+		rc = snap_ctl_create(vm, &ctl, &err);
 		if (rc) {
+			fprintf(stderr, "smolvm restore: %s\n", err.msg);
 			vm_destroy(vm);
 			sb_release(&a.blk_arg);
 			return EXIT_INFRA;
@@ -306,16 +307,20 @@ int cmd_restore(int argc, char **argv)
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
 	if (!a.no_seccomp && !vmm_seccomp_env_disabled() && vmm_seccomp_install()) {
 		vm_destroy(vm);
-		snap_ctl_destroy(ctl);
+		snap_ctl_destroy(ctl, NULL);
 		sb_release(&a.blk_arg);
 		return EXIT_INFRA;
 	}
 	struct vm_exit ex = {0};
 	rc = vm_run(vm, &ex);
+	if (rc)
+		fprintf(stderr, "smolvm restore: %s\n", ex.reason);
 	uint64_t first_exit = vm_first_exit_ns(vm);
 	vm_destroy(vm);
-	if (snap_ctl_destroy(ctl))
-		rc = -EIO; /* a snapshot's disk layer could not be frozen */
+	if (snap_ctl_destroy(ctl, &err)) {
+		fprintf(stderr, "smolvm restore: %s\n", err.msg);
+		rc = -EIO; /* the snapshot is unusable */
+	}
 	sb_release(&a.blk_arg);
 	if (getenv("SMOLVM_TIMINGS"))
 		fprintf(stderr,

@@ -10,6 +10,7 @@
 
 #include "core/gmem.h"
 #include "core/seccomp.h"
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 #include "snapshot/snap_control.h"
 #include "util.h"
@@ -43,7 +44,8 @@ void cli_run_usage(FILE *f)
 {
 	for (size_t i = 0; i < NOPTS; i++) {
 		char left[48];
-		snprintf(left, sizeof(left), "--%s%s%s", run_opts[i].name, run_opts[i].metavar ? " " : "",
+		snprintf(left, sizeof(left), "--%s%s%s", run_opts[i].name,
+			 run_opts[i].metavar ? " " : "",
 			 run_opts[i].metavar ? run_opts[i].metavar : "");
 		fprintf(f, "  %-28s %s\n", left, run_opts[i].help);
 	}
@@ -75,7 +77,8 @@ int run_opt_mem(struct vm_config *cfg, const char *arg)
 {
 	uint64_t mib;
 	if (util_parse_u64(arg, 16, GMEM_MAX_RAM >> 20, &mib)) {
-		fprintf(stderr, "smolvm run: --mem %s: give a whole number of MiB from 16 to %llu\n", arg,
+		fprintf(stderr,
+			"smolvm run: --mem %s: give a whole number of MiB from 16 to %llu\n", arg,
 			(unsigned long long)(GMEM_MAX_RAM >> 20));
 		return -EINVAL;
 	}
@@ -87,7 +90,8 @@ int run_opt_cpus(struct vm_config *cfg, const char *arg)
 {
 	uint64_t n;
 	if (util_parse_u64(arg, 1, VM_MAX_VCPUS, &n)) {
-		fprintf(stderr, "smolvm run: --cpus %s: give a number from 1 to %d\n", arg, VM_MAX_VCPUS);
+		fprintf(stderr, "smolvm run: --cpus %s: give a number from 1 to %d\n", arg,
+			VM_MAX_VCPUS);
 		return -EINVAL;
 	}
 	cfg->ncpus = (unsigned)n;
@@ -123,7 +127,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *seccom
 {
 	struct option lopts[NOPTS + 3];
 	for (size_t i = 0; i < NOPTS; i++)
-		lopts[i] = (struct option){run_opts[i].name, run_opts[i].metavar ? required_argument : no_argument,
+		lopts[i] = (struct option){run_opts[i].name,
+					   run_opts[i].metavar ? required_argument : no_argument,
 					   NULL, (int)(256 + i)};
 	lopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
 	lopts[NOPTS + 1] = (struct option){"no-seccomp", no_argument, NULL, 'S'};
@@ -142,7 +147,9 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *seccom
 			continue;
 		}
 		if (c < 256 || (size_t)(c - 256) >= NOPTS) {
-			fprintf(stderr, "smolvm run: unknown or incomplete option '%s'; see smolvm run --help\n",
+			fprintf(stderr,
+				"smolvm run: unknown or incomplete option '%s'; see smolvm run "
+				"--help\n",
 				argv[optind - 1]);
 			return -EINVAL;
 		}
@@ -186,23 +193,29 @@ int cmd_run(int argc, char **argv)
 		return err > 0 ? 0 : RUN_EXIT_USAGE;
 
 	struct vm *vm = NULL;
-	err = vm_create(&cfg, &vm);
-	if (err)
+	struct vmm_err why;
+	err = vm_create(&cfg, &vm, &why);
+	if (err) {
+		fprintf(stderr, "smolvm: %s\n", why.msg);
 		return err == -EINVAL ? RUN_EXIT_USAGE : RUN_EXIT_INFRA;
+	}
 	if (cfg.restore_path) {
 		fprintf(stderr, "smolvm run: --restore is not available in this build\n");
 		vm_destroy(vm);
 		return RUN_EXIT_USAGE;
 	}
-	err = vm_load_kernel(vm);
+	err = vm_load_kernel(vm, &why);
 	if (err) {
+		fprintf(stderr, "smolvm: %s\n", why.msg);
 		vm_destroy(vm);
 		/* Malformed images and bad sizes are the user's to fix. */
-		return (err == -EINVAL || err == -E2BIG || err == -ENOENT || err == -EFBIG) ? RUN_EXIT_USAGE
-											       : RUN_EXIT_INFRA;
+		return (err == -EINVAL || err == -E2BIG || err == -ENOENT || err == -EFBIG)
+			   ? RUN_EXIT_USAGE
+			   : RUN_EXIT_INFRA;
 	}
 	struct snap_ctl *ctl = NULL; /* --control, --snapshot-on-checkpoint (snapshot/) */
-	if ((cfg.control_path || cfg.snapshot_on_checkpoint) && snap_ctl_create(vm, &ctl)) {
+	if ((cfg.control_path || cfg.snapshot_on_checkpoint) && snap_ctl_create(vm, &ctl, &why)) {
+		fprintf(stderr, "smolvm: %s\n", why.msg);
 		vm_destroy(vm);
 		return RUN_EXIT_INFRA;
 	}
@@ -210,16 +223,20 @@ int cmd_run(int argc, char **argv)
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
 	if (seccomp && vmm_seccomp_install()) {
 		vm_destroy(vm);
-		snap_ctl_destroy(ctl);
+		snap_ctl_destroy(ctl, NULL);
 		return RUN_EXIT_INFRA;
 	}
 	struct vm_exit ex = {0};
 	err = vm_run(vm, &ex);
+	if (err)
+		fprintf(stderr, "smolvm: %s\n", ex.reason);
 	uint64_t first_exit = vm_first_exit_ns(vm);
 	uint64_t t_destroy = util_now_ns();
 	vm_destroy(vm);
-	if (snap_ctl_destroy(ctl))
-		err = -EIO; /* a snapshot's disk layer could not be frozen */
+	if (snap_ctl_destroy(ctl, &why)) {
+		fprintf(stderr, "smolvm: %s\n", why.msg);
+		err = -EIO; /* the snapshot is unusable */
+	}
 	uint64_t t_end = util_now_ns();
 	if (getenv("SMOLVM_TIMINGS")) {
 		struct rusage ru;
@@ -228,8 +245,8 @@ int cmd_run(int argc, char **argv)
 			"smolvm-timings: main_to_first_exit_us=%llu first_exit_mono_ns=%llu "
 			"teardown_us=%llu maxrss_kb=%ld\n",
 			first_exit ? (unsigned long long)((first_exit - t_start) / 1000) : 0ull,
-			(unsigned long long)first_exit, (unsigned long long)((t_end - t_destroy) / 1000),
-			ru.ru_maxrss);
+			(unsigned long long)first_exit,
+			(unsigned long long)((t_end - t_destroy) / 1000), ru.ru_maxrss);
 	}
 	if (err)
 		return RUN_EXIT_INFRA;

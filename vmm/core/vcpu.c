@@ -33,37 +33,33 @@ int vcpu_signal_setup(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }
 
-int vcpu_init(struct vm *vm, unsigned idx)
+int vcpu_init(struct vm *vm, unsigned idx, struct vmm_err *err)
 {
 	struct vcpu *v = &vm->vcpus[idx];
 	v->vm = vm;
 	v->idx = idx;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)idx);
-	if (v->fd < 0) {
-		int err = -errno;
-		fprintf(stderr, "smolvm: KVM_CREATE_VCPU %u: %s\n", idx, strerror(errno));
-		return err;
-	}
+	if (v->fd < 0)
+		return vmm_errf(err, -errno, "KVM_CREATE_VCPU %u: %s", idx, strerror(errno));
 	void *run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (run == MAP_FAILED) {
-		int err = -errno;
+		int rc = vmm_errf(err, -errno, "mapping the kvm_run area of vCPU %u: %s", idx,
+				  strerror(errno));
 		close(v->fd);
 		v->fd = -1;
-		return err;
+		return rc;
 	}
 	v->run = run;
-	int err = x86_cpuid_setup(v->fd, vm->cpuid, idx, vm->ncpus);
-	if (err) {
-		fprintf(stderr, "smolvm: KVM_SET_CPUID2 on vCPU %u: %s\n", idx, strerror(-err));
-		return err;
-	}
-	err = x86_msrs_setup(v->fd);
-	if (!err)
-		err = x86_fpu_setup(v->fd);
-	if (err)
-		fprintf(stderr, "smolvm: initial MSR/FPU state of vCPU %u: %s\n", idx,
-			strerror(-err));
-	return err;
+	int rc = x86_cpuid_setup(v->fd, vm->cpuid, idx, vm->ncpus);
+	if (rc)
+		return vmm_errf(err, rc, "KVM_SET_CPUID2 on vCPU %u: %s", idx, strerror(-rc));
+	rc = x86_msrs_setup(v->fd);
+	if (!rc)
+		rc = x86_fpu_setup(v->fd);
+	if (rc)
+		return vmm_errf(err, rc, "initial MSR/FPU state of vCPU %u: %s", idx,
+				strerror(-rc));
+	return 0;
 }
 
 void vcpu_fini(struct vcpu *v)
@@ -172,7 +168,8 @@ static bool vcpu_checkpoint(struct vcpu *v)
 	pthread_mutex_lock(&vm->lock);
 	bool pausing = vm->pause_req && !vm->stop;
 	pthread_mutex_unlock(&vm->lock);
-	if (pausing && (v->run->exit_reason == KVM_EXIT_IO || v->run->exit_reason == KVM_EXIT_MMIO)) {
+	if (pausing &&
+	    (v->run->exit_reason == KVM_EXIT_IO || v->run->exit_reason == KVM_EXIT_MMIO)) {
 		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		ioctl(v->fd, KVM_RUN, 0);
 		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

@@ -40,44 +40,34 @@ int vm_config_add_device(struct vm_config *cfg, const char *kind, const char *ar
 	return 0;
 }
 
-static int vm_kvm_open(struct vm *vm)
+static int vm_kvm_open(struct vm *vm, struct vmm_err *err)
 {
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0) {
-		int err = -errno;
-		fprintf(stderr,
-			"smolvm: cannot open /dev/kvm: %s (is KVM enabled, and are you in the "
-			"kvm group?)\n",
-			strerror(errno));
-		return err;
-	}
+	if (vm->kvm_fd < 0)
+		return vmm_errf(err, -errno,
+				"cannot open /dev/kvm: %s (is KVM enabled, and are you in the "
+				"kvm group?)",
+				strerror(errno));
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (api != KVM_API_VERSION) {
-		fprintf(stderr, "smolvm: /dev/kvm speaks API version %d, need %d\n", api,
-			KVM_API_VERSION);
-		return -ENOTSUP;
-	}
+	if (api != KVM_API_VERSION)
+		return vmm_errf(err, -ENOTSUP, "/dev/kvm speaks API version %d, need %d", api,
+				KVM_API_VERSION);
 	int n = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (n <= 0)
-		return -ENOTSUP;
+		return vmm_errf(err, -ENOTSUP, "/dev/kvm: KVM_GET_VCPU_MMAP_SIZE gave %d", n);
 	vm->run_size = (size_t)n;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		int err = -errno;
-		fprintf(stderr, "smolvm: KVM_CREATE_VM: %s\n", strerror(errno));
-		return err;
-	}
+	if (vm->vm_fd < 0)
+		return vmm_errf(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
 	return 0;
 }
 
-static int vm_memory(struct vm *vm)
+static int vm_memory(struct vm *vm, struct vmm_err *err)
 {
-	int err = gmem_create(vm->cfg.mem_bytes, &vm->mem);
-	if (err) {
-		fprintf(stderr, "smolvm: cannot allocate %llu MiB of guest memory: %s\n",
-			(unsigned long long)(vm->cfg.mem_bytes >> 20), strerror(-err));
-		return err;
-	}
+	int rc = gmem_create(vm->cfg.mem_bytes, &vm->mem);
+	if (rc)
+		return vmm_errf(err, rc, "cannot allocate %llu MiB of guest memory: %s",
+				(unsigned long long)(vm->cfg.mem_bytes >> 20), strerror(-rc));
 	for (unsigned i = 0; i < vm->mem->nregions; i++) {
 		const struct gmem_region *r = &vm->mem->regions[i];
 		struct kvm_userspace_memory_region mr = {
@@ -86,33 +76,24 @@ static int vm_memory(struct vm *vm)
 		    .memory_size = r->size,
 		    .userspace_addr = (uint64_t)(uintptr_t)r->host,
 		};
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
-			err = -errno;
-			fprintf(stderr, "smolvm: KVM_SET_USER_MEMORY_REGION slot %u: %s\n", i,
-				strerror(errno));
-			return err;
-		}
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0)
+			return vmm_errf(err, -errno, "KVM_SET_USER_MEMORY_REGION slot %u: %s", i,
+					strerror(errno));
 	}
 	return 0;
 }
 
-static int vm_irqchip(struct vm *vm)
+static int vm_irqchip(struct vm *vm, struct vmm_err *err)
 {
 	/* Intel VMX needs a TSS area for real mode; AMD and PVM ignore it. */
 	ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR);
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		int err = -errno;
-		fprintf(stderr,
-			"smolvm: KVM_CREATE_IRQCHIP: %s (an in-kernel IOAPIC/LAPIC is required)\n",
-			strerror(errno));
-		return err;
-	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vmm_errf(err, -errno,
+				"KVM_CREATE_IRQCHIP: %s (an in-kernel IOAPIC/LAPIC is required)",
+				strerror(errno));
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		int err = -errno;
-		fprintf(stderr, "smolvm: KVM_CREATE_PIT2: %s\n", strerror(errno));
-		return err;
-	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return vmm_errf(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
 	return 0;
 }
 
@@ -152,7 +133,28 @@ int vm_defer(struct vm *vm, void (*fn)(void *opaque), void *opaque)
 	return write(vm->defer_fd, &one, sizeof(one)) < 0 ? -errno : 0;
 }
 
-static int vm_devices(struct vm *vm)
+struct vmm_err *vm_attach_err(struct vm *vm)
+{
+	return &vm->attach_err;
+}
+
+/* Attaches one device. Its reason, when it left one in vm_attach_err (it
+ * names the option and the value), is the message; otherwise say which
+ * device failed. */
+static int attach(struct vm *vm, const struct vm_device_kind *k, const char *kind, const char *arg,
+		  struct vmm_err *err)
+{
+	vm->attach_err.msg[0] = '\0';
+	int rc = k ? k->attach(vm, arg) : -ENOENT;
+	if (!rc)
+		return 0;
+	if (vm->attach_err.msg[0])
+		return vmm_errf(err, rc, "%s", vm->attach_err.msg);
+	return vmm_errf(err, rc, "attaching the %s device%s%s: %s", kind, arg ? " " : "",
+			arg ? arg : "", strerror(-rc));
+}
+
+static int vm_devices(struct vm *vm, struct vmm_err *err)
 {
 	const struct vm_config *c = &vm->cfg;
 	int in_fd = -1;
@@ -163,61 +165,49 @@ static int vm_devices(struct vm *vm)
 	} else if (c->serial == VM_SERIAL_FILE) {
 		vm->serial_fd =
 		    open(c->serial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (vm->serial_fd < 0) {
-			int err = -errno;
-			fprintf(stderr, "smolvm: --serial %s: %s\n", c->serial_path,
-				strerror(errno));
-			return err;
-		}
+		if (vm->serial_fd < 0)
+			return vmm_errf(err, -errno, "--serial %s: %s", c->serial_path,
+					strerror(errno));
 		vm->serial_fd_owned = true;
 	}
-	int err = serial_create(vm, X86_COM1_PORT, X86_COM1_GSI, vm->serial_fd, in_fd, &vm->serial);
-	if (!err)
-		err = i8042_create(vm, &vm->kbd);
-	if (!err)
-		err = debugexit_create(vm, &vm->dbg);
-	if (!err)
-		err = acpi_sleep_create(vm, &vm->sleep);
-	if (err) {
-		fprintf(stderr, "smolvm: creating the legacy devices: %s\n", strerror(-err));
-		return err;
-	}
+	int rc = serial_create(vm, X86_COM1_PORT, X86_COM1_GSI, vm->serial_fd, in_fd, &vm->serial);
+	if (!rc)
+		rc = i8042_create(vm, &vm->kbd);
+	if (!rc)
+		rc = debugexit_create(vm, &vm->dbg);
+	if (!rc)
+		rc = acpi_sleep_create(vm, &vm->sleep);
+	if (rc)
+		return vmm_errf(err, rc, "creating the legacy devices: %s", strerror(-rc));
 	if (c->rng) {
-		const struct vm_device_kind *k = vm_device_kind_find("rng");
-		err = k ? k->attach(vm, NULL) : -ENOENT;
-		if (err)
-			return err;
+		rc = attach(vm, vm_device_kind_find("rng"), "rng", NULL, err);
+		if (rc)
+			return rc;
 	}
 	for (unsigned i = 0; i < c->ndevices; i++) {
 		const struct vm_device_kind *k = vm_device_kind_find(c->devices[i].kind);
-		if (!k) {
-			fprintf(stderr, "smolvm: unknown device kind '%s'\n", c->devices[i].kind);
-			return -EINVAL;
-		}
-		err = k->attach(vm, c->devices[i].arg);
-		if (err)
-			return err;
+		if (!k)
+			return vmm_errf(err, -EINVAL, "unknown device kind '%s'",
+					c->devices[i].kind);
+		rc = attach(vm, k, c->devices[i].kind, c->devices[i].arg, err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
 
-int vm_create(const struct vm_config *cfg, struct vm **out)
+int vm_create(const struct vm_config *cfg, struct vm **out, struct vmm_err *err)
 {
-	if (cfg->ncpus == 0 || cfg->ncpus > VM_MAX_VCPUS) {
-		fprintf(stderr, "smolvm: %u vCPUs: choose 1 to %d\n", cfg->ncpus, VM_MAX_VCPUS);
-		return -EINVAL;
-	}
+	if (cfg->ncpus == 0 || cfg->ncpus > VM_MAX_VCPUS)
+		return vmm_errf(err, -EINVAL, "%u vCPUs: choose 1 to %d", cfg->ncpus, VM_MAX_VCPUS);
 	if (cfg->mem_bytes < (16ull << 20) || cfg->mem_bytes % GMEM_PAGE_SIZE ||
-	    cfg->mem_bytes > GMEM_MAX_RAM) {
-		fprintf(stderr,
-			"smolvm: %llu bytes of memory: choose 16 MiB to %llu GiB in whole pages\n",
-			(unsigned long long)cfg->mem_bytes,
-			(unsigned long long)(GMEM_MAX_RAM >> 30));
-		return -EINVAL;
-	}
+	    cfg->mem_bytes > GMEM_MAX_RAM)
+		return vmm_errf(
+		    err, -EINVAL, "%llu bytes of memory: choose 16 MiB to %llu GiB in whole pages",
+		    (unsigned long long)cfg->mem_bytes, (unsigned long long)(GMEM_MAX_RAM >> 30));
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
-		return -ENOMEM;
+		return vmm_errf(err, -ENOMEM, "out of memory for the VM");
 	vm->cfg = *cfg;
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = vm->defer_fd = vm->serial_fd = -1;
@@ -228,33 +218,35 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 
 	/* Order: KVM VM, memory, irqchip + PIT (before vCPUs, so each gets
 	 * an in-kernel LAPIC), event loop, vCPUs, devices. */
-	int err = vcpu_signal_setup();
-	if (!err)
-		err = vm_kvm_open(vm);
-	if (!err)
-		err = vm_memory(vm);
-	if (!err)
-		err = vm_irqchip(vm);
-	if (!err)
-		err = evloop_create(&vm->el);
-	if (!err) {
+	int rc = vcpu_signal_setup();
+	if (rc)
+		vmm_errf(err, rc, "installing the vCPU kick signal handler: %s", strerror(-rc));
+	if (!rc)
+		rc = vm_kvm_open(vm, err);
+	if (!rc)
+		rc = vm_memory(vm, err);
+	if (!rc)
+		rc = vm_irqchip(vm, err);
+	if (!rc && (rc = evloop_create(&vm->el)))
+		vmm_errf(err, rc, "creating the event loop: %s", strerror(-rc));
+	if (!rc) {
 		vm->defer_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		err = vm->defer_fd < 0
-			  ? -errno
-			  : evloop_add(vm->el, vm->defer_fd, EPOLLIN, vm_run_deferred, vm);
+		rc = vm->defer_fd < 0
+			 ? -errno
+			 : evloop_add(vm->el, vm->defer_fd, EPOLLIN, vm_run_deferred, vm);
+		if (rc)
+			vmm_errf(err, rc, "the event loop's deferred-work eventfd: %s",
+				 strerror(-rc));
 	}
-	if (!err) {
-		err = x86_cpuid_supported(vm->kvm_fd, &vm->cpuid);
-		if (err)
-			fprintf(stderr, "smolvm: KVM_GET_SUPPORTED_CPUID: %s\n", strerror(-err));
-	}
-	for (unsigned i = 0; i < vm->ncpus && !err; i++)
-		err = vcpu_init(vm, i);
-	if (!err)
-		err = vm_devices(vm);
-	if (err) {
+	if (!rc && (rc = x86_cpuid_supported(vm->kvm_fd, &vm->cpuid)))
+		vmm_errf(err, rc, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+	for (unsigned i = 0; i < vm->ncpus && !rc; i++)
+		rc = vcpu_init(vm, i, err);
+	if (!rc)
+		rc = vm_devices(vm, err);
+	if (rc) {
 		vm_destroy(vm);
-		return err;
+		return rc;
 	}
 	*out = vm;
 	return 0;
@@ -263,7 +255,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 int vm_run(struct vm *vm, struct vm_exit *out)
 {
 	if (!vm->kernel_loaded && !vm->cfg.restore_path) {
-		fprintf(stderr, "smolvm: vm_run before vm_load_kernel\n");
+		*out = (struct vm_exit){.kind = VM_EXIT_ERROR, .status = 3};
+		snprintf(out->reason, sizeof(out->reason), "vm_run before vm_load_kernel");
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&vm->lock);
@@ -386,22 +379,21 @@ void vm_destroy(struct vm *vm)
 int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev, struct vmmio **out)
 {
 	if (vm->kernel_loaded || vm->nvirtio == X86_VIRTIO_MAX) {
-		fprintf(stderr, "smolvm: cannot add virtio-%s: %s\n", ops->name,
-			vm->kernel_loaded ? "the kernel is already loaded"
-					  : "all virtio-mmio slots are used");
+		int rc = vmm_errf(&vm->attach_err, vm->kernel_loaded ? -EBUSY : -ENOSPC,
+				  "cannot add virtio-%s: %s", ops->name,
+				  vm->kernel_loaded ? "the kernel is already loaded"
+						    : "all virtio-mmio slots are used");
 		if (ops->destroy)
 			ops->destroy(dev);
-		return vm->kernel_loaded ? -EBUSY : -ENOSPC;
+		return rc;
 	}
 	uint64_t base = X86_VIRTIO_BASE + (uint64_t)vm->nvirtio * VMMIO_WINDOW_SIZE;
 	uint32_t gsi = X86_VIRTIO_GSI0 + vm->nvirtio;
 	struct vmmio *t;
 	int err = vmmio_create(vm, base, gsi, ops, dev, &t);
-	if (err) {
-		fprintf(stderr, "smolvm: virtio-%s at 0x%llx: %s\n", ops->name,
-			(unsigned long long)base, strerror(-err));
-		return err;
-	}
+	if (err)
+		return vmm_errf(&vm->attach_err, err, "virtio-%s at 0x%llx: %s", ops->name,
+				(unsigned long long)base, strerror(-err));
 	vm->virtio[vm->nvirtio++] = t;
 	if (out)
 		*out = t;

@@ -5,6 +5,7 @@
 
 #include "arch/x86_64/layout.h"
 #include "core/iobus.h"
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 
 #include <pthread.h>
@@ -45,6 +46,9 @@ struct vm {
 	unsigned nvirtio;
 	struct vmmio *virtio[X86_VIRTIO_MAX];
 	bool kernel_loaded;
+	/* Why the device being attached failed (vm_attach_err): filled by
+	 * vm_add_virtio or by the device's attach(), reported by vm_create. */
+	struct vmm_err attach_err;
 
 	/* Run control; lock guards everything below. */
 	pthread_mutex_t lock;
@@ -67,7 +71,9 @@ struct vm {
 };
 
 /* vcpu.c */
-int vcpu_init(struct vm *vm, unsigned idx);
+/* Creates vCPU idx with its CPUID, MSRs and FPU state; -errno with one
+ * line in err (may be NULL). */
+int vcpu_init(struct vm *vm, unsigned idx, struct vmm_err *err);
 void vcpu_fini(struct vcpu *v);
 int vcpu_start(struct vcpu *v);
 /* Makes every vCPU leave KVM_RUN soon (immediate_exit + signal). Lock held. */

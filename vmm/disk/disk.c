@@ -29,53 +29,53 @@ static struct layer *top(struct disk *d)
 	return d->n_layers ? &d->layers[d->n_layers - 1] : NULL;
 }
 
-static int check_stack(struct disk *d, const struct disk_config *cfg, char *err, size_t len)
+static int check_stack(struct disk *d, const struct disk_config *cfg, struct vmm_err *err)
 {
 	for (size_t i = 0; i < d->n_layers; i++) {
 		const struct layer *l = &d->layers[i];
 		bool is_top = i + 1 == d->n_layers;
 		if (l->hdr.disk_size != d->size)
-			return dio_err(
-			    err, len, -EINVAL,
+			return vmm_errf(
+			    err, -EINVAL,
 			    "disk layer %s: made for a %llu-byte disk, the base %s has %llu bytes",
 			    l->path, (unsigned long long)l->hdr.disk_size, cfg->base_path,
 			    (unsigned long long)d->size);
 		if (i == 0 && (l->hdr.lower_kind != LAYER_LOWER_BASE ||
 			       memcmp(l->hdr.lower_id, d->base_id, LAYER_ID_LEN) != 0))
-			return dio_err(err, len, -EINVAL,
-				       "disk layer %s was not created on base %s (identity "
-				       "mismatch); use the base it was made from",
-				       l->path, cfg->base_path);
+			return vmm_errf(err, -EINVAL,
+					"disk layer %s was not created on base %s (identity "
+					"mismatch); use the base it was made from",
+					l->path, cfg->base_path);
 		if (i > 0 &&
 		    (l->hdr.lower_kind != LAYER_LOWER_LAYER ||
 		     memcmp(l->hdr.lower_id, d->layers[i - 1].hdr.layer_id, LAYER_ID_LEN) != 0))
-			return dio_err(err, len, -EINVAL,
-				       "disk layer %s was not created on layer %s; list layers "
-				       "bottom to top as created",
-				       l->path, d->layers[i - 1].path);
+			return vmm_errf(err, -EINVAL,
+					"disk layer %s was not created on layer %s; list layers "
+					"bottom to top as created",
+					l->path, d->layers[i - 1].path);
 		if (!is_top && !(l->hdr.flags & LAYER_FLAG_FROZEN))
-			return dio_err(err, len, -EINVAL,
-				       "disk layer %s is below another layer but not frozen; run "
-				       "`smolvm disk freeze %s` first",
-				       l->path, l->path);
+			return vmm_errf(err, -EINVAL,
+					"disk layer %s is below another layer but not frozen; run "
+					"`smolvm disk freeze %s` first",
+					l->path, l->path);
 		if (is_top && !cfg->read_only && (l->hdr.flags & LAYER_FLAG_FROZEN))
-			return dio_err(
-			    err, len, -EROFS,
+			return vmm_errf(
+			    err, -EROFS,
 			    "disk layer %s is frozen; add a new layer on top or give the disk `ro`",
 			    l->path);
 	}
 	return 0;
 }
 
-int disk_open(struct disk **out, const struct disk_config *cfg, char *err, size_t len)
+int disk_open(struct disk **out, const struct disk_config *cfg, struct vmm_err *err)
 {
 	struct disk *d;
 	int rc;
 
 	*out = NULL;
 	if (cfg->n_layers > DISK_MAX_LAYERS)
-		return dio_err(err, len, -E2BIG, "disk %s: %zu layers, at most %d are supported",
-			       cfg->base_path, cfg->n_layers, DISK_MAX_LAYERS);
+		return vmm_errf(err, -E2BIG, "disk %s: %zu layers, at most %d are supported",
+				cfg->base_path, cfg->n_layers, DISK_MAX_LAYERS);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -85,36 +85,35 @@ int disk_open(struct disk **out, const struct disk_config *cfg, char *err, size_
 	d->base_writable = !cfg->read_only && cfg->n_layers == 0;
 	d->base_fd = open(cfg->base_path, (d->base_writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (d->base_fd < 0) {
-		rc = dio_err(err, len, -errno, "disk %s: cannot open: %s", cfg->base_path,
-			     strerror(errno));
+		rc = vmm_errf(err, -errno, "disk %s: cannot open: %s", cfg->base_path,
+			      strerror(errno));
 		goto fail;
 	}
 	if (d->base_writable && flock(d->base_fd, LOCK_EX | LOCK_NB)) {
-		rc = dio_err(err, len, -EBUSY, "disk %s is in use by another process",
-			     cfg->base_path);
+		rc = vmm_errf(err, -EBUSY, "disk %s is in use by another process", cfg->base_path);
 		goto fail;
 	}
 	rc = dio_size(d->base_fd, &d->size);
 	if (rc || d->size == 0 || d->size % 512 || d->size > LAYER_MAX_DISK_SIZE) {
-		rc = dio_err(err, len, rc ? rc : -EINVAL,
-			     "disk %s: size %llu is not a non-zero multiple of 512 up to 16 TiB; "
-			     "pad it with truncate -s",
-			     cfg->base_path, (unsigned long long)d->size);
+		rc = vmm_errf(err, rc ? rc : -EINVAL,
+			      "disk %s: size %llu is not a non-zero multiple of 512 up to 16 TiB; "
+			      "pad it with truncate -s",
+			      cfg->base_path, (unsigned long long)d->size);
 		goto fail;
 	}
 	rc = layer_base_identity(d->base_fd, d->size, d->base_id);
 	if (rc) {
-		dio_err(err, len, rc, "disk %s: cannot read: %s", cfg->base_path, strerror(-rc));
+		vmm_errf(err, rc, "disk %s: cannot read: %s", cfg->base_path, strerror(-rc));
 		goto fail;
 	}
 	for (size_t i = 0; i < cfg->n_layers; i++) {
 		bool writable = !cfg->read_only && i + 1 == cfg->n_layers;
-		rc = layer_load(&d->layers[i], cfg->layers[i], writable, err, len);
+		rc = layer_load(&d->layers[i], cfg->layers[i], writable, err);
 		if (rc)
 			goto fail;
 		d->n_layers = i + 1;
 	}
-	rc = check_stack(d, cfg, err, len);
+	rc = check_stack(d, cfg, err);
 	if (rc)
 		goto fail;
 	d->scratch = malloc(BS);

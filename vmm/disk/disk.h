@@ -16,6 +16,7 @@
 #define SMOL_DISK_DISK_H
 
 #include "disk/layer_format.h"
+#include "smolvm/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,9 +37,9 @@ struct disk_config {
  * size equals the base size, that layer 0 sits on this base (identity) and
  * layer i on layer i-1 (id), that all layers below the top are frozen, and
  * that a writable top is not frozen. On failure returns -errno and, when
- * err/err_len are given, writes a one-line message naming the file and what
- * to do. The config's strings are copied. */
-int disk_open(struct disk **out, const struct disk_config *cfg, char *err, size_t err_len);
+ * err is not NULL, leaves one line there naming the file and what to do
+ * (smolvm/err.h); it never prints. The config's strings are copied. */
+int disk_open(struct disk **out, const struct disk_config *cfg, struct vmm_err *err);
 
 /* Closes every file. disk_destroy(NULL) is a no-op. Does not flush. */
 void disk_destroy(struct disk *d);
@@ -68,12 +69,12 @@ int disk_flush(struct disk *d);
  * the raw base, or, when lower_layer is non-NULL, over that frozen layer
  * (which must itself sit on this base's size). A random layer id comes from
  * getrandom(). On failure nothing is left at path. */
-int disk_layer_create(const char *path, const char *base_path, const char *lower_layer, char *err,
-		      size_t err_len);
+int disk_layer_create(const char *path, const char *base_path, const char *lower_layer,
+		      struct vmm_err *err);
 
 /* Marks a layer frozen (read-only, so further layers may stack on it) and
  * fsyncs it. Freezing a frozen layer is success. */
-int disk_layer_freeze(const char *path, char *err, size_t err_len);
+int disk_layer_freeze(const char *path, struct vmm_err *err);
 
 struct disk_layer_info {
 	struct layer_header hdr;
@@ -83,6 +84,6 @@ struct disk_layer_info {
 };
 
 /* Reads and validates a layer's header and counts its bitmap. */
-int disk_layer_stat(const char *path, struct disk_layer_info *out, char *err, size_t err_len);
+int disk_layer_stat(const char *path, struct disk_layer_info *out, struct vmm_err *err);
 
 #endif

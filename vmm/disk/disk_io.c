@@ -61,14 +61,3 @@ int dio_size(int fd, uint64_t *out)
 	}
 	return -EINVAL;
 }
-
-int dio_err(char *err, size_t len, int rc, const char *fmt, ...)
-{
-	if (err && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
-		va_end(ap);
-	}
-	return rc;
-}

@@ -2,7 +2,6 @@
 #ifndef SMOL_DISK_IO_H
 #define SMOL_DISK_IO_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,9 +15,5 @@ int dio_zero_range(int fd, uint64_t off, uint64_t len);
 
 /* Size of a regular file or block device, in bytes. */
 int dio_size(int fd, uint64_t *out);
-
-/* snprintf into err (when non-NULL) and return rc; for one-line messages. */
-int dio_err(char *err, size_t len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 #endif

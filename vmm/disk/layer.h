@@ -3,6 +3,7 @@
 #define SMOL_DISK_LAYER_H
 
 #include "disk/layer_format.h"
+#include "smolvm/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +23,7 @@ struct layer {
  * bit lies past the last block; loads the bitmap. A writable layer is locked
  * with flock(LOCK_EX | LOCK_NB) so that two VMs never write one layer
  * (-EBUSY). On failure l is left closed (fd -1) and err says why. */
-int layer_load(struct layer *l, const char *path, bool writable, char *err, size_t err_len);
+int layer_load(struct layer *l, const char *path, bool writable, struct vmm_err *err);
 
 /* Closes and frees; safe on a closed layer (fd -1) or after a failed load. */
 void layer_close(struct layer *l);

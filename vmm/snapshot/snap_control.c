@@ -16,6 +16,7 @@
 #include "core/evloop.h"
 #include "disk/disk.h"
 #include "core/iobus.h"
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 #include "util.h"
 
@@ -81,8 +82,12 @@ static void checkpoint_work(void *opaque)
 	char reply[VMM_ERR_MAX + 64];
 	int rc = take_snapshot(c, c->checkpoint_path, reply, sizeof(reply));
 	if (rc) {
-		fprintf(stderr, "smolvm: checkpoint snapshot failed: %s\n", reply);
-		vm_stop(c->vm, VM_EXIT_ERROR, 1, "checkpoint snapshot failed");
+		/* A failure while the guest runs has no caller to return to: it
+		 * ends the VM, and its reason is the run's result (vm_exit),
+		 * which the CLI prints. */
+		char why[VM_EXIT_REASON_MAX];
+		snprintf(why, sizeof(why), "checkpoint snapshot failed: %s", reply);
+		vm_stop(c->vm, VM_EXIT_ERROR, 1, why);
 	}
 	atomic_store(&c->checkpoint_busy, false);
 }
@@ -208,43 +213,41 @@ static void listener_ready(void *opaque, uint32_t events)
 	close(fd);
 }
 
-static int listen_on(struct snap_ctl *c, const char *path)
+static int listen_on(struct snap_ctl *c, const char *path, struct vmm_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "smolvm: --control %s: path longer than %zu bytes\n", path,
-			sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
+		return vmm_errf(err, -ENAMETOOLONG,
+				"--control %s: path longer than %zu bytes; use a shorter one", path,
+				sizeof(sa.sun_path) - 1);
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0)
-		return -errno;
+		return vmm_errf(err, -errno, "--control %s: socket: %s", path, strerror(errno));
 	unlink(path); /* a stale socket from an earlier run */
 	/* 0600: whoever can connect can make the VMM write files. */
 	mode_t old = umask(0177);
 	int rc = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc < 0 || listen(c->listen_fd, 4) < 0) {
-		rc = -errno;
-		fprintf(stderr, "smolvm: --control %s: %s\n", path, strerror(errno));
-		return rc;
+		return vmm_errf(err, -errno, "--control %s: %s", path, strerror(errno));
 	}
 	c->sock_path = strdup(path);
 	if (!c->sock_path)
-		return -ENOMEM;
+		return vmm_errf(err, -ENOMEM, "--control %s: out of memory", path);
 	rc = evloop_add(vm_evloop(c->vm), c->listen_fd, EPOLLIN, listener_ready, c);
 	if (rc)
-		fprintf(stderr, "smolvm: --control %s: event loop: %s\n", path, strerror(-rc));
-	return rc;
+		return vmm_errf(err, rc, "--control %s: event loop: %s", path, strerror(-rc));
+	return 0;
 }
 
-int snap_ctl_create(struct vm *vm, struct snap_ctl **out)
+int snap_ctl_create(struct vm *vm, struct snap_ctl **out, struct vmm_err *err)
 {
 	const struct vm_config *cfg = vm_config(vm);
 	struct snap_ctl *c = calloc(1, sizeof(*c));
 	if (!c)
-		return -ENOMEM;
+		return vmm_errf(err, -ENOMEM, "snapshot control: out of memory");
 	c->vm = vm;
 	c->listen_fd = -1;
 	c->checkpoint_path = cfg->snapshot_on_checkpoint;
@@ -256,19 +259,18 @@ int snap_ctl_create(struct vm *vm, struct snap_ctl **out)
 	}
 	int rc = iobus_register(vm_pio_bus(vm), SNAP_CHECKPOINT_PORT, 1, checkpoint_port, c);
 	if (rc) {
-		fprintf(stderr, "smolvm: checkpoint port %#x: %s\n", SNAP_CHECKPOINT_PORT,
-			strerror(-rc));
 		free(c);
-		return rc;
+		return vmm_errf(err, rc, "checkpoint port %#x: %s", SNAP_CHECKPOINT_PORT,
+				strerror(-rc));
 	}
 	if (cfg->control_path) {
-		rc = listen_on(c, cfg->control_path);
+		rc = listen_on(c, cfg->control_path, err);
 		if (rc) {
 			/* The VM lives on: take back what points at c. */
 			if (c->listen_fd >= 0)
 				evloop_del(vm_evloop(vm), c->listen_fd);
 			iobus_unregister(vm_pio_bus(vm), SNAP_CHECKPOINT_PORT);
-			snap_ctl_destroy(c);
+			snap_ctl_destroy(c, NULL);
 			return rc;
 		}
 	}
@@ -276,7 +278,7 @@ int snap_ctl_create(struct vm *vm, struct snap_ctl **out)
 	return 0;
 }
 
-int snap_ctl_destroy(struct snap_ctl *c)
+int snap_ctl_destroy(struct snap_ctl *c, struct vmm_err *err)
 {
 	if (!c)
 		return 0;
@@ -290,11 +292,9 @@ int snap_ctl_destroy(struct snap_ctl *c)
 		unlink(c->sock_path);
 	int rc = 0;
 	if (c->freeze_path[0]) {
-		char msg[512];
-		rc = disk_layer_freeze(c->freeze_path, msg, sizeof(msg));
+		rc = disk_layer_freeze(c->freeze_path, err);
 		if (rc)
-			fprintf(stderr,
-				"smolvm: the snapshot's disk layer could not be frozen: %s\n", msg);
+			vmm_err_prefix(err, rc, "the snapshot's disk layer could not be frozen");
 	}
 	free(c->sock_path);
 	free(c);

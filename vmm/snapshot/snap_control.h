@@ -20,6 +20,7 @@
 
 struct vm;
 struct snap_ctl;
+struct vmm_err;
 
 #define SNAP_CHECKPOINT_PORT 0x502
 
@@ -27,16 +28,18 @@ struct snap_ctl;
  * snapshot_on_checkpoint, exit_after_snapshot): registers the checkpoint
  * port and listens on the control socket (an existing socket file at the
  * path is replaced). vm is borrowed and must outlive the controller. Call
- * after vm_create and before vm_run. Prints one line and returns -errno on
- * failure. */
-int snap_ctl_create(struct vm *vm, struct snap_ctl **out);
+ * after vm_create and before vm_run. Returns 0, or -errno with one line in
+ * err (which may be NULL) naming the option and the path; never prints.
+ * A checkpoint that fails while the guest runs ends the VM (VM_EXIT_ERROR)
+ * with "checkpoint snapshot failed: <why>" as the vm_exit reason. */
+int snap_ctl_create(struct vm *vm, struct snap_ctl **out, struct vmm_err *err);
 
 /* Call after vm_destroy(vm) (the VM's device holds the disk layer's lock
  * until then): closes the socket and unlinks its path, then freezes the
  * disk layer that a snapshot taken with --exit-after-snapshot refers to
- * (snap_save). Returns 0, or -errno after printing one line when that
- * layer could not be frozen: the snapshot is then unusable. NULL is a
- * no-op returning 0. */
-int snap_ctl_destroy(struct snap_ctl *c);
+ * (snap_save). Returns 0, or -errno with one line in err (which may be
+ * NULL) when that layer could not be frozen: the snapshot is then
+ * unusable. NULL is a no-op returning 0. */
+int snap_ctl_destroy(struct snap_ctl *c, struct vmm_err *err);
 
 #endif

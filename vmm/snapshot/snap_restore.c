@@ -394,10 +394,9 @@ int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 	/* The rng is the core's default device; it exists iff it was saved. */
 	vc.rng = l.ndev > 0 && !strncmp(l.dev[0]->name, "dev.rng.", 8);
 	order_devices(&l, o, &vc);
-	rc = vm_create(&vc, &vm);
+	rc = vm_create(&vc, &vm, err);
 	if (rc) {
-		/* vm_create and the devices have printed their one line. */
-		vmm_errf(err, rc, "%s", "");
+		vmm_err_prefix(err, rc, o->path);
 		goto fail;
 	}
 	rc = check_host_and_shape(&l, vm, err);

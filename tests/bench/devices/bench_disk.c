@@ -23,9 +23,9 @@ static struct disk *open_disk(const char *base, const char *const *layers, size_
 	struct disk_config cfg = {
 	    .base_path = base, .layers = layers, .n_layers = n, .read_only = ro};
 	struct disk *d;
-	char err[256];
-	if (disk_open(&d, &cfg, err, sizeof(err))) {
-		fprintf(stderr, "bench_disk: %s\n", err);
+	struct vmm_err err = {{0}};
+	if (disk_open(&d, &cfg, &err)) {
+		fprintf(stderr, "bench_disk: %s\n", err.msg);
 		exit(1);
 	}
 	return d;
@@ -64,7 +64,8 @@ int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 64, size = mib << 20;
-	char base[512], l1[512], l2[512], err[256];
+	char base[512], l1[512], l2[512];
+	struct vmm_err err = {{0}};
 	snprintf(base, sizeof(base), "%s/bench-base.img", dir);
 	snprintf(l1, sizeof(l1), "%s/bench-l1.layer", dir);
 	snprintf(l2, sizeof(l2), "%s/bench-l2.layer", dir);
@@ -82,16 +83,15 @@ int main(int argc, char **argv)
 	printf("%-34s %10.0f\n", "raw read 4K random", run(d, disk_read, size, 4096, true));
 	disk_destroy(d);
 
-	if (disk_layer_create(l1, base, NULL, err, sizeof(err)))
-		return fprintf(stderr, "%s\n", err), 1;
+	if (disk_layer_create(l1, base, NULL, &err))
+		return fprintf(stderr, "%s\n", err.msg), 1;
 	const char *one[] = {l1}, *two[] = {l1, l2};
 	d = open_disk(base, one, 1, false);
 	printf("%-34s %10.0f\n", "layer write 64K seq (fresh)", run(d, wr, size, 65536, false));
 	printf("%-34s %10.0f\n", "layer write 4K random (present)", run(d, wr, size, 4096, true));
 	disk_destroy(d);
-	if (disk_layer_freeze(l1, err, sizeof(err)) ||
-	    disk_layer_create(l2, base, l1, err, sizeof(err)))
-		return fprintf(stderr, "%s\n", err), 1;
+	if (disk_layer_freeze(l1, &err) || disk_layer_create(l2, base, l1, &err))
+		return fprintf(stderr, "%s\n", err.msg), 1;
 	d = open_disk(base, two, 2, false);
 	printf("%-34s %10.0f\n", "2-layer write 512B seq (copy-up)",
 	       run(d, wr, size / 8, 512, false));
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	printf("%-34s %10.0f\n", "2-layer read 4K random", run(d, disk_read, size, 4096, true));
 	disk_destroy(d);
 	struct disk_layer_info in;
-	if (!disk_layer_stat(l2, &in, err, sizeof(err)))
+	if (!disk_layer_stat(l2, &in, &err))
 		printf("top layer: %llu blocks allocated, %llu KiB on disk\n",
 		       (unsigned long long)in.allocated_blocks,
 		       (unsigned long long)in.disk_bytes / 1024);

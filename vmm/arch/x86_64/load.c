@@ -42,7 +42,7 @@ static int build_acpi(struct vm *vm, uint8_t *buf, struct acpi_layout *l)
 	return acpi_build(&ac, buf, X86_ACPI_MAX, l);
 }
 
-int vm_load_kernel(struct vm *vm)
+int vm_load_kernel(struct vm *vm, struct vmm_err *e)
 {
 	const struct vm_config *c = &vm->cfg;
 	char *img = NULL, *initrd = NULL;
@@ -54,57 +54,57 @@ int vm_load_kernel(struct vm *vm)
 	int err;
 
 	if (!c->kernel_path) {
-		fprintf(stderr, "smolvm: no kernel given (--kernel PATH)\n");
-		return -EINVAL;
+		return vmm_errf(e, -EINVAL, "no kernel given (--kernel PATH)");
 	}
 	err = util_read_file(c->kernel_path, KERNEL_MAX_BYTES, &img, &img_len);
 	if (err) {
-		fprintf(stderr, "smolvm: cannot read kernel %s: %s\n", c->kernel_path,
-			err == -EFBIG ? "larger than 512 MiB" : strerror(-err));
+		vmm_errf(e, err, "cannot read kernel %s: %s", c->kernel_path,
+			 err == -EFBIG ? "larger than 512 MiB" : strerror(-err));
 		goto out;
 	}
 	uint64_t ram_end = vm->mem->regions[0].size;
 	struct x86_kernel k;
 	err = x86_kernel_parse((const uint8_t *)img, img_len, ram_end, &k, why, sizeof(why));
 	if (err) {
-		fprintf(stderr, "smolvm: kernel %s: %s\n", c->kernel_path, why);
+		vmm_errf(e, err, "kernel %s: %s", c->kernel_path, why);
 		goto out;
 	}
 	struct x86_boot_info info = {.cmdline_gpa = X86_CMDLINE, .rsdp_gpa = X86_ACPI_BASE};
 	if (c->initrd_path) {
 		err = util_read_file(c->initrd_path, ram_end, &initrd, &initrd_len);
 		if (err) {
-			fprintf(stderr, "smolvm: cannot read initrd %s: %s\n", c->initrd_path,
-				err == -EFBIG ? "larger than guest RAM" : strerror(-err));
+			vmm_errf(e, err, "cannot read initrd %s: %s", c->initrd_path,
+				 err == -EFBIG ? "larger than guest RAM" : strerror(-err));
 			goto out;
 		}
 		err = x86_initrd_place(&k, ram_end, initrd_len, &info.initrd_gpa, why, sizeof(why));
 		if (err) {
-			fprintf(stderr, "smolvm: initrd %s: %s\n", c->initrd_path, why);
+			vmm_errf(e, err, "initrd %s: %s", c->initrd_path, why);
 			goto out;
 		}
 		info.initrd_size = initrd_len;
 	}
 	err = build_cmdline(vm, &cmdline);
-	if (err)
+	if (err) {
+		vmm_errf(e, err, "building the kernel command line: %s", strerror(-err));
 		goto out;
+	}
 	if (cmdline.len > k.cmdline_max || cmdline.len >= X86_CMDLINE_MAX) {
-		fprintf(stderr, "smolvm: command line is %zu bytes; this kernel takes at most %u\n",
-			cmdline.len, k.cmdline_max);
-		err = -E2BIG;
+		err = vmm_errf(e, -E2BIG, "command line is %zu bytes; this kernel takes at most %u",
+			       cmdline.len, k.cmdline_max);
 		goto out;
 	}
 	info.cmdline_len = (uint32_t)cmdline.len;
 	acpi = malloc(X86_ACPI_MAX);
 	bp = malloc(sizeof(*bp));
 	if (!acpi || !bp) {
-		err = -ENOMEM;
+		err = vmm_errf(e, -ENOMEM, "out of memory for the boot data");
 		goto out;
 	}
 	struct acpi_layout layout;
 	err = build_acpi(vm, acpi, &layout);
 	if (err) {
-		fprintf(stderr, "smolvm: building ACPI tables: %s\n", strerror(-err));
+		vmm_errf(e, err, "building ACPI tables: %s", strerror(-err));
 		goto out;
 	}
 	x86_boot_params(&k, vm->mem, &info, bp);
@@ -122,13 +122,12 @@ int vm_load_kernel(struct vm *vm)
 	if (!err)
 		err = gmem_write(vm->mem, X86_ZERO_PAGE, bp, sizeof(*bp));
 	if (err) {
-		fprintf(stderr, "smolvm: writing boot data into guest memory: %s\n",
-			strerror(-err));
+		vmm_errf(e, err, "writing boot data into guest memory: %s", strerror(-err));
 		goto out;
 	}
 	err = x86_boot_regs(vm->vcpus[0].fd, k.entry, X86_ZERO_PAGE);
 	if (err) {
-		fprintf(stderr, "smolvm: setting the boot vCPU's registers: %s\n", strerror(-err));
+		vmm_errf(e, err, "setting the boot vCPU's registers: %s", strerror(-err));
 		goto out;
 	}
 	vm->kernel_loaded = true;

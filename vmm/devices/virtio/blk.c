@@ -136,7 +136,8 @@ int vblk_attach(struct vm *vm, const char *arg)
 {
 	const char *layers[DISK_MAX_LAYERS];
 	struct disk_config cfg = {.layers = layers};
-	char *copy = strdup(arg ? arg : ""), *save = NULL, err[512];
+	char *copy = strdup(arg ? arg : ""), *save = NULL;
+	struct vmm_err derr;
 	struct disk *disk = NULL;
 	struct vblk_dev *d = NULL;
 	int rc = -EINVAL;
@@ -167,9 +168,9 @@ int vblk_attach(struct vm *vm, const char *arg)
 		fprintf(stderr, "smolvm: --disk needs PATH[,ro][,layer=LAYER]...\n");
 		goto out;
 	}
-	rc = disk_open(&disk, &cfg, err, sizeof(err));
+	rc = disk_open(&disk, &cfg, &derr);
 	if (rc) {
-		fprintf(stderr, "smolvm: --disk %s: %s\n", arg, err);
+		vmm_errf(vm_attach_err(vm), rc, "--disk %s: %s", arg, derr.msg);
 		goto out;
 	}
 	d = calloc(1, sizeof(*d));

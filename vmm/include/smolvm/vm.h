@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 struct vm;
+struct vmm_err;
 struct gmem;
 struct evloop;
 struct iobus;
@@ -93,25 +94,36 @@ enum vm_exit_kind {
 	VM_EXIT_STOPPED,    /* vm_stop() from the host side */
 };
 
+/* Errors while the guest runs have no caller to return to: they end the
+ * VM, and the reason is the run's result, which the CLI prints. Long
+ * enough for a failed checkpoint snapshot's whole vmm_err line. */
+#define VM_EXIT_REASON_MAX 512
+
 struct vm_exit {
 	enum vm_exit_kind kind;
-	int status;	  /* process exit status for smolvm run */
-	char reason[160]; /* one line, for errors */
+	int status;			 /* process exit status for smolvm run */
+	char reason[VM_EXIT_REASON_MAX]; /* one line, for errors */
 };
 
-/* Builds the VM described by cfg (see the order above). On failure prints
- * one line naming what failed and returns -errno; nothing is left behind. */
-int vm_create(const struct vm_config *cfg, struct vm **out);
+/* Builds the VM described by cfg (see the order above). On failure returns
+ * -errno with one line in err (which may be NULL; smolvm/err.h) naming the
+ * step that failed, on what, and what to do; nothing is left behind and
+ * nothing is printed. -EINVAL means the config is wrong (the user's to
+ * fix). A device whose attach() fails may still print its own line
+ * (devices/registry.h); err then says which device did not attach. */
+int vm_create(const struct vm_config *cfg, struct vm **out, struct vmm_err *err);
 
 /* Loads the kernel (and initrd) named by the config, builds the ACPI tables
  * and the boot parameters for the devices attached so far, and sets the
  * boot vCPU's registers for the 64-bit entry. A malformed image is rejected
- * before guest memory is touched. */
-int vm_load_kernel(struct vm *vm);
+ * before guest memory is touched. Returns 0, or -errno with one line in err
+ * (which may be NULL) naming the file and what is wrong with it; -EINVAL,
+ * -E2BIG, -ENOENT and -EFBIG are the user's to fix. */
+int vm_load_kernel(struct vm *vm, struct vmm_err *err);
 
 /* Starts the vCPU threads and runs the event loop on the calling thread
  * until the VM ends; *out says how. Returns 0 when the VM ran (whatever the
- * guest did), -errno when it could not start. */
+ * guest did), -errno when it could not start (out->reason says why). */
 int vm_run(struct vm *vm, struct vm_exit *out);
 
 /* Ends a running VM from any thread with kind/status (first call wins). */
@@ -140,6 +152,10 @@ struct serial *vm_serial(struct vm *vm); /* COM1; serial_save/restore (devices/s
  * ACPI tables and cmdline describe the windows). *out may be NULL. */
 int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
 		  struct vmmio **out);
+/* Where a device's attach() (devices/registry.h) leaves why it failed,
+ * instead of printing: vm_create hands that line to its caller.
+ * vm_add_virtio fills it itself. */
+struct vmm_err *vm_attach_err(struct vm *vm);
 unsigned vm_virtio_count(const struct vm *vm);
 struct vmmio *vm_virtio(struct vm *vm, unsigned i);
 
