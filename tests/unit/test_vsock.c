@@ -418,6 +418,81 @@ START_TEST(hostile_packets)
 }
 END_TEST
 
+/* An rx buffer exactly one header long while the host has data: there is
+ * no room for payload, so it must carry a credit update (or nothing), never
+ * a SHUTDOWN: a readv() of 0 iovecs returns 0, which once read as host EOF. */
+START_TEST(header_only_rx_buffer)
+{
+	uint32_t hport;
+	int fd = establish(1234, &hport);
+	struct virtio_vsock_hdr h;
+	/* Use up every posted rx buffer on orphan RSTs, reposting none. */
+	for (unsigned i = 0; i < NRX; i++)
+		send_op(77, 88 + i, VIRTIO_VSOCK_OP_RW, "x", 1);
+	for (int ms = 0; ms < 2000; ms++) {
+		pthread_mutex_lock(&lock);
+		uint16_t used = vq_mock_used_idx(mq[0]);
+		pthread_mutex_unlock(&lock);
+		if ((uint16_t)(used - rx_seen) == NRX)
+			break;
+		usleep(1000);
+	}
+	pthread_mutex_lock(&lock);
+	ck_assert_uint_eq((uint16_t)(vq_mock_used_idx(mq[0]) - rx_seen), NRX);
+	rx_seen = vq_mock_used_idx(mq[0]);
+	pthread_mutex_unlock(&lock);
+	ck_assert_int_eq(write(fd, "abc", 3), 3);
+	usleep(50000); /* the device sees the data and has no buffer for it */
+	/* Header-only buffers, one at a time, until one carries a packet for
+	 * the connection (orphan RSTs still queued may come first). */
+	uint64_t g = vq_mock_alloc(mq[0], sizeof(h));
+	struct vq_mock_seg s = {g, sizeof(h), true};
+	uint16_t head;
+	uint32_t id, len;
+	int tries = 0;
+	do {
+		ck_assert_int_lt(tries++, 2 * NRX);
+		pthread_mutex_lock(&lock);
+		ck_assert_int_eq(vq_mock_add_chain(mq[0], &s, 1, &head), 0);
+		vsock_notify(vs, 0);
+		pthread_mutex_unlock(&lock);
+		bool have = false;
+		for (int ms = 0; ms < 2000 && !have; ms++) {
+			pthread_mutex_lock(&lock);
+			have = vq_mock_used_idx(mq[0]) != rx_seen;
+			pthread_mutex_unlock(&lock);
+			if (!have)
+				usleep(1000);
+		}
+		ck_assert(have);
+		pthread_mutex_lock(&lock);
+		vq_mock_get_used(mq[0], rx_seen++, &id, &len);
+		ck_assert_uint_eq(id, head);
+		ck_assert_uint_eq(len, sizeof(h));
+		gmem_read(mq[0]->mem, g, &h, sizeof(h));
+		pthread_mutex_unlock(&lock);
+	} while (h.src_port != hport);
+	ck_assert_uint_eq(h.len, 0);
+	ck_assert_uint_ne(h.op, VIRTIO_VSOCK_OP_SHUTDOWN);
+	pthread_mutex_lock(&lock);
+	/* Full-size buffers again: the data arrives, the connection is whole. */
+	for (unsigned i = 0; i < NRX; i++)
+		post_rx(i);
+	vsock_notify(vs, 0);
+	pthread_mutex_unlock(&lock);
+	uint8_t data[8];
+	do {
+		ck_assert(guest_recv(&h, data, sizeof(data)));
+	} while (h.op == VIRTIO_VSOCK_OP_CREDIT_UPDATE);
+	ck_assert_uint_eq(h.op, VIRTIO_VSOCK_OP_RW);
+	ck_assert_uint_eq(h.len, 3);
+	ck_assert(!memcmp(data, "abc", 3));
+	ck_assert_uint_eq(vsock_conn_count(vs), 1);
+	ck_assert(!broken);
+	close(fd);
+}
+END_TEST
+
 START_TEST(transport_reset_and_fairness)
 {
 	uint32_t pa, pb;
@@ -601,6 +676,7 @@ int main(void)
 	tcase_add_test(tc, host_connect_refused);
 	tcase_add_test(tc, guest_to_host);
 	tcase_add_test(tc, hostile_packets);
+	tcase_add_test(tc, header_only_rx_buffer);
 	tcase_add_test(tc, transport_reset_and_fairness);
 	tcase_add_test(tc, many_connections);
 	tcase_add_test(tc, slow_reader_does_not_stall_others);

@@ -146,7 +146,11 @@ static uint32_t fill_packet(struct vsock *vs, struct vsock_conn *c, const struct
 	} else if (c->pending & PEND_RESPONSE) {
 		h.op = VIRTIO_VSOCK_OP_RESPONSE;
 		c->pending &= ~(uint32_t)PEND_RESPONSE;
-	} else if (c->state == VC_ESTABLISHED && c->readable && vsock_conn_peer_credit(c) > 0) {
+	} else if (c->state == VC_ESTABLISHED && c->readable && vsock_conn_peer_credit(c) > 0 &&
+		   ch->writable_bytes > VSOCK_HDR_SIZE) {
+		/* Only with room for payload: a header-only buffer (§5.10.6.1
+		 * allows it) would make a readv() of no iovecs, whose 0 is not
+		 * EOF; it carries a credit update below and c stays readable. */
 		uint32_t max = vsock_conn_peer_credit(c);
 		uint64_t room = ch->writable_bytes - VSOCK_HDR_SIZE;
 		if (max > room)
