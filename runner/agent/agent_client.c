@@ -118,11 +118,39 @@ static int try_connect(struct agent_client *c)
 	return 0;
 }
 
-void agent_client_schedule_retry(struct agent_client *c, uint64_t now)
+/* When to try again: RETRY_FIRST_NS, doubling, at most RETRY_MAX_NS. */
+static uint64_t next_retry_ns(struct agent_client *c, uint64_t now)
 {
+	uint64_t d = RETRY_FIRST_NS << (c->retries < 8 ? c->retries : 8);
+	c->retries++;
+	return now + (d < RETRY_MAX_NS ? d : RETRY_MAX_NS);
+}
+
+void agent_client_retry_or_fail(struct agent_client *c, int err, uint64_t now)
+{
+	/* A refusal before READY is the agent not listening yet (the VM
+	 * still booting, the VMM's vsock with nothing on the port). Retry
+	 * only while nothing but the handshake was queued: a request
+	 * half-written to the old socket cannot be replayed. */
+	bool retryable = err == -ECONNRESET || err == -EPIPE || err == -ECONNREFUSED;
+	bool before_ready = c->state == AGENT_CLIENT_CONNECTING ||
+			    (c->state == AGENT_CLIENT_HELLO && !c->execs && !c->reqs);
+	if (!retryable || !before_ready || now >= c->connect_deadline_ns) {
+		agent_client_client_fail(c, err);
+		return;
+	}
 	agent_client_sock_close(c);
+	if (c->state == AGENT_CLIENT_HELLO) {
+		/* the HELLO may be half sent: start the handshake over */
+		proto_writer_release(&c->wr);
+		proto_reader_release(&c->rd);
+		if (queue_hello(c)) {
+			agent_client_client_fail(c, -ENOMEM);
+			return;
+		}
+	}
 	c->state = AGENT_CLIENT_CONNECTING;
-	c->retry_at_ns = now + RETRY_NS;
+	c->retry_at_ns = next_retry_ns(c, now);
 }
 
 /* ---- completion and teardown ---- */
@@ -194,23 +222,16 @@ struct client_exec *agent_client_exec_find(struct agent_client *c, uint32_t chan
 uint64_t agent_client_deadline_ns(const struct agent_client *c)
 {
 	uint64_t d = 0;
-#define MIN_D(v)                                                                                   \
-	do {                                                                                       \
-		uint64_t v_ = (v);                                                                 \
-		if (v_ && (!d || v_ < d))                                                          \
-			d = v_;                                                                    \
-	} while (0)
 	if (c->state == AGENT_CLIENT_CLOSED)
 		return 0;
 	if (c->state != AGENT_CLIENT_READY)
-		MIN_D(c->connect_deadline_ns);
+		d = agent_deadline_min(d, c->connect_deadline_ns);
 	if (c->sock < 0)
-		MIN_D(c->retry_at_ns);
+		d = agent_deadline_min(d, c->retry_at_ns);
 	for (const struct client_exec *x = c->execs; x; x = x->next)
-		MIN_D(x->deadline_ns);
+		d = agent_deadline_min(d, x->deadline_ns);
 	for (const struct client_req *r = c->reqs; r; r = r->next)
-		MIN_D(r->deadline_ns);
-#undef MIN_D
+		d = agent_deadline_min(d, r->deadline_ns);
 	return d;
 }
 
@@ -225,7 +246,7 @@ int agent_client_tick(struct agent_client *c, uint64_t now)
 	if (c->sock < 0 && now >= c->retry_at_ns) {
 		int rc = try_connect(c);
 		if (rc == -EAGAIN)
-			c->retry_at_ns = now + RETRY_NS;
+			c->retry_at_ns = next_retry_ns(c, now);
 		else if (rc)
 			agent_client_client_fail(c, rc);
 		if (c->state == AGENT_CLIENT_CLOSED)
@@ -312,9 +333,10 @@ int agent_client_reconnect(struct agent_client *c)
 	int rc = queue_hello(c);
 	if (rc)
 		return rc;
+	c->retries = 0;
 	rc = try_connect(c);
 	if (rc == -EAGAIN) {
-		c->retry_at_ns = now + RETRY_NS;
+		c->retry_at_ns = next_retry_ns(c, now);
 		return 0;
 	}
 	if (rc)

@@ -12,9 +12,12 @@
  *
  * Lifecycle: create (connect starts) -> CONNECTING -> (hybrid vsock:
  * `CONNECT <port>\n` / `OK <hostport>\n`) -> HELLO exchange -> READY ->
- * CLOSED. While CONNECTING, a refused or missing socket (the VM is still
- * booting) is retried every 20 ms until the connect timeout. EXECs and requests may be queued
- * before READY; they are sent once the handshake completes. The connect timeout covers everything
+ * CLOSED. Before READY, a refused, missing or reset socket (the VM is still
+ * booting, the agent not listening yet) is retried, after 1 ms and then
+ * twice as late each time up to 20 ms apart, until the connect timeout:
+ * the client is the one place that retries, callers see on_closed only
+ * once it gave up. EXECs and requests may be queued before READY; they are
+ * sent once the handshake completes. The connect timeout covers everything
  * up to READY. Every EXEC and request has its own deadline.
  *
  * Callbacks may call any agent_client function, including issuing new
@@ -144,6 +147,16 @@ int agent_client_handle(struct agent_client *c, uint32_t events);
 /* The earliest CLOCK_MONOTONIC deadline (util_now_ns()) the client needs a
  * tick for, or 0 when none. */
 uint64_t agent_client_deadline_ns(const struct agent_client *c);
+
+/* The earlier of two deadlines, where 0 means none. */
+static inline uint64_t agent_deadline_min(uint64_t a, uint64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
 
 /* Expires deadlines that are <= now_ns: connect (closes the connection),
  * EXEC (reports TIMED_OUT after sending KILL), requests (-ETIMEDOUT). */

@@ -9,8 +9,12 @@
 #include "proto_stream.h"
 
 #define DEFAULT_TIMEOUT_NS (10 * NSEC_PER_SEC)
-#define RETRY_NS	   (20 * NSEC_PER_MSEC)
-#define EXEC_GRACE_NS	   (5 * NSEC_PER_SEC)
+/* The one retry policy for an agent that does not answer yet (a VM still
+ * booting, an agent not listening yet): the first retry after 1 ms, each
+ * next one twice as late, at most 20 ms apart, until the connect deadline. */
+#define RETRY_FIRST_NS (1 * NSEC_PER_MSEC)
+#define RETRY_MAX_NS   (20 * NSEC_PER_MSEC)
+#define EXEC_GRACE_NS  (5 * NSEC_PER_SEC)
 
 struct client_exec {
 	struct client_exec *next;
@@ -39,6 +43,7 @@ struct agent_client {
 	uint32_t sock_events;
 	uint64_t connect_deadline_ns;
 	uint64_t retry_at_ns; /* when sock == -1 while CONNECTING */
+	unsigned retries;     /* connect attempts retried since create/reconnect */
 	char line[64];	      /* hybrid vsock "OK <port>" reply */
 	size_t line_len;
 	struct proto_writer pre; /* CONNECT line, sent before the writer */
@@ -57,8 +62,10 @@ void agent_client_sock_watch(struct agent_client *c);
 void agent_client_sock_close(struct agent_client *c);
 /* Closes the connection: every EXEC and request is told, then on_closed. */
 void agent_client_client_fail(struct agent_client *c, int err);
-/* Drops the socket and retries the connect after RETRY_NS. */
-void agent_client_schedule_retry(struct agent_client *c, uint64_t now);
+/* Before READY, a refused, reset or closed connection is retried (the
+ * retry policy above) while the connect deadline allows and nothing but
+ * the handshake was sent; otherwise the connection fails with err. */
+void agent_client_retry_or_fail(struct agent_client *c, int err, uint64_t now);
 struct client_exec *agent_client_exec_find(struct agent_client *c, uint32_t channel);
 /* Unlinks x, calls its on_exit with ex, frees it. */
 void agent_client_exec_finish(struct agent_client *c, struct client_exec *x,

@@ -209,17 +209,9 @@ int agent_client_handle(struct agent_client *c, uint32_t events)
 	for (int i = 0; i < n && c->state != AGENT_CLIENT_CLOSED; i++) {
 		if (evs[i].data.fd != c->sock)
 			continue;
-		bool connecting = c->state == AGENT_CLIENT_CONNECTING;
 		int rc = agent_client_sock_io(c, evs[i].events);
-		if (rc) {
-			/* A refusal while connecting is the VM still booting. */
-			if (connecting &&
-			    (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNREFUSED) &&
-			    util_now_ns() < c->connect_deadline_ns)
-				agent_client_schedule_retry(c, util_now_ns());
-			else
-				agent_client_client_fail(c, rc == -EPIPE ? -EPIPE : rc);
-		}
+		if (rc)
+			agent_client_retry_or_fail(c, rc, util_now_ns());
 	}
 	if (c->state != AGENT_CLIENT_CLOSED)
 		agent_client_sock_watch(c);

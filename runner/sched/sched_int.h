@@ -18,7 +18,6 @@
  * this long before it tears the instance down itself. */
 #define SCHED_KILL_GRACE_NS	  (10 * NSEC_PER_SEC)
 #define SCHED_ARTIFACT_TIMEOUT_NS (60 * NSEC_PER_SEC)
-#define SCHED_MAX_BACKOFF_MS	  50
 
 enum watch_kind { W_SIGNAL = 1, W_TIMER, W_AGENT, W_DEATH, W_READY };
 
@@ -32,7 +31,8 @@ struct watch {
 };
 
 /* JOB_HELD: a pooled instance, connected and prepared, waiting for a test
- * slot (sched_start_more promotes it). */
+ * slot (sched_start_more promotes it). The transitions are in
+ * sched_phase.c; only sched_job_set_phase changes a job's phase. */
 enum job_phase { JOB_CONNECTING, JOB_HELD, JOB_RUNNING, JOB_ARTIFACTS, JOB_FINISHED, JOB_REAPING };
 
 struct job {
@@ -46,9 +46,8 @@ struct job {
 	struct backend_instance *inst;
 	struct agent_client *ac;
 	struct watch w_agent, w_death, w_ready;
-	enum job_phase phase;
-	uint64_t connect_deadline, reconnect_at, hard_deadline;
-	unsigned backoff_ms;
+	enum job_phase phase; /* read freely; changed by sched_job_set_phase only */
+	uint64_t connect_deadline, hard_deadline;
 	size_t step;	   /* setup step being run */
 	bool workdir_made; /* setup: the suite's workdir exists (made before step 1) */
 	struct outbuf out, err;
@@ -103,6 +102,17 @@ struct sched {
 	uint64_t setup_ns;
 	struct job *setup_failed;
 };
+
+/* ---- sched_phase.c: the job's state machine ---------------------------- */
+
+/* True when a job may go from `from` to `to` (the table in sched_phase.c). */
+bool sched_phase_legal(enum job_phase from, enum job_phase to);
+const char *sched_phase_name(enum job_phase p);
+/* Moves j to `to`. -EINVAL, phase unchanged, when the transition is not
+ * legal (a late event for a job that has moved on). */
+int sched_job_set_phase(struct job *j, enum job_phase to);
+/* "test 'NAME'" or "the template for 'SUITE'", into buf; returns buf. */
+const char *sched_job_label(const struct job *j, char *buf, size_t len);
 
 /* ---- sched_job.c: watches, timers, environments, agent callbacks, jobs -- */
 

@@ -55,15 +55,6 @@ void sched_job_update_watch(struct job *j)
 	sched_watch_set(j->sc, &j->w_agent, agent_client_fd(j->ac), agent_client_events(j->ac));
 }
 
-static uint64_t min_deadline(uint64_t a, uint64_t b)
-{
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return a < b ? a : b;
-}
-
 void sched_arm_timer(struct sched *sc)
 {
 	uint64_t d = 0;
@@ -71,14 +62,13 @@ void sched_arm_timer(struct sched *sc)
 		struct job *j = &sc->jobs[i];
 		if (!j->used || j->phase == JOB_REAPING)
 			continue;
-		d = min_deadline(d, j->reconnect_at);
-		d = min_deadline(d, j->hard_deadline);
+		d = agent_deadline_min(d, j->hard_deadline);
 		if (j->phase == JOB_CONNECTING)
-			d = min_deadline(d, j->connect_deadline);
+			d = agent_deadline_min(d, j->connect_deadline);
 		if (j->ac)
-			d = min_deadline(d, agent_client_deadline_ns(j->ac));
+			d = agent_deadline_min(d, agent_client_deadline_ns(j->ac));
 		/* while anything runs, wake once a second for live progress */
-		d = min_deadline(d, util_now_ns() + NSEC_PER_SEC);
+		d = agent_deadline_min(d, util_now_ns() + NSEC_PER_SEC);
 	}
 	struct itimerspec its = {0};
 	if (d) {
@@ -198,7 +188,7 @@ void sched_job_env_error(struct job *j, const char *what)
 		j->sc->be->ops->diagnose(j->sc->be, j->inst, hint, sizeof(hint));
 	snprintf(j->msg, sizeof(j->msg), "%s%s%s", what, hint[0] ? "; " : "", hint);
 	j->env_error = true;
-	j->phase = JOB_FINISHED;
+	sched_job_set_phase(j, JOB_FINISHED);
 }
 
 static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *ex)
@@ -208,20 +198,19 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 	if (j->phase == JOB_FINISHED)
 		return;
 	if (j->phase == JOB_ARTIFACTS) {
-		if (artifacts_parse(sb_str(&j->art_out), j->sc->s->tests[j->test].artifacts,
-				    j->sc->s->tests[j->test].n_artifacts, j->art_dir, &j->arts))
-			snprintf(j->msg, sizeof(j->msg), "could not collect artifacts");
-		j->phase = JOB_FINISHED;
+		const struct suite_test *at = &j->sc->s->tests[j->test];
+		artifacts_finish(sb_str(&j->art_out), at->artifacts, at->n_artifacts, j->art_dir,
+				 j->sc->s->artifacts_max, &j->arts, j->msg, sizeof(j->msg));
+		sched_job_set_phase(j, JOB_FINISHED);
 		return;
 	}
 	j->end_ns = util_now_ns();
 	j->ex = *ex;
 	j->have_exit = true;
 	if (ex->how == AGENT_EXIT_LOST) {
-		char what[300];
-		snprintf(what, sizeof(what), "the %s of %s '%s' was lost while it ran (%s)",
-			 j->sc->be->ops->name, j->setup ? "setup step" : "test",
-			 j->setup ? "template" : j->sc->s->tests[j->test].name,
+		char what[400], label[300];
+		snprintf(what, sizeof(what), "the %s of %s was lost while it ran (%s)",
+			 j->sc->be->ops->name, sched_job_label(j, label, sizeof(label)),
 			 strerror(ex->sys_errno ? ex->sys_errno : EPIPE));
 		sched_job_env_error(j, what);
 		return;
@@ -236,7 +225,7 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 			}
 			snprintf(j->msg, sizeof(j->msg), "could not create the workdir %.300s",
 				 j->sc->s->workdir);
-			j->phase = JOB_FINISHED;
+			sched_job_set_phase(j, JOB_FINISHED);
 			return;
 		}
 		j->sc->step_ns[j->step] = j->end_ns - j->start_ns;
@@ -255,15 +244,16 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 			setup_done(j);
 			return;
 		}
-		j->phase = JOB_FINISHED;
+		sched_job_set_phase(j, JOB_FINISHED);
 		return;
 	}
 	const struct suite_test *t = &j->sc->s->tests[j->test];
 	if (t->n_artifacts && ex->how != AGENT_EXIT_LOST) {
-		j->phase = JOB_ARTIFACTS;
+		sched_job_set_phase(j, JOB_ARTIFACTS);
 		char **argv = NULL;
 		const char *cwd = t->cwd ? t->cwd : j->sc->s->workdir;
-		if (artifacts_argv(t->artifacts, t->n_artifacts, cwd, &argv) == 0) {
+		if (artifacts_argv(t->artifacts, t->n_artifacts, cwd, j->sc->s->artifacts_max,
+				   &argv) == 0) {
 			struct agent_exec_req req = {0};
 			static const struct agent_exec_ops ops = {on_output, NULL, on_exit_cb};
 			req.argv = (const char *const *)argv;
@@ -279,7 +269,7 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 		}
 		snprintf(j->msg, sizeof(j->msg), "could not collect artifacts");
 	}
-	j->phase = JOB_FINISHED;
+	sched_job_set_phase(j, JOB_FINISHED);
 }
 
 static const struct agent_exec_ops exec_ops = {on_output, NULL, on_exit_cb};
@@ -291,7 +281,7 @@ static int job_send_exec(struct job *j, struct agent_exec_req *req)
 	uint32_t ch;
 	req->ops = &exec_ops;
 	req->opaque = j;
-	j->phase = JOB_RUNNING;
+	sched_job_set_phase(j, JOB_RUNNING);
 	j->start_ns = util_now_ns();
 	j->start_wall_ns = util_wall_ns();
 	j->hard_deadline =
@@ -389,7 +379,7 @@ static void quiesce_reply(void *opaque, struct agent_client *c, int result,
 		sched_job_env_error(j, what);
 		return;
 	}
-	j->phase = JOB_FINISHED;
+	sched_job_set_phase(j, JOB_FINISHED);
 }
 
 static void setup_done(struct job *j)
@@ -398,10 +388,10 @@ static void setup_done(struct job *j)
 	j->ex.how = AGENT_EXIT_EXITED;
 	j->ex.code = 0;
 	if (!j->sc->be->caps.memory_snapshot) {
-		j->phase = JOB_FINISHED;
+		sched_job_set_phase(j, JOB_FINISHED);
 		return;
 	}
-	j->phase = JOB_RUNNING;
+	sched_job_set_phase(j, JOB_RUNNING);
 	int rc = agent_client_quiesce(j->ac, quiesce_reply, j);
 	if (rc) {
 		char what[200];
@@ -414,22 +404,13 @@ static void setup_done(struct job *j)
 static void after_prep(struct job *j)
 {
 	if (j->held) {
-		j->phase = JOB_HELD;
+		sched_job_set_phase(j, JOB_HELD);
 		return;
 	}
 	if (j->setup && j->sc->s->n_setup == 0)
 		setup_done(j);
 	else
 		job_exec_step(j);
-}
-
-static const char *job_label(const struct job *j, char *buf, size_t len)
-{
-	if (j->setup)
-		snprintf(buf, len, "the template for '%s'", j->sc->s->name);
-	else
-		snprintf(buf, len, "test '%s'", j->sc->s->tests[j->test].name);
-	return buf;
 }
 
 static void prep_reply(void *opaque, struct agent_client *c, int result,
@@ -445,7 +426,7 @@ static void prep_reply(void *opaque, struct agent_client *c, int result,
 	if (result) {
 		char msg[600], label[300];
 		snprintf(msg, sizeof(msg), "the agent of %s failed %s: %s",
-			 job_label(j, label, sizeof(label)), what,
+			 sched_job_label(j, label, sizeof(label)), what,
 			 strerror(result < 0 ? -result : result));
 		sched_job_env_error(j, msg);
 		return;
@@ -505,7 +486,6 @@ static void on_ready(void *opaque, struct agent_client *c)
 	(void)c;
 	if (j->phase != JOB_CONNECTING)
 		return;
-	j->reconnect_at = 0;
 	job_prepare(j);
 }
 
@@ -513,30 +493,15 @@ void sched_on_agent_closed(void *opaque, struct agent_client *c, int err)
 {
 	struct job *j = opaque;
 	(void)c;
-	if (j->phase == JOB_CONNECTING) {
-		/* the agent may not listen yet: retry until the connect deadline */
-		uint64_t now = util_now_ns();
-		if (now < j->connect_deadline && err != -EPROTO) {
-			j->backoff_ms = j->backoff_ms ? j->backoff_ms * 2 : 1;
-			if (j->backoff_ms > SCHED_MAX_BACKOFF_MS)
-				j->backoff_ms = SCHED_MAX_BACKOFF_MS;
-			j->reconnect_at = now + j->backoff_ms * NSEC_PER_MSEC;
-			return;
-		}
-		char what[300];
-		snprintf(what, sizeof(what), "the agent of %s '%s' is unreachable (%s)",
-			 j->setup ? "the template for" : "test",
-			 j->setup ? j->sc->s->name : j->sc->s->tests[j->test].name, strerror(-err));
-		sched_job_env_error(j, what);
+	if (j->phase == JOB_FINISHED)
 		return;
-	}
-	if (j->phase != JOB_FINISHED) {
-		char what[300];
-		snprintf(what, sizeof(what), "lost the agent of %s '%s' (%s)",
-			 j->setup ? "the template for" : "test",
-			 j->setup ? j->sc->s->name : j->sc->s->tests[j->test].name, strerror(-err));
-		sched_job_env_error(j, what);
-	}
+	/* the client retried until the connect deadline (agent_client.h) */
+	char what[400], label[300];
+	snprintf(what, sizeof(what),
+		 j->phase == JOB_CONNECTING ? "the agent of %s is unreachable (%s)"
+					    : "lost the agent of %s (%s)",
+		 sched_job_label(j, label, sizeof(label)), strerror(-err));
+	sched_job_env_error(j, what);
 }
 
 static const struct agent_client_ops client_ops = {on_ready, sched_on_agent_closed, NULL};
@@ -568,6 +533,7 @@ struct job *sched_job_alloc(struct sched *sc)
 			j->w_agent = (struct watch){W_AGENT, j, -1, 0};
 			j->w_death = (struct watch){W_DEATH, j, -1, 0};
 			j->w_ready = (struct watch){W_READY, j, -1, 0};
+			j->phase = JOB_CONNECTING; /* where every job starts */
 			return j;
 		}
 	return NULL;
@@ -610,7 +576,7 @@ bool sched_job_teardown_async(struct job *j)
 	}
 	job_release(j);
 	sc->be->ops->instance_kill(sc->be, j->inst);
-	j->phase = JOB_REAPING;
+	sched_job_set_phase(j, JOB_REAPING);
 	sched_watch_set(sc, &j->w_death, j->inst->death_fd, EPOLLIN);
 	return true;
 }
@@ -647,7 +613,6 @@ void sched_job_start(struct job *j, const char *layer_dir, bool template_mode)
 		util_rm_rf(j->art_dir); /* artifacts are those of the latest attempt */
 		io.artifact_dir = j->art_dir;
 	}
-	j->phase = JOB_CONNECTING;
 	j->connect_deadline = util_now_ns() + (sc->o.connect_timeout_ns ? sc->o.connect_timeout_ns
 									: SCHED_CONNECT_TIMEOUT_NS);
 	int rc = sc->be->ops->instance_start(sc->be, &io, &j->inst, err, sizeof(err));
@@ -655,7 +620,7 @@ void sched_job_start(struct job *j, const char *layer_dir, bool template_mode)
 		j->inst = NULL;
 		snprintf(j->msg, sizeof(j->msg), "%s", err[0] ? err : strerror(-rc));
 		j->env_error = true;
-		j->phase = JOB_FINISHED;
+		sched_job_set_phase(j, JOB_FINISHED);
 		sc->infra_error = true;
 		return;
 	}

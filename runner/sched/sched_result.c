@@ -123,7 +123,7 @@ void sched_stop(struct sched *sc, const char *reason)
 		if (j->used && j->phase != JOB_FINISHED && j->phase != JOB_REAPING) {
 			j->cancelled = true;
 			j->end_ns = util_now_ns();
-			j->phase = JOB_FINISHED;
+			sched_job_set_phase(j, JOB_FINISHED);
 		}
 	}
 }

@@ -51,12 +51,7 @@ static void handle_timers(struct sched *sc)
 			agent_client_tick(j->ac, now);
 		if (j->phase == JOB_FINISHED)
 			continue;
-		if (j->reconnect_at && now >= j->reconnect_at && j->phase == JOB_CONNECTING &&
-		    j->ac) {
-			j->reconnect_at = 0;
-			agent_client_reconnect(j->ac);
-		}
-		if (j->phase == JOB_CONNECTING && now >= j->connect_deadline && !j->reconnect_at &&
+		if (j->phase == JOB_CONNECTING && now >= j->connect_deadline &&
 		    (!j->ac || agent_client_state(j->ac) == AGENT_CLIENT_CLOSED))
 			sched_on_agent_closed(j, j->ac, -ETIMEDOUT);
 		if (j->hard_deadline && now >= j->hard_deadline && j->phase == JOB_RUNNING) {
@@ -64,7 +59,7 @@ static void handle_timers(struct sched *sc)
 			j->have_exit = true;
 			j->ex.how = AGENT_EXIT_TIMED_OUT;
 			j->end_ns = now;
-			j->phase = JOB_FINISHED;
+			sched_job_set_phase(j, JOB_FINISHED);
 		}
 		sched_job_update_watch(j);
 	}
@@ -107,13 +102,11 @@ static int loop_once(struct sched *sc)
 				if (w->job->ac)
 					agent_client_handle(w->job->ac, EPOLLIN);
 				if (w->job->phase != JOB_FINISHED) {
-					char what[300];
+					char what[400], label[300];
 					w->job->died = true;
-					snprintf(what, sizeof(what), "the %s of %s '%s' died",
-						 w->job->sc->be->ops->name,
-						 w->job->setup ? "the template for" : "test",
-						 w->job->setup ? sc->s->name
-							       : sc->s->tests[w->job->test].name);
+					snprintf(what, sizeof(what), "the %s of %s died",
+						 sc->be->ops->name,
+						 sched_job_label(w->job, label, sizeof(label)));
 					sched_job_env_error(w->job, what);
 				}
 			}

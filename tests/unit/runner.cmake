@@ -9,6 +9,8 @@ smol_add_unit_test(sched SOURCES test_sched.c LIBS smolrunner TIMEOUT 120)
 if(TARGET smoltest_agent)
   add_dependencies(test_sched smoltest_agent)
 endif()
+# The job state machine's transition table (sched_phase.c).
+smol_add_unit_test(sched_phase SOURCES test_sched_phase.c LIBS smolrunner)
 smol_add_unit_test(vm_backend SOURCES test_vm_backend.c LIBS smolrunner)
 smol_add_unit_test(runreg SOURCES test_runreg.c LIBS smolrunner)
 smol_add_unit_test(last_failed SOURCES test_last_failed.c LIBS smolrunner)
