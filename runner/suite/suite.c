@@ -3,8 +3,8 @@
  * libyaml's document loader gives a node graph with a start mark (line and
  * column, 0-based) per node; every check below reports at the node it is
  * about and carries on, so one pass reports every problem. Aliases are
- * refused (a node reached twice): they add nothing to a suite and are the
- * classic way to make a YAML walker exponential. */
+ * resolved by libyaml; a document whose aliases make a cycle or expand it
+ * past a bound is refused before the walk (suite_alias.c). */
 #include "suite/suite_int.h"
 #include "util.h"
 
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void free_test(struct suite_test *t)
+void sy_free_test(struct suite_test *t)
 {
 	free(t->name);
 	sy_free_cmd(&t->run);
@@ -59,7 +59,7 @@ void suite_destroy(struct suite *s)
 	free(s->workdir);
 	sy_vec_free(s->cache_inputs, s->n_cache_inputs);
 	for (size_t i = 0; i < s->n_tests; i++)
-		free_test(&s->tests[i]);
+		sy_free_test(&s->tests[i]);
 	free(s->tests);
 	free(s);
 }
@@ -179,9 +179,8 @@ int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 	yaml_parser_delete(&parser);
 
 	p.n_nodes = (size_t)(p.doc.nodes.top - p.doc.nodes.start);
-	p.seen = calloc(p.n_nodes ? p.n_nodes : 1, 1);
 	s = calloc(1, sizeof(*s));
-	if (!p.seen || !s) {
+	if (!s) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -205,8 +204,8 @@ int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 		sy_diag_add(&p, NULL, "the file is empty; a suite needs at least tests:");
 		goto out;
 	}
-	p.seen[0] = 1;
-	sy_parse_top(&p, root, s);
+	if (!sy_check_aliases(&p, 1))
+		sy_parse_top(&p, root, s);
 	if (!s->name) {
 		/* default name: the file name without .yaml/.yml */
 		const char *b = base_name(file);
@@ -231,7 +230,6 @@ int suite_parse(const char *file, const char *dir, const char *buf, size_t len,
 	}
 out:
 	suite_destroy(s);
-	free(p.seen);
 	yaml_document_delete(&p.doc);
 	return rc;
 }

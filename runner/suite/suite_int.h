@@ -16,7 +16,6 @@ struct ps {
 	const char *dir;
 	yaml_document_t doc;
 	struct suite_diag *diag;
-	unsigned char *seen; /* per node: visited once already */
 	size_t n_nodes;
 	int oom;
 };
@@ -25,9 +24,13 @@ struct ps {
  * control bytes; counts every call, keeps the first 1000 lines. */
 void sy_diag_add(struct ps *p, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The node with id, marked visited; NULL (with a diagnostic) when it was
- * visited before, i.e. reached through an alias. */
+/* The node with id (NULL when there is none). An alias gives its anchor's
+ * node again: sy_check_aliases() has bounded what that can cost. */
 yaml_node_t *sy_node(struct ps *p, int id);
+/* Refuses, with one diagnostic, a document whose aliases make a cycle or
+ * expand it past a bound, or that nests too deep (suite_alias.c).
+ * 0 or -EINVAL; p->oom on allocation failure. */
+int sy_check_aliases(struct ps *p, int root_id);
 const char *sy_scalar(const yaml_node_t *n); /* NULL unless a scalar */
 const char *sy_type_name(const yaml_node_t *n);
 bool sy_plain(const yaml_node_t *n);
@@ -61,9 +64,18 @@ int sy_vec_push(struct ps *p, char ***vec, size_t *n, char *s);
 void sy_vec_free(char **v, size_t n);
 void sy_free_cmd(struct suite_cmd *c);
 void sy_free_match(struct suite_match *m);
+/* Frees what t holds (suite.c); t itself is the caller's. */
+void sy_free_test(struct suite_test *t);
+/* Fills the zeroed t with copies of what the template d gives every test
+ * (defaults: and the suite's env): timeout, retries, cwd, expect,
+ * artifacts, tags, env (suite_defaults.c). Sets p->oom when memory runs
+ * out. */
+void sy_test_inherit(struct ps *p, struct suite_test *t, const struct suite_test *d);
 
 typedef void (*key_fn)(struct ps *p, yaml_node_t *v, void *obj);
 
+/* name "x-*" takes every key starting "x-"; fn NULL: the key is accepted
+ * and its value left alone (it may repeat: a place for anchors). */
 struct key_def {
 	const char *name;
 	key_fn fn;

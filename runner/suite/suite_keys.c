@@ -133,19 +133,31 @@ static void ex_exit(struct ps *p, yaml_node_t *v, void *o)
 }
 static void ex_stdout(struct ps *p, yaml_node_t *v, void *o)
 {
-	sy_get_match(p, v, "expect.stdout", &((struct suite_expect *)o)->stdout_match);
+	struct suite_match *m = &((struct suite_expect *)o)->stdout_match;
+	sy_free_match(m);
+	memset(m, 0, sizeof(*m));
+	sy_get_match(p, v, "expect.stdout", m);
 }
 static void ex_stdout_not(struct ps *p, yaml_node_t *v, void *o)
 {
-	sy_get_match(p, v, "expect.stdout_not", &((struct suite_expect *)o)->stdout_not);
+	struct suite_match *m = &((struct suite_expect *)o)->stdout_not;
+	sy_free_match(m);
+	memset(m, 0, sizeof(*m));
+	sy_get_match(p, v, "expect.stdout_not", m);
 }
 static void ex_stderr(struct ps *p, yaml_node_t *v, void *o)
 {
-	sy_get_match(p, v, "expect.stderr", &((struct suite_expect *)o)->stderr_match);
+	struct suite_match *m = &((struct suite_expect *)o)->stderr_match;
+	sy_free_match(m);
+	memset(m, 0, sizeof(*m));
+	sy_get_match(p, v, "expect.stderr", m);
 }
 static void ex_stderr_not(struct ps *p, yaml_node_t *v, void *o)
 {
-	sy_get_match(p, v, "expect.stderr_not", &((struct suite_expect *)o)->stderr_not);
+	struct suite_match *m = &((struct suite_expect *)o)->stderr_not;
+	sy_free_match(m);
+	memset(m, 0, sizeof(*m));
+	sy_get_match(p, v, "expect.stderr_not", m);
 }
 static const struct key_def expect_keys[] = {
     {"exit", ex_exit},	   {"stdout", ex_stdout},	  {"stdout_not", ex_stdout_not},
@@ -155,9 +167,17 @@ static const struct key_def expect_keys[] = {
 /* ---- tests -------------------------------------------------------------- */
 struct test_ctx {
 	struct suite_test *t;
+	const char *where; /* "tests[]" or "defaults", for messages */
 	bool has_run, has_timeout, has_retries;
 	yaml_node_t *name_node;
 };
+
+/* "tests[].key" or "defaults.key" in buf. */
+static const char *key_what(const struct test_ctx *c, const char *key, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s.%s", c->where, key);
+	return buf;
+}
 static void t_name(struct ps *p, yaml_node_t *v, void *o)
 {
 	struct test_ctx *c = o;
@@ -176,13 +196,16 @@ static void t_run(struct ps *p, yaml_node_t *v, void *o)
 static void t_timeout(struct ps *p, yaml_node_t *v, void *o)
 {
 	struct test_ctx *c = o;
-	c->has_timeout = !sy_get_duration(p, v, "tests[].timeout", &c->t->timeout_ns);
+	char w[32];
+	c->has_timeout =
+	    !sy_get_duration(p, v, key_what(c, "timeout", w, sizeof(w)), &c->t->timeout_ns);
 }
 static void t_retries(struct ps *p, yaml_node_t *v, void *o)
 {
 	struct test_ctx *c = o;
 	uint64_t x;
-	if (!sy_get_uint(p, v, "tests[].retries", 0, 100, &x)) {
+	char w[32];
+	if (!sy_get_uint(p, v, key_what(c, "retries", w, sizeof(w)), 0, 100, &x)) {
 		c->t->retries = (unsigned)x;
 		c->has_retries = true;
 	}
@@ -191,11 +214,34 @@ static void t_expect(struct ps *p, yaml_node_t *v, void *o)
 {
 	sy_walk_map(p, v, "expect", expect_keys, &((struct test_ctx *)o)->t->expect);
 }
+/* Appends the strings of v to (vec, n), leaving out those already there
+ * (defaults' entries, or a repeat); the new ones start at the returned
+ * index. */
+static size_t add_strings(struct ps *p, yaml_node_t *v, const char *what, char ***vec, size_t *n)
+{
+	char **raw = NULL;
+	size_t nraw = 0, first = *n;
+	sy_get_strings(p, v, what, &raw, &nraw);
+	for (size_t i = 0; i < nraw; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < *n && !dup; j++)
+			dup = !strcmp((*vec)[j], raw[i]);
+		if (!dup) {
+			sy_vec_push(p, vec, n, raw[i]);
+			raw[i] = NULL;
+		}
+	}
+	sy_vec_free(raw, nraw);
+	return first;
+}
 static void t_artifacts(struct ps *p, yaml_node_t *v, void *o)
 {
-	struct suite_test *t = ((struct test_ctx *)o)->t;
-	sy_get_strings(p, v, "tests[].artifacts", &t->artifacts, &t->n_artifacts);
-	for (size_t i = 0; i < t->n_artifacts; i++)
+	struct test_ctx *c = o;
+	struct suite_test *t = c->t;
+	char w[32];
+	size_t i = add_strings(p, v, key_what(c, "artifacts", w, sizeof(w)), &t->artifacts,
+			       &t->n_artifacts);
+	for (; i < t->n_artifacts; i++)
 		if (!t->artifacts[i][0] || strstr(t->artifacts[i], "..") ||
 		    strchr(t->artifacts[i], '\n') || strchr(t->artifacts[i], '\'')) {
 			sy_diag_add(p, v,
@@ -207,9 +253,11 @@ static void t_artifacts(struct ps *p, yaml_node_t *v, void *o)
 }
 static void t_tags(struct ps *p, yaml_node_t *v, void *o)
 {
-	struct suite_test *t = ((struct test_ctx *)o)->t;
-	sy_get_strings(p, v, "tests[].tags", &t->tags, &t->n_tags);
-	for (size_t i = 0; i < t->n_tags; i++) {
+	struct test_ctx *c = o;
+	struct suite_test *t = c->t;
+	char w[32];
+	size_t i = add_strings(p, v, key_what(c, "tags", w, sizeof(w)), &t->tags, &t->n_tags);
+	for (; i < t->n_tags; i++) {
 		const char *s = t->tags[i];
 		bool ok = *s != '\0';
 		for (; *s; s++)
@@ -241,10 +289,13 @@ static void t_env(struct ps *p, yaml_node_t *v, void *o)
 }
 static void t_cwd(struct ps *p, yaml_node_t *v, void *o)
 {
-	struct suite_test *t = ((struct test_ctx *)o)->t;
-	t->cwd = sy_get_string(p, v, "tests[].cwd");
+	struct test_ctx *c = o;
+	struct suite_test *t = c->t;
+	char w[32];
+	free(t->cwd);
+	t->cwd = sy_get_string(p, v, key_what(c, "cwd", w, sizeof(w)));
 	if (t->cwd && t->cwd[0] != '/')
-		sy_diag_add(p, v, "tests[].cwd must be an absolute path inside the guest");
+		sy_diag_add(p, v, "%s must be an absolute path inside the guest", w);
 }
 static const struct key_def test_keys[] = {
     {"name", t_name},	    {"run", t_run},	  {"timeout", t_timeout},
@@ -252,11 +303,16 @@ static const struct key_def test_keys[] = {
     {"tags", t_tags},	    {"skip", t_skip},	  {"env", t_env},
     {"cwd", t_cwd},	    {NULL, NULL},
 };
+/* What defaults: may set: what tests share, never what names one. */
+static const struct key_def default_keys[] = {
+    {"expect", t_expect},	{"cwd", t_cwd},	  {"timeout", t_timeout}, {"retries", t_retries},
+    {"artifacts", t_artifacts}, {"tags", t_tags}, {"env", t_env},	  {NULL, NULL},
+};
 
 /* ---- top level ---------------------------------------------------------- */
 struct top_ctx {
 	struct suite *s;
-	yaml_node_t *tests_node;
+	yaml_node_t *tests_node, *defaults_node;
 	bool has_timeout, has_retries;
 };
 static void k_name(struct ps *p, yaml_node_t *v, void *o)
@@ -393,6 +449,15 @@ static void k_retries(struct ps *p, yaml_node_t *v, void *o)
 	if (!sy_get_uint(p, v, "retries", 0, 100, &x))
 		((struct top_ctx *)o)->s->retries = (unsigned)x;
 }
+static void k_artifacts_max(struct ps *p, yaml_node_t *v, void *o)
+{
+	uint64_t x;
+	if (!sy_get_size(p, v, "artifacts_max", &x)) {
+		if (x < 1024)
+			sy_diag_add(p, v, "artifacts_max must be at least 1K");
+		((struct top_ctx *)o)->s->artifacts_max = x;
+	}
+}
 static void k_workdir(struct ps *p, yaml_node_t *v, void *o)
 {
 	struct suite *s = ((struct top_ctx *)o)->s;
@@ -430,6 +495,11 @@ static void k_cache(struct ps *p, yaml_node_t *v, void *o)
 {
 	sy_walk_map(p, v, "cache", cache_keys, ((struct top_ctx *)o)->s);
 }
+static void k_defaults(struct ps *p, yaml_node_t *v, void *o)
+{
+	(void)p;
+	((struct top_ctx *)o)->defaults_node = v;
+}
 static void k_tests(struct ps *p, yaml_node_t *v, void *o)
 {
 	((struct top_ctx *)o)->tests_node = v;
@@ -445,10 +515,13 @@ static const struct key_def top_keys[] = {
     {"parallel", k_parallel},
     {"timeout", k_timeout},
     {"retries", k_retries},
+    {"artifacts_max", k_artifacts_max},
     {"workdir", k_workdir},
     {"cache", k_cache},
     {"setup_timeout", k_setup_timeout},
+    {"defaults", k_defaults},
     {"tests", k_tests},
+    {"x-*", NULL}, /* extension keys: where anchors live (docs/suite.md) */
     {NULL, NULL},
 };
 
@@ -457,22 +530,34 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 	struct suite *s = tc->s;
 	yaml_node_t *v = tc->tests_node;
 	size_t n;
+	/* defaults: parsed once into a template each test starts from */
+	struct suite_test tmpl = {0};
+	struct test_ctx dc = {.t = &tmpl, .where = "defaults"};
+	for (size_t i = 0; i < s->n_env; i++)
+		sy_vec_push(p, &tmpl.env, &tmpl.n_env, sy_dup_or_oom(p, s->env[i]));
+	if (tc->defaults_node)
+		sy_walk_map(p, tc->defaults_node, "defaults", default_keys, &dc);
+	if (!dc.has_timeout)
+		tmpl.timeout_ns = s->timeout_ns;
+	if (!dc.has_retries)
+		tmpl.retries = s->retries;
 	s->tests = sy_seq_calloc(p, v, "tests must be a list", "tests", sizeof(*s->tests),
 				 SUITE_MAX_TESTS, &n);
 	if (!s->tests)
-		return;
+		goto out;
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *c = sy_node(p, *it);
 		if (!c)
 			continue;
 		struct suite_test *t = &s->tests[s->n_tests++];
+		/* the suite env and defaults come first; the test's own keys
+		 * override them (lists are added to) */
+		sy_test_inherit(p, t, &tmpl);
 		t->line = (unsigned)c->start_mark.line + 1;
 		t->column = (unsigned)c->start_mark.column + 1;
-		struct test_ctx ct = {.t = t};
-		/* the suite env comes first; the test's own entries override it */
-		for (size_t i = 0; i < s->n_env; i++)
-			sy_vec_push(p, &t->env, &t->n_env, sy_dup_or_oom(p, s->env[i]));
+		struct test_ctx ct = {
+		    .t = t, .where = "tests[]", .has_timeout = true, .has_retries = true};
 		sy_walk_map(p, c, "a test", test_keys, &ct);
 		if (c->type != YAML_MAPPING_NODE)
 			continue;
@@ -480,10 +565,6 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 			sy_diag_add(p, c, "a test needs name:");
 		if (!ct.has_run && !t->skip)
 			sy_diag_add(p, c, "test '%s' needs run:", t->name ? t->name : "?");
-		if (!ct.has_timeout)
-			t->timeout_ns = s->timeout_ns;
-		if (!ct.has_retries)
-			t->retries = s->retries;
 		for (size_t j = 0; t->name && j + 1 < s->n_tests; j++)
 			if (s->tests[j].name && !strcmp(s->tests[j].name, t->name))
 				sy_diag_add(p, ct.name_node,
@@ -492,6 +573,8 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 	}
 	if (s->n_tests == 0)
 		sy_diag_add(p, v, "tests is empty; a suite needs at least one test");
+out:
+	sy_free_test(&tmpl);
 }
 
 void sy_parse_top(struct ps *p, yaml_node_t *root, struct suite *s)

@@ -1,7 +1,6 @@
 /* suite_yaml: typed accessors over libyaml nodes for the suite parser
- * (suite_int.h). Aliases are refused (a node reached twice): they add
- * nothing to a suite and are the classic way to make a YAML walker
- * exponential. */
+ * (suite_int.h). Aliases reach their anchor's node again; what that can cost
+ * is bounded before the walk (suite_alias.c). */
 #include "suite/suite_int.h"
 #include "suite/suggest.h"
 #include "util.h"
@@ -57,20 +56,7 @@ void sy_diag_add(struct ps *p, const yaml_node_t *n, const char *fmt, ...)
 
 yaml_node_t *sy_node(struct ps *p, int id)
 {
-	yaml_node_t *n = yaml_document_get_node(&p->doc, id);
-	if (!n)
-		return NULL;
-	size_t idx = (size_t)(id - 1);
-	if (idx < p->n_nodes) {
-		if (p->seen[idx]) {
-			sy_diag_add(p, n,
-				    "YAML aliases (*name) are not supported in suites; write the "
-				    "value out");
-			return NULL;
-		}
-		p->seen[idx] = 1;
-	}
-	return n;
+	return yaml_document_get_node(&p->doc, id);
 }
 
 const char *sy_scalar(const yaml_node_t *n)
@@ -386,8 +372,95 @@ void sy_free_match(struct suite_match *m)
 	free(m->pattern);
 }
 
+/* A key table's name is the key, or ends in '*' to take every key it
+ * starts ("x-*"). */
+static bool key_matches(const char *name, const char *key)
+{
+	size_t n = strlen(name);
+	if (n && name[n - 1] == '*')
+		return !strncmp(name, key, n - 1);
+	return !strcmp(name, key);
+}
+
+static bool is_merge_key(const yaml_node_t *k)
+{
+	const char *ks = sy_scalar(k);
+	return ks && sy_plain(k) && !strcmp(ks, "<<");
+}
+
+/* The pairs of mapping n. A merged mapping (merged: reached through a
+ * "<<" key, YAML's merge key) gives only keys not already set: the keys
+ * written in a mapping come before what it merges, and of the mappings
+ * "<<: [*a, *b]" lists, a's keys win over b's. */
+static void walk_pairs(struct ps *p, yaml_node_t *n, const char *what, const struct key_def *keys,
+		       void *obj, unsigned long long *seen, bool merged)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+		     pr < n->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = sy_node(p, pr->key), *v = sy_node(p, pr->value);
+			if (!k || !v || is_merge_key(k) != (pass == 1))
+				continue;
+			if (pass == 1) {
+				yaml_node_item_t one = pr->value, *it = &one, *end = &one + 1;
+				if (v->type == YAML_SEQUENCE_NODE) {
+					it = v->data.sequence.items.start;
+					end = v->data.sequence.items.top;
+				}
+				for (; it < end; it++) {
+					yaml_node_t *m = sy_node(p, *it);
+					if (m && m->type == YAML_MAPPING_NODE)
+						walk_pairs(p, m, what, keys, obj, seen, true);
+					else if (m)
+						sy_diag_add(
+						    p, m,
+						    "%s: '<<' merges a mapping or a list of "
+						    "mappings (<<: *name), not %s",
+						    what, sy_type_name(m));
+				}
+				continue;
+			}
+			const char *ks = sy_scalar(k);
+			if (!ks) {
+				sy_diag_add(p, k, "%s: keys must be plain strings, not %s", what,
+					    sy_type_name(k));
+				continue;
+			}
+			size_t i;
+			for (i = 0; keys[i].name; i++)
+				if (key_matches(keys[i].name, ks))
+					break;
+			if (!keys[i].name) {
+				const char *near = suggest_closest(ks, keys, sizeof(keys[0]));
+				if (near) {
+					sy_diag_add(p, k,
+						    "unknown key '%s' in %s: did you mean '%s'?",
+						    ks, what, near);
+					continue;
+				}
+				struct strbuf known = {0};
+				for (size_t j = 0; keys[j].name; j++)
+					sb_printf(&known, "%s%s", j ? ", " : "", keys[j].name);
+				sy_diag_add(p, k, "unknown key '%s' in %s (known: %s)", ks, what,
+					    sb_str(&known));
+				sb_release(&known);
+				continue;
+			}
+			if (!keys[i].fn)
+				continue; /* a place for anchors: "x-name: &name ..." */
+			if (*seen & (1ull << i)) {
+				if (!merged)
+					sy_diag_add(p, k, "key '%s' appears twice in %s", ks, what);
+				continue;
+			}
+			*seen |= 1ull << i;
+			keys[i].fn(p, v, obj);
+		}
+	}
+}
+
 /* Walks a mapping, dispatching known keys and reporting unknown or repeated
- * ones. */
+ * ones; "<<: *name" merges the keys of another mapping (walk_pairs). */
 void sy_walk_map(struct ps *p, yaml_node_t *n, const char *what, const struct key_def *keys,
 		 void *obj)
 {
@@ -396,42 +469,7 @@ void sy_walk_map(struct ps *p, yaml_node_t *n, const char *what, const struct ke
 		return;
 	}
 	unsigned long long seen = 0;
-	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
-	     pr++) {
-		yaml_node_t *k = sy_node(p, pr->key), *v = sy_node(p, pr->value);
-		if (!k || !v)
-			continue;
-		const char *ks = sy_scalar(k);
-		if (!ks) {
-			sy_diag_add(p, k, "%s: keys must be plain strings, not %s", what,
-				    sy_type_name(k));
-			continue;
-		}
-		size_t i;
-		for (i = 0; keys[i].name; i++)
-			if (!strcmp(keys[i].name, ks))
-				break;
-		if (!keys[i].name) {
-			struct strbuf known = {0};
-			for (size_t j = 0; keys[j].name; j++)
-				sb_printf(&known, "%s%s", j ? ", " : "", keys[j].name);
-			const char *near = suggest_closest(ks, keys, sizeof(keys[0]));
-			if (near)
-				sy_diag_add(p, k, "unknown key '%s' in %s: did you mean '%s'?", ks,
-					    what, near);
-			else
-				sy_diag_add(p, k, "unknown key '%s' in %s (known: %s)", ks, what,
-					    sb_str(&known));
-			sb_release(&known);
-			continue;
-		}
-		if (seen & (1ull << i)) {
-			sy_diag_add(p, k, "key '%s' appears twice in %s", ks, what);
-			continue;
-		}
-		seen |= 1ull << i;
-		keys[i].fn(p, v, obj);
-	}
+	walk_pairs(p, n, what, keys, obj, &seen, false);
 }
 
 /* Resolves a host path against the suite's directory. */

@@ -36,6 +36,16 @@ static char *parse_bad(const char *text, unsigned *count)
 	return out;
 }
 
+/* text must fail with exactly count diagnostics, one of them holding want. */
+static void bad_with(const char *text, unsigned count, const char *want)
+{
+	unsigned n = 0;
+	char *d = parse_bad(text, &n);
+	ck_assert_msg(n == count, "%u diagnostics, not %u: %s", n, count, d);
+	ck_assert_msg(strstr(d, want), "'%s' not in: %s", want, d);
+	free(d);
+}
+
 START_TEST(full_suite)
 {
 	struct suite *s =
@@ -109,6 +119,134 @@ START_TEST(defaults)
 	ck_assert_int_eq(s->tests[0].expect.exit, 0);
 	ck_assert(s->cache_enabled);
 	suite_destroy(s);
+}
+END_TEST
+
+/* defaults: a test's own value replaces a default; tags and artifacts add to
+ * the defaults'; env entries override the suite's and defaults' by name. */
+START_TEST(test_defaults)
+{
+	struct suite *s = parse_ok("env: { A: suite, B: suite }\n"
+				   "timeout: 30s\n"
+				   "defaults:\n"
+				   "  timeout: 5s\n"
+				   "  retries: 2\n"
+				   "  cwd: /build\n"
+				   "  expect: { exit: 3, stderr_not: \"/ERROR/\" }\n"
+				   "  tags: [ctest, slow]\n"
+				   "  artifacts: [\"*.log\"]\n"
+				   "  env: { B: defaults, C: defaults }\n"
+				   "tests:\n"
+				   "  - { name: plain, run: \"true\" }\n"
+				   "  - name: own\n"
+				   "    run: \"true\"\n"
+				   "    timeout: 1m\n"
+				   "    retries: 0\n"
+				   "    cwd: /other\n"
+				   "    expect: { exit: 0, stdout: ok, stderr_not: WARN }\n"
+				   "    tags: [fast, ctest]\n"
+				   "    artifacts: [out.xml]\n"
+				   "    env: { C: test }\n");
+	const struct suite_test *a = &s->tests[0], *b = &s->tests[1];
+	ck_assert_uint_eq(a->timeout_ns, 5 * NSEC_PER_SEC);
+	ck_assert_uint_eq(a->retries, 2);
+	ck_assert_str_eq(a->cwd, "/build");
+	ck_assert_int_eq(a->expect.exit, 3);
+	ck_assert_str_eq(a->expect.stderr_not.pattern, "ERROR");
+	ck_assert_uint_eq(a->expect.stderr_not.line, 7);
+	ck_assert_ptr_null(a->expect.stdout_match.text);
+	ck_assert_uint_eq(a->n_tags, 2);
+	ck_assert_str_eq(a->tags[1], "slow");
+	ck_assert_uint_eq(a->n_artifacts, 1);
+	ck_assert_uint_eq(a->n_env, 4); /* A, B, B, C: later entries win */
+	ck_assert_str_eq(a->env[2], "B=defaults");
+
+	ck_assert_uint_eq(b->timeout_ns, 60 * NSEC_PER_SEC);
+	ck_assert_uint_eq(b->retries, 0);
+	ck_assert_str_eq(b->cwd, "/other");
+	ck_assert_int_eq(b->expect.exit, 0);
+	ck_assert_str_eq(b->expect.stdout_match.text, "ok");
+	ck_assert_str_eq(b->expect.stderr_not.text, "WARN");
+	ck_assert_uint_eq(b->n_tags, 3); /* ctest, slow, fast: no repeat */
+	ck_assert_str_eq(b->tags[2], "fast");
+	ck_assert_uint_eq(b->n_artifacts, 2);
+	ck_assert_str_eq(b->env[b->n_env - 1], "C=test");
+	suite_destroy(s);
+
+	/* without defaults: the suite's timeout and retries */
+	s = parse_ok("timeout: 7s\nretries: 1\ntests: [ { name: a, run: x } ]\n");
+	ck_assert_uint_eq(s->tests[0].timeout_ns, 7 * NSEC_PER_SEC);
+	ck_assert_uint_eq(s->tests[0].retries, 1);
+	suite_destroy(s);
+
+	/* a problem in defaults is reported once, at its line, as defaults.x */
+	unsigned n = 0;
+	char *d = parse_bad("defaults:\n  timeout: soon\n  name: x\n  cwd: rel\n"
+			    "tests: [ { name: a, run: x }, { name: b, run: x } ]\n",
+			    &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:2:12: defaults.timeout must be"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:3:3: unknown key 'name' in defaults"));
+	ck_assert_ptr_nonnull(strstr(d, "t.yaml:4:8: defaults.cwd must be an absolute"));
+	free(d);
+	bad_with("defaults: [x]\ntests: [ { name: a, run: x } ]\n", 1,
+		 "defaults must be a mapping");
+}
+END_TEST
+
+/* Anchors and aliases repeat values, and "<<: *name" merges a mapping; a
+ * cycle, a billion laughs and deep nesting are one clear error each. */
+START_TEST(aliases)
+{
+	struct suite *s = parse_ok("x-common: &common\n"
+				   "  run: make check\n"
+				   "  timeout: 9s\n"
+				   "  tags: &tags [a, b]\n"
+				   "tests:\n"
+				   "  - { <<: *common, name: one }\n"
+				   "  - { <<: *common, name: two, timeout: 1s, tags: *tags }\n"
+				   "  - name: three\n"
+				   "    <<: [ { run: first }, *common ]\n");
+	ck_assert_uint_eq(s->n_tests, 3);
+	ck_assert_str_eq(s->tests[0].run.argv[0], "make check");
+	ck_assert_uint_eq(s->tests[0].timeout_ns, 9 * NSEC_PER_SEC);
+	ck_assert_uint_eq(s->tests[1].timeout_ns, 1 * NSEC_PER_SEC);
+	ck_assert_uint_eq(s->tests[1].n_tags, 2);
+	ck_assert_str_eq(s->tests[2].run.argv[0], "first"); /* the earlier merge wins */
+	ck_assert_uint_eq(s->tests[2].timeout_ns, 9 * NSEC_PER_SEC);
+	suite_destroy(s);
+
+	/* a node that holds an alias to itself */
+	bad_with("a: &x [1, *x]\ntests: *x\n", 1,
+		 "t.yaml:1:4: this node contains an alias to itself");
+	bad_with("tests:\n  - &t { name: a, run: x, <<: *t }\n", 1, "an alias to itself");
+
+	/* billion laughs: 10^9 nodes from a few hundred bytes */
+	struct strbuf b = {0};
+	sb_append_str(&b, "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+	for (int i = 1; i < 10; i++)
+		sb_printf(
+		    &b, "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n",
+		    i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+	sb_append_str(&b, "tests: [ { name: a, run: x, tags: *l9 } ]\n");
+	bad_with(sb_str(&b), 1, "aliases expand this value to more than 1000");
+	sb_release(&b);
+
+	/* deep nesting */
+	sb_append_str(&b, "x: ");
+	for (int i = 0; i < 100; i++)
+		sb_append_char(&b, '[');
+	for (int i = 0; i < 100; i++)
+		sb_append_char(&b, ']');
+	sb_append_str(&b, "\ntests: [ { name: a, run: x } ]\n");
+	bad_with(sb_str(&b), 1, "values nest deeper than 64 levels");
+	sb_release(&b);
+
+	/* a merge of something that is not a mapping; an unknown key merged in */
+	const char *merges = "tests:\n  - { name: a, run: x, <<: 3 }\n"
+			     "  - { name: b, run: x, <<: { colour: red } }\n";
+	bad_with(merges, 2, "'<<' merges a mapping or a list of mappings");
+	bad_with(merges, 2, "unknown key 'colour' in a test");
 }
 END_TEST
 
@@ -201,7 +339,7 @@ START_TEST(hostile_input)
 	    "tests: [\n",					 /* syntax */
 	    "- a\n- b\n",					 /* top level not a mapping */
 	    "tests: []\n",					 /* no tests */
-	    "a: &x [1]\nb: *x\ntests: []\n",			 /* alias */
+	    "a: &x [1]\nb: *x\ntests: []\n",			 /* unknown key via an alias */
 	    "tests: [ { name: \"a\\0b\", run: x } ]\n",		 /* NUL in a string */
 	    "tests: [ { name: ../etc, run: x } ]\n",		 /* path-like name */
 	    "tests: [ { name: ok, run: x } ]\n---\ntests: []\n", /* two documents */
@@ -335,6 +473,8 @@ int main(void)
 	TCase *tc = tcase_create("parse");
 	tcase_add_test(tc, full_suite);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, aliases);
 	tcase_add_test(tc, all_errors_together);
 	tcase_add_test(tc, wrong_types);
 	tcase_add_test(tc, hostile_input);
