@@ -378,6 +378,15 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 		if (!rc && rec->n_artifacts && rec->status != RESULT_SKIP &&
 		    any_missing_artifact(rec))
 			rc = sb_append_str(&c->line, " matched nothing");
+		/* a pass that says more ("passed; artifact ... not collected") */
+		else if (!rc && rec->status == RESULT_PASS && rec->message &&
+			 !strncmp(rec->message, "passed; ", 8)) {
+			rc = sb_printf(&c->line, "\n  warning: %s", paint(c, C_YELLOW));
+			if (!rc)
+				rc = put_clean(c, rec->message + 8, 0);
+			if (!rc)
+				rc = sb_append_str(&c->line, paint(c, C_RESET));
+		}
 		if (!rc)
 			rc = sb_append_char(&c->line, '\n');
 		if (!rc && c->o.verbosity > 0 && rec->final && !failed)

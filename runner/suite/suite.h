@@ -75,6 +75,8 @@ struct suite_test {
 	char **env; /* "KEY=VALUE", the suite env plus the test's own */
 	size_t n_env;
 	char *cwd; /* inside the guest; NULL: the suite's workdir */
+	bool leak_fail; /* `leak: fail`: processes left running fail the test
+			 * (default `warn`: it passes as LEAK) */
 };
 
 struct suite_vm {
@@ -112,6 +114,7 @@ struct suite {
 	uint64_t timeout_ns;	   /* default per test */
 	uint64_t setup_timeout_ns; /* per setup step, default 10 min */
 	unsigned retries;
+	uint64_t artifacts_max; /* bytes a test's artifacts may hold, 0: 1 GiB */
 	struct suite_test *tests;
 	size_t n_tests;
 };

@@ -128,8 +128,9 @@ START_TEST(artifacts_output)
 			  "F\tnot-a-glob\tx\n"	       /* unknown glob: ignored */
 			  "F\ttest.log\t../../etc/x\n" /* '..': ignored */
 			  "M\tmissing-*.xml\n";
-	ck_assert_int_eq(artifacts_parse(out, globs, 3, "/art/t", &r), 0);
+	ck_assert_int_eq(artifacts_parse(out, globs, 3, "/art/t", 0, &r), 0);
 	ck_assert_uint_eq(r.n, 4);
+	ck_assert_uint_eq(r.n_refused, 0);
 	ck_assert_str_eq(r.items[0].host_path, "/art/t/out/a.txt");
 	ck_assert_str_eq(r.items[1].host_path, "/art/t/out/b.txt");
 	ck_assert_str_eq(r.items[2].pattern, "missing-*.xml");
@@ -140,12 +141,69 @@ START_TEST(artifacts_output)
 	ck_assert_uint_eq(r.n_missing, 2);
 	artifacts_result_release(&r);
 	char **argv = NULL;
-	ck_assert_int_eq(artifacts_argv(globs, 3, "/work", &argv), 0);
+	ck_assert_int_eq(artifacts_argv(globs, 3, "/work", 0, &argv), 0);
 	ck_assert_str_eq(argv[0], "/bin/sh");
 	ck_assert_str_eq(argv[4], "/work");
-	ck_assert_str_eq(argv[7], "missing-*.xml");
-	ck_assert_ptr_null(argv[8]);
+	ck_assert_str_eq(argv[5], "1048576"); /* artifacts_max's default, in KiB */
+	ck_assert_str_eq(argv[8], "missing-*.xml");
+	ck_assert_ptr_null(argv[9]);
 	artifacts_argv_free(argv);
+}
+END_TEST
+
+/* artifacts_max: the script's refusals ("B" lines, hostile: bad sizes,
+ * control characters) and the host's own measure of the directory. */
+START_TEST(artifacts_limit)
+{
+	char *globs[] = {"big.bin", "x*", NULL};
+	struct artifacts_result r;
+	char msg[512] = "";
+	const char *out = "B\tbig.bin\t2048\tbig\033[2J.bin\n"
+			  "B\tx*\t12a\txa\n"  /* size not a number: no message */
+			  "B\tx*\t5\t../x\n"; /* '..': ignored */
+	ck_assert_int_eq(artifacts_parse(out, globs, 2, "/art/t", 1024 * 1024, &r), 0);
+	ck_assert_uint_eq(r.n_refused, 1);
+	ck_assert_ptr_nonnull(strstr(r.refused, "artifact 'big?[2J.bin' (2048 KiB) not collected"));
+	ck_assert_ptr_nonnull(strstr(r.refused, "artifacts_max (1024 KiB)"));
+	/* a refused glob is not missing; the glob whose lines were bad is */
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_str_eq(r.items[0].pattern, "x*");
+	artifacts_result_release(&r);
+
+	/* the host measures what the share holds, whatever the script said */
+	char dir[] = "/tmp/smol-art-XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub/f", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	static const char kib[1024] = {1};
+	for (int i = 0; i < 64; i++)
+		ck_assert_uint_eq(fwrite(kib, 1, sizeof(kib), f), sizeof(kib));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/loop", dir);
+	ck_assert_int_eq(symlink(".", path), 0); /* not followed */
+	uint64_t used = 0;
+	ck_assert_int_eq(artifacts_dir_usage(dir, &used), 0);
+	ck_assert_uint_ge(used, 64 * 1024);
+	ck_assert_uint_lt(used, 1024 * 1024);
+	const char *ok = "F\tx*\tsub/f\n";
+	ck_assert_int_eq(artifacts_finish(ok, globs + 1, 1, dir, 1024 * 1024, &r, msg, sizeof(msg)),
+			 0);
+	ck_assert_str_eq(msg, "");
+	ck_assert_uint_eq(r.n_missing, 0);
+	artifacts_result_release(&r);
+	ck_assert_int_eq(artifacts_finish(ok, globs + 1, 1, dir, 16 * 1024, &r, msg, sizeof(msg)),
+			 0);
+	ck_assert_ptr_nonnull(strstr(msg, "artifacts removed"));
+	ck_assert_ptr_nonnull(strstr(msg, "over artifacts_max (16 KiB)"));
+	ck_assert_uint_eq(r.n_missing, 1);
+	ck_assert_ptr_null(r.items[0].host_path);
+	artifacts_result_release(&r);
+	ck_assert_int_eq(access(dir, F_OK), -1);
+	ck_assert_int_eq(artifacts_dir_usage(dir, &used), 0); /* gone: 0 bytes */
+	ck_assert_uint_eq(used, 0);
 }
 END_TEST
 
@@ -346,6 +404,7 @@ int main(void)
 	tcase_add_test(tc, expect_classify);
 	tcase_add_test(tc, expect_across_head_and_tail);
 	tcase_add_test(tc, artifacts_output);
+	tcase_add_test(tc, artifacts_limit);
 	tcase_add_test(tc, cache_roundtrip);
 	tcase_add_test(tc, cache_key_inputs);
 	tcase_add_test(tc, options);
