@@ -75,6 +75,8 @@ struct strbuf;
 struct vmm_err;
 int vfs_save_state(const struct vfs *fs, struct strbuf *out);
 int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, struct vmm_err *err);
+/* vfs_restore_state's validation alone; changes nothing. */
+int vfs_check_state(const struct vfs *fs, const void *blob, size_t len, struct vmm_err *err);
 
 /* Back to the state right after vfs_create (the device was reset): every
  * node but the root and every handle closed, INIT needed again. */

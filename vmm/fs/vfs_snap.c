@@ -180,16 +180,22 @@ static int validate(const struct vfs *fs, const uint8_t *p, size_t len, struct v
 	return 0;
 }
 
+int vfs_check_state(const struct vfs *fs, const void *blob, size_t len, struct vmm_err *err)
+{
+	int rc = validate(fs, blob, len, err);
+	if (!rc && (fs->nodes_live != 1 || fs->fhs_live != 0))
+		return bad(err, "restore needs a fresh share");
+	return rc;
+}
+
 int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, struct vmm_err *err)
 {
 	struct snap_dec d;
 	struct snap_head h;
 	char path[PATH_MAX];
-	int rc = validate(fs, blob, len, err);
+	int rc = vfs_check_state(fs, blob, len, err);
 	if (rc)
 		return rc;
-	if (fs->nodes_live != 1 || fs->fhs_live != 0)
-		return bad(err, "restore needs a fresh share");
 	snap_dec_init(&d, blob, len);
 	dec_head(&d, &h);
 	int root = fs->nodes[FUSE_ROOT_ID].fd;

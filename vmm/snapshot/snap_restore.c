@@ -282,6 +282,27 @@ static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct vm
 	return 0;
 }
 
+/* "<file>: section dev.<kind>.<i>: " in front of a device's reason. */
+static int dev_fail(const struct loaded *l, unsigned i, int rc, struct vmm_err *err)
+{
+	char where[VMM_ERR_MAX];
+	snprintf(where, sizeof(where), "%s: section %s", l->f->path, l->dev[i]->name);
+	return vmm_err_prefix(err, rc, where);
+}
+
+/* Every device blob, transport and device part, checked against the
+ * device it will go to before any state is applied: a corrupt or foreign
+ * blob fails the restore before KVM has seen a vCPU register. */
+static int check_devices(const struct loaded *l, struct vm *vm, struct vmm_err *err)
+{
+	for (unsigned i = 0; i < l->ndev; i++) {
+		int rc = vmmio_restore_check(vm_virtio(vm, i), l->dev_blob[i], l->dev_len[i], err);
+		if (rc)
+			return dev_fail(l, i, rc, err);
+	}
+	return 0;
+}
+
 /* Replaces the VM's fresh (empty, never touched) memfd RAM with a private
  * mapping of the snapshot's memory section at the same host address, so
  * the KVM memory slots stay valid and guest pages come from the page cache
@@ -334,11 +355,8 @@ static int apply_state(const struct loaded *l, struct vm *vm, struct vmm_err *er
 	}
 	for (unsigned i = 0; i < l->ndev; i++) {
 		rc = vmmio_restore(vm_virtio(vm, i), l->dev_blob[i], l->dev_len[i], err);
-		if (rc) {
-			char where[VMM_ERR_MAX];
-			snprintf(where, sizeof(where), "%s: section %s", path, l->dev[i]->name);
-			return vmm_err_prefix(err, rc, where);
-		}
+		if (rc)
+			return dev_fail(l, i, rc, err);
 	}
 	return 0;
 }
@@ -400,6 +418,8 @@ int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 		goto fail;
 	}
 	rc = check_host_and_shape(&l, vm, err);
+	if (!rc)
+		rc = check_devices(&l, vm, err);
 	if (!rc)
 		rc = map_memory(&l, vm, err);
 	t.created_ns = util_now_ns();

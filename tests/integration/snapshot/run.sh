@@ -227,6 +227,14 @@ grep -q "probe: counter 2" fv.txt || fail "share+vsock restore did not continue"
 ok "devices matched to the snapshot's order"
 expect_err "restore without the saved vsock device" "virtio devices" $SMOLVM restore vs.smolsnap
 expect_err "restore with a device the snapshot lacks" "virtio devices" $SMOLVM restore s.smolsnap --vsock 3,x.sock
+# A device blob whose checksums hold but whose contents do not: refused by
+# the check pass over every device before any vCPU or irqchip state is set.
+cp vs.smolsnap vc.smolsnap && $TOOL corrupt-dev vc.smolsnap dev.vsock.1 device || fail "corrupt-dev device"
+expect_err "corrupt vsock device blob" "section dev.vsock.1: virtio-vsock at 0x[0-9a-f]*: dev.vsock state version 238" \
+	$SMOLVM restore vc.smolsnap --vsock 3,vc.sock
+cp vs.smolsnap vt.smolsnap && $TOOL corrupt-dev vt.smolsnap dev.rng.0 transport || fail "corrupt-dev transport"
+expect_err "corrupt rng transport blob" "section dev.rng.0: virtio-rng at 0x[0-9a-f]*: bad magic" \
+	$SMOLVM restore vt.smolsnap --vsock 3,vt.sock
 
 if [ $fails -ne 0 ]; then
 	echo "$fails failure(s)"

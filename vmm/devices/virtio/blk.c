@@ -103,10 +103,16 @@ static int ops_save(void *dev, struct strbuf *out)
 	return vblk_state_save(d->capacity, d->read_only, out);
 }
 
+static int ops_check(const void *dev, const void *blob, size_t len, struct vmm_err *err)
+{
+	const struct vblk_dev *d = dev;
+	return vblk_state_check(blob, len, d->capacity, d->read_only, err);
+}
+
+/* Nothing to apply: the disk is the state, and it was checked. */
 static int ops_restore(void *dev, const void *blob, size_t len, struct vmm_err *err)
 {
-	struct vblk_dev *d = dev;
-	return vblk_state_check(blob, len, d->capacity, d->read_only, err);
+	return ops_check(dev, blob, len, err);
 }
 
 static void ops_destroy(void *dev)
@@ -129,6 +135,7 @@ static const struct virtio_device_ops vblk_ops = {
     .queue_notify = ops_notify,
     .save = ops_save,
     .restore = ops_restore,
+    .check = ops_check,
     .destroy = ops_destroy,
 };
 

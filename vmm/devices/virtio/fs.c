@@ -61,6 +61,11 @@ static int ops_restore(void *dev, const void *blob, size_t len, struct vmm_err *
 	return vfsdev_restore(dev, blob, len, err);
 }
 
+static int ops_check(const void *dev, const void *blob, size_t len, struct vmm_err *err)
+{
+	return vfsdev_check(dev, blob, len, err);
+}
+
 static void ops_destroy(void *dev)
 {
 	vfsdev_destroy(dev);
@@ -80,6 +85,7 @@ static const struct virtio_device_ops vfsdev_ops = {
     .queue_notify = ops_notify,
     .save = ops_save,
     .restore = ops_restore,
+    .check = ops_check,
     .destroy = ops_destroy,
 };
 

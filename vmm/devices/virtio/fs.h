@@ -42,5 +42,7 @@ struct strbuf;
 struct vmm_err;
 int vfsdev_save(const struct vfsdev *d, struct strbuf *out);
 int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len, struct vmm_err *err);
+/* vfsdev_restore's checks only; changes nothing. */
+int vfsdev_check(const struct vfsdev *d, const void *blob, size_t len, struct vmm_err *err);
 
 #endif

@@ -140,7 +140,9 @@ int vfsdev_save(const struct vfsdev *d, struct strbuf *out)
 	return rc ? rc : vfs_save_state(d->fs, out);
 }
 
-int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len, struct vmm_err *err)
+/* Checks the header and the share; *out is left at the vfs part. */
+static int check_head(const struct vfsdev *d, const void *blob, size_t len, struct snap_dec *out,
+		      struct vmm_err *err)
 {
 	struct snap_dec dec;
 	if (len < VFSDEV_SNAP_HDR_BYTES)
@@ -158,11 +160,33 @@ int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len, struct vmm_er
 				"--share tags and ro flags",
 				(const char *)tag, read_only ? " (ro)" : "",
 				(const char *)d->cfg.tag, d->read_only ? " (ro)" : "");
-	int rc = vfs_restore_state(d->fs, tag + VFSDEV_TAG_MAX, snap_dec_left(&dec), err);
-	if (rc) {
-		char where[64];
-		snprintf(where, sizeof(where), "share '%.36s'", (const char *)d->cfg.tag);
-		return vmm_err_prefix(err, rc, where);
-	}
+	*out = dec;
 	return 0;
+}
+
+static int share_fail(const struct vfsdev *d, struct vmm_err *err, int rc)
+{
+	char where[64];
+	snprintf(where, sizeof(where), "share '%.36s'", (const char *)d->cfg.tag);
+	return vmm_err_prefix(err, rc, where);
+}
+
+int vfsdev_check(const struct vfsdev *d, const void *blob, size_t len, struct vmm_err *err)
+{
+	struct snap_dec dec;
+	int rc = check_head(d, blob, len, &dec, err);
+	if (rc)
+		return rc;
+	rc = vfs_check_state(d->fs, dec.p + dec.off, snap_dec_left(&dec), err);
+	return rc ? share_fail(d, err, rc) : 0;
+}
+
+int vfsdev_restore(struct vfsdev *d, const void *blob, size_t len, struct vmm_err *err)
+{
+	struct snap_dec dec;
+	int rc = check_head(d, blob, len, &dec, err);
+	if (rc)
+		return rc;
+	rc = vfs_restore_state(d->fs, dec.p + dec.off, snap_dec_left(&dec), err);
+	return rc ? share_fail(d, err, rc) : 0;
 }

@@ -558,9 +558,20 @@ static int restore_fail(const struct vmmio *t, struct vmm_err *err, const char *
 			(unsigned long long)t->base, what);
 }
 
-int vmmio_restore(struct vmmio *t, const void *blob, size_t len, struct vmm_err *err)
+/* The device's own reason, with its window in front. */
+static int device_fail(const struct vmmio *t, struct vmm_err *err, int rc)
 {
-	struct vmmio_state h;
+	char where[64];
+	snprintf(where, sizeof(where), "virtio-%s at 0x%llx", t->ops->name,
+		 (unsigned long long)t->base);
+	return vmm_err_prefix(err, rc, where);
+}
+
+/* The checks of vmmio_restore, on scratch structs only. */
+static int restore_validate(struct vmmio *t, const void *blob, size_t len, struct vmmio_state *out,
+			    struct vmm_err *err)
+{
+	struct vmmio_state h = {0};
 	const char *why;
 	if (vmmio_state_decode(blob, len, t->ops->num_queues, &h, &why))
 		return restore_fail(t, err, why);
@@ -578,16 +589,32 @@ int vmmio_restore(struct vmmio *t, const void *blob, size_t len, struct vmm_err 
 		    vq_restore(&scratch, vm_gmem(t->vm), &h.q[i].vq))
 			return restore_fail(t, err, "a queue's size or ring addresses are invalid");
 	}
+	if (!t->ops->restore && h.dev_len)
+		return restore_fail(t, err, "device has no state but the blob has some");
+	*out = h;
+	return 0;
+}
+
+int vmmio_restore_check(struct vmmio *t, const void *blob, size_t len, struct vmm_err *err)
+{
+	struct vmmio_state h = {0};
+	int rc = restore_validate(t, blob, len, &h, err);
+	if (!rc && t->ops->check && (rc = t->ops->check(t->dev, h.dev_blob, h.dev_len, err))) {
+		device_fail(t, err, rc);
+	}
+	return rc;
+}
+
+int vmmio_restore(struct vmmio *t, const void *blob, size_t len, struct vmm_err *err)
+{
+	struct vmmio_state h = {0};
+	int rc = restore_validate(t, blob, len, &h, err);
+	if (rc)
+		return rc;
 	vmmio_lock(t);
 	vmmio_reset(t);
-	int rc = 0;
 	if (t->ops->restore && (rc = t->ops->restore(t->dev, h.dev_blob, h.dev_len, err))) {
-		char where[64];
-		snprintf(where, sizeof(where), "virtio-%s at 0x%llx", t->ops->name,
-			 (unsigned long long)t->base);
-		vmm_err_prefix(err, rc, where);
-	} else if (!t->ops->restore && h.dev_len) {
-		rc = restore_fail(t, err, "device has no state but the blob has some");
+		device_fail(t, err, rc);
 	}
 	if (rc) {
 		vmmio_unlock(t);

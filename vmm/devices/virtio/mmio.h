@@ -84,4 +84,8 @@ int vmmio_save(struct vmmio *t, struct strbuf *out);
  * own restore() fails, the transport is left reset. */
 int vmmio_restore(struct vmmio *t, const void *blob, size_t len, struct vmm_err *err);
 
+/* Every check vmmio_restore makes, the device's own (ops->check)
+ * included, and nothing applied: 0, or -EINVAL with err as above. */
+int vmmio_restore_check(struct vmmio *t, const void *blob, size_t len, struct vmm_err *err);
+
 #endif

@@ -85,6 +85,10 @@ struct virtio_device_ops {
 	 * device's blob is empty and restore accepts only an empty blob). */
 	int (*save)(void *dev, struct strbuf *out);
 	int (*restore)(void *dev, const void *blob, size_t len, struct vmm_err *err);
+	/* Does restore()'s validation only, changing nothing, so that a
+	 * snapshot restore can check every device's blob before it applies
+	 * any state (snap_restore.c). Required when restore is set. */
+	int (*check)(const void *dev, const void *blob, size_t len, struct vmm_err *err);
 
 	/* Frees dev. Called once at teardown, after the last op. */
 	void (*destroy)(void *dev);

@@ -125,6 +125,12 @@ static int ops_save(void *dev, struct strbuf *out)
 	return vsock_state_save(((struct vsock_dev *)dev)->cid, out);
 }
 
+static int ops_check(const void *dev, const void *blob, size_t len, struct vmm_err *err)
+{
+	(void)dev;
+	return vsock_state_check(blob, len, err);
+}
+
 static int ops_restore(void *dev, const void *blob, size_t len, struct vmm_err *err)
 {
 	struct vsock_dev *d = dev;
@@ -159,6 +165,7 @@ static const struct virtio_device_ops vsock_ops = {
     .queue_notify = ops_notify,
     .save = ops_save,
     .restore = ops_restore,
+    .check = ops_check,
     .destroy = ops_destroy,
 };
 
