@@ -8,6 +8,7 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_fingerprint.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_config.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_bundle.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_archive.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_state.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_save.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_restore.c

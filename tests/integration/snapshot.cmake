@@ -2,7 +2,9 @@
 # the exact flow of the issue, isolation between forks, the control socket,
 # bundles, and the bad-input cases. Skips (77) without a usable /dev/kvm.
 add_executable(snaptool ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snaptool.c)
-target_link_libraries(snaptool PRIVATE smolvm_internals)
+# snaptool writes hostile bundles with libarchive (smolvm itself only
+# dlopens it: vmm/snapshot/snap_archive.h).
+target_link_libraries(snaptool PRIVATE smolvm_internals PkgConfig::ARCHIVE)
 set_target_properties(snaptool PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 if(TARGET probe)
   smol_add_integration_test(snapshot

@@ -1,6 +1,7 @@
 /* .smolmachine bundles: export/import round trip with sparse files, and the
  * hostile cases: truncated and corrupted bundles, path traversal, links,
  * a manifest that lies, files changed after the snapshot. */
+#include "snapshot/snap_archive.h"
 #include "snapshot/snap_bundle.h"
 #include "snapshot/snap_config.h"
 #include "snapshot/snap_file.h"
@@ -295,6 +296,27 @@ START_TEST(config_codec)
 }
 END_TEST
 
+/* smolvm calls libarchive through dlopen (snap_archive.h). This test links
+ * libarchive: every entry of the table must have archive.h's prototype (a
+ * mismatch is an incompatible-pointer error at -Werror here), and the
+ * table must hold the very functions the linked library exports. */
+START_TEST(archive_table)
+{
+	struct snap_archive la;
+	struct vmm_err err = {0};
+	ck_assert_int_eq(snap_archive_open(&la, &err), 0);
+#define CHECK_ENTRY(ret, name, params)                                                             \
+	{                                                                                          \
+		ret(*linked) params = name;                                                        \
+		ck_assert_msg(la.name == linked, "%s", #name);                                     \
+	}
+	SNAP_ARCHIVE_FUNCS(CHECK_ENTRY)
+#undef CHECK_ENTRY
+	snap_archive_close(&la);
+	ck_assert_ptr_null(la.dl);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("snap_bundle");
@@ -307,6 +329,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, traversal);
 	tcase_add_test(tc, lying_manifest);
 	tcase_add_test(tc, config_codec);
+	tcase_add_test(tc, archive_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,8 @@
 #include "snap_bundle.h"
+#include "snap_archive.h"
 #include "snap_file.h"
 #include "snap_format.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -63,22 +62,24 @@ static int load_config(const struct snap_file *f, struct snap_config *cfg, struc
 
 /* ---- export ---- */
 
-static int ar_fail(struct archive *a, struct vmm_err *err, const char *what, const char *path)
+static int ar_fail(const struct snap_archive *la, struct archive *a, struct vmm_err *err,
+		   const char *what, const char *path)
 {
 	return vmm_errf(err, -EIO, "%s: %s: %s", path, what,
-			archive_error_string(a) ? archive_error_string(a) : "unknown error");
+			la->archive_error_string(a) ? la->archive_error_string(a)
+						    : "unknown error");
 }
 
 /* Adds one regular file as a sparse entry: holes become sparse-map gaps and
  * are never stored. *out_sum is the XXH3-64 of the whole logical content. */
-static int add_file(struct archive *a, const char *src, const char *name, uint64_t *out_size,
-		    uint64_t *out_sum, struct vmm_err *err)
+static int add_file(const struct snap_archive *la, struct archive *a, const char *src,
+		    const char *name, uint64_t *out_size, uint64_t *out_sum, struct vmm_err *err)
 {
 	int fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vmm_errf(err, -errno, "%s: cannot open: %s", src, strerror(errno));
 	struct stat st;
-	struct archive_entry *e = archive_entry_new();
+	struct archive_entry *e = la->archive_entry_new();
 	uint8_t *buf = malloc(IO_CHUNK);
 	XXH3_state_t *hs = XXH3_createState();
 	int rc = 0;
@@ -91,11 +92,11 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 		goto out;
 	}
 	uint64_t size = (uint64_t)st.st_size;
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (la_int64_t)size);
-	archive_entry_set_mtime(e, st.st_mtim.tv_sec, 0);
+	la->archive_entry_set_pathname(e, name);
+	la->archive_entry_set_filetype(e, AE_IFREG);
+	la->archive_entry_set_perm(e, 0644);
+	la->archive_entry_set_size(e, (la_int64_t)size);
+	la->archive_entry_set_mtime(e, st.st_mtim.tv_sec, 0);
 	/* Sparse map from the file system's own extents. */
 	bool sparse = false;
 	for (uint64_t pos = 0; pos < size;) {
@@ -107,13 +108,13 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 			h = (off_t)size;
 		if (d != 0 || (uint64_t)h != size)
 			sparse = true;
-		archive_entry_sparse_add_entry(e, d, h - d);
+		la->archive_entry_sparse_add_entry(e, d, h - d);
 		pos = (uint64_t)h;
 	}
 	if (!sparse)
-		archive_entry_sparse_clear(e);
-	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		rc = ar_fail(a, err, "writing entry header", name);
+		la->archive_entry_sparse_clear(e);
+	if (la->archive_write_header(a, e) != ARCHIVE_OK) {
+		rc = ar_fail(la, a, err, "writing entry header", name);
 		goto out;
 	}
 	XXH3_64bits_reset(hs);
@@ -125,8 +126,8 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 		while (pos < dstart) {
 			size_t n = dstart - pos < IO_CHUNK ? (size_t)(dstart - pos) : IO_CHUNK;
 			XXH3_64bits_update(hs, zeros, n);
-			if (archive_write_data(a, zeros, n) < 0) {
-				rc = ar_fail(a, err, "writing data", name);
+			if (la->archive_write_data(a, zeros, n) < 0) {
+				rc = ar_fail(la, a, err, "writing data", name);
 				goto out;
 			}
 			pos += n;
@@ -144,8 +145,8 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 				goto out;
 			}
 			XXH3_64bits_update(hs, buf, (size_t)r);
-			if (archive_write_data(a, buf, (size_t)r) < 0) {
-				rc = ar_fail(a, err, "writing data", name);
+			if (la->archive_write_data(a, buf, (size_t)r) < 0) {
+				rc = ar_fail(la, a, err, "writing data", name);
 				goto out;
 			}
 			pos += (uint64_t)r;
@@ -156,26 +157,26 @@ static int add_file(struct archive *a, const char *src, const char *name, uint64
 out:
 	XXH3_freeState(hs);
 	free(buf);
-	archive_entry_free(e);
+	la->archive_entry_free(e);
 	close(fd);
 	return rc;
 }
 
-static int add_buffer(struct archive *a, const char *name, const void *data, size_t len,
-		      struct vmm_err *err)
+static int add_buffer(const struct snap_archive *la, struct archive *a, const char *name,
+		      const void *data, size_t len, struct vmm_err *err)
 {
-	struct archive_entry *e = archive_entry_new();
+	struct archive_entry *e = la->archive_entry_new();
 	if (!e)
 		return vmm_errf(err, -ENOMEM, "out of memory");
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, (la_int64_t)len);
+	la->archive_entry_set_pathname(e, name);
+	la->archive_entry_set_filetype(e, AE_IFREG);
+	la->archive_entry_set_perm(e, 0644);
+	la->archive_entry_set_size(e, (la_int64_t)len);
 	int rc = 0;
-	if (archive_write_header(a, e) != ARCHIVE_OK ||
-	    archive_write_data(a, data, len) != (la_ssize_t)len)
-		rc = ar_fail(a, err, "writing", name);
-	archive_entry_free(e);
+	if (la->archive_write_header(a, e) != ARCHIVE_OK ||
+	    la->archive_write_data(a, data, len) != (la_ssize_t)len)
+		rc = ar_fail(la, a, err, "writing", name);
+	la->archive_entry_free(e);
 	return rc;
 }
 
@@ -183,29 +184,36 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct vmm_e
 {
 	struct snap_file *f = NULL;
 	struct snap_config cfg = {0};
+	struct snap_archive lib;
+	const struct snap_archive *la = &lib;
 	struct archive *a = NULL;
 	struct strbuf man = {0};
-	char tmp[4096], name[512], src[4096];
-	int rc = snap_file_open(snap_path, &f, err);
+	char tmp[4096] = "", name[512], src[4096];
+	int rc = snap_archive_open(&lib, err);
 	if (rc)
 		return rc;
+	rc = snap_file_open(snap_path, &f, err);
+	if (rc) {
+		snap_archive_close(&lib);
+		return rc;
+	}
 	rc = load_config(f, &cfg, err);
 	if (rc)
 		goto out;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out_path, (long)getpid());
-	a = archive_write_new();
-	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
+	a = la->archive_write_new();
+	if (!a || la->archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    la->archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
 		rc = vmm_errf(err, -ENOSYS, "%s: libarchive lacks pax/zstd support", out_path);
 		goto out;
 	}
-	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-		rc = ar_fail(a, err, "cannot create", tmp);
+	if (la->archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+		rc = ar_fail(la, a, err, "cannot create", tmp);
 		goto out;
 	}
 	sb_printf(&man, "smolmachine 1\n");
 	uint64_t size = 0, sum = 0;
-	rc = add_file(a, snap_path, SNAP_BUNDLE_SNAPSHOT, &size, &sum, err);
+	rc = add_file(la, a, snap_path, SNAP_BUNDLE_SNAPSHOT, &size, &sum, err);
 	if (rc)
 		goto out;
 	sb_printf(&man, "entry %s %" PRIu64 " %016" PRIx64 "\n", SNAP_BUNDLE_SNAPSHOT, size, sum);
@@ -216,7 +224,7 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct vmm_e
 			rc = vmm_errf(err, -ENAMETOOLONG, "%s: path too long", r->path);
 			goto out;
 		}
-		rc = add_file(a, src, name, &size, &sum, err);
+		rc = add_file(la, a, src, name, &size, &sum, err);
 		if (rc)
 			goto out;
 		if (size != r->size || (r->xxh3 && sum != r->xxh3)) {
@@ -228,23 +236,24 @@ int snap_bundle_export(const char *snap_path, const char *out_path, struct vmm_e
 		}
 		sb_printf(&man, "entry %s %" PRIu64 " %016" PRIx64 "\n", name, size, sum);
 	}
-	rc = add_buffer(a, SNAP_BUNDLE_MANIFEST, man.buf, man.len, err);
+	rc = add_buffer(la, a, SNAP_BUNDLE_MANIFEST, man.buf, man.len, err);
 	if (rc)
 		goto out;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		rc = ar_fail(a, err, "finishing", tmp);
+	if (la->archive_write_close(a) != ARCHIVE_OK) {
+		rc = ar_fail(la, a, err, "finishing", tmp);
 		goto out;
 	}
 	if (rename(tmp, out_path) < 0)
 		rc = vmm_errf(err, -errno, "%s: rename to %s: %s", tmp, out_path, strerror(errno));
 out:
 	if (a)
-		archive_write_free(a);
-	if (rc)
+		la->archive_write_free(a);
+	if (rc && tmp[0])
 		unlink(tmp);
 	sb_release(&man);
 	snap_config_release(&cfg);
 	snap_file_close(f);
+	snap_archive_close(&lib);
 	return rc;
 }
 
@@ -282,8 +291,8 @@ static bool all_zero(const uint8_t *p, size_t n)
 }
 
 /* Streams the current entry to dirfd/name, leaving zero pages as holes. */
-static int extract(struct archive *a, int dirfd, const char *name, uint64_t size,
-		   struct imported *out, struct vmm_err *err)
+static int extract(const struct snap_archive *la, struct archive *a, int dirfd, const char *name,
+		   uint64_t size, struct imported *out, struct vmm_err *err)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -301,11 +310,11 @@ static int extract(struct archive *a, int dirfd, const char *name, uint64_t size
 		const void *buf;
 		size_t len;
 		la_int64_t off;
-		int r = archive_read_data_block(a, &buf, &len, &off);
+		int r = la->archive_read_data_block(a, &buf, &len, &off);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
-			rc = ar_fail(a, err, "reading (corrupt or truncated bundle)", name);
+			rc = ar_fail(la, a, err, "reading (corrupt or truncated bundle)", name);
 			goto out;
 		}
 		if (off < 0 || (uint64_t)off < pos || (uint64_t)off > size ||
@@ -398,10 +407,15 @@ static int check_manifest(char *text, const struct imported *got, unsigned n, st
 
 int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err *err)
 {
-	struct archive *a = archive_read_new();
+	struct snap_archive lib;
+	const struct snap_archive *la = &lib;
+	int rc = snap_archive_open(&lib, err);
+	if (rc)
+		return rc;
+	struct archive *a = la->archive_read_new();
 	struct imported *got = calloc(SNAP_BUNDLE_MAX_ENTRIES, sizeof(*got));
 	char *manifest = NULL;
-	int dirfd = -1, rc = 0;
+	int dirfd = -1;
 	unsigned n = 0;
 	bool made_dir = false, wrote = false;
 	if (!a || !got) {
@@ -432,22 +446,23 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 		rc = vmm_errf(err, -errno, "%s/files: %s", dir, strerror(errno));
 		goto out;
 	}
-	archive_read_support_filter_zstd(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, bundle_path, IO_CHUNK) != ARCHIVE_OK) {
-		rc = ar_fail(a, err, "cannot open bundle", bundle_path);
+	la->archive_read_support_filter_zstd(a);
+	la->archive_read_support_format_tar(a);
+	if (la->archive_read_open_filename(a, bundle_path, IO_CHUNK) != ARCHIVE_OK) {
+		rc = ar_fail(la, a, err, "cannot open bundle", bundle_path);
 		goto out;
 	}
 	for (;;) {
 		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
+		int r = la->archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
-			rc = ar_fail(a, err, "reading (corrupt or truncated bundle)", bundle_path);
+			rc = ar_fail(la, a, err, "reading (corrupt or truncated bundle)",
+				     bundle_path);
 			goto out;
 		}
-		const char *name = archive_entry_pathname(e);
+		const char *name = la->archive_entry_pathname(e);
 		if (!name || !entry_name_ok(name)) {
 			rc = vmm_errf(err, -EINVAL,
 				      "%s: refusing entry \"%.100s\": not a name a "
@@ -455,17 +470,17 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 				      bundle_path, name ? name : "(none)");
 			goto out;
 		}
-		if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
-		    archive_entry_symlink(e)) {
+		if (la->archive_entry_filetype(e) != AE_IFREG || la->archive_entry_hardlink(e) ||
+		    la->archive_entry_symlink(e)) {
 			rc = vmm_errf(err, -EINVAL, "%s: entry %s is not a regular file",
 				      bundle_path, name);
 			goto out;
 		}
-		if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
+		if (!la->archive_entry_size_is_set(e) || la->archive_entry_size(e) < 0) {
 			rc = vmm_errf(err, -EINVAL, "%s: entry %s has no size", bundle_path, name);
 			goto out;
 		}
-		uint64_t size = (uint64_t)archive_entry_size(e);
+		uint64_t size = (uint64_t)la->archive_entry_size(e);
 		if (!strcmp(name, SNAP_BUNDLE_MANIFEST)) {
 			if (manifest || size > MANIFEST_MAX) {
 				rc = vmm_errf(err, -EINVAL, "%s: duplicate or oversized manifest",
@@ -474,8 +489,8 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 			}
 			manifest = calloc(1, (size_t)size + 1);
 			if (!manifest ||
-			    archive_read_data(a, manifest, (size_t)size) != (la_ssize_t)size) {
-				rc = ar_fail(a, err, "reading manifest", bundle_path);
+			    la->archive_read_data(a, manifest, (size_t)size) != (la_ssize_t)size) {
+				rc = ar_fail(la, a, err, "reading manifest", bundle_path);
 				goto out;
 			}
 			continue;
@@ -485,7 +500,7 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 				      SNAP_BUNDLE_MAX_ENTRIES);
 			goto out;
 		}
-		rc = extract(a, dirfd, name, size, &got[n], err);
+		rc = extract(la, a, dirfd, name, size, &got[n], err);
 		if (rc)
 			goto out;
 		n++;
@@ -509,7 +524,7 @@ int snap_bundle_import(const char *bundle_path, const char *dir, struct vmm_err 
 	snap_file_close(f);
 out:
 	if (a)
-		archive_read_free(a);
+		la->archive_read_free(a);
 	if (dirfd >= 0)
 		close(dirfd);
 	if (rc && made_dir) {
@@ -524,5 +539,6 @@ out:
 	}
 	free(manifest);
 	free(got);
+	snap_archive_close(&lib);
 	return rc;
 }
