@@ -19,6 +19,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], root[128], idx_dir[128], idx_file[256];
+
+static void cleanup(void)
+{
+	util_rm_rf(dir); /* nothing is left in /tmp */
+}
 static struct strbuf want;
 
 static void put(const char *name, const char *text)
@@ -34,6 +39,7 @@ static void init(void)
 	snprintf(dir, sizeof(dir), "/tmp/fuzz-cache-index.XXXXXX");
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	snprintf(root, sizeof(root), "%s/share", dir);
 	snprintf(idx_dir, sizeof(idx_dir), "%s/index", dir);
 	if (mkdir(root, 0755) || mkdir(idx_dir, 0700))

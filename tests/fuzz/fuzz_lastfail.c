@@ -17,6 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
+static void cleanup(void)
+{
+	util_rm_rf(dir); /* nothing is left in /tmp */
+}
+
 static void check(const struct lastfail *lf)
 {
 	for (size_t i = 0; i < lf->n; i++) {
@@ -33,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(dir, sizeof(dir), "/tmp/fuzz-lastfail.XXXXXX");
 		if (!mkdtemp(dir))
 			abort();
+		atexit(cleanup);
 	}
 	char in[128], out[128];
 	snprintf(in, sizeof(in), "%s/in", dir);
