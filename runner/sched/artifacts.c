@@ -259,15 +259,14 @@ int artifacts_finish(const char *output, char *const *globs, size_t n, const cha
 	rc = artifacts_dir_usage(host_dir, &used);
 	if (rc || used > max_bytes) {
 		/* written straight into the share while the test ran, or a
-		 * tree we cannot measure: none of it is kept */
+		 * tree we cannot measure: none of it is kept, and no artifact is
+		 * reported (a missing one would hide the message) */
 		util_rm_rf(host_dir);
-		for (size_t i = 0; i < out->n; i++)
-			if (!out->items[i].missing) {
-				free((char *)out->items[i].host_path);
-				out->items[i].host_path = NULL;
-				out->items[i].missing = true;
-				out->n_missing++;
-			}
+		for (size_t i = 0; i < out->n; i++) {
+			free((char *)out->items[i].pattern);
+			free((char *)out->items[i].host_path);
+		}
+		out->n = out->n_missing = 0;
 		if (rc)
 			snprintf(msg, msglen, "artifacts removed: cannot measure %.200s: %s",
 				 host_dir, strerror(-rc));

@@ -53,8 +53,8 @@ int artifacts_parse(const char *output, char *const *globs, size_t n, const char
 int artifacts_dir_usage(const char *dir, uint64_t *bytes);
 
 /* artifacts_parse, then the host-side measure: when host_dir holds more
- * than max_bytes (or cannot be measured) it is removed and every artifact
- * reported missing. msg gets what the test's record should say (a refusal
+ * than max_bytes (or cannot be measured) it is removed and no artifact is
+ * reported. msg gets what the test's record should say (a refusal
  * or a removal), or stays as it was. 0, or -errno when parsing failed (msg
  * says so). */
 int artifacts_finish(const char *output, char *const *globs, size_t n, const char *host_dir,
