@@ -6,10 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Records the first failure; returns rc. */
+static int sb_fail(struct strbuf *sb, int rc)
+{
+	if (!sb->err)
+		sb->err = rc;
+	return rc;
+}
+
+/* Room for extra more bytes and the terminator; the sticky error first. */
 static int sb_grow(struct strbuf *sb, size_t extra)
 {
+	if (sb->err)
+		return sb->err;
 	if (extra > SIZE_MAX - sb->len - 1)
-		return -ENOMEM;
+		return sb_fail(sb, -ENOMEM);
 	size_t need = sb->len + extra + 1;
 	if (need <= sb->cap)
 		return 0;
@@ -18,7 +29,7 @@ static int sb_grow(struct strbuf *sb, size_t extra)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	char *p = realloc(sb->buf, cap);
 	if (!p)
-		return -ENOMEM;
+		return sb_fail(sb, -ENOMEM);
 	sb->buf = p;
 	sb->cap = cap;
 	return 0;
@@ -48,12 +59,14 @@ int sb_append_char(struct strbuf *sb, char c)
 
 int sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 {
+	if (sb->err)
+		return sb->err;
 	va_list copy;
 	va_copy(copy, ap);
 	int n = vsnprintf(NULL, 0, fmt, copy);
 	va_end(copy);
 	if (n < 0)
-		return -EINVAL;
+		return sb_fail(sb, -EINVAL);
 	int rc = sb_grow(sb, (size_t)n);
 	if (rc)
 		return rc;
@@ -71,6 +84,11 @@ int sb_printf(struct strbuf *sb, const char *fmt, ...)
 	return rc;
 }
 
+int sb_error(const struct strbuf *sb)
+{
+	return sb->err;
+}
+
 const char *sb_str(const struct strbuf *sb)
 {
 	return sb->buf ? sb->buf : "";
@@ -78,6 +96,11 @@ const char *sb_str(const struct strbuf *sb)
 
 int sb_detach(struct strbuf *sb, char **out)
 {
+	if (sb->err) {
+		int rc = sb->err;
+		sb_release(sb);
+		return rc;
+	}
 	if (!sb->buf) {
 		char *s = strdup("");
 		if (!s)
@@ -94,6 +117,7 @@ int sb_detach(struct strbuf *sb, char **out)
 void sb_reset(struct strbuf *sb)
 {
 	sb->len = 0;
+	sb->err = 0;
 	if (sb->buf)
 		sb->buf[0] = '\0';
 }
@@ -103,4 +127,5 @@ void sb_release(struct strbuf *sb)
 	free(sb->buf);
 	sb->buf = NULL;
 	sb->len = sb->cap = 0;
+	sb->err = 0;
 }
