@@ -22,35 +22,13 @@ struct jsonl {
 	struct reporter base;
 	FILE *f;
 	bool own;
-	struct strbuf line, tmp;
+	struct strbuf line;
 };
 
 /* Appends a JSON string value (RFC 8259 §7) or null. */
 static int json_str(struct jsonl *j, const char *s, size_t len)
 {
-	if (!s)
-		return sb_append_str(&j->line, "null");
-	sb_reset(&j->tmp);
-	int rc = text_sanitize(&j->tmp, s, len, TEXT_KEEP_CTRL);
-	if (!rc)
-		rc = sb_append_char(&j->line, '"');
-	const unsigned char *p = (const unsigned char *)sb_str(&j->tmp);
-	for (size_t i = 0; i < j->tmp.len && !rc; i++) {
-		unsigned char c = p[i];
-		if (c == '"' || c == '\\')
-			rc = sb_printf(&j->line, "\\%c", c);
-		else if (c == '\n')
-			rc = sb_append_str(&j->line, "\\n");
-		else if (c == '\t')
-			rc = sb_append_str(&j->line, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			rc = sb_printf(&j->line, "\\u%04x", c);
-		else
-			rc = sb_append_char(&j->line, (char)c);
-	}
-	if (!rc)
-		rc = sb_append_char(&j->line, '"');
-	return rc;
+	return text_json_str(&j->line, s, len);
 }
 
 static int key_str(struct jsonl *j, const char *key, const char *s)
@@ -220,7 +198,6 @@ static void jsonl_destroy(struct reporter *r)
 	else
 		fflush(j->f);
 	sb_release(&j->line);
-	sb_release(&j->tmp);
 	free(j);
 }
 

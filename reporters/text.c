@@ -188,6 +188,34 @@ int text_sanitize_str(struct strbuf *out, const char *s, unsigned flags)
 	return s ? text_sanitize(out, s, strlen(s), flags) : 0;
 }
 
+int text_json_str(struct strbuf *out, const char *s, size_t len)
+{
+	if (!s)
+		return sb_append_str(out, "null");
+	struct strbuf tmp = {0};
+	int rc = text_sanitize(&tmp, s, len, TEXT_KEEP_CTRL);
+	if (!rc)
+		rc = sb_append_char(out, '"');
+	const unsigned char *p = (const unsigned char *)sb_str(&tmp);
+	for (size_t i = 0; i < tmp.len && !rc; i++) {
+		unsigned char c = p[i];
+		if (c == '"' || c == '\\')
+			rc = sb_printf(out, "\\%c", c);
+		else if (c == '\n')
+			rc = sb_append_str(out, "\\n");
+		else if (c == '\t')
+			rc = sb_append_str(out, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			rc = sb_printf(out, "\\u%04x", c);
+		else
+			rc = sb_append_char(out, (char)c);
+	}
+	if (!rc)
+		rc = sb_append_char(out, '"');
+	sb_release(&tmp);
+	return rc;
+}
+
 int text_output_join(struct strbuf *out, const struct result_output *o)
 {
 	int rc = 0;

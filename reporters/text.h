@@ -35,6 +35,11 @@ int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags
 /* Same for a NUL-terminated string; NULL appends nothing. */
 int text_sanitize_str(struct strbuf *out, const char *s, unsigned flags);
 
+/* Appends s[0..len), sanitised with TEXT_KEEP_CTRL, as a JSON string value
+ * (RFC 8259 §7: quotes, backslashes and controls escaped); NULL appends
+ * null. Returns 0 or -ENOMEM. */
+int text_json_str(struct strbuf *out, const char *s, size_t len);
+
 /* Appends the raw bytes the runner kept for one stream: head, then when the
  * stream was truncated a "[... N bytes omitted ...]" line, then tail. The
  * result is still raw: sanitise it before use. */

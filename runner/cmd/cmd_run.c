@@ -7,6 +7,7 @@
 #include "cache/last_failed.h"
 #include "cache/runreg.h"
 #include "cmd/commands.h"
+#include "cmd/list_json.h"
 #include "cmd/run_opts.h"
 #include "reporter_builtin.h"
 #include "sched/scheduler.h"
@@ -134,8 +135,19 @@ int cmd_list(int argc, char **argv)
 		return EXIT_OK;
 	if (rc == EXIT_OK) {
 		print_shard(&p, stderr);
+		struct strbuf line = {0};
 		for (size_t i = 0; i < p.n_plan; i++) {
 			const struct suite_test *t = &p.s->tests[p.plan[i]];
+			if (p.o.json) {
+				sb_reset(&line);
+				if (list_json_test(&line, p.s, t)) {
+					fprintf(stderr, "smoltest list: out of memory\n");
+					rc = EXIT_INFRA;
+					break;
+				}
+				fwrite(line.buf, 1, line.len, stdout);
+				continue;
+			}
 			if (p.o.verbosity <= 0) {
 				printf("%s\n", t->name);
 				continue;
@@ -146,6 +158,7 @@ int cmd_list(int argc, char **argv)
 			printf("%s%s%s%s\n", t->n_tags ? "]" : "", t->skip ? " (skip: " : "",
 			       t->skip ? t->skip : "", t->skip ? ")" : "");
 		}
+		sb_release(&line);
 	}
 	prepared_release(&p);
 	return rc;

@@ -60,7 +60,8 @@ static const struct option long_opts[] = {
 const char *run_opts_usage(void)
 {
 	return "usage: smoltest run SUITE [options]\n"
-	       "       smoltest list SUITE [--filter RE] [--tags EXPR] [--partition P] [-v]\n"
+	       "       smoltest list SUITE [--filter RE] [--tags EXPR] [--partition P] "
+	       "[-v|--json]\n"
 	       "       smoltest validate SUITE\n"
 	       "\n"
 	       "  -j, --parallel N        tests running at once (default: suite's parallel, else "
@@ -79,7 +80,8 @@ const char *run_opts_usage(void)
 	       "smoltest-artifacts)\n"
 	       "      --junit FILE        write JUnit XML\n"
 	       "      --tap FILE|-        write TAP (--tap-version 13|14, default 14)\n"
-	       "      --json FILE|-       write JSON lines\n"
+	       "      --json FILE|-       write JSON lines (list: --json alone, one object per "
+	       "test)\n"
 	       "      --github            GitHub Actions annotations (default when "
 	       "GITHUB_ACTIONS=true)\n"
 	       "      --no-cache          do not use or fill the warm-environment cache\n"
@@ -96,6 +98,28 @@ const char *run_opts_usage(void)
 	       "exit status: 0 all passed, 1 a test failed, 2 usage or suite error,\n"
 	       "3 infrastructure error, 4 no tests selected (before any setup runs),\n"
 	       "128+N stopped by signal N (130 Ctrl-C)\n";
+}
+
+/* What list takes (it refuses the rest rather than ignore them); validate
+ * takes nothing but the suite. */
+static bool list_takes(int c)
+{
+	return c == OPT_FILTER || c == OPT_TAGS || c == OPT_PARTITION || c == OPT_JSON ||
+	       c == 'v' || c == 'h';
+}
+
+/* "--junit" or "-j (--parallel)" for the option with code c. */
+static void option_name(int c, char *buf, size_t len)
+{
+	for (const struct option *op = long_opts; op->name; op++)
+		if (op->val == c) {
+			if (c < 256)
+				snprintf(buf, len, "-%c (--%s)", c, op->name);
+			else
+				snprintf(buf, len, "--%s", op->name);
+			return;
+		}
+	snprintf(buf, len, "-%c", c);
 }
 
 static int fail(char *err, size_t len, const char *fmt, const char *a, const char *b)
@@ -126,11 +150,29 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 	o->retries = -1;
 	o->tap_version = 14;
 	const char *cmd = argv[0];
+	bool list = !strcmp(cmd, "list"), validate = !strcmp(cmd, "validate");
 	int c;
 	uint64_t v;
+	/* list's --json takes no file: the list goes to stdout */
+	struct option opts[sizeof(long_opts) / sizeof(long_opts[0])];
+	memcpy(opts, long_opts, sizeof(opts));
+	for (struct option *op = opts; list && op->name; op++)
+		if (op->val == OPT_JSON)
+			op->has_arg = no_argument;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":j:vqh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:vqh", opts, NULL)) != -1) {
+		if ((list && c != '?' && c != ':' && !list_takes(c)) ||
+		    (validate && c != '?' && c != ':' && c != 'h')) {
+			char name[48];
+			option_name(c, name, sizeof(name));
+			return fail(err, errlen,
+				    list ? "%s is an option of run, which list would ignore; list "
+					   "takes --filter, --tags, --partition, --json and -v%s"
+					 : "%s is an option of run, which validate would ignore; "
+					   "validate takes only the suite%s",
+				    name, "");
+		}
 		switch (c) {
 		case 'j':
 			if (util_parse_u64(optarg, 1, 1024, &v))
@@ -197,7 +239,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			o->tap_version = (unsigned)optarg[1] - '0' + 10;
 			break;
 		case OPT_JSON:
-			o->json = optarg;
+			o->json = list ? "-" : optarg;
 			break;
 		case OPT_GITHUB:
 			o->github = true;

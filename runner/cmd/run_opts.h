@@ -19,11 +19,11 @@ struct run_opts {
 	bool fail_fast;			/* --fail-fast (--keep-going turns it off) */
 	uint64_t timeout_ns;		/* --timeout; 0: the suite's */
 	bool has_backend;
-	enum suite_backend backend; /* --backend */
-	const char *artifacts;	    /* --artifacts DIR */
-	const char *junit, *tap, *json;
-	unsigned tap_version; /* 13 or 14 */
-	bool github;	      /* --github */
+	enum suite_backend backend;	/* --backend */
+	const char *artifacts;		/* --artifacts DIR */
+	const char *junit, *tap, *json; /* list --json: "-" */
+	unsigned tap_version;		/* 13 or 14 */
+	bool github;			/* --github */
 	bool no_cache;
 	bool allow_no_tests;	/* --allow-no-tests: an empty selection is not an error */
 	bool rerun_failed;	/* --rerun-failed: only what failed last time (last_failed.h) */

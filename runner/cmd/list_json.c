@@ -1,0 +1,80 @@
+/* list_json: one selected test as a JSON object (list_json.h). The fields
+ * are what a run of the test would use, defaults and the suite's values
+ * resolved: a tool that reads the list needs no YAML of its own. */
+#include "cmd/list_json.h"
+#include "text.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static int key(struct strbuf *out, const char *k, const char *v)
+{
+	int rc = sb_printf(out, ",\"%s\":", k);
+	return rc ? rc : text_json_str(out, v, v ? strlen(v) : 0);
+}
+
+static int key_list(struct strbuf *out, const char *k, char *const *v, size_t n)
+{
+	int rc = sb_printf(out, ",\"%s\":[", k);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (i)
+			rc = sb_append_char(out, ',');
+		rc = rc ? rc : text_json_str(out, v[i], strlen(v[i]));
+	}
+	return rc ? rc : sb_append_char(out, ']');
+}
+
+/* env as an object; of repeated names (the suite's, then defaults', then
+ * the test's own) the last is the one the test gets. */
+static int key_env(struct strbuf *out, char *const *env, size_t n)
+{
+	int rc = sb_append_str(out, ",\"env\":{");
+	bool first = true;
+	for (size_t i = 0; i < n && !rc; i++) {
+		size_t klen = strcspn(env[i], "=");
+		bool later = false;
+		for (size_t j = i + 1; j < n && !later; j++)
+			later = !strncmp(env[j], env[i], klen + 1);
+		if (later)
+			continue;
+		if (!first)
+			rc = sb_append_char(out, ',');
+		first = false;
+		rc = rc ? rc : text_json_str(out, env[i], klen);
+		rc = rc ? rc : sb_append_char(out, ':');
+		rc = rc ? rc : text_json_str(out, env[i] + klen + 1, strlen(env[i] + klen + 1));
+	}
+	return rc ? rc : sb_append_char(out, '}');
+}
+
+static int key_match(struct strbuf *out, const char *k, const struct suite_match *m)
+{
+	return m->text ? key(out, k, m->text) : 0;
+}
+
+int list_json_test(struct strbuf *out, const struct suite *s, const struct suite_test *t)
+{
+	int rc = sb_append_str(out, "{\"name\":");
+	rc = rc ? rc : text_json_str(out, t->name, strlen(t->name));
+	rc = rc ? rc : key(out, "file", s->file);
+	rc = rc ? rc : sb_printf(out, ",\"line\":%u,\"column\":%u", t->line, t->column);
+	rc = rc ? rc : key_list(out, "tags", t->tags, t->n_tags);
+	rc = rc ? rc : key(out, "skip", t->skip);
+	if (!rc && t->run.argc)
+		rc = t->run.shell ? key(out, "run", t->run.argv[0])
+				  : key_list(out, "run", t->run.argv, t->run.argc);
+	else if (!rc)
+		rc = sb_append_str(out, ",\"run\":null");
+	rc = rc ? rc : key(out, "cwd", t->cwd ? t->cwd : s->workdir);
+	rc = rc ? rc
+		: sb_printf(out, ",\"timeout_ms\":%" PRIu64 ",\"retries\":%u",
+			    t->timeout_ns / 1000000u, t->retries);
+	rc = rc ? rc : key_env(out, t->env, t->n_env);
+	rc = rc ? rc : key_list(out, "artifacts", t->artifacts, t->n_artifacts);
+	rc = rc ? rc : sb_printf(out, ",\"expect\":{\"exit\":%d", t->expect.exit);
+	rc = rc ? rc : key_match(out, "stdout", &t->expect.stdout_match);
+	rc = rc ? rc : key_match(out, "stdout_not", &t->expect.stdout_not);
+	rc = rc ? rc : key_match(out, "stderr", &t->expect.stderr_match);
+	rc = rc ? rc : key_match(out, "stderr_not", &t->expect.stderr_not);
+	return rc ? rc : sb_append_str(out, "}}\n");
+}
