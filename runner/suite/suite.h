@@ -74,7 +74,7 @@ struct suite_test {
 	char *skip; /* reason, or NULL */
 	char **env; /* "KEY=VALUE", the suite env plus the test's own */
 	size_t n_env;
-	char *cwd; /* inside the guest; NULL: the suite's workdir */
+	char *cwd;	/* inside the guest; NULL: the suite's workdir */
 	bool leak_fail; /* `leak: fail`: processes left running fail the test
 			 * (default `warn`: it passes as LEAK) */
 };

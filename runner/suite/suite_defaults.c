@@ -1,8 +1,9 @@
-/* suite_defaults: what a test starts from before its own keys are read:
- * the suite's env and the keys of defaults: (docs/suite.md, "Defaults").
- * A test's own value replaces a default; its lists (tags, artifacts) are
- * added to the default ones, and its env entries override the default
- * entries of the same name. */
+/* suite_defaults: copies of tests. A test starts as a copy of the template
+ * that holds the suite's env and the keys of defaults: (docs/suite.md,
+ * "Less repetition"), before its own keys are read: its own value replaces
+ * a default; its lists (tags, artifacts) are added to the default ones, and
+ * its env entries override the default entries of the same name. A matrix
+ * test is copied once per combination (suite_matrix.c). */
 #include "suite/suite_int.h"
 
 #include <stdlib.h>
@@ -21,10 +22,19 @@ static void copy_vec(struct ps *p, char ***dst, size_t *ndst, char *const *src, 
 		sy_vec_push(p, dst, ndst, sy_dup_or_oom(p, src[i]));
 }
 
-void sy_test_inherit(struct ps *p, struct suite_test *t, const struct suite_test *d)
+void sy_test_copy(struct ps *p, struct suite_test *t, const struct suite_test *d)
 {
+	t->name = d->name ? sy_dup_or_oom(p, d->name) : NULL;
+	t->line = d->line;
+	t->column = d->column;
+	t->run = d->run;
+	t->run.argv = NULL;
+	t->run.argc = 0;
+	copy_vec(p, &t->run.argv, &t->run.argc, d->run.argv, d->run.argc);
+	t->skip = d->skip ? sy_dup_or_oom(p, d->skip) : NULL;
 	t->timeout_ns = d->timeout_ns;
 	t->retries = d->retries;
+	t->leak_fail = d->leak_fail;
 	t->cwd = d->cwd ? sy_dup_or_oom(p, d->cwd) : NULL;
 	t->expect.exit = d->expect.exit;
 	copy_match(p, &t->expect.stdout_match, &d->expect.stdout_match);

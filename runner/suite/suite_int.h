@@ -66,11 +66,30 @@ void sy_free_cmd(struct suite_cmd *c);
 void sy_free_match(struct suite_match *m);
 /* Frees what t holds (suite.c); t itself is the caller's. */
 void sy_free_test(struct suite_test *t);
-/* Fills the zeroed t with copies of what the template d gives every test
- * (defaults: and the suite's env): timeout, retries, cwd, expect,
- * artifacts, tags, env (suite_defaults.c). Sets p->oom when memory runs
- * out. */
-void sy_test_inherit(struct ps *p, struct suite_test *t, const struct suite_test *d);
+/* Fills the zeroed t with a deep copy of d (suite_defaults.c): a test
+ * starts as a copy of the template holding defaults: and the suite's env.
+ * Sets p->oom when memory runs out. */
+void sy_test_copy(struct ps *p, struct suite_test *t, const struct suite_test *d);
+
+/* A test's matrix: variables and their values (suite_matrix.c). */
+struct suite_matrix {
+	char **vars;  /* n_vars names */
+	char ***vals; /* per variable: n_vals[i] values */
+	size_t *n_vals;
+	size_t n_vars;
+	size_t count; /* combinations; 0 when the matrix has problems */
+	yaml_node_t *node;
+};
+/* Parses matrix: v into the zeroed m, reporting every problem at its node. */
+void sy_matrix_parse(struct ps *p, yaml_node_t *v, struct suite_matrix *m);
+/* Whether every variable appears as {var} in name (reported at name_node). */
+bool sy_matrix_names_ok(struct ps *p, const struct suite_matrix *m, yaml_node_t *name_node,
+			const char *name);
+/* Fills the zeroed t with a copy of proto for combination c < m->count,
+ * {var} replaced in its name, run, cwd and env. */
+void sy_matrix_apply(struct ps *p, const struct suite_matrix *m, size_t c,
+		     const struct suite_test *proto, struct suite_test *t);
+void sy_matrix_free(struct suite_matrix *m);
 
 typedef void (*key_fn)(struct ps *p, yaml_node_t *v, void *obj);
 

@@ -168,8 +168,9 @@ static const struct key_def expect_keys[] = {
 struct test_ctx {
 	struct suite_test *t;
 	const char *where; /* "tests[]" or "defaults", for messages */
-	bool has_run, has_timeout, has_retries;
+	bool has_run, has_timeout, has_retries, has_matrix;
 	yaml_node_t *name_node;
+	struct suite_matrix matrix;
 };
 
 /* "tests[].key" or "defaults.key" in buf. */
@@ -297,16 +298,42 @@ static void t_cwd(struct ps *p, yaml_node_t *v, void *o)
 	if (t->cwd && t->cwd[0] != '/')
 		sy_diag_add(p, v, "%s must be an absolute path inside the guest", w);
 }
+static void t_leak(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct test_ctx *c = o;
+	char w[32];
+	char *s = sy_get_string(p, v, key_what(c, "leak", w, sizeof(w)));
+	if (s && strcmp(s, "warn") && strcmp(s, "fail"))
+		sy_diag_add(p, v, "%s must be 'warn' (a pass with a warning) or 'fail', not '%s'",
+			    w, s);
+	else if (s)
+		c->t->leak_fail = !strcmp(s, "fail");
+	free(s);
+}
+static void t_matrix(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct test_ctx *c = o;
+	c->has_matrix = true;
+	sy_matrix_parse(p, v, &c->matrix);
+}
 static const struct key_def test_keys[] = {
     {"name", t_name},	    {"run", t_run},	  {"timeout", t_timeout},
     {"retries", t_retries}, {"expect", t_expect}, {"artifacts", t_artifacts},
     {"tags", t_tags},	    {"skip", t_skip},	  {"env", t_env},
-    {"cwd", t_cwd},	    {NULL, NULL},
+    {"cwd", t_cwd},	    {"leak", t_leak},	  {"matrix", t_matrix},
+    {NULL, NULL},
 };
 /* What defaults: may set: what tests share, never what names one. */
 static const struct key_def default_keys[] = {
-    {"expect", t_expect},	{"cwd", t_cwd},	  {"timeout", t_timeout}, {"retries", t_retries},
-    {"artifacts", t_artifacts}, {"tags", t_tags}, {"env", t_env},	  {NULL, NULL},
+    {"expect", t_expect},
+    {"cwd", t_cwd},
+    {"timeout", t_timeout},
+    {"retries", t_retries},
+    {"artifacts", t_artifacts},
+    {"tags", t_tags},
+    {"env", t_env},
+    {"leak", t_leak},
+    {NULL, NULL},
 };
 
 /* ---- top level ---------------------------------------------------------- */
@@ -525,11 +552,102 @@ static const struct key_def top_keys[] = {
     {NULL, NULL},
 };
 
+/* Room for want tests (and their name nodes) in s->tests; the new room is
+ * zeroed. */
+static int grow_tests(struct ps *p, struct suite *s, yaml_node_t ***names, size_t *cap, size_t want)
+{
+	if (want <= *cap)
+		return 0;
+	struct suite_test *t = realloc(s->tests, want * sizeof(*t));
+	if (t)
+		s->tests = t;
+	yaml_node_t **nn = t ? realloc(*names, want * sizeof(*nn)) : NULL;
+	if (!nn) {
+		p->oom = 1;
+		return -ENOMEM;
+	}
+	*names = nn;
+	memset(&s->tests[*cap], 0, (want - *cap) * sizeof(*t));
+	memset(&nn[*cap], 0, (want - *cap) * sizeof(*nn));
+	*cap = want;
+	return 0;
+}
+
+/* The last test parsed has a matrix: it becomes one test per combination
+ * (left: test items still to come, which need room too). */
+static void expand_matrix(struct ps *p, struct suite *s, yaml_node_t ***names, size_t *cap,
+			  size_t left, struct test_ctx *ct)
+{
+	struct suite_matrix *m = &ct->matrix;
+	size_t k = s->n_tests - 1;
+	if (!m->count || !s->tests[k].name ||
+	    !sy_matrix_names_ok(p, m, ct->name_node, s->tests[k].name))
+		return;
+	if (k + m->count + left > SUITE_MAX_TESTS) {
+		sy_diag_add(p, m->node, "with this matrix the suite has more than %u tests",
+			    SUITE_MAX_TESTS);
+		return;
+	}
+	if (grow_tests(p, s, names, cap, k + m->count + left))
+		return;
+	struct suite_test proto = s->tests[k];
+	memset(&s->tests[k], 0, sizeof(proto));
+	bool named = true;
+	for (size_t c = 0; c < m->count; c++) {
+		struct suite_test *t = &s->tests[k + c];
+		sy_matrix_apply(p, m, c, &proto, t);
+		(*names)[k + c] = ct->name_node;
+		s->n_tests = k + c + 1;
+		const char *why = t->name ? suite_name_problem(t->name) : NULL;
+		if (why && named)
+			sy_diag_add(p, ct->name_node, "test name '%s' (from the matrix) %s",
+				    t->name, why);
+		named = named && !why;
+	}
+	sy_free_test(&proto);
+}
+
+struct named {
+	const char *name;
+	size_t idx;
+};
+static int named_cmp(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Duplicate names, reported at the later test's name (by sorting, not a
+ * pairwise scan: a matrix can make 100 000 tests from a few lines). */
+static void check_unique_names(struct ps *p, const struct suite *s, yaml_node_t **names)
+{
+	struct named *v = calloc(s->n_tests ? s->n_tests : 1, sizeof(*v));
+	size_t n = 0;
+	if (!v) {
+		p->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < s->n_tests; i++)
+		if (s->tests[i].name && names[i])
+			v[n++] = (struct named){s->tests[i].name, i};
+	qsort(v, n, sizeof(*v), named_cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (strcmp(v[i].name, v[first].name)) {
+			first = i;
+			continue;
+		}
+		sy_diag_add(p, names[v[i].idx], "duplicate test name '%s' (first at line %u)",
+			    v[i].name, s->tests[v[first].idx].line);
+	}
+	free(v);
+}
+
 static void parse_tests(struct ps *p, struct top_ctx *tc)
 {
 	struct suite *s = tc->s;
-	yaml_node_t *v = tc->tests_node;
-	size_t n;
+	yaml_node_t *v = tc->tests_node, **names = NULL;
+	size_t n, cap;
 	/* defaults: parsed once into a template each test starts from */
 	struct suite_test tmpl = {0};
 	struct test_ctx dc = {.t = &tmpl, .where = "defaults"};
@@ -545,35 +663,45 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 				 SUITE_MAX_TESTS, &n);
 	if (!s->tests)
 		goto out;
+	cap = n ? n : 1;
+	names = calloc(cap, sizeof(*names));
+	if (!names) {
+		p->oom = 1;
+		goto out;
+	}
+	size_t left = n;
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
+		left--;
 		yaml_node_t *c = sy_node(p, *it);
 		if (!c)
 			continue;
-		struct suite_test *t = &s->tests[s->n_tests++];
+		struct suite_test *t = &s->tests[s->n_tests];
 		/* the suite env and defaults come first; the test's own keys
 		 * override them (lists are added to) */
-		sy_test_inherit(p, t, &tmpl);
+		sy_test_copy(p, t, &tmpl);
 		t->line = (unsigned)c->start_mark.line + 1;
 		t->column = (unsigned)c->start_mark.column + 1;
 		struct test_ctx ct = {
 		    .t = t, .where = "tests[]", .has_timeout = true, .has_retries = true};
 		sy_walk_map(p, c, "a test", test_keys, &ct);
-		if (c->type != YAML_MAPPING_NODE)
-			continue;
-		if (!t->name)
-			sy_diag_add(p, c, "a test needs name:");
-		if (!ct.has_run && !t->skip)
-			sy_diag_add(p, c, "test '%s' needs run:", t->name ? t->name : "?");
-		for (size_t j = 0; t->name && j + 1 < s->n_tests; j++)
-			if (s->tests[j].name && !strcmp(s->tests[j].name, t->name))
-				sy_diag_add(p, ct.name_node,
-					    "duplicate test name '%s' (first at line %u)", t->name,
-					    s->tests[j].line);
+		names[s->n_tests++] = ct.name_node;
+		if (c->type == YAML_MAPPING_NODE) {
+			if (!t->name)
+				sy_diag_add(p, c, "a test needs name:");
+			if (!ct.has_run && !t->skip)
+				sy_diag_add(p, c, "test '%s' needs run:", t->name ? t->name : "?");
+			if (ct.has_matrix)
+				expand_matrix(p, s, &names, &cap, left, &ct);
+		}
+		sy_matrix_free(&ct.matrix);
 	}
 	if (s->n_tests == 0)
 		sy_diag_add(p, v, "tests is empty; a suite needs at least one test");
+	else if (!p->oom)
+		check_unique_names(p, s, names);
 out:
+	free(names);
 	sy_free_test(&tmpl);
 }
 

@@ -250,6 +250,73 @@ START_TEST(aliases)
 }
 END_TEST
 
+/* matrix: one test per combination, the first variable varying slowest,
+ * {var} replaced in name, run, cwd and env; names stay unique. */
+START_TEST(matrix)
+{
+	struct suite *s = parse_ok("tests:\n"
+				   "  - name: first\n"
+				   "    run: \"true\"\n"
+				   "  - name: \"build-{cc}-{opt}\"\n"
+				   "    matrix: { cc: [gcc, clang], opt: [O0, O2, Os] }\n"
+				   "    run: \"make CC={cc} CFLAGS=-{opt} ${HOME} {other}\"\n"
+				   "    cwd: /src/{cc}\n"
+				   "    env: { CC: \"{cc}\" }\n"
+				   "    tags: [m]\n"
+				   "  - name: last\n"
+				   "    run: [echo, \"{cc}\"]\n");
+	ck_assert_uint_eq(s->n_tests, 8);
+	static const char *const names[] = {
+	    "first",	      "build-gcc-O0",	"build-gcc-O2",	  "build-gcc-Os",
+	    "build-clang-O0", "build-clang-O2", "build-clang-Os", "last"};
+	for (size_t i = 0; i < 8; i++)
+		ck_assert_str_eq(s->tests[i].name, names[i]);
+	const struct suite_test *t = &s->tests[5];
+	ck_assert_str_eq(t->run.argv[0], "make CC=clang CFLAGS=-O2 ${HOME} {other}");
+	ck_assert_str_eq(t->cwd, "/src/clang");
+	ck_assert_str_eq(t->env[0], "CC=clang");
+	ck_assert_str_eq(t->tags[0], "m");
+	ck_assert_uint_eq(t->line, 4);
+	ck_assert_str_eq(s->tests[7].run.argv[1], "{cc}"); /* only in its own test */
+	suite_destroy(s);
+
+	/* a variable missing from the name, a collision with another test, an
+	 * empty list, a bad variable name, a name the values make invalid */
+	bad_with("tests:\n  - { name: \"t-{a}\", run: x, matrix: { a: [1, 2], b: [3] } }\n", 1,
+		 "t.yaml:2:13: matrix variable 'b' must appear in the name as {b}");
+	bad_with("tests:\n  - { name: t-1, run: x }\n"
+		 "  - { name: \"t-{a}\", run: x, matrix: { a: [0, 1] } }\n",
+		 1, "t.yaml:3:13: duplicate test name 't-1' (first at line 2)");
+	bad_with("tests:\n  - { name: \"t-{a}\", run: x, matrix: { a: [] } }\n", 1,
+		 "matrix.a must be a non-empty list of values, not an empty list");
+	bad_with("tests:\n  - { name: \"t-{a}\", run: x, matrix: { 1a: [x] } }\n", 1,
+		 "matrix variable '1a' must be a name");
+	bad_with("tests:\n  - { name: \"t-{a}\", run: x, matrix: { a: [\"../x\", y] } }\n", 1,
+		 "test name 't-../x' (from the matrix) must not contain '..'");
+	bad_with("tests:\n  - { name: \"t-{a}\", run: x, matrix: [a] }\n", 1,
+		 "matrix must be a mapping");
+	bad_with("tests:\n  - { name: \"t-{a}\", run: x, matrix: { a: [x, [y]] } }\n", 1,
+		 "a matrix value must be a string");
+
+	/* past the limit of tests: one error, fast */
+	bad_with("x-v: &v [0,1,2,3,4,5,6,7,8,9]\n"
+		 "tests:\n  - name: \"t{a}{b}{c}{d}{e}{f}\"\n    run: x\n"
+		 "    matrix: { a: *v, b: *v, c: *v, d: *v, e: *v, f: *v }\n",
+		 1, "this matrix makes more than 100000 tests");
+	bad_with("x-v: &v [0,1,2,3,4,5,6,7,8,9]\n"
+		 "tests:\n  - { name: other, run: x }\n  - name: \"t{a}{b}{c}{d}{e}\"\n    run: x\n"
+		 "    matrix: { a: *v, b: *v, c: *v, d: *v, e: *v }\n",
+		 1, "with this matrix the suite has more than 100000 tests");
+	/* exactly the limit: 100 000 tests, unique names checked by sorting */
+	s = parse_ok("x-v: &v [0,1,2,3,4,5,6,7,8,9]\n"
+		     "tests:\n  - name: \"t{a}{b}{c}{d}{e}\"\n    run: x\n"
+		     "    matrix: { a: *v, b: *v, c: *v, d: *v, e: *v }\n");
+	ck_assert_uint_eq(s->n_tests, 100000);
+	ck_assert_str_eq(s->tests[99999].name, "t99999");
+	suite_destroy(s);
+}
+END_TEST
+
 START_TEST(tidy_paths_and_suggestions)
 {
 	struct suite *s = parse_ok("shares:\n"
@@ -475,6 +542,7 @@ int main(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, aliases);
+	tcase_add_test(tc, matrix);
 	tcase_add_test(tc, all_errors_together);
 	tcase_add_test(tc, wrong_types);
 	tcase_add_test(tc, hostile_input);
