@@ -2,6 +2,7 @@
  * template per warm environment, snapshotted after setup, and one
  * `smolvm restore` fork per test. */
 #include "backend/vm_backend.h"
+#include "cache/cache.h"
 #include "util.h"
 
 #include <errno.h>
@@ -509,8 +510,12 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		goto fail;
 	}
 	cpu_model(cpu, sizeof(cpu));
-	snprintf(v->key, sizeof(v->key), "vm kernel=%s initrd=%s smolvm=%s cpu=%s cmdline=%s\n", hk,
-		 hi, hv, cpu, v->cmdline);
+	/* the default image by name too, so that `cache prune` keeps the
+	 * images an entry was built from (cache_prune_images) */
+	snprintf(v->key, sizeof(v->key),
+		 "vm kernel=%s initrd=%s smolvm=%s cpu=%s cmdline=%s\n%s%s%s", hk, hi, hv, cpu,
+		 v->cmdline, v->img.built ? CACHE_IMAGE_REF : "", v->img.built ? v->img.key : "",
+		 v->img.built ? "\n" : "");
 	b->ops = &vm_ops;
 	b->suite = s;
 	b->priv = v;

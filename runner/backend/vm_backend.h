@@ -53,7 +53,8 @@
 struct vm_backend_image {
 	char kernel[PATH_MAX];
 	char initrd[PATH_MAX];
-	bool built; /* the default image (from a kernel package) */
+	bool built;   /* the default image (from a kernel package) */
+	char key[33]; /* built: its directory's name under <cache>/images */
 };
 
 /* ---- vm_image.c ---- */

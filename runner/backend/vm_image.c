@@ -124,8 +124,15 @@ static int default_image(const char *deb, const struct backend_opts *o,
 		sizeof(img->initrd))
 		return -ENAMETOOLONG;
 	img->built = true;
-	if (access(img->kernel, R_OK) == 0 && access(img->initrd, R_OK) == 0)
+	snprintf(img->key, sizeof(img->key), "%s", key);
+	if (access(img->kernel, R_OK) == 0 && access(img->initrd, R_OK) == 0) {
+		/* used now: `cache prune` keeps an image a run is starting from
+		 * before any entry names it (cache_prune_images) */
+		char manifest[PATH_MAX + 16];
+		snprintf(manifest, sizeof(manifest), "%s/manifest", dir);
+		utimensat(AT_FDCWD, manifest, NULL, 0);
 		return 0;
+	}
 	if ((rc = util_mkdir_p(images, 0755))) {
 		snprintf(err, errlen, "backend vm: cannot create %s: %s", images, strerror(-rc));
 		return rc;

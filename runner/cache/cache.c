@@ -17,6 +17,7 @@
 
 #define CACHE_PATH		1024
 #define CACHE_STAGING_MAX_AGE_S 3600
+#define CACHE_MATERIAL_MAX	(1024u << 20)
 
 int cache_open(const char *xdg_cache_home, const char *home, struct cache *c)
 {
@@ -392,5 +393,81 @@ int cache_prune(struct cache *c, uint64_t max_age_s, unsigned *removed, unsigned
 	}
 	*removed = p.removed;
 	*busy = p.busy;
+	return rc;
+}
+
+/* Whether some entry's key material names the image: an entry whose
+ * material cannot be read keeps every image (it cannot be told apart). */
+static bool image_named(struct cache *c, const char *image)
+{
+	char dir[CACHE_PATH], needle[CACHE_KEY_HEX + 16];
+	snprintf(needle, sizeof(needle), "\n" CACHE_IMAGE_REF "%s\n", image);
+	snprintf(dir, sizeof(dir), "%s/entries", c->dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return true;
+	bool named = false;
+	struct dirent *e;
+	while (!named && (e = readdir(d))) {
+		char q[CACHE_PATH * 2], *text = NULL;
+		if (!key_ok(e->d_name))
+			continue;
+		snprintf(q, sizeof(q), "%s/%s/key", dir, e->d_name);
+		int rc = util_read_file(q, CACHE_MATERIAL_MAX, &text, NULL);
+		named = rc ? rc != -ENOENT : strstr(text, needle) != NULL;
+		free(text);
+	}
+	closedir(d);
+	return named;
+}
+
+int cache_prune_images(struct cache *c, uint64_t max_age_s, unsigned *removed, uint64_t *bytes)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	uint64_t age = max_age_s > CACHE_STAGING_MAX_AGE_S ? max_age_s : CACHE_STAGING_MAX_AGE_S;
+	char dir[CACHE_PATH];
+	*removed = 0;
+	*bytes = 0;
+	snprintf(dir, sizeof(dir), "%s/images", c->dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char q[CACHE_PATH * 2], m[CACHE_PATH * 2 + 16];
+		struct stat st;
+		/* what a build or a prune that died left */
+		bool build =
+		    !strncmp(e->d_name, ".build-", 7) || !strncmp(e->d_name, ".deleting-", 10);
+		if (!build && !key_ok(e->d_name))
+			continue;
+		snprintf(q, sizeof(q), "%s/%s", dir, e->d_name);
+		snprintf(m, sizeof(m), "%s/manifest", q);
+		/* when it was last used: a run touches the manifest (vm_image.c);
+		 * a build directory's own mtime */
+		if ((build ? lstat(q, &st) : stat(m, &st)) && lstat(q, &st))
+			continue;
+		if ((uint64_t)st.st_mtime + (build ? CACHE_STAGING_MAX_AGE_S : age) > now ||
+		    (!build && image_named(c, e->d_name)))
+			continue;
+		/* renamed away first (in the same directory: images/ may be a link to
+		 * another file system), so that a run never sees half an image */
+		char tmp[CACHE_PATH * 2];
+		snprintf(tmp, sizeof(tmp), "%s/.deleting-%s.%d", dir, e->d_name, (int)getpid());
+		uint64_t size = du(q, 0);
+		int r = rename(q, tmp) ? -errno : util_rm_rf(tmp);
+		if (r == -ENOENT)
+			continue; /* another prune took it */
+		if (r) {
+			rc = rc ? rc : r;
+			continue;
+		}
+		if (!build) {
+			(*removed)++;
+			*bytes += size;
+		}
+	}
+	closedir(d);
 	return rc;
 }

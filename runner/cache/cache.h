@@ -75,6 +75,19 @@ struct cache_entry_info {
 	uint64_t used_ns; /* used_s in nanoseconds: which of two entries is newer */
 };
 
+/* The line "image=<key>" in a backend's key material names the default
+ * guest image images/<key>/ (runner/backend/vm_image.c) the entry was built
+ * from; cache_prune_images keeps every image some entry names. */
+#define CACHE_IMAGE_REF "image="
+
+/* Removes images/<key>/ directories that no entry's key material names and
+ * that no run has used (their manifest's mtime) for max_age_s seconds, and
+ * for at least an hour even with max_age_s 0 (a run starting from an image
+ * names it only once its entry is committed); also build directories
+ * (images/.build-*) of runs that died over an hour ago. The number of
+ * images removed goes to *removed and their bytes to *bytes. */
+int cache_prune_images(struct cache *c, uint64_t max_age_s, unsigned *removed, uint64_t *bytes);
+
 /* Calls fn for every complete entry. */
 int cache_list(struct cache *c, int (*fn)(void *ctx, const struct cache_entry_info *e), void *ctx);
 

@@ -16,6 +16,7 @@
 static const char usage[] =
     "usage: smoltest cache ls\n"
     "       smoltest cache prune [--older-than D] [--all]   (default: unused for 7 days)\n"
+    "         entries, then default guest images no entry uses (unused for an hour at least)\n"
     "       smoltest cache rm KEY|PREFIX...\n"
     "       smoltest cache explain SUITE   (what changed since its latest entry)\n"
     "The cache lives in $XDG_CACHE_HOME/smoltest (default ~/.cache/smoltest).\n";
@@ -191,6 +192,14 @@ int cmd_cache(int argc, char **argv)
 		       busy ? "" : "\n");
 		if (busy)
 			printf("; %u in use by a running smoltest kept\n", busy);
+		/* then the default guest images no remaining entry was built from */
+		unsigned images = 0;
+		uint64_t bytes = 0;
+		int r = cache_prune_images(&c, max_age_s, &images, &bytes);
+		if (images)
+			printf("removed %u guest image%s no entry uses (%.1f MiB)\n", images,
+			       images == 1 ? "" : "s", (double)bytes / (1 << 20));
+		rc = rc ? rc : r;
 	} else {
 		for (int i = 2; i < argc; i++) {
 			struct match_ctx m = {.prefix = argv[i]};

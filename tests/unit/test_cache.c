@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[64], idx[128];
@@ -202,6 +203,90 @@ START_TEST(diff_and_summary)
 }
 END_TEST
 
+/* images/<key>/ with its manifest last used `ago` seconds ago */
+static void image_at(const char *name, time_t ago)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "smoltest/images/%s", name);
+	char d[320];
+	snprintf(d, sizeof(d), "%s/%s", root, p);
+	ck_assert_int_eq(util_mkdir_p(d, 0755), 0);
+	snprintf(p + strlen(p), sizeof(p) - strlen(p), "/manifest");
+	put(p, "kernel vmlinuz\n");
+	struct timespec t[2] = {{.tv_sec = time(NULL) - ago}, {.tv_sec = time(NULL) - ago}};
+	snprintf(d + strlen(d), sizeof(d) - strlen(d), "/manifest");
+	ck_assert_int_eq(utimensat(AT_FDCWD, d, t, 0), 0);
+	d[strlen(d) - strlen("/manifest")] = '\0';
+	ck_assert_int_eq(utimensat(AT_FDCWD, d, t, 0), 0);
+}
+
+static bool image_there(const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/smoltest/images/%s", root, name);
+	return access(p, F_OK) == 0;
+}
+
+START_TEST(prune_images)
+{
+	const char *named = "11111111111111111111111111111111";
+	const char *unused = "22222222222222222222222222222222";
+	const char *fresh = "33333333333333333333333333333333";
+	struct cache c;
+	ck_assert_int_eq(cache_open(root, NULL, &c), 0);
+	/* an entry built from `named`; another whose material only looks alike */
+	char p[256];
+	snprintf(p, sizeof(p), "%s/smoltest/entries/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", root);
+	ck_assert_int_eq(util_mkdir_p(p, 0700), 0);
+	put("smoltest/entries/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/key",
+	    "format 2\n-- backend --\nvm kernel=1 "
+	    "initrd=2\nimage=11111111111111111111111111111111\n");
+	snprintf(p, sizeof(p), "%s/smoltest/entries/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", root);
+	ck_assert_int_eq(util_mkdir_p(p, 0700), 0);
+	put("smoltest/entries/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/key",
+	    "-- backend "
+	    "--\nimage=222222222222222222222222222222220\nximage="
+	    "22222222222222222222222222222222\n");
+	image_at(named, 30 * 24 * 3600);
+	image_at(unused, 2 * 3600);
+	image_at(fresh, 60);
+	image_at(".build-44444444444444444444444444444444.AbCdEf", 2 * 3600);
+	image_at(".build-55555555555555555555555555555555.AbCdEf", 60);
+	image_at("not-a-key", 30 * 24 * 3600);
+	unsigned removed = 9;
+	uint64_t bytes = 9;
+	/* unused for 2 h: kept when the limit is 7 days */
+	ck_assert_int_eq(cache_prune_images(&c, 7 * 24 * 3600, &removed, &bytes), 0);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert(image_there(unused));
+	ck_assert(!image_there(".build-44444444444444444444444444444444.AbCdEf"));
+	ck_assert(image_there(".build-55555555555555555555555555555555.AbCdEf"));
+	/* --all: the unused one goes; the named and the just-used stay */
+	ck_assert_int_eq(cache_prune_images(&c, 0, &removed, &bytes), 0);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_uint_gt(bytes, 0);
+	ck_assert(!image_there(unused));
+	ck_assert(image_there(named));
+	ck_assert(image_there(fresh));
+	ck_assert(image_there("not-a-key"));
+	/* the entry goes: so does its image */
+	snprintf(p, sizeof(p), "%s/smoltest/entries/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", root);
+	ck_assert_int_eq(util_rm_rf(p), 0);
+	ck_assert_int_eq(cache_prune_images(&c, 0, &removed, &bytes), 0);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!image_there(named));
+	/* an entry whose material cannot be read keeps every image */
+	image_at(unused, 2 * 3600);
+	snprintf(p, sizeof(p), "%s/smoltest/entries/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/key", root);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	ck_assert_int_eq(cache_prune_images(&c, 0, &removed, &bytes), 0);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert(image_there(unused));
+	cache_close(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cache");
@@ -214,6 +299,7 @@ int main(void)
 	tcase_add_test(tc, index_spares_unchanged_files);
 	tcase_add_test(tc, corrupt_index);
 	tcase_add_test(tc, diff_and_summary);
+	tcase_add_test(tc, prune_images);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }
