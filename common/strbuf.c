@@ -89,6 +89,13 @@ int sb_error(const struct strbuf *sb)
 	return sb->err;
 }
 
+int sb_set_error(struct strbuf *sb, int rc)
+{
+	if (rc < 0)
+		sb_fail(sb, rc);
+	return sb->err;
+}
+
 const char *sb_str(const struct strbuf *sb)
 {
 	return sb->buf ? sb->buf : "";

@@ -35,6 +35,11 @@ int sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
  * empty (zero-initialised, reset or released). */
 int sb_error(const struct strbuf *sb);
 
+/* Records rc (< 0: the failure of work that feeds this buffer, such as a
+ * scratch buffer's) as the buffer's sticky error unless it already has
+ * one; returns the buffer's error. rc == 0 changes nothing. */
+int sb_set_error(struct strbuf *sb, int rc);
+
 /* Always returns a valid string, "" for an empty buffer (borrowed). */
 const char *sb_str(const struct strbuf *sb);
 

@@ -34,53 +34,54 @@ struct junit_counts {
 	uint64_t time_ns;
 };
 
+/* The writers below append freely and return the output buffer's sticky
+ * error (strbuf.h) once at the end; a scratch buffer's failure is joined
+ * to it with sb_set_error. */
+
 /* Appends text escaped for XML character data or an attribute value
  * (XML 1.0 §2.4, §3.3.3); text must already be sanitised. */
 static int xml_escape(struct strbuf *sb, const char *s, size_t len)
 {
-	int rc = 0;
-	for (size_t i = 0; i < len && !rc; i++) {
+	for (size_t i = 0; i < len; i++) {
 		switch (s[i]) {
 		case '&':
-			rc = sb_append_str(sb, "&amp;");
+			sb_append_str(sb, "&amp;");
 			break;
 		case '<':
-			rc = sb_append_str(sb, "&lt;");
+			sb_append_str(sb, "&lt;");
 			break;
 		case '>':
-			rc = sb_append_str(sb, "&gt;");
+			sb_append_str(sb, "&gt;");
 			break;
 		case '"':
-			rc = sb_append_str(sb, "&quot;");
+			sb_append_str(sb, "&quot;");
 			break;
 		case '\'':
-			rc = sb_append_str(sb, "&apos;");
+			sb_append_str(sb, "&apos;");
 			break;
 		case '\n':
-			rc = sb_append_str(sb, "&#10;"); /* kept through attribute normalisation */
+			sb_append_str(sb, "&#10;"); /* kept through attribute normalisation */
 			break;
 		case '\t':
-			rc = sb_append_str(sb, "&#9;");
+			sb_append_str(sb, "&#9;");
 			break;
 		default:
-			rc = sb_append_char(sb, s[i]);
+			sb_append_char(sb, s[i]);
 		}
 	}
-	return rc;
+	return sb_error(sb);
 }
 
 /* Appends ` name="value"` with value sanitised to one line and escaped. */
 static int xml_attr(struct junit *j, struct strbuf *sb, const char *name, const char *value)
 {
 	sb_reset(&j->tmp);
-	int rc = text_sanitize_str(&j->tmp, value ? value : "", TEXT_ONE_LINE);
-	if (!rc)
-		rc = sb_printf(sb, " %s=\"", name);
-	if (!rc)
-		rc = xml_escape(sb, j->tmp.buf ? j->tmp.buf : "", j->tmp.len);
-	if (!rc)
-		rc = sb_append_char(sb, '"');
-	return rc;
+	if (sb_set_error(sb, text_sanitize_str(&j->tmp, value ? value : "", TEXT_ONE_LINE)))
+		return sb_error(sb);
+	sb_printf(sb, " %s=\"", name);
+	xml_escape(sb, sb_str(&j->tmp), j->tmp.len);
+	sb_append_char(sb, '"');
+	return sb_error(sb);
 }
 
 /* Appends sanitised raw text as CDATA. "]]>" cannot occur inside a CDATA
@@ -88,36 +89,32 @@ static int xml_attr(struct junit *j, struct strbuf *sb, const char *name, const 
 static int xml_cdata(struct junit *j, struct strbuf *sb, const char *raw, size_t len)
 {
 	sb_reset(&j->tmp);
-	int rc = text_sanitize(&j->tmp, raw, len, 0);
-	if (rc)
-		return rc;
-	rc = sb_append_str(sb, "<![CDATA[");
-	const char *s = j->tmp.buf ? j->tmp.buf : "";
+	if (sb_set_error(sb, text_sanitize(&j->tmp, raw, len, 0)))
+		return sb_error(sb);
+	sb_append_str(sb, "<![CDATA[");
+	const char *s = sb_str(&j->tmp);
 	size_t n = j->tmp.len;
-	for (size_t i = 0; i < n && !rc; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (s[i] == ']' && i + 2 < n && s[i + 1] == ']' && s[i + 2] == '>') {
-			rc = sb_append_str(sb, "]]]]><![CDATA[>");
+			sb_append_str(sb, "]]]]><![CDATA[>");
 			i += 2;
 		} else {
-			rc = sb_append_char(sb, s[i]);
+			sb_append_char(sb, s[i]);
 		}
 	}
-	if (!rc)
-		rc = sb_append_str(sb, "]]>");
-	return rc;
+	sb_append_str(sb, "]]>");
+	return sb_error(sb);
 }
 
 static int xml_stream(struct junit *j, struct strbuf *sb, const char *indent, const char *tag,
 		      const char *raw, size_t len)
 {
 	if (!raw || !len)
-		return 0;
-	int rc = sb_printf(sb, "%s<%s>", indent, tag);
-	if (!rc)
-		rc = xml_cdata(j, sb, raw, len);
-	if (!rc)
-		rc = sb_printf(sb, "</%s>\n", tag);
-	return rc;
+		return sb_error(sb);
+	sb_printf(sb, "%s<%s>", indent, tag);
+	xml_cdata(j, sb, raw, len);
+	sb_printf(sb, "</%s>\n", tag);
+	return sb_error(sb);
 }
 
 static const char *failure_type(const struct collected *c)
@@ -132,19 +129,17 @@ static const char *failure_type(const struct collected *c)
 /* The body of a failure element: what happened, where, and how. */
 static int failure_details(struct strbuf *d, const struct collected *c)
 {
-	int rc = sb_printf(d, "%s\n", c->message);
+	sb_printf(d, "%s\n", c->message);
 	/* The message of an exit-code failure already says this. */
-	if (!rc && c->exited && c->fail_kind != FAIL_EXIT_CODE)
-		rc = sb_printf(d, "exit status %d (expected %d)\n", c->exit_code, c->expected_exit);
-	if (!rc && c->signal > 0)
-		rc = sb_printf(d, "killed by signal %d\n", c->signal);
-	if (!rc && c->n_missing_artifacts)
-		rc = sb_printf(d, "%zu artifact pattern(s) matched nothing\n",
-			       c->n_missing_artifacts);
-	if (!rc)
-		rc = sb_printf(d, "at %s:%u, attempt %u of %u\n", c->suite_file, c->line,
-			       c->attempt, c->max_attempts ? c->max_attempts : 1);
-	return rc;
+	if (c->exited && c->fail_kind != FAIL_EXIT_CODE)
+		sb_printf(d, "exit status %d (expected %d)\n", c->exit_code, c->expected_exit);
+	if (c->signal > 0)
+		sb_printf(d, "killed by signal %d\n", c->signal);
+	if (c->n_missing_artifacts)
+		sb_printf(d, "%zu artifact pattern(s) matched nothing\n", c->n_missing_artifacts);
+	sb_printf(d, "at %s:%u, attempt %u of %u\n", c->suite_file, c->line, c->attempt,
+		  c->max_attempts ? c->max_attempts : 1);
+	return sb_error(d);
 }
 
 /* <failure>, <error>, or a Surefire flakyX/rerunX element for an earlier
@@ -157,46 +152,34 @@ static int write_failure(struct junit *j, struct strbuf *sb, const struct collec
 	char secs[24];
 	bool err = c->status == RESULT_ERROR;
 	bool nested = prefix != NULL;
-	int rc;
 
 	if (nested)
 		snprintf(tag, sizeof(tag), "%s%s", prefix, err ? "Error" : "Failure");
 	else
 		snprintf(tag, sizeof(tag), "%s", err ? "error" : "failure");
-	rc = sb_printf(sb, "      <%s", tag);
-	if (!rc)
-		rc = xml_attr(j, sb, "message", c->message);
-	if (!rc)
-		rc = xml_attr(j, sb, "type", failure_type(c));
-	if (!rc && nested)
-		rc = sb_printf(sb, " time=\"%s\"",
-			       text_format_seconds(c->duration_ns, secs, sizeof(secs)));
-	if (!rc)
-		rc = failure_details(&d, c);
-	if (rc)
+	sb_printf(sb, "      <%s", tag);
+	xml_attr(j, sb, "message", c->message);
+	xml_attr(j, sb, "type", failure_type(c));
+	if (nested)
+		sb_printf(sb, " time=\"%s\"",
+			  text_format_seconds(c->duration_ns, secs, sizeof(secs)));
+	if (sb_set_error(sb, failure_details(&d, c)))
 		goto out;
 	if (nested) {
-		rc = sb_append_str(sb, ">\n        <stackTrace>");
-		if (!rc)
-			rc = xml_cdata(j, sb, d.buf, d.len);
-		if (!rc)
-			rc = sb_append_str(sb, "</stackTrace>\n");
-		if (!rc)
-			rc = xml_stream(j, sb, "        ", "system-out", c->out, c->out_len);
-		if (!rc)
-			rc = xml_stream(j, sb, "        ", "system-err", c->err, c->err_len);
-		if (!rc)
-			rc = sb_printf(sb, "      </%s>\n", tag);
+		sb_append_str(sb, ">\n        <stackTrace>");
+		xml_cdata(j, sb, d.buf, d.len);
+		sb_append_str(sb, "</stackTrace>\n");
+		xml_stream(j, sb, "        ", "system-out", c->out, c->out_len);
+		xml_stream(j, sb, "        ", "system-err", c->err, c->err_len);
+		sb_printf(sb, "      </%s>\n", tag);
 	} else {
-		rc = sb_append_char(sb, '>');
-		if (!rc)
-			rc = xml_cdata(j, sb, d.buf, d.len);
-		if (!rc)
-			rc = sb_printf(sb, "</%s>\n", tag);
+		sb_append_char(sb, '>');
+		xml_cdata(j, sb, d.buf, d.len);
+		sb_printf(sb, "</%s>\n", tag);
 	}
 out:
 	sb_release(&d);
-	return rc;
+	return sb_error(sb);
 }
 
 /* <system-out>: the output, then one [[ATTACHMENT|path]] line per artifact,
@@ -204,16 +187,16 @@ out:
 static int write_system_out(struct junit *j, struct strbuf *sb, const struct collected *c)
 {
 	struct strbuf raw = {0};
-	int rc = c->out_len ? sb_append(&raw, c->out, c->out_len) : 0;
-
-	if (!rc && c->n_artifacts && raw.len && raw.buf[raw.len - 1] != '\n')
-		rc = sb_append_char(&raw, '\n');
-	for (size_t i = 0; i < c->n_artifacts && !rc; i++)
-		rc = sb_printf(&raw, "[[ATTACHMENT|%s]]\n", c->artifacts[i]);
-	if (!rc)
-		rc = xml_stream(j, sb, "      ", "system-out", raw.buf, raw.len);
+	if (c->out_len)
+		sb_append(&raw, c->out, c->out_len);
+	if (c->n_artifacts && raw.len && raw.buf[raw.len - 1] != '\n')
+		sb_append_char(&raw, '\n');
+	for (size_t i = 0; i < c->n_artifacts; i++)
+		sb_printf(&raw, "[[ATTACHMENT|%s]]\n", c->artifacts[i]);
+	if (!sb_set_error(sb, sb_error(&raw)))
+		xml_stream(j, sb, "      ", "system-out", raw.buf, raw.len);
 	sb_release(&raw);
-	return rc;
+	return sb_error(sb);
 }
 
 static void count(struct junit_counts *k, const struct collected *last)
@@ -237,26 +220,23 @@ static int property_at(struct junit *j, struct strbuf *sb, const char *indent, c
 static int write_case_properties(struct junit *j, struct strbuf *sb, const struct collected *c)
 {
 	char v[32];
-	int rc = sb_append_str(sb, "      <properties>\n");
-	for (size_t i = 0; i < c->n_tags && !rc; i++)
-		rc = property_at(j, sb, "        ", "tag", c->tags[i]);
-	if (!rc && c->exited) {
+	sb_append_str(sb, "      <properties>\n");
+	for (size_t i = 0; i < c->n_tags; i++)
+		property_at(j, sb, "        ", "tag", c->tags[i]);
+	if (c->exited) {
 		snprintf(v, sizeof(v), "%d", c->exit_code);
-		rc = property_at(j, sb, "        ", "exit_code", v);
+		property_at(j, sb, "        ", "exit_code", v);
 	}
-	if (!rc && c->signal > 0) {
+	if (c->signal > 0) {
 		snprintf(v, sizeof(v), "%d", c->signal);
-		rc = property_at(j, sb, "        ", "signal", v);
+		property_at(j, sb, "        ", "signal", v);
 	}
-	if (!rc) {
-		snprintf(v, sizeof(v), "%u", c->attempt);
-		rc = property_at(j, sb, "        ", "attempt", v);
-	}
-	for (size_t i = 0; i < c->n_missing_artifacts && !rc; i++)
-		rc = property_at(j, sb, "        ", "artifact.missing", c->missing_artifacts[i]);
-	if (!rc)
-		rc = sb_append_str(sb, "      </properties>\n");
-	return rc;
+	snprintf(v, sizeof(v), "%u", c->attempt);
+	property_at(j, sb, "        ", "attempt", v);
+	for (size_t i = 0; i < c->n_missing_artifacts; i++)
+		property_at(j, sb, "        ", "artifact.missing", c->missing_artifacts[i]);
+	sb_append_str(sb, "      </properties>\n");
+	return sb_error(sb);
 }
 
 /* One <testcase> from the attempts items[0..n) of one test. */
@@ -264,65 +244,48 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 {
 	const struct collected *last = items[n - 1];
 	char secs[24];
-	int rc = sb_append_str(sb, "    <testcase");
+	sb_append_str(sb, "    <testcase");
 
 	text_format_seconds(last->duration_ns, secs, sizeof(secs));
 
 	/* classname: the suite file, so that two suites of the same name
 	 * (or a merged report of several) stay apart */
-	if (!rc)
-		rc = xml_attr(j, sb, "classname", last->suite_file);
-	if (!rc)
-		rc = xml_attr(j, sb, "name", last->test_name);
-	if (!rc)
-		rc = sb_printf(sb, " time=\"%s\"", secs);
-	if (!rc)
-		rc = xml_attr(j, sb, "file", last->suite_file);
-	if (!rc)
-		rc = sb_printf(sb, " line=\"%u\"", last->line);
-	if (rc)
-		return rc;
-	rc = sb_append_str(sb, ">\n");
-	if (!rc)
-		rc = write_case_properties(j, sb, last);
-	if (!rc && last->status == RESULT_SKIP) {
-		rc = sb_append_str(sb, "      <skipped");
-		if (!rc)
-			rc = xml_attr(j, sb, "message",
-				      last->skip_reason ? last->skip_reason : last->message);
-		if (!rc)
-			rc = sb_append_str(sb, "/>\n");
+	xml_attr(j, sb, "classname", last->suite_file);
+	xml_attr(j, sb, "name", last->test_name);
+	sb_printf(sb, " time=\"%s\"", secs);
+	xml_attr(j, sb, "file", last->suite_file);
+	sb_printf(sb, " line=\"%u\"", last->line);
+	sb_append_str(sb, ">\n");
+	write_case_properties(j, sb, last);
+	if (last->status == RESULT_SKIP) {
+		sb_append_str(sb, "      <skipped");
+		xml_attr(j, sb, "message", last->skip_reason ? last->skip_reason : last->message);
+		sb_append_str(sb, "/>\n");
 	}
-	if (!rc && collect_is_failure(last->status))
-		rc = write_failure(j, sb, last, NULL);
+	if (collect_is_failure(last->status))
+		write_failure(j, sb, last, NULL);
 	/* Earlier attempts: flaky* when the test finally passed, rerun* when
 	 * it failed every time (Surefire's convention), so retries stay visible. */
 	bool passed = last->status == RESULT_PASS || last->status == RESULT_FLAKY;
-	for (size_t i = 0; i + 1 < n && !rc; i++)
+	for (size_t i = 0; i + 1 < n; i++)
 		if (collect_is_failure(items[i]->status))
-			rc = write_failure(j, sb, items[i], passed ? "flaky" : "rerun");
-	if (!rc)
-		rc = write_system_out(j, sb, last);
-	if (!rc)
-		rc = xml_stream(j, sb, "      ", "system-err", last->err, last->err_len);
-	if (!rc)
-		rc = sb_append_str(sb, "    </testcase>\n");
-	return rc;
+			write_failure(j, sb, items[i], passed ? "flaky" : "rerun");
+	write_system_out(j, sb, last);
+	xml_stream(j, sb, "      ", "system-err", last->err, last->err_len);
+	sb_append_str(sb, "    </testcase>\n");
+	return sb_error(sb);
 }
 
 static int property_at(struct junit *j, struct strbuf *sb, const char *indent, const char *name,
 		       const char *value)
 {
 	if (!value)
-		return 0;
-	int rc = sb_printf(sb, "%s<property", indent);
-	if (!rc)
-		rc = xml_attr(j, sb, "name", name);
-	if (!rc)
-		rc = xml_attr(j, sb, "value", value);
-	if (!rc)
-		rc = sb_append_str(sb, "/>\n");
-	return rc;
+		return sb_error(sb);
+	sb_printf(sb, "%s<property", indent);
+	xml_attr(j, sb, "name", name);
+	xml_attr(j, sb, "value", value);
+	sb_append_str(sb, "/>\n");
+	return sb_error(sb);
 }
 
 static int write_property(struct junit *j, struct strbuf *sb, const char *name, const char *value)
@@ -344,61 +307,47 @@ static int write_suite(struct junit *j, struct strbuf *sb, size_t start, size_t 
 {
 	struct collected **items = j->results.items;
 	struct junit_counts k = {0};
-	int rc;
 
 	for (size_t i = start; i < end;) {
 		size_t g = collect_group_len(&j->results, i);
 		count(&k, items[i + g - 1]);
 		i += g;
 	}
-	rc = sb_append_str(sb, "  <testsuite");
-	if (!rc)
-		rc = xml_attr(j, sb, "name", items[start]->suite_name);
-	if (!rc)
-		rc = write_counts(sb, &k, only_suite ? sum->wall_ns : k.time_ns);
-	if (!rc)
-		rc = sb_printf(sb, " timestamp=\"%s\"", stamp);
-	if (!rc)
-		rc = xml_attr(j, sb, "hostname", j->info.hostname ? j->info.hostname : "localhost");
-	if (!rc)
-		rc = xml_attr(j, sb, "file", items[start]->suite_file);
-	if (!rc)
-		rc = sb_append_str(sb, ">\n    <properties>\n");
-	if (!rc)
-		rc = write_property(j, sb, "backend", j->info.backend);
-	if (!rc)
-		rc = write_property(j, sb, "backend.note", j->info.backend_note);
-	if (!rc)
-		rc = write_property(j, sb, "partition", j->info.partition);
-	if (!rc)
-		rc = write_property(j, sb, "smoltest.version", j->info.version);
-	if (!rc)
-		rc = write_property(j, sb, "snapshot.id", j->info.snapshot_id);
-	if (!rc && j->info.snapshot_id)
-		rc = write_property(j, sb, "snapshot.cache", j->info.cache_hit ? "hit" : "miss");
-	if (!rc && sum->setup_ns) {
+	sb_append_str(sb, "  <testsuite");
+	xml_attr(j, sb, "name", items[start]->suite_name);
+	write_counts(sb, &k, only_suite ? sum->wall_ns : k.time_ns);
+	sb_printf(sb, " timestamp=\"%s\"", stamp);
+	xml_attr(j, sb, "hostname", j->info.hostname ? j->info.hostname : "localhost");
+	xml_attr(j, sb, "file", items[start]->suite_file);
+	sb_append_str(sb, ">\n    <properties>\n");
+	write_property(j, sb, "backend", j->info.backend);
+	write_property(j, sb, "backend.note", j->info.backend_note);
+	write_property(j, sb, "partition", j->info.partition);
+	write_property(j, sb, "smoltest.version", j->info.version);
+	write_property(j, sb, "snapshot.id", j->info.snapshot_id);
+	if (j->info.snapshot_id)
+		write_property(j, sb, "snapshot.cache", j->info.cache_hit ? "hit" : "miss");
+	if (sum->setup_ns) {
 		char secs[24];
-		rc = write_property(j, sb, "setup.time",
-				    text_format_seconds(sum->setup_ns, secs, sizeof(secs)));
+		write_property(j, sb, "setup.time",
+			       text_format_seconds(sum->setup_ns, secs, sizeof(secs)));
 	}
-	if (!rc && sum->setup_failed) {
+	if (sum->setup_failed) {
 		char n[16];
 		snprintf(n, sizeof(n), "%u", sum->not_run);
-		rc = write_property(j, sb, "tests.not_run", n);
+		write_property(j, sb, "tests.not_run", n);
 	}
-	if (!rc && sum->aborted)
-		rc = write_property(j, sb, "aborted",
-				    sum->abort_reason ? sum->abort_reason : "run aborted");
-	if (!rc)
-		rc = sb_append_str(sb, "    </properties>\n");
-	for (size_t i = start; i < end && !rc;) {
+	if (sum->aborted)
+		write_property(j, sb, "aborted",
+			       sum->abort_reason ? sum->abort_reason : "run aborted");
+	sb_append_str(sb, "    </properties>\n");
+	for (size_t i = start; i < end;) {
 		size_t g = collect_group_len(&j->results, i);
-		rc = write_testcase(j, sb, items + i, g);
+		write_testcase(j, sb, items + i, g);
 		i += g;
 	}
-	if (!rc)
-		rc = sb_append_str(sb, "  </testsuite>\n");
-	return rc;
+	sb_append_str(sb, "  </testsuite>\n");
+	return sb_error(sb);
 }
 
 static int junit_render(struct junit *j, const struct run_summary *sum, struct strbuf *sb)
@@ -407,7 +356,6 @@ static int junit_render(struct junit *j, const struct run_summary *sum, struct s
 	struct junit_counts all = {0};
 	char stamp[24] = "1970-01-01T00:00:00";
 	size_t n_suites = 0;
-	int rc;
 
 	collect_sort(l);
 	for (size_t i = 0; i < l->n;) {
@@ -418,23 +366,19 @@ static int junit_render(struct junit *j, const struct run_summary *sum, struct s
 		i += g;
 	}
 	text_format_timestamp(j->info.start_wall_ns, stamp, sizeof(stamp));
-	rc = sb_append_str(sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");
-	if (!rc)
-		rc = xml_attr(j, sb, "name", j->info.suite_name ? j->info.suite_name : "smoltest");
-	if (!rc)
-		rc = write_counts(sb, &all, sum->wall_ns);
-	if (!rc)
-		rc = sb_printf(sb, " timestamp=\"%s\">\n", stamp);
-	for (size_t i = 0; i < l->n && !rc;) {
+	sb_append_str(sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");
+	xml_attr(j, sb, "name", j->info.suite_name ? j->info.suite_name : "smoltest");
+	write_counts(sb, &all, sum->wall_ns);
+	sb_printf(sb, " timestamp=\"%s\">\n", stamp);
+	for (size_t i = 0; i < l->n;) {
 		size_t e = i + 1;
 		while (e < l->n && !strcmp(l->items[e]->suite_file, l->items[i]->suite_file))
 			e++;
-		rc = write_suite(j, sb, i, e, n_suites == 1, sum, stamp);
+		write_suite(j, sb, i, e, n_suites == 1, sum, stamp);
 		i = e;
 	}
-	if (!rc)
-		rc = sb_append_str(sb, "</testsuites>\n");
-	return rc;
+	sb_append_str(sb, "</testsuites>\n");
+	return sb_error(sb);
 }
 
 static void info_release(struct junit_info *i)

@@ -64,7 +64,12 @@ START_TEST(sticky_error)
 	ck_assert_int_eq(sb_append_str(&sb, "fresh"), 0);
 	ck_assert_str_eq(sb_str(&sb), "fresh");
 
-	sb_append(&sb, "", SIZE_MAX);
+	/* A helper's failure joins the buffer's; the first one stays. */
+	ck_assert_int_eq(sb_set_error(&sb, 0), 0);
+	ck_assert_int_eq(sb_set_error(&sb, -EIO), -EIO);
+	ck_assert_int_eq(sb_set_error(&sb, -ENOMEM), -EIO);
+	ck_assert_int_eq(sb_append_str(&sb, "more"), -EIO);
+	ck_assert_str_eq(sb_str(&sb), "fresh");
 	sb_release(&sb);
 	ck_assert_int_eq(sb_error(&sb), 0);
 	sb_release(&sb);
