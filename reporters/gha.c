@@ -72,23 +72,17 @@ static int annotate(struct gha *g, const char *kind, const struct result_record 
 		    const char *title_prefix, const char *message)
 {
 	struct strbuf title = {0};
-	int rc = sb_printf(&g->line, "::%s file=", kind);
-	if (!rc)
-		rc = gha_escape_property(&g->line, rec->suite_file ? rec->suite_file : "");
-	if (!rc)
-		rc = sb_printf(&g->line, ",line=%u,title=", rec->line);
-	if (!rc)
-		rc = sb_printf(&title, "%s%s", title_prefix, rec->test_name ? rec->test_name : "");
-	if (!rc)
-		rc = gha_escape_property(&g->line, sb_str(&title));
-	if (!rc)
-		rc = sb_append_str(&g->line, "::");
-	if (!rc)
-		rc = gha_escape_data(&g->line, message, strlen(message));
-	if (!rc)
-		rc = sb_append_char(&g->line, '\n');
+	sb_printf(&g->line, "::%s file=", kind);
+	gha_escape_property(&g->line, rec->suite_file ? rec->suite_file : "");
+	sb_printf(&g->line, ",line=%u,title=", rec->line);
+	if (!sb_set_error(&g->line, sb_printf(&title, "%s%s", title_prefix,
+					      rec->test_name ? rec->test_name : "")))
+		gha_escape_property(&g->line, sb_str(&title));
+	sb_append_str(&g->line, "::");
+	gha_escape_data(&g->line, message, strlen(message));
+	sb_append_char(&g->line, '\n');
 	sb_release(&title);
-	return rc;
+	return sb_error(&g->line);
 }
 
 /* Appends the tail of one stream, sanitised, inside the stop-commands fence. */
@@ -98,18 +92,17 @@ static int group_stream(struct gha *g, const char *what, const struct result_out
 	int rc = text_output_join(&raw, o);
 	if (!rc)
 		rc = text_sanitize(&clean, sb_str(&raw), raw.len, 0);
-	if (!rc && clean.len) {
+	if (!sb_set_error(&g->line, rc) && clean.len) {
 		size_t off =
 		    text_tail_offset(sb_str(&clean), clean.len, GROUP_TAIL_LINES, GROUP_TAIL_BYTES);
-		rc = sb_printf(&g->line, "--- %s%s ---\n", what, off ? " (tail)" : "");
-		if (!rc)
-			rc = sb_append(&g->line, sb_str(&clean) + off, clean.len - off);
-		if (!rc && clean.buf[clean.len - 1] != '\n')
-			rc = sb_append_char(&g->line, '\n');
+		sb_printf(&g->line, "--- %s%s ---\n", what, off ? " (tail)" : "");
+		sb_append(&g->line, sb_str(&clean) + off, clean.len - off);
+		if (clean.buf[clean.len - 1] != '\n')
+			sb_append_char(&g->line, '\n');
 	}
 	sb_release(&raw);
 	sb_release(&clean);
-	return rc;
+	return sb_error(&g->line);
 }
 
 /* The annotation text: the message, then the last lines of stderr (or of
@@ -123,56 +116,45 @@ static int annotation_text(struct strbuf *note, const struct result_record *rec)
 
 	if (!rc)
 		rc = text_sanitize(&clean, sb_str(&raw), raw.len, 0);
-	if (!rc)
-		rc = sb_append_str(note, rec->message ? rec->message : "");
+	sb_set_error(note, rc);
+	sb_append_str(note, rec->message ? rec->message : "");
 	if (!rc && clean.len) {
 		size_t len = clean.len;
 		while (len && clean.buf[len - 1] == '\n')
 			len--;
 		size_t off = text_tail_offset(clean.buf, len, NOTE_TAIL_LINES, NOTE_TAIL_BYTES);
 		if (off < len) {
-			rc = sb_append_char(note, '\n');
-			if (!rc)
-				rc = sb_append(note, clean.buf + off, len - off);
+			sb_append_char(note, '\n');
+			sb_append(note, clean.buf + off, len - off);
 		}
 	}
 	sb_release(&raw);
 	sb_release(&clean);
-	return rc;
+	return sb_error(note);
 }
 
 static int gha_failure(struct gha *g, const struct result_record *rec)
 {
 	struct strbuf msg = {0};
-	int rc = sb_append_str(&g->line, "::group::");
-
-	if (!rc)
-		rc = gha_escape_data(&g->line, "FAIL ", 5);
-	if (!rc)
-		rc = gha_escape_data(&g->line, rec->test_name ? rec->test_name : "",
-				     rec->test_name ? strlen(rec->test_name) : 0);
-	if (!rc)
-		rc = sb_printf(&g->line, "\n::stop-commands::%s\n", g->token);
-	if (!rc)
-		rc = text_sanitize_str(&msg, rec->message, TEXT_ONE_LINE);
-	if (!rc)
-		rc = sb_printf(&g->line, "%s\n", sb_str(&msg));
-	if (!rc)
-		rc = group_stream(g, "stdout", &rec->out);
-	if (!rc)
-		rc = group_stream(g, "stderr", &rec->err);
-	if (!rc)
-		rc = sb_printf(&g->line, "::%s::\n::endgroup::\n", g->token);
+	sb_append_str(&g->line, "::group::");
+	gha_escape_data(&g->line, "FAIL ", 5);
+	gha_escape_data(&g->line, rec->test_name ? rec->test_name : "",
+			rec->test_name ? strlen(rec->test_name) : 0);
+	sb_printf(&g->line, "\n::stop-commands::%s\n", g->token);
+	if (!sb_set_error(&g->line, text_sanitize_str(&msg, rec->message, TEXT_ONE_LINE)))
+		sb_printf(&g->line, "%s\n", sb_str(&msg));
+	group_stream(g, "stdout", &rec->out);
+	group_stream(g, "stderr", &rec->err);
+	sb_printf(&g->line, "::%s::\n::endgroup::\n", g->token);
 	g->n_failures++;
-	if (!rc && g->n_errors < g->max_errors) {
+	if (!sb_error(&g->line) && g->n_errors < g->max_errors) {
 		g->n_errors++;
 		sb_reset(&msg);
-		rc = annotation_text(&msg, rec);
-		if (!rc)
-			rc = annotate(g, "error", rec, "", sb_str(&msg));
+		if (!sb_set_error(&g->line, annotation_text(&msg, rec)))
+			annotate(g, "error", rec, "", sb_str(&msg));
 	}
 	sb_release(&msg);
-	return rc;
+	return sb_error(&g->line);
 }
 
 static int dup_opt(const char *s, char **out)
@@ -198,13 +180,10 @@ static int gha_begin(struct reporter *r, const struct run_info *info)
 	    dup_opt(info->partition, &g->partition))
 		return -ENOMEM;
 	if (info->backend_note) {
-		int rc = sb_append_str(&g->line, "::warning title=smoltest backend::");
-		if (!rc)
-			rc = gha_escape_data(&g->line, info->backend_note,
-					     strlen(info->backend_note));
-		if (!rc)
-			rc = sb_append_char(&g->line, '\n');
-		return rc ? rc : emit(g);
+		sb_append_str(&g->line, "::warning title=smoltest backend::");
+		gha_escape_data(&g->line, info->backend_note, strlen(info->backend_note));
+		sb_append_char(&g->line, '\n');
+		return sb_error(&g->line) ? sb_error(&g->line) : emit(g);
 	}
 	return 0;
 }
@@ -245,15 +224,14 @@ static int append_file(const char *path, const char *data, size_t len)
 static int write_outputs(struct gha *g, const struct run_summary *s)
 {
 	struct strbuf o = {0};
-	int rc = sb_printf(&o, "passed=%u\nfailed=%u\nflaky=%u\nskipped=%u\nerrors=%u\n", s->passed,
-			   s->failed + s->timeouts, s->flaky, s->skipped, s->errors);
-	if (!rc && g->junit_path) {
-		rc = sb_append_str(&o, "junit=");
-		if (!rc)
-			rc = text_sanitize_str(&o, g->junit_path, TEXT_ONE_LINE);
-		if (!rc)
-			rc = sb_append_char(&o, '\n');
+	sb_printf(&o, "passed=%u\nfailed=%u\nflaky=%u\nskipped=%u\nerrors=%u\n", s->passed,
+		  s->failed + s->timeouts, s->flaky, s->skipped, s->errors);
+	if (g->junit_path) {
+		sb_append_str(&o, "junit=");
+		text_sanitize_str(&o, g->junit_path, TEXT_ONE_LINE);
+		sb_append_char(&o, '\n');
 	}
+	int rc = sb_error(&o);
 	if (!rc)
 		rc = append_file(g->output, o.buf, o.len);
 	if (rc)
