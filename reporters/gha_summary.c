@@ -19,20 +19,23 @@
 static int md_cell(struct strbuf *md, const char *s, size_t max)
 {
 	struct strbuf clean = {0};
-	int rc = text_sanitize_str(&clean, s ? s : "", TEXT_ONE_LINE);
+	if (sb_set_error(md, text_sanitize_str(&clean, s ? s : "", TEXT_ONE_LINE))) {
+		sb_release(&clean);
+		return sb_error(md);
+	}
 	size_t n = text_utf8_cut(sb_str(&clean), clean.len, max);
 	const char *p = sb_str(&clean);
 
-	for (size_t i = 0; i < n && !rc; i++) {
+	for (size_t i = 0; i < n; i++) {
 		switch (p[i]) {
 		case '<':
-			rc = sb_append_str(md, "&lt;");
+			sb_append_str(md, "&lt;");
 			break;
 		case '>':
-			rc = sb_append_str(md, "&gt;");
+			sb_append_str(md, "&gt;");
 			break;
 		case '&':
-			rc = sb_append_str(md, "&amp;");
+			sb_append_str(md, "&amp;");
 			break;
 		case '|':
 		case '\\':
@@ -43,33 +46,31 @@ static int md_cell(struct strbuf *md, const char *s, size_t max)
 		case ']':
 		case '#':
 		case '~':
-			rc = sb_append_char(md, '\\');
-			if (!rc)
-				rc = sb_append_char(md, p[i]);
+			sb_append_char(md, '\\');
+			sb_append_char(md, p[i]);
 			break;
 		default:
-			rc = sb_append_char(md, p[i]);
+			sb_append_char(md, p[i]);
 		}
 	}
-	if (!rc && n < clean.len)
-		rc = sb_append_str(md, "…");
+	if (n < clean.len)
+		sb_append_str(md, "…");
 	sb_release(&clean);
-	return rc;
+	return sb_error(md);
 }
 
 /* Percent-encodes a repository path for a URL, keeping '/'. */
 static int url_path(struct strbuf *md, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	int rc = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
-			rc = sb_append_char(md, (char)*p);
+			sb_append_char(md, (char)*p);
 		else
-			rc = sb_printf(md, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+			sb_printf(md, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
 	}
-	return rc;
+	return sb_error(md);
 }
 
 /* Links need all three variables, and a server URL that cannot break out of
@@ -92,31 +93,22 @@ static bool link_ok(const struct gha_summary_in *in)
 static int md_where(struct strbuf *md, const struct gha_summary_in *in, const struct collected *t)
 {
 	bool link = link_ok(in);
-	int rc = link ? sb_append_char(md, '[') : 0;
-	if (!rc)
-		rc = md_cell(md, t->suite_file, 200);
-	if (!rc)
-		rc = sb_printf(md, ":%u", t->line);
-	if (!rc && link) {
-		rc = sb_append_str(md, "](");
-		if (!rc)
-			rc = sb_append_str(md, in->server_url); /* checked by link_ok() */
-		if (!rc)
-			rc = sb_append_char(md, '/');
-		if (!rc)
-			rc = url_path(md, in->repository);
-		if (!rc)
-			rc = sb_append_str(md, "/blob/");
-		if (!rc)
-			rc = url_path(md, in->sha);
-		if (!rc)
-			rc = sb_append_char(md, '/');
-		if (!rc)
-			rc = url_path(md, t->suite_file);
-		if (!rc)
-			rc = sb_printf(md, "#L%u)", t->line);
+	if (link)
+		sb_append_char(md, '[');
+	md_cell(md, t->suite_file, 200);
+	sb_printf(md, ":%u", t->line);
+	if (link) {
+		sb_append_str(md, "](");
+		sb_append_str(md, in->server_url); /* checked by link_ok() */
+		sb_append_char(md, '/');
+		url_path(md, in->repository);
+		sb_append_str(md, "/blob/");
+		url_path(md, in->sha);
+		sb_append_char(md, '/');
+		url_path(md, t->suite_file);
+		sb_printf(md, "#L%u)", t->line);
 	}
-	return rc;
+	return sb_error(md);
 }
 
 static const char *kind(const struct collected *t)
@@ -131,7 +123,8 @@ static const char *kind(const struct collected *t)
 /* Adds one row unless it would pass the limit; then rolls it back. */
 static bool fits(struct strbuf *md, size_t row_start, const struct gha_summary_in *in)
 {
-	if (md->len + NOTE_RESERVE <= in->limit)
+	/* A buffer that failed is not cut: its error is the result. */
+	if (sb_error(md) || md->len + NOTE_RESERVE <= in->limit)
 		return true;
 	md->len = row_start;
 	md->buf[md->len] = '\0';
@@ -143,47 +136,37 @@ static int totals(struct strbuf *md, const struct gha_summary_in *in)
 	const struct run_summary *s = in->sum;
 	bool bad = s->failed || s->errors || s->timeouts || s->aborted;
 	char wall[32];
-	int rc = sb_printf(md, "## %s smoltest: ", bad ? "❌" : "✅");
+	sb_printf(md, "## %s smoltest: ", bad ? "❌" : "✅");
 
 	util_format_duration(s->wall_ns, wall, sizeof(wall));
 
-	if (!rc)
-		rc = md_cell(md, in->suite_name ? in->suite_name : "run", 200);
-	if (!rc)
-		rc = sb_printf(md,
-			       "\n\n| tests | passed | failed | flaky | skipped | errors | time |\n"
-			       "|---:|---:|---:|---:|---:|---:|---:|\n"
-			       "| %u | %u | %u | %u | %u | %u | %s |\n\n",
-			       s->total, s->passed, s->failed + s->timeouts, s->flaky, s->skipped,
-			       s->errors, wall);
-	if (!rc)
-		rc = sb_append_str(md, "backend `");
-	if (!rc)
-		rc = md_cell(md, in->backend ? in->backend : "unknown", 40);
-	if (!rc)
-		rc = sb_append_char(md, '`');
-	if (!rc && in->partition) {
-		rc = sb_append_str(md, " · partition `");
-		if (!rc)
-			rc = md_cell(md, in->partition, 40);
-		if (!rc)
-			rc = sb_append_char(md, '`');
+	md_cell(md, in->suite_name ? in->suite_name : "run", 200);
+	sb_printf(md,
+		  "\n\n| tests | passed | failed | flaky | skipped | errors | time |\n"
+		  "|---:|---:|---:|---:|---:|---:|---:|\n"
+		  "| %u | %u | %u | %u | %u | %u | %s |\n\n",
+		  s->total, s->passed, s->failed + s->timeouts, s->flaky, s->skipped, s->errors,
+		  wall);
+	sb_append_str(md, "backend `");
+	md_cell(md, in->backend ? in->backend : "unknown", 40);
+	sb_append_char(md, '`');
+	if (in->partition) {
+		sb_append_str(md, " · partition `");
+		md_cell(md, in->partition, 40);
+		sb_append_char(md, '`');
 	}
-	if (!rc && in->have_snapshot)
-		rc = sb_printf(md, " · snapshot cache %s", in->cache_hit ? "hit" : "miss");
-	if (!rc && in->backend_note) {
-		rc = sb_append_str(md, "\n\n> ");
-		if (!rc)
-			rc = md_cell(md, in->backend_note, 300);
+	if (in->have_snapshot)
+		sb_printf(md, " · snapshot cache %s", in->cache_hit ? "hit" : "miss");
+	if (in->backend_note) {
+		sb_append_str(md, "\n\n> ");
+		md_cell(md, in->backend_note, 300);
 	}
-	if (!rc && s->aborted) {
-		rc = sb_append_str(md, "\n\n**Aborted:** ");
-		if (!rc)
-			rc = md_cell(md, s->abort_reason ? s->abort_reason : "run aborted", 300);
+	if (s->aborted) {
+		sb_append_str(md, "\n\n**Aborted:** ");
+		md_cell(md, s->abort_reason ? s->abort_reason : "run aborted", 300);
 	}
-	if (!rc)
-		rc = sb_append_str(md, "\n");
-	return rc;
+	sb_append_str(md, "\n");
+	return sb_error(md);
 }
 
 int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
@@ -191,10 +174,10 @@ int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
 	struct collect_list *l = in->results;
 	size_t left_out = 0;
 	bool header = false;
-	int rc = totals(md, in);
+	totals(md, in);
 
 	collect_sort(l);
-	for (size_t i = 0; i < l->n && !rc; i++) {
+	for (size_t i = 0; i < l->n; i++) {
 		const struct collected *t = l->items[i];
 		if (!collect_is_failure(t->status))
 			continue;
@@ -203,77 +186,60 @@ int gha_summary_render(struct strbuf *md, const struct gha_summary_in *in)
 			continue;
 		}
 		if (!header)
-			rc = sb_append_str(md,
-					   "\n### Failures\n\n| test | where | kind | message |\n"
-					   "|---|---|---|---|\n");
+			sb_append_str(md, "\n### Failures\n\n| test | where | kind | message |\n"
+					  "|---|---|---|---|\n");
 		header = true;
 		size_t row = md->len;
-		if (!rc)
-			rc = sb_append_str(md, "| ");
-		if (!rc)
-			rc = md_cell(md, t->test_name, 200);
-		if (!rc)
-			rc = sb_append_str(md, " | ");
-		if (!rc)
-			rc = md_where(md, in, t);
-		if (!rc)
-			rc = sb_printf(md, " | %s | ", kind(t));
-		if (!rc)
-			rc = md_cell(md, t->message, 500);
-		if (!rc)
-			rc = sb_append_str(md, " |\n");
-		if (!rc && !fits(md, row, in))
+		sb_append_str(md, "| ");
+		md_cell(md, t->test_name, 200);
+		sb_append_str(md, " | ");
+		md_where(md, in, t);
+		sb_printf(md, " | %s | ", kind(t));
+		md_cell(md, t->message, 500);
+		sb_append_str(md, " |\n");
+		if (!fits(md, row, in))
 			left_out++;
 	}
 	header = false;
-	for (size_t i = 0; i < l->n && !rc && !left_out; i++) {
+	for (size_t i = 0; i < l->n && !left_out; i++) {
 		const struct collected *t = l->items[i];
 		if (t->status != RESULT_FLAKY)
 			continue;
 		if (!header)
-			rc = sb_append_str(md, "\n### Flaky (passed on retry)\n\n");
+			sb_append_str(md, "\n### Flaky (passed on retry)\n\n");
 		header = true;
 		size_t row = md->len;
-		if (!rc)
-			rc = sb_append_str(md, "- ");
-		if (!rc)
-			rc = md_cell(md, t->test_name, 200);
-		if (!rc)
-			rc = sb_printf(md, ": passed on attempt %u of %u (", t->attempt,
-				       t->max_attempts);
-		if (!rc)
-			rc = md_where(md, in, t);
-		if (!rc)
-			rc = sb_append_str(md, ")\n");
-		if (!rc && !fits(md, row, in))
+		sb_append_str(md, "- ");
+		md_cell(md, t->test_name, 200);
+		sb_printf(md, ": passed on attempt %u of %u (", t->attempt, t->max_attempts);
+		md_where(md, in, t);
+		sb_append_str(md, ")\n");
+		if (!fits(md, row, in))
 			left_out++;
 	}
-	if (!rc && !left_out && l->n > 1) {
+	if (!left_out && l->n > 1) {
 		collect_sort_by_duration(l);
-		rc = sb_append_str(md, "\n### Slowest\n\n| test | time |\n|---|---:|\n");
-		for (size_t i = 0; i < l->n && i < SLOWEST_ROWS && !rc; i++) {
+		sb_append_str(md, "\n### Slowest\n\n| test | time |\n|---|---:|\n");
+		for (size_t i = 0; i < l->n && i < SLOWEST_ROWS; i++) {
 			char dur[32];
 			size_t row = md->len;
 
 			if (l->items[i]->status == RESULT_SKIP)
 				break;
 			util_format_duration(l->items[i]->duration_ns, dur, sizeof(dur));
-			rc = sb_append_str(md, "| ");
-			if (!rc)
-				rc = md_cell(md, l->items[i]->test_name, 200);
-			if (!rc)
-				rc = sb_printf(md, " | %s |\n", dur);
-			if (!rc && !fits(md, row, in)) {
+			sb_append_str(md, "| ");
+			md_cell(md, l->items[i]->test_name, 200);
+			sb_printf(md, " | %s |\n", dur);
+			if (!fits(md, row, in)) {
 				left_out++;
 				break;
 			}
 		}
 	}
-	if (!rc && left_out)
-		rc = sb_printf(
-		    md,
-		    "\n> The summary was cut to stay under GitHub's 1 MiB limit: %zu more "
-		    "row(s) are not shown. The JUnit report and the log have every result.\n",
-		    left_out);
-	return rc;
+	if (left_out)
+		sb_printf(md,
+			  "\n> The summary was cut to stay under GitHub's 1 MiB limit: %zu more "
+			  "row(s) are not shown. The JUnit report and the log have every result.\n",
+			  left_out);
+	return sb_error(md);
 }
