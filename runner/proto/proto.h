@@ -67,8 +67,12 @@ enum {
 	PROTO_CAP_SHUTDOWN = 1u << 6, /* SHUTDOWN */
 	PROTO_CAP_CGROUP = 1u << 7,   /* agent kills EXEC trees through cgroup v2 */
 	PROTO_CAP_PID1 = 1u << 8,     /* agent runs as PID 1 (init) */
+	/* EXIT may carry LEAKED and a leaked count. The agent sets them only
+	 * when the host offered this bit: a receiver without it refuses
+	 * unknown EXIT flags and a non-zero reserved field. */
+	PROTO_CAP_LEAK = 1u << 9,
 };
-#define PROTO_CAP_ALL 0x1ffull
+#define PROTO_CAP_ALL 0x3ffull
 
 /* ERROR codes. */
 enum proto_error_code {
@@ -105,6 +109,7 @@ enum {
 	PROTO_EXIT_TIMED_OUT = 1u << 3,	   /* the agent killed it at timeout_ns */
 	PROTO_EXIT_KILLED = 1u << 4,	   /* a KILL frame ended it */
 	PROTO_EXIT_SPAWN_FAILED = 1u << 5, /* never ran: spawn_errno says why (status 127) */
+	PROTO_EXIT_LEAKED = 1u << 6, /* processes outlived it: leaked says how many (CAP_LEAK) */
 };
 
 /* MOUNT flags. */
@@ -194,6 +199,7 @@ struct proto_exit {
 	uint32_t flags;	     /* PROTO_EXIT_* */
 	int32_t status;	     /* exit code, or signal number when SIGNALED */
 	int32_t spawn_errno; /* with SPAWN_FAILED */
+	uint32_t leaked;     /* with LEAKED: processes left running (>= 1); else 0 */
 	uint64_t wall_ns;
 	uint64_t utime_us, stime_us; /* of the whole waited tree (RUSAGE_CHILDREN semantics) */
 	uint64_t maxrss_kib;

@@ -182,8 +182,7 @@ static void decode_exit(struct cur *c, struct proto_exit *x)
 	x->flags = rd32(c, f);
 	x->status = (int32_t)rd32(c, f);
 	x->spawn_errno = (int32_t)rd32(c, f);
-	if (rd32(c, f) != 0 && !c->err)
-		c->err = "EXIT reserved: must be 0";
+	x->leaked = rd32(c, f);
 	x->wall_ns = rd64(c, f);
 	x->utime_us = rd64(c, f);
 	x->stime_us = rd64(c, f);
@@ -196,8 +195,10 @@ static void decode_exit(struct cur *c, struct proto_exit *x)
 		return;
 	uint32_t kind =
 	    x->flags & (PROTO_EXIT_EXITED | PROTO_EXIT_SIGNALED | PROTO_EXIT_SPAWN_FAILED);
-	if (x->flags & ~0x3fu)
+	if (x->flags & ~0x7fu)
 		c->err = "EXIT flags: unknown bits set";
+	else if (!(x->flags & PROTO_EXIT_LEAKED) != !x->leaked)
+		c->err = "EXIT leaked: must be non-zero exactly when LEAKED is set";
 	else if (kind != PROTO_EXIT_EXITED && kind != PROTO_EXIT_SIGNALED &&
 		 kind != PROTO_EXIT_SPAWN_FAILED)
 		c->err = "EXIT flags: not exactly one of EXITED, SIGNALED, SPAWN_FAILED";

@@ -111,7 +111,7 @@ static int encode_payload(const struct proto_msg *m, struct wcur *w)
 		w32(w, m->u.exit.flags);
 		w32(w, (uint32_t)m->u.exit.status);
 		w32(w, (uint32_t)m->u.exit.spawn_errno);
-		w32(w, 0);
+		w32(w, m->u.exit.leaked);
 		w64(w, m->u.exit.wall_ns);
 		w64(w, m->u.exit.utime_us);
 		w64(w, m->u.exit.stime_us);

@@ -161,6 +161,9 @@ START_TEST(test_all_types_round_trip)
 					   .nvcsw = 6,
 					   .nivcsw = 7};
 	n++;
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_EXIT, .channel = 4};
+	ms[n++].u.exit = (struct proto_exit){
+	    .flags = PROTO_EXIT_EXITED | PROTO_EXIT_LEAKED, .status = 0, .leaked = 3};
 	ms[n].hdr = (struct proto_hdr){.type = PROTO_KILL, .channel = 3};
 	ms[n++].u.kill.signal = 15;
 	ms[n].hdr.type = PROTO_MOUNT;
@@ -435,6 +438,17 @@ START_TEST(test_malformed_others)
 	p.b[0] = 0x80;
 	p.b[5] = 0;
 	expect_bad(PROTO_EXIT, 1, p.b, p.n, "EXIT unknown flag");
+	p.b[0] = PROTO_EXIT_EXITED | PROTO_EXIT_LEAKED; /* leaked count 0 */
+	expect_bad(PROTO_EXIT, 1, p.b, p.n, "EXIT LEAKED without a count");
+	p.b[0] = PROTO_EXIT_EXITED;
+	p.b[12] = 2; /* a count without LEAKED: an old host's reserved field */
+	expect_bad(PROTO_EXIT, 1, p.b, p.n, "EXIT leaked count without LEAKED");
+	p.b[0] = PROTO_EXIT_EXITED | PROTO_EXIT_LEAKED;
+	struct proto_msg lm;
+	size_t lused, lflen = raw_frame(PROTO_EXIT, 1, p.b, p.n);
+	ck_assert_int_eq(proto_decode(buf, lflen, &lm, &lused), 0);
+	ck_assert_uint_eq(lm.u.exit.leaked, 2);
+	p.b[12] = 0;
 	/* KILL */
 	p.n = 0;
 	pb32(&p, 65);
