@@ -93,6 +93,7 @@ int collect_add(struct collect_list *l, const struct result_record *rec)
 	c->exit_code = rec->exit_code;
 	c->signal = rec->signal;
 	c->expected_exit = rec->expected_exit;
+	c->leaked = rec->leaked;
 	c->start_wall_ns = rec->start_wall_ns;
 	c->duration_ns = rec->duration_ns;
 	if (rec->n_artifacts &&
@@ -119,7 +120,7 @@ int collect_add(struct collect_list *l, const struct result_record *rec)
 			goto fail;
 		c->n_tags++;
 	}
-	if (collect_is_failure(rec->status)) {
+	if (collect_is_failure(rec->status) || rec->status == RESULT_CANCELLED) {
 		rc = copy_output(&rec->out, &c->out, &c->out_len);
 		if (!rc)
 			rc = copy_output(&rec->err, &c->err, &c->err_len);

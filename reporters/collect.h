@@ -23,8 +23,10 @@ struct collected {
 	enum result_fail_kind fail_kind;
 	bool exited;
 	int exit_code, signal, expected_exit;
+	unsigned leaked;
 	uint64_t start_wall_ns, duration_ns;
-	char *out, *err; /* raw joined output, NULL for passing attempts */
+	char *out, *err; /* raw joined output, NULL for passing attempts
+			  * (kept for failing and cancelled ones) */
 	size_t out_len, err_len;
 	char **artifacts; /* host paths of the artifacts that were collected */
 	size_t n_artifacts;

@@ -159,6 +159,12 @@ static const char *label(const struct result_record *r, const char **color)
 	case RESULT_ERROR:
 		*color = C_MAGENTA;
 		return "ERROR";
+	case RESULT_LEAK:
+		*color = C_YELLOW;
+		return "LEAK ";
+	case RESULT_CANCELLED:
+		*color = C_YELLOW;
+		return "CANCEL";
 	case RESULT_FAIL:
 		break;
 	}
@@ -355,7 +361,7 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 		if (!rc && !rec->final)
 			rc = sb_printf(&c->line, " attempt %u of %u:", rec->attempt,
 				       rec->max_attempts);
-		if (!rc && rec->status != RESULT_PASS) {
+		if (!rc && rec->status != RESULT_PASS && rec->status != RESULT_LEAK) {
 			rc = sb_append_str(&c->line, rec->status == RESULT_SKIP ? ": " : " ");
 			if (!rc)
 				rc = put_clean(c,
@@ -378,18 +384,23 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 		if (!rc && rec->n_artifacts && rec->status != RESULT_SKIP &&
 		    any_missing_artifact(rec))
 			rc = sb_append_str(&c->line, " matched nothing");
-		/* a pass that says more ("passed; artifact ... not collected") */
-		else if (!rc && rec->status == RESULT_PASS && rec->message &&
-			 !strncmp(rec->message, "passed; ", 8)) {
+		/* a pass that says more ("passed; artifact ... not collected"), or
+		 * a leak: a pass with a warning */
+		else if (!rc && rec->message &&
+			 ((rec->status == RESULT_PASS && !strncmp(rec->message, "passed; ", 8)) ||
+			  rec->status == RESULT_LEAK)) {
 			rc = sb_printf(&c->line, "\n  warning: %s", paint(c, C_YELLOW));
 			if (!rc)
-				rc = put_clean(c, rec->message + 8, 0);
+				rc = put_clean(
+				    c, rec->message + (rec->status == RESULT_PASS ? 8 : 0), 0);
 			if (!rc)
 				rc = sb_append_str(&c->line, paint(c, C_RESET));
 		}
 		if (!rc)
 			rc = sb_append_char(&c->line, '\n');
-		if (!rc && c->o.verbosity > 0 && rec->final && !failed)
+		/* a cancelled test's output so far: it is in no recap */
+		if (!rc && rec->final && !failed &&
+		    (c->o.verbosity > 0 || rec->status == RESULT_CANCELLED))
 			rc = put_outputs(c, rec);
 	}
 	if (!rc && c->live)
@@ -516,6 +527,10 @@ static int console_end(struct reporter *r, const struct run_summary *s)
 		    c->printed || s->aborted ? "\n" : "", paint(c, bad ? C_RED : C_GREEN), s->total,
 		    s->total == 1 ? "" : "s", s->passed, s->failed + s->timeouts, s->flaky,
 		    s->skipped, s->errors, s->errors == 1 ? "" : "s", paint(c, C_RESET));
+	if (!rc && s->leaked)
+		rc = sb_printf(&c->line, ", %u leaked", s->leaked);
+	if (!rc && s->cancelled)
+		rc = sb_printf(&c->line, ", %u cancelled", s->cancelled);
 	if (!rc) {
 		char wall[32];
 		rc = sb_printf(&c->line, " in %s",

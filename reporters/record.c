@@ -20,6 +20,10 @@ const char *result_status_name(enum result_status s)
 		return "skip";
 	case RESULT_FLAKY:
 		return "flaky";
+	case RESULT_LEAK:
+		return "leak";
+	case RESULT_CANCELLED:
+		return "cancelled";
 	}
 	return "unknown";
 }
@@ -35,6 +39,8 @@ const char *result_fail_kind_name(enum result_fail_kind k)
 		return "output";
 	case FAIL_TIMEOUT:
 		return "timeout";
+	case FAIL_LEAK:
+		return "leak";
 	}
 	return "unknown";
 }

@@ -16,12 +16,16 @@
 #include <stdint.h>
 
 enum result_status {
-	RESULT_PASS,	/* expectations met on this attempt */
-	RESULT_FAIL,	/* expectations not met: see fail_kind */
-	RESULT_ERROR,	/* the environment broke (VM/sandbox died, agent lost) */
-	RESULT_TIMEOUT, /* killed after the test's timeout */
-	RESULT_SKIP,	/* not run: skip_reason says why */
-	RESULT_FLAKY,	/* passed on this attempt after earlier attempts failed */
+	RESULT_PASS,	  /* expectations met on this attempt */
+	RESULT_FAIL,	  /* expectations not met: see fail_kind */
+	RESULT_ERROR,	  /* the environment broke (VM/sandbox died, agent lost) */
+	RESULT_TIMEOUT,	  /* killed after the test's timeout */
+	RESULT_SKIP,	  /* not run: skip_reason says why */
+	RESULT_FLAKY,	  /* passed on this attempt after earlier attempts failed */
+	RESULT_LEAK,	  /* passed, but left processes running (leaked says how many): a
+			   * pass with a warning; `leak: fail` makes it FAIL/FAIL_LEAK */
+	RESULT_CANCELLED, /* stopped while it ran (fail-fast, a signal): out/err hold
+			   * what it wrote until then */
 };
 
 enum result_fail_kind {
@@ -29,6 +33,7 @@ enum result_fail_kind {
 	FAIL_EXIT_CODE, /* wrong exit status or killed by a signal */
 	FAIL_OUTPUT,	/* stdout/stderr expectation not met */
 	FAIL_TIMEOUT,	/* same as RESULT_TIMEOUT, for reporters that want one field */
+	FAIL_LEAK,	/* it left processes running, and the test says `leak: fail` */
 };
 
 /* Output kept for one stream of one attempt. The runner keeps a bounded head
@@ -74,6 +79,8 @@ struct result_record {
 	int exit_code;
 	int signal; /* >0 when killed by a signal */
 	int expected_exit;
+	unsigned leaked; /* processes left running when it exited (0: none, or
+			  * an agent that cannot tell) */
 
 	uint64_t start_wall_ns; /* CLOCK_REALTIME at start of the attempt */
 	uint64_t duration_ns;
@@ -110,7 +117,7 @@ struct run_info {
 /* What a reporter learns when the run ends. Counts are per test (final
  * attempt), not per attempt. */
 struct run_summary {
-	unsigned total, passed, failed, errors, timeouts, skipped, flaky;
+	unsigned total, passed, failed, errors, timeouts, skipped, flaky, leaked, cancelled;
 	uint64_t wall_ns;
 	bool aborted;		  /* fail-fast, signal, or infrastructure failure */
 	const char *abort_reason; /* one line when aborted, else NULL */

@@ -35,6 +35,7 @@ static void emit_record(struct sched *sc, struct job *j, enum result_status st,
 	if (j->have_exit) {
 		r.exited = j->ex.how == AGENT_EXIT_EXITED;
 		r.exit_code = r.exited ? j->ex.code : 0;
+		r.leaked = j->ex.raw.leaked;
 		if (j->ex.how == AGENT_EXIT_SIGNALED || j->ex.how == AGENT_EXIT_KILLED)
 			r.signal = j->ex.code;
 		else if (j->ex.how == AGENT_EXIT_TIMED_OUT &&
@@ -72,6 +73,12 @@ static void emit_record(struct sched *sc, struct job *j, enum result_status st,
 		break;
 	case RESULT_FLAKY:
 		sc->sum.flaky++;
+		break;
+	case RESULT_LEAK:
+		sc->sum.leaked++;
+		break;
+	case RESULT_CANCELLED:
+		sc->sum.cancelled++;
 		break;
 	}
 }
@@ -128,6 +135,26 @@ void sched_stop(struct sched *sc, const char *reason)
 	}
 }
 
+/* A passing attempt that left n processes running: LEAK, a pass with a
+ * warning, or with `leak: fail` a failure. The instance's teardown kills
+ * them either way. */
+static void leak_verdict(const struct suite_test *t, unsigned n, enum result_status *st,
+			 enum result_fail_kind *fk, char *msg, size_t len)
+{
+	const char *procs = n == 1 ? "process" : "processes";
+	if (t->leak_fail) {
+		*st = RESULT_FAIL;
+		*fk = FAIL_LEAK;
+		snprintf(msg, len, "left %u %s running after it exited (leak: fail)", n, procs);
+	} else {
+		*st = RESULT_LEAK;
+		snprintf(msg, len,
+			 "passed, but left %u %s running after it exited (killed with its "
+			 "instance; leak: fail makes this a failure)",
+			 n, procs);
+	}
+}
+
 /* Classifies a finished test attempt, reports it, and queues a retry. */
 static void job_complete_test(struct sched *sc, struct job *j)
 {
@@ -135,7 +162,8 @@ static void job_complete_test(struct sched *sc, struct job *j)
 	enum result_status st;
 	enum result_fail_kind fk = FAIL_NONE;
 	if (j->cancelled) {
-		st = RESULT_SKIP;
+		/* its output so far stays in the record */
+		st = RESULT_CANCELLED;
 		snprintf(j->msg, sizeof(j->msg), "cancelled while running: %s", sc->stop_reason);
 	} else if (j->env_error || !j->have_exit) {
 		st = RESULT_ERROR;
@@ -182,6 +210,8 @@ static void job_complete_test(struct sched *sc, struct job *j)
 		else if (st == RESULT_PASS && artmsg[0])
 			snprintf(j->msg, sizeof(j->msg), "passed; %s", artmsg);
 	}
+	if (st == RESULT_PASS && j->ex.raw.leaked)
+		leak_verdict(t, j->ex.raw.leaked, &st, &fk, j->msg, sizeof(j->msg));
 	bool failed = st == RESULT_FAIL || st == RESULT_TIMEOUT || st == RESULT_ERROR;
 	if (st == RESULT_PASS && sc->had_failure[j->index]) {
 		st = RESULT_FLAKY;
