@@ -1,8 +1,11 @@
 /* tap: the TAP reporter (--tap FILE|-, --tap-version 13|14).
  *
  * Follows the TAP 14 specification (testanything.org/tap-version-14-
- * specification.html): test points stream in completion order, the plan
- * comes last, YAML diagnostics follow a test point indented by two spaces.
+ * specification.html): test points are numbered in suite (plan) order, so
+ * that a test keeps its number from run to run; TAP requires the numbers in
+ * sequence, so a test that ends before an earlier one waits in a buffer
+ * until every earlier test point is written. The plan comes last, YAML
+ * diagnostics follow a test point indented by two spaces.
  * Diagnostics use only the YAML subset that Perl's TAP::Parser::YAMLish
  * reads (double-quoted scalars, `|` literal blocks, nested mappings), so that
  * prove accepts them. */
@@ -25,6 +28,11 @@ struct tap {
 	unsigned version;
 	unsigned n; /* test points written */
 	struct strbuf line, tmp;
+	/* test points not written yet, by plan index: pend[i - first] is the
+	 * point of index i after its number ("ok"/"not ok" in pend_ok) */
+	struct strbuf *pend;
+	bool *pend_ok, *pend_have;
+	size_t first, cap;
 };
 
 /* Appends s sanitised to one line with `\` and `#` escaped (TAP 14,
@@ -124,10 +132,16 @@ static int yaml_output(struct tap *t, const char *key, const struct result_outpu
 
 static int tap_diagnostics(struct tap *t, const struct result_record *rec)
 {
-	bool flaky = rec->status == RESULT_FLAKY;
+	/* a pass that says more: flaky, or a leak (the output is not shown) */
+	bool flaky = rec->status == RESULT_FLAKY || rec->status == RESULT_LEAK;
+	const char *severity = rec->status == RESULT_FLAKY	 ? "flaky"
+			       : rec->status == RESULT_LEAK	 ? "warning"
+			       : rec->status == RESULT_ERROR	 ? "error"
+			       : rec->status == RESULT_CANCELLED ? "cancelled"
+								 : "fail";
 	int rc = sb_append_str(&t->line, "  ---\n");
 
-	if (!rc && flaky)
+	if (!rc && rec->status == RESULT_FLAKY)
 		rc = sb_printf(
 		    &t->line,
 		    "  message: \"passed on attempt %u of %u after %u failed attempt%s\"\n",
@@ -136,11 +150,10 @@ static int tap_diagnostics(struct tap *t, const struct result_record *rec)
 	else if (!rc)
 		rc = yaml_key_str(t, "  ", "message", rec->message);
 	if (!rc)
-		rc = sb_printf(&t->line, "  severity: %s\n",
-			       flaky			     ? "flaky"
-			       : rec->status == RESULT_ERROR ? "error"
-							     : "fail");
-	if (!rc && !flaky && rec->status != RESULT_ERROR)
+		rc = sb_printf(&t->line, "  severity: %s\n", severity);
+	if (!rc && rec->status == RESULT_LEAK)
+		rc = sb_printf(&t->line, "  leaked: %u\n", rec->leaked);
+	if (!rc && !flaky && rec->status != RESULT_ERROR && rec->status != RESULT_CANCELLED)
 		rc = sb_printf(&t->line, "  type: %s\n",
 			       rec->status == RESULT_TIMEOUT
 				   ? "timeout"
@@ -181,6 +194,83 @@ static int tap_flush_line(struct tap *t)
 	return rc;
 }
 
+/* Writes one test point: its verdict, the next number, the rest. */
+static int tap_write_point(struct tap *t, bool ok, const struct strbuf *rest)
+{
+	if (fprintf(t->f, "%s %u", ok ? "ok" : "not ok", ++t->n) < 0 ||
+	    (rest->len && fwrite(rest->buf, 1, rest->len, t->f) != rest->len))
+		return -EIO;
+	return fflush(t->f) ? -EIO : 0;
+}
+
+/* Keeps the test point of plan index idx (t->line, after its number). */
+static int tap_hold(struct tap *t, size_t idx, bool ok)
+{
+	if (idx < t->first)
+		return -EINVAL; /* two final records of one test: a runner bug */
+	size_t slot = idx - t->first;
+	if (slot >= t->cap) {
+		size_t cap = t->cap ? t->cap : 16;
+		while (cap <= slot)
+			cap *= 2;
+		struct strbuf *p = realloc(t->pend, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		t->pend = p;
+		bool *o = realloc(t->pend_ok, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		t->pend_ok = o;
+		bool *h = realloc(t->pend_have, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		t->pend_have = h;
+		memset(t->pend + t->cap, 0, (cap - t->cap) * sizeof(*p));
+		memset(t->pend_have + t->cap, 0, (cap - t->cap) * sizeof(*h));
+		t->cap = cap;
+	}
+	if (t->pend_have[slot])
+		return -EINVAL;
+	int rc = sb_append(&t->pend[slot], t->line.buf ? t->line.buf : "", t->line.len);
+	if (rc)
+		return rc;
+	t->pend_ok[slot] = ok;
+	t->pend_have[slot] = true;
+	return 0;
+}
+
+/* Writes the held test points that are next in plan order; with all
+ * (the run ended), also those after a gap (a test with no record). */
+static int tap_write_ready(struct tap *t, bool all)
+{
+	int rc = 0;
+	size_t done = 0;
+	for (size_t i = 0; i < t->cap && !rc; i++) {
+		if (!t->pend_have[i]) {
+			if (!all)
+				break;
+			if (done == i)
+				done++;
+			continue;
+		}
+		rc = tap_write_point(t, t->pend_ok[i], &t->pend[i]);
+		sb_release(&t->pend[i]);
+		t->pend_have[i] = false;
+		if (done == i)
+			done++;
+	}
+	if (done && !rc) {
+		/* slide the window so that slot 0 is the next index to write */
+		memmove(t->pend, t->pend + done, (t->cap - done) * sizeof(*t->pend));
+		memmove(t->pend_ok, t->pend_ok + done, (t->cap - done) * sizeof(*t->pend_ok));
+		memmove(t->pend_have, t->pend_have + done, (t->cap - done) * sizeof(*t->pend_have));
+		memset(t->pend + t->cap - done, 0, done * sizeof(*t->pend));
+		memset(t->pend_have + t->cap - done, 0, done * sizeof(*t->pend_have));
+		t->first += done;
+	}
+	return rc;
+}
+
 static int tap_begin(struct reporter *r, const struct run_info *info)
 {
 	struct tap *t = r->priv;
@@ -213,9 +303,9 @@ static int tap_result(struct reporter *r, const struct result_record *rec)
 			rc = sb_append_char(&t->line, '\n');
 		return rc ? rc : tap_flush_line(t);
 	}
-	bool ok =
-	    rec->status == RESULT_PASS || rec->status == RESULT_SKIP || rec->status == RESULT_FLAKY;
-	rc = sb_printf(&t->line, "%s %u - ", ok ? "ok" : "not ok", ++t->n);
+	bool ok = rec->status == RESULT_PASS || rec->status == RESULT_SKIP ||
+		  rec->status == RESULT_FLAKY || rec->status == RESULT_LEAK;
+	rc = sb_append_str(&t->line, " - ");
 	if (!rc)
 		rc = tap_escape_desc(t, rec->test_name);
 	if (!rc && rec->status == RESULT_SKIP) {
@@ -225,15 +315,20 @@ static int tap_result(struct reporter *r, const struct result_record *rec)
 	}
 	if (!rc)
 		rc = sb_append_char(&t->line, '\n');
-	if (!rc && (!ok || rec->status == RESULT_FLAKY))
+	if (!rc && (!ok || rec->status == RESULT_FLAKY || rec->status == RESULT_LEAK))
 		rc = tap_diagnostics(t, rec);
-	return rc ? rc : tap_flush_line(t);
+	if (!rc)
+		rc = rec->setup ? tap_write_point(t, ok, &t->line) : tap_hold(t, rec->index, ok);
+	sb_reset(&t->line);
+	return rc ? rc : tap_write_ready(t, false);
 }
 
 static int tap_end(struct reporter *r, const struct run_summary *sum)
 {
 	struct tap *t = r->priv;
-	int rc;
+	int rc = tap_write_ready(t, true);
+	if (rc)
+		return rc;
 
 	if (sum->aborted || sum->infra_error) {
 		/* TAP 14 "Bail out!": the harness stops and reports the reason. */
@@ -262,6 +357,11 @@ static void tap_destroy(struct reporter *r)
 		fflush(t->f);
 	sb_release(&t->line);
 	sb_release(&t->tmp);
+	for (size_t i = 0; i < t->cap; i++)
+		sb_release(&t->pend[i]);
+	free(t->pend);
+	free(t->pend_ok);
+	free(t->pend_have);
 	free(t);
 }
 

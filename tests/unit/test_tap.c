@@ -61,11 +61,13 @@ START_TEST(test_points_and_escaping)
 {
 	size_t len;
 	char *tap = render(14, &fx_summary, &len);
-	ck_assert_ptr_nonnull(strstr(tap, "\nnot ok 1 - exit code\n"));
-	ck_assert_ptr_nonnull(strstr(tap, "\nok 2 - boots\n"));
+	/* numbered in plan order: 'boots' (index 0) ended after 'exit code' */
+	ck_assert_ptr_nonnull(strstr(tap, "\nok 1 - boots\n"));
+	ck_assert_ptr_nonnull(strstr(tap, "\nnot ok 2 - exit code\n"));
+	ck_assert(strstr(tap, "ok 1 - boots") < strstr(tap, "not ok 2 - exit code"));
 	ck_assert_ptr_nonnull(strstr(tap, " - slow \\# not a directive \\\\ backslash\n"));
 	ck_assert_ptr_nonnull(strstr(tap, " - skipped # SKIP needs /dev/kvm \\# really\n"));
-	ck_assert_ptr_nonnull(strstr(tap, "not ok 7 - agent lost\n  ---\n"));
+	ck_assert_ptr_nonnull(strstr(tap, "not ok 5 - agent lost\n  ---\n"));
 	ck_assert_ptr_nonnull(strstr(tap, "# retrying flaky: attempt 1 of 3: "));
 	ck_assert_ptr_nonnull(strstr(tap, "  severity: flaky\n"));
 	ck_assert_ptr_nonnull(strstr(tap, "\n1..9\n"));
@@ -136,6 +138,80 @@ START_TEST(test_indented_output_is_quoted)
 }
 END_TEST
 
+/* Renders records given in completion order, without begin; end when asked. */
+static char *render_records(const struct result_record *recs, size_t n, bool end)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct reporter *r = NULL;
+	struct run_summary sum = {0};
+	ck_assert_int_eq(tap_reporter_create_stream(f, 14, &r), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(r->ops->result(r, &recs[i]), 0);
+	if (end)
+		ck_assert_int_eq(r->ops->end(r, &sum), 0);
+	r->ops->destroy(r);
+	fclose(f);
+	return buf;
+}
+
+/* The same test keeps its number whatever order the tests end in, and
+ * the numbers are written in sequence (a later test waits). */
+START_TEST(test_numbers_follow_plan_order)
+{
+	static const unsigned orders[3][4] = {{3, 1, 0, 2}, {0, 1, 2, 3}, {2, 3, 1, 0}};
+	static const char *const names[4] = {"a", "b", "c", "d"};
+	for (int o = 0; o < 3; o++) {
+		struct result_record recs[4];
+		for (int i = 0; i < 4; i++) {
+			unsigned idx = orders[o][i];
+			recs[i] = fx_base(names[idx], idx, 1);
+			recs[i].status = idx == 2 ? RESULT_FAIL : RESULT_PASS;
+			recs[i].message = "m";
+		}
+		char *tap = render_records(recs, 4, true);
+		ck_assert_ptr_nonnull(strstr(tap, "ok 1 - a\nok 2 - b\nnot ok 3 - c\n  ---\n"));
+		ck_assert_ptr_nonnull(strstr(tap, "  ...\nok 4 - d\n1..4\n"));
+		free(tap);
+	}
+	/* nothing is written before the first test in plan order ended */
+	struct result_record late = fx_base("b", 1, 1);
+	char *tap = render_records(&late, 1, false);
+	ck_assert_str_eq(tap ? tap : "", "");
+	free(tap);
+	/* a gap (a test with no record) is closed at the end, in sequence */
+	tap = render_records(&late, 1, true);
+	ck_assert_str_eq(tap, "ok 1 - b\n1..1\n");
+	free(tap);
+}
+END_TEST
+
+/* A leak is a pass with a warning; a cancelled test is not a skip and
+ * keeps its output. */
+START_TEST(test_leak_and_cancelled)
+{
+	struct result_record recs[2];
+	recs[0] = fx_base("leaky", 0, 3);
+	recs[0].status = RESULT_LEAK;
+	recs[0].leaked = 2;
+	recs[0].message = "passed, but left 2 processes running";
+	recs[1] = fx_base("stopped", 1, 5);
+	recs[1].status = RESULT_CANCELLED;
+	recs[1].message = "cancelled while running: interrupted by SIGINT";
+	recs[1].out.head = "half way\n";
+	recs[1].out.head_len = 9;
+	char *tap = render_records(recs, 2, true);
+	ck_assert_ptr_nonnull(strstr(tap, "ok 1 - leaky\n  ---\n"));
+	ck_assert_ptr_nonnull(strstr(tap, "  severity: warning\n  leaked: 2\n"));
+	ck_assert_ptr_nonnull(strstr(tap, "not ok 2 - stopped\n  ---\n"));
+	ck_assert_ptr_nonnull(strstr(tap, "  severity: cancelled\n"));
+	ck_assert_ptr_nonnull(strstr(tap, "  output: |\n    half way\n"));
+	ck_assert_ptr_null(strstr(tap, "SKIP"));
+	free(tap);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tap");
@@ -146,6 +222,8 @@ int main(void)
 	tcase_add_test(tc, test_bail_out);
 	tcase_add_test(tc, test_empty_plan_and_bad_version);
 	tcase_add_test(tc, test_indented_output_is_quoted);
+	tcase_add_test(tc, test_numbers_follow_plan_order);
+	tcase_add_test(tc, test_leak_and_cancelled);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }
