@@ -14,7 +14,8 @@
 
 /* Appends text for a workflow command's message (the part after "::"),
  * sanitised, with '%', CR and LF percent-encoded as the runner's
- * toolkit/core escapeData() does. */
+ * toolkit/core escapeData() does. Both escapers return sb's sticky error
+ * (strbuf.h); a failure of their own scratch buffer is recorded in sb. */
 int gha_escape_data(struct strbuf *sb, const char *s, size_t len);
 
 /* Appends a property value (file=, title=): like data, plus ':' and ','

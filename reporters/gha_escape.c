@@ -8,49 +8,55 @@
 
 #include "text.h"
 
+/* Appends freely and returns sb's sticky error (strbuf.h). */
 static int escape(struct strbuf *sb, const char *s, size_t len, bool property)
 {
-	int rc = 0;
-	for (size_t i = 0; i < len && !rc; i++) {
+	for (size_t i = 0; i < len; i++) {
 		switch (s[i]) {
 		case '%':
-			rc = sb_append_str(sb, "%25");
+			sb_append_str(sb, "%25");
 			break;
 		case '\r':
-			rc = sb_append_str(sb, "%0D");
+			sb_append_str(sb, "%0D");
 			break;
 		case '\n':
-			rc = sb_append_str(sb, "%0A");
+			sb_append_str(sb, "%0A");
 			break;
 		case ':':
-			rc = property ? sb_append_str(sb, "%3A") : sb_append_char(sb, ':');
+			if (property)
+				sb_append_str(sb, "%3A");
+			else
+				sb_append_char(sb, ':');
 			break;
 		case ',':
-			rc = property ? sb_append_str(sb, "%2C") : sb_append_char(sb, ',');
+			if (property)
+				sb_append_str(sb, "%2C");
+			else
+				sb_append_char(sb, ',');
 			break;
 		default:
-			rc = sb_append_char(sb, s[i]);
+			sb_append_char(sb, s[i]);
 		}
 	}
-	return rc;
+	return sb_error(sb);
 }
 
 int gha_escape_data(struct strbuf *sb, const char *s, size_t len)
 {
 	struct strbuf clean = {0};
-	int rc = text_sanitize(&clean, s, len, 0);
-	if (!rc)
-		rc = escape(sb, sb_str(&clean), clean.len, false);
+	/* A failure of the scratch buffer is sb's too, so that callers that
+	 * check sb once at the end see it. */
+	if (!sb_set_error(sb, text_sanitize(&clean, s, len, 0)))
+		escape(sb, sb_str(&clean), clean.len, false);
 	sb_release(&clean);
-	return rc;
+	return sb_error(sb);
 }
 
 int gha_escape_property(struct strbuf *sb, const char *s)
 {
 	struct strbuf clean = {0};
-	int rc = text_sanitize_str(&clean, s, TEXT_ONE_LINE);
-	if (!rc)
-		rc = escape(sb, sb_str(&clean), clean.len, true);
+	if (!sb_set_error(sb, text_sanitize_str(&clean, s, TEXT_ONE_LINE)))
+		escape(sb, sb_str(&clean), clean.len, true);
 	sb_release(&clean);
-	return rc;
+	return sb_error(sb);
 }
