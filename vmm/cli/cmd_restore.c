@@ -285,8 +285,10 @@ int cmd_restore(int argc, char **argv)
 
 	struct vm *vm = NULL;
 	struct snap_restore_times t;
-	struct vmm_err err;
-	rc = snap_restore(&a.o, &vm, &t, &err);
+	struct vmm_err err, warn = {{0}};
+	rc = snap_restore(&a.o, &vm, &t, &warn, &err);
+	if (warn.msg[0])
+		fprintf(stderr, "smolvm: %s\n", warn.msg);
 	if (rc) {
 		if (err.msg[0]) /* empty: the failing part already said why */
 			fprintf(stderr, "smolvm restore: %s\n", err.msg);

@@ -218,21 +218,21 @@ static int load(const char *path, bool verify_memory, struct loaded *l, struct v
 
 /* Checks that the VM we built can take the saved state. Nothing is
  * changed yet. */
-static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct vmm_err *err)
+static int check_host_and_shape(const struct loaded *l, struct vm *vm, struct vmm_err *warn,
+				struct vmm_err *err)
 {
 	const char *path = l->f->path;
 	struct snap_fingerprint host;
-	struct vmm_err warn;
 	int rc = snap_fp_host(vm_kvm_fd(vm), vm_fd(vm), &host, err);
 	if (rc)
 		return rc;
 	/* No TSC scaling yet (KVM_SET_TSC_KHZ per vCPU): a host whose TSC runs
 	 * at another rate is refused even when KVM could scale it. */
-	rc = snap_fp_compare(&l->f->hdr.fp, &host, false, &warn, err);
+	rc = snap_fp_compare(&l->f->hdr.fp, &host, false, warn, err);
 	if (rc)
 		return vmm_err_prefix(err, rc, path);
-	if (warn.msg[0])
-		fprintf(stderr, "smolvm: %s: %s\n", path, warn.msg);
+	if (warn && warn->msg[0])
+		vmm_err_prefix(warn, 0, path);
 	/* What a fresh vCPU of this VM sees is the reference, not
 	 * KVM_GET_SUPPORTED_CPUID: some hypervisors (PVM) widen the CPUID
 	 * table on KVM_SET_CPUID2 with host bits the supported list omits. */
@@ -388,9 +388,11 @@ static void order_devices(const struct loaded *l, const struct snap_restore_opts
 }
 
 int snap_restore(const struct snap_restore_opts *o, struct vm **out,
-		 struct snap_restore_times *times, struct vmm_err *err)
+		 struct snap_restore_times *times, struct vmm_err *warn, struct vmm_err *err)
 {
 	struct snap_restore_times t = {.start_ns = util_now_ns()};
+	if (warn)
+		warn->msg[0] = '\0';
 	struct loaded l;
 	struct vm *vm = NULL;
 	memset(&l, 0, sizeof(l));
@@ -417,7 +419,7 @@ int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 		vmm_err_prefix(err, rc, o->path);
 		goto fail;
 	}
-	rc = check_host_and_shape(&l, vm, err);
+	rc = check_host_and_shape(&l, vm, warn, err);
 	if (!rc)
 		rc = check_devices(&l, vm, err);
 	if (!rc)

@@ -50,8 +50,11 @@ struct snap_restore_times {
 
 /* Restores opts->path into a new VM ready for vm_run (*out, owned by the
  * caller: vm_destroy). The vm's config keeps pointers into opts: opts must
- * outlive the VM. times may be NULL. */
+ * outlive the VM. times may be NULL. warn (may be NULL) gets a line that
+ * the caller should show even when the restore succeeds (the host's CPU
+ * stepping differs from the saving host's), or an empty message; the
+ * library never prints. */
 int snap_restore(const struct snap_restore_opts *opts, struct vm **out,
-		 struct snap_restore_times *times, struct vmm_err *err);
+		 struct snap_restore_times *times, struct vmm_err *warn, struct vmm_err *err);
 
 #endif

@@ -158,6 +158,15 @@ cp s.smolsnap v.smolsnap && $TOOL forge v.smolsnap major 2
 expect_err "newer major version" "newer" $SMOLVM restore v.smolsnap
 cp s.smolsnap h.smolsnap && $TOOL forge h.smolsnap model 0x7f
 expect_err "different CPU model" "model" $SMOLVM restore h.smolsnap
+# Another stepping restores, with one warning line that the CLI prints
+# (the library hands it back instead of printing it).
+cp s.smolsnap st.smolsnap && $TOOL forge st.smolsnap stepping "$(($(awk '/^stepping/ { print $3; exit }' /proc/cpuinfo) ^ 1))"
+$SMOLVM restore st.smolsnap --serial none >st.out 2>st.err || fail "restore from another stepping exited $?: $(cat st.err)"
+if [ "$(wc -l <st.err)" -eq 1 ] && grep -q "^smolvm: st.smolsnap: snapshot was taken on CPU stepping" st.err; then
+	ok "another stepping: restored with one warning ($(cat st.err))"
+else
+	fail "another stepping: want one warning line, got: $(cat st.err)"
+fi
 cp s.smolsnap h2.smolsnap && $TOOL forge h2.smolsnap vendor GenuineIntel
 if grep -q GenuineIntel /proc/cpuinfo; then $TOOL forge h2.smolsnap vendor AuthenticAMD; fi
 expect_err "different CPU vendor" "CPU" $SMOLVM restore h2.smolsnap

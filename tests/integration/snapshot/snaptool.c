@@ -1,7 +1,7 @@
 /* Test helper for tests/integration/snapshot/run.sh:
  *   snaptool ctl SOCK REQUEST...        sends each request line to a control
  *                                       socket, prints each answer line
- *   snaptool forge FILE major|model|vendor VALUE
+ *   snaptool forge FILE major|model|stepping|vendor VALUE
  *                                       rewrites one header field and reseals
  *                                       the header checksum (a snapshot from a
  *                                       newer smolvm or another host)
@@ -72,6 +72,8 @@ static int forge(const char *path, const char *field, const char *value)
 		snap_put16(h + SNAP_OFF_MAJOR, (uint16_t)atoi(value));
 	else if (!strcmp(field, "model"))
 		snap_put32(h + SNAP_OFF_FP + SNAP_FP_MODEL, (uint32_t)strtoul(value, NULL, 0));
+	else if (!strcmp(field, "stepping"))
+		snap_put32(h + SNAP_OFF_FP + SNAP_FP_STEPPING, (uint32_t)strtoul(value, NULL, 0));
 	else if (!strcmp(field, "vendor"))
 		memcpy(h + SNAP_OFF_FP + SNAP_FP_VENDOR, value, strnlen(value, 12));
 	else
