@@ -12,3 +12,8 @@ endforeach()
 smol_add_integration_test(runner_hostile COMMAND sh ${_rt_dir}/hostile.sh TIMEOUT 180 LABELS runner)
 set_tests_properties(integration/runner_hostile PROPERTIES ENVIRONMENT
   "SMOL_SOURCE_DIR=${CMAKE_SOURCE_DIR};SMOL_BUILD_DIR=${CMAKE_BINARY_DIR};${_rt_env}")
+# examples/port/: four suites of other tools ported, each run as it is and
+# broken on purpose (cmake builds twice: a longer limit)
+smol_add_integration_test(runner_port COMMAND sh ${_rt_dir}/port.sh TIMEOUT 300 LABELS runner)
+set_tests_properties(integration/runner_port PROPERTIES ENVIRONMENT
+  "SMOL_SOURCE_DIR=${CMAKE_SOURCE_DIR};SMOL_BUILD_DIR=${CMAKE_BINARY_DIR};${_rt_env}")

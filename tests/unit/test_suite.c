@@ -519,8 +519,13 @@ START_TEST(examples_validate)
 {
 	const char *src = getenv("SMOL_SOURCE_DIR");
 	ck_assert_ptr_nonnull(src);
-	static const char *const files[] = {"examples/hello.yaml", "examples/quickstart.yaml",
-					    "examples/self-test.yaml"};
+	static const char *const files[] = {"examples/hello.yaml",
+					    "examples/quickstart.yaml",
+					    "examples/self-test.yaml",
+					    "examples/port/ctest/smoltest.yaml",
+					    "examples/port/make/smoltest.yaml",
+					    "examples/port/bats/smoltest.yaml",
+					    "examples/port/pytest/smoltest.yaml"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char p[4096];
 		snprintf(p, sizeof(p), "%s/%s", src, files[i]);

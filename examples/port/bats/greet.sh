@@ -1,0 +1,3 @@
+#!/bin/sh
+# greet [NAME]: prints a greeting
+echo "hello, ${1:-world}"
