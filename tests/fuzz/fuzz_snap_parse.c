@@ -1,6 +1,11 @@
 /* Fuzzes the .smolsnap parsers with whole files: the header and section
  * table (every offset, length, count and checksum comes from the input),
- * and the same bytes as config, vcpu and vm section payloads. */
+ * and the same bytes as config, vcpu, vm and device section payloads (a
+ * device blob through restore's check pass: the transport's framing, then
+ * the blk and vsock device parts). */
+#include "devices/virtio/blk.h"
+#include "devices/virtio/mmio_state.h"
+#include "devices/virtio/vsock.h"
 #include "snapshot/snap_config.h"
 #include "snapshot/snap_format.h"
 #include "snapshot/snap_state.h"
@@ -51,5 +56,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct vm_state vm;
 	snap_vm_decode(data, size, &vm, &err);
+	struct vmmio_state *ms = malloc(sizeof(*ms));
+	const char *why;
+	for (unsigned nq = 1; ms && nq <= 3; nq++) {
+		if (vmmio_state_decode(data, size, nq, ms, &why))
+			continue;
+		/* The device part must lie inside the blob. */
+		if (ms->dev_len &&
+		    (ms->dev_blob < data || ms->dev_blob + ms->dev_len > data + size))
+			abort();
+		vblk_state_check(ms->dev_blob, ms->dev_len, 2048, false, &err);
+		vsock_state_check(ms->dev_blob, ms->dev_len, &err);
+	}
+	free(ms);
 	return 0;
 }
