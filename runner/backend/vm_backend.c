@@ -26,7 +26,8 @@ struct vmb {
 	char key[5120]; /* hashes of what the snapshot depends on besides the suite */
 	char share_args[BACKEND_MAX_MOUNTS][PATH_MAX + 48]; /* "s<i>=HOST[,ro]" */
 	unsigned seq;
-	struct runreg *reg; /* borrowed: the run's registry, or NULL */
+	struct runreg *reg;			      /* borrowed: the run's registry, or NULL */
+	uint64_t boot_timeout_ns, restore_timeout_ns; /* for the agent's HELLO */
 };
 
 struct vm_backend_inst {
@@ -200,7 +201,7 @@ static int vm_backend_start(struct backend *b, const struct backend_instance_opt
 		snprintf(m->tag, sizeof(m->tag), VMB_ART_TAG);
 		snprintf(m->guest, sizeof(m->guest), BACKEND_GUEST_ARTIFACTS);
 	}
-	bi->connect_timeout_ns = o->template_mode ? VMB_BOOT_TIMEOUT_NS : VMB_RESTORE_TIMEOUT_NS;
+	bi->connect_timeout_ns = o->template_mode ? v->boot_timeout_ns : v->restore_timeout_ns;
 
 	/* smolvm binds the vsock socket once the VM is built: connect then */
 	vi->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -457,6 +458,24 @@ static int check_suite(const struct suite *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* How long a VM's agent has to answer HELLO: the default, or the duration
+ * in the environment variable name (a slow host, or a test's short one). */
+static int deadline_env(const char *name, uint64_t dflt, uint64_t *out, char *err, size_t errlen)
+{
+	const char *text = getenv(name);
+	*out = dflt;
+	if (!text || !*text)
+		return 0;
+	if (util_parse_duration(text, out) || !*out) {
+		snprintf(err, errlen,
+			 "backend vm: %s=%s is not a duration (give one like 90s or 5m, or unset "
+			 "it for %llu s)",
+			 name, text, (unsigned long long)(dflt / 1000000000ull));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vm_backend_create(const struct suite *s, const struct backend_opts *o, struct backend **out,
 		      char *err, size_t errlen)
 {
@@ -477,6 +496,11 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		goto fail;
 	}
 	v->reg = o->reg;
+	if ((rc = deadline_env("SMOLTEST_VM_BOOT_TIMEOUT", VMB_BOOT_TIMEOUT_NS, &v->boot_timeout_ns,
+			       err, errlen)) ||
+	    (rc = deadline_env("SMOLTEST_VM_RESTORE_TIMEOUT", VMB_RESTORE_TIMEOUT_NS,
+			       &v->restore_timeout_ns, err, errlen)))
+		goto fail;
 	if ((rc = vm_backend_image_resolve(s, o, &v->img, err, errlen)))
 		goto fail;
 	char why[400];

@@ -3,7 +3,8 @@
 # line naming the field or file and exit 3: vm.memory too small to boot, a
 # share directory that does not exist, a vm.kernel that is not there, and
 # no kernel package at all (then auto falls back to the sandbox with its
-# one warning line). No KVM needed.
+# one warning line), a boot or restore deadline that is not a duration. No
+# KVM needed.
 set -eu
 : "${SMOL_BUILD_DIR:?run through ctest}"
 SMOLTEST="$SMOL_BUILD_DIR/smoltest"
@@ -37,6 +38,8 @@ refused "vm.kernel $WORK/missing-vmlinuz: No such file or directory" \
 refused "vm.kernel is given without vm.initrd" "vm: { kernel: /bin/true }"
 refused "run ci/fetch-kernel to download one" "vm: { cpus: 1 }"
 grep -q "$SMOL_KERNEL_CACHE" err || fail "the missing kernel message does not name the directory"
+SMOLTEST_VM_BOOT_TIMEOUT=soon refused "SMOLTEST_VM_BOOT_TIMEOUT=soon is not a duration" "vm: { cpus: 1 }"
+SMOLTEST_VM_RESTORE_TIMEOUT=0s refused "SMOLTEST_VM_RESTORE_TIMEOUT=0s is not a duration" "vm: { cpus: 1 }"
 
 # auto without a kernel (or without /dev/kvm): the sandbox, one warning line
 if [ "$(id -u)" = 0 ] && grep -qw overlay /proc/filesystems; then
