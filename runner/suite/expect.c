@@ -4,6 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <pcre2.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,26 @@ int expect_match(const struct suite_match *m, const struct result_output *o, boo
 	return 0;
 }
 
+/* Appends one reason to msg[0..len) after `used` bytes, "; " between
+ * reasons; returns the new length (capped: msg stays terminated). */
+__attribute__((format(printf, 4, 5))) static size_t append_reason(char *msg, size_t len,
+								  size_t used, const char *fmt, ...)
+{
+	if (used + 1 >= len)
+		return used;
+	if (used)
+		used += (size_t)snprintf(msg + used, len - used, "; ");
+	if (used + 1 >= len)
+		return len - 1;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg + used, len - used, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return used;
+	return used + (size_t)n < len ? used + (size_t)n : len - 1;
+}
+
 int expect_check(const struct suite_expect *e, const struct expect_outcome *o,
 		 const struct result_output *out, const struct result_output *err,
 		 enum result_status *status, enum result_fail_kind *kind, char *msg, size_t len)
@@ -64,18 +85,24 @@ int expect_check(const struct suite_expect *e, const struct expect_outcome *o,
 		snprintf(msg, len, "timed out; the whole process tree was killed");
 		return 0;
 	}
+	/* Every reason is said, the exit status first: a test that exits 1
+	 * and also misses its stdout pattern reports both (its kind is the
+	 * first one's). */
+	size_t used = 0;
+	*status = RESULT_PASS;
+	*kind = FAIL_NONE;
+	if (len)
+		msg[0] = '\0';
 	if (!o->exited) {
 		*status = RESULT_FAIL;
 		*kind = FAIL_EXIT_CODE;
-		snprintf(msg, len, "killed by signal %d (%s), expected exit %d", o->signal,
-			 strsignal(o->signal), e->exit);
-		return 0;
-	}
-	if (o->exit_code != e->exit) {
+		used = append_reason(msg, len, used, "killed by signal %d (%s), expected exit %d",
+				     o->signal, strsignal(o->signal), e->exit);
+	} else if (o->exit_code != e->exit) {
 		*status = RESULT_FAIL;
 		*kind = FAIL_EXIT_CODE;
-		snprintf(msg, len, "exit status %d, expected %d", o->exit_code, e->exit);
-		return 0;
+		used = append_reason(msg, len, used, "exit status %d, expected %d", o->exit_code,
+				     e->exit);
 	}
 	const struct {
 		const struct suite_match *m;
@@ -96,12 +123,15 @@ int expect_check(const struct suite_expect *e, const struct expect_outcome *o,
 		if (rc)
 			return rc;
 		if (hit != checks[i].want) {
+			if (*status == RESULT_PASS)
+				*kind = FAIL_OUTPUT;
 			*status = RESULT_FAIL;
-			*kind = FAIL_OUTPUT;
-			snprintf(msg, len, "%s %s", checks[i].what, checks[i].m->text);
-			return 0;
+			used = append_reason(msg, len, used, "%s %s", checks[i].what,
+					     checks[i].m->text);
 		}
 	}
+	if (*status != RESULT_PASS)
+		return 0;
 	*status = RESULT_PASS;
 	*kind = FAIL_NONE;
 	snprintf(msg, len, "passed");

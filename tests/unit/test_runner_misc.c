@@ -92,6 +92,18 @@ START_TEST(expect_classify)
 	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
 	ck_assert_int_eq(fk, FAIL_EXIT_CODE);
 	ck_assert_str_eq(msg, "exit status 2, expected 0");
+	/* two reasons: both said, the exit status first and its kind kept */
+	struct suite_match keep = e.stdout_match;
+	e.stdout_match = mk_match("never", PCRE2_LITERAL);
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(st, RESULT_FAIL);
+	ck_assert_int_eq(fk, FAIL_EXIT_CODE);
+	ck_assert_str_eq(msg, "exit status 2, expected 0; stdout does not match never");
+	/* a message buffer too small for both is cut, still terminated */
+	char small[30];
+	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, small, sizeof(small)), 0);
+	ck_assert_str_eq(small, "exit status 2, expected 0; st");
+	e.stdout_match = keep;
 	o.exited = false;
 	o.signal = 9;
 	ck_assert_int_eq(expect_check(&e, &o, &out, &err, &st, &fk, msg, sizeof(msg)), 0);
