@@ -205,6 +205,15 @@ static int gha_result(struct reporter *r, const struct result_record *rec)
 		g->n_warnings++;
 		rc = annotate(g, "warning", rec, "flaky: ", msg);
 	}
+	/* a leak passes with a warning; a cancelled test is a notice (the
+	 * failure or the signal that stopped it has its own line) */
+	if (!rc && (rec->status == RESULT_LEAK || rec->status == RESULT_CANCELLED) &&
+	    g->n_warnings < g->max_errors) {
+		g->n_warnings++;
+		bool leak = rec->status == RESULT_LEAK;
+		rc = annotate(g, leak ? "warning" : "notice", rec,
+			      leak ? "leak: " : "cancelled: ", rec->message);
+	}
 	return rc ? rc : emit(g);
 }
 
@@ -224,8 +233,10 @@ static int append_file(const char *path, const char *data, size_t len)
 static int write_outputs(struct gha *g, const struct run_summary *s)
 {
 	struct strbuf o = {0};
-	sb_printf(&o, "passed=%u\nfailed=%u\nflaky=%u\nskipped=%u\nerrors=%u\n", s->passed,
-		  s->failed + s->timeouts, s->flaky, s->skipped, s->errors);
+	sb_printf(
+	    &o, "passed=%u\nfailed=%u\nflaky=%u\nskipped=%u\nerrors=%u\nleaked=%u\ncancelled=%u\n",
+	    s->passed, s->failed + s->timeouts, s->flaky, s->skipped, s->errors, s->leaked,
+	    s->cancelled);
 	if (g->junit_path) {
 		sb_append_str(&o, "junit=");
 		text_sanitize_str(&o, g->junit_path, TEXT_ONE_LINE);

@@ -130,6 +130,8 @@ static int jsonl_result(struct reporter *r, const struct result_record *rec)
 		rc = sb_printf(&j->line, ",\"expected_exit\":%d", rec->expected_exit);
 	if (!rc && rec->signal > 0)
 		rc = sb_printf(&j->line, ",\"signal\":%d", rec->signal);
+	if (!rc && rec->leaked)
+		rc = sb_printf(&j->line, ",\"leaked\":%u", rec->leaked);
 	if (!rc)
 		rc = sb_printf(&j->line, ",\"start_unix_ms\":%" PRIu64 ",\"duration_ms\":%" PRIu64,
 			       rec->start_wall_ns / 1000000u, rec->duration_ns / 1000000u);
@@ -172,10 +174,10 @@ static int jsonl_end(struct reporter *r, const struct run_summary *s)
 	int rc =
 	    sb_printf(&j->line,
 		      "{\"event\":\"end\",\"total\":%u,\"passed\":%u,\"failed\":%u,\"errors\":%u,"
-		      "\"timeouts\":%u,\"skipped\":%u,\"flaky\":%u,\"wall_ms\":%" PRIu64
-		      ",\"aborted\":%s,\"infra_error\":%s",
+		      "\"timeouts\":%u,\"skipped\":%u,\"flaky\":%u,\"leaked\":%u,\"cancelled\":%u,"
+		      "\"wall_ms\":%" PRIu64 ",\"aborted\":%s,\"infra_error\":%s",
 		      s->total, s->passed, s->failed, s->errors, s->timeouts, s->skipped, s->flaky,
-		      s->wall_ns / 1000000u, s->aborted ? "true" : "false",
+		      s->leaked, s->cancelled, s->wall_ns / 1000000u, s->aborted ? "true" : "false",
 		      s->infra_error ? "true" : "false");
 	if (!rc)
 		rc = sb_printf(

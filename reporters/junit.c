@@ -207,7 +207,7 @@ static void count(struct junit_counts *k, const struct collected *last)
 		k->errors++;
 	else if (last->status == RESULT_FAIL || last->status == RESULT_TIMEOUT)
 		k->failures++;
-	else if (last->status == RESULT_SKIP)
+	else if (last->status == RESULT_SKIP || last->status == RESULT_CANCELLED)
 		k->skipped++;
 }
 
@@ -233,6 +233,16 @@ static int write_case_properties(struct junit *j, struct strbuf *sb, const struc
 	}
 	snprintf(v, sizeof(v), "%u", c->attempt);
 	property_at(j, sb, "        ", "attempt", v);
+	/* JUnit has no leak or cancelled element: a leak passes and says so
+	 * here, a cancelled test is <skipped> with status cancelled */
+	if (c->status == RESULT_LEAK || c->status == RESULT_CANCELLED)
+		property_at(j, sb, "        ", "status", result_status_name(c->status));
+	if (c->leaked) {
+		snprintf(v, sizeof(v), "%u", c->leaked);
+		property_at(j, sb, "        ", "leaked", v);
+	}
+	if (c->status == RESULT_LEAK)
+		property_at(j, sb, "        ", "warning", c->message);
 	for (size_t i = 0; i < c->n_missing_artifacts; i++)
 		property_at(j, sb, "        ", "artifact.missing", c->missing_artifacts[i]);
 	sb_append_str(sb, "      </properties>\n");
@@ -257,7 +267,7 @@ static int write_testcase(struct junit *j, struct strbuf *sb, struct collected *
 	sb_printf(sb, " line=\"%u\"", last->line);
 	sb_append_str(sb, ">\n");
 	write_case_properties(j, sb, last);
-	if (last->status == RESULT_SKIP) {
+	if (last->status == RESULT_SKIP || last->status == RESULT_CANCELLED) {
 		sb_append_str(sb, "      <skipped");
 		xml_attr(j, sb, "message", last->skip_reason ? last->skip_reason : last->message);
 		sb_append_str(sb, "/>\n");

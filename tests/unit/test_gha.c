@@ -125,8 +125,8 @@ START_TEST(test_annotations_and_groups)
 	free(md);
 
 	char *out = slurp(t.output, &len);
-	ck_assert_str_eq(out,
-			 "passed=2\nfailed=4\nflaky=1\nskipped=1\nerrors=1\njunit=out/junit.xml\n");
+	ck_assert_str_eq(out, "passed=2\nfailed=4\nflaky=1\nskipped=1\nerrors=1\nleaked="
+			      "0\ncancelled=0\njunit=out/junit.xml\n");
 	free(out);
 	util_rm_rf(t.dir);
 }
