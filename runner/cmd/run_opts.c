@@ -289,6 +289,11 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 			return fail(err, errlen, "option '%s' needs a value%s", argv[optind - 1],
 				    "");
 		default:
+			if (list && !strncmp(argv[optind - 1], "--json=", 7))
+				return fail(err, errlen,
+					    "'%s': list --json takes no file; it writes to "
+					    "stdout (smoltest list SUITE --json > FILE)%s",
+					    argv[optind - 1], "");
 			return unknown_option(argv[optind - 1], cmd, err, errlen);
 		}
 	}

@@ -59,6 +59,9 @@ START_TEST(list_options)
 	ck_assert_int_eq(parse(run, &o, err), 0);
 	ck_assert_str_eq(o.json, "r.jsonl");
 	ck_assert_str_eq(o.suite, "s.yaml");
+	char *jf[] = {"list", "s.yaml", "--json=out.jsonl", NULL};
+	ck_assert_int_eq(parse(jf, &o, err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "list --json takes no file"));
 	/* an unknown option is still answered as one */
 	char *typo[] = {"list", "s.yaml", "--fitler", "x", NULL};
 	ck_assert_int_eq(parse(typo, &o, err), -EINVAL);
