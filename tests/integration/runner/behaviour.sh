@@ -60,7 +60,7 @@ start=$(date +%s)
 run_st 1 run ff.yaml -j2 --fail-fast --json ff.jsonl
 [ $(( $(date +%s) - start )) -lt 15 ] || fail "--fail-fast did not stop the running test"
 expect_status ff.jsonl bad fail
-expect_status ff.jsonl slow skip
+expect_status ff.jsonl slow cancelled # it was running: cancelled, not skipped
 expect_status ff.jsonl later2 skip
 grep -q 'fail-fast' ff.jsonl || fail "no fail-fast reason"
 

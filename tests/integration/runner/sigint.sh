@@ -22,7 +22,7 @@ for sig in INT TERM HUP; do
 	case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; esac
 	[ $rc = $want ] || { cat err; fail "SIG$sig: exit $rc, expected $want"; }
 	grep -q "interrupted by SIG$sig" err || fail "no interruption message: $(cat err)"
-	expect_status r.jsonl a skip
+	expect_status r.jsonl a cancelled # running when the signal came
 	expect_status r.jsonl c skip
 	check_clean "$token"
 done
