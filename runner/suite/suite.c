@@ -89,7 +89,9 @@ static int diag_cmp(const void *a, const void *b)
 
 /* Orders the lines added from text offset `from` by line and column, so
  * that a file's problems read top to bottom whatever order the checks ran
- * in. Lines look like "FILE:LINE:COL: message" with FILE known. */
+ * in, and drops a line said before at the same place (a problem in a value
+ * that aliases or merge keys repeat is reported once). Lines look like
+ * "FILE:LINE:COL: message" with FILE known. */
 static void diag_sort(struct suite_diag *d, size_t from, const char *file)
 {
 	size_t flen = strlen(file), n = 0, cap = 0;
@@ -125,13 +127,27 @@ static void diag_sort(struct suite_diag *d, size_t from, const char *file)
 		qsort(v, n, sizeof(*v), diag_cmp);
 	struct strbuf sorted = {0};
 	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
+	unsigned dropped = 0;
+	for (size_t i = 0, place = 0; i < n; i++) {
+		if (i && (v[i].line != v[place].line || v[i].col != v[place].col))
+			place = i;
+		bool said = false;
+		for (size_t j = place; j < i && !said; j++)
+			said = v[j].len == v[i].len && !memcmp(v[j].text, v[i].text, v[i].len);
+		if (said) {
+			dropped++;
+			continue;
+		}
+		if (sorted.len)
 			rc |= sb_append_char(&sorted, '\n');
 		rc |= sb_append(&sorted, v[i].text, v[i].len);
 	}
-	if (!rc && sorted.buf && sorted.len == d->text.len - from)
+	if (!rc && sorted.buf && sorted.len <= d->text.len - from) {
 		memcpy(t + from, sorted.buf, sorted.len);
+		d->text.len = from + sorted.len;
+		t[d->text.len] = '\0';
+		d->count -= dropped;
+	}
 	sb_release(&sorted);
 	free(v);
 }

@@ -216,6 +216,12 @@ START_TEST(aliases)
 	ck_assert_uint_eq(s->tests[2].timeout_ns, 9 * NSEC_PER_SEC);
 	suite_destroy(s);
 
+	/* a problem in a value repeated by aliases is reported once */
+	bad_with("x-t: &t { colour: red, timeout: soon }\n"
+		 "tests:\n  - { <<: *t, name: a, run: x }\n  - { <<: *t, name: b, run: x }\n"
+		 "  - { name: c, run: x, expect: &e { stdout: \"/[/\" } }\n"
+		 "  - { name: d, run: x, expect: *e }\n",
+		 3, "t.yaml:1:11: unknown key 'colour' in a test");
 	/* a node that holds an alias to itself */
 	bad_with("a: &x [1, *x]\ntests: *x\n", 1,
 		 "t.yaml:1:4: this node contains an alias to itself");
