@@ -212,6 +212,41 @@ START_TEST(test_request_timeout)
 }
 END_TEST
 
+/* The client is the one place that retries (agent_client.h): an agent
+ * that accepts and drops the first connection before its HELLO (one that
+ * is still starting) is reached on a later attempt, within the timeout. */
+START_TEST(test_reset_before_hello_is_retried)
+{
+	struct fake f;
+	fake_start(&f);
+	struct agent_client_config cfg = {.connect_timeout_ns = 2 * NSEC_PER_SEC};
+	char spec[160];
+	snprintf(spec, sizeof(spec), "unix:%s", f.path);
+	ck_assert_int_eq(agent_addr_parse(spec, &cfg.addr), 0);
+	struct agent_client *c = NULL;
+	ck_assert_int_eq(agent_client_create(&cfg, &c), 0);
+	int first = -1;
+	for (int i = 0; i < 100 && first < 0; i++) {
+		first = accept4(f.lfd, NULL, NULL, SOCK_NONBLOCK);
+		agent_client_poll(c, 5 * NSEC_PER_MSEC);
+	}
+	ck_assert_int_ge(first, 0);
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(first, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(first); /* dropped before any HELLO */
+	for (int i = 0; i < 200 && agent_client_state(c) != AGENT_CLIENT_READY &&
+			agent_client_state(c) != AGENT_CLIENT_CLOSED;
+	     i++) {
+		fake_step(&f, 1, 1);
+		agent_client_poll(c, 10 * NSEC_PER_MSEC);
+	}
+	ck_assert_int_eq(agent_client_state(c), AGENT_CLIENT_READY);
+	ck_assert_str_eq(agent_client_software(c), "fake-agent");
+	agent_client_destroy(c);
+	fake_stop(&f);
+}
+END_TEST
+
 START_TEST(test_version_mismatch)
 {
 	struct fake f;
@@ -241,6 +276,7 @@ int main(void)
 	tcase_add_test(tc, test_unreachable_and_bad_requests);
 	tcase_add_test(tc, test_request_timeout);
 	tcase_add_test(tc, test_version_mismatch);
+	tcase_add_test(tc, test_reset_before_hello_is_retried);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }
