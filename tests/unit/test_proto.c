@@ -116,7 +116,7 @@ END_TEST
 START_TEST(test_all_types_round_trip)
 {
 	static const uint8_t entropy[32] = {1, 2, 3};
-	struct proto_msg ms[20];
+	struct proto_msg ms[32];
 	size_t n = 0;
 	memset(ms, 0, sizeof(ms));
 	ms[n].hdr.type = PROTO_HELLO;
@@ -184,6 +184,7 @@ START_TEST(test_all_types_round_trip)
 	ms[n].hdr.type = PROTO_SHUTDOWN;
 	ms[n++].u.shutdown.mode = PROTO_SHUTDOWN_REBOOT;
 
+	ck_assert_uint_le(n, sizeof(ms) / sizeof(ms[0])); /* a message added above fits */
 	for (size_t i = 0; i < n; i++) {
 		struct proto_msg d;
 		size_t len = enc(&ms[i]);
