@@ -154,6 +154,7 @@ static int lf_result(struct reporter *r, const struct result_record *rec)
 		break;
 	case RESULT_PASS:
 	case RESULT_FLAKY:
+	case RESULT_LEAK: /* a pass with a warning (leak: fail makes it RESULT_FAIL) */
 		l->err = lastfail_set(&l->lf, rec->test_name, false);
 		break;
 	default: /* not run: its state from earlier runs stands */

@@ -10,8 +10,8 @@
  *
  * The list is updated, not replaced: a test that failed (fail, timeout,
  * error) is added, one that passed (pass, flaky, leak) is removed, and a
- * test that did not run (filtered out, skipped, cancelled) keeps its state,
- * as pytest's --last-failed does. So a filtered run or a rerun never
+ * test that did not run or finish (filtered out, skipped, cancelled) keeps
+ * its state, as pytest's --last-failed does. So a filtered run or a rerun never
  * forgets a failure that it did not fix. The file is ours but read as
  * hostile: lines that are not a valid test name are ignored. */
 #ifndef SMOL_LAST_FAILED_H

@@ -104,13 +104,17 @@ START_TEST(test_reporter_updates_the_record)
 	ck_assert_int_eq(lastfail_set(&prev, "fixed", true), 0);
 	ck_assert_int_eq(lastfail_set(&prev, "not-run", true), 0);
 	ck_assert_int_eq(lastfail_set(&prev, "flaky-now", true), 0);
+	ck_assert_int_eq(lastfail_set(&prev, "leaks-now", true), 0);
+	ck_assert_int_eq(lastfail_set(&prev, "cancelled", true), 0);
 	struct reporter *r = NULL;
 	ck_assert_int_eq(lastfail_reporter_create(path, "/s.yaml", &prev, &r), 0);
 	struct result_record rs[] = {
-	    rec("fixed", RESULT_PASS, true),	rec("new", RESULT_FAIL, false),
-	    rec("new", RESULT_TIMEOUT, true),	rec("flaky-now", RESULT_FLAKY, true),
-	    rec("not-run", RESULT_SKIP, true),	rec("broke", RESULT_ERROR, true),
-	    rec("retried", RESULT_FAIL, false), /* not final: no change */
+	    rec("fixed", RESULT_PASS, true),	      rec("new", RESULT_FAIL, false),
+	    rec("new", RESULT_TIMEOUT, true),	      rec("flaky-now", RESULT_FLAKY, true),
+	    rec("not-run", RESULT_SKIP, true),	      rec("broke", RESULT_ERROR, true),
+	    rec("retried", RESULT_FAIL, false),	      /* not final: no change */
+	    rec("leaks-now", RESULT_LEAK, true),      /* a pass with a warning */
+	    rec("cancelled", RESULT_CANCELLED, true), /* did not finish: stands */
 	};
 	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
 		ck_assert_int_eq(r->ops->result(r, &rs[i]), 0);
@@ -120,10 +124,10 @@ START_TEST(test_reporter_updates_the_record)
 	r->ops->destroy(r);
 	struct lastfail got = {0};
 	ck_assert_int_eq(lastfail_load(path, &got), 0);
-	ck_assert_uint_eq(got.n, 3);
+	ck_assert_uint_eq(got.n, 4);
 	ck_assert(lastfail_has(&got, "new") && lastfail_has(&got, "not-run") &&
-		  lastfail_has(&got, "broke"));
-	ck_assert(prev.n == 3); /* prev was copied, not changed */
+		  lastfail_has(&got, "broke") && lastfail_has(&got, "cancelled"));
+	ck_assert(prev.n == 5); /* prev was copied, not changed */
 	lastfail_release(&got);
 	lastfail_release(&prev);
 }
