@@ -138,7 +138,8 @@ int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags
 					st = ESC_NONE;
 					break;
 				}
-				if (cp == 0x07 || cp == 0x9C || (st == ESC_STRING_ESC && cp == '\\'))
+				if (cp == 0x07 || cp == 0x9C ||
+				    (st == ESC_STRING_ESC && cp == '\\'))
 					st = ESC_NONE;
 				else
 					st = cp == 0x1B ? ESC_STRING_ESC : ESC_STRING;
