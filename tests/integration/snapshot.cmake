@@ -10,5 +10,5 @@ if(TARGET probe)
   smol_add_integration_test(snapshot
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/run.sh $<TARGET_FILE:smolvm_cli>
             $<TARGET_FILE:probe> $<TARGET_FILE:snaptool>
-    TIMEOUT 600 LABELS "kvm;snapshot")
+    TIMEOUT 900 LABELS "kvm;snapshot")
 endif()
