@@ -53,8 +53,9 @@ for step in $STEPS; do
 	st=$?
 	grep -E "^probe: $step: seed .* it/s" "$T/$step.out"
 	if [ "$st" -ne 0 ] || ! grep -q -x -F "probe: $step ok" "$T/$step.out"; then
-		bad "$step (seed $SEED, $n iterations): smolvm exited $st" \
-			"(124: timed out after $LIMIT s); rerun with" \
+		why="smolvm exited $st"
+		[ "$st" -eq 124 ] && why="smolvm timed out after $LIMIT s"
+		bad "$step (seed $SEED, $n iterations): $why; rerun with" \
 			"SMOL_GUEST_FUZZ_SEED=$SEED SMOL_GUEST_FUZZ_STEPS=$step"
 		sed 's/^/  out: /' "$T/$step.out" | tail -20
 		sed 's/^/  err: /' "$T/$step.err" | tail -40
