@@ -77,10 +77,13 @@ struct vmmio {
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	uint32_t status, isr, config_gen;
 	bool active;
-	bool needs_reset;	   /* set DEVICE_NEEDS_RESET once DRIVER_OK is set */
-	bool needs_reset_reported; /* the message was printed */
+	bool needs_reset;	      /* set DEVICE_NEEDS_RESET once DRIVER_OK is set */
+	bool needs_reset_reported;    /* the message was printed since the last reset */
+	unsigned needs_reset_reports; /* messages printed in the device's life */
 	struct vmmio_queue q[VIRTIO_MAX_QUEUES];
 };
+
+#define VMMIO_NEEDS_RESET_REPORTS 8
 
 static void vmmio_raise(struct vmmio *t, uint32_t bits)
 {
@@ -133,9 +136,16 @@ int vmmio_config_changed(struct vmmio *t)
 void vmmio_set_needs_reset(struct vmmio *t, const char *why)
 {
 	vmmio_lock(t);
-	if (!t->needs_reset_reported) {
-		fprintf(stderr, "smolvm: virtio-%s at 0x%llx: %s; the device needs a reset\n",
-			t->ops->name, (unsigned long long)t->base, why);
+	/* Once per reset cycle, and at most VMMIO_NEEDS_RESET_REPORTS times in
+	 * all: a guest that breaks and resets a device in a loop must not be
+	 * able to fill the host's log. */
+	if (!t->needs_reset_reported && t->needs_reset_reports < VMMIO_NEEDS_RESET_REPORTS) {
+		t->needs_reset_reports++;
+		fprintf(stderr, "smolvm: virtio-%s at 0x%llx: %s; the device needs a reset%s\n",
+			t->ops->name, (unsigned long long)t->base, why,
+			t->needs_reset_reports == VMMIO_NEEDS_RESET_REPORTS
+			    ? " (later ones on this device are not reported)"
+			    : "");
 		t->needs_reset_reported = true;
 	}
 	t->needs_reset = true;
