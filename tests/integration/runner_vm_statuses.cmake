@@ -3,4 +3,4 @@
 # runs it inside ci/vmhost).
 smol_add_integration_test(runner_vm_statuses
   COMMAND sh ${CMAKE_SOURCE_DIR}/tests/integration/runner_vm/statuses.sh TIMEOUT 600
-  LABELS "runner;kvm")
+  LABELS "runner;kvm;vm_runner")
