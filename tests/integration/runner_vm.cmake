@@ -8,7 +8,7 @@ foreach(_t examples isolation faults noagent)
   smol_add_integration_test(runner_vm_${_t} COMMAND sh ${_rv_dir}/${_t}.sh TIMEOUT 600
     LABELS "runner;kvm;vm_runner")
 endforeach()
-foreach(_t hostile hostile_fs)
+foreach(_t hostile)
   smol_add_integration_test(runner_vm_${_t} COMMAND sh ${_rv_dir}/${_t}.sh TIMEOUT 600
     LABELS "runner;kvm")
 endforeach()
