@@ -131,33 +131,29 @@ static void ex_exit(struct ps *p, yaml_node_t *v, void *o)
 	if (!sy_get_uint(p, v, "expect.exit", 0, 255, &x))
 		((struct suite_expect *)o)->exit = (int)x;
 }
-static void ex_stdout(struct ps *p, yaml_node_t *v, void *o)
+/* One of expect's four patterns: a repeated key (a merge, an alias)
+ * replaces the earlier value. */
+static void ex_match(struct ps *p, yaml_node_t *v, struct suite_match *m, const char *what)
 {
-	struct suite_match *m = &((struct suite_expect *)o)->stdout_match;
 	sy_free_match(m);
 	memset(m, 0, sizeof(*m));
-	sy_get_match(p, v, "expect.stdout", m);
+	sy_get_match(p, v, what, m);
+}
+static void ex_stdout(struct ps *p, yaml_node_t *v, void *o)
+{
+	ex_match(p, v, &((struct suite_expect *)o)->stdout_match, "expect.stdout");
 }
 static void ex_stdout_not(struct ps *p, yaml_node_t *v, void *o)
 {
-	struct suite_match *m = &((struct suite_expect *)o)->stdout_not;
-	sy_free_match(m);
-	memset(m, 0, sizeof(*m));
-	sy_get_match(p, v, "expect.stdout_not", m);
+	ex_match(p, v, &((struct suite_expect *)o)->stdout_not, "expect.stdout_not");
 }
 static void ex_stderr(struct ps *p, yaml_node_t *v, void *o)
 {
-	struct suite_match *m = &((struct suite_expect *)o)->stderr_match;
-	sy_free_match(m);
-	memset(m, 0, sizeof(*m));
-	sy_get_match(p, v, "expect.stderr", m);
+	ex_match(p, v, &((struct suite_expect *)o)->stderr_match, "expect.stderr");
 }
 static void ex_stderr_not(struct ps *p, yaml_node_t *v, void *o)
 {
-	struct suite_match *m = &((struct suite_expect *)o)->stderr_not;
-	sy_free_match(m);
-	memset(m, 0, sizeof(*m));
-	sy_get_match(p, v, "expect.stderr_not", m);
+	ex_match(p, v, &((struct suite_expect *)o)->stderr_not, "expect.stderr_not");
 }
 static const struct key_def expect_keys[] = {
     {"exit", ex_exit},	   {"stdout", ex_stdout},	  {"stdout_not", ex_stdout_not},
