@@ -27,6 +27,8 @@ struct vmb {
 	char share_args[BACKEND_MAX_MOUNTS][PATH_MAX + 48]; /* "s<i>=HOST[,ro]" */
 	unsigned seq;
 	struct runreg *reg;			      /* borrowed: the run's registry, or NULL */
+	char rootfs[PATH_MAX];			      /* vm.rootfs, absolute, or "" */
+	char rootfs_type[8];			      /* its file system: ext4 or erofs */
 	uint64_t boot_timeout_ns, restore_timeout_ns; /* for the agent's HELLO */
 };
 
@@ -76,8 +78,10 @@ static int common_args(struct vmb *v, struct vm_backend_inst *vi, const struct s
 	argv[(*n)++] = console;
 	argv[(*n)++] = "--vsock";
 	argv[(*n)++] = vsock_arg;
-	argv[(*n)++] = "--share";
-	argv[(*n)++] = VMB_ROOT_TAG "=/,ro";
+	if (!v->rootfs[0]) {
+		argv[(*n)++] = "--share";
+		argv[(*n)++] = VMB_ROOT_TAG "=/,ro";
+	}
 	for (size_t i = 0; i < s->n_shares; i++) {
 		argv[(*n)++] = "--share";
 		argv[(*n)++] = v->share_args[i];
@@ -85,6 +89,74 @@ static int common_args(struct vmb *v, struct vm_backend_inst *vi, const struct s
 	argv[(*n)++] = "--share";
 	argv[(*n)++] = vi->art_arg;
 	return 0;
+}
+
+/* Runs `smolvm ARGS` to its end (at most timeout_ms), its output in
+ * run_dir/<logname>. Fails with smolvm's last line of output in err. */
+static int smolvm_call(struct backend *b, const char *const *argv, const char *logname,
+		       int timeout_ms, char *err, size_t errlen)
+{
+	struct vmb *v = b->priv;
+	char log[PATH_MAX], why[400] = "";
+	snprintf(log, sizeof(log), "%s/%s", b->run_dir, logname);
+	pid_t pid;
+	int rc = vm_backend_spawn(v->reg, argv, log, &pid, why, sizeof(why)), status = 0;
+	if (rc) {
+		snprintf(err, errlen, "cannot run smolvm %s %s %s: %s", argv[1], argv[2], argv[3],
+			 why);
+		return rc;
+	}
+	int pfd = pidfd_open(pid, 0);
+	rc = vm_backend_wait(pid, pfd, timeout_ms, &status);
+	if (pfd >= 0)
+		close(pfd);
+	if (rc == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		vm_backend_wait(pid, -1, 0, &status);
+		snprintf(err, errlen, "smolvm %s %s %s took over %d s", argv[1], argv[2], argv[3],
+			 timeout_ms / 1000);
+		unlink(log);
+		return rc;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		unlink(log);
+		return 0;
+	}
+	char *text = NULL;
+	size_t n = 0;
+	if (util_read_file(log, 1 << 16, &text, &n) == 0) {
+		while (n && text[n - 1] == '\n')
+			text[--n] = '\0';
+		const char *last = strrchr(text, '\n');
+		snprintf(why, sizeof(why), "%s", last ? last + 1 : text);
+		free(text);
+	}
+	unlink(log);
+	snprintf(err, errlen, "%s", why[0] ? why : "smolvm failed");
+	return -EINVAL;
+}
+
+/* The template's disk argument: vm.rootfs under a new copy-on-write layer
+ * in the layer directory, next to the snapshot (or in the VM's own
+ * directory when nothing is to be cached). */
+static int template_disk(struct backend *b, struct vm_backend_inst *vi, char *disk, size_t len,
+			 char *err, size_t errlen)
+{
+	struct vmb *v = b->priv;
+	char layer[PATH_MAX + 32];
+	snprintf(layer, sizeof(layer), "%s/%s", vi->layer_dir[0] ? vi->layer_dir : vi->dir,
+		 VMB_ROOTFS_LAYER);
+	if ((size_t)snprintf(disk, len, "%s,layer=%s", v->rootfs, layer) >= len) {
+		snprintf(err, errlen, "vm: the disk layer path %s is too long", layer);
+		return -ENAMETOOLONG;
+	}
+	const char *argv[] = {v->smolvm, "disk", "create", layer, "--base", v->rootfs, NULL};
+	char why[400];
+	int rc = smolvm_call(b, argv, "disk-create.log", 60000, why, sizeof(why));
+	if (rc)
+		snprintf(err, errlen, "vm: cannot create the disk layer over vm.rootfs %s: %s",
+			 v->rootfs, why);
+	return rc;
 }
 
 static int vm_backend_start(struct backend *b, const struct backend_instance_opts *o,
@@ -136,6 +208,10 @@ static int vm_backend_start(struct backend *b, const struct backend_instance_opt
 	const char *argv[VMB_MAX_ARGS];
 	size_t n = 0;
 	char mem[32], cpus[16], vsock[600], console[600], snap[PATH_MAX], control[600];
+	char disk[2 * PATH_MAX + 16];
+	if (o->template_mode && v->rootfs[0] &&
+	    (rc = template_disk(b, vi, disk, sizeof(disk), err, errlen)))
+		goto fail;
 	argv[n++] = v->smolvm;
 	if (o->template_mode) {
 		snprintf(mem, sizeof(mem), "%llu", (unsigned long long)(s->vm.memory >> 20));
@@ -155,6 +231,10 @@ static int vm_backend_start(struct backend *b, const struct backend_instance_opt
 		argv[n++] = "--control";
 		argv[n++] = control;
 		argv[n++] = "--exit-after-snapshot";
+		if (v->rootfs[0]) {
+			argv[n++] = "--disk";
+			argv[n++] = disk;
+		}
 	} else {
 		snprintf(snap, sizeof(snap), "%s/%s", o->layer_dir, VMB_SNAPSHOT);
 		argv[n++] = "restore";
@@ -296,48 +376,18 @@ static int vm_backend_layer_check(struct backend *b, const char *layer_dir, char
 				  size_t errlen)
 {
 	struct vmb *v = b->priv;
-	char snap[PATH_MAX + 32], log[PATH_MAX], why[400] = "";
+	char snap[PATH_MAX + 32], why[400] = "";
 	snprintf(snap, sizeof(snap), "%s/%s", layer_dir, VMB_SNAPSHOT);
-	snprintf(log, sizeof(log), "%s/verify.log", b->run_dir);
 	struct stat st;
 	if (stat(snap, &st) || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s is missing", snap);
 		return -ENOENT;
 	}
 	const char *argv[] = {v->smolvm, "snapshot", "verify", snap, NULL};
-	pid_t pid;
-	int rc = vm_backend_spawn(v->reg, argv, log, &pid, why, sizeof(why)), status = 0;
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot run smolvm snapshot verify: %s", snap, why);
-		return rc;
-	}
-	int pfd = pidfd_open(pid, 0);
-	rc = vm_backend_wait(pid, pfd, 300000, &status);
-	if (pfd >= 0)
-		close(pfd);
-	if (rc == -ETIMEDOUT) {
-		kill(pid, SIGKILL);
-		vm_backend_wait(pid, -1, 0, &status);
-		snprintf(err, errlen, "%s: smolvm snapshot verify took over 300 s", snap);
-		unlink(log);
-		return rc;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		unlink(log);
-		return 0;
-	}
-	char *text = NULL;
-	size_t n = 0;
-	if (util_read_file(log, 1 << 16, &text, &n) == 0) {
-		while (n && text[n - 1] == '\n')
-			text[--n] = '\0';
-		const char *last = strrchr(text, '\n');
-		snprintf(why, sizeof(why), "%s", last ? last + 1 : text);
-		free(text);
-	}
-	unlink(log);
-	snprintf(err, errlen, "%s", why[0] ? why : "smolvm snapshot verify failed");
-	return -EINVAL;
+	int rc = smolvm_call(b, argv, "verify.log", 300000, why, sizeof(why));
+	if (rc)
+		snprintf(err, errlen, "%s", why);
+	return rc;
 }
 
 static int vm_backend_key(struct backend *b, struct strbuf *sb)
@@ -423,14 +473,6 @@ static int check_suite(const struct suite *s, char *err, size_t errlen)
 			 (unsigned long long)(VMB_MIN_MEMORY >> 20));
 		return -EINVAL;
 	}
-	if (s->vm.rootfs) {
-		snprintf(err, errlen,
-			 "backend vm: %s: vm.rootfs is not supported by the vm backend yet; the "
-			 "guest's root is the host's / (read-only, with a tmpfs overlay): remove "
-			 "vm.rootfs",
-			 s->file);
-		return -ENOTSUP;
-	}
 	if (s->n_shares + 2 > BACKEND_MAX_MOUNTS) {
 		snprintf(err, errlen, "backend vm: %s: at most %d shares", s->file,
 			 BACKEND_MAX_MOUNTS - 2);
@@ -496,12 +538,18 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		goto fail;
 	}
 	v->reg = o->reg;
+	if (s->vm.rootfs &&
+	    (rc = vm_backend_rootfs_resolve(s, v->rootfs, sizeof(v->rootfs), v->rootfs_type,
+					    sizeof(v->rootfs_type), err, errlen)))
+		goto fail;
 	if ((rc = deadline_env("SMOLTEST_VM_BOOT_TIMEOUT", VMB_BOOT_TIMEOUT_NS, &v->boot_timeout_ns,
 			       err, errlen)) ||
 	    (rc = deadline_env("SMOLTEST_VM_RESTORE_TIMEOUT", VMB_RESTORE_TIMEOUT_NS,
 			       &v->restore_timeout_ns, err, errlen)))
 		goto fail;
-	if ((rc = vm_backend_image_resolve(s, o, &v->img, err, errlen)))
+	/* ext4 is built into Debian's kernels; erofs is a module */
+	const char *module = !strcmp(v->rootfs_type, "erofs") ? "erofs" : NULL;
+	if ((rc = vm_backend_image_resolve(s, o, module, &v->img, err, errlen)))
 		goto fail;
 	char why[400];
 	if (!backend_kvm_usable(why, sizeof(why))) {
@@ -512,7 +560,8 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		rc = -ENOTSUP;
 		goto fail;
 	}
-	if ((size_t)snprintf(v->cmdline, sizeof(v->cmdline), "%s%s%s", VMB_DEFAULT_ARGS,
+	if ((size_t)snprintf(v->cmdline, sizeof(v->cmdline), "%s %s%s%s%s", VMB_DEFAULT_ARGS,
+			     v->rootfs[0] ? VMB_ROOTFS_ARGS : VMB_ROOT_ARGS, v->rootfs_type,
 			     s->vm.cmdline ? " " : "",
 			     s->vm.cmdline ? s->vm.cmdline : "") >= sizeof(v->cmdline)) {
 		snprintf(err, errlen, "backend vm: %s: vm.cmdline is too long", s->file);
@@ -522,7 +571,7 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 	for (size_t i = 0; i < s->n_shares; i++)
 		snprintf(v->share_args[i], sizeof(v->share_args[i]), "s%zu=%s%s", i,
 			 s->shares[i].host, s->shares[i].readonly ? ",ro" : "");
-	char hk[17], hi[17], hv[17], cpu[400];
+	char hk[17], hi[17], hv[17], hr[17] = "", cpu[400];
 	if ((rc = vm_backend_hash_file(v->img.kernel, hk)) ||
 	    (rc = vm_backend_hash_file(v->img.initrd, hi))) {
 		snprintf(err, errlen, "backend vm: cannot read %s or %s: %s", v->img.kernel,
@@ -533,12 +582,18 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		snprintf(err, errlen, "backend vm: cannot read %s: %s", v->smolvm, strerror(-rc));
 		goto fail;
 	}
+	/* the image by content: rebuilt in place, it is another warm state */
+	if (v->rootfs[0] && (rc = vm_backend_hash_file(v->rootfs, hr))) {
+		snprintf(err, errlen, "backend vm: %s: vm.rootfs %s: cannot read: %s", s->file,
+			 v->rootfs, strerror(-rc));
+		goto fail;
+	}
 	cpu_model(cpu, sizeof(cpu));
 	/* the default image by name too, so that `cache prune` keeps the
 	 * images an entry was built from (cache_prune_images) */
 	snprintf(v->key, sizeof(v->key),
-		 "vm kernel=%s initrd=%s smolvm=%s cpu=%s cmdline=%s\n%s%s%s", hk, hi, hv, cpu,
-		 v->cmdline, v->img.built ? CACHE_IMAGE_REF : "", v->img.built ? v->img.key : "",
+		 "vm kernel=%s initrd=%s smolvm=%s rootfs=%s cpu=%s cmdline=%s\n%s%s%s", hk, hi, hv,
+		 hr, cpu, v->cmdline, v->img.built ? CACHE_IMAGE_REF : "", v->img.built ? v->img.key : "",
 		 v->img.built ? "\n" : "");
 	b->ops = &vm_ops;
 	b->suite = s;

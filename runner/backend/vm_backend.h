@@ -19,7 +19,15 @@
  * restore needs the same device set): "root" = the host's / read-only (the
  * guest's root under a tmpfs overlay, smoltest.root=virtiofs:root), "s<i>"
  * = the suite's shares, "artifacts" = the test's artifact directory
- * (mounted per test at BACKEND_GUEST_ARTIFACTS, never in the template). */
+ * (mounted per test at BACKEND_GUEST_ARTIFACTS, never in the template).
+ *
+ * With vm.rootfs (an ext4 or erofs image) there is no "root" share: the
+ * image is the VM's one virtio-blk disk (/dev/vda, smoltest.root=/dev/vda),
+ * mounted read-only by the agent under the same tmpfs overlay. The template
+ * stacks a copy-on-write layer on it in its layer directory
+ * (VMB_ROOTFS_LAYER, next to the snapshot, which records it by name so the
+ * cache may rename the directory), and each fork stacks its own layer in
+ * its v<N>/ (smolvm restore --fork-dir): the image file is never written. */
 #ifndef SMOL_VM_BACKEND_H
 #define SMOL_VM_BACKEND_H
 
@@ -40,9 +48,10 @@
 /* smolvm's SMOLVM_CMDLINE_MICROVM (vmm/include/smolvm/vm.h; docs/devices.md
  * says why each, and why pci=off, i8042.* and tsc= are not needed), the
  * console on COM1 kept quiet (each byte is a VM exit), and the root. */
-#define VMB_DEFAULT_ARGS                                                                           \
-	"console=ttyS0 quiet reboot=k panic=-1 8250.nr_uarts=1 "                                   \
-	"smoltest.root=virtiofs:" VMB_ROOT_TAG
+#define VMB_DEFAULT_ARGS "console=ttyS0 quiet reboot=k panic=-1 8250.nr_uarts=1"
+#define VMB_ROOT_ARGS	 "smoltest.root=virtiofs:" VMB_ROOT_TAG
+#define VMB_ROOTFS_ARGS	 "smoltest.root=/dev/vda smoltest.rootfstype="
+#define VMB_ROOTFS_LAYER "rootfs.layer"
 /* The template boots Linux (seconds, minutes under an emulated CPU); a
  * fork only resumes. */
 #define VMB_BOOT_TIMEOUT_NS	(180ull * 1000000000ull)
@@ -65,10 +74,20 @@ int vm_backend_find_kernel_deb(const char *dir, char *out, size_t len);
 
 /* Resolves the image for suite s: vm.kernel + vm.initrd when given (both
  * must exist), else the default image from the newest kernel package in
- * o->kernel_cache_dir, built once into o->cache_dir/images/<content key>/.
+ * o->kernel_cache_dir, built once into o->cache_dir/images/<content key>/,
+ * with the kernel module `module` (e.g. "erofs" for an erofs vm.rootfs)
+ * beside the default ones when it is not NULL (another image then).
  * -errno with one line in err naming the field or file and what to do. */
 int vm_backend_image_resolve(const struct suite *s, const struct backend_opts *o,
-			     struct vm_backend_image *img, char *err, size_t errlen);
+			     const char *module, struct vm_backend_image *img, char *err,
+			     size_t errlen);
+
+/* vm.rootfs, checked: its absolute path into path and its file system
+ * ("ext4" or "erofs", from the superblock's magic) into fstype. A rootfs
+ * that is missing, not a regular file, neither file system, or whose path
+ * a smolvm --disk cannot carry is one line naming the field. */
+int vm_backend_rootfs_resolve(const struct suite *s, char *path, size_t len, char *fstype,
+			      size_t fslen, char *err, size_t errlen);
 
 /* XXH3-64 of a file's content as 16 hex digits. */
 int vm_backend_hash_file(const char *path, char out[17]);

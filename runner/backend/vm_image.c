@@ -85,8 +85,72 @@ static int check_file(const char *field, const char *path, const struct suite *s
 	return -ENOENT;
 }
 
+int vm_backend_rootfs_resolve(const struct suite *s, char *path, size_t len, char *fstype,
+			      size_t fslen, char *err, size_t errlen)
+{
+	const char *given = s->vm.rootfs;
+	char joined[PATH_MAX];
+	/* relative to the suite file, as shares are */
+	if ((size_t)snprintf(joined, sizeof(joined), "%s%s%s", given[0] == '/' ? "" : s->dir,
+			     given[0] == '/' ? "" : "/", given) >= sizeof(joined)) {
+		snprintf(err, errlen, "backend vm: %s: vm.rootfs: path too long", s->file);
+		return -ENAMETOOLONG;
+	}
+	int fd = open(joined, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc = 0;
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
+		rc = -errno;
+		snprintf(err, errlen, "backend vm: %s: vm.rootfs %s: %s", s->file, given,
+			 strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen,
+			 "backend vm: %s: vm.rootfs %s is not a regular file (give an ext4 or "
+			 "erofs image, e.g. from smoltest image rootfs)",
+			 s->file, given);
+		rc = -EINVAL;
+		goto out;
+	}
+	/* ext2/3/4: le16 0xEF53 at 1080; erofs: le32 0xE0F5E1E2 at 1024 */
+	uint8_t sb[64] = {0};
+	ssize_t got = pread(fd, sb, sizeof(sb), 1024);
+	const char *type = NULL;
+	if (got >= 58 && sb[56] == 0x53 && sb[57] == 0xEF)
+		type = "ext4";
+	else if (got >= 4 && sb[0] == 0xE2 && sb[1] == 0xE1 && sb[2] == 0xF5 && sb[3] == 0xE0)
+		type = "erofs";
+	if (!type) {
+		snprintf(err, errlen,
+			 "backend vm: %s: vm.rootfs %s is neither an ext4 nor an erofs image "
+			 "(no superblock magic); build one with smoltest image rootfs",
+			 s->file, given);
+		rc = -EINVAL;
+		goto out;
+	}
+	snprintf(fstype, fslen, "%s", type);
+	char real[PATH_MAX];
+	if (!realpath(joined, real) || (size_t)snprintf(path, len, "%s", real) >= len) {
+		rc = -ENAMETOOLONG;
+		snprintf(err, errlen, "backend vm: %s: vm.rootfs %s: path too long", s->file,
+			 given);
+		goto out;
+	}
+	if (strpbrk(path, ",=")) {
+		snprintf(err, errlen,
+			 "backend vm: %s: vm.rootfs %s contains ',' or '=', which a smolvm "
+			 "--disk cannot carry; rename it",
+			 s->file, path);
+		rc = -EINVAL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* Builds the default image of deb into images/<key> unless it is there. */
-static int default_image(const char *deb, const struct backend_opts *o,
+static int default_image(const char *deb, const struct backend_opts *o, const char *module,
 			 struct vm_backend_image *img, char *err, size_t errlen)
 {
 	char hdeb[17], hagent[17], hbb[17];
@@ -109,8 +173,9 @@ static int default_image(const char *deb, const struct backend_opts *o,
 			 SMOL_BUSYBOX_BIN, strerror(-rc));
 		return rc;
 	}
-	char material[128], key[33];
-	snprintf(material, sizeof(material), "image %d %s %s %s", IMAGE_FORMAT, hdeb, hagent, hbb);
+	char material[160], key[33];
+	snprintf(material, sizeof(material), "image %d %s %s %s%s%s", IMAGE_FORMAT, hdeb, hagent,
+		 hbb, module ? " +" : "", module ? module : "");
 	XXH128_hash_t h = XXH3_128bits(material, strlen(material));
 	snprintf(key, sizeof(key), "%016llx%016llx", (unsigned long long)h.high64,
 		 (unsigned long long)h.low64);
@@ -148,8 +213,13 @@ static int default_image(const char *deb, const struct backend_opts *o,
 	}
 	fprintf(stderr, "smoltest: building the guest image from %s (once, kept in %s)\n", deb,
 		dir);
-	struct image_opts io = {
-	    .kernel_deb = deb, .busybox = SMOL_BUSYBOX_BIN, .agent = o->agent_path, .outdir = tmp};
+	char *extra[1] = {(char *)module};
+	struct image_opts io = {.kernel_deb = deb,
+				.busybox = SMOL_BUSYBOX_BIN,
+				.agent = o->agent_path,
+				.outdir = tmp,
+				.modules = module ? extra : NULL,
+				.nmodules = module ? 1 : 0};
 	struct image_result *r = NULL;
 	char ierr[400] = "";
 	rc = image_build(&io, &r, ierr, sizeof(ierr));
@@ -174,7 +244,8 @@ static int default_image(const char *deb, const struct backend_opts *o,
 }
 
 int vm_backend_image_resolve(const struct suite *s, const struct backend_opts *o,
-			     struct vm_backend_image *img, char *err, size_t errlen)
+			     const char *module, struct vm_backend_image *img, char *err,
+			     size_t errlen)
 {
 	memset(img, 0, sizeof(*img));
 	if (s->vm.kernel || s->vm.initrd) {
@@ -209,5 +280,5 @@ int vm_backend_image_resolve(const struct suite *s, const struct backend_opts *o
 			 "or XDG_CACHE_HOME, or give vm.kernel and vm.initrd)");
 		return -ENOENT;
 	}
-	return default_image(deb, o, img, err, errlen);
+	return default_image(deb, o, module, img, err, errlen);
 }

@@ -4,7 +4,7 @@
 set(_rv_dir ${CMAKE_SOURCE_DIR}/tests/integration/runner_vm)
 # vm_runner: whole suites through smoltest; ci/test --sanitize leaves them
 # out of its kvm tier (runner_vm_hostile stays: it attacks smolvm).
-foreach(_t examples isolation faults noagent)
+foreach(_t examples isolation faults noagent rootfs)
   smol_add_integration_test(runner_vm_${_t} COMMAND sh ${_rv_dir}/${_t}.sh TIMEOUT 600
     LABELS "runner;kvm;vm_runner")
 endforeach()

@@ -139,6 +139,25 @@ START_TEST(roundtrip)
 }
 END_TEST
 
+/* A file recorded without a directory (snap_save: it sat next to the
+ * snapshot) resolves next to wherever the snapshot is now. */
+START_TEST(resolve_relative)
+{
+	char q[600];
+	ck_assert_int_eq(snap_bundle_resolve("/cache/entries/k/snapshot.smolsnap", 3, "rootfs.layer",
+					     q, sizeof(q)),
+			 0);
+	ck_assert_str_eq(q, "/cache/entries/k/rootfs.layer");
+	ck_assert_int_eq(snap_bundle_resolve("snapshot.smolsnap", 3, "rootfs.layer", q, sizeof(q)),
+			 0);
+	ck_assert_str_eq(q, "./rootfs.layer");
+	ck_assert_int_eq(snap_bundle_resolve("/a/snapshot.smolsnap", 3, "/b/base.img", q, sizeof(q)),
+			 0);
+	ck_assert_str_eq(q, "/b/base.img");
+	ck_assert_int_eq(snap_bundle_resolve("/a/snapshot.smolsnap", 3, "x", q, 4), -ENAMETOOLONG);
+}
+END_TEST
+
 START_TEST(changed_file)
 {
 	struct vmm_err err;
@@ -324,6 +343,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, roundtrip);
 	tcase_add_test(tc, changed_file);
+	tcase_add_test(tc, resolve_relative);
 	tcase_add_test(tc, truncated);
 	tcase_add_test(tc, corrupted);
 	tcase_add_test(tc, traversal);

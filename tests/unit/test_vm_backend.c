@@ -135,9 +135,79 @@ START_TEST(bad_input_named)
 	    strstr(err, "suite.yaml:7: shares: host directory /nonexistent/share"));
 
 	base_suite(&s);
-	s.vm.rootfs = "/x.ext4";
-	ck_assert_int_eq(create(&s, tmp, "/bin/true", err, sizeof(err)), -ENOTSUP);
-	ck_assert_ptr_nonnull(strstr(err, "vm.rootfs"));
+	s.vm.rootfs = "/nonexistent/x.ext4";
+	ck_assert_int_eq(create(&s, tmp, "/bin/true", err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "suite.yaml: vm.rootfs /nonexistent/x.ext4: No such"));
+}
+END_TEST
+
+/* Writes a file of 4 KiB with magic at off (NULL: zeros). */
+static void image_file(const char *path, const void *magic, size_t mlen, off_t off)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	if (magic)
+		ck_assert_int_eq(pwrite(fd, magic, mlen, off), (ssize_t)mlen);
+	close(fd);
+}
+
+START_TEST(rootfs_checked)
+{
+	struct suite s;
+	char path[PATH_MAX], type[8], err[512], p[600], real[PATH_MAX];
+	base_suite(&s);
+	s.dir = tmp;
+	ck_assert_ptr_nonnull(realpath(tmp, real));
+
+	/* relative to the suite's directory; the type from the magic */
+	snprintf(p, sizeof(p), "%s/r.ext4", tmp);
+	image_file(p, "\x53\xef", 2, 1080);
+	s.vm.rootfs = "r.ext4";
+	ck_assert_int_eq(vm_backend_rootfs_resolve(&s, path, sizeof(path), type, sizeof(type), err,
+						   sizeof(err)),
+			 0);
+	ck_assert_str_eq(type, "ext4");
+	ck_assert_ptr_nonnull(strstr(path, real));
+	ck_assert_int_eq(path[0], '/');
+
+	snprintf(p, sizeof(p), "%s/r.erofs", tmp);
+	image_file(p, "\xe2\xe1\xf5\xe0", 4, 1024);
+	s.vm.rootfs = p;
+	ck_assert_int_eq(vm_backend_rootfs_resolve(&s, path, sizeof(path), type, sizeof(type), err,
+						   sizeof(err)),
+			 0);
+	ck_assert_str_eq(type, "erofs");
+
+	/* neither magic, a short file, a directory, a comma */
+	image_file(p, NULL, 0, 0);
+	ck_assert_int_eq(vm_backend_rootfs_resolve(&s, path, sizeof(path), type, sizeof(type), err,
+						   sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "is neither an ext4 nor an erofs image"));
+	snprintf(p, sizeof(p), "%s/short", tmp);
+	ck_assert_int_eq(util_write_file_atomic(p, "\x53\xef", 2, 0644), 0);
+	ck_assert_int_eq(vm_backend_rootfs_resolve(&s, path, sizeof(path), type, sizeof(type), err,
+						   sizeof(err)),
+			 -EINVAL);
+	s.vm.rootfs = tmp;
+	ck_assert_int_eq(vm_backend_rootfs_resolve(&s, path, sizeof(path), type, sizeof(type), err,
+						   sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "is not a regular file"));
+	snprintf(p, sizeof(p), "%s/a,b.ext4", tmp);
+	image_file(p, "\x53\xef", 2, 1080);
+	s.vm.rootfs = p;
+	ck_assert_int_eq(vm_backend_rootfs_resolve(&s, path, sizeof(path), type, sizeof(type), err,
+						   sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "contains ',' or '='"));
+	/* the path must fit the caller's buffer */
+	snprintf(p, sizeof(p), "%s/r.ext4", tmp);
+	s.vm.rootfs = p;
+	ck_assert_int_eq(
+	    vm_backend_rootfs_resolve(&s, path, 4, type, sizeof(type), err, sizeof(err)),
+	    -ENAMETOOLONG);
 }
 END_TEST
 
@@ -230,6 +300,7 @@ int main(void)
 	tcase_add_test(tc, kernel_deb_newest_cloud);
 	tcase_add_test(tc, image_available_says_what_to_run);
 	tcase_add_test(tc, bad_input_named);
+	tcase_add_test(tc, rootfs_checked);
 	tcase_add_test(tc, detect);
 	tcase_add_test(tc, describe_dead_vm);
 	tcase_add_test(tc, spawn_and_wait);

@@ -42,6 +42,11 @@ int snap_bundle_resolve(const char *snap_path, unsigned i, const char *path, cha
 		return -ENAMETOOLONG;
 	if (access(buf, F_OK) == 0)
 		return 0;
+	if (!strchr(path, '/')) { /* recorded next to the snapshot (snap_save) */
+		snprintf(dir, sizeof(dir), "%s", snap_path);
+		n = snprintf(buf, len, "%s/%s", dirname(dir), path);
+		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	}
 	n = snprintf(buf, len, "%s", path);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

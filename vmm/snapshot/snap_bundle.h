@@ -41,7 +41,8 @@ int snap_bundle_entry_name(unsigned i, const char *path, char *buf, size_t len);
 
 /* Where restore should open file i of the snapshot at snap_path: the bundled
  * copy "<dir of snap_path>/files/<i>-<basename>" when it exists, else the
- * recorded path. Writes into buf. */
+ * recorded path, which is relative to the snapshot's directory when it has
+ * no '/' (a file snap_save found next to the snapshot). Writes into buf. */
 int snap_bundle_resolve(const char *snap_path, unsigned i, const char *path, char *buf, size_t len);
 
 #endif

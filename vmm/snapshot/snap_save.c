@@ -25,12 +25,38 @@ int snap_dev_section_name(const char *name, unsigned i, char *buf, size_t len)
 	return 0;
 }
 
-static int add_file(struct snap_config *cfg, uint32_t role, const char *path, struct vmm_err *err)
+/* A disk file in the snapshot's own directory is recorded by its name
+ * alone, and restore looks for it next to the snapshot (snap_bundle_resolve):
+ * the directory can then be renamed or moved whole, as the runner's cache
+ * does when it commits an entry built under a temporary name. Any other
+ * file is recorded as the path it was opened by. */
+static const char *recorded_path(const char *snap_path, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *snap_slash = strrchr(snap_path, '/');
+	if (!slash || !slash[1])
+		return path;
+	struct stat a, b;
+	char dir[4096];
+	if (!snap_slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(snap_slash - snap_path + 1), snap_path);
+	char pdir[4096];
+	snprintf(pdir, sizeof(pdir), "%.*s", (int)(slash - path + 1), path);
+	if (stat(dir, &a) == 0 && stat(pdir, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return slash + 1;
+	return path;
+}
+
+static int add_file(struct snap_config *cfg, uint32_t role, const char *path,
+		    const char *snap_path, struct vmm_err *err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return vmm_errf(err, -errno, "%s: %s", path, strerror(errno));
-	int rc = snap_config_add_file(cfg, role, path, (uint64_t)st.st_size, 0);
+	const char *rec = snap_path ? recorded_path(snap_path, path) : path;
+	int rc = snap_config_add_file(cfg, role, rec, (uint64_t)st.st_size, 0);
 	return rc ? vmm_errf(err, rc, "%s: cannot record it: %s", path, strerror(-rc)) : 0;
 }
 
@@ -42,8 +68,8 @@ static int add_file(struct snap_config *cfg, uint32_t role, const char *path, st
  * once the blk device has closed it (snap_ctl_destroy); a base written
  * directly (no layers, not ro) cannot be frozen at all. Forks stack their own layer on
  * top (smolvm restore --disk-layer). */
-static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char *freeze,
-		      size_t freeze_len, struct vmm_err *err)
+static int save_disks(const struct vm_config *vc, const char *snap_path, struct snap_config *cfg,
+		      char *freeze, size_t freeze_len, struct vmm_err *err)
 {
 	const char *arg = NULL;
 	for (unsigned i = 0; i < vc->ndevices; i++) {
@@ -63,13 +89,13 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
 	int rc = 0;
 	char *tok = strtok_r(copy, ",", &save);
 	if (tok)
-		rc = add_file(cfg, SNAP_FILE_DISK_BASE, tok, err);
+		rc = add_file(cfg, SNAP_FILE_DISK_BASE, tok, snap_path, err);
 	while (!rc && (tok = strtok_r(NULL, ",", &save))) {
 		if (!strcmp(tok, "ro")) {
 			ro = true;
 		} else if (!strncmp(tok, "layer=", 6)) {
 			top = tok + 6;
-			rc = add_file(cfg, SNAP_FILE_DISK_LAYER, top, err);
+			rc = add_file(cfg, SNAP_FILE_DISK_LAYER, top, snap_path, err);
 		}
 	}
 	if (!rc && !ro && !top)
@@ -91,8 +117,8 @@ static int save_disks(const struct vm_config *vc, struct snap_config *cfg, char 
 /* The config section: VM shape, RAM layout (each region at its offset in
  * the RAM fd, which is also its offset in the memory section) and the files
  * the snapshot depends on. */
-static int save_config(struct vm *vm, struct snap_writer *w, char *freeze, size_t freeze_len,
-		       struct vmm_err *err)
+static int save_config(struct vm *vm, const char *snap_path, struct snap_writer *w, char *freeze,
+		       size_t freeze_len, struct vmm_err *err)
 {
 	const struct vm_config *vc = vm_config(vm);
 	const struct gmem *gm = vm_gmem(vm);
@@ -116,7 +142,7 @@ static int save_config(struct vm *vm, struct snap_writer *w, char *freeze, size_
 		rc = snap_config_add_file(&cfg, roles[i], paths[i], (uint64_t)st.st_size, 0);
 	}
 	if (!rc)
-		rc = save_disks(vc, &cfg, freeze, freeze_len, err);
+		rc = save_disks(vc, snap_path, &cfg, freeze, freeze_len, err);
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	if (!rc)
@@ -218,7 +244,7 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 	if (!rc)
 		rc = snap_writer_create(path, &w, err);
 	if (!rc)
-		rc = save_config(vm, w, local.freeze_path, sizeof(local.freeze_path), err);
+		rc = save_config(vm, path, w, local.freeze_path, sizeof(local.freeze_path), err);
 	if (!rc)
 		rc = save_vcpus(vm, w, &fp, err);
 	if (!rc)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Bad input for the vm backend is refused before any VM starts, with one
 # line naming the field or file and exit 3: vm.memory too small to boot, a
-# share directory that does not exist, a vm.kernel that is not there, and
+# share directory that does not exist, a vm.kernel that is not there, a
+# vm.rootfs that is missing, not a file or no ext4/erofs image, and
 # no kernel package at all (then auto falls back to the sandbox with its
 # one warning line), a boot or restore deadline that is not a duration. No
 # KVM needed.
@@ -36,6 +37,11 @@ refused "s.yaml: vm.memory 64M is too small to boot the guest" "vm: { memory: 64
 refused "vm.kernel $WORK/missing-vmlinuz: No such file or directory" \
 	"vm: { kernel: $WORK/missing-vmlinuz, initrd: $WORK/missing-initrd }"
 refused "vm.kernel is given without vm.initrd" "vm: { kernel: /bin/true }"
+refused "vm.rootfs missing.img: No such file or directory" "vm: { rootfs: missing.img }"
+echo "not a file system" > text.img
+refused "vm.rootfs text.img is neither an ext4 nor an erofs image" "vm: { rootfs: text.img }"
+mkdir dir.img
+refused "vm.rootfs dir.img is not a regular file" "vm: { rootfs: dir.img }"
 refused "run ci/fetch-kernel to download one" "vm: { cpus: 1 }"
 grep -q "$SMOL_KERNEL_CACHE" err || fail "the missing kernel message does not name the directory"
 SMOLTEST_VM_BOOT_TIMEOUT=soon refused "SMOLTEST_VM_BOOT_TIMEOUT=soon is not a duration" "vm: { cpus: 1 }"
