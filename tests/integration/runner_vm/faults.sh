@@ -4,8 +4,9 @@
 # run (exit 130, no process, directory or socket left), SIGHUP (129), a
 # console reader that goes away (| head -1: 141), SIGKILL of the runner
 # (its forks die with it, the next run reaps), a failing setup
-# (exit 3, its output shown, nothing cached), and a corrupt cached
-# snapshot (refused in one line, rebuilt once).
+# (exit 3, its output shown, nothing cached), a corrupt cached
+# snapshot (refused in one line, rebuilt once), and a fork that never
+# answers (an ERROR at the restore deadline).
 . "$(dirname "$0")/lib.sh"
 mkdir state
 cat > f.yaml <<Y
@@ -114,5 +115,26 @@ grep -q "refused: .*; rebuilding it" err || fail "the corrupt entry was not refu
 grep -q 'stored in the cache' err || fail "the entry was not rebuilt: $(cat err)"
 run_st 0 run f.yaml --filter '^quick$'
 grep -q 'from the cache' err || fail "the rebuilt entry was not used: $(cat err)"
+check_clean
+
+# a fork that never answers (its smolvm never comes up: a wrapper sleeps
+# instead of restoring): an ERROR at SMOLTEST_VM_RESTORE_TIMEOUT naming the
+# test's unreachable agent; the fork's process group is killed
+cat > smolvm-hang <<W
+#!/bin/sh
+[ "\$1" = restore ] && exec sleep 100017
+exec "$SMOLVM" "\$@"
+W
+chmod +x smolvm-hang
+t0=$(date +%s)
+SMOLTEST_SMOLVM=$WORK/smolvm-hang SMOLTEST_VM_RESTORE_TIMEOUT=5s \
+	run_st 1 run f.yaml --filter '^quick$' --json n.jsonl
+took=$(($(date +%s) - t0))
+expect_status n.jsonl quick error
+grep '"test":"quick"' n.jsonl | grep -q "unreachable" ||
+	fail "the error does not name the unreachable agent: $(grep quick n.jsonl)"
+# the template boots first (the wrapper is another smolvm to the cache key)
+[ "$took" -le 200 ] || fail "a 5 s restore deadline took ${took}s"
+pgrep -f "sleep 100017" >/dev/null && fail "the hung fork's process outlived the run"
 check_clean
 done_pass
