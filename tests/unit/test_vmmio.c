@@ -1,12 +1,14 @@
 /* Unit tests for the virtio-mmio transport (vmm/devices/virtio/mmio.c)
  * with virtio-rng behind it, in a real KVM VM that never runs a vCPU: the
  * test plays the guest driver through the VM's MMIO bus and guest memory,
- * and the VM's event loop runs on a thread. Needs /dev/kvm (skips with 77
- * otherwise). */
+ * and the VM's event loop runs on a thread. The VM's log sink (smolvm/err.h)
+ * keeps the lines the transport logs, to check them. Needs /dev/kvm (skips
+ * with 77 otherwise). */
 #include "core/evloop.h"
 #include "core/gmem.h"
 #include "core/iobus.h"
 #include "devices/virtio/mmio.h"
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 #include "strbuf.h"
 #include "util.h"
@@ -50,6 +52,34 @@ static struct vm *vm;
 static struct vmmio *t;
 static pthread_t loop_thread;
 
+/* What the VM logged (from the vCPU-less MMIO calls here and the event
+ * loop's thread). */
+#define LOG_KEEP 32
+struct log_capture {
+	pthread_mutex_t lock;
+	unsigned n; /* lines logged, kept or not */
+	char lines[LOG_KEEP][VMM_LOG_MAX];
+};
+static struct log_capture logged = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void capture(void *ctx, const char *line)
+{
+	struct log_capture *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	if (c->n < LOG_KEEP)
+		snprintf(c->lines[c->n], sizeof(c->lines[0]), "%s", line);
+	c->n++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static unsigned log_count(void)
+{
+	pthread_mutex_lock(&logged.lock);
+	unsigned n = logged.n;
+	pthread_mutex_unlock(&logged.lock);
+	return n;
+}
+
 static void *loop_main(void *arg)
 {
 	(void)arg;
@@ -63,6 +93,8 @@ static void setup(void)
 	vm_config_init(&cfg);
 	cfg.serial = VM_SERIAL_NONE;
 	cfg.mem_bytes = 16ull << 20;
+	cfg.log = (struct vmm_log){capture, &logged};
+	logged.n = 0;
 	ck_assert_int_eq(vm_create(&cfg, &vm, NULL), 0);
 	ck_assert_uint_eq(vm_virtio_count(vm), 1);
 	t = vm_virtio(vm, 0);
@@ -246,6 +278,18 @@ START_TEST(looping_chain_needs_reset)
 	post(0, 0);
 	ck_assert(wait_for(needs_reset));
 	ck_assert_uint_eq(rd(R_INT_STATUS) & 2, 2); /* config-change interrupt */
+	/* one line in the VM's log, naming the device; the broken queue
+	 * notified again before any reset adds none */
+	post(0, 1);
+	usleep(50 * 1000);
+	ck_assert_uint_eq(log_count(), 1);
+	char want[VMM_LOG_MAX];
+	snprintf(want, sizeof(want), "virtio-rng at 0x%llx: ", (unsigned long long)vmmio_base(t));
+	ck_assert_msg(!strncmp(logged.lines[0], want, strlen(want)), "line: %s", logged.lines[0]);
+	const char *end = "; the device needs a reset";
+	size_t n = strlen(logged.lines[0]);
+	ck_assert_msg(n > strlen(end) && !strcmp(logged.lines[0] + n - strlen(end), end),
+		      "line: %s", logged.lines[0]);
 	uint16_t idx = 1;
 	ck_assert_int_eq(gmem_read_u16(mem(), USED + 2, &idx), 0);
 	ck_assert_uint_eq(idx, 0); /* nothing was consumed */
@@ -253,6 +297,32 @@ START_TEST(looping_chain_needs_reset)
 	ck_assert_uint_eq(rd(R_STATUS), 0);
 	ck_assert_uint_eq(rd(R_INT_STATUS), 0);
 	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);
+}
+END_TEST
+
+/* A driver that breaks the device and resets it in a loop gets one line
+ * per reset cycle, at most 8 in the device's life, the 8th saying so
+ * (tests/integration/guestfuzz checks the same cap from a real guest). */
+START_TEST(needs_reset_lines_are_capped)
+{
+	char first[VMM_LOG_MAX];
+	snprintf(first, sizeof(first),
+		 "virtio-rng at 0x%llx: driver enabled queue 0 with an invalid layout (size 3, "
+		 "desc 0x%llx, avail 0x%llx, used 0x%llx); the device needs a reset",
+		 (unsigned long long)vmmio_base(t), DESC, AVAIL, USED);
+	for (unsigned cycle = 0; cycle < 12; cycle++) {
+		ck_assert_uint_eq(negotiate(VIRTIO_FEAT_VERSION_1) & 8, 8);
+		queue_setup(3);
+		queue_setup(3); /* twice in one cycle: still one line */
+		wr(R_STATUS, 15);
+		ck_assert(needs_reset());
+		ck_assert_uint_eq(log_count(), cycle < 8 ? cycle + 1 : 8);
+	}
+	for (unsigned i = 0; i < 7; i++)
+		ck_assert_str_eq(logged.lines[i], first);
+	char last[VMM_LOG_MAX + 64];
+	snprintf(last, sizeof(last), "%s (later ones on this device are not reported)", first);
+	ck_assert_str_eq(logged.lines[7], last);
 }
 END_TEST
 
@@ -294,6 +364,7 @@ static Suite *vmmio_suite(void)
 	tcase_add_test(tc, feature_negotiation);
 	tcase_add_test(tc, rng_request_and_interrupt);
 	tcase_add_test(tc, looping_chain_needs_reset);
+	tcase_add_test(tc, needs_reset_lines_are_capped);
 	tcase_add_test(tc, bad_queue_layouts);
 	suite_add_tcase(s, tc);
 	return s;

@@ -13,6 +13,9 @@ smol_add_unit_test(vmmio SOURCES test_vmmio.c LIBS smolvm_internals LABELS kvm)
 set_tests_properties(unit/vmmio PROPERTIES SKIP_RETURN_CODE 77)
 smol_add_unit_test(serial SOURCES test_serial.c LIBS smolvm_internals LABELS kvm)
 set_tests_properties(unit/serial PROPERTIES SKIP_RETURN_CODE 77)
+# The devices' attach() errors through vm_create: needs /dev/kvm.
+smol_add_unit_test(vm_attach SOURCES test_vm_attach.c LIBS smolvm_internals LABELS kvm)
+set_tests_properties(unit/vm_attach PROPERTIES SKIP_RETURN_CODE 77)
 # vm_create's config errors, before KVM is touched (host tier).
 smol_add_unit_test(vm SOURCES test_vm.c LIBS smolvm_internals)
 smol_add_unit_test(evloop SOURCES test_evloop.c LIBS smolvm_internals)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 struct vm_config;
+struct vmm_log;
 
 #define SMOLVM_CMD(fn, name, args, summary) int cmd_##fn(int argc, char **argv);
 #include "cli/commands.def"
@@ -33,6 +34,10 @@ enum {
 	SMOLVM_EXIT_FAIL = 1,
 	SMOLVM_EXIT_USAGE = 2,
 };
+
+/* The log sink run and restore give the VM (smolvm/err.h): each line as
+ * "smolvm: <line>" on stderr, the format of every other smolvm message. */
+extern const struct vmm_log cli_log;
 
 /* Prints run's option list (from run_opts.def) to f. */
 void cli_run_usage(FILE *f);

@@ -267,6 +267,7 @@ int cmd_restore(int argc, char **argv)
 	uint64_t t0 = util_now_ns();
 	struct restore_args a;
 	memset(&a, 0, sizeof(a));
+	a.o.log = cli_log;
 	int rc = parse(argc, argv, &a);
 	if (rc)
 		return rc > 0 ? 0 : EXIT_USAGE;
@@ -307,7 +308,8 @@ int cmd_restore(int argc, char **argv)
 	}
 	/* The VM is built: from here on the process makes only the syscalls
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
-	if (!a.no_seccomp && !vmm_seccomp_env_disabled() && vmm_seccomp_install()) {
+	if (!a.no_seccomp && !vmm_seccomp_env_disabled() && vmm_seccomp_install(&err)) {
+		fprintf(stderr, "smolvm: %s\n", err.msg);
 		vm_destroy(vm);
 		snap_ctl_destroy(ctl, NULL);
 		sb_release(&a.blk_arg);

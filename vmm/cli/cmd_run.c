@@ -187,6 +187,7 @@ int cmd_run(int argc, char **argv)
 	uint64_t t_start = util_now_ns();
 	struct vm_config cfg;
 	vm_config_init(&cfg);
+	cfg.log = cli_log;
 	bool seccomp = !vmm_seccomp_env_disabled();
 	int err = parse_args(argc, argv, &cfg, &seccomp);
 	if (err)
@@ -221,7 +222,8 @@ int cmd_run(int argc, char **argv)
 	}
 	/* The VM is built: from here on the process makes only the syscalls
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
-	if (seccomp && vmm_seccomp_install()) {
+	if (seccomp && vmm_seccomp_install(&why)) {
+		fprintf(stderr, "smolvm: %s\n", why.msg);
 		vm_destroy(vm);
 		snap_ctl_destroy(ctl, NULL);
 		return RUN_EXIT_INFRA;

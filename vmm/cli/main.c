@@ -1,6 +1,7 @@
 /* smolvm: the libsmolvm command line. Subcommands come from commands.def;
  * see cli.h for how to add one. */
 #include "cli/cli.h"
+#include "smolvm/err.h"
 #include "smolvm/version.h"
 
 #include <signal.h>
@@ -20,6 +21,16 @@ static const struct smolvm_cmd commands[] = {
 #include "cli/commands.def"
 #undef SMOLVM_CMD
 };
+
+/* One fprintf per line: stdio's lock keeps lines from the vCPU threads and
+ * the event loop whole, and it makes only the write(2) seccomp allows. */
+static void log_stderr(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "smolvm: %s\n", line);
+}
+
+const struct vmm_log cli_log = {log_stderr, NULL};
 
 static void usage(FILE *f)
 {

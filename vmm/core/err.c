@@ -1,4 +1,5 @@
-/* vmm_err: one-line errors with context (smolvm/err.h). */
+/* vmm_err: one-line errors with context, and vmm_log, the sink for
+ * runtime notices (smolvm/err.h). */
 #include "smolvm/err.h"
 
 #include <stdarg.h>
@@ -23,4 +24,16 @@ int vmm_err_prefix(struct vmm_err *err, int rc, const char *prefix)
 		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, "%.*s",
 			 (int)(sizeof(err->msg) - (size_t)n - 1), tmp);
 	return rc;
+}
+
+void vmm_logf(const struct vmm_log *log, const char *fmt, ...)
+{
+	if (!log || !log->fn)
+		return;
+	char line[VMM_LOG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log->fn(log->ctx, line);
 }

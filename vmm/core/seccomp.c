@@ -2,12 +2,13 @@
  * The VMM's list itself is in seccomp_allow.c. */
 #include "core/seccomp.h"
 
+#include "smolvm/err.h"
+
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -108,11 +109,11 @@ bool vmm_seccomp_env_disabled(void)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
-int vmm_seccomp_install(void)
+int vmm_seccomp_install(struct vmm_err *e)
 {
 	struct seccomp_prog *p = malloc(sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return vmm_errf(e, -ENOMEM, "out of memory for the seccomp filter");
 	size_t n;
 	const int *allow = vmm_seccomp_allowlist(&n);
 	/* SMOLVM_SECCOMP_LOG=1: audit-log what would be trapped and go on
@@ -126,10 +127,9 @@ int vmm_seccomp_install(void)
 		err = seccomp_prog_install(p);
 	free(p);
 	if (err)
-		fprintf(
-		    stderr,
-		    "smolvm: cannot install the seccomp filter: %s (run with --no-seccomp to go "
-		    "without it)\n",
-		    strerror(-err));
+		vmm_errf(e, err,
+			 "cannot install the seccomp filter: %s (run with --no-seccomp to go "
+			 "without it)",
+			 strerror(-err));
 	return err;
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vmm_err;
+
 /* Room for the fixed head (4 instructions), one compare per allowed
  * syscall and the two returns. */
 #define SECCOMP_MAX_ALLOW 240
@@ -44,8 +46,10 @@ int seccomp_prog_install(const struct seccomp_prog *p);
 
 /* Installs the SIGSYS handler that, for a syscall the filter traps, writes
  * "smolvm: seccomp: blocked syscall N ..." to stderr and ends the process
- * with status 3 (the "VM failed" status of run and restore). Returns 0 or
- * -errno. */
+ * with status 3 (the "VM failed" status of run and restore). The one
+ * place the library writes to stderr itself: the process is ending inside
+ * a signal handler, where only raw write(2) is safe and there is no caller
+ * left to return to. Returns 0 or -errno. */
 int seccomp_trap_handler_install(void);
 
 /* The VMM's allowlist: the syscalls a built VM (vCPU threads, the event
@@ -57,9 +61,10 @@ const int *vmm_seccomp_allowlist(size_t *n_out);
 /* Installs the SIGSYS handler and then the VMM filter (default action
  * SECCOMP_RET_TRAP; SECCOMP_RET_LOG when SMOLVM_SECCOMP_LOG is set to a
  * non-empty value other than "0") for the whole process. Call it once the
- * VM is built, right before vm_run(). Prints one line and returns -errno
- * on failure. */
-int vmm_seccomp_install(void);
+ * VM is built, right before vm_run(). Returns 0, or -errno with one line
+ * in err (may be NULL; smolvm/err.h) saying what failed and how to go on
+ * without the filter. */
+int vmm_seccomp_install(struct vmm_err *err);
 
 /* True when SMOLVM_NO_SECCOMP is set to a non-empty value other than "0":
  * the user asked for no filter. */

@@ -446,6 +446,11 @@ unsigned vm_ncpus(const struct vm *vm)
 	return vm->ncpus;
 }
 
+const struct vmm_log *vm_log(const struct vm *vm)
+{
+	return &vm->cfg.log;
+}
+
 struct serial *vm_serial(struct vm *vm)
 {
 	return vm->serial;

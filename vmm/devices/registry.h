@@ -8,7 +8,8 @@ struct vm;
 struct vm_device_kind {
 	const char *kind;
 	/* Parses arg, creates the device, attaches it (vm_add_virtio).
-	 * Prints one line and returns -errno on failure. */
+	 * On failure returns -errno with one line in vm_attach_err(vm)
+	 * naming the option and the bad value; never prints. */
 	int (*attach)(struct vm *vm, const char *arg);
 };
 

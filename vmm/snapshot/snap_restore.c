@@ -411,6 +411,7 @@ int snap_restore(const struct snap_restore_opts *o, struct vm **out,
 	vc.snapshot_on_checkpoint = o->snapshot_on_checkpoint;
 	vc.exit_after_snapshot = o->exit_after_snapshot;
 	vc.restore_path = o->path;
+	vc.log = o->log;
 	/* The rng is the core's default device; it exists iff it was saved. */
 	vc.rng = l.ndev > 0 && !strncmp(l.dev[0]->name, "dev.rng.", 8);
 	order_devices(&l, o, &vc);

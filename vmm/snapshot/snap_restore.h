@@ -39,6 +39,7 @@ struct snap_restore_opts {
 	 * borrowed; must outlive the VM. */
 	unsigned ndevices;
 	struct vm_device_spec devices[VM_MAX_DEVICES];
+	struct vmm_log log; /* the VM's log sink (vm_config.log) */
 };
 
 struct snap_restore_times {

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,21 +157,20 @@ int vblk_attach(struct vm *vm, const char *arg)
 			cfg.read_only = true;
 		} else if (!strncmp(tok, "layer=", 6) && tok[6]) {
 			if (cfg.n_layers == DISK_MAX_LAYERS) {
-				fprintf(stderr, "smolvm: --disk %s: more than %d layers\n", arg,
-					DISK_MAX_LAYERS);
+				vmm_errf(vm_attach_err(vm), rc, "--disk %s: more than %d layers",
+					 arg, DISK_MAX_LAYERS);
 				goto out;
 			}
 			layers[cfg.n_layers++] = tok + 6;
 		} else {
-			fprintf(stderr,
-				"smolvm: --disk %s: unknown option '%s' (want "
-				"PATH[,ro][,layer=LAYER]...)\n",
-				arg, tok);
+			vmm_errf(vm_attach_err(vm), rc,
+				 "--disk %s: unknown option '%s' (want PATH[,ro][,layer=LAYER]...)",
+				 arg, tok);
 			goto out;
 		}
 	}
 	if (!cfg.base_path || !*cfg.base_path) {
-		fprintf(stderr, "smolvm: --disk needs PATH[,ro][,layer=LAYER]...\n");
+		vmm_errf(vm_attach_err(vm), rc, "--disk needs PATH[,ro][,layer=LAYER]...");
 		goto out;
 	}
 	rc = disk_open(&disk, &cfg, &derr);

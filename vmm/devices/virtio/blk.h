@@ -18,8 +18,9 @@ struct strbuf;
 struct vmm_err;
 
 /* Parses "PATH[,ro][,layer=LAYER]..." (layers bottom to top), opens the
- * disk and attaches a virtio-blk device to vm. Prints one line naming the
- * option and value on a bad arg or an unusable disk, returns -errno. */
+ * disk and attaches a virtio-blk device to vm. On a bad arg or an unusable
+ * disk returns -errno with one line naming the option and value in
+ * vm_attach_err(vm). */
 int vblk_attach(struct vm *vm, const char *arg);
 
 /* ---- the transport-free core (blk_req.c), also used by tests ---- */

@@ -5,12 +5,12 @@
 #include "fs/vfs.h"
 #include "strbuf.h"
 
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 
 #include <errno.h>
 #include <linux/virtio_fs.h>
 #include <linux/virtio_ids.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,9 +101,9 @@ int vfsdev_attach(struct vm *vm, const char *arg)
 		return -ENOMEM;
 	char *eq = strchr(copy, '=');
 	if (!eq || eq == copy || eq - copy > 36 || !eq[1]) {
-		fprintf(stderr,
-			"smolvm: --share '%s': want TAG=HOSTDIR[,ro] with a 1-36 byte TAG\n",
-			arg ? arg : "");
+		vmm_errf(vm_attach_err(vm), rc,
+			 "--share '%s': want TAG=HOSTDIR[,ro] with a 1-36 byte TAG",
+			 arg ? arg : "");
 		goto out;
 	}
 	*eq = '\0';
@@ -116,7 +116,7 @@ int vfsdev_attach(struct vm *vm, const char *arg)
 	(void)vfs_raise_nofile();
 	rc = vfs_create(dir, ro, NULL, &fs, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "smolvm: --share '%s': %s\n", arg, err);
+		vmm_errf(vm_attach_err(vm), rc, "--share '%s': %s", arg, err);
 		goto out;
 	}
 	rc = vfsdev_create(fs, copy, ro, &d);

@@ -15,7 +15,8 @@ struct vfs;
 struct vfsdev;
 
 /* Parses "TAG=HOSTDIR[,ro]" (TAG 1..36 bytes) and attaches a virtio-fs
- * device serving HOSTDIR to vm. One line on error, -errno. */
+ * device serving HOSTDIR to vm. -errno with one line in vm_attach_err(vm)
+ * on error. */
 int vfsdev_attach(struct vm *vm, const char *arg);
 
 /* ---- transport-free core (fs_req.c), also used by tests ---- */

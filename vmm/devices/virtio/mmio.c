@@ -78,8 +78,8 @@ struct vmmio {
 	uint32_t status, isr, config_gen;
 	bool active;
 	bool needs_reset;	      /* set DEVICE_NEEDS_RESET once DRIVER_OK is set */
-	bool needs_reset_reported;    /* the message was printed since the last reset */
-	unsigned needs_reset_reports; /* messages printed in the device's life */
+	bool needs_reset_reported;    /* the notice was logged since the last reset */
+	unsigned needs_reset_reports; /* notices logged in the device's life */
 	struct vmmio_queue q[VIRTIO_MAX_QUEUES];
 };
 
@@ -141,11 +141,11 @@ void vmmio_set_needs_reset(struct vmmio *t, const char *why)
 	 * able to fill the host's log. */
 	if (!t->needs_reset_reported && t->needs_reset_reports < VMMIO_NEEDS_RESET_REPORTS) {
 		t->needs_reset_reports++;
-		fprintf(stderr, "smolvm: virtio-%s at 0x%llx: %s; the device needs a reset%s\n",
-			t->ops->name, (unsigned long long)t->base, why,
-			t->needs_reset_reports == VMMIO_NEEDS_RESET_REPORTS
-			    ? " (later ones on this device are not reported)"
-			    : "");
+		vmm_logf(vm_log(t->vm), "virtio-%s at 0x%llx: %s; the device needs a reset%s",
+			 t->ops->name, (unsigned long long)t->base, why,
+			 t->needs_reset_reports == VMMIO_NEEDS_RESET_REPORTS
+			     ? " (later ones on this device are not reported)"
+			     : "");
 		t->needs_reset_reported = true;
 	}
 	t->needs_reset = true;

@@ -55,7 +55,9 @@ int vmmio_config_changed(struct vmmio *t);
 
 /* Marks the device as needing a reset (DEVICE_NEEDS_RESET) and tells the
  * driver through a config-change interrupt. Use on an unrecoverable device
- * error or garbage from the driver. why is printed once to stderr. */
+ * error or garbage from the driver. why goes to the VM's log sink
+ * (vm_log) once per reset cycle, and at most 8 times in the device's life,
+ * the 8th saying that later ones are not reported. */
 void vmmio_set_needs_reset(struct vmmio *t, const char *why);
 
 /* The transport lock; see virtio.h "Threading and locking". */

@@ -2,11 +2,11 @@
 #include "devices/virtio/rng.h"
 
 #include "devices/virtio/mmio.h"
+#include "smolvm/err.h"
 #include "smolvm/vm.h"
 
 #include <errno.h>
 #include <linux/virtio_ids.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -77,10 +77,9 @@ static const struct virtio_device_ops vrng_ops = {
 
 int vrng_attach(struct vm *vm, const char *arg)
 {
-	if (arg && *arg) {
-		fprintf(stderr, "smolvm: virtio-rng takes no options (got '%s')\n", arg);
-		return -EINVAL;
-	}
+	if (arg && *arg)
+		return vmm_errf(vm_attach_err(vm), -EINVAL,
+				"virtio-rng takes no options (got '%s')", arg);
 	struct vrng *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -6,7 +6,8 @@
 struct vm;
 
 /* Creates a virtio-rng device and attaches it to vm (vm_add_virtio). arg is
- * unused (NULL or ""). The device belongs to the VM afterwards. */
+ * must be NULL or "" (-EINVAL with one line in vm_attach_err(vm)
+ * otherwise). The device belongs to the VM afterwards. */
 int vrng_attach(struct vm *vm, const char *arg);
 
 #endif

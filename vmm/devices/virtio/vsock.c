@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_vsock.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,16 +176,16 @@ int vsock_attach(struct vm *vm, const char *arg)
 	int rc;
 
 	if (!comma || comma == arg || !comma[1] || (size_t)(comma - arg) >= sizeof(cidtext)) {
-		fprintf(stderr, "smolvm: --vsock '%s': want CID,PATH (e.g. 3,/tmp/vm.vsock)\n",
-			arg ? arg : "");
-		return -EINVAL;
+		return vmm_errf(vm_attach_err(vm), -EINVAL,
+				"--vsock '%s': want CID,PATH (e.g. 3,/tmp/vm.vsock)",
+				arg ? arg : "");
 	}
 	memcpy(cidtext, arg, (size_t)(comma - arg));
 	cidtext[comma - arg] = '\0';
 	if (util_parse_u64(cidtext, 3, UINT32_MAX - 1, &cid)) {
-		fprintf(stderr, "smolvm: --vsock '%s': CID must be 3..%u (0-2 are reserved)\n", arg,
-			UINT32_MAX - 1);
-		return -EINVAL;
+		return vmm_errf(vm_attach_err(vm), -EINVAL,
+				"--vsock '%s': CID must be 3..%u (0-2 are reserved)", arg,
+				UINT32_MAX - 1);
 	}
 	struct vsock_dev *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -200,7 +199,7 @@ int vsock_attach(struct vm *vm, const char *arg)
 	struct vsock_io io = {io_queue, io_signal, io_lock, io_unlock, io_broken, d};
 	rc = vsock_create(cid, comma + 1, vm_evloop(vm), &io, &d->vs);
 	if (rc)
-		fprintf(stderr, "smolvm: --vsock '%s': cannot listen on %s: %s\n", arg, comma + 1,
-			strerror(-rc));
+		vmm_errf(vm_attach_err(vm), rc, "--vsock '%s': cannot listen on %s: %s", arg,
+			 comma + 1, strerror(-rc));
 	return rc;
 }

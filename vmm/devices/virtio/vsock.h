@@ -33,8 +33,8 @@ struct strbuf;
 struct vmm_err;
 
 /* Parses "CID,PATH" and attaches a virtio-vsock device to vm; binds the Unix
- * listener at PATH (an existing socket file there is replaced). Prints one
- * line naming the value on error and returns -errno. */
+ * listener at PATH (an existing socket file there is replaced). On error
+ * returns -errno with one line naming the value in vm_attach_err(vm). */
 int vsock_attach(struct vm *vm, const char *arg);
 
 /* ---- the transport-free core (vsock_core.c), also used by tests ---- */

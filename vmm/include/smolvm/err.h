@@ -40,4 +40,28 @@ static inline __attribute__((format(printf, 3, 4))) int vmm_errf(struct vmm_err 
  * Returns rc unchanged. */
 int vmm_err_prefix(struct vmm_err *err, int rc, const char *prefix);
 
+/* vmm_log: the sink for what happens while the guest runs and has no
+ * caller to return to: a guest driver doing something wrong (a broken
+ * queue that needs a reset), a host I/O error a device works around. The
+ * embedder installs it (struct vm_config.log); `smolvm` prints each line
+ * as "smolvm: <line>", a unit test keeps them to assert on. Rate limits
+ * belong to the code that logs (it knows what repeats), not to the sink.
+ *
+ * fn gets one line without a newline, borrowed for the call; it may be
+ * called from any vCPU thread and the event-loop thread at once, so it
+ * must be thread-safe, and after the seccomp filter is installed it may
+ * make only the syscalls a write to stderr makes. fn NULL: lines are
+ * dropped. */
+struct vmm_log {
+	void (*fn)(void *ctx, const char *line);
+	void *ctx;
+};
+
+#define VMM_LOG_MAX 512 /* a longer line is cut */
+
+/* Formats one line and hands it to log->fn; log NULL or log->fn NULL:
+ * nothing happens. */
+void vmm_logf(const struct vmm_log *log, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -23,8 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smolvm/err.h"
+
 struct vm;
-struct vmm_err;
 struct gmem;
 struct evloop;
 struct iobus;
@@ -76,6 +77,10 @@ struct vm_config {
 	const char *snapshot_on_checkpoint; /* write a snapshot here when the guest checkpoints */
 	bool exit_after_snapshot;	    /* end the VM after that snapshot */
 	const char *restore_path;	    /* restore from this .smolsnap instead of booting */
+
+	/* Where devices report what happens while the guest runs (a driver
+	 * that broke a queue, ...): smolvm/err.h. Zero: dropped. */
+	struct vmm_log log;
 };
 
 /* Defaults: 256 MiB, 1 vCPU, serial on stdio, rng on, no devices. */
@@ -109,8 +114,8 @@ struct vm_exit {
  * -errno with one line in err (which may be NULL; smolvm/err.h) naming the
  * step that failed, on what, and what to do; nothing is left behind and
  * nothing is printed. -EINVAL means the config is wrong (the user's to
- * fix). A device whose attach() fails may still print its own line
- * (devices/registry.h); err then says which device did not attach. */
+ * fix). A device that does not attach leaves its own line (naming the
+ * option and the value) in err (devices/registry.h). */
 int vm_create(const struct vm_config *cfg, struct vm **out, struct vmm_err *err);
 
 /* Loads the kernel (and initrd) named by the config, builds the ACPI tables
@@ -145,6 +150,8 @@ int vm_kvm_fd(const struct vm *vm); /* /dev/kvm */
  * SMOLVM_TIMINGS line and the boot benchmark. */
 uint64_t vm_first_exit_ns(struct vm *vm);
 unsigned vm_ncpus(const struct vm *vm);
+/* The config's log sink (smolvm/err.h), for vmm_logf from any thread. */
+const struct vmm_log *vm_log(const struct vm *vm);
 struct serial *vm_serial(struct vm *vm); /* COM1; serial_save/restore (devices/serial.h) */
 
 /* Attaches a virtio device on the next free virtio-mmio window and GSI;
