@@ -71,8 +71,10 @@ enum {
 	 * when the host offered this bit: a receiver without it refuses
 	 * unknown EXIT flags and a non-zero reserved field. */
 	PROTO_CAP_LEAK = 1u << 9,
+	/* EXIT may carry OOM (the same rule as LEAK). */
+	PROTO_CAP_OOM = 1u << 10,
 };
-#define PROTO_CAP_ALL 0x3ffull
+#define PROTO_CAP_ALL 0x7ffull
 
 /* ERROR codes. */
 enum proto_error_code {
@@ -110,7 +112,11 @@ enum {
 	PROTO_EXIT_KILLED = 1u << 4,	   /* a KILL frame ended it */
 	PROTO_EXIT_SPAWN_FAILED = 1u << 5, /* never ran: spawn_errno says why (status 127) */
 	PROTO_EXIT_LEAKED = 1u << 6, /* processes outlived it: leaked says how many (CAP_LEAK) */
+	/* the kernel's OOM killer killed a process of its tree (CAP_OOM);
+	 * with EXITED or SIGNALED, never SPAWN_FAILED */
+	PROTO_EXIT_OOM = 1u << 7,
 };
+#define PROTO_EXIT_FLAGS_ALL 0xffu
 
 /* MOUNT flags. */
 enum {

@@ -195,8 +195,10 @@ static void decode_exit(struct cur *c, struct proto_exit *x)
 		return;
 	uint32_t kind =
 	    x->flags & (PROTO_EXIT_EXITED | PROTO_EXIT_SIGNALED | PROTO_EXIT_SPAWN_FAILED);
-	if (x->flags & ~0x7fu)
+	if (x->flags & ~PROTO_EXIT_FLAGS_ALL)
 		c->err = "EXIT flags: unknown bits set";
+	else if ((x->flags & PROTO_EXIT_OOM) && kind == PROTO_EXIT_SPAWN_FAILED)
+		c->err = "EXIT flags: OOM with SPAWN_FAILED (nothing ran)";
 	else if (!(x->flags & PROTO_EXIT_LEAKED) != !x->leaked)
 		c->err = "EXIT leaked: must be non-zero exactly when LEAKED is set";
 	else if (kind != PROTO_EXIT_EXITED && kind != PROTO_EXIT_SIGNALED &&

@@ -164,6 +164,11 @@ START_TEST(test_all_types_round_trip)
 	ms[n].hdr = (struct proto_hdr){.type = PROTO_EXIT, .channel = 4};
 	ms[n++].u.exit = (struct proto_exit){
 	    .flags = PROTO_EXIT_EXITED | PROTO_EXIT_LEAKED, .status = 0, .leaked = 3};
+	ms[n].hdr = (struct proto_hdr){.type = PROTO_EXIT, .channel = 5};
+	ms[n++].u.exit =
+	    (struct proto_exit){.flags = PROTO_EXIT_EXITED | PROTO_EXIT_OOM | PROTO_EXIT_LEAKED,
+				.status = 2,
+				.leaked = 1};
 	ms[n].hdr = (struct proto_hdr){.type = PROTO_KILL, .channel = 3};
 	ms[n++].u.kill.signal = 15;
 	ms[n].hdr.type = PROTO_MOUNT;
@@ -436,9 +441,22 @@ START_TEST(test_malformed_others)
 	p.b[4] = 0;
 	p.b[5] = 1; /* status 256 */
 	expect_bad(PROTO_EXIT, 1, p.b, p.n, "EXIT status 256");
-	p.b[0] = 0x80;
+	p.b[0] = PROTO_EXIT_EXITED;
+	p.b[1] = 0x01; /* 1 << 8: the first flag no version-1 host knows */
 	p.b[5] = 0;
 	expect_bad(PROTO_EXIT, 1, p.b, p.n, "EXIT unknown flag");
+	p.b[1] = 0;
+	p.b[0] = PROTO_EXIT_SPAWN_FAILED | PROTO_EXIT_OOM;
+	p.b[4] = 127;
+	expect_bad(PROTO_EXIT, 1, p.b, p.n, "EXIT OOM with SPAWN_FAILED");
+	p.b[0] = PROTO_EXIT_SIGNALED | PROTO_EXIT_OOM;
+	p.b[4] = 9;
+	struct proto_msg om;
+	size_t oused, oflen = raw_frame(PROTO_EXIT, 1, p.b, p.n);
+	ck_assert_int_eq(proto_decode(buf, oflen, &om, &oused), 0);
+	ck_assert_uint_eq(om.u.exit.flags, PROTO_EXIT_SIGNALED | PROTO_EXIT_OOM);
+	ck_assert_int_eq(om.u.exit.status, 9);
+	p.b[4] = 0;
 	p.b[0] = PROTO_EXIT_EXITED | PROTO_EXIT_LEAKED; /* leaked count 0 */
 	expect_bad(PROTO_EXIT, 1, p.b, p.n, "EXIT LEAKED without a count");
 	p.b[0] = PROTO_EXIT_EXITED;
