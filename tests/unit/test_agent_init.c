@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
+#include "agent.h"
 #include "agent_init.h"
 
 static struct init_module mods[INIT_MAX_MODULES];
@@ -290,6 +292,40 @@ START_TEST(test_root_plan)
 }
 END_TEST
 
+/* The OOM counter the agent compares around an EXEC (agent_oom_kills):
+ * cgroup v2 memory.events, v1 memory.oom_control, reread from the start
+ * of the same fd, and what is no count at all. */
+START_TEST(test_oom_kills)
+{
+	char path[] = "/tmp/smol-oom-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	const struct {
+		const char *text;
+		int64_t want;
+	} cases[] = {
+	    {"low 0\nhigh 0\nmax 12\noom 2\noom_kill 3\noom_group_kill 1\n", 3},
+	    {"oom_kill_disable 0\nunder_oom 0\noom_kill 7\n", 7}, /* cgroup v1 */
+	    {"oom_kill 0\n", 0},
+	    {"low 0\noom 1\n", -1},		 /* no oom_kill line */
+	    {"xoom_kill 5\noom_killed 6\n", -1}, /* only the exact key */
+	    {"oom_kill -4\n", -1},
+	    {"oom_kill x\n", -1},
+	    {"", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].text);
+		ck_assert_int_eq(ftruncate(fd, 0), 0);
+		ck_assert_int_eq(pwrite(fd, cases[i].text, n, 0), (ssize_t)n);
+		/* the offset is wherever the last read left it */
+		ck_assert_int_eq((int)agent_oom_kills(fd), (int)cases[i].want);
+	}
+	close(fd);
+	ck_assert_int_eq((int)agent_oom_kills(-1), -1);
+}
+END_TEST
+
 static Suite *init_suite(void)
 {
 	Suite *s = suite_create("agent_init");
@@ -301,6 +337,7 @@ static Suite *init_suite(void)
 	tcase_add_test(tc, test_modules_image_builder_format);
 	tcase_add_test(tc, test_modules_hostile);
 	tcase_add_test(tc, test_root_plan);
+	tcase_add_test(tc, test_oom_kills);
 	suite_add_tcase(s, tc);
 	return s;
 }
