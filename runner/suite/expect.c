@@ -4,6 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <pcre2.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,16 +94,25 @@ int expect_check(const struct suite_expect *e, const struct expect_outcome *o,
 	*kind = FAIL_NONE;
 	if (len)
 		msg[0] = '\0';
-	if (!o->exited) {
+	if (!o->exited && o->oom && o->signal == SIGKILL) {
 		*status = RESULT_FAIL;
 		*kind = FAIL_EXIT_CODE;
-		used = append_reason(msg, len, used, "killed by signal %d (%s), expected exit %d",
-				     o->signal, strsignal(o->signal), e->exit);
+		used = append_reason(msg, len, used,
+				     "killed by the OOM killer (signal %d), expected exit %d",
+				     o->signal, e->exit);
+	} else if (!o->exited) {
+		*status = RESULT_FAIL;
+		*kind = FAIL_EXIT_CODE;
+		used =
+		    append_reason(msg, len, used, "killed by signal %d (%s), expected exit %d%s",
+				  o->signal, strsignal(o->signal), e->exit,
+				  o->oom ? " (the OOM killer killed a process of the test)" : "");
 	} else if (o->exit_code != e->exit) {
 		*status = RESULT_FAIL;
 		*kind = FAIL_EXIT_CODE;
-		used = append_reason(msg, len, used, "exit status %d, expected %d", o->exit_code,
-				     e->exit);
+		used = append_reason(
+		    msg, len, used, "exit status %d, expected %d%s", o->exit_code, e->exit,
+		    o->oom ? " (the OOM killer killed a process of the test)" : "");
 	}
 	const struct {
 		const struct suite_match *m;

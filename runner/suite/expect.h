@@ -17,6 +17,9 @@ struct expect_outcome {
 	int exit_code;
 	int signal;
 	bool timed_out;
+	/* the kernel's OOM killer killed a process of the test's tree (the
+	 * agent's EXIT flag OOM): said in the reason of a failure */
+	bool oom;
 };
 
 /* Decides status and fail_kind for an attempt and writes a one-line

@@ -2,6 +2,7 @@
 smol_add_unit_test(suite SOURCES test_suite.c LIBS smolrunner)
 smol_add_unit_test(select SOURCES test_select.c LIBS smolrunner)
 smol_add_unit_test(runner_misc SOURCES test_runner_misc.c LIBS smolrunner)
+smol_add_unit_test(expect SOURCES test_expect.c LIBS smolrunner)
 smol_add_unit_test(cache SOURCES test_cache.c LIBS smolrunner)
 # The scheduler through a fake backend that runs the real agent as a plain
 # process (no root needed).
