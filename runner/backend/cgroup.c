@@ -115,6 +115,14 @@ void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char
 		return;
 	}
 	cg->enabled = true;
+	/* The memory controller, limit or not: an instance's memory.events
+	 * then counts the OOM kills of its tests (the agent reports them).
+	 * Passing it on from our own cgroup works where that is the root (a
+	 * bare test host); elsewhere the delegation must already pass it. */
+	if (has_controller(base, "memory")) {
+		write_str(base, "cgroup.subtree_control", "+memory");
+		cg->memory_events = write_str(cg->path, "cgroup.subtree_control", "+memory") == 0;
+	}
 	if (!want_limits)
 		return;
 	const char *missing = NULL;
@@ -131,6 +139,8 @@ void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char
 		return;
 	}
 	char ctl[32] = "";
+	if (pids)
+		write_str(base, "cgroup.subtree_control", "+pids"); /* as memory above */
 	snprintf(ctl, sizeof(ctl), "%s%s", memory ? "+memory " : "", pids ? "+pids" : "");
 	int rc = write_str(cg->path, "cgroup.subtree_control", ctl);
 	if (rc) {

@@ -13,17 +13,20 @@
 #include <sys/types.h>
 
 struct cgroup_run {
-	bool enabled;	 /* a run cgroup exists */
-	bool limits;	 /* memory/pids limits are applied */
-	char path[1200]; /* the run cgroup */
-	uint64_t memory; /* memory.max per instance, 0 none */
-	uint64_t pids;	 /* pids.max per instance, 0 none */
+	bool enabled;	    /* a run cgroup exists */
+	bool limits;	    /* memory/pids limits are applied */
+	bool memory_events; /* instances have the memory controller (memory.events) */
+	char path[1200];    /* the run cgroup */
+	uint64_t memory;    /* memory.max per instance, 0 none */
+	uint64_t pids;	    /* pids.max per instance, 0 none */
 };
 
 /* Finds the cgroup v2 hierarchy and our place in it, creates the run
- * cgroup and enables the controllers the limits need. Never fails: on any
- * problem cg->enabled/limits stay false and note (if not empty) explains
- * what the host lacks. */
+ * cgroup and enables the controllers the limits need, and the memory
+ * controller where it is available even without a limit (its
+ * memory.events tells an OOM kill). Never fails: on any problem
+ * cg->enabled/limits/memory_events stay false and note (if not empty) explains
+ * what the host lacks for the limits. */
 void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char *note,
 		     size_t notelen);
 

@@ -24,7 +24,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #define SANDBOX_MAX_WARNINGS 8
@@ -56,21 +55,6 @@ static int mkdir_in(const char *base, const char *name, char *out, size_t len)
 	if ((size_t)snprintf(out, len, "%s/%s", base, name) >= len)
 		return -ENAMETOOLONG;
 	if (mkdir(out, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Hides the host's /tmp in a fresh upper dir: an opaque directory (overlayfs
- * "trusted.overlay.opaque") shows none of the lower layers' entries. */
-static int make_opaque_tmp(const char *upper)
-{
-	char p[600];
-	snprintf(p, sizeof(p), "%s/tmp", upper);
-	if (mkdir(p, 01777) && errno != EEXIST)
-		return -errno;
-	if (chmod(p, 01777))
-		return -errno;
-	if (setxattr(p, "trusted.overlay.opaque", "y", 1, 0))
 		return -errno;
 	return 0;
 }
@@ -197,7 +181,7 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	const struct suite *s = b->suite;
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
 	struct sandbox_inst *si = calloc(1, sizeof(*si));
-	char root[512], sock[512], lower[512];
+	char root[512], sock[512], lower[512], rw[480] = "";
 	int rc, status[2] = {-1, -1}, agent_fd = -1, log_fd = -1;
 
 	if (!bi || !si) {
@@ -219,15 +203,18 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 		if ((rc = mkdir_in(o->layer_dir, "upper", si->upper, sizeof(si->upper))) ||
 		    (rc = mkdir_in(o->layer_dir, "work", si->work, sizeof(si->work))))
 			goto fail_dir;
-	} else if ((rc = mkdir_in(si->dir, "upper", si->upper, sizeof(si->upper))) ||
-		   (rc = mkdir_in(si->dir, "work", si->work, sizeof(si->work)))) {
+	} else if ((rc = mkdir_in(si->dir, "rw", rw, sizeof(rw)))) {
 		goto fail_dir;
+	} else {
+		/* created by the monitor on its tmpfs (sandbox.h) */
+		snprintf(si->upper, sizeof(si->upper), "%s/upper", rw);
+		snprintf(si->work, sizeof(si->work), "%s/work", rw);
 	}
 	if ((rc = mkdir_in(si->dir, "root", root, sizeof(root))) ||
 	    (rc = mkdir_in(si->dir, "lower", lower, sizeof(lower))) ||
 	    (rc = mkdir_in(si->dir, "sock", sock, sizeof(sock))))
 		goto fail_dir;
-	if ((o->template_mode || !o->layer_dir) && (rc = make_opaque_tmp(si->upper))) {
+	if (o->template_mode && (rc = sandbox_opaque_tmp(si->upper))) {
 		snprintf(err, errlen, "sandbox: cannot prepare %s/tmp (overlay opaque xattr): %s",
 			 si->upper, strerror(-rc));
 		goto fail;
@@ -253,10 +240,13 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 			 strerror(errno));
 		goto fail;
 	}
-	char procs[1400] = "";
+	char procs[1400] = "", events[1400] = "";
 	if (box->cg.enabled &&
-	    cgroup_instance_create(&box->cg, box->seq, si->cgroup, sizeof(si->cgroup)) == 0)
+	    cgroup_instance_create(&box->cg, box->seq, si->cgroup, sizeof(si->cgroup)) == 0) {
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", si->cgroup);
+		if (box->cg.memory_events)
+			snprintf(events, sizeof(events), "%s/memory.events", si->cgroup);
+	}
 	char logp[600];
 	snprintf(logp, sizeof(logp), "%s/agent.log", si->dir);
 	log_fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -278,6 +268,9 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	    .layer = !o->template_mode && o->layer_dir ? layer : NULL,
 	    .upper = si->upper,
 	    .work = si->work,
+	    .upper_tmpfs = o->template_mode ? NULL : rw,
+	    .opaque_tmp = !o->template_mode && !o->layer_dir,
+	    .memory_events = events[0] ? events : NULL,
 	    .root = root,
 	    .lower_mnt = lower,
 	    .sock_dir = sock,

@@ -36,14 +36,26 @@
  * /run and /tmp before it listens (fixtures/agent/agent_init.h). */
 #define SANDBOX_SOCK_DIR   "/.smoltest/sock"
 #define SANDBOX_AGENT_SOCK "agent.sock"
+/* The instance cgroup's memory.events, bound read-only here for the agent
+ * (--memory-events): it has no cgroup file system of its own, and its
+ * EXITs say OOM when the oom_kill count rises (PROTOCOL.md, EXIT). */
+#define SANDBOX_MEMORY_EVENTS "/.smoltest/memory.events"
+/* What a test instance may write to its root (/, /tmp, everything not a
+ * share or the artifact directory): its overlay's upper and work dirs live
+ * on a tmpfs of this size mounted in the instance's own mount namespace,
+ * so a test that fills it gets ENOSPC and nothing reaches the host's disk.
+ * Its pages are charged to the instance's cgroup, so sandbox.memory bounds
+ * them too. The template's layer (setup) is the cache's and stays on disk. */
+#define SANDBOX_WRITE_MAX    ((unsigned long long)1 << 30)
+#define SANDBOX_WRITE_INODES 1048576u
 
 /* Everything the children need, prepared by the runner before fork so that
  * the children only make system calls. */
 struct sandbox_spec {
 	const char *rootfs;	  /* lowest layer */
 	const char *layer;	  /* frozen template upper dir, or NULL */
-	const char *upper;	  /* writable upper dir (exists) */
-	const char *work;	  /* overlay workdir (exists, same fs as upper) */
+	const char *upper;	  /* writable upper dir (exists unless upper_tmpfs) */
+	const char *work;	  /* overlay workdir (same fs as upper; as upper) */
 	const char *root;	  /* mount point for the overlay (exists) */
 	const char *lower_mnt;	  /* scratch mount point for a rootfs overlay (exists) */
 	const char *sock_dir;	  /* host dir bind-mounted at SANDBOX_SOCK_DIR */
@@ -57,6 +69,12 @@ struct sandbox_spec {
 	bool discard_upper;	  /* delete upper and work at the end (not a template) */
 	int status_fd;		  /* write end of the status pipe (CLOEXEC) */
 	int log_fd;		  /* the agent's stdout/stderr (the instance's agent.log) */
+	/* Where the monitor mounts a SANDBOX_WRITE_MAX tmpfs and creates upper
+	 * and work in it (the upper with an opaque /tmp when opaque_tmp), or
+	 * NULL: both are host directories (a template's layer). */
+	const char *upper_tmpfs;
+	bool opaque_tmp;
+	const char *memory_events; /* host file bound at SANDBOX_MEMORY_EVENTS, or NULL */
 };
 
 /* Runs in the forked monitor child; never returns. Writes "P<pid>\n" with
@@ -64,5 +82,10 @@ struct sandbox_spec {
  * SIGTERM it kills the init; when the init is gone it removes the instance
  * (sandbox_ns.c) and exits. */
 void sandbox_monitor_main(const struct sandbox_spec *spec) __attribute__((noreturn));
+
+/* Hides the host's /tmp in a fresh upper dir: an opaque directory
+ * (overlayfs "trusted.overlay.opaque") shows none of the lower layers'
+ * entries. 0 or -errno; system calls only (runs in the monitor too). */
+int sandbox_opaque_tmp(const char *upper);
 
 #endif

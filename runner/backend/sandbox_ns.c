@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define SBX_PATH 4096
@@ -81,6 +82,41 @@ static int write_file(const char *path, const char *text)
 	int e = n < 0 ? errno : 0;
 	close(fd);
 	return n < 0 ? -e : 0;
+}
+
+int sandbox_opaque_tmp(const char *upper)
+{
+	char p[SBX_PATH];
+	join(p, upper, "tmp");
+	if (mkdir(p, 01777) && errno != EEXIST)
+		return -errno;
+	if (chmod(p, 01777))
+		return -errno;
+	if (setxattr(p, "trusted.overlay.opaque", "y", 1, 0))
+		return -errno;
+	return 0;
+}
+
+/* The instance's writable layer on a tmpfs of SANDBOX_WRITE_MAX in the
+ * monitor's mount namespace: a test that fills / or /tmp gets ENOSPC, and
+ * the host's disk never sees its writes. The upper dir takes the mode of
+ * the rootfs's root, which the overlay's / shows. */
+static void setup_write_layer(int fd, const struct sandbox_spec *s)
+{
+	char opts[128];
+	struct stat st;
+	mode_t mode = stat(s->rootfs, &st) == 0 ? (st.st_mode & 07777) : 0755;
+	snprintf(opts, sizeof(opts), "mode=700,size=%llu,nr_inodes=%u", SANDBOX_WRITE_MAX,
+		 SANDBOX_WRITE_INODES);
+	if (mount("smoltest-rw", s->upper_tmpfs, "tmpfs", MS_NOSUID | MS_NODEV, opts))
+		die(fd, "mount the instance's writable layer (tmpfs)", s->upper_tmpfs, errno);
+	if (mkdir(s->upper, mode) || chmod(s->upper, mode))
+		die(fd, "create", s->upper, errno);
+	if (mkdir(s->work, 0700))
+		die(fd, "create", s->work, errno);
+	int rc = s->opaque_tmp ? sandbox_opaque_tmp(s->upper) : 0;
+	if (rc)
+		die(fd, "prepare /tmp (overlay opaque xattr) in", s->upper, -rc);
 }
 
 /* mkdir -p below the overlay root; components are created in the upper dir. */
@@ -229,7 +265,11 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	}
 	char listen[160];
 	snprintf(listen, sizeof(listen), "unix:%s/%s", SANDBOX_SOCK_DIR, SANDBOX_AGENT_SOCK);
-	char *const argv[] = {"smoltest-agent", "--listen", listen, NULL};
+	char *argv[] = {"smoltest-agent", "--listen", listen, NULL, NULL, NULL};
+	if (s->memory_events) {
+		argv[3] = "--memory-events";
+		argv[4] = SANDBOX_MEMORY_EVENTS;
+	}
 	char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			      "HOME=/root", "LANG=C.UTF-8", "SMOLTEST_SANDBOX=1", NULL};
 	syscall(SYS_execveat, s->agent_fd, "", argv, envp, AT_EMPTY_PATH);
@@ -258,11 +298,14 @@ static void monitor_wait(pid_t init)
  * are left to the runner's own rm -rf at stop, which repeats this. */
 static void monitor_cleanup(const struct sandbox_spec *s)
 {
+	/* the root first: it holds the bind of the cgroup's memory.events */
+	umount2(s->root, MNT_DETACH);
 	if (s->cgroup_dir)
 		cgroup_remove(s->cgroup_dir);
-	umount2(s->root, MNT_DETACH);
 	umount2(s->lower_mnt, MNT_DETACH);
-	if (s->discard_upper) {
+	if (s->upper_tmpfs) {
+		umount2(s->upper_tmpfs, MNT_DETACH); /* frees the layer at once */
+	} else if (s->discard_upper) {
 		util_rm_rf(s->upper);
 		util_rm_rf(s->work);
 	}
@@ -293,6 +336,8 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		die(fd, "unshare", "CLONE_NEWNS", errno);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		die(fd, "make mounts private", "/", errno);
+	if (s->upper_tmpfs)
+		setup_write_layer(fd, s);
 	if (s->layer)
 		snprintf(opts, sizeof(opts), "lowerdir=%s:%s,upperdir=%s,workdir=%s", s->layer,
 			 s->rootfs, s->upper, s->work);
@@ -336,6 +381,8 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	bind_at(fd, s->sock_dir, s->root, SANDBOX_SOCK_DIR, false, false);
 	if (s->artifact_dir)
 		bind_at(fd, s->artifact_dir, s->root, BACKEND_GUEST_ARTIFACTS, false, false);
+	if (s->memory_events)
+		bind_at(fd, s->memory_events, s->root, SANDBOX_MEMORY_EVENTS, true, true);
 
 	int sync[2];
 	if (pipe2(sync, O_CLOEXEC))
