@@ -45,22 +45,17 @@ static int dup_opt(const char *s, char **out)
 static int copy_output(const struct result_output *o, char **out, size_t *out_len)
 {
 	struct strbuf sb = {0};
-	int rc = text_output_join(&sb, o);
-	if (rc)
-		goto fail;
-	if (sb.len > COLLECT_MAX_OUTPUT) {
+	text_output_join(&sb, o);
+	if (!sb_error(&sb) && sb.len > COLLECT_MAX_OUTPUT) {
 		size_t drop = sb.len - COLLECT_MAX_OUTPUT;
 		memmove(sb.buf, sb.buf + drop, COLLECT_MAX_OUTPUT);
 		sb.len = COLLECT_MAX_OUTPUT;
 		sb.buf[sb.len] = '\0';
 	}
-	*out_len = sb.len;
-	rc = sb_detach(&sb, out);
-	if (rc)
-		goto fail;
-	return 0;
-fail:
-	sb_release(&sb);
+	size_t len = sb.len;
+	int rc = sb_detach(&sb, out); /* frees sb and fails with its error, if any */
+	if (!rc)
+		*out_len = len;
 	return rc;
 }
 

@@ -77,12 +77,15 @@ static void reader_gone(struct console *c, int err)
 		c->o.reader_gone(c->o.reader_gone_ctx, err);
 }
 
+/* Writes the line, unless an append to it failed (its sticky error,
+ * strbuf.h, is returned then); empties it either way. The writers below
+ * append to c->line freely and leave the checking to emit. */
 static int emit(struct console *c)
 {
-	int rc = 0;
-	if (c->gone) {
+	int rc = sb_error(&c->line);
+	if (rc || c->gone) {
 		sb_reset(&c->line);
-		return 0;
+		return rc;
 	}
 	errno = 0;
 	if (c->line.len && fwrite(c->line.buf, 1, c->line.len, c->f) != c->line.len)
@@ -107,38 +110,37 @@ static void check_reader(struct console *c)
 		reader_gone(c, p.revents & POLLERR ? -EPIPE : -EIO);
 }
 
-/* Appends s as one sanitised line, cut to max bytes (0: no limit). */
+/* Appends s as one sanitised line, cut to max bytes (0: no limit). The
+ * scratch buffer's failure joins the line's error. */
 static int put_clean(struct console *c, const char *s, size_t max)
 {
 	sb_reset(&c->tmp);
-	int rc = text_sanitize_str(&c->tmp, s, TEXT_ONE_LINE);
-	if (rc)
-		return rc;
+	if (sb_set_error(&c->line, text_sanitize_str(&c->tmp, s, TEXT_ONE_LINE)))
+		return sb_error(&c->line);
 	size_t n = max ? text_utf8_cut(sb_str(&c->tmp), c->tmp.len, max) : c->tmp.len;
-	rc = sb_append(&c->line, sb_str(&c->tmp), n);
-	if (!rc && n < c->tmp.len)
-		rc = sb_append_str(&c->line, "…");
-	return rc;
+	sb_append(&c->line, sb_str(&c->tmp), n);
+	if (n < c->tmp.len)
+		sb_append_str(&c->line, "…");
+	return sb_error(&c->line);
 }
 
 static int status_line(struct console *c)
 {
 	char el[32];
 	size_t start = c->line.len;
-	int rc = sb_printf(&c->line, "\r\x1b[K%s[%u/%u]%s %s", paint(c, C_BOLD), c->done,
-			   c->planned, paint(c, C_RESET),
-			   util_format_duration(util_now_ns() - c->start_ns, el, sizeof(el)));
-	for (size_t i = 0; i < c->n_running && !rc; i++) {
+	sb_printf(&c->line, "\r\x1b[K%s[%u/%u]%s %s", paint(c, C_BOLD), c->done, c->planned,
+		  paint(c, C_RESET),
+		  util_format_duration(util_now_ns() - c->start_ns, el, sizeof(el)));
+	for (size_t i = 0; i < c->n_running && !sb_error(&c->line); i++) {
 		size_t used = c->line.len - start;
 		if (used + 12 > STATUS_WIDTH) {
-			rc = sb_printf(&c->line, " +%zu", c->n_running - i);
+			sb_printf(&c->line, " +%zu", c->n_running - i);
 			break;
 		}
-		rc = sb_append_str(&c->line, i ? ", " : " running: ");
-		if (!rc)
-			rc = put_clean(c, c->running[i], STATUS_WIDTH - used - 8);
+		sb_append_str(&c->line, i ? ", " : " running: ");
+		put_clean(c, c->running[i], STATUS_WIDTH - used - 8);
 	}
-	return rc;
+	return sb_error(&c->line);
 }
 
 static const char *label(const struct result_record *r, const char **color)
@@ -179,37 +181,34 @@ static const char *label(const struct result_record *r, const char **color)
 static int put_tail(struct console *c, const char *what, const char *raw, size_t len)
 {
 	if (!raw || !len)
-		return 0;
+		return sb_error(&c->line);
 	sb_reset(&c->tmp);
-	int rc = text_sanitize(&c->tmp, raw, len, 0);
-	if (rc || !c->tmp.len)
-		return rc;
+	if (sb_set_error(&c->line, text_sanitize(&c->tmp, raw, len, 0)) || !c->tmp.len)
+		return sb_error(&c->line);
 	bool full = c->o.full_output || c->o.verbosity > 0;
 	unsigned lines = full ? UINT_MAX : c->o.tail_lines ? c->o.tail_lines : 20;
 	const char *s = sb_str(&c->tmp);
 	size_t off = text_tail_offset(s, c->tmp.len, lines, full ? SIZE_MAX : TAIL_BYTES);
-	rc = sb_printf(&c->line, "  %s%s%s:\n", paint(c, C_DIM), what, paint(c, C_RESET));
-	if (!rc && off) {
+	sb_printf(&c->line, "  %s%s%s:\n", paint(c, C_DIM), what, paint(c, C_RESET));
+	if (off) {
 		size_t n = 0;
 		for (size_t i = 0; i < off; i++)
 			n += s[i] == '\n';
-		rc = sb_printf(&c->line,
-			       "    %s… %zu line%s%s omitted (--failure-output full shows "
-			       "them) …%s\n",
-			       paint(c, C_DIM), n, n == 1 ? "" : "s",
-			       s[off - 1] != '\n' ? " and part of one" : "", paint(c, C_RESET));
+		sb_printf(&c->line,
+			  "    %s… %zu line%s%s omitted (--failure-output full shows them) …%s\n",
+			  paint(c, C_DIM), n, n == 1 ? "" : "s",
+			  s[off - 1] != '\n' ? " and part of one" : "", paint(c, C_RESET));
 	}
 	bool bol = true;
-	for (size_t i = off; i < c->tmp.len && !rc; i++) {
+	for (size_t i = off; i < c->tmp.len && !sb_error(&c->line); i++) {
 		if (bol)
-			rc = sb_append_str(&c->line, "    | ");
-		if (!rc)
-			rc = sb_append_char(&c->line, s[i]);
+			sb_append_str(&c->line, "    | ");
+		sb_append_char(&c->line, s[i]);
 		bol = s[i] == '\n';
 	}
-	if (!rc && !bol)
-		rc = sb_append_char(&c->line, '\n');
-	return rc;
+	if (!bol)
+		sb_append_char(&c->line, '\n');
+	return sb_error(&c->line);
 }
 
 static int console_begin(struct reporter *r, const struct run_info *info)
@@ -227,20 +226,12 @@ static int console_begin(struct reporter *r, const struct run_info *info)
 	 * `backend: auto` falls back (DESIGN.md "Backends"); every report still
 	 * says which backend ran and what it lacks. */
 	if (info->backend_note) {
-		int rc =
-		    sb_printf(&c->line, "%sbackend:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
-		if (!rc)
-			rc = put_clean(c, info->backend_note, 0);
-		if (!rc)
-			rc = sb_append_char(&c->line, '\n');
-		if (rc)
-			return rc;
+		sb_printf(&c->line, "%sbackend:%s ", paint(c, C_YELLOW), paint(c, C_RESET));
+		put_clean(c, info->backend_note, 0);
+		sb_append_char(&c->line, '\n');
 	}
-	if (c->live) {
-		int rc = status_line(c);
-		if (rc)
-			return rc;
-	}
+	if (c->live)
+		status_line(c);
 	return emit(c);
 }
 
@@ -261,8 +252,8 @@ static int console_started(struct reporter *r, const char *name, unsigned attemp
 	if (!c->running[c->n_running])
 		return -ENOMEM;
 	c->n_running++;
-	int rc = status_line(c);
-	return rc ? rc : emit(c);
+	status_line(c);
+	return emit(c);
 }
 
 static void forget_running(struct console *c, const char *name)
@@ -291,37 +282,29 @@ static bool any_missing_artifact(const struct result_record *rec)
 static int put_outputs(struct console *c, const struct result_record *rec)
 {
 	struct strbuf raw = {0};
-	int rc = text_output_join(&raw, &rec->out);
-	if (!rc)
-		rc = put_tail(c, "stdout", raw.buf, raw.len);
+	sb_set_error(&c->line, text_output_join(&raw, &rec->out));
+	put_tail(c, "stdout", raw.buf, raw.len);
 	sb_reset(&raw);
-	if (!rc)
-		rc = text_output_join(&raw, &rec->err);
-	if (!rc)
-		rc = put_tail(c, "stderr", raw.buf, raw.len);
+	sb_set_error(&c->line, text_output_join(&raw, &rec->err));
+	put_tail(c, "stderr", raw.buf, raw.len);
 	sb_release(&raw);
-	return rc;
+	return sb_error(&c->line);
 }
 
 /* The suite's setup failed (record.setup): its one line and its output,
  * now; it is neither a test in the recap nor among the slowest. */
 static int setup_failed(struct console *c, const struct result_record *rec)
 {
-	int rc = c->live ? sb_append_str(&c->line, "\r\x1b[K") : 0;
+	if (c->live)
+		sb_append_str(&c->line, "\r\x1b[K");
 	c->printed = true;
-	if (!rc)
-		rc = sb_printf(&c->line, "%sSETUP FAILED%s ", paint(c, C_RED), paint(c, C_RESET));
-	if (!rc)
-		rc = put_clean(c, rec->message, 0);
-	if (!rc)
-		rc = sb_printf(&c->line, " %s(", paint(c, C_DIM));
-	if (!rc)
-		rc = put_clean(c, rec->suite_file, 0);
-	if (!rc)
-		rc = sb_printf(&c->line, ":%u)%s\n", rec->line, paint(c, C_RESET));
-	if (!rc)
-		rc = put_outputs(c, rec);
-	return rc ? rc : emit(c);
+	sb_printf(&c->line, "%sSETUP FAILED%s ", paint(c, C_RED), paint(c, C_RESET));
+	put_clean(c, rec->message, 0);
+	sb_printf(&c->line, " %s(", paint(c, C_DIM));
+	put_clean(c, rec->suite_file, 0);
+	sb_printf(&c->line, ":%u)%s\n", rec->line, paint(c, C_RESET));
+	put_outputs(c, rec);
+	return emit(c);
 }
 
 static int console_result(struct reporter *r, const struct result_record *rec)
@@ -332,221 +315,175 @@ static int console_result(struct reporter *r, const struct result_record *rec)
 	char dur[32];
 	util_format_duration(rec->duration_ns, dur, sizeof(dur));
 	bool failed = collect_is_failure(rec->status);
-	int rc = 0;
 
 	forget_running(c, rec->test_name);
 	if (rec->setup)
 		return setup_failed(c, rec);
 	if (rec->final) {
 		c->done++;
-		rc = collect_add(&c->results, rec);
+		int rc = collect_add(&c->results, rec);
 		if (rc)
 			return rc;
 	}
 	if (c->live)
-		rc = sb_append_str(&c->line, "\r\x1b[K");
+		sb_append_str(&c->line, "\r\x1b[K");
 	bool show = c->o.verbosity >= 0 || (failed && rec->final);
-	if (!rc && show) {
+	if (show) {
 		c->printed = true;
 		if (!rec->final)
-			rc = sb_printf(&c->line, "%sRETRY%s ", paint(c, C_YELLOW),
-				       paint(c, C_RESET));
+			sb_printf(&c->line, "%sRETRY%s ", paint(c, C_YELLOW), paint(c, C_RESET));
 		else
-			rc = sb_printf(&c->line, "%s%s%s ", paint(c, col), lab, paint(c, C_RESET));
-		if (!rc)
-			rc = put_clean(c, rec->test_name, 0);
-		if (!rc && rec->status != RESULT_SKIP)
-			rc = sb_printf(&c->line, " %s(%s)%s", paint(c, C_DIM), dur,
-				       paint(c, C_RESET));
-		if (!rc && !rec->final)
-			rc = sb_printf(&c->line, " attempt %u of %u:", rec->attempt,
-				       rec->max_attempts);
-		if (!rc && rec->status != RESULT_PASS && rec->status != RESULT_LEAK) {
-			rc = sb_append_str(&c->line, rec->status == RESULT_SKIP ? ": " : " ");
-			if (!rc)
-				rc = put_clean(c,
-					       rec->status == RESULT_SKIP && rec->skip_reason
-						   ? rec->skip_reason
-						   : rec->message,
-					       0);
+			sb_printf(&c->line, "%s%s%s ", paint(c, col), lab, paint(c, C_RESET));
+		put_clean(c, rec->test_name, 0);
+		if (rec->status != RESULT_SKIP)
+			sb_printf(&c->line, " %s(%s)%s", paint(c, C_DIM), dur, paint(c, C_RESET));
+		if (!rec->final)
+			sb_printf(&c->line, " attempt %u of %u:", rec->attempt, rec->max_attempts);
+		if (rec->status != RESULT_PASS && rec->status != RESULT_LEAK) {
+			sb_append_str(&c->line, rec->status == RESULT_SKIP ? ": " : " ");
+			put_clean(c,
+				  rec->status == RESULT_SKIP && rec->skip_reason ? rec->skip_reason
+										 : rec->message,
+				  0);
 		}
-		for (size_t k = 0, m = 0; k < rec->n_artifacts && !rc; k++) {
+		for (size_t k = 0, m = 0; k < rec->n_artifacts; k++) {
 			if (!rec->artifacts[k].missing)
 				continue;
-			rc = sb_printf(&c->line, "%s%s",
-				       m++ ? ", '" : "\n  warning: artifact pattern '",
-				       paint(c, C_YELLOW));
-			if (!rc)
-				rc = put_clean(c, rec->artifacts[k].pattern, 200);
-			if (!rc)
-				rc = sb_printf(&c->line, "%s'", paint(c, C_RESET));
+			sb_printf(&c->line, "%s%s", m++ ? ", '" : "\n  warning: artifact pattern '",
+				  paint(c, C_YELLOW));
+			put_clean(c, rec->artifacts[k].pattern, 200);
+			sb_printf(&c->line, "%s'", paint(c, C_RESET));
 		}
-		if (!rc && rec->n_artifacts && rec->status != RESULT_SKIP &&
-		    any_missing_artifact(rec))
-			rc = sb_append_str(&c->line, " matched nothing");
+		if (rec->n_artifacts && rec->status != RESULT_SKIP && any_missing_artifact(rec))
+			sb_append_str(&c->line, " matched nothing");
 		/* a pass that says more ("passed; artifact ... not collected"), or
 		 * a leak: a pass with a warning */
-		else if (!rc && rec->message &&
+		else if (rec->message &&
 			 ((rec->status == RESULT_PASS && !strncmp(rec->message, "passed; ", 8)) ||
 			  rec->status == RESULT_LEAK)) {
-			rc = sb_printf(&c->line, "\n  warning: %s", paint(c, C_YELLOW));
-			if (!rc)
-				rc = put_clean(
-				    c, rec->message + (rec->status == RESULT_PASS ? 8 : 0), 0);
-			if (!rc)
-				rc = sb_append_str(&c->line, paint(c, C_RESET));
+			sb_printf(&c->line, "\n  warning: %s", paint(c, C_YELLOW));
+			put_clean(c, rec->message + (rec->status == RESULT_PASS ? 8 : 0), 0);
+			sb_append_str(&c->line, paint(c, C_RESET));
 		}
-		if (!rc)
-			rc = sb_append_char(&c->line, '\n');
+		sb_append_char(&c->line, '\n');
 		/* a cancelled test's output so far: it is in no recap */
-		if (!rc && rec->final && !failed &&
+		if (rec->final && !failed &&
 		    (c->o.verbosity > 0 || rec->status == RESULT_CANCELLED))
-			rc = put_outputs(c, rec);
+			put_outputs(c, rec);
 	}
-	if (!rc && c->live)
-		rc = status_line(c);
-	return rc ? rc : emit(c);
+	if (c->live)
+		status_line(c);
+	return emit(c);
 }
 
 static int recap_failures(struct console *c)
 {
 	struct collect_list *l = &c->results;
 	bool any = false;
-	int rc = 0;
 
 	collect_sort(l);
-	for (size_t i = 0; i < l->n && !rc; i++) {
+	for (size_t i = 0; i < l->n && !sb_error(&c->line); i++) {
 		const struct collected *t = l->items[i];
 		if (!collect_is_failure(t->status))
 			continue;
 		if (!any)
-			rc = sb_printf(&c->line, "\n%sFailures:%s\n", paint(c, C_BOLD),
-				       paint(c, C_RESET));
+			sb_printf(&c->line, "\n%sFailures:%s\n", paint(c, C_BOLD),
+				  paint(c, C_RESET));
 		any = true;
-		if (!rc)
-			rc = sb_printf(&c->line, "\n%s%s%s ", paint(c, C_RED),
-				       t->status == RESULT_ERROR     ? "ERROR"
-				       : t->status == RESULT_TIMEOUT ? "TIMEOUT"
-								     : "FAIL",
-				       paint(c, C_RESET));
-		if (!rc)
-			rc = put_clean(c, t->test_name, 0);
-		if (!rc)
-			rc = sb_append_str(&c->line, " (");
-		if (!rc)
-			rc = put_clean(c, t->suite_file, 0);
-		if (!rc)
-			rc = sb_printf(&c->line, ":%u)\n  ", t->line);
-		if (!rc)
-			rc = put_clean(c, t->message, 0);
-		if (!rc)
-			rc = sb_append_char(&c->line, '\n');
-		if (!rc)
-			rc = put_tail(c, "stdout", t->out, t->out_len);
-		if (!rc)
-			rc = put_tail(c, "stderr", t->err, t->err_len);
-		for (size_t k = 0; k < t->n_artifacts && k < MAX_ARTIFACT_LINES && !rc; k++) {
-			rc = sb_append_str(&c->line, k ? "             " : "  artifacts: ");
-			if (!rc)
-				rc = put_clean(c, t->artifacts[k], 0);
-			if (!rc)
-				rc = sb_append_char(&c->line, '\n');
+		sb_printf(&c->line, "\n%s%s%s ", paint(c, C_RED),
+			  t->status == RESULT_ERROR	? "ERROR"
+			  : t->status == RESULT_TIMEOUT ? "TIMEOUT"
+							: "FAIL",
+			  paint(c, C_RESET));
+		put_clean(c, t->test_name, 0);
+		sb_append_str(&c->line, " (");
+		put_clean(c, t->suite_file, 0);
+		sb_printf(&c->line, ":%u)\n  ", t->line);
+		put_clean(c, t->message, 0);
+		sb_append_char(&c->line, '\n');
+		put_tail(c, "stdout", t->out, t->out_len);
+		put_tail(c, "stderr", t->err, t->err_len);
+		for (size_t k = 0; k < t->n_artifacts && k < MAX_ARTIFACT_LINES; k++) {
+			sb_append_str(&c->line, k ? "             " : "  artifacts: ");
+			put_clean(c, t->artifacts[k], 0);
+			sb_append_char(&c->line, '\n');
 		}
-		if (!rc && t->n_artifacts > MAX_ARTIFACT_LINES)
-			rc = sb_printf(&c->line, "             (%zu more)\n",
-				       t->n_artifacts - MAX_ARTIFACT_LINES);
-		for (size_t k = 0; k < t->n_missing_artifacts && !rc; k++) {
-			rc = sb_append_str(
-			    &c->line, k ? ", '" : "  artifact patterns that matched nothing: '");
-			if (!rc)
-				rc = put_clean(c, t->missing_artifacts[k], 200);
-			if (!rc)
-				rc = sb_append_char(&c->line, '\'');
+		if (t->n_artifacts > MAX_ARTIFACT_LINES)
+			sb_printf(&c->line, "             (%zu more)\n",
+				  t->n_artifacts - MAX_ARTIFACT_LINES);
+		for (size_t k = 0; k < t->n_missing_artifacts; k++) {
+			sb_append_str(&c->line,
+				      k ? ", '" : "  artifact patterns that matched nothing: '");
+			put_clean(c, t->missing_artifacts[k], 200);
+			sb_append_char(&c->line, '\'');
 		}
-		if (!rc && t->n_missing_artifacts)
-			rc = sb_append_char(&c->line, '\n');
+		if (t->n_missing_artifacts)
+			sb_append_char(&c->line, '\n');
 	}
-	return rc;
+	return sb_error(&c->line);
 }
 
 static int recap_slowest(struct console *c)
 {
 	struct collect_list *l = &c->results;
 	char dur[32];
-	int rc = 0;
 
 	if (!c->o.slowest || l->n < 2 || c->o.verbosity < 0)
-		return 0;
+		return sb_error(&c->line);
 	collect_sort_by_duration(l);
-	rc = sb_printf(&c->line, "\n%sSlowest:%s\n", paint(c, C_BOLD), paint(c, C_RESET));
-	for (size_t i = 0; i < l->n && i < c->o.slowest && !rc; i++) {
+	sb_printf(&c->line, "\n%sSlowest:%s\n", paint(c, C_BOLD), paint(c, C_RESET));
+	for (size_t i = 0; i < l->n && i < c->o.slowest && !sb_error(&c->line); i++) {
 		if (l->items[i]->status == RESULT_SKIP)
 			break;
 		util_format_duration(l->items[i]->duration_ns, dur, sizeof(dur));
-		rc = sb_printf(&c->line, "  %8s  ", dur);
-		if (!rc)
-			rc = put_clean(c, l->items[i]->test_name, 0);
-		if (!rc)
-			rc = sb_append_char(&c->line, '\n');
+		sb_printf(&c->line, "  %8s  ", dur);
+		put_clean(c, l->items[i]->test_name, 0);
+		sb_append_char(&c->line, '\n');
 	}
-	return rc;
+	return sb_error(&c->line);
 }
 
 static int console_end(struct reporter *r, const struct run_summary *s)
 {
 	struct console *c = r->priv;
 	bool bad = s->failed || s->errors || s->timeouts || s->aborted;
-	int rc = 0;
+	char wall[32];
 
 	if (c->live)
-		rc = sb_append_str(&c->line, "\r\x1b[K");
-	if (!rc)
-		rc = recap_failures(c);
-	if (!rc)
-		rc = recap_slowest(c);
-	if (!rc && s->setup_failed) {
-		char wall[32];
-		rc =
-		    sb_printf(&c->line,
-			      "\n%s%u test%s not run: the suite's setup failed at step %u after "
-			      "%s%s (backend %s)\n",
-			      paint(c, C_RED), s->not_run, s->not_run == 1 ? "" : "s",
-			      s->setup_steps, util_format_duration(s->setup_ns, wall, sizeof(wall)),
-			      paint(c, C_RESET), c->backend ? c->backend : "unknown");
-		return rc ? rc : emit(c);
+		sb_append_str(&c->line, "\r\x1b[K");
+	recap_failures(c);
+	recap_slowest(c);
+	if (s->setup_failed) {
+		sb_printf(&c->line,
+			  "\n%s%u test%s not run: the suite's setup failed at step %u after %s%s "
+			  "(backend %s)\n",
+			  paint(c, C_RED), s->not_run, s->not_run == 1 ? "" : "s", s->setup_steps,
+			  util_format_duration(s->setup_ns, wall, sizeof(wall)), paint(c, C_RESET),
+			  c->backend ? c->backend : "unknown");
+		return emit(c);
 	}
-	if (!rc && s->aborted) {
-		rc = sb_printf(&c->line, "\n%saborted:%s ", paint(c, C_RED), paint(c, C_RESET));
-		if (!rc)
-			rc = put_clean(c, s->abort_reason ? s->abort_reason : "run aborted", 0);
+	if (s->aborted) {
+		sb_printf(&c->line, "\n%saborted:%s ", paint(c, C_RED), paint(c, C_RESET));
+		put_clean(c, s->abort_reason ? s->abort_reason : "run aborted", 0);
 	}
-	if (!rc)
-		rc = sb_printf(
-		    &c->line,
-		    "%s%s%u test%s: %u passed, %u failed, %u flaky, %u skipped, %u error%s%s",
-		    c->printed || s->aborted ? "\n" : "", paint(c, bad ? C_RED : C_GREEN), s->total,
-		    s->total == 1 ? "" : "s", s->passed, s->failed + s->timeouts, s->flaky,
-		    s->skipped, s->errors, s->errors == 1 ? "" : "s", paint(c, C_RESET));
-	if (!rc && s->leaked)
-		rc = sb_printf(&c->line, ", %u leaked", s->leaked);
-	if (!rc && s->cancelled)
-		rc = sb_printf(&c->line, ", %u cancelled", s->cancelled);
-	if (!rc) {
-		char wall[32];
-		rc = sb_printf(&c->line, " in %s",
-			       util_format_duration(s->wall_ns, wall, sizeof(wall)));
-		if (!rc && s->setup_ns)
-			rc = sb_printf(&c->line, " after a %s setup",
-				       util_format_duration(s->setup_ns, wall, sizeof(wall)));
-		if (!rc)
-			rc = sb_printf(&c->line, " (backend %s",
-				       c->backend ? c->backend : "unknown");
-	}
-	if (!rc && c->have_snapshot)
-		rc = sb_printf(&c->line, ", cache %s", c->cache_hit ? "hit" : "miss");
-	if (!rc)
-		rc = sb_append_str(&c->line, ")\n");
-	return rc ? rc : emit(c);
+	sb_printf(&c->line,
+		  "%s%s%u test%s: %u passed, %u failed, %u flaky, %u skipped, %u error%s%s",
+		  c->printed || s->aborted ? "\n" : "", paint(c, bad ? C_RED : C_GREEN), s->total,
+		  s->total == 1 ? "" : "s", s->passed, s->failed + s->timeouts, s->flaky,
+		  s->skipped, s->errors, s->errors == 1 ? "" : "s", paint(c, C_RESET));
+	if (s->leaked)
+		sb_printf(&c->line, ", %u leaked", s->leaked);
+	if (s->cancelled)
+		sb_printf(&c->line, ", %u cancelled", s->cancelled);
+	sb_printf(&c->line, " in %s", util_format_duration(s->wall_ns, wall, sizeof(wall)));
+	if (s->setup_ns)
+		sb_printf(&c->line, " after a %s setup",
+			  util_format_duration(s->setup_ns, wall, sizeof(wall)));
+	sb_printf(&c->line, " (backend %s", c->backend ? c->backend : "unknown");
+	if (c->have_snapshot)
+		sb_printf(&c->line, ", cache %s", c->cache_hit ? "hit" : "miss");
+	sb_append_str(&c->line, ")\n");
+	return emit(c);
 }
 
 static void console_destroy(struct reporter *r)
@@ -576,8 +513,8 @@ int console_reporter_tick(struct reporter *r)
 	check_reader(c);
 	if (!c->live || c->gone)
 		return 0;
-	int rc = status_line(c);
-	return rc ? rc : emit(c);
+	status_line(c);
+	return emit(c);
 }
 
 static const struct reporter_ops console_ops = {

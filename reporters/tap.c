@@ -35,61 +35,60 @@ struct tap {
 	size_t first, cap;
 };
 
+/* The writers below append freely to t->line and return its sticky error
+ * (strbuf.h); a scratch buffer's failure joins it through sb_set_error.
+ * A line with an error is never written. */
+
 /* Appends s sanitised to one line with `\` and `#` escaped (TAP 14,
  * "Escaping"): an unescaped # would start a directive. */
 static int tap_escape_desc(struct tap *t, const char *s)
 {
 	sb_reset(&t->tmp);
-	int rc = text_sanitize_str(&t->tmp, s, TEXT_ONE_LINE);
-	for (size_t i = 0; i < t->tmp.len && !rc; i++) {
+	sb_set_error(&t->line, text_sanitize_str(&t->tmp, s, TEXT_ONE_LINE));
+	for (size_t i = 0; i < t->tmp.len && !sb_error(&t->line); i++) {
 		char c = t->tmp.buf[i];
 		if (c == '\\' || c == '#')
-			rc = sb_append_char(&t->line, '\\');
-		if (!rc)
-			rc = sb_append_char(&t->line, c);
+			sb_append_char(&t->line, '\\');
+		sb_append_char(&t->line, c);
 	}
-	return rc;
+	return sb_error(&t->line);
 }
 
 /* Appends a YAML double-quoted scalar (YAML 1.2 §7.3.1) of text that has
  * already been sanitised: only `"`, `\`, LF and tab need escapes. */
 static int yaml_quoted(struct strbuf *sb, const char *s, size_t len)
 {
-	int rc = sb_append_char(sb, '"');
-	for (size_t i = 0; i < len && !rc; i++) {
+	sb_append_char(sb, '"');
+	for (size_t i = 0; i < len && !sb_error(sb); i++) {
 		switch (s[i]) {
 		case '"':
-			rc = sb_append_str(sb, "\\\"");
+			sb_append_str(sb, "\\\"");
 			break;
 		case '\\':
-			rc = sb_append_str(sb, "\\\\");
+			sb_append_str(sb, "\\\\");
 			break;
 		case '\n':
-			rc = sb_append_str(sb, "\\n");
+			sb_append_str(sb, "\\n");
 			break;
 		case '\t':
-			rc = sb_append_str(sb, "\\t");
+			sb_append_str(sb, "\\t");
 			break;
 		default:
-			rc = sb_append_char(sb, s[i]);
+			sb_append_char(sb, s[i]);
 		}
 	}
-	if (!rc)
-		rc = sb_append_char(sb, '"');
-	return rc;
+	sb_append_char(sb, '"');
+	return sb_error(sb);
 }
 
 static int yaml_key_str(struct tap *t, const char *indent, const char *key, const char *value)
 {
 	sb_reset(&t->tmp);
-	int rc = text_sanitize_str(&t->tmp, value ? value : "", TEXT_ONE_LINE);
-	if (!rc)
-		rc = sb_printf(&t->line, "%s%s: ", indent, key);
-	if (!rc)
-		rc = yaml_quoted(&t->line, t->tmp.buf ? t->tmp.buf : "", t->tmp.len);
-	if (!rc)
-		rc = sb_append_char(&t->line, '\n');
-	return rc;
+	sb_set_error(&t->line, text_sanitize_str(&t->tmp, value ? value : "", TEXT_ONE_LINE));
+	sb_printf(&t->line, "%s%s: ", indent, key);
+	yaml_quoted(&t->line, sb_str(&t->tmp), t->tmp.len);
+	sb_append_char(&t->line, '\n');
+	return sb_error(&t->line);
 }
 
 /* The tail of one output stream. A `|` block keeps it readable; a tail
@@ -98,14 +97,13 @@ static int yaml_key_str(struct tap *t, const char *indent, const char *key, cons
 static int yaml_output(struct tap *t, const char *key, const struct result_output *o)
 {
 	struct strbuf raw = {0};
-	int rc = text_output_join(&raw, o);
-
+	sb_set_error(&t->line, text_output_join(&raw, o));
 	sb_reset(&t->tmp);
-	if (!rc)
-		rc = text_sanitize(&t->tmp, raw.buf ? raw.buf : "", raw.len, 0);
+	if (!sb_error(&t->line))
+		sb_set_error(&t->line, text_sanitize(&t->tmp, sb_str(&raw), raw.len, 0));
 	sb_release(&raw);
-	if (rc || !t->tmp.len)
-		return rc;
+	if (sb_error(&t->line) || !t->tmp.len)
+		return sb_error(&t->line);
 	const char *s = t->tmp.buf;
 	size_t off = text_tail_offset(s, t->tmp.len, TAP_TAIL_LINES, TAP_TAIL_BYTES);
 	size_t len = t->tmp.len - off;
@@ -115,19 +113,18 @@ static int yaml_output(struct tap *t, const char *key, const struct result_outpu
 	if (!len)
 		return 0;
 	if (s[0] == ' ' || s[0] == '\t') {
-		rc = sb_printf(&t->line, "  %s: ", key);
-		if (!rc)
-			rc = yaml_quoted(&t->line, s, len);
-		return rc ? rc : sb_append_char(&t->line, '\n');
+		sb_printf(&t->line, "  %s: ", key);
+		yaml_quoted(&t->line, s, len);
+	} else {
+		sb_printf(&t->line, "  %s: |\n    ", key);
+		for (size_t i = 0; i < len && !sb_error(&t->line); i++) {
+			sb_append_char(&t->line, s[i]);
+			if (s[i] == '\n') /* an empty line keeps its indentation */
+				sb_append_str(&t->line, "    ");
+		}
 	}
-	rc = sb_printf(&t->line, "  %s: |\n    ", key);
-	for (size_t i = 0; i < len && !rc; i++) {
-		rc = sb_append_char(&t->line, s[i]);
-		if (!rc && s[i] == '\n')
-			rc = sb_append_str(&t->line,
-					   "    "); /* an empty line keeps its indentation */
-	}
-	return rc ? rc : sb_append_char(&t->line, '\n');
+	sb_append_char(&t->line, '\n');
+	return sb_error(&t->line);
 }
 
 static int tap_diagnostics(struct tap *t, const struct result_record *rec)
@@ -139,54 +136,45 @@ static int tap_diagnostics(struct tap *t, const struct result_record *rec)
 			       : rec->status == RESULT_ERROR	 ? "error"
 			       : rec->status == RESULT_CANCELLED ? "cancelled"
 								 : "fail";
-	int rc = sb_append_str(&t->line, "  ---\n");
-
-	if (!rc && rec->status == RESULT_FLAKY)
-		rc = sb_printf(
-		    &t->line,
-		    "  message: \"passed on attempt %u of %u after %u failed attempt%s\"\n",
-		    rec->attempt, rec->max_attempts, rec->attempt - 1,
-		    rec->attempt == 2 ? "" : "s");
-	else if (!rc)
-		rc = yaml_key_str(t, "  ", "message", rec->message);
-	if (!rc)
-		rc = sb_printf(&t->line, "  severity: %s\n", severity);
-	if (!rc && rec->status == RESULT_LEAK)
-		rc = sb_printf(&t->line, "  leaked: %u\n", rec->leaked);
-	if (!rc && !flaky && rec->status != RESULT_ERROR && rec->status != RESULT_CANCELLED)
-		rc = sb_printf(&t->line, "  type: %s\n",
-			       rec->status == RESULT_TIMEOUT
-				   ? "timeout"
-				   : result_fail_kind_name(rec->fail_kind));
-	if (!rc)
-		rc = sb_append_str(&t->line, "  at:\n");
-	if (!rc)
-		rc = yaml_key_str(t, "    ", "file", rec->suite_file);
-	if (!rc)
-		rc = sb_printf(&t->line, "    line: %u\n", rec->line);
-	if (!rc && rec->exited && !flaky)
-		rc = sb_printf(&t->line, "  exit: %d\n  expected_exit: %d\n", rec->exit_code,
-			       rec->expected_exit);
-	if (!rc && rec->signal > 0 && !flaky)
-		rc = sb_printf(&t->line, "  signal: %d\n", rec->signal);
-	if (!rc)
-		rc = sb_printf(&t->line, "  duration_ms: %llu\n",
-			       (unsigned long long)(rec->duration_ns / 1000000u));
-	if (!rc)
-		rc = sb_printf(&t->line, "  attempt: %u\n", rec->attempt);
-	if (!rc && !flaky)
-		rc = yaml_output(t, "output", &rec->out);
-	if (!rc && !flaky)
-		rc = yaml_output(t, "stderr", &rec->err);
-	if (!rc)
-		rc = sb_append_str(&t->line, "  ...\n");
-	return rc;
+	sb_append_str(&t->line, "  ---\n");
+	if (rec->status == RESULT_FLAKY)
+		sb_printf(&t->line,
+			  "  message: \"passed on attempt %u of %u after %u failed attempt%s\"\n",
+			  rec->attempt, rec->max_attempts, rec->attempt - 1,
+			  rec->attempt == 2 ? "" : "s");
+	else
+		yaml_key_str(t, "  ", "message", rec->message);
+	sb_printf(&t->line, "  severity: %s\n", severity);
+	if (rec->status == RESULT_LEAK)
+		sb_printf(&t->line, "  leaked: %u\n", rec->leaked);
+	if (!flaky && rec->status != RESULT_ERROR && rec->status != RESULT_CANCELLED)
+		sb_printf(&t->line, "  type: %s\n",
+			  rec->status == RESULT_TIMEOUT ? "timeout"
+							: result_fail_kind_name(rec->fail_kind));
+	sb_append_str(&t->line, "  at:\n");
+	yaml_key_str(t, "    ", "file", rec->suite_file);
+	sb_printf(&t->line, "    line: %u\n", rec->line);
+	if (rec->exited && !flaky)
+		sb_printf(&t->line, "  exit: %d\n  expected_exit: %d\n", rec->exit_code,
+			  rec->expected_exit);
+	if (rec->signal > 0 && !flaky)
+		sb_printf(&t->line, "  signal: %d\n", rec->signal);
+	sb_printf(&t->line, "  duration_ms: %llu\n",
+		  (unsigned long long)(rec->duration_ns / 1000000u));
+	sb_printf(&t->line, "  attempt: %u\n", rec->attempt);
+	if (!flaky) {
+		yaml_output(t, "output", &rec->out);
+		yaml_output(t, "stderr", &rec->err);
+	}
+	sb_append_str(&t->line, "  ...\n");
+	return sb_error(&t->line);
 }
 
+/* Writes t->line unless an append to it failed; empties it either way. */
 static int tap_flush_line(struct tap *t)
 {
-	int rc = 0;
-	if (t->line.len && fwrite(t->line.buf, 1, t->line.len, t->f) != t->line.len)
+	int rc = sb_error(&t->line);
+	if (!rc && t->line.len && fwrite(t->line.buf, 1, t->line.len, t->f) != t->line.len)
 		rc = -EIO;
 	if (fflush(t->f) && !rc)
 		rc = -EIO;
@@ -274,49 +262,41 @@ static int tap_write_ready(struct tap *t, bool all)
 static int tap_begin(struct reporter *r, const struct run_info *info)
 {
 	struct tap *t = r->priv;
-	int rc = sb_printf(&t->line, "TAP version %u\n", t->version);
-	if (!rc && info->backend_note) {
+	sb_printf(&t->line, "TAP version %u\n", t->version);
+	if (info->backend_note) {
 		sb_reset(&t->tmp);
-		rc = text_sanitize_str(&t->tmp, info->backend_note, TEXT_ONE_LINE);
-		if (!rc)
-			rc = sb_printf(&t->line, "# backend: %s\n", sb_str(&t->tmp));
+		sb_set_error(&t->line,
+			     text_sanitize_str(&t->tmp, info->backend_note, TEXT_ONE_LINE));
+		sb_printf(&t->line, "# backend: %s\n", sb_str(&t->tmp));
 	}
-	return rc ? rc : tap_flush_line(t);
+	return tap_flush_line(t);
 }
 
 static int tap_result(struct reporter *r, const struct result_record *rec)
 {
 	struct tap *t = r->priv;
-	int rc;
 
 	if (!rec->final) {
 		/* An attempt that will be retried: a comment, not a test point. */
-		rc = sb_append_str(&t->line, "# retrying ");
-		if (!rc)
-			rc = tap_escape_desc(t, rec->test_name);
-		if (!rc)
-			rc = sb_printf(&t->line, ": attempt %u of %u: ", rec->attempt,
-				       rec->max_attempts);
-		if (!rc)
-			rc = tap_escape_desc(t, rec->message);
-		if (!rc)
-			rc = sb_append_char(&t->line, '\n');
-		return rc ? rc : tap_flush_line(t);
+		sb_append_str(&t->line, "# retrying ");
+		tap_escape_desc(t, rec->test_name);
+		sb_printf(&t->line, ": attempt %u of %u: ", rec->attempt, rec->max_attempts);
+		tap_escape_desc(t, rec->message);
+		sb_append_char(&t->line, '\n');
+		return tap_flush_line(t);
 	}
 	bool ok = rec->status == RESULT_PASS || rec->status == RESULT_SKIP ||
 		  rec->status == RESULT_FLAKY || rec->status == RESULT_LEAK;
-	rc = sb_append_str(&t->line, " - ");
-	if (!rc)
-		rc = tap_escape_desc(t, rec->test_name);
-	if (!rc && rec->status == RESULT_SKIP) {
-		rc = sb_append_str(&t->line, " # SKIP ");
-		if (!rc)
-			rc = tap_escape_desc(t, rec->skip_reason ? rec->skip_reason : rec->message);
+	sb_append_str(&t->line, " - ");
+	tap_escape_desc(t, rec->test_name);
+	if (rec->status == RESULT_SKIP) {
+		sb_append_str(&t->line, " # SKIP ");
+		tap_escape_desc(t, rec->skip_reason ? rec->skip_reason : rec->message);
 	}
-	if (!rc)
-		rc = sb_append_char(&t->line, '\n');
-	if (!rc && (!ok || rec->status == RESULT_FLAKY || rec->status == RESULT_LEAK))
-		rc = tap_diagnostics(t, rec);
+	sb_append_char(&t->line, '\n');
+	if (!ok || rec->status == RESULT_FLAKY || rec->status == RESULT_LEAK)
+		tap_diagnostics(t, rec);
+	int rc = sb_error(&t->line);
 	if (!rc)
 		rc = rec->setup ? tap_write_point(t, ok, &t->line) : tap_hold(t, rec->index, ok);
 	sb_reset(&t->line);
@@ -332,18 +312,16 @@ static int tap_end(struct reporter *r, const struct run_summary *sum)
 
 	if (sum->aborted || sum->infra_error) {
 		/* TAP 14 "Bail out!": the harness stops and reports the reason. */
-		rc = sb_append_str(&t->line, "Bail out! ");
-		if (!rc)
-			rc = tap_escape_desc(t, sum->abort_reason ? sum->abort_reason
-								  : "infrastructure failure");
-		if (!rc)
-			rc = sb_append_char(&t->line, '\n');
+		sb_append_str(&t->line, "Bail out! ");
+		tap_escape_desc(t,
+				sum->abort_reason ? sum->abort_reason : "infrastructure failure");
+		sb_append_char(&t->line, '\n');
 	} else if (t->n == 0) {
-		rc = sb_append_str(&t->line, "1..0 # SKIP no tests selected\n");
+		sb_append_str(&t->line, "1..0 # SKIP no tests selected\n");
 	} else {
-		rc = sb_printf(&t->line, "1..%u\n", t->n);
+		sb_printf(&t->line, "1..%u\n", t->n);
 	}
-	return rc ? rc : tap_flush_line(t);
+	return tap_flush_line(t);
 }
 
 static void tap_destroy(struct reporter *r)

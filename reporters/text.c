@@ -86,17 +86,17 @@ int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags
 	bool one = flags & TEXT_ONE_LINE;
 	size_t start_len = out->len;
 	bool pending_space = false; /* TEXT_ONE_LINE: collapse whitespace runs */
-	int rc = 0;
 
-	for (size_t i = 0; i < len;) {
+	/* Appends freely: out's sticky error (strbuf.h) ends the loop. */
+	for (size_t i = 0; i < len && !sb_error(out);) {
 		int32_t cp;
 		size_t n = utf8_decode(s + i, len - i, &cp);
 		const unsigned char *seq = s + i;
 		i += n;
 		if (cp < 0) {
 			st = ESC_NONE;
-			rc = sb_append(out, REPLACEMENT, 3);
-			goto next;
+			sb_append(out, REPLACEMENT, 3);
+			continue;
 		}
 		if (!keep) {
 			switch (st) {
@@ -172,21 +172,16 @@ int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags
 		}
 		if (pending_space) {
 			pending_space = false;
-			rc = sb_append_char(out, ' ');
-			if (rc)
-				return rc;
+			sb_append_char(out, ' ');
 		}
-		rc = sb_append(out, seq, n);
-	next:
-		if (rc)
-			return rc;
+		sb_append(out, seq, n);
 	}
-	return 0;
+	return sb_error(out);
 }
 
 int text_sanitize_str(struct strbuf *out, const char *s, unsigned flags)
 {
-	return s ? text_sanitize(out, s, strlen(s), flags) : 0;
+	return s ? text_sanitize(out, s, strlen(s), flags) : sb_error(out);
 }
 
 int text_json_str(struct strbuf *out, const char *s, size_t len)
@@ -194,46 +189,41 @@ int text_json_str(struct strbuf *out, const char *s, size_t len)
 	if (!s)
 		return sb_append_str(out, "null");
 	struct strbuf tmp = {0};
-	int rc = text_sanitize(&tmp, s, len, TEXT_KEEP_CTRL);
-	if (!rc)
-		rc = sb_append_char(out, '"');
+	sb_set_error(out, text_sanitize(&tmp, s, len, TEXT_KEEP_CTRL));
+	sb_append_char(out, '"');
 	const unsigned char *p = (const unsigned char *)sb_str(&tmp);
-	for (size_t i = 0; i < tmp.len && !rc; i++) {
+	for (size_t i = 0; i < tmp.len && !sb_error(out); i++) {
 		unsigned char c = p[i];
 		if (c == '"' || c == '\\')
-			rc = sb_printf(out, "\\%c", c);
+			sb_printf(out, "\\%c", c);
 		else if (c == '\n')
-			rc = sb_append_str(out, "\\n");
+			sb_append_str(out, "\\n");
 		else if (c == '\t')
-			rc = sb_append_str(out, "\\t");
+			sb_append_str(out, "\\t");
 		else if (c < 0x20 || c == 0x7f)
-			rc = sb_printf(out, "\\u%04x", c);
+			sb_printf(out, "\\u%04x", c);
 		else
-			rc = sb_append_char(out, (char)c);
+			sb_append_char(out, (char)c);
 	}
-	if (!rc)
-		rc = sb_append_char(out, '"');
+	sb_append_char(out, '"');
 	sb_release(&tmp);
-	return rc;
+	return sb_error(out);
 }
 
 int text_output_join(struct strbuf *out, const struct result_output *o)
 {
-	int rc = 0;
-
 	if (o->head_len)
-		rc = sb_append(out, o->head, o->head_len);
-	if (!rc && o->truncated) {
+		sb_append(out, o->head, o->head_len);
+	if (o->truncated) {
 		uint64_t kept = (uint64_t)o->head_len + o->tail_len;
 		uint64_t omitted = o->total_bytes > kept ? o->total_bytes - kept : 0;
 		if (out->len && out->buf[out->len - 1] != '\n')
-			rc = sb_append_char(out, '\n');
-		if (!rc)
-			rc = sb_printf(out, "[... %" PRIu64 " bytes omitted ...]\n", omitted);
+			sb_append_char(out, '\n');
+		sb_printf(out, "[... %" PRIu64 " bytes omitted ...]\n", omitted);
 	}
-	if (!rc && o->tail && o->tail_len)
-		rc = sb_append(out, o->tail, o->tail_len);
-	return rc;
+	if (o->tail && o->tail_len)
+		sb_append(out, o->tail, o->tail_len);
+	return sb_error(out);
 }
 
 size_t text_tail_offset(const char *s, size_t len, unsigned max_lines, size_t max_bytes)

@@ -29,7 +29,8 @@ enum text_flags {
  * ESC sequences, C1 CSI) are removed; CR LF and lone CR become LF; every C0
  * control other than tab and LF, DEL, the C1 controls and U+FFFE/U+FFFF are
  * removed, which leaves only characters that XML 1.0 (§2.2 Char) and YAML 1.2
- * (§5.1 printable) accept. Returns 0 or -ENOMEM (out keeps what was appended). */
+ * (§5.1 printable) accept. Returns out's sticky error (strbuf.h): 0, or
+ * -ENOMEM with out keeping what was appended before it. */
 int text_sanitize(struct strbuf *out, const char *in, size_t len, unsigned flags);
 
 /* Same for a NUL-terminated string; NULL appends nothing. */
@@ -37,12 +38,13 @@ int text_sanitize_str(struct strbuf *out, const char *s, unsigned flags);
 
 /* Appends s[0..len), sanitised with TEXT_KEEP_CTRL, as a JSON string value
  * (RFC 8259 §7: quotes, backslashes and controls escaped); NULL appends
- * null. Returns 0 or -ENOMEM. */
+ * null. Returns out's sticky error: 0 or -ENOMEM. */
 int text_json_str(struct strbuf *out, const char *s, size_t len);
 
 /* Appends the raw bytes the runner kept for one stream: head, then when the
  * stream was truncated a "[... N bytes omitted ...]" line, then tail. The
- * result is still raw: sanitise it before use. */
+ * result is still raw: sanitise it before use. Returns out's sticky
+ * error. */
 int text_output_join(struct strbuf *out, const struct result_output *o);
 
 /* Returns the offset in s[0..len) where its last max_lines lines start, moved
