@@ -107,21 +107,30 @@ static void close_host(struct vsock_conn *c)
 	c->fd = -1;
 }
 
+/* Takes c off the rx round-robin list. */
+static void rx_unlink(struct vsock_conn *c)
+{
+	struct vsock *vs = c->vs;
+	if (!c->in_rx)
+		return;
+	struct vsock_conn **pp = &vs->rx_head, *prev = NULL;
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->rx_next;
+	}
+	if (*pp)
+		*pp = c->rx_next;
+	if (vs->rx_tail == c)
+		vs->rx_tail = prev;
+	c->in_rx = false;
+}
+
 void vsock_conn_free(struct vsock_conn *c)
 {
 	struct vsock *vs = c->vs;
-	if (c->in_rx) {
-		struct vsock_conn **pp = &vs->rx_head, *prev = NULL;
-		while (*pp && *pp != c) {
-			prev = *pp;
-			pp = &(*pp)->rx_next;
-		}
-		if (*pp)
-			*pp = c->rx_next;
-		if (vs->rx_tail == c)
-			vs->rx_tail = prev;
-	}
-	unhash(c);
+	rx_unlink(c);
+	if (!c->lingering)
+		unhash(c);
 	close_host(c);
 	vs->slots[c->slot].conn = NULL;
 	vs->nconns--;
@@ -131,9 +140,10 @@ void vsock_conn_free(struct vsock_conn *c)
 
 void vsock_conn_free_all(struct vsock *vs)
 {
-	for (unsigned b = 0; b < VSOCK_BUCKETS; b++)
-		while (vs->buckets[b])
-			vsock_conn_free(vs->buckets[b]);
+	/* by slot: lingering connections are in no bucket */
+	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
+		if (vs->slots[i].conn)
+			vsock_conn_free(vs->slots[i].conn);
 	vs->rx_head = vs->rx_tail = NULL;
 }
 
@@ -153,7 +163,7 @@ static bool has_work(const struct vsock_conn *c)
 void vsock_conn_want_rx(struct vsock_conn *c)
 {
 	struct vsock *vs = c->vs;
-	if (c->in_rx || !has_work(c))
+	if (c->in_rx || c->lingering || !has_work(c))
 		return;
 	c->in_rx = true;
 	c->rx_next = NULL;
@@ -166,6 +176,10 @@ void vsock_conn_want_rx(struct vsock_conn *c)
 
 void vsock_conn_reset(struct vsock_conn *c)
 {
+	if (c->lingering) { /* the guest already had its RST */
+		vsock_conn_free(c);
+		return;
+	}
 	close_host(c);
 	c->pending = PEND_RST;
 	c->dead = true;
@@ -176,6 +190,22 @@ void vsock_conn_reset(struct vsock_conn *c)
 		return;
 	}
 	vsock_conn_want_rx(c);
+}
+
+void vsock_conn_linger(struct vsock_conn *c)
+{
+	if (!c->buf_len || c->fd < 0 || !c->vs->active) {
+		vsock_conn_reset(c);
+		return;
+	}
+	vsock_orphan_rst(c->vs, c->host_port, c->guest_port);
+	rx_unlink(c);
+	unhash(c);
+	c->lingering = true;
+	c->pending = 0;
+	c->readable = false;
+	c->guest_no_recv = c->guest_no_send = true; /* no more reading the host */
+	vsock_conn_update_events(c);
 }
 
 /* Counts bytes delivered to the host and tells the guest about freed
@@ -212,6 +242,10 @@ static bool flush_buf(struct vsock_conn *c)
 	}
 	if (!c->buf_len && c->guest_no_send)
 		shutdown(c->fd, SHUT_WR);
+	if (!c->buf_len && c->lingering) { /* all handed over */
+		vsock_conn_free(c);
+		return false;
+	}
 	vsock_conn_update_events(c);
 	return true;
 }
@@ -344,6 +378,10 @@ static void conn_cb(void *opaque, uint32_t events)
 		bool alive = true;
 		if ((events & EPOLLOUT) && c->buf_len)
 			alive = flush_buf(c);
+		if (alive && c->lingering && (events & (EPOLLHUP | EPOLLERR))) {
+			vsock_conn_free(c); /* the host stopped reading: the rest is moot */
+			alive = false;
+		}
 		if (alive && !c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 		    c->epoll_mask & EPOLLIN) {
 			c->readable = true;

@@ -334,9 +334,10 @@ static void handle_tx(struct vsock *vs, const struct vq_chain *ch)
 			if (!c->buf_len && c->fd >= 0)
 				shutdown(c->fd, SHUT_WR);
 		}
-		/* Both directions closed: finish with RST as Linux does. */
+		/* Both directions closed: finish with RST as Linux does, once
+		 * the host has what the guest sent. */
 		if ((c->guest_no_recv && c->guest_no_send) || (c->guest_no_send && c->host_eof))
-			vsock_conn_reset(c);
+			vsock_conn_linger(c);
 		else
 			vsock_conn_update_events(c);
 		return;

@@ -44,6 +44,8 @@ struct vsock_conn {
 	bool guest_no_send;  /* guest said SHUTDOWN_SEND: no more data coming */
 	bool guest_no_recv;  /* guest said SHUTDOWN_RCV */
 	bool dead;	     /* RST queued: freed once it is sent */
+	bool lingering;	     /* the guest closed; out of the table, still
+			      * handing the host what it buffered */
 	uint32_t epoll_mask; /* what we currently watch the fd for */
 
 	/* Credit (§5.10.6.3). Peer = the guest. */
@@ -129,6 +131,12 @@ int vsock_conn_from_guest(struct vsock_conn *c, const struct vq_chain *chain, ui
 uint32_t vsock_conn_peer_credit(const struct vsock_conn *c);
 /* Marks c for an RST to the guest and closes the host side. */
 void vsock_conn_reset(struct vsock_conn *c);
+
+/* The guest closed both directions (or it closed its sending side after
+ * the host's EOF): like vsock_conn_reset, except that guest bytes the host
+ * has not taken yet are not dropped. The guest gets its RST now; c leaves
+ * the table and lives on, writing the rest to the host socket, then EOF. */
+void vsock_conn_linger(struct vsock_conn *c);
 /* Listener callback (evloop). */
 void vsock_listen_cb(void *opaque, uint32_t events);
 
