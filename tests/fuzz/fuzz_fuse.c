@@ -33,7 +33,7 @@ static void put(const char *dir, const char *name, const char *text)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t req[VFS_BUF_SIZE], out[VFS_BUF_SIZE];
-	char dir[] = "/tmp/smol-fuzz-fuse-XXXXXX", share[64], err[256];
+	char dir[] = "/tmp/smol-fuzz-fuse-XXXXXX", share[64];
 	struct vfs *fs = NULL;
 	size_t olen;
 
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mkdir(share, 0755);
 	put(share, "a", "hello\n");
 	put(dir, "outside", "secret\n");
-	if (vfs_create(share, size && (data[0] & 1), NULL, &fs, err, sizeof(err)))
+	if (vfs_create(share, size && (data[0] & 1), NULL, &fs, NULL))
 		goto out;
 	if (size && (data[0] & 2)) {
 		struct vmm_err why;

@@ -46,8 +46,8 @@ static void teardown(void)
 static struct vfsdev *mkdev_at(const char *root, const char *tag, bool ro)
 {
 	struct vfs *fs;
-	char err[256];
-	ck_assert_int_eq(vfs_create(root, ro, NULL, &fs, err, sizeof(err)), 0);
+	struct vmm_err err;
+	ck_assert_int_eq(vfs_create(root, ro, NULL, &fs, &err), 0);
 	struct vfsdev *d;
 	ck_assert_int_eq(vfsdev_create(fs, tag, ro, &d), 0);
 	return d;
@@ -235,8 +235,7 @@ START_TEST(snapshot)
 	vfsdev_destroy(d);
 	sb_release(&blob);
 	struct vfs *fs;
-	char e2[128];
-	ck_assert_int_eq(vfs_create(dir, false, NULL, &fs, e2, sizeof(e2)), 0);
+	ck_assert_int_eq(vfs_create(dir, false, NULL, &fs, NULL), 0);
 	ck_assert_int_eq(vfsdev_create(fs, "this-tag-is-much-longer-than-36-bytes", false, &d),
 			 -EINVAL);
 }

@@ -3,6 +3,7 @@
  * escapes with "..", '/', symlinks, bogus node ids and handles, oversized
  * sizes) and a read-only share refusing every modifying opcode. */
 #include "fs/vfs.h"
+#include "smolvm/err.h"
 
 #include "check_main.h"
 #include <check.h>
@@ -85,8 +86,8 @@ static int call_name(struct vfs *fs, uint32_t op, uint64_t nodeid, const char *n
 static struct vfs *mkfs(bool ro)
 {
 	struct vfs *fs = NULL;
-	char err[256];
-	ck_assert_int_eq(vfs_create(share, ro, NULL, &fs, err, sizeof(err)), 0);
+	struct vmm_err err;
+	ck_assert_int_eq(vfs_create(share, ro, NULL, &fs, &err), 0);
 	struct fuse_init_in in = {.major = 7,
 				  .minor = 31,
 				  .max_readahead = 65536,
@@ -230,11 +231,31 @@ START_TEST(escapes)
 }
 END_TEST
 
+/* A share that cannot be served: one line naming it, in the vmm_err. */
+START_TEST(bad_share_dir)
+{
+	struct vfs *fs = NULL;
+	struct vmm_err err;
+	char path[160];
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	ck_assert_int_eq(vfs_create(path, false, NULL, &fs, &err), -ENOENT);
+	ck_assert_ptr_null(fs);
+	char want[200];
+	snprintf(want, sizeof(want), "share %s: cannot open the directory: %s", path,
+		 strerror(ENOENT));
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(vfs_create(outside, false, NULL, &fs, &err), -ENOTDIR);
+	snprintf(want, sizeof(want), "share %s: cannot open the directory: %s", outside,
+		 strerror(ENOTDIR));
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(vfs_create(path, false, NULL, &fs, NULL), -ENOENT); /* err may be NULL */
+}
+END_TEST
+
 START_TEST(malformed)
 {
 	struct vfs *fs = NULL;
-	char err[256];
-	ck_assert_int_eq(vfs_create(share, false, NULL, &fs, err, sizeof(err)), 0);
+	ck_assert_int_eq(vfs_create(share, false, NULL, &fs, NULL), 0);
 	size_t olen;
 	uint8_t req[64] = {0};
 	/* Before INIT everything is refused. */
@@ -370,6 +391,7 @@ int main(void)
 	tcase_add_test(tc, happy_path);
 	tcase_add_test(tc, escapes);
 	tcase_add_test(tc, malformed);
+	tcase_add_test(tc, bad_share_dir);
 	tcase_add_test(tc, read_only);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);

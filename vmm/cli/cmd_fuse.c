@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "fs/fuse_dev.h"
 #include "fs/vfs.h"
+#include "smolvm/err.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -18,7 +19,7 @@ int cmd_fuse_serve(int argc, char **argv)
 	const char *dir = NULL, *mnt = NULL;
 	bool ro = false;
 	struct vfs *fs = NULL;
-	char err[512];
+	struct vmm_err err;
 	int fd = -1, rc, status = SMOLVM_EXIT_FAIL;
 
 	for (int i = 1; i < argc; i++) {
@@ -44,12 +45,12 @@ int cmd_fuse_serve(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "smolvm fuse-serve: warning: cannot raise RLIMIT_NOFILE: %s\n",
 			strerror(-rc));
-	if (vfs_create(dir, ro, NULL, &fs, err, sizeof(err))) {
-		fprintf(stderr, "smolvm fuse-serve: %s\n", err);
+	if (vfs_create(dir, ro, NULL, &fs, &err)) {
+		fprintf(stderr, "smolvm fuse-serve: %s\n", err.msg);
 		return SMOLVM_EXIT_FAIL;
 	}
-	if (fuse_dev_mount(mnt, ro, &fd, err, sizeof(err))) {
-		fprintf(stderr, "smolvm fuse-serve: %s\n", err);
+	if (fuse_dev_mount(mnt, ro, &fd, &err)) {
+		fprintf(stderr, "smolvm fuse-serve: %s\n", err.msg);
 		goto out;
 	}
 	printf("fuse-serve: serving %s on %s%s\n", dir, mnt, ro ? " (read-only)" : "");

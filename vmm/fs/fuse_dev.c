@@ -1,6 +1,7 @@
 #include "fs/fuse_dev.h"
 
 #include "fs/vfs.h"
+#include "smolvm/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,32 +12,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fuse_dev_mount(const char *mountpoint, bool read_only, int *out_fd, char *err, size_t err_len)
+int fuse_dev_mount(const char *mountpoint, bool read_only, int *out_fd, struct vmm_err *err)
 {
 	char opts[256];
 	struct stat st;
 	int fd, rc;
 
-	if (stat(mountpoint, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(err, err_len, "mount point %s is not a directory", mountpoint);
-		return -ENOTDIR;
-	}
+	if (stat(mountpoint, &st) || !S_ISDIR(st.st_mode))
+		return vmm_errf(err, -ENOTDIR, "mount point %s is not a directory", mountpoint);
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, err_len, "cannot open /dev/fuse: %s (load the fuse module)",
-			 strerror(-rc));
-		return rc;
+		return vmm_errf(err, rc, "cannot open /dev/fuse: %s (load the fuse module)",
+				strerror(-rc));
 	}
 	snprintf(opts, sizeof(opts),
 		 "fd=%d,rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other", fd);
 	if (mount("smolvm", mountpoint, "fuse", MS_NOSUID | MS_NODEV | (read_only ? MS_RDONLY : 0),
 		  opts)) {
 		rc = -errno;
-		snprintf(err, err_len, "cannot mount fuse on %s: %s (needs CAP_SYS_ADMIN)",
-			 mountpoint, strerror(-rc));
 		close(fd);
-		return rc;
+		return vmm_errf(err, rc, "cannot mount fuse on %s: %s (needs CAP_SYS_ADMIN)",
+				mountpoint, strerror(-rc));
 	}
 	*out_fd = fd;
 	return 0;

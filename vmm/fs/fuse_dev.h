@@ -8,13 +8,14 @@
 #include <stddef.h>
 
 struct vfs;
+struct vmm_err;
 
 /* Opens /dev/fuse and mounts it on mountpoint (type "fuse", with
  * default_permissions and allow_other; MS_RDONLY when read_only). *out_fd
- * is the connection, owned by the caller. On failure writes one line to
- * err and returns -errno (-ENODEV/-ENOENT when /dev/fuse is missing,
- * -EPERM when mounting is not allowed). */
-int fuse_dev_mount(const char *mountpoint, bool read_only, int *out_fd, char *err, size_t err_len);
+ * is the connection, owned by the caller. On failure returns -errno with
+ * one line in err (may be NULL; smolvm/err.h): -ENODEV/-ENOENT when
+ * /dev/fuse is missing, -EPERM when mounting is not allowed. */
+int fuse_dev_mount(const char *mountpoint, bool read_only, int *out_fd, struct vmm_err *err);
 
 /* Reads requests from fd and answers them until the file system is
  * unmounted (ENODEV) or the client sends DESTROY. Returns 0 then, or -errno

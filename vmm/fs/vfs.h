@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 struct vfs;
+struct vmm_err;
 
 /* Largest WRITE payload / READ size we negotiate (FUSE INIT max_write). */
 #define VFS_MAX_IO 131072u
@@ -39,9 +40,10 @@ struct vfs_limits {
 
 /* Opens root_dir (which must be a directory) as the share's root. With
  * read_only every modifying request fails with EROFS. limits may be NULL for
- * the defaults. On failure writes one line to err and returns -errno. */
+ * the defaults. On failure returns -errno with one line in err (may be
+ * NULL; smolvm/err.h) naming the directory. */
 int vfs_create(const char *root_dir, bool read_only, const struct vfs_limits *limits,
-	       struct vfs **out, char *err, size_t err_len);
+	       struct vfs **out, struct vmm_err *err);
 
 /* Closes every node and handle. NULL is a no-op. */
 void vfs_destroy(struct vfs *fs);
@@ -72,7 +74,6 @@ bool vfs_destroyed(const struct vfs *fs);
  * and re-opens each handle, keeping the guest's ids. Files that vanished on
  * the host meanwhile are skipped: the guest gets ENOENT / EBADF for them. */
 struct strbuf;
-struct vmm_err;
 int vfs_save_state(const struct vfs *fs, struct strbuf *out);
 int vfs_restore_state(struct vfs *fs, const void *blob, size_t len, struct vmm_err *err);
 /* vfs_restore_state's validation alone; changes nothing. */

@@ -1,10 +1,11 @@
 /* vfs request boundary: header validation, INIT/DESTROY, dispatch. */
 #include "fs/vfs_internal.h"
 
+#include "smolvm/err.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -16,7 +17,7 @@
 #define DIRBUF_SIZE	    32768
 
 int vfs_create(const char *root_dir, bool read_only, const struct vfs_limits *limits,
-	       struct vfs **out, char *err, size_t err_len)
+	       struct vfs **out, struct vmm_err *err)
 {
 	struct stat st;
 	struct vfs *fs;
@@ -26,19 +27,17 @@ int vfs_create(const char *root_dir, bool read_only, const struct vfs_limits *li
 	fd = open(root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, err_len, "share %s: cannot open the directory: %s", root_dir,
-			 strerror(-rc));
-		return rc;
+		return vmm_errf(err, rc, "share %s: cannot open the directory: %s", root_dir,
+				strerror(-rc));
 	}
 	if (vfs_stat_fd(fd, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(err, err_len, "share %s: not a directory", root_dir);
 		close(fd);
-		return -ENOTDIR;
+		return vmm_errf(err, -ENOTDIR, "share %s: not a directory", root_dir);
 	}
 	fs = calloc(1, sizeof(*fs));
 	if (!fs) {
 		close(fd);
-		return -ENOMEM;
+		return vmm_errf(err, -ENOMEM, "share %s: out of memory", root_dir);
 	}
 	fs->read_only = read_only;
 	fs->lim.max_nodes = DEFAULT_MAX_NODES;
@@ -54,9 +53,8 @@ int vfs_create(const char *root_dir, bool read_only, const struct vfs_limits *li
 		/* The root fd belongs to the node table only once it is in it. */
 		if (!fs->nodes || fs->nodes_live == 0)
 			close(fd);
-		snprintf(err, err_len, "share %s: cannot set up: %s", root_dir, strerror(-rc));
 		vfs_destroy(fs);
-		return rc;
+		return vmm_errf(err, rc, "share %s: cannot set up: %s", root_dir, strerror(-rc));
 	}
 	*out = fs;
 	return 0;

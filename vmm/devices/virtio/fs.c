@@ -91,7 +91,8 @@ static const struct virtio_device_ops vfsdev_ops = {
 
 int vfsdev_attach(struct vm *vm, const char *arg)
 {
-	char *copy = strdup(arg ? arg : ""), err[512];
+	char *copy = strdup(arg ? arg : "");
+	struct vmm_err err;
 	struct vfs *fs = NULL;
 	struct vfsdev *d;
 	bool ro = false;
@@ -114,9 +115,9 @@ int vfsdev_attach(struct vm *vm, const char *arg)
 	}
 	/* Every node holds an fd: let a guest walk big trees. */
 	(void)vfs_raise_nofile();
-	rc = vfs_create(dir, ro, NULL, &fs, err, sizeof(err));
+	rc = vfs_create(dir, ro, NULL, &fs, &err);
 	if (rc) {
-		vmm_errf(vm_attach_err(vm), rc, "--share '%s': %s", arg, err);
+		vmm_errf(vm_attach_err(vm), rc, "--share '%s': %s", arg, err.msg);
 		goto out;
 	}
 	rc = vfsdev_create(fs, copy, ro, &d);
