@@ -90,6 +90,24 @@ int cache_key_material(const struct suite *s, const char *backend, const char *i
 			sb_append_char(sb, '\n');
 		}
 	}
+	/* tests_from listers: what they name is kept in the entry
+	 * (CACHE_LISTED_FILE), so how they name it is part of the key; only
+	 * when there are any, so that other suites' keys stay as they were */
+	for (size_t i = 0; i < s->n_gens; i++) {
+		const struct suite_gen *g = &s->gens[i];
+		rc |= sb_append_str(sb, "tests_from ");
+		add_cmd(sb, &g->list);
+		if (g->list_cwd) {
+			rc |= sb_append_str(sb, "tests_from cwd ");
+			rc |= cache_escape(sb, g->list_cwd);
+			rc |= sb_append_char(sb, '\n');
+		}
+		if (g->match.text) {
+			rc |= sb_append_str(sb, "tests_from match ");
+			rc |= cache_escape(sb, g->match.text);
+			rc |= sb_append_char(sb, '\n');
+		}
+	}
 	if (rc)
 		return -ENOMEM;
 	/* A read-only share is input to setup: its contents are in the key. A
@@ -469,5 +487,39 @@ int cache_prune_images(struct cache *c, uint64_t max_age_s, unsigned *removed, u
 		}
 	}
 	closedir(d);
+	return rc;
+}
+
+int cache_current_for(struct cache *c, const struct suite *s, const char *suite_abs,
+		      char key_out[CACHE_KEY_HEX + 1], char *path, size_t len)
+{
+	char *old = NULL, be[32] = "", index_dir[CACHE_PATH];
+	struct strbuf now = {0};
+	int rc = cache_latest_for(c, suite_abs, NULL, key_out);
+	if (!rc)
+		rc = cache_read_material(c, key_out, &old);
+	if (rc)
+		goto out;
+	const char *mark = strstr(old, "\n" CACHE_BACKEND_MARK "\n");
+	const char *bname = strstr(old, "\nbackend ");
+	if (!mark || !bname || sscanf(bname + 9, "%31s", be) != 1) {
+		rc = -ENOENT;
+		goto out;
+	}
+	snprintf(index_dir, sizeof(index_dir), "%s/index", c->dir);
+	rc = cache_key_material(s, be, index_dir, &now);
+	if (rc)
+		goto out;
+	/* the suite's part ends with the newline before the mark */
+	size_t n = (size_t)(mark - old) + 1;
+	if (now.len != n || memcmp(now.buf, old, n)) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if ((size_t)snprintf(path, len, "%s/entries/%s", c->dir, key_out) >= len)
+		rc = -ENAMETOOLONG;
+out:
+	free(old);
+	sb_release(&now);
 	return rc;
 }

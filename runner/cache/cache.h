@@ -1,7 +1,9 @@
 /* cache: the warm-environment (snapshot) cache under $XDG_CACHE_HOME/smoltest
  * (default ~/.cache/smoltest).
  *
- *   entries/<key>/        one frozen template (backend layer dir) + manifest
+ *   entries/<key>/        one frozen template (backend layer dir) + manifest,
+ *                         and for a suite with tests_from what its listers
+ *                         named (CACHE_LISTED_FILE, suite_lister.h)
  *   entries/<key>.lock    flock: shared while a run uses the entry,
  *                         exclusive to delete it
  *   tmp/<key>.XXXXXX/     an entry being built
@@ -26,6 +28,7 @@
 
 #define CACHE_FORMAT_VERSION 2
 #define CACHE_KEY_HEX	     32
+#define CACHE_LISTED_FILE    "listed" /* in an entry: the tests_from names */
 
 struct cache {
 	char *dir; /* the cache root */
@@ -105,6 +108,14 @@ int cache_prune(struct cache *c, uint64_t max_age_s, unsigned *removed, unsigned
  * -ENOENT when there is none. */
 int cache_latest_for(struct cache *c, const char *suite_path, const char *backend,
 		     char key_out[CACHE_KEY_HEX + 1]);
+
+/* The most recent entry built from the suite s (at suite_abs) whose
+ * suite-side key material is what s gives now (its backend's part, which
+ * needs the backend, is not compared): its key in key_out, its directory
+ * in path. -ENOENT when there is none, or the latest is out of date. For
+ * what `list` can tell without running setup (tests_from's names). */
+int cache_current_for(struct cache *c, const struct suite *s, const char *suite_abs,
+		      char key_out[CACHE_KEY_HEX + 1], char *path, size_t len);
 
 /* Reads an entry's stored key material (*out owned by the caller).
  * -ENOENT for entries made before the material was kept. */

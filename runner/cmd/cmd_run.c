@@ -13,6 +13,7 @@
 #include "sched/scheduler.h"
 #include "suite/select.h"
 #include "suite/suite.h"
+#include "suite/suite_lister.h"
 #include "util.h"
 
 #include <errno.h>
@@ -51,6 +52,28 @@ static void prepared_release(struct prepared *p)
 	free(p->plan);
 }
 
+/* (Re)computes the plan from the options: --filter, --tags, the shard. */
+static int replan(struct prepared *p, char *err, size_t len)
+{
+	struct sel_opts so = {.filter = p->o.filter, .tags = p->tags, .partition = p->o.partition};
+	free(p->plan);
+	p->plan = NULL;
+	p->n_plan = 0;
+	return sel_plan(p->s, &so, &p->plan, &p->n_plan, err, len);
+}
+
+/* Whether a tests_from generator of the suite may give tests that the
+ * selection takes: its names are unknown before setup, its tags are not. */
+static bool gens_may_select(const struct prepared *p)
+{
+	for (size_t i = 0; i < p->s->n_gens; i++) {
+		const struct suite_test *t = &p->s->gens[i].tmpl;
+		if (!p->tags || sel_tags_match(p->tags, t->tags, t->n_tags))
+			return true;
+	}
+	return false;
+}
+
 static int prepare(int argc, char **argv, bool need_plan, struct prepared *p)
 {
 	char err[512] = "";
@@ -86,7 +109,7 @@ static int prepare(int argc, char **argv, bool need_plan, struct prepared *p)
 	}
 	p->o.partition = so.partition;
 	sel_partition_format(&so.partition, p->part, sizeof(p->part));
-	if (sel_plan(p->s, &so, &p->plan, &p->n_plan, err, sizeof(err))) {
+	if (replan(p, err, sizeof(err))) {
 		fprintf(stderr, "smoltest %s: %s\n", argv[0], err);
 		return EXIT_USAGE;
 	}
@@ -119,12 +142,75 @@ int cmd_validate(int argc, char **argv)
 	int rc = prepare(argc, argv, false, &p);
 	if (rc == -1)
 		return EXIT_OK;
-	if (rc == EXIT_OK)
+	if (rc == EXIT_OK && p.s->n_gens)
+		printf("%s: ok: suite '%s', %zu test%s and %zu tests_from (their tests are known "
+		       "after setup), %zu setup step%s, backend %s\n",
+		       p.o.suite, p.s->name, p.s->n_tests, p.s->n_tests == 1 ? "" : "s",
+		       p.s->n_gens, p.s->n_setup, p.s->n_setup == 1 ? "" : "s",
+		       suite_backend_name(p.s->backend));
+	else if (rc == EXIT_OK)
 		printf("%s: ok: suite '%s', %zu test%s, %zu setup step%s, backend %s\n", p.o.suite,
 		       p.s->name, p.s->n_tests, p.s->n_tests == 1 ? "" : "s", p.s->n_setup,
 		       p.s->n_setup == 1 ? "" : "s", suite_backend_name(p.s->backend));
 	prepared_release(&p);
 	return rc;
+}
+
+/* list cannot run setup: a suite's tests_from become the tests named in
+ * the cache entry a run would use when its inputs are those of the suite
+ * now (cache_current_for); else each is said to be a generator (on
+ * stderr, and with -v on stdout) and left out. Returns an exit status. */
+static int list_generated(struct prepared *p)
+{
+	struct suite *s = p->s;
+	struct cache cache = {0};
+	struct suite_listed *l = NULL;
+	char abs[PATH_MAX], key[CACHE_KEY_HEX + 1], entry[PATH_MAX], path[PATH_MAX + 16];
+	char err[1024] = "", *text = NULL;
+	size_t n = 0, gens = s->n_gens;
+	if (!gens)
+		return EXIT_OK;
+	int rc = cache_open(getenv("XDG_CACHE_HOME"), getenv("HOME"), &cache);
+	if (!rc && !realpath(p->o.suite, abs))
+		rc = -errno;
+	if (!rc)
+		rc = cache_current_for(&cache, s, abs, key, entry, sizeof(entry));
+	if (!rc) {
+		snprintf(path, sizeof(path), "%s/%s", entry, CACHE_LISTED_FILE);
+		rc = util_read_file(path, SUITE_LISTED_MAX_OUTPUT, &text, &n);
+	}
+	if (!rc)
+		rc = suite_listed_load(s, text, n, &l, err, sizeof(err));
+	if (!rc)
+		rc = suite_expand_listed(s, l, err, sizeof(err));
+	if (!rc && replan(p, err, sizeof(err))) {
+		fprintf(stderr, "smoltest list: %s\n", err);
+		rc = EXIT_USAGE;
+	} else if (!rc) {
+		fprintf(
+		    stderr,
+		    "smoltest list: the tests of tests_from as cache entry %.12s keeps them (its "
+		    "inputs are the suite's now)\n",
+		    key);
+	}
+	suite_listed_release(l, gens);
+	free(l);
+	free(text);
+	cache_close(&cache);
+	if (rc == EXIT_USAGE)
+		return rc;
+	for (size_t i = 0; rc && i < s->n_gens; i++) {
+		const struct suite_gen *g = &s->gens[i];
+		fprintf(stderr,
+			"smoltest list: %s:%u: tests_from (%.200s) makes tests '%s' once setup has "
+			"run; no cache entry of the suite's inputs now keeps them%s%s\n",
+			s->file, g->tmpl.line, g->list.argv[0], g->tmpl.name, err[0] ? ": " : "",
+			err);
+		if (p->o.verbosity > 0 && !p->o.json)
+			printf("%s:%u: %s (tests_from: %s)\n", s->file, g->tmpl.line, g->tmpl.name,
+			       g->list.argv[0]);
+	}
+	return EXIT_OK;
 }
 
 int cmd_list(int argc, char **argv)
@@ -133,6 +219,8 @@ int cmd_list(int argc, char **argv)
 	int rc = prepare(argc, argv, true, &p);
 	if (rc == -1)
 		return EXIT_OK;
+	if (rc == EXIT_OK)
+		rc = list_generated(&p);
 	if (rc == EXIT_OK) {
 		print_shard(&p, stderr);
 		struct strbuf line = {0};
@@ -169,8 +257,9 @@ int cmd_list(int argc, char **argv)
 /* A selection that matches nothing is almost always a typo in --filter or
  * --tags: it exits EXIT_NO_TESTS before any setup runs, unless allowed. A
  * shard left empty by --partition (more shards than tests) is not a typo.
- * Returns EXIT_OK to go on. */
-static int no_tests_check(const struct prepared *p)
+ * A suite with tests_from is checked again once its listers ran (listed:
+ * the tests they named are in the suite now). Returns EXIT_OK to go on. */
+static int no_tests_check(const struct prepared *p, bool listed)
 {
 	if (p->n_plan || p->o.allow_no_tests)
 		return EXIT_OK;
@@ -196,9 +285,10 @@ static int no_tests_check(const struct prepared *p)
 	if (p->o.tags && n < sizeof(why))
 		snprintf(why + n, sizeof(why) - n, "--tags '%s', ", p->o.tags);
 	fprintf(stderr,
-		"smoltest: no tests selected (%s0 of %zu); nothing ran, setup included; "
-		"exit status %d (--allow-no-tests makes it 0)\n",
-		why, p->s->n_tests, EXIT_NO_TESTS);
+		"smoltest: no tests selected (%s0 of %zu%s); %s; exit status %d "
+		"(--allow-no-tests makes it 0)\n",
+		why, p->s->n_tests, listed ? ", tests_from's included" : "",
+		listed ? "no test ran" : "nothing ran, setup included", EXIT_NO_TESTS);
 	return EXIT_NO_TESTS;
 }
 
@@ -373,6 +463,9 @@ struct run_ctx {
 	struct sched *sc;
 	struct runreg *reg; /* this run's resources, for the next run to reap */
 	const char *backend_note;
+	bool listing;		     /* the suite's tests_from listers must run */
+	struct suite_listed *listed; /* what they named, one per generator */
+	size_t n_listed;	     /* the suite's n_gens before expansion */
 };
 
 /* Finds or builds the warm layer. Returns an exit status (EXIT_OK to go on);
@@ -385,8 +478,35 @@ static int interrupted_status(struct run_ctx *c)
 	return sig ? 128 + sig : EXIT_TESTS_FAILED;
 }
 
+/* A cache hit is usable when the backend takes its layer and, for a suite
+ * with tests_from, the entry's list of names reads back (hostile: it is
+ * checked as the lister's output was). 0, or -errno with a reason in err. */
+static int entry_usable(struct run_ctx *c, char *err, size_t len)
+{
+	int rc = c->be->ops->layer_check ? c->be->ops->layer_check(c->be, c->layer, err, len) : 0;
+	if (rc || !c->listing)
+		return rc;
+	char path[1100], why[512], *text = NULL;
+	size_t n = 0;
+	snprintf(path, sizeof(path), "%s/%s", c->layer, CACHE_LISTED_FILE);
+	rc = util_read_file(path, SUITE_LISTED_MAX_OUTPUT, &text, &n);
+	if (rc) {
+		snprintf(err, len, "its list of tests_from names (%s): %s", CACHE_LISTED_FILE,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = suite_listed_load(c->p.s, text, n, &c->listed, why, sizeof(why));
+	c->n_listed = rc ? 0 : c->p.s->n_gens;
+	if (rc)
+		snprintf(err, len, "its list of tests_from names (%s): %.400s", CACHE_LISTED_FILE,
+			 why);
+	free(text);
+	return rc;
+}
+
 /* Looks the warm layer up in the cache; a hit the backend refuses (a
- * corrupt snapshot) is removed, said in one line, and rebuilt once.
+ * corrupt snapshot), or whose tests_from names do not read back, is
+ * removed, said in one line, and rebuilt once.
  * Returns an exit status, EXIT_OK with c->cache_hit set or clear. */
 static int cache_find(struct run_ctx *c)
 {
@@ -398,8 +518,7 @@ static int cache_find(struct run_ctx *c)
 			fprintf(stderr, "smoltest: cache entry %s: %s\n", c->key, strerror(-rc));
 			return EXIT_INFRA;
 		}
-		if (!c->cache_hit || !c->be->ops->layer_check ||
-		    c->be->ops->layer_check(c->be, c->layer, err, sizeof(err)) == 0)
+		if (!c->cache_hit || entry_usable(c, err, sizeof(err)) == 0)
 			return EXIT_OK;
 		close(c->cache_lock);
 		c->cache_lock = -1;
@@ -467,6 +586,70 @@ static void cache_explain_miss(struct run_ctx *c)
 	free(old);
 }
 
+/* After setup passed: takes what the tests_from listers named, and with
+ * entry (a staging directory, NULL: no cache) keeps it there for the next
+ * run. Exit status. */
+static int listed_store(struct run_ctx *c, const char *entry)
+{
+	if (!c->listing)
+		return EXIT_OK;
+	c->listed = sched_take_listed(c->sc);
+	c->n_listed = c->p.s->n_gens;
+	if (!entry || !c->listed)
+		return c->listed ? EXIT_OK : EXIT_INFRA;
+	struct strbuf text = {0};
+	char path[1100];
+	snprintf(path, sizeof(path), "%s/%s", entry, CACHE_LISTED_FILE);
+	int rc = suite_listed_format(c->p.s, c->listed, &text);
+	if (!rc)
+		rc = util_write_file_atomic(path, text.buf ? text.buf : "", text.len, 0600);
+	sb_release(&text);
+	if (rc) {
+		fprintf(stderr, "smoltest: cannot write %s: %s\n", path, strerror(-rc));
+		return EXIT_INFRA;
+	}
+	return EXIT_OK;
+}
+
+/* Once the listers' names are known (or none need be: c->listed NULL),
+ * the suite's tests_from become tests and the selection is made again on
+ * them: --filter, --tags, the shard, --rerun-failed. Exit status. */
+static int expand_listed(struct run_ctx *c)
+{
+	struct prepared *p = &c->p;
+	struct suite *s = p->s;
+	if (!s->n_gens)
+		return EXIT_OK;
+	struct suite_listed *none = c->listed ? NULL : calloc(s->n_gens, sizeof(*none));
+	char err[1024];
+	size_t listed = s->n_tests;
+	int rc = c->listed || none
+		     ? suite_expand_listed(s, c->listed ? c->listed : none, err, sizeof(err))
+		     : -ENOMEM;
+	free(none);
+	if (rc) {
+		if (rc == -ENOMEM)
+			snprintf(err, sizeof(err), "out of memory");
+		fprintf(stderr, "smoltest: %s: tests_from: %s\n", s->file, err);
+		return EXIT_INFRA;
+	}
+	listed = s->n_tests - listed;
+	if (replan(p, err, sizeof(err))) {
+		fprintf(stderr, "smoltest run: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (p->o.rerun_failed)
+		lastfail_filter(&c->last_failed, s, p->plan, &p->n_plan);
+	if (c->listing)
+		fprintf(stderr,
+			"smoltest: tests_from listed %zu test%s%s; %zu of the suite's %zu "
+			"selected\n",
+			listed, listed == 1 ? "" : "s",
+			c->cache_hit ? " (as kept in the cache entry)" : "", p->n_plan, s->n_tests);
+	print_shard(p, stderr);
+	return no_tests_check(p, c->listing);
+}
+
 /* Finds or builds the warm layer. Returns an exit status (EXIT_OK to go on);
  * *setup_failed is set when the suite's own setup failed. A backend with a
  * memory snapshot (vm) always has a template, setup or not: its tests run
@@ -478,7 +661,8 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 	*setup_failed = false;
 	c->layer[0] = '\0';
 	/* nothing to run (--allow-no-tests): no reason to build anything */
-	if (!c->p.n_plan || (!s->n_setup && !c->be->caps.memory_snapshot))
+	if ((!c->p.n_plan && !c->listing) ||
+	    (!s->n_setup && !c->listing && !c->be->caps.memory_snapshot))
 		return EXIT_OK;
 	bool use_cache = s->cache_enabled && !c->p.o.no_cache;
 	if (use_cache && !c->cache.dir) {
@@ -520,6 +704,10 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 			       : rc == -EINTR	? interrupted_status(c)
 						: EXIT_INFRA;
 		}
+		if ((rc = listed_store(c, staging)) != EXIT_OK) {
+			util_rm_rf(staging);
+			return rc;
+		}
 		struct strbuf manifest = {0};
 		rc = sb_printf(
 		    &manifest,
@@ -553,7 +741,7 @@ static int warm_layer(struct run_ctx *c, bool *setup_failed)
 		       : rc == -EINTR	? interrupted_status(c)
 					: EXIT_INFRA;
 	}
-	return EXIT_OK;
+	return listed_store(c, NULL);
 }
 
 static int run_body(struct run_ctx *c)
@@ -589,7 +777,8 @@ static int run_body(struct run_ctx *c)
 		       sizeof(note));
 	if (note[0])
 		fprintf(stderr, "smoltest: warning: %s\n", note);
-	print_shard(p, stderr);
+	if (!s->n_gens) /* else once tests_from listed its tests */
+		print_shard(p, stderr);
 
 	if (!have_agent) {
 		fprintf(stderr,
@@ -647,6 +836,8 @@ static int run_body(struct run_ctx *c)
 	}
 	bool setup_failed;
 	rc = warm_layer(c, &setup_failed);
+	if (rc == EXIT_OK && !setup_failed)
+		rc = expand_listed(c);
 	if (rc != EXIT_OK)
 		return rc;
 
@@ -764,8 +955,12 @@ int cmd_run(int argc, char **argv)
 			snprintf(c.suite_abs, sizeof(c.suite_abs), "%s", c.p.o.suite);
 		rc = rerun_select(&c);
 	}
-	if (rc == EXIT_OK)
-		rc = no_tests_check(&c.p);
+	/* a tests_from's names are known after setup: checked then, unless
+	 * --rerun-failed found nothing that failed */
+	c.listing =
+	    rc == EXIT_OK && gens_may_select(&c.p) && !(c.p.o.rerun_failed && c.last_failed.n == 0);
+	if (rc == EXIT_OK && !c.listing)
+		rc = no_tests_check(&c.p, false);
 	if (rc != EXIT_OK) {
 		cache_close(&c.cache);
 		lastfail_release(&c.last_failed);
@@ -791,6 +986,8 @@ int cmd_run(int argc, char **argv)
 		close(c.cache_lock);
 	cache_close(&c.cache);
 	lastfail_release(&c.last_failed);
+	suite_listed_release(c.listed, c.n_listed);
+	free(c.listed);
 	sb_release(&c.material);
 	sb_release(&c.cache_why);
 	if (c.run_dir[0])

@@ -8,6 +8,7 @@
 #include "sched/artifacts.h"
 #include "sched/outbuf.h"
 #include "sched/scheduler.h"
+#include "suite/suite_lister.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -48,8 +49,13 @@ struct job {
 	struct watch w_agent, w_death, w_ready;
 	enum job_phase phase; /* read freely; changed by sched_job_set_phase only */
 	uint64_t connect_deadline, hard_deadline;
-	size_t step;	   /* setup step being run */
-	bool workdir_made; /* setup: the suite's workdir exists (made before step 1) */
+	size_t step;	      /* setup step being run; from s->n_setup on, a
+			       * tests_from lister (step - n_setup) */
+	uint32_t channel;     /* the EXEC running */
+	struct strbuf listed; /* a lister's stdout (SUITE_LISTED_MAX_OUTPUT at most) */
+	bool list_over;	      /* it printed more: killed */
+	bool list_bad;	      /* its output was refused (msg says why) */
+	bool workdir_made;    /* setup: the suite's workdir exists (made before step 1) */
 	struct outbuf out, err;
 	uint64_t start_ns, start_wall_ns, end_ns;
 	struct agent_exit ex;
@@ -101,6 +107,8 @@ struct sched {
 	uint64_t *step_ns;
 	uint64_t setup_ns;
 	struct job *setup_failed;
+	/* what each tests_from lister named (s->n_gens), once setup passed */
+	struct suite_listed *listed;
 };
 
 /* ---- sched_phase.c: the job's state machine ---------------------------- */
@@ -113,6 +121,10 @@ const char *sched_phase_name(enum job_phase p);
 int sched_job_set_phase(struct job *j, enum job_phase to);
 /* "test 'NAME'" or "the template for 'SUITE'", into buf; returns buf. */
 const char *sched_job_label(const struct job *j, char *buf, size_t len);
+
+/* Setup step `step` (from s->n_setup on: a tests_from lister) and where it
+ * runs (*cwd; the suite's workdir by default) (scheduler.c). */
+const struct suite_cmd *sched_step_cmd(const struct sched *sc, size_t step, const char **cwd);
 
 /* ---- sched_job.c: watches, timers, environments, agent callbacks, jobs -- */
 

@@ -156,6 +156,7 @@ int sched_build_env(const struct suite_test *t, unsigned attempt, const char *ru
 
 static void job_exec_step(struct job *j);
 static void setup_done(struct job *j);
+static void lister_done(struct job *j);
 
 static void on_output(void *opaque, uint32_t channel, int stream, const uint8_t *data, size_t len)
 {
@@ -167,6 +168,15 @@ static void on_output(void *opaque, uint32_t channel, int stream, const uint8_t 
 		return;
 	}
 	outbuf_append(stream == 2 ? &j->err : &j->out, data, len);
+	/* a lister's stdout is kept whole, up to a bound: its lines are tests */
+	if (j->setup && j->workdir_made && j->step >= j->sc->s->n_setup && stream == 1 &&
+	    !j->list_over) {
+		if (j->listed.len + len > SUITE_LISTED_MAX_OUTPUT ||
+		    sb_append(&j->listed, data, len)) {
+			j->list_over = true;
+			agent_client_kill(j->ac, j->channel, 0);
+		}
+	}
 	if (j->setup && j->sc->o.verbose > 0)
 		fwrite(data, 1, len, stderr);
 }
@@ -229,13 +239,17 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 			return;
 		}
 		j->sc->step_ns[j->step] = j->end_ns - j->start_ns;
+		if (ok && j->step >= j->sc->s->n_setup) {
+			lister_done(j);
+			return;
+		}
 		if (ok && j->sc->o.verbose > 0) {
 			char d[32];
 			fprintf(stderr, "smoltest: setup %zu/%zu passed in %s\n", j->step + 1,
 				j->sc->s->n_setup,
 				util_format_duration(j->sc->step_ns[j->step], d, sizeof(d)));
 		}
-		if (ok && j->step + 1 < j->sc->s->n_setup) {
+		if (ok && j->step + 1 < j->sc->s->n_setup + j->sc->s->n_gens) {
 			j->step++;
 			job_exec_step(j);
 			return;
@@ -278,7 +292,7 @@ static const struct agent_exec_ops exec_ops = {on_output, NULL, on_exit_cb};
  * running from now; a failure to send is the environment's (ERROR). */
 static int job_send_exec(struct job *j, struct agent_exec_req *req)
 {
-	uint32_t ch;
+	uint32_t ch = 0;
 	req->ops = &exec_ops;
 	req->opaque = j;
 	sched_job_set_phase(j, JOB_RUNNING);
@@ -287,6 +301,7 @@ static int job_send_exec(struct job *j, struct agent_exec_req *req)
 	j->hard_deadline =
 	    req->timeout_ns ? j->start_ns + req->timeout_ns + SCHED_KILL_GRACE_NS : 0;
 	int rc = agent_client_exec(j->ac, req, &ch);
+	j->channel = ch;
 	if (rc) {
 		char what[200];
 		snprintf(what, sizeof(what), "could not send the command to the agent: %s",
@@ -325,14 +340,18 @@ static void job_exec_step(struct job *j)
 			return;
 		}
 		j->workdir_made = true;
-		cmd = &sc->s->setup[j->step].run;
-		cwd = sc->s->setup[j->step].cwd ? sc->s->setup[j->step].cwd : sc->s->workdir;
+		cmd = sched_step_cmd(sc, j->step, &cwd);
 		timeout = sc->s->setup_timeout_ns;
 		/* each step's output on its own: a failure shows the failing step's */
 		outbuf_reset(&j->out);
 		outbuf_reset(&j->err);
-		fprintf(stderr, "smoltest: setup %zu/%zu: %s\n", j->step + 1, sc->s->n_setup,
-			cmd->argv[0]);
+		sb_reset(&j->listed);
+		if (j->step < sc->s->n_setup)
+			fprintf(stderr, "smoltest: setup %zu/%zu: %s\n", j->step + 1,
+				sc->s->n_setup, cmd->argv[0]);
+		else
+			fprintf(stderr, "smoltest: tests_from %zu/%zu: %s\n",
+				j->step - sc->s->n_setup + 1, sc->s->n_gens, cmd->argv[0]);
 	} else {
 		t = &sc->s->tests[j->test];
 		cmd = &t->run;
@@ -382,6 +401,38 @@ static void quiesce_reply(void *opaque, struct agent_client *c, int result,
 	sched_job_set_phase(j, JOB_FINISHED);
 }
 
+/* A lister exited 0: its output becomes names (or fails setup, saying
+ * which line), then the next lister runs or setup is done. */
+static void lister_done(struct job *j)
+{
+	struct sched *sc = j->sc;
+	size_t k = j->step - sc->s->n_setup, max = SUITE_MAX_TESTS - sc->s->n_tests;
+	for (size_t i = 0; i < k; i++)
+		max -= sc->listed[i].n;
+	char err[600];
+	if (suite_lister_parse(&sc->s->gens[k], j->listed.buf ? j->listed.buf : "", j->listed.len,
+			       max, &sc->listed[k], err, sizeof(err))) {
+		snprintf(j->msg, sizeof(j->msg), "tests_from %zu of %zu (%.100s): %s", k + 1,
+			 sc->s->n_gens, sc->s->gens[k].list.argv[0], err);
+		j->list_bad = true;
+		sched_job_set_phase(j, JOB_FINISHED);
+		return;
+	}
+	sb_release(&j->listed);
+	if (sc->o.verbose > 0) {
+		char d[32];
+		fprintf(stderr, "smoltest: tests_from %zu/%zu listed %zu test%s in %s\n", k + 1,
+			sc->s->n_gens, sc->listed[k].n, sc->listed[k].n == 1 ? "" : "s",
+			util_format_duration(sc->step_ns[j->step], d, sizeof(d)));
+	}
+	if (k + 1 < sc->s->n_gens) {
+		j->step++;
+		job_exec_step(j);
+		return;
+	}
+	setup_done(j);
+}
+
 static void setup_done(struct job *j)
 {
 	j->have_exit = true;
@@ -407,7 +458,7 @@ static void after_prep(struct job *j)
 		sched_job_set_phase(j, JOB_HELD);
 		return;
 	}
-	if (j->setup && j->sc->s->n_setup == 0)
+	if (j->setup && j->sc->s->n_setup == 0 && j->sc->s->n_gens == 0)
 		setup_done(j);
 	else
 		job_exec_step(j);
@@ -550,6 +601,7 @@ static void job_release(struct job *j)
 	outbuf_release(&j->out);
 	outbuf_release(&j->err);
 	sb_release(&j->art_out);
+	sb_release(&j->listed);
 	artifacts_result_release(&j->arts);
 }
 

@@ -196,14 +196,37 @@ void sched_destroy(struct sched *sc)
 	free(sc->retry);
 	free(sc->had_failure);
 	free(sc->step_ns);
+	if (sc->listed)
+		suite_listed_release(sc->listed, sc->s->n_gens);
+	free(sc->listed);
 	free(sc);
+}
+
+struct suite_listed *sched_take_listed(struct sched *sc)
+{
+	struct suite_listed *l = sc->listed;
+	sc->listed = NULL;
+	return l;
+}
+
+const struct suite_cmd *sched_step_cmd(const struct sched *sc, size_t step, const char **cwd)
+{
+	const struct suite *s = sc->s;
+	if (step < s->n_setup) {
+		*cwd = s->setup[step].cwd ? s->setup[step].cwd : s->workdir;
+		return &s->setup[step].run;
+	}
+	const struct suite_gen *g = &s->gens[step - s->n_setup];
+	*cwd = g->list_cwd ? g->list_cwd : s->workdir;
+	return &g->list;
 }
 
 /* Why the finished setup job j failed, in one line. */
 static void setup_why(const struct sched *sc, const struct job *j, char *why, size_t len)
 {
 	char d[32];
-	const char *cwd = sc->s->setup[j->step].cwd ? sc->s->setup[j->step].cwd : sc->s->workdir;
+	const char *cwd;
+	sched_step_cmd(sc, j->step, &cwd);
 	if (j->ex.how == AGENT_EXIT_SPAWN_FAILED)
 		snprintf(why, len, "could not start in %s: %s", cwd,
 			 strerror(j->ex.sys_errno ? j->ex.sys_errno : ENOENT));
@@ -219,9 +242,14 @@ static void setup_why(const struct sched *sc, const struct job *j, char *why, si
 int sched_setup(struct sched *sc, const char *layer_dir)
 {
 	uint64_t t0 = util_now_ns();
+	size_t nsteps = sc->s->n_setup + sc->s->n_gens;
 	free(sc->step_ns);
-	sc->step_ns = calloc(sc->s->n_setup ? sc->s->n_setup : 1, sizeof(*sc->step_ns));
-	if (!sc->step_ns)
+	sc->step_ns = calloc(nsteps ? nsteps : 1, sizeof(*sc->step_ns));
+	if (sc->listed)
+		suite_listed_release(sc->listed, sc->s->n_gens);
+	free(sc->listed);
+	sc->listed = calloc(sc->s->n_gens ? sc->s->n_gens : 1, sizeof(*sc->listed));
+	if (!sc->step_ns || !sc->listed)
 		return -ENOMEM;
 	struct job *j = sched_job_alloc(sc);
 	j->setup = true;
@@ -243,24 +271,39 @@ int sched_setup(struct sched *sc, const char *layer_dir)
 	} else if (j->env_error) {
 		fprintf(stderr, "smoltest: setup: %s\n", j->msg);
 		rc = -EIO;
-	} else if (!j->have_exit || j->ex.how != AGENT_EXIT_EXITED || j->ex.code != 0) {
+	} else if (j->list_bad || !j->have_exit || j->ex.how != AGENT_EXIT_EXITED ||
+		   j->ex.code != 0) {
 		/* the step's record (sched_report_setup_failed) shows its output */
 		char why[300], d[32];
+		const char *cwd;
+		const struct suite_cmd *cmd = sched_step_cmd(sc, j->step, &cwd);
+		size_t k = j->step - sc->s->n_setup; /* a lister's index */
 		setup_why(sc, j, why, sizeof(why));
 		util_format_duration(j->end_ns > j->start_ns ? j->end_ns - j->start_ns : 0, d,
 				     sizeof(d));
-		if (j->msg[0]) /* the workdir could not be made */
+		if (j->list_bad) /* the lister's output was refused: msg says why */
+			;
+		else if (j->list_over)
+			snprintf(j->msg, sizeof(j->msg),
+				 "tests_from %zu of %zu printed more than %u MiB, and was killed "
+				 "after %s: %.400s",
+				 k + 1, sc->s->n_gens, SUITE_LISTED_MAX_OUTPUT >> 20, d,
+				 cmd->argv[0]);
+		else if (j->msg[0]) /* the workdir could not be made */
 			snprintf(j->msg + strlen(j->msg), sizeof(j->msg) - strlen(j->msg), " (%s)",
 				 why);
+		else if (j->step >= sc->s->n_setup)
+			snprintf(j->msg, sizeof(j->msg),
+				 "tests_from %zu of %zu failed after %s (%s): %.300s", k + 1,
+				 sc->s->n_gens, d, why, cmd->argv[0]);
 		else
 			snprintf(j->msg, sizeof(j->msg),
-				 "setup step %zu of %zu failed after %s (%s): %.400s", j->step + 1,
-				 sc->s->n_setup, d, why, sc->s->setup[j->step].run.argv[0]);
-		for (size_t i = 0; i < j->step && sc->o.verbose <= 0; i++)
+				 "setup step %zu of %zu failed after %s (%s): %.300s", j->step + 1,
+				 sc->s->n_setup, d, why, cmd->argv[0]);
+		for (size_t i = 0; i < j->step && i < sc->s->n_setup && sc->o.verbose <= 0; i++)
 			fprintf(stderr, "smoltest: setup %zu/%zu passed in %s\n", i + 1,
 				sc->s->n_setup, util_format_duration(sc->step_ns[i], d, sizeof(d)));
-		fprintf(stderr, "smoltest: %s:%u: %s\n", sc->s->file,
-			sc->s->setup[j->step].run.line, j->msg);
+		fprintf(stderr, "smoltest: %s:%u: %s\n", sc->s->file, cmd->line, j->msg);
 		sc->setup_failed = j; /* kept, with its output, until the record */
 		sc->running--;
 		return -ECANCELED;
@@ -342,11 +385,11 @@ void sched_report_setup_failed(struct sched *sc, const size_t *plan, size_t n,
 	struct job *j = sc->setup_failed;
 	memset(res, 0, sizeof(*res));
 	if (j) {
-		const struct suite_step *st = &sc->s->setup[j->step];
+		const char *cwd;
 		struct result_record r = {0};
 		r.suite_name = sc->s->name;
 		r.suite_file = sc->o.suite_file;
-		r.line = st->run.line;
+		r.line = sched_step_cmd(sc, j->step, &cwd)->line;
 		r.test_name = "setup";
 		r.setup = true;
 		r.attempt = r.max_attempts = 1;

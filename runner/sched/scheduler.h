@@ -19,6 +19,7 @@
 #include "backend/backend.h"
 #include "reporter.h"
 #include "suite/suite.h"
+#include "suite/suite_lister.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,7 +60,16 @@ int sched_create(const struct suite *s, struct backend *be, struct reporter_set 
 int sched_setup(struct sched *sc, const char *layer_dir);
 /* Before step 1, setup makes the suite's workdir (mkdir -p) when it is
  * not "/"; each step runs in its own cwd (default: the workdir). A failed
- * step's line is printed here; its output is in its record. */
+ * step's line is printed here; its output is in its record. After the
+ * steps, each tests_from lister of the suite runs the same way (its
+ * stdout kept whole up to SUITE_LISTED_MAX_OUTPUT, then parsed by
+ * suite_lister_parse); a lister that fails or prints what is refused
+ * fails setup like a step. */
+
+/* After sched_setup() returned 0: what the suite's tests_from listers
+ * named, an array of s->n_gens that the caller now owns (NULL when the
+ * suite has none). */
+struct suite_listed *sched_take_listed(struct sched *sc);
 
 /* Runs the tests plan[0..n) (indexes into s->tests) in instances from
  * layer_dir (NULL: no setup layer). Fills *res (abort_reason points into

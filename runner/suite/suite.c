@@ -33,6 +33,15 @@ void sy_free_test(struct suite_test *t)
 	free(t->cwd);
 }
 
+void sy_free_gen(struct suite_gen *g)
+{
+	sy_free_test(&g->tmpl);
+	sy_free_cmd(&g->list);
+	free(g->list_cwd);
+	sy_free_match(&g->match);
+	memset(g, 0, sizeof(*g));
+}
+
 void suite_destroy(struct suite *s)
 {
 	if (!s)
@@ -61,6 +70,9 @@ void suite_destroy(struct suite *s)
 	for (size_t i = 0; i < s->n_tests; i++)
 		sy_free_test(&s->tests[i]);
 	free(s->tests);
+	for (size_t i = 0; i < s->n_gens; i++)
+		sy_free_gen(&s->gens[i]);
+	free(s->gens);
 	free(s);
 }
 

@@ -79,6 +79,19 @@ struct suite_test {
 			 * (default `warn`: it passes as LEAK) */
 };
 
+/* `tests_from:` (docs/suite.md, "Tests from a command"): a test written
+ * once, whose names a command (the lister) prints at the end of setup.
+ * tmpl is the test as written: {name} in its name, run, cwd and env values
+ * stands for each listed name. Until suite_expand_listed() the generator
+ * is not in tests[]. */
+struct suite_gen {
+	struct suite_test tmpl;
+	struct suite_cmd list;	  /* the lister */
+	char *list_cwd;		  /* NULL: the suite's workdir */
+	struct suite_match match; /* text NULL: every non-blank line is a name */
+	size_t at;		  /* its tests go before tests[at] (where it is written) */
+};
+
 struct suite_vm {
 	unsigned cpus;
 	uint64_t memory;
@@ -117,6 +130,8 @@ struct suite {
 	uint64_t artifacts_max; /* bytes a test's artifacts may hold, 0: 1 GiB */
 	struct suite_test *tests;
 	size_t n_tests;
+	struct suite_gen *gens; /* tests_from: generators not yet expanded */
+	size_t n_gens;
 };
 
 /* Collected diagnostics. Each entry is one line without the newline. */

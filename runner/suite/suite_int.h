@@ -66,6 +66,16 @@ void sy_free_cmd(struct suite_cmd *c);
 void sy_free_match(struct suite_match *m);
 /* Frees what t holds (suite.c); t itself is the caller's. */
 void sy_free_test(struct suite_test *t);
+/* A name and where it comes from (a test's index, an output line): sorted
+ * by name, then idx (qsort), a list shows its duplicates side by side
+ * without a pairwise scan (suite_keys.c). */
+struct sy_named {
+	const char *name;
+	size_t idx;
+};
+int sy_named_cmp(const void *a, const void *b);
+/* Frees what a tests_from generator holds and zeroes it (suite.c). */
+void sy_free_gen(struct suite_gen *g);
 /* Fills the zeroed t with a deep copy of d (suite_defaults.c): a test
  * starts as a copy of the template holding defaults: and the suite's env.
  * Sets p->oom when memory runs out. */

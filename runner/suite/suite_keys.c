@@ -164,9 +164,10 @@ static const struct key_def expect_keys[] = {
 struct test_ctx {
 	struct suite_test *t;
 	const char *where; /* "tests[]" or "defaults", for messages */
-	bool has_run, has_timeout, has_retries, has_matrix;
-	yaml_node_t *name_node;
+	bool has_run, has_timeout, has_retries, has_matrix, has_from;
+	yaml_node_t *name_node, *from_node;
 	struct suite_matrix matrix;
+	struct suite_gen gen; /* tests_from: the lister (gen.tmpl unused here) */
 };
 
 /* "tests[].key" or "defaults.key" in buf. */
@@ -312,11 +313,74 @@ static void t_matrix(struct ps *p, yaml_node_t *v, void *o)
 	c->has_matrix = true;
 	sy_matrix_parse(p, v, &c->matrix);
 }
+/* ---- tests_from: the lister of a generated test ------------------------ */
+static void f_run(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_gen *g = o;
+	sy_free_cmd(&g->list);
+	sy_get_cmd(p, v, "tests_from.run", &g->list);
+}
+static void f_match(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_gen *g = o;
+	sy_free_match(&g->match);
+	memset(&g->match, 0, sizeof(g->match));
+	sy_get_match(p, v, "tests_from.match", &g->match);
+	if (g->match.pattern && g->match.options == PCRE2_LITERAL)
+		sy_diag_add(p, v,
+			    "tests_from.match must be a regular expression written /re/flags (its "
+			    "first group, or else the whole match, is the name), not '%s'",
+			    g->match.text);
+}
+static void f_cwd(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct suite_gen *g = o;
+	free(g->list_cwd);
+	g->list_cwd = sy_get_string(p, v, "tests_from.cwd");
+	if (g->list_cwd && g->list_cwd[0] != '/')
+		sy_diag_add(p, v, "tests_from.cwd must be an absolute path inside the guest");
+}
+static const struct key_def from_keys[] = {
+    {"run", f_run},
+    {"match", f_match},
+    {"cwd", f_cwd},
+    {NULL, NULL},
+};
+/* tests_from: COMMAND, or { run: COMMAND, match: /re/, cwd: DIR } */
+static void t_tests_from(struct ps *p, yaml_node_t *v, void *o)
+{
+	struct test_ctx *c = o;
+	c->has_from = true;
+	c->from_node = v;
+	if (v->type != YAML_MAPPING_NODE) {
+		sy_get_cmd(p, v, "tests_from", &c->gen.list);
+		return;
+	}
+	bool has_run = false;
+	for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+	     pr++) {
+		yaml_node_t *k = sy_node(p, pr->key);
+		const char *ks = k ? sy_scalar(k) : NULL;
+		has_run = has_run || (ks && !strcmp(ks, "run"));
+	}
+	sy_walk_map(p, v, "tests_from", from_keys, &c->gen);
+	if (!has_run)
+		sy_diag_add(p, v, "tests_from needs run: (the command that lists the tests)");
+}
 static const struct key_def test_keys[] = {
-    {"name", t_name},	    {"run", t_run},	  {"timeout", t_timeout},
-    {"retries", t_retries}, {"expect", t_expect}, {"artifacts", t_artifacts},
-    {"tags", t_tags},	    {"skip", t_skip},	  {"env", t_env},
-    {"cwd", t_cwd},	    {"leak", t_leak},	  {"matrix", t_matrix},
+    {"name", t_name},
+    {"run", t_run},
+    {"timeout", t_timeout},
+    {"retries", t_retries},
+    {"expect", t_expect},
+    {"artifacts", t_artifacts},
+    {"tags", t_tags},
+    {"skip", t_skip},
+    {"env", t_env},
+    {"cwd", t_cwd},
+    {"leak", t_leak},
+    {"matrix", t_matrix},
+    {"tests_from", t_tests_from},
     {NULL, NULL},
 };
 /* What defaults: may set: what tests share, never what names one. */
@@ -603,13 +667,9 @@ static void expand_matrix(struct ps *p, struct suite *s, yaml_node_t ***names, s
 	sy_free_test(&proto);
 }
 
-struct named {
-	const char *name;
-	size_t idx;
-};
-static int named_cmp(const void *a, const void *b)
+int sy_named_cmp(const void *a, const void *b)
 {
-	const struct named *x = a, *y = b;
+	const struct sy_named *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
@@ -618,7 +678,7 @@ static int named_cmp(const void *a, const void *b)
  * pairwise scan: a matrix can make 100 000 tests from a few lines). */
 static void check_unique_names(struct ps *p, const struct suite *s, yaml_node_t **names)
 {
-	struct named *v = calloc(s->n_tests ? s->n_tests : 1, sizeof(*v));
+	struct sy_named *v = calloc(s->n_tests ? s->n_tests : 1, sizeof(*v));
 	size_t n = 0;
 	if (!v) {
 		p->oom = 1;
@@ -626,8 +686,8 @@ static void check_unique_names(struct ps *p, const struct suite *s, yaml_node_t 
 	}
 	for (size_t i = 0; i < s->n_tests; i++)
 		if (s->tests[i].name && names[i])
-			v[n++] = (struct named){s->tests[i].name, i};
-	qsort(v, n, sizeof(*v), named_cmp);
+			v[n++] = (struct sy_named){s->tests[i].name, i};
+	qsort(v, n, sizeof(*v), sy_named_cmp);
 	for (size_t i = 1, first = 0; i < n; i++) {
 		if (strcmp(v[i].name, v[first].name)) {
 			first = i;
@@ -637,6 +697,46 @@ static void check_unique_names(struct ps *p, const struct suite *s, yaml_node_t 
 			    v[i].name, s->tests[v[first].idx].line);
 	}
 	free(v);
+}
+
+/* The test just parsed (s->tests[s->n_tests], not counted) has
+ * tests_from: it becomes a generator, expanded once its lister has run
+ * (suite_lister.c). Its name defaults to "{name}". */
+static void add_generator(struct ps *p, struct suite *s, yaml_node_t *item, struct test_ctx *ct)
+{
+	struct suite_test *t = ct->t;
+	bool ok = true;
+	if (!t->name) {
+		t->name = sy_dup_or_oom(p, "{name}");
+	} else if (!strstr(t->name, "{name}")) {
+		sy_diag_add(p, ct->name_node,
+			    "the name of a tests_from test must hold {name}, where each listed "
+			    "name goes, not '%s'",
+			    t->name);
+		ok = false;
+	}
+	if (!ct->has_run && !t->skip) {
+		sy_diag_add(p, item, "test '%s' needs run:", t->name ? t->name : "?");
+		ok = false;
+	}
+	if (ct->has_matrix) {
+		sy_diag_add(p, ct->from_node, "a test has matrix: or tests_from:, not both");
+		ok = false;
+	}
+	if (!ok || !ct->gen.list.argc || p->oom)
+		return;
+	struct suite_gen *g = realloc(s->gens, (s->n_gens + 1) * sizeof(*g));
+	if (!g) {
+		p->oom = 1;
+		return;
+	}
+	s->gens = g;
+	g = &s->gens[s->n_gens++];
+	*g = ct->gen;
+	g->tmpl = *t;
+	g->at = s->n_tests;
+	memset(&ct->gen, 0, sizeof(ct->gen));
+	memset(t, 0, sizeof(*t));
 }
 
 static void parse_tests(struct ps *p, struct top_ctx *tc)
@@ -665,7 +765,7 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 		p->oom = 1;
 		goto out;
 	}
-	size_t left = n;
+	size_t left = n, generators = 0;
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
 		left--;
@@ -681,6 +781,16 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 		struct test_ctx ct = {
 		    .t = t, .where = "tests[]", .has_timeout = true, .has_retries = true};
 		sy_walk_map(p, c, "a test", test_keys, &ct);
+		if (ct.has_from && c->type == YAML_MAPPING_NODE) {
+			generators++;
+			add_generator(p, s, c, &ct);
+			sy_free_test(t); /* a no-op unless the generator was refused */
+			memset(t, 0, sizeof(*t));
+			sy_free_gen(&ct.gen);
+			sy_matrix_free(&ct.matrix);
+			continue;
+		}
+		sy_free_gen(&ct.gen);
 		names[s->n_tests++] = ct.name_node;
 		if (c->type == YAML_MAPPING_NODE) {
 			if (!t->name)
@@ -692,7 +802,7 @@ static void parse_tests(struct ps *p, struct top_ctx *tc)
 		}
 		sy_matrix_free(&ct.matrix);
 	}
-	if (s->n_tests == 0)
+	if (s->n_tests == 0 && generators == 0)
 		sy_diag_add(p, v, "tests is empty; a suite needs at least one test");
 	else if (!p->oom)
 		check_unique_names(p, s, names);

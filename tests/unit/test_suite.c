@@ -1,6 +1,7 @@
 /* suite: YAML suite parsing, defaults, and every class of error reported
  * together with file:line:column. */
 #include "suite/suite.h"
+#include "suite/suite_lister.h"
 #include "util.h"
 
 #include "check_main.h"
@@ -529,6 +530,7 @@ START_TEST(examples_validate)
 					    "examples/quickstart.yaml",
 					    "examples/self-test.yaml",
 					    "examples/port/ctest/smoltest.yaml",
+					    "examples/port/ctest/tests-from.yaml",
 					    "examples/port/make/smoltest.yaml",
 					    "examples/port/bats/smoltest.yaml",
 					    "examples/port/pytest/smoltest.yaml"};
@@ -542,6 +544,296 @@ START_TEST(examples_validate)
 		suite_destroy(s);
 		suite_diag_release(&d);
 	}
+}
+END_TEST
+
+/* ---- tests_from (suite_lister.c) ----------------------------------------- */
+
+START_TEST(tests_from_parse)
+{
+	struct suite *s = parse_ok(
+	    "defaults: { tags: [d] }\n"
+	    "tests:\n"
+	    "  - { name: first, run: \"true\" }\n"
+	    "  - tests_from: ls /t\n"
+	    "    run: \"sh /t/{name}\"\n"
+	    "  - name: \"ct/{name}\"\n"
+	    "    tests_from: { run: [ctest, -N], match: \"/^ *Test +#\\\\d+: (\\\\S+)$/\", "
+	    "cwd: /build }\n"
+	    "    run: \"ctest -R '^{name}$'\"\n"
+	    "    env: { T: \"{name}\" }\n"
+	    "    tags: [ctest]\n"
+	    "  - { name: last, run: \"true\" }\n");
+	ck_assert_uint_eq(s->n_tests, 2);
+	ck_assert_uint_eq(s->n_gens, 2);
+	ck_assert_str_eq(s->gens[0].tmpl.name, "{name}");
+	ck_assert(s->gens[0].list.shell);
+	ck_assert_str_eq(s->gens[0].list.argv[0], "ls /t");
+	ck_assert_uint_eq(s->gens[0].list.line, 4);
+	ck_assert_uint_eq(s->gens[0].at, 1);
+	ck_assert_str_eq(s->gens[1].tmpl.name, "ct/{name}");
+	ck_assert(!s->gens[1].list.shell);
+	ck_assert_uint_eq(s->gens[1].list.argc, 2);
+	ck_assert_str_eq(s->gens[1].list_cwd, "/build");
+	ck_assert_ptr_nonnull(s->gens[1].match.pattern);
+	ck_assert_uint_eq(s->gens[1].at, 1);
+	ck_assert_uint_eq(s->gens[1].tmpl.n_tags, 2); /* defaults' d, then ctest */
+	ck_assert_str_eq(s->tests[1].name, "last");
+	suite_destroy(s);
+
+	bad_with("tests:\n  - { name: fixed, tests_from: ls, run: x }\n", 1, "must hold {name}");
+	bad_with("tests:\n  - { tests_from: ls, matrix: { a: [b] }, name: \"{name}-{a}\", run: x "
+		 "}\n",
+		 1, "matrix: or tests_from:, not both");
+	bad_with("tests:\n  - { tests_from: { match: \"/x/\" }, run: x }\n", 1,
+		 "tests_from needs run:");
+	bad_with("tests:\n  - { tests_from: { run: ls, match: plain }, run: x }\n", 1,
+		 "must be a regular expression written /re/flags");
+	bad_with("tests:\n  - { tests_from: { run: ls, colour: x }, run: x }\n", 1,
+		 "unknown key 'colour'");
+	bad_with("tests:\n  - { tests_from: { run: ls, cwd: rel }, run: x }\n", 1,
+		 "tests_from.cwd must be an absolute path");
+	bad_with("tests:\n  - { tests_from: \"\", run: x }\n", 1, "tests_from is empty");
+	bad_with("tests:\n  - { tests_from: ls }\n", 1, "needs run:");
+	/* a suite of only a generator is a suite */
+	s = parse_ok("tests: [ { tests_from: ls, run: \"echo {name}\" } ]\n");
+	ck_assert_uint_eq(s->n_tests, 0);
+	ck_assert_uint_eq(s->n_gens, 1);
+	suite_destroy(s);
+}
+END_TEST
+
+/* Parses out as the output of generator 0 (match: re, NULL for none). */
+static int lister(const char *re, const char *out, size_t len, size_t max, struct suite_listed *l,
+		  char *err, size_t errlen)
+{
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "tests: [ { tests_from: { run: ls%s%s%s }, run: \"echo {name}\" } ]\n",
+		 re ? ", match: \"" : "", re ? re : "", re ? "\"" : "");
+	struct suite *s = parse_ok(text);
+	int rc = suite_lister_parse(&s->gens[0], out, len, max, l, err, errlen);
+	suite_destroy(s);
+	return rc;
+}
+
+/* out must be refused with a reason holding want. */
+static void lister_refuses(const char *re, const char *out, size_t len, size_t max,
+			   const char *want)
+{
+	struct suite_listed l;
+	char err[1024] = "";
+	int rc = lister(re, out, len, max, &l, err, sizeof(err));
+	ck_assert_msg(rc == -EINVAL, "accepted (%d): %.*s", rc, (int)(len > 80 ? 80 : len), out);
+	ck_assert_msg(strstr(err, want), "'%s' not in: %s", want, err);
+	ck_assert_msg(!strchr(err, '\n') && !strchr(err, '\r') && !strchr(err, '\033'),
+		      "the reason is not one plain line: %s", err);
+}
+
+START_TEST(tests_from_output)
+{
+	struct suite_listed l;
+	char err[1024];
+	const char out[] = "  alpha\n\nbeta\t\n  \ngamma/x:y@1=2,3+4"; /* no final newline */
+	ck_assert_int_eq(lister(NULL, out, strlen(out), 100, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_str_eq(l.names[0], "alpha");
+	ck_assert_str_eq(l.names[1], "beta");
+	ck_assert_str_eq(l.names[2], "gamma/x:y@1=2,3+4");
+	ck_assert_uint_eq(l.lines[2], 5);
+	suite_listed_release(&l, 1);
+
+	/* ctest -N: the first group is the name; other lines are skipped */
+	const char ct[] = "Test project /build\n  Test #1: add\n  Test #2: sub\n\nTotal Tests: 2\n";
+	ck_assert_int_eq(
+	    lister("/^ *Test +#\\\\d+: (.+)$/", ct, strlen(ct), 100, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.names[1], "sub");
+	ck_assert_uint_eq(l.lines[1], 3);
+	suite_listed_release(&l, 1);
+	/* without a group the whole match */
+	const char py[] = "t.py::test_a\nt.py::test_b\n\n2 tests collected in 0.01s\n";
+	ck_assert_int_eq(lister("/^\\\\S+::\\\\S+$/", py, strlen(py), 100, &l, err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.names[0], "t.py::test_a");
+	suite_listed_release(&l, 1);
+	/* no output: no tests (the run's "no tests selected" path) */
+	ck_assert_int_eq(lister(NULL, "", 0, 100, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 0);
+	suite_listed_release(&l, 1);
+
+	/* hostile output: each refused naming its line */
+	lister_refuses(NULL, "a\nb\na\n", 6, 100,
+		       "line 3 of its output repeats the name 'a' of line 1");
+	lister_refuses(NULL, "a\nb\r\n", 5, 100,
+		       "line 2 of its output: the name 'b\\x0d' holds byte 0x0d");
+	lister_refuses(NULL, "a\nb\0c\n", 6, 100, "line 2 of its output holds a NUL byte");
+	lister_refuses(NULL, "ok\n\033[2J\n", 7, 100,
+		       "line 2 of its output: the name '\\x1b[2J' holds byte 0x1b");
+	lister_refuses(NULL, "x\n$(touch /tmp/pwned)\n", 22, 100,
+		       "line 2 of its output: the name '$(touch /tmp/pwned)' holds '$'");
+	lister_refuses(NULL, "a;rm -rf /\n", 11, 100, "holds ';'");
+	lister_refuses(NULL, "a b\n", 4, 100, "holds byte 0x20");
+	lister_refuses(NULL, "-rf\n", 4, 100, "starts with '-'");
+	lister_refuses(NULL, "a/../b\n", 7, 100, "holds '..'");
+	lister_refuses(NULL, "a\nb\nc\n", 6, 2, "more than 2 tests (line 3)");
+	lister_refuses("/^(x*)/", "a\n", 2, 10,
+		       "line 1 of its output: tests_from.match found an empty name");
+	char big[SUITE_LISTED_MAX_LINE + 2];
+	memset(big, 'a', sizeof(big));
+	lister_refuses(NULL, big, sizeof(big), 10,
+		       "line 1 of its output is longer than 4096 bytes");
+	lister_refuses(NULL, big, 201, 10, "is longer than 200 bytes");
+
+	/* every byte outside the listed-name alphabet is refused: no byte
+	 * that a shell treats specially in any quoting gets into a command */
+	const char *special = "|&;<>()$`\\\"' \t\n*?[]#~!{}^%";
+	for (unsigned c = 1; c < 256; c++) {
+		char name[4] = {'a', (char)c, 'b', 0};
+		unsigned char bad;
+		bool ok = !suite_listed_name_problem(name, &bad);
+		ck_assert_msg(!ok || !strchr(special, (int)c), "byte 0x%02x is accepted", c);
+		ck_assert_msg(ok || bad == c || c == '.', "byte 0x%02x: bad %u", c, bad);
+	}
+}
+END_TEST
+
+START_TEST(tests_from_many)
+{
+	/* 100 000 names are taken (the suite's limit); one more is refused */
+	struct strbuf sb = {0};
+	for (unsigned i = 0; i <= SUITE_MAX_TESTS; i++)
+		ck_assert_int_eq(sb_printf(&sb, "t%u\n", i), 0);
+	struct suite_listed l;
+	char err[256];
+	size_t all = sb.len, cut = all - strlen("t100000\n");
+	ck_assert_int_eq(lister(NULL, sb.buf, cut, SUITE_MAX_TESTS, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, SUITE_MAX_TESTS);
+	suite_listed_release(&l, 1);
+	lister_refuses(NULL, sb.buf, all, SUITE_MAX_TESTS, "more than 100000 tests (line 100001)");
+	/* the same name repeated far apart */
+	sb.len = cut;
+	ck_assert_int_eq(sb_printf(&sb, "t5\n"), 0);
+	lister_refuses(NULL, sb.buf, sb.len, SUITE_MAX_TESTS + 10,
+		       "line 100001 of its output repeats the name 't5' of line 6");
+	sb_release(&sb);
+}
+END_TEST
+
+static struct suite_listed listed_of(const char *const *v, size_t n)
+{
+	struct suite_listed l = {0};
+	l.names = calloc(n + 1, sizeof(*l.names));
+	l.lines = calloc(n + 1, sizeof(*l.lines));
+	for (size_t i = 0; i < n; i++) {
+		l.names[i] = strdup(v[i]);
+		l.lines[i] = (unsigned)(i + 1);
+	}
+	l.n = n;
+	return l;
+}
+
+START_TEST(tests_from_expand)
+{
+	static const char text[] = "tests:\n"
+				   "  - { name: first, run: \"true\" }\n"
+				   "  - name: \"ct/{name}\"\n"
+				   "    tests_from: ctest -N\n"
+				   "    run: \"ctest -R '^{name}$'\"\n"
+				   "    cwd: \"/b/{name}\"\n"
+				   "    env: { T: \"{name}\" }\n"
+				   "    tags: [ctest]\n"
+				   "  - { name: last, run: [echo, \"{name}\"] }\n";
+	struct suite *s = parse_ok(text);
+	static const char *const two_names[] = {"add", "sub"};
+	struct suite_listed l = listed_of(two_names, 2);
+	char err[512];
+	ck_assert_int_eq(suite_expand_listed(s, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s->n_gens, 0);
+	ck_assert_uint_eq(s->n_tests, 4);
+	ck_assert_str_eq(s->tests[0].name, "first");
+	ck_assert_str_eq(s->tests[1].name, "ct/add");
+	ck_assert_str_eq(s->tests[2].name, "ct/sub");
+	ck_assert_str_eq(s->tests[3].name, "last");
+	ck_assert_str_eq(s->tests[2].run.argv[0], "ctest -R '^sub$'");
+	ck_assert_str_eq(s->tests[2].cwd, "/b/sub");
+	ck_assert_str_eq(s->tests[2].env[0], "T=sub");
+	ck_assert_str_eq(s->tests[2].tags[0], "ctest");
+	ck_assert_uint_eq(s->tests[2].line, 3);
+	ck_assert_str_eq(s->tests[3].run.argv[1], "{name}"); /* only a generator's */
+
+	/* the entry's form reads back; hostile forms do not */
+	suite_destroy(s);
+	s = parse_ok(text);
+	struct strbuf f = {0};
+	ck_assert_int_eq(suite_listed_format(s, &l, &f), 0);
+	struct suite_listed *back = NULL;
+	ck_assert_int_eq(suite_listed_load(s, f.buf, f.len, &back, err, sizeof(err)), 0);
+	ck_assert_uint_eq(back[0].n, 2);
+	ck_assert_str_eq(back[0].names[1], "sub");
+	ck_assert_uint_eq(back[0].lines[1], 2);
+	suite_listed_release(back, 1);
+	free(back);
+	static const char *const bad[] = {
+	    "",
+	    "smoltest-listed 2\nfrom 4 0\n",
+	    "smoltest-listed 1\n",
+	    "smoltest-listed 1\nfrom 4 2\n1 a\n",
+	    "smoltest-listed 1\nfrom 4 1\n1 a;b\n",
+	    "smoltest-listed 1\nfrom 4 1\nx a\n",
+	    "smoltest-listed 1\nfrom 4 2\n1 a\n2 a\n",
+	    "smoltest-listed 1\nfrom 4 1\n1 a\nextra\n",
+	    "smoltest-listed 1\nfrom 4 99999999999\n",
+	    "smoltest-listed 1\nfrom 4 1\n1 $(touch /tmp/pwned)\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_msg(suite_listed_load(s, bad[i], strlen(bad[i]), &back, err,
+						sizeof(err)) == -EINVAL,
+			      "accepted: %s", bad[i]);
+		ck_assert_ptr_null(back);
+		ck_assert(err[0]);
+	}
+	sb_release(&f);
+
+	/* a made name another test has: both named, the suite unchanged */
+	suite_listed_release(&l, 1);
+	static const char *const clash[] = {"x", "add"};
+	l = listed_of(clash, 2);
+	suite_destroy(s);
+	s = parse_ok("tests:\n  - { name: \"ct/add\", run: \"true\" }\n"
+		     "  - { name: \"ct/{name}\", tests_from: ls, run: \"true\" }\n");
+	ck_assert_int_eq(suite_expand_listed(s, &l, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "duplicate test name 'ct/add': the test at t.yaml:2 and line 2 "
+				  "of the output of tests_from at t.yaml:3"),
+		      "%s", err);
+	ck_assert_uint_eq(s->n_gens, 1);
+	ck_assert_uint_eq(s->n_tests, 1);
+	/* two generators that list the same name */
+	suite_destroy(s);
+	s = parse_ok("tests:\n  - { tests_from: ls, run: \"true\" }\n"
+		     "  - { tests_from: ls -a, run: \"true\" }\n");
+	struct suite_listed two[2] = {listed_of(clash, 2), listed_of(clash + 1, 1)};
+	ck_assert_int_eq(suite_expand_listed(s, two, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "line 2 of the output of tests_from at t.yaml:2 and line 1 of "
+				  "the output of tests_from at t.yaml:3"),
+		      "%s", err);
+	suite_listed_release(two, 2);
+	/* a made name past 200 bytes */
+	suite_destroy(s);
+	char longname[200];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	const char *const ln[] = {longname};
+	two[0] = listed_of(ln, 1);
+	s = parse_ok("tests: [ { name: \"prefix/{name}\", tests_from: ls, run: \"true\" } ]\n");
+	ck_assert_int_eq(suite_expand_listed(s, two, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "made from line 1 of the output of tests_from is longer"), "%s",
+		      err);
+	suite_listed_release(two, 1);
+	suite_listed_release(&l, 1);
+	suite_destroy(s);
 }
 END_TEST
 
@@ -564,6 +856,10 @@ int main(void)
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, examples_validate);
 	tcase_add_test(tc, tidy_paths_and_suggestions);
+	tcase_add_test(tc, tests_from_parse);
+	tcase_add_test(tc, tests_from_output);
+	tcase_add_test(tc, tests_from_many);
+	tcase_add_test(tc, tests_from_expand);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }
