@@ -24,3 +24,10 @@ smol_add_integration_test(vmm_linux
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/vmm_linux.sh $<TARGET_FILE:smolvm_cli>
           $<TARGET_FILE:smoltest> $<TARGET_FILE:agentctl> $<TARGET_FILE:snaptool>
   TIMEOUT 900 LABELS "kvm;linux")
+# vsock under hostile load from a Linux guest (issue 14 item 2): 64 streams
+# both ways with a slow host reader, a guest that never reads, a guest that
+# floods, kill -9 in the middle (vsock_stress.sh).
+smol_add_integration_test(vsock_stress
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/linux/vsock_stress.sh $<TARGET_FILE:smolvm_cli>
+          $<TARGET_FILE:smoltest>
+  TIMEOUT 900 LABELS "kvm;linux")

@@ -1,0 +1,112 @@
+#!/bin/bash
+# vsock under hostile load from a Linux guest (issue 14 item 2): the Debian
+# cloud kernel with the agent (`smoltest image build`), the host's / as its
+# root over virtio-fs, so the guest runs this host's python3:
+#   1. 64 connections from the guest, each streaming BYTES both ways at once
+#      while the host reads slowly (nothing for 2 s, then small reads): every
+#      byte arrives unchanged both ways, and smolvm's memory outside guest
+#      RAM stays bounded (each connection's host-bound buffer is 256 KiB);
+#   2. a guest that never reads a connection the host writes to: the host's
+#      writes stop being taken (throttled by credit), and the VM still runs
+#      an EXEC;
+#   3. a guest that floods a connection the host never reads: bounded
+#      smolvm memory, and the VM still runs an EXEC;
+#   4. kill -9 of smolvm in the middle of it all: it goes, and nothing of
+#      it is left.
+# usage: vsock_stress.sh SMOLVM SMOLTEST [BYTES]   (bash; label kvm)
+set -u
+SMOLVM=$(readlink -f "$1") SMOLTEST=$(readlink -f "$2")
+bytes=${3:-262144}
+src=${SMOL_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
+py=$src/tests/integration/linux/vsock_stress.py
+# bounded: 64 connections x 256 KiB of host-bound buffer, plus slack
+rss_limit_kib=$((64 * 256 + 16384))
+
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "SKIP: /dev/kvm is missing or not accessible"
+	exit 77
+fi
+deb=${SMOL_TEST_KERNEL_DEB:-$("$src/ci/fetch-kernel" --offline 2>/dev/null)}
+if [ -z "$deb" ] || [ ! -r "$deb" ]; then
+	echo "SKIP: no Debian cloud kernel package: run ci/fetch-kernel (or set SMOL_TEST_KERNEL_DEB)"
+	exit 77
+fi
+command -v python3 >/dev/null || { echo "FAIL: python3 is needed on the host (ci/bootstrap)"; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/vsockstress.XXXXXX")
+bg=()
+cleanup() {
+	local p
+	for p in "${bg[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+cd "$W" || exit 1
+fail() { echo "FAIL: $*"; echo "--- smolvm"; tail -5 vmm.err 2>/dev/null; echo "--- console"; tail -15 con 2>/dev/null; exit 1; }
+ok() { echo "ok: $*"; }
+gexec() { timeout -k 5 300 "$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 280s --shell -- "$1"; }
+
+"$SMOLTEST" image build --kernel-deb "$deb" -o img -q || fail "smoltest image build failed on $deb"
+"$SMOLVM" run --kernel img/vmlinuz --initrd img/initrd --mem 256 --serial con --vsock "3,$W/v.sock" \
+	--share root=/,ro --cmdline "console=ttyS0 panic=-1 reboot=k smoltest.root=virtiofs:root" \
+	</dev/null >vmm.out 2>vmm.err &
+vpid=$!
+bg+=("$vpid")
+t0=$(date +%s)
+until "$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --connect-timeout 5s -- true 2>/dev/null; do
+	kill -0 "$vpid" 2>/dev/null || fail "smolvm exited during boot"
+	[ $(($(date +%s) - t0)) -lt 300 ] || fail "the agent did not answer within 300 s"
+	sleep 1
+done
+ok "booted to the agent in $(($(date +%s) - t0)) s"
+
+# ---- 1. 64 connections both ways, slow host reader ----
+python3 "$py" serve-stream "$W/v.sock_5000" 64 "$bytes" "$vpid" >host1.out 2>&1 &
+spid=$!
+bg+=("$spid")
+until [ -S v.sock_5000 ]; do sleep 0.1; done
+gexec "python3 $py client-stream 5000 64 $bytes" >guest1.out 2>&1 || { cat guest1.out host1.out; fail "the guest's side of 64 streams"; }
+wait "$spid" || { cat guest1.out host1.out; fail "the host's side of 64 streams"; }
+cat host1.out guest1.out
+max=$(sed -n 's/.* \([0-9]*\) KiB max$/\1/p' host1.out)
+[ -n "$max" ] && [ "$max" -le "$rss_limit_kib" ] || fail "smolvm's memory outside guest RAM reached ${max:-?} KiB (limit $rss_limit_kib)"
+ok "64 connections x $bytes bytes each way, unchanged; smolvm outside guest RAM at most $max KiB"
+
+# ---- 2. a guest that never reads ----
+python3 "$py" serve-stuck "$W/v.sock_5001" "$vpid" 8 >host2.out 2>&1 &
+spid=$!
+bg+=("$spid")
+until [ -S v.sock_5001 ]; do sleep 0.1; done
+"$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 120s -- python3 "$py" client-stuck 5001 60 >guest2.out 2>&1 &
+gpid=$!
+bg+=("$gpid")
+wait "$spid" || { cat host2.out; fail "the host's writes to a guest that never reads were not throttled"; }
+out=$(gexec "echo alive") || fail "no EXEC while a guest connection is stuck"
+[ "$out" = alive ] || fail "EXEC while a connection is stuck: '$out'"
+cat host2.out
+ok "a guest that never reads: the host is throttled, the VM runs EXEC"
+
+# ---- 3. a guest that floods a connection nobody reads ----
+python3 "$py" serve-sink "$W/v.sock_5002" "$vpid" 10 >host3.out 2>&1 &
+spid=$!
+bg+=("$spid")
+until [ -S v.sock_5002 ]; do sleep 0.1; done
+"$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 120s -- python3 "$py" client-flood 5002 60 >guest3.out 2>&1 &
+bg+=("$!")
+sleep 3
+out=$(gexec "echo alive") || fail "no EXEC while the guest floods a connection"
+[ "$out" = alive ] || fail "EXEC during the flood: '$out'"
+wait "$spid" || { cat host3.out; fail "the sink"; }
+cat host3.out
+max=$(sed -n 's/.* \([0-9]*\) KiB max$/\1/p' host3.out)
+[ -n "$max" ] && [ "$max" -le "$rss_limit_kib" ] || fail "smolvm's memory outside guest RAM reached ${max:-?} KiB during the flood"
+ok "a guest flooding an unread connection: smolvm outside guest RAM at most $max KiB, the VM runs EXEC"
+
+# ---- 4. kill -9 with connections stuck and flooding ----
+kill -9 "$vpid"
+for _ in $(seq 50); do kill -0 "$vpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$vpid" 2>/dev/null && fail "smolvm survived kill -9"
+wait "$vpid" 2>/dev/null
+pgrep -f "smolvm run .*$W" >/dev/null && fail "a smolvm process is left: $(pgrep -af "smolvm run .*$W")"
+ok "kill -9 mid-flood: smolvm gone"
+echo PASS
