@@ -166,6 +166,10 @@ int cgroup_instance_create(const struct cgroup_run *cg, unsigned seq, char *out,
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)cg->pids);
 		write_str(out, "pids.max", num);
 	}
+	/* An OOM kill takes the test's whole tree, as in the VM (the agent
+	 * and its shims are spared: oom_score_adj -1000, set by the monitor). */
+	if (cg->memory_events)
+		write_str(out, "memory.oom.group", "1");
 	return 0;
 }
 

@@ -30,8 +30,9 @@ struct cgroup_run {
 void cgroup_run_init(struct cgroup_run *cg, uint64_t memory, uint64_t pids, char *note,
 		     size_t notelen);
 
-/* Creates the instance cgroup <run>/i<seq> with the limits; its path goes to
- * out. -errno on failure (the instance then runs without one). */
+/* Creates the instance cgroup <run>/i<seq> with the limits (and
+ * memory.oom.group where memory_events); its path goes to out. -errno on
+ * failure (the instance then runs without one). */
 int cgroup_instance_create(const struct cgroup_run *cg, unsigned seq, char *out, size_t len);
 
 /* Kills every process in the cgroup (cgroup.kill, Linux 5.14+). */
