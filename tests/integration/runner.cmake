@@ -2,7 +2,8 @@
 # Needs root, overlayfs and namespaces (exit 77 = skipped otherwise).
 set(_rt_dir ${CMAKE_SOURCE_DIR}/tests/integration/runner)
 set(_rt_env "SMOLTEST_AGENT=${SMOL_AGENT_TEST_BIN}")
-foreach(_t hello cli cache sigint behaviour isolation endings failure setup reuse statuses)
+foreach(_t hello cli cache sigint behaviour isolation endings failure setup reuse statuses
+    tests_from)
   smol_add_integration_test(runner_${_t} COMMAND sh ${_rt_dir}/${_t}.sh TIMEOUT 120 LABELS runner)
   set_tests_properties(integration/runner_${_t} PROPERTIES ENVIRONMENT
     "SMOL_SOURCE_DIR=${CMAKE_SOURCE_DIR};SMOL_BUILD_DIR=${CMAKE_BINARY_DIR};${_rt_env}")
