@@ -298,7 +298,9 @@ int suite_listed_load(const struct suite *s, const char *text, size_t len,
 		head[n] = '\0';
 		if (sscanf(head, "from %u %zu%c", &gl, &count, &extra) != 2 ||
 		    count > SUITE_MAX_TESTS - total) {
-			rc = fail(err, errlen, "bad header '%.40s' of tests_from %zu", head, i + 1);
+			char show[320];
+			shown(head, n, show, sizeof(show));
+			rc = fail(err, errlen, "bad header '%s' of tests_from %zu", show, i + 1);
 			break;
 		}
 		total += count;
