@@ -185,6 +185,7 @@ static void job_complete_test(struct sched *sc, struct job *j)
 			       ? j->ex.code
 			       : 0;
 		o.timed_out = j->ex.how == AGENT_EXIT_TIMED_OUT;
+		o.oom = j->ex.raw.flags & PROTO_EXIT_OOM;
 		outbuf_view(&j->out, &ro);
 		outbuf_view(&j->err, &re);
 		char artmsg[256];
