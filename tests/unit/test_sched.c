@@ -536,6 +536,66 @@ START_TEST(setup_runs_in_order_and_fails_cleanly)
 }
 END_TEST
 
+/* tests_from: the listers run after the steps, in order; their stdout
+ * (beyond the 64 KiB outbuf keeps) becomes names; a refused line, a
+ * failing lister and endless output fail setup with one message, and an
+ * endless lister is killed, not waited for. */
+START_TEST(listers_run_after_setup)
+{
+	struct harness h;
+	struct sched_opts o = {.parallel = 1, .retries = -1};
+	harness_init(
+	    &h,
+	    "setup: [ \"true\" ]\n"
+	    "tests:\n"
+	    "  - { name: \"a/{name}\", tests_from: \"seq -f t%g 1 20000\", run: \"true\" }\n"
+	    "  - name: \"b/{name}\"\n"
+	    "    tests_from: { run: [printf, \"x: one\\\\nskip\\\\nx: two\\\\n\"], match: "
+	    "\"/^x: (.*)$/\" }\n"
+	    "    run: \"true\"\n",
+	    &o);
+	ck_assert_int_eq(sched_setup(h.sc, h.dir), 0);
+	struct suite_listed *l = sched_take_listed(h.sc);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(l[0].n, 20000);
+	ck_assert_str_eq(l[0].names[19999], "t20000");
+	ck_assert_uint_eq(l[1].n, 2);
+	ck_assert_str_eq(l[1].names[1], "two");
+	ck_assert_uint_eq(l[1].lines[1], 3);
+	suite_listed_release(l, 2);
+	free(l);
+	harness_fini(&h);
+
+	static const struct {
+		const char *lister, *want;
+	} bad[] = {
+	    {"echo ok; echo 'x;y'",
+	     "tests_from 1 of 1 (echo ok; echo 'x;y'): line 2 of its output"},
+	    {"echo partial; exit 5", "tests_from 1 of 1 failed after"},
+	    {"yes", "tests_from 1 of 1 printed more than 16 MiB, and was killed"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char yaml[512];
+		snprintf(yaml, sizeof(yaml),
+			 "tests: [ { name: \"{name}\", tests_from: \"%s\", run: \"true\" } ]\n",
+			 bad[i].lister);
+		harness_init(&h, yaml, &o);
+		uint64_t t0 = util_now_ns();
+		ck_assert_int_eq(sched_setup(h.sc, h.dir), -ECANCELED);
+		ck_assert_msg(util_now_ns() - t0 < 30 * NSEC_PER_SEC, "%s: not stopped",
+			      bad[i].lister);
+		struct sched_result res;
+		struct run_info info = {0};
+		reporter_set_begin(&h.set, &info);
+		sched_report_setup_failed(h.sc, NULL, 0, &res);
+		ck_assert_ptr_nonnull(res.sum.abort_reason);
+		ck_assert_msg(strstr(res.sum.abort_reason, bad[i].want), "%s",
+			      res.sum.abort_reason);
+		harness_fini(&h);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sched");
@@ -548,6 +608,7 @@ int main(void)
 	tcase_add_test(tc, parallel_bound);
 	tcase_add_test(tc, pool_runs_ahead_within_bounds);
 	tcase_add_test(tc, setup_runs_in_order_and_fails_cleanly);
+	tcase_add_test(tc, listers_run_after_setup);
 	suite_add_tcase(s, tc);
 	return smol_check_run(s);
 }
