@@ -18,3 +18,6 @@ set_tests_properties(integration/runner_hostile PROPERTIES ENVIRONMENT
 smol_add_integration_test(runner_port COMMAND sh ${_rt_dir}/port.sh TIMEOUT 300 LABELS runner)
 set_tests_properties(integration/runner_port PROPERTIES ENVIRONMENT
   "SMOL_SOURCE_DIR=${CMAKE_SOURCE_DIR};SMOL_BUILD_DIR=${CMAKE_BINARY_DIR};${_rt_env}")
+# tests_from on the vm backend (needs /dev/kvm: the kvm tier, inside ci/vmhost)
+smol_add_integration_test(runner_vm_tests_from COMMAND sh ${_rt_dir}/tests_from_vm.sh
+  TIMEOUT 600 LABELS "runner;kvm;vm_runner")
