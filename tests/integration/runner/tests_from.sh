@@ -66,6 +66,15 @@ run_st 4 run s.yaml --filter '^case/nothing$'
 grep -q "no tests selected (--filter '^case/nothing\$', 0 of 6, tests_from's included)" err ||
 	fail "no tests: $(cat err)"
 
+# an entry whose list of names is damaged is refused and rebuilt once
+entry=$(ls -d "$XDG_CACHE_HOME"/smoltest/entries/*/ | head -1)
+printf 'smoltest-listed 1\nfrom 12 1\n1 $(touch /state/pwned)\n' >"$entry/listed"
+run_st 1 run s.yaml
+grep -q "refused: its list of tests_from names (listed): tests_from 1: bad entry" err ||
+	fail "a damaged list was not refused: $(cat err)"
+[ "$(wc -l <state/lister-ran)" = 2 ] || fail "the lister did not run again"
+[ ! -e state/pwned ] || fail "a name from the damaged list ran"
+
 # hostile listers: each fails setup (exit 3) naming the line, no test runs,
 # nothing is cached, and no listed text is ever run by a shell
 entries() { ls "$XDG_CACHE_HOME/smoltest/entries" | grep -vc '\.lock$' || true; }
