@@ -42,6 +42,27 @@ def digest(seed, n):
     return h.hexdigest()
 
 
+def exchange(c, send_seed, recv_seed, nbytes, chunk, pause=0.0, wait=0.0):
+    """Sends the stream of send_seed on c from a thread while receiving
+    nbytes in reads of at most chunk (after `wait`, `pause` after each);
+    raises unless what came is the stream of recv_seed."""
+    sender = threading.Thread(
+        target=lambda: [c.sendall(x) for x in stream(send_seed, nbytes)], daemon=True)
+    sender.start()
+    time.sleep(wait)
+    h, got = hashlib.sha256(), 0
+    while got < nbytes:
+        d = c.recv(min(chunk, nbytes - got))
+        if not d:
+            raise EOFError(f"closed after {got} of {nbytes} bytes")
+        h.update(d)
+        got += len(d)
+        time.sleep(pause)
+    sender.join()
+    if h.hexdigest() != digest(recv_seed, nbytes):
+        raise ValueError(f"stream {recv_seed} arrived changed")
+
+
 def outside_guest_rss_kib(pid, guest_min_kib=128 << 10):
     """The VMM's resident memory outside guest RAM (mappings of at least
     guest_min_kib are guest RAM), in KiB."""
@@ -105,32 +126,18 @@ def serve_stream(path, n, nbytes, pid):
     lock = threading.Lock()
 
     def one(c):
+        cid = "?"
         try:
             cid = struct.unpack("<I", recv_exact(c, 4))[0]
-            sender = threading.Thread(
-                target=lambda: [c.sendall(x) for x in stream(cid, nbytes)], daemon=True)
-            sender.start()
             # the slow reader: nothing for 2 s (the guest fills smolvm's
             # per-connection buffer and must wait for credit), then small
-            # reads with pauses
-            time.sleep(2)
-            h, got = hashlib.sha256(), 0
-            while got < nbytes:
-                d = c.recv(min(8192, nbytes - got))
-                if not d:
-                    raise EOFError(f"closed after {got} of {nbytes} bytes")
-                h.update(d)
-                got += len(d)
-                if cid % 2:
-                    time.sleep(0.002)
-            sender.join()
-            if h.hexdigest() != digest(cid + 100000, nbytes):
-                raise ValueError(f"connection {cid}: the guest's stream arrived changed")
+            # reads, with pauses on every other connection
+            exchange(c, cid, cid + 100000, nbytes, 8192, 0.002 if cid % 2 else 0.0, 2.0)
             with lock:
                 done.append(cid)
         except Exception as e:  # noqa: BLE001 - every failure is reported
             with lock:
-                errors.append(str(e))
+                errors.append(f"connection {cid}: {e}")
         finally:
             c.close()
 
@@ -161,24 +168,11 @@ def client_stream(port, n, nbytes):
             c = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
             c.connect((socket.VMADDR_CID_HOST, port))
             c.sendall(struct.pack("<I", cid))
-            sender = threading.Thread(
-                target=lambda: [c.sendall(x) for x in stream(cid + 100000, nbytes)],
-                daemon=True)
-            sender.start()
-            h, got = hashlib.sha256(), 0
-            while got < nbytes:
-                d = c.recv(min(65536, nbytes - got))
-                if not d:
-                    raise EOFError(f"connection {cid}: closed after {got} of {nbytes} bytes")
-                h.update(d)
-                got += len(d)
-            sender.join()
-            if h.hexdigest() != digest(cid, nbytes):
-                raise ValueError(f"connection {cid}: the host's stream arrived changed")
+            exchange(c, cid + 100000, cid, nbytes, 65536)
             c.close()
         except Exception as e:  # noqa: BLE001
             with lock:
-                errors.append(str(e))
+                errors.append(f"connection {cid}: {e}")
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:

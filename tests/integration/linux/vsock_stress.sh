@@ -60,46 +60,61 @@ until "$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --connect-timeout 5s -- tr
 done
 ok "booted to the agent in $(($(date +%s) - t0)) s"
 
+# serve N MODE PORT ARGS...: phase N's host side in the background (spid),
+# once its socket is there; guest_bg N ARGS...: its guest side, also
+# in the background
+serve() {
+	local n=$1 mode=$2 port=$3
+	shift 3
+	python3 "$py" "$mode" "$W/v.sock_$port" "$@" >"host$n.out" 2>&1 &
+	spid=$!
+	bg+=("$spid")
+	until [ -S "v.sock_$port" ]; do sleep 0.1; done
+}
+guest_bg() {
+	local n=$1
+	shift
+	"$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 120s -- python3 "$py" "$@" \
+		>"guest$n.out" 2>&1 &
+	bg+=("$!")
+}
+# alive WHILE: the VM still runs an EXEC
+alive() {
+	local out
+	out=$(gexec "echo alive") || fail "no EXEC $1"
+	[ "$out" = alive ] || fail "EXEC $1: '$out'"
+}
+# rss_bounded FILE WHEN: the KiB max that FILE reports is within the bound
+rss_bounded() {
+	max=$(sed -n 's/.* \([0-9]*\) KiB max$/\1/p' "$1")
+	[ -n "$max" ] && [ "$max" -le "$rss_limit_kib" ] ||
+		fail "smolvm's memory outside guest RAM reached ${max:-?} KiB $2 (limit $rss_limit_kib)"
+}
+
 # ---- 1. 64 connections both ways, slow host reader ----
-python3 "$py" serve-stream "$W/v.sock_5000" 64 "$bytes" "$vpid" >host1.out 2>&1 &
-spid=$!
-bg+=("$spid")
-until [ -S v.sock_5000 ]; do sleep 0.1; done
+serve 1 serve-stream 5000 64 "$bytes" "$vpid"
 gexec "python3 $py client-stream 5000 64 $bytes" >guest1.out 2>&1 || { cat guest1.out host1.out; fail "the guest's side of 64 streams"; }
 wait "$spid" || { cat guest1.out host1.out; fail "the host's side of 64 streams"; }
 cat host1.out guest1.out
-max=$(sed -n 's/.* \([0-9]*\) KiB max$/\1/p' host1.out)
-[ -n "$max" ] && [ "$max" -le "$rss_limit_kib" ] || fail "smolvm's memory outside guest RAM reached ${max:-?} KiB (limit $rss_limit_kib)"
+rss_bounded host1.out "with 64 streams"
 ok "64 connections x $bytes bytes each way, unchanged; smolvm outside guest RAM at most $max KiB"
 
 # ---- 2. a guest that never reads ----
-python3 "$py" serve-stuck "$W/v.sock_5001" "$vpid" 8 >host2.out 2>&1 &
-spid=$!
-bg+=("$spid")
-until [ -S v.sock_5001 ]; do sleep 0.1; done
-"$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 120s -- python3 "$py" client-stuck 5001 60 >guest2.out 2>&1 &
-gpid=$!
-bg+=("$gpid")
+serve 2 serve-stuck 5001 "$vpid" 8
+guest_bg 2 client-stuck 5001 60
 wait "$spid" || { cat host2.out; fail "the host's writes to a guest that never reads were not throttled"; }
-out=$(gexec "echo alive") || fail "no EXEC while a guest connection is stuck"
-[ "$out" = alive ] || fail "EXEC while a connection is stuck: '$out'"
+alive "while a guest connection is stuck"
 cat host2.out
 ok "a guest that never reads: the host is throttled, the VM runs EXEC"
 
 # ---- 3. a guest that floods a connection nobody reads ----
-python3 "$py" serve-sink "$W/v.sock_5002" "$vpid" 10 >host3.out 2>&1 &
-spid=$!
-bg+=("$spid")
-until [ -S v.sock_5002 ]; do sleep 0.1; done
-"$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 120s -- python3 "$py" client-flood 5002 60 >guest3.out 2>&1 &
-bg+=("$!")
+serve 3 serve-sink 5002 "$vpid" 10
+guest_bg 3 client-flood 5002 60
 sleep 3
-out=$(gexec "echo alive") || fail "no EXEC while the guest floods a connection"
-[ "$out" = alive ] || fail "EXEC during the flood: '$out'"
+alive "while the guest floods a connection"
 wait "$spid" || { cat host3.out; fail "the sink"; }
 cat host3.out
-max=$(sed -n 's/.* \([0-9]*\) KiB max$/\1/p' host3.out)
-[ -n "$max" ] && [ "$max" -le "$rss_limit_kib" ] || fail "smolvm's memory outside guest RAM reached ${max:-?} KiB during the flood"
+rss_bounded host3.out "during the flood"
 ok "a guest flooding an unread connection: smolvm outside guest RAM at most $max KiB, the VM runs EXEC"
 
 # ---- 4. kill -9 with connections stuck and flooding ----
