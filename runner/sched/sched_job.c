@@ -111,8 +111,8 @@ static int env_set(char ***env, size_t *n, const char *kv)
 	return 0;
 }
 
-int sched_build_env(const struct suite_test *t, unsigned attempt, const char *run_id,
-		    const char *backend, char ***out)
+int sched_build_env(const struct suite *s, const struct suite_test *t, unsigned attempt,
+		    const char *run_id, const char *backend, char ***out)
 {
 	static const char *const base[] = {
 	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -125,8 +125,12 @@ int sched_build_env(const struct suite_test *t, unsigned attempt, const char *ru
 	int rc = env ? 0 : -ENOMEM;
 	for (size_t i = 0; !rc && i < sizeof(base) / sizeof(base[0]); i++)
 		rc = env_set(&env, &n, base[i]);
-	for (size_t i = 0; !rc && t && i < t->n_env; i++)
-		rc = env_set(&env, &n, t->env[i]);
+	/* a test's entries hold the suite's already; setup and listers get
+	 * the suite's */
+	char *const *ent = t ? t->env : s ? s->env : NULL;
+	size_t n_ent = t ? t->n_env : s ? s->n_env : 0;
+	for (size_t i = 0; !rc && i < n_ent; i++)
+		rc = env_set(&env, &n, ent[i]);
 	struct strbuf sb = {0};
 	if (!rc && t) {
 		rc = sb_printf(&sb, "SMOLTEST_TEST=%s", t->name);
@@ -359,7 +363,7 @@ static void job_exec_step(struct job *j)
 		timeout = sc->o.timeout_ns ? sc->o.timeout_ns : t->timeout_ns;
 	}
 	char **env = NULL;
-	int rc = sched_build_env(t, j->attempt, sc->o.run_id, sc->be->ops->name, &env);
+	int rc = sched_build_env(sc->s, t, j->attempt, sc->o.run_id, sc->be->ops->name, &env);
 	if (rc) {
 		sched_job_env_error(j, "out of memory building the environment");
 		return;

@@ -101,12 +101,13 @@ void sched_interrupt(struct sched *sc, int sig, const char *why);
 
 void sched_destroy(struct sched *sc);
 
-/* Builds the environment of a test: a base PATH/HOME/LANG, the test's
- * entries (later entries win over earlier ones with the same name), then
- * SMOLTEST_* variables. NULL-terminated, malloc'd, freed with
- * sched_env_free(). Exposed for tests. */
-int sched_build_env(const struct suite_test *t, unsigned attempt, const char *run_id,
-		    const char *backend, char ***out);
+/* Builds the environment of test t, or of a setup step or lister of suite
+ * s when t is NULL: a base PATH/HOME/LANG, the test's entries (which hold
+ * the suite's) or the suite's (later entries win over earlier ones with the
+ * same name), then SMOLTEST_* variables. NULL-terminated, malloc'd, freed
+ * with sched_env_free(). Exposed for tests. */
+int sched_build_env(const struct suite *s, const struct suite_test *t, unsigned attempt,
+		    const char *run_id, const char *backend, char ***out);
 void sched_env_free(char **env);
 
 #endif

@@ -394,7 +394,7 @@ START_TEST(test_env)
 	t.env = env;
 	t.n_env = 3;
 	char **out = NULL;
-	ck_assert_int_eq(sched_build_env(&t, 2, "abc", "sandbox", &out), 0);
+	ck_assert_int_eq(sched_build_env(NULL, &t, 2, "abc", "sandbox", &out), 0);
 	size_t n = 0;
 	bool ci = false, path = false, attempt = false;
 	for (; out[n]; n++) {
@@ -404,6 +404,21 @@ START_TEST(test_env)
 		attempt |= !strcmp(out[n], "SMOLTEST_ATTEMPT=2");
 	}
 	ck_assert(ci && path && attempt);
+	sched_env_free(out);
+
+	/* setup steps and listers (no test) get the suite's entries */
+	struct suite su = {0};
+	char *senv[] = {"FOO=bar", "PATH=/opt/suite/bin", NULL};
+	su.env = senv;
+	su.n_env = 2;
+	ck_assert_int_eq(sched_build_env(&su, NULL, 1, "abc", "sandbox", &out), 0);
+	bool foo = false, spath = false, test = false;
+	for (n = 0; out[n]; n++) {
+		foo |= !strcmp(out[n], "FOO=bar");
+		spath |= !strcmp(out[n], "PATH=/opt/suite/bin");
+		test |= !strncmp(out[n], "SMOLTEST_TEST=", 14);
+	}
+	ck_assert(foo && spath && !test);
 	sched_env_free(out);
 }
 END_TEST

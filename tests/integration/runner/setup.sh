@@ -1,15 +1,16 @@
 #!/bin/sh
 # Setup as a first-class step (issue 15 item 2): the workdir is made when
-# missing, each step has its own cwd, durations and output are shown with
+# missing, each step has its own cwd and the suite's env, durations and output are shown with
 # -v and on failure, a failed setup is ONE line and one record (console,
 # JUnit, JSON) with the step's output, and the summary gives setup time
 # and test time apart.
 . "$(dirname "$0")/lib.sh"
 cat > s.yaml <<Y
 workdir: $WORK/made/by/setup
+env: { SUITE_VAR: from-the-suite }
 setup:
   - run: pwd > where-setup-ran
-  - { run: "pwd > $WORK/made/step2-cwd", cwd: $WORK/made }
+  - { run: "pwd > $WORK/made/step2-cwd && test \"\$SUITE_VAR\" = from-the-suite", cwd: $WORK/made }
 tests:
   - { name: t1, run: "test -f where-setup-ran && test \$(cat where-setup-ran) = \$(pwd)" }
   - { name: t2, run: "grep -qx $WORK/made $WORK/made/step2-cwd" }
