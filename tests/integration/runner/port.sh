@@ -1,5 +1,5 @@
 #!/bin/sh
-# examples/port/: the ctest, make check, bats and pytest suites ported to
+# examples/port/: the ctest, make check, bats, pytest and cargo suites ported to
 # smoltest run on the sandbox backend as they are (every test passes, one
 # smoltest test per test of the tool), and a copy of each with one test
 # broken on purpose fails exactly that test.
@@ -7,6 +7,7 @@
 command -v cmake >/dev/null && command -v ctest >/dev/null || skip "no cmake/ctest (ci/bootstrap)"
 command -v bats >/dev/null || skip "no bats (ci/bootstrap)"
 /usr/bin/python3 -c 'import pytest' 2>/dev/null || skip "no python3-pytest (ci/bootstrap)"
+[ -x /usr/bin/cargo ] && [ -x /usr/bin/rustc ] || skip "no cargo (ci/bootstrap)"
 PORT="$SMOL_SOURCE_DIR/examples/port"
 
 # tool, its number of tests, the test to break, a sed script (no spaces)
@@ -29,6 +30,7 @@ ctest 3 sub s/a.-.b/a+b/ calc.c
 make 3 check-sorted s/apple/zucchini/ data.txt
 bats 2 greets-by-name s/${1:-world}/world/ greet.sh
 pytest 3 test_calc.py::test_div s|a./.b|a*b| calc.py
+cargo 3 tests::subtracts s/a.-.b/a+b/ src/lib.rs
 T
 check_clean
 echo PASS
