@@ -142,11 +142,12 @@ static int totals(struct strbuf *md, const struct gha_summary_in *in)
 
 	md_cell(md, in->suite_name ? in->suite_name : "run", 200);
 	sb_printf(md,
-		  "\n\n| tests | passed | failed | flaky | skipped | errors | time |\n"
-		  "|---:|---:|---:|---:|---:|---:|---:|\n"
-		  "| %u | %u | %u | %u | %u | %u | %s |\n\n",
+		  "\n\n| tests | passed | failed | flaky | skipped | errors | leaked | cancelled "
+		  "| time |\n"
+		  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+		  "| %u | %u | %u | %u | %u | %u | %u | %u | %s |\n\n",
 		  s->total, s->passed, s->failed + s->timeouts, s->flaky, s->skipped, s->errors,
-		  wall);
+		  s->leaked, s->cancelled, wall);
 	sb_append_str(md, "backend `");
 	md_cell(md, in->backend ? in->backend : "unknown", 40);
 	sb_append_char(md, '`');

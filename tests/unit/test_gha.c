@@ -114,7 +114,7 @@ START_TEST(test_annotations_and_groups)
 	free(log);
 
 	char *md = slurp(t.summary, &len);
-	ck_assert_ptr_nonnull(strstr(md, "| 9 | 2 | 4 | 1 | 1 | 1 | 4.57s |"));
+	ck_assert_ptr_nonnull(strstr(md, "| 9 | 2 | 4 | 1 | 1 | 1 | 0 | 0 | 4.57s |"));
 	ck_assert_ptr_nonnull(strstr(md,
 				     "[examples/hello.yaml:14](https://github.com/octo/smol/blob/"
 				     "abc123/examples/hello.yaml#L14)"));
@@ -234,6 +234,21 @@ START_TEST(test_summary_limit)
 }
 END_TEST
 
+/* LEAK and CANCELLED have their columns in the totals. */
+START_TEST(test_summary_leaked_cancelled)
+{
+	struct collect_list l = {0};
+	struct run_summary sum = {.total = 5, .passed = 2, .leaked = 2, .cancelled = 1};
+	struct strbuf md = {0};
+	struct gha_summary_in in = {.sum = &sum, .results = &l, .limit = GHA_SUMMARY_LIMIT};
+	ck_assert_int_eq(gha_summary_render(&md, &in), 0);
+	ck_assert_ptr_nonnull(strstr(sb_str(&md), "| leaked | cancelled | time |"));
+	ck_assert_ptr_nonnull(strstr(sb_str(&md), "| 5 | 2 | 0 | 0 | 0 | 0 | 2 | 1 | "));
+	sb_release(&md);
+	collect_release(&l);
+}
+END_TEST
+
 START_TEST(test_no_links_from_odd_server_url)
 {
 	struct collect_list l = {0};
@@ -283,6 +298,7 @@ int main(void)
 	tcase_add_test(tc, test_output_cannot_issue_commands);
 	tcase_add_test(tc, test_ten_errors_then_notice);
 	tcase_add_test(tc, test_summary_limit);
+	tcase_add_test(tc, test_summary_leaked_cancelled);
 	tcase_add_test(tc, test_no_links_from_odd_server_url);
 	tcase_add_test(tc, test_unwritable_summary_is_reported);
 	suite_add_tcase(s, tc);
