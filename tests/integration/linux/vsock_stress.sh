@@ -45,6 +45,12 @@ cd "$W" || exit 1
 fail() { echo "FAIL: $*"; echo "--- smolvm"; tail -5 vmm.err 2>/dev/null; echo "--- console"; tail -15 con 2>/dev/null; exit 1; }
 ok() { echo "ok: $*"; }
 gexec() { timeout -k 5 300 "$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 280s --shell -- "$1"; }
+# gpy ARGS...: the guest side of vsock_stress.py, the script on stdin (the
+# guest sees the host's / but has its own /tmp, where a checkout may be)
+gpy() {
+	timeout -k 5 300 "$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 280s --stdin -- \
+		python3 - "$@" <"$py"
+}
 
 "$SMOLTEST" image build --kernel-deb "$deb" -o img -q || fail "smoltest image build failed on $deb"
 "$SMOLVM" run --kernel img/vmlinuz --initrd img/initrd --mem 256 --serial con --vsock "3,$W/v.sock" \
@@ -61,7 +67,7 @@ done
 ok "booted to the agent in $(($(date +%s) - t0)) s"
 
 # serve N MODE PORT ARGS...: phase N's host side in the background (spid),
-# once its socket is there; guest_bg N ARGS...: its guest side, also
+# once its socket is there; guest_bg N ARGS...: its guest side (gpy), also
 # in the background
 serve() {
 	local n=$1 mode=$2 port=$3
@@ -74,8 +80,7 @@ serve() {
 guest_bg() {
 	local n=$1
 	shift
-	"$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 120s -- python3 "$py" "$@" \
-		>"guest$n.out" 2>&1 &
+	gpy "$@" >"guest$n.out" 2>&1 &
 	bg+=("$!")
 }
 # alive WHILE: the VM still runs an EXEC
@@ -93,7 +98,7 @@ rss_bounded() {
 
 # ---- 1. 64 connections both ways, slow host reader ----
 serve 1 serve-stream 5000 64 "$bytes" "$vpid"
-gexec "python3 $py client-stream 5000 64 $bytes" >guest1.out 2>&1 || { cat guest1.out host1.out; fail "the guest's side of 64 streams"; }
+gpy client-stream 5000 64 "$bytes" >guest1.out 2>&1 || { cat guest1.out host1.out; fail "the guest's side of 64 streams"; }
 wait "$spid" || { cat guest1.out host1.out; fail "the host's side of 64 streams"; }
 cat host1.out guest1.out
 rss_bounded host1.out "with 64 streams"
