@@ -93,9 +93,13 @@ static int listed_push(struct suite_listed *l, size_t *cap, const char *name, si
 		l->lines = nl;
 		*cap = nc;
 	}
-	char *d = strndup(name, len);
+	/* name is len bytes of the lister's output, not a C string: copied
+	 * by length (strndup may read on to a NUL the output need not have) */
+	char *d = malloc(len + 1);
 	if (!d)
 		return -ENOMEM;
+	memcpy(d, name, len);
+	d[len] = '\0';
 	l->names[l->n] = d;
 	l->lines[l->n++] = line;
 	return 0;
