@@ -61,10 +61,11 @@ enum agent_client_state {
 /* What an EXEC ended with. */
 struct agent_exit {
 	enum {
-		AGENT_EXIT_EXITED = 1,	  /* code = exit status */
-		AGENT_EXIT_SIGNALED = 2,  /* code = signal number */
-		AGENT_EXIT_TIMED_OUT = 3, /* the agent (or the client) killed it at the timeout */
-		AGENT_EXIT_KILLED = 4,	  /* agent_client_kill() ended it; code = signal */
+		AGENT_EXIT_EXITED = 1,	     /* code = exit status */
+		AGENT_EXIT_SIGNALED = 2,     /* code = signal number */
+		AGENT_EXIT_TIMED_OUT = 3,    /* the agent killed it at the timeout, or the client
+					      * did, later (sys_errno = ETIMEDOUT then) */
+		AGENT_EXIT_KILLED = 4,	     /* agent_client_kill() ended it; code = signal */
 		AGENT_EXIT_SPAWN_FAILED = 5, /* never ran; sys_errno says why */
 		AGENT_EXIT_LOST = 6, /* connection failed or closed before EXIT; sys_errno */
 	} how;

@@ -60,10 +60,12 @@ struct job {
 	uint64_t start_ns, start_wall_ns, end_ns;
 	struct agent_exit ex;
 	bool have_exit;
-	bool cancelled; /* fail-fast or signal */
-	bool env_error; /* the environment failed (result ERROR) */
-	bool died;	/* the instance's death_fd fired while the job ran */
-	bool held;	/* pooled: started ahead, not counted in running yet */
+	bool cancelled;	       /* fail-fast or signal */
+	bool env_error;	       /* the environment failed (result ERROR) */
+	bool died;	       /* the instance's death_fd fired while the job ran */
+	bool held;	       /* pooled: started ahead, not counted in running yet */
+	bool silent;	       /* the agent missed its own deadline: the client's stopped it */
+	char silent_hint[400]; /* what the instance showed then (a VM's console) */
 	char msg[768];
 	char art_dir[1024];
 	struct strbuf art_out;

@@ -221,6 +221,15 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 	j->end_ns = util_now_ns();
 	j->ex = *ex;
 	j->have_exit = true;
+	/* The client's own deadline (agent_client.h): the agent did not end
+	 * the command at its limit, so the agent or its whole guest is stuck.
+	 * What the instance shows now is the only clue the report will have. */
+	if (ex->how == AGENT_EXIT_TIMED_OUT && ex->sys_errno == ETIMEDOUT) {
+		j->silent = true;
+		if (j->inst && j->sc->be->ops->diagnose)
+			j->sc->be->ops->diagnose(j->sc->be, j->inst, j->silent_hint,
+						 sizeof(j->silent_hint));
+	}
 	if (ex->how == AGENT_EXIT_LOST) {
 		char what[400], label[300];
 		snprintf(what, sizeof(what), "the %s of %s was lost while it ran (%s)",

@@ -200,9 +200,18 @@ static void job_complete_test(struct sched *sc, struct job *j)
 			util_format_duration(j->end_ns - j->start_ns, d, sizeof(d));
 			char l[32];
 			util_format_duration(lim, l, sizeof(l));
-			snprintf(j->msg, sizeof(j->msg),
-				 "timed out after %s (limit %s); the whole process tree was killed",
-				 d, l);
+			if (j->silent)
+				snprintf(
+				    j->msg, sizeof(j->msg),
+				    "timed out after %s (limit %s); the agent did not answer by "
+				    "then, so the runner killed the %s%s%s",
+				    d, l, sc->be->ops->name, j->silent_hint[0] ? "; " : "",
+				    j->silent_hint);
+			else
+				snprintf(j->msg, sizeof(j->msg),
+					 "timed out after %s (limit %s); the whole process tree "
+					 "was killed",
+					 d, l);
 		}
 		if (st == RESULT_PASS && j->arts.n_missing)
 			snprintf(j->msg, sizeof(j->msg),

@@ -327,6 +327,50 @@ START_TEST(statuses)
 }
 END_TEST
 
+/* An agent that misses its own deadline (here: stopped, with its shim, by
+ * its test) is
+ * stopped by the client's deadline (the limit plus 5 s), and the result
+ * says that the agent, not the test, failed to end it. */
+START_TEST(stuck_agent_hits_the_hard_deadline)
+{
+	struct harness h;
+	struct sched_opts o = {.parallel = 1};
+	char pids[64], yaml[1024];
+	snprintf(pids, sizeof(pids), "/tmp/smoltest-stuck.%d", (int)getpid());
+	snprintf(yaml, sizeof(yaml),
+		 "tests:\n"
+		 "  - name: stuck\n"
+		 "    timeout: 200ms\n"
+		 "    run: |\n"
+		 "      p=$PPID; s=''\n"
+		 "      while [ $p -gt 1 ]; do\n"
+		 "        grep -qx smoltest-agent /proc/$p/comm && s=\"$s $p\"\n"
+		 "        p=$(cut -d' ' -f4 /proc/$p/stat)\n"
+		 "      done\n"
+		 "      echo $$ $s > %s; kill -STOP $s; sleep 60\n"
+		 "  - { name: after, run: \"true\" }\n",
+		 pids);
+	harness_init(&h, yaml, &o);
+	harness_run(&h);
+	/* the stopped agent processes the fake backend does not know of */
+	FILE *f = fopen(pids, "r");
+	ck_assert_ptr_nonnull(f);
+	int pid;
+	while (fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+	fclose(f);
+	unlink(pids);
+	const struct rec *r = final_of(&h, "stuck");
+	ck_assert_int_eq(r->status, RESULT_TIMEOUT);
+	ck_assert_msg(r->duration_ns >= 5 * NSEC_PER_SEC, "%s", r->msg);
+	ck_assert_msg(
+	    strstr(r->msg, "the agent did not answer by then, so the runner killed the fake"), "%s",
+	    r->msg);
+	ck_assert_int_eq(final_of(&h, "after")->status, RESULT_PASS);
+	harness_fini(&h);
+}
+END_TEST
+
 /* A test that leaves processes behind is LEAK (a pass with a warning),
  * or a failure with `leak: fail`; one whose background work ends within
  * the agent's grace is a plain pass. */
@@ -604,6 +648,7 @@ int main(void)
 	tcase_add_test(tc, statuses);
 	tcase_add_test(tc, retries_and_flaky);
 	tcase_add_test(tc, leaks);
+	tcase_add_test(tc, stuck_agent_hits_the_hard_deadline);
 	tcase_add_test(tc, fail_fast_cancels);
 	tcase_add_test(tc, parallel_bound);
 	tcase_add_test(tc, pool_runs_ahead_within_bounds);
