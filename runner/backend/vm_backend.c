@@ -572,18 +572,18 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 		snprintf(v->share_args[i], sizeof(v->share_args[i]), "s%zu=%s%s", i,
 			 s->shares[i].host, s->shares[i].readonly ? ",ro" : "");
 	char hk[17], hi[17], hv[17], hr[17] = "", cpu[400];
-	if ((rc = vm_backend_hash_file(v->img.kernel, hk)) ||
-	    (rc = vm_backend_hash_file(v->img.initrd, hi))) {
+	if ((rc = vm_backend_hash_file(v->img.kernel, o->cache_dir, hk)) ||
+	    (rc = vm_backend_hash_file(v->img.initrd, o->cache_dir, hi))) {
 		snprintf(err, errlen, "backend vm: cannot read %s or %s: %s", v->img.kernel,
 			 v->img.initrd, strerror(-rc));
 		goto fail;
 	}
-	if ((rc = vm_backend_hash_file(v->smolvm, hv))) {
+	if ((rc = vm_backend_hash_file(v->smolvm, o->cache_dir, hv))) {
 		snprintf(err, errlen, "backend vm: cannot read %s: %s", v->smolvm, strerror(-rc));
 		goto fail;
 	}
 	/* the image by content: rebuilt in place, it is another warm state */
-	if (v->rootfs[0] && (rc = vm_backend_hash_file(v->rootfs, hr))) {
+	if (v->rootfs[0] && (rc = vm_backend_hash_file(v->rootfs, o->cache_dir, hr))) {
 		snprintf(err, errlen, "backend vm: %s: vm.rootfs %s: cannot read: %s", s->file,
 			 v->rootfs, strerror(-rc));
 		goto fail;
@@ -593,8 +593,8 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 	 * images an entry was built from (cache_prune_images) */
 	snprintf(v->key, sizeof(v->key),
 		 "vm kernel=%s initrd=%s smolvm=%s rootfs=%s cpu=%s cmdline=%s\n%s%s%s", hk, hi, hv,
-		 hr, cpu, v->cmdline, v->img.built ? CACHE_IMAGE_REF : "", v->img.built ? v->img.key : "",
-		 v->img.built ? "\n" : "");
+		 hr, cpu, v->cmdline, v->img.built ? CACHE_IMAGE_REF : "",
+		 v->img.built ? v->img.key : "", v->img.built ? "\n" : "");
 	b->ops = &vm_ops;
 	b->suite = s;
 	b->priv = v;

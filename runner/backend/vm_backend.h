@@ -89,8 +89,10 @@ int vm_backend_image_resolve(const struct suite *s, const struct backend_opts *o
 int vm_backend_rootfs_resolve(const struct suite *s, char *path, size_t len, char *fstype,
 			      size_t fslen, char *err, size_t errlen);
 
-/* XXH3-64 of a file's content as 16 hex digits. */
-int vm_backend_hash_file(const char *path, char out[17]);
+/* XXH3-64 of a file's content as 16 hex digits, through the hash index
+ * under cache_dir (cache_file_hash(): a kernel, initrd or rootfs image is
+ * read again only when it changed); cache_dir NULL: always read. */
+int vm_backend_hash_file(const char *path, const char *cache_dir, char out[17]);
 
 /* ---- vm_spawn.c ---- */
 

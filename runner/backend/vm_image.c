@@ -8,6 +8,7 @@
  * it and a new agent does. The directory appears by rename(2) of a
  * complete build, as cache entries do. */
 #include "backend/vm_backend.h"
+#include "cache/cache_tree.h"
 #include "image.h"
 #include "util.h"
 
@@ -23,10 +24,14 @@
 
 #define IMAGE_FORMAT 1
 
-int vm_backend_hash_file(const char *path, char out[17])
+int vm_backend_hash_file(const char *path, const char *cache_dir, char out[17])
 {
+	char index_dir[PATH_MAX];
+	if (cache_dir && (size_t)snprintf(index_dir, sizeof(index_dir), "%s/index", cache_dir) >=
+			     sizeof(index_dir))
+		return -ENAMETOOLONG;
 	uint64_t h;
-	int rc = image_hash_file(path, &h, NULL);
+	int rc = cache_file_hash(path, cache_dir ? index_dir : NULL, &h);
 	if (!rc)
 		snprintf(out, 17, "%016llx", (unsigned long long)h);
 	return rc;
@@ -155,19 +160,19 @@ static int default_image(const char *deb, const struct backend_opts *o, const ch
 {
 	char hdeb[17], hagent[17], hbb[17];
 	int rc;
-	if ((rc = vm_backend_hash_file(deb, hdeb))) {
+	if ((rc = vm_backend_hash_file(deb, o->cache_dir, hdeb))) {
 		snprintf(err, errlen, "backend vm: cannot read the kernel package %s: %s", deb,
 			 strerror(-rc));
 		return rc;
 	}
-	if ((rc = vm_backend_hash_file(o->agent_path, hagent))) {
+	if ((rc = vm_backend_hash_file(o->agent_path, o->cache_dir, hagent))) {
 		snprintf(err, errlen,
 			 "backend vm: cannot read the agent %s: %s (build the smoltest_agent "
 			 "target or set SMOLTEST_AGENT)",
 			 o->agent_path, strerror(-rc));
 		return rc;
 	}
-	if ((rc = vm_backend_hash_file(SMOL_BUSYBOX_BIN, hbb))) {
+	if ((rc = vm_backend_hash_file(SMOL_BUSYBOX_BIN, o->cache_dir, hbb))) {
 		snprintf(err, errlen,
 			 "backend vm: cannot read busybox %s: %s (install busybox-static)",
 			 SMOL_BUSYBOX_BIN, strerror(-rc));

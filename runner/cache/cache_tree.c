@@ -164,10 +164,13 @@ static void tree_release(struct tree *t)
 	free(t->idx);
 }
 
-/* One regular file's line; its index line goes to idx when it may be
- * trusted next time. */
-static int file_line(struct tree *t, const struct tree_ent *e, const char *esc_rel, uint64_t now,
-		     struct strbuf *sb, struct strbuf *idx, struct cache_tree_stats *stats)
+/* The hash of one regular file (its struct stat in e), from the index when
+ * (inode, size, mtime, ctime) match and the file is not racily new, else
+ * read; its index line goes to idx when it may be trusted next time.
+ * Returns 0, -ENOMEM, or the -errno of an unreadable file. */
+static int indexed_hash(struct tree *t, const struct tree_ent *e, const char *path,
+			const char *esc_rel, uint64_t now, uint64_t *out, struct strbuf *idx,
+			struct cache_tree_stats *stats)
 {
 	uint64_t mtime = ts_ns(&e->st.st_mtim), ctime = ts_ns(&e->st.st_ctim), h = 0;
 	const struct idx_ent *ie = index_find(t, esc_rel);
@@ -176,29 +179,40 @@ static int file_line(struct tree *t, const struct tree_ent *e, const char *esc_r
 	    ie->size == (uint64_t)e->st.st_size && ie->mtime == mtime && ie->ctime == ctime) {
 		h = ie->hash;
 	} else {
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", t->root, e->rel);
 		uint64_t size = 0;
 		int rc = image_hash_file(path, &h, &size);
-		if (rc == -ENOMEM)
-			return rc;
 		if (rc)
-			return sb_printf(sb, " f %o unreadable:%d\n",
-					 (unsigned)e->st.st_mode & 07777, -rc);
+			return rc;
 		stats->hashed++;
 		stats->bytes += size;
 		struct stat now_st;
 		/* changed while being read: the key is right for this moment,
 		 * but the index must not remember it */
-		if (lstat(path, &now_st) || ts_ns(&now_st.st_mtim) != mtime ||
+		if (stat(path, &now_st) || ts_ns(&now_st.st_mtim) != mtime ||
 		    now_st.st_size != e->st.st_size)
 			racy = true;
 	}
+	*out = h;
 	if (!racy &&
 	    sb_printf(idx, "%llu %llu %llu %llu %016llx %s\n", (unsigned long long)e->st.st_ino,
 		      (unsigned long long)e->st.st_size, (unsigned long long)mtime,
 		      (unsigned long long)ctime, (unsigned long long)h, esc_rel))
 		return -ENOMEM;
+	return 0;
+}
+
+/* One regular file's line. */
+static int file_line(struct tree *t, const struct tree_ent *e, const char *esc_rel, uint64_t now,
+		     struct strbuf *sb, struct strbuf *idx, struct cache_tree_stats *stats)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", t->root, e->rel);
+	uint64_t h;
+	int rc = indexed_hash(t, e, path, esc_rel, now, &h, idx, stats);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc)
+		return sb_printf(sb, " f %o unreadable:%d\n", (unsigned)e->st.st_mode & 07777, -rc);
 	return sb_printf(sb, " f %o %016llx\n", (unsigned)e->st.st_mode & 07777,
 			 (unsigned long long)h);
 }
@@ -273,6 +287,31 @@ int cache_tree_material(const char *root, const char *index_dir, struct strbuf *
 	if (!rc && index_dir && util_mkdir_p(index_dir, 0700) == 0)
 		(void)util_write_file_atomic(idx_file, sb_str(&idx), idx.len, 0600);
 out:
+	sb_release(&idx);
+	tree_release(&t);
+	return rc;
+}
+
+int cache_file_hash(const char *path, const char *index_dir, uint64_t *hash)
+{
+	char real[PATH_MAX];
+	struct tree_ent e = {.rel = ""};
+	if (!realpath(path, real) || stat(real, &e.st))
+		return -errno;
+	if (!S_ISREG(e.st.st_mode))
+		return -EINVAL;
+	struct cache_tree_stats stats = {0};
+	struct tree t = {.root = real};
+	struct strbuf idx = {0};
+	char idx_file[PATH_MAX] = "";
+	if (index_dir) {
+		index_path(real, index_dir, idx_file, sizeof(idx_file));
+		index_load(&t, idx_file);
+	}
+	int rc = indexed_hash(&t, &e, real, "", util_wall_ns(), hash, &idx, &stats);
+	/* a failed write only costs hashing again next time */
+	if (!rc && index_dir && stats.hashed && util_mkdir_p(index_dir, 0700) == 0)
+		(void)util_write_file_atomic(idx_file, sb_str(&idx), idx.len, 0600);
 	sb_release(&idx);
 	tree_release(&t);
 	return rc;

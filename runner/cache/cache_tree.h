@@ -34,6 +34,12 @@ struct cache_tree_stats {
 int cache_tree_material(const char *root, const char *index_dir, struct strbuf *sb,
 			struct cache_tree_stats *stats);
 
+/* The XXH3-64 of the regular file at path (symbolic links followed), through
+ * the same kind of index in index_dir (NULL: always read), so that a large
+ * image is read again only when it changed. Returns 0 or -errno (-EINVAL
+ * for anything but a regular file). */
+int cache_file_hash(const char *path, const char *index_dir, uint64_t *hash);
+
 /* Appends s with every byte <= 0x20, '%' and 0x7f written as %XX, so that
  * a hostile file name (spaces, newlines) stays one token on one line. */
 int cache_escape(struct strbuf *sb, const char *s);
