@@ -26,15 +26,7 @@ step=${SMOL_TEST_STEP_TIMEOUT:-180}
 # output pipe open (and ctest waiting) long after.
 limit=${SMOL_TEST_LIMIT:-840}
 
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm is missing or not accessible"
-	exit 77
-fi
-deb=${SMOL_TEST_KERNEL_DEB:-$("$src/ci/fetch-kernel" --offline 2>/dev/null)}
-if [ -z "$deb" ] || [ ! -r "$deb" ]; then
-	echo "SKIP: no Debian cloud kernel package: run ci/fetch-kernel (or set SMOL_TEST_KERNEL_DEB)"
-	exit 77
-fi
+. "$src/tests/integration/linux/need_kvm_kernel.sh"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/vmlinux.XXXXXX")
 pids=()

@@ -22,15 +22,7 @@ py=$src/tests/integration/linux/vsock_stress.py
 # bounded growth: 64 connections x 256 KiB of host-bound buffer, plus slack
 rss_limit_kib=$((64 * 256 + 16384))
 
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm is missing or not accessible"
-	exit 77
-fi
-deb=${SMOL_TEST_KERNEL_DEB:-$("$src/ci/fetch-kernel" --offline 2>/dev/null)}
-if [ -z "$deb" ] || [ ! -r "$deb" ]; then
-	echo "SKIP: no Debian cloud kernel package: run ci/fetch-kernel (or set SMOL_TEST_KERNEL_DEB)"
-	exit 77
-fi
+. "$src/tests/integration/linux/need_kvm_kernel.sh"
 command -v python3 >/dev/null || { echo "FAIL: python3 is needed on the host (ci/bootstrap)"; exit 1; }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/vsockstress.XXXXXX")
