@@ -8,6 +8,7 @@
 #include "cache/runreg.h"
 #include "cmd/commands.h"
 #include "cmd/list_json.h"
+#include "text.h"
 #include "cmd/run_opts.h"
 #include "reporter_builtin.h"
 #include "sched/scheduler.h"
@@ -201,14 +202,26 @@ static int list_generated(struct prepared *p)
 		return rc;
 	for (size_t i = 0; rc && i < s->n_gens; i++) {
 		const struct suite_gen *g = &s->gens[i];
+		struct strbuf cmd = {0};
+		text_sanitize(&cmd, g->list.argv[0], strnlen(g->list.argv[0], 200), TEXT_ONE_LINE);
 		fprintf(stderr,
-			"smoltest list: %s:%u: tests_from (%.200s) makes tests '%s' once setup has "
+			"smoltest list: %s:%u: tests_from (%s) makes tests '%s' once setup has "
 			"run; no cache entry of the suite's inputs now keeps them%s%s\n",
-			s->file, g->tmpl.line, g->list.argv[0], g->tmpl.name, err[0] ? ": " : "",
-			err);
-		if (p->o.verbosity > 0 && !p->o.json)
+			s->file, g->tmpl.line, sb_str(&cmd), g->tmpl.name, err[0] ? ": " : "", err);
+		sb_release(&cmd);
+		if (p->o.json) {
+			struct strbuf line = {0};
+			if (list_json_generator(&line, s, g) ||
+			    fwrite(line.buf, 1, line.len, stdout) != line.len) {
+				sb_release(&line);
+				fprintf(stderr, "smoltest list: cannot write the list\n");
+				return EXIT_INFRA;
+			}
+			sb_release(&line);
+		} else if (p->o.verbosity > 0) {
 			printf("%s:%u: %s (tests_from: %s)\n", s->file, g->tmpl.line, g->tmpl.name,
 			       g->list.argv[0]);
+		}
 	}
 	return EXIT_OK;
 }

@@ -80,3 +80,16 @@ int list_json_test(struct strbuf *out, const struct suite *s, const struct suite
 	key_match(out, "stderr_not", &t->expect.stderr_not);
 	return sb_append_str(out, "}}\n");
 }
+
+int list_json_generator(struct strbuf *out, const struct suite *s, const struct suite_gen *g)
+{
+	sb_append_str(out, "{\"name\":null,\"generator\":");
+	text_json_str(out, g->tmpl.name, strlen(g->tmpl.name));
+	key(out, "file", s->file);
+	sb_printf(out, ",\"line\":%u,\"column\":%u", g->tmpl.line, g->tmpl.column);
+	if (g->list.shell)
+		key(out, "tests_from", g->list.argv[0]);
+	else
+		key_list(out, "tests_from", g->list.argv, g->list.argc);
+	return sb_append_str(out, "}\n");
+}

@@ -10,4 +10,10 @@
  * Strings from the suite are sanitised and escaped. 0 or -ENOMEM. */
 int list_json_test(struct strbuf *out, const struct suite *s, const struct suite_test *t);
 
+/* Appends a tests_from generator whose tests are not known yet (no cache
+ * entry keeps them) as one JSON object: "name" null, so that a reader
+ * taking names skips it, "generator" the name template, where it is
+ * written, and the lister's command. 0 or -ENOMEM. */
+int list_json_generator(struct strbuf *out, const struct suite *s, const struct suite_gen *g);
+
 #endif

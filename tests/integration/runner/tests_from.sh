@@ -32,6 +32,16 @@ Y
 run_st 0 list s.yaml
 [ "$(cat out)" = "$(printf 'plain\nlast')" ] || fail "list before a run: $(cat out)"
 grep -q "s.yaml:10: tests_from (echo listed" err || fail "list does not name the generator: $(cat err)"
+# list --json: the generator as an object without a name
+run_st 0 list s.yaml --json
+python3 - "$WORK/out" <<'P' || fail "list --json before a run: $(cat out)"
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+gens = [o for o in objs if o["name"] is None]
+assert [o["name"] for o in objs if o["name"]] == ["plain", "last"], objs
+assert len(gens) == 1 and gens[0]["generator"].endswith("{name}") and gens[0]["line"] == 10, gens
+assert gens[0]["tests_from"].startswith("echo listed"), gens
+P
 run_st 0 validate s.yaml
 grep -q "1 tests_from (their tests are known after setup)" out || fail "validate: $(cat out)"
 
