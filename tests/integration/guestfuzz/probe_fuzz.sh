@@ -4,24 +4,29 @@
 # virtio-rng attached, for a fixed number of iterations from a fixed seed.
 # Each must pass (the VMM answered every attack as the spec says, and served
 # a good request after it), smolvm must exit 0 with no sanitizer report on
-# its stderr, and nothing outside the share may change.
+# its stderr, its resident memory may grow by at most 32 MiB from its first
+# sample during a step, and nothing outside the share may change.
+# fuzz_vsock_live talks to an echo listener (vsock_echo) on host port 5000,
+# which fails the step on any wrong byte it is sent.
 #
-# Usage: probe_fuzz.sh SMOLVM PROBE_ELF
+# Usage: probe_fuzz.sh SMOLVM PROBE_ELF VSOCK_ECHO
 # Environment: SMOL_GUEST_FUZZ_SEED (default 1), SMOL_GUEST_FUZZ_ITERS
 # (iterations per step; default per step below), SMOL_GUEST_FUZZ_STEPS
-# (default: all five), SMOL_GUEST_FUZZ_TIMEOUT (seconds per step, 240).
+# (default: all six), SMOL_GUEST_FUZZ_TIMEOUT (seconds per step, 240).
 set -u
-SMOLVM=$1 PROBE=$2
+SMOLVM=$1 PROBE=$2 ECHO=$3
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "SKIP: /dev/kvm is missing or not accessible"
 	exit 77
 fi
 SEED=${SMOL_GUEST_FUZZ_SEED:-1}
-STEPS=${SMOL_GUEST_FUZZ_STEPS:-fuzz_mmio fuzz_vq fuzz_blk fuzz_vsock fuzz_fs}
+STEPS=${SMOL_GUEST_FUZZ_STEPS:-fuzz_mmio fuzz_vq fuzz_blk fuzz_vsock fuzz_fs fuzz_vsock_live}
+RSS_LIMIT_KIB=32768
 LIMIT=${SMOL_GUEST_FUZZ_TIMEOUT:-240}
 # Unix sockets cannot live on 9p (ci/vmhost): the directory is under /tmp.
 T=$(mktemp -d /tmp/smol-guestfuzz-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+EPID=
+trap '[ -n "$EPID" ] && kill "$EPID" 2>/dev/null; rm -rf "$T"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
@@ -32,7 +37,8 @@ iters() {
 	[ -n "${SMOL_GUEST_FUZZ_ITERS:-}" ] && { echo "$SMOL_GUEST_FUZZ_ITERS"; return; }
 	case $1 in
 	fuzz_mmio) echo 20 ;;
-	fuzz_vq) echo 30 ;;
+	fuzz_vq) echo 300 ;;
+	fuzz_vsock_live) echo 300 ;;
 	fuzz_blk) echo 150 ;;
 	*) echo 60 ;;
 	esac
@@ -46,12 +52,46 @@ canary_before=$(stat -c '%s %Y' "$T/canary")
 
 for step in $STEPS; do
 	n=$(iters "$step")
+	if [ "$step" = fuzz_vsock_live ]; then
+		"$ECHO" "$T/v.sock_5000" >"$T/echo.out" 2>&1 &
+		EPID=$!
+		for _ in $(seq 50); do [ -S "$T/v.sock_5000" ] && break; sleep 0.1; done
+	fi
 	timeout -k 5 "$LIMIT" "$SMOLVM" run --kernel "$PROBE" --mem 64 \
 		--disk "$T/disk.img" --vsock "3,$T/v.sock" --share "probe=$T/share" \
 		--cmdline "probe.run=$step=$n probe.seed=$SEED" \
-		</dev/null >"$T/$step.out" 2>"$T/$step.err"
+		</dev/null >"$T/$step.out" 2>"$T/$step.err" &
+	tpid=$!
+	# smolvm's resident memory (KiB), sampled while the step runs (from its
+	# first line on, so smolvm's own start-up is not counted as growth):
+	# the first sample and the largest.
+	first= max=0
+	while kill -0 "$tpid" 2>/dev/null; do
+		sleep 0.5
+		grep -q "^probe: $step: seed" "$T/$step.out" || continue
+		vpid=$(cat "/proc/$tpid/task/$tpid/children" 2>/dev/null)
+		rss=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/${vpid%% *}/status" 2>/dev/null)
+		if [ -n "$rss" ]; then
+			[ -n "$first" ] || first=$rss
+			[ "$rss" -gt "$max" ] && max=$rss
+		fi
+	done
+	wait "$tpid"
 	st=$?
-	grep -E "^probe: $step: seed .* it/s" "$T/$step.out"
+	# The summary lines (iterations/s; per queue or per attack where the
+	# step counts them).
+	grep -E "^probe: $step: " "$T/$step.out" | grep -v -E 'iterations$'
+	if [ -n "$first" ]; then
+		echo "$step: smolvm resident ${first} KiB at the first sample, ${max} KiB at most"
+		[ $((max - first)) -le "$RSS_LIMIT_KIB" ] ||
+			bad "$step: smolvm's memory grew by $((max - first)) KiB (bound $RSS_LIMIT_KIB KiB)"
+	fi
+	if [ -n "$EPID" ]; then
+		kill "$EPID"
+		wait "$EPID" || bad "$step: the host's echo listener was sent a wrong byte"
+		EPID=
+		sed 's/^/  /' "$T/echo.out"
+	fi
 	if [ "$st" -ne 0 ] || ! grep -q -x -F "probe: $step ok" "$T/$step.out"; then
 		why="smolvm exited $st"
 		[ "$st" -eq 124 ] && why="smolvm timed out after $LIMIT s"
@@ -80,7 +120,7 @@ done
 
 [ "$(stat -c '%s %Y' "$T/canary")" = "$canary_before" ] || bad "the canary outside the share changed"
 [ "$(cat "$T/canary")" = "outside the share" ] || bad "the canary's content changed"
-extra=$(ls -A "$T" | grep -v -x -E 'share|canary|disk\.img|fuzz_[a-z]+\.(out|err)')
+extra=$(ls -A "$T" | grep -v -x -E 'share|canary|disk\.img|echo\.out|fuzz_[a-z_]+\.(out|err)')
 [ -z "$extra" ] || bad "files appeared beside the share: $extra"
 [ "$fail" -eq 0 ] && echo "guest fuzz steps passed (seed $SEED)"
 exit "$fail"
