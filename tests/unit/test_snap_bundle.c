@@ -56,7 +56,7 @@ static void make_snapshot(void)
 	    mmap(NULL, 1ull << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mem[0] = 1;
 	mem[200 * 4096ull + 9] = 2;
-	struct snap_mem_range r = {mem, 1ull << 20, -1, 0, false};
+	struct snap_mem_range r = {mem, 1ull << 20, -1, 0, false, false};
 	ck_assert_int_eq(snap_writer_add_memory(w, 1, &r, 1, NULL, &err), 0);
 	struct snap_fingerprint fp = {0};
 	snap_fp_host_cpu(&fp);

@@ -62,8 +62,8 @@ static void write_sample(const char *path)
 	mem[40 * 4096ull + 17] = 1;
 	mem[10 * 4096ull] = 0; /* allocated but zero: must still be a hole */
 	/* Two ranges, like low and high RAM, the second without hole info. */
-	struct snap_mem_range r[2] = {{mem, 32 * 4096ull, mfd, 0, false},
-				      {mem + 32 * 4096ull, 32 * 4096ull, -1, 0, false}};
+	struct snap_mem_range r[2] = {{mem, 32 * 4096ull, mfd, 0, false, false},
+				      {mem + 32 * 4096ull, 32 * 4096ull, -1, 0, false, false}};
 	struct snap_mem_stats st;
 	ck_assert_int_eq(snap_writer_add_memory(w, 1, r, 2, &st, &err), 0);
 	ck_assert_uint_eq(st.pages_total, MEM_PAGES);
@@ -407,7 +407,7 @@ START_TEST(writer_rejects)
 	ck_assert_int_eq(snap_writer_add(w, "note", SNAP_SEC_NOTE, 1, "x", 1, &err), -EEXIST);
 	/* Refused before anything is read: the pointer is never dereferenced. */
 	static const uint8_t pages[2 * 4096] __attribute__((aligned(4096))) = {1};
-	struct snap_mem_range r = {pages + 1, 4096ull, -1, 0, false};
+	struct snap_mem_range r = {pages + 1, 4096ull, -1, 0, false, false};
 	ck_assert_int_eq(snap_writer_add_memory(w, 1, &r, 1, NULL, &err), -EINVAL);
 	snap_writer_destroy(w); /* uncommitted: no file left behind */
 	ck_assert_int_ne(access(path, F_OK), 0);
@@ -477,7 +477,7 @@ START_TEST(private_file_memory)
 	struct snap_writer *w;
 	struct vmm_err err;
 	ck_assert_int_eq(snap_writer_create(path, &w, &err), 0);
-	struct snap_mem_range r = {mem, 16 * 4096ull, fd, 0, true};
+	struct snap_mem_range r = {mem, 16 * 4096ull, fd, 0, true, false};
 	struct snap_mem_stats st;
 	ck_assert_msg(snap_writer_add_memory(w, 1, &r, 1, &st, &err) == 0, "%s", err.msg);
 	struct snap_fingerprint fp = test_fp();
@@ -501,6 +501,48 @@ START_TEST(private_file_memory)
 }
 END_TEST
 
+/* A booted VM's RAM: private anonymous memory. Pages never touched are
+ * skipped without reading (pagemap); touched pages are read, written when
+ * not zero, and a page read but never written (the shared zero page) is
+ * compared and left a hole. gmem's own RAM is saved the same way. */
+START_TEST(anonymous_memory)
+{
+	char path[512];
+	path_in(path, sizeof(path), "a.smolsnap");
+	const uint64_t len = 64 * 4096ull;
+	uint8_t *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+	madvise(mem, len, MADV_NOHUGEPAGE); /* 4 KiB granularity for the counts */
+	mem[3 * 4096 + 7] = 0x42;
+	mem[40 * 4096] = 'A';
+	memset(mem + 41 * 4096, 0, 16);		    /* touched, still zero */
+	(void)*(volatile uint8_t *)&mem[50 * 4096]; /* read-only touch */
+	struct snap_writer *w;
+	struct vmm_err err;
+	ck_assert_int_eq(snap_writer_create(path, &w, &err), 0);
+	struct snap_mem_range r = {mem, len, -1, 0, false, true};
+	struct snap_mem_stats st;
+	ck_assert_msg(snap_writer_add_memory(w, 1, &r, 1, &st, &err) == 0, "%s", err.msg);
+	struct snap_fingerprint fp = test_fp();
+	ck_assert_int_eq(snap_writer_commit(w, &fp, &err), 0);
+	snap_writer_destroy(w);
+	ck_assert_uint_eq(st.pages_total, 64);
+	ck_assert_uint_eq(st.pages_written, 2);
+	ck_assert_uint_eq(st.pages_skipped, 60); /* all but pages 3, 40, 41 and 50 */
+
+	struct snap_file *f;
+	ck_assert_int_eq(snap_file_open(path, &f, &err), 0);
+	ck_assert_int_eq(snap_file_verify(f, &err), 0);
+	uint8_t *m2;
+	ck_assert_int_eq(snap_file_map_memory(f, 0, len, (void **)&m2, &err), 0);
+	ck_assert_int_eq(memcmp(m2, mem, len), 0);
+	munmap(m2, len);
+	snap_file_close(f);
+	munmap(mem, len);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("snap_format");
@@ -517,6 +559,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, writer_rejects);
 	tcase_add_test(tc, fingerprint);
 	tcase_add_test(tc, private_file_memory);
+	tcase_add_test(tc, anonymous_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }

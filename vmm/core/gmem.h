@@ -1,12 +1,13 @@
 /* gmem: guest physical memory.
  *
- * Guest RAM is one memfd (so it can be snapshotted, and forks can map a
- * snapshot file MAP_PRIVATE instead) mapped once into the VMM. The guest
- * physical layout splits it around the MMIO hole below 4 GiB:
+ * Guest RAM is one host mapping: private anonymous memory advised for
+ * huge pages (a booted VM), or a file mapped MAP_PRIVATE (a fork of a
+ * snapshot). The guest physical layout splits it around the MMIO hole
+ * below 4 GiB:
  *
- *   [0, min(ram, GMEM_MMIO_HOLE_START))          low RAM, memfd offset 0
+ *   [0, min(ram, GMEM_MMIO_HOLE_START))          low RAM, offset 0
  *   [GMEM_MMIO_HOLE_START, 4 GiB)                MMIO hole (virtio, IOAPIC, LAPIC)
- *   [4 GiB, 4 GiB + rest)                        high RAM, memfd offset after low RAM
+ *   [4 GiB, 4 GiB + rest)                        high RAM, offset after low RAM
  *
  * Every access from the VMM to guest memory goes through the helpers below.
  * They reject a range whose gpa + len overflows, and a range that does not
@@ -31,21 +32,22 @@
 struct gmem_region {
 	uint64_t gpa;	    /* guest physical start */
 	uint64_t size;	    /* bytes */
-	uint64_t fd_offset; /* offset of this region in the backing fd */
+	uint64_t fd_offset; /* offset in the backing fd (anonymous: in the mapping) */
 	uint8_t *host;	    /* host address of gpa (inside the one mapping) */
 };
 
 struct gmem {
-	int fd;		   /* backing memfd or file, owned */
+	int fd;		   /* backing file, owned; -1 for anonymous RAM */
 	uint64_t ram_size; /* total RAM bytes (sum of region sizes) */
 	uint8_t *map;	   /* one mapping of the whole fd, owned */
-	bool private_map;  /* MAP_PRIVATE (fork from snapshot) vs MAP_SHARED */
+	bool private_map;  /* fd mapped MAP_PRIVATE (fork from snapshot) vs MAP_SHARED */
 	unsigned nregions;
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 };
 
-/* Creates ram_size bytes of zeroed guest RAM backed by a new memfd named
- * "smolvm-ram", mapped MAP_SHARED, laid out as described above. ram_size must
+/* Creates ram_size bytes of zeroed guest RAM: private anonymous memory at a
+ * 2 MiB aligned address, advised for transparent huge pages (fd -1), laid
+ * out as described above. ram_size must
  * be a non-zero multiple of GMEM_PAGE_SIZE and at most GMEM_MAX_RAM
  * (-EINVAL otherwise). On success *out is owned by the caller
  * (gmem_destroy). On failure nothing is left allocated. */

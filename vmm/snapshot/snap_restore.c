@@ -303,7 +303,7 @@ static int check_devices(const struct loaded *l, struct vm *vm, struct vmm_err *
 	return 0;
 }
 
-/* Replaces the VM's fresh (empty, never touched) memfd RAM with a private
+/* Replaces the VM's fresh (empty, never touched) anonymous RAM with a private
  * mapping of the snapshot's memory section at the same host address, so
  * the KVM memory slots stay valid and guest pages come from the page cache
  * copy-on-write. gmem then describes the file mapping, so a snapshot of
@@ -322,7 +322,8 @@ static int map_memory(const struct loaded *l, struct vm *vm, struct vmm_err *err
 		return vmm_errf(err, rc, "%s: mapping the memory section: %s", l->f->path,
 				strerror(-rc));
 	}
-	close(gm->fd);
+	if (gm->fd >= 0)
+		close(gm->fd);
 	gm->fd = fd;
 	gm->private_map = true;
 	for (unsigned i = 0; i < gm->nregions; i++)

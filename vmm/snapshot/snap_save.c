@@ -262,9 +262,12 @@ int snap_save(struct vm *vm, const char *path, struct snap_save_stats *stats, st
 				rc = vmm_errf(err, -EINVAL,
 					      "RAM region %u is not contiguous in its backing file",
 					      i);
-			r[i] = (struct snap_mem_range){gm->regions[i].host, gm->regions[i].size,
-						       gm->fd, gm->regions[i].fd_offset,
-						       gm->private_map};
+			r[i] = (struct snap_mem_range){.host = gm->regions[i].host,
+						       .len = gm->regions[i].size,
+						       .hole_fd = gm->fd,
+						       .hole_off = gm->regions[i].fd_offset,
+						       .private_file = gm->private_map,
+						       .anonymous = gm->fd < 0};
 			off += gm->regions[i].size;
 		}
 		uint64_t m0 = util_now_ns();

@@ -140,22 +140,27 @@ static uint64_t extent_at(const struct snap_mem_range *r, uint64_t i, uint64_t n
 
 /* For a MAP_PRIVATE file mapping: true when the process never wrote the
  * page (no private anonymous copy: not present and not swapped, or present
- * as the file's own page), so it reads as the file does. */
-static bool pm_unwritten(uint64_t pm)
+ * as the file's own page), so it reads as the file does. For private
+ * anonymous memory: true when the page was never touched (not present and
+ * not swapped), so it reads as zero. */
+static bool pm_unwritten(uint64_t pm, bool anonymous)
 {
+	if (anonymous)
+		return !(pm & (PM_PRESENT | PM_SWAPPED));
 	return !(pm & PM_SWAPPED) && (!(pm & PM_PRESENT) || (pm & PM_FILE));
 }
 
 struct range_walk {
 	const struct snap_mem_range *r;
-	int pm_fd;	   /* /proc/self/pagemap, for private_file ranges */
+	int pm_fd;	   /* /proc/self/pagemap, for private_file and anonymous ranges */
 	uint64_t pm_first; /* page index of pm[0] */
 	uint64_t pm_n;
 	uint64_t pm[PM_BATCH];
 };
 
-/* True when page i of a private file mapping is known unwritten. Any
- * failure to read pagemap answers false (the page is then read). */
+/* True when page i of a private file mapping is known unwritten, or page i
+ * of anonymous memory known untouched. Any failure to read pagemap answers
+ * false (the page is then read). */
 static bool walk_unwritten(struct range_walk *rw, uint64_t i)
 {
 	if (rw->pm_fd < 0)
@@ -168,7 +173,7 @@ static bool walk_unwritten(struct range_walk *rw, uint64_t i)
 		rw->pm_first = i;
 		rw->pm_n = (uint64_t)n / 8;
 	}
-	return pm_unwritten(rw->pm[i - rw->pm_first]);
+	return pm_unwritten(rw->pm[i - rw->pm_first], rw->r->anonymous);
 }
 
 static int write_range(struct snap_writer *w, const struct snap_mem_range *r, uint64_t base,
@@ -177,7 +182,7 @@ static int write_range(struct snap_writer *w, const struct snap_mem_range *r, ui
 	uint64_t npages = r->len / SNAP_PAGE_SIZE;
 	const uint8_t *src = r->host;
 	struct range_walk *rw = NULL;
-	if (r->private_file && r->hole_fd >= 0) {
+	if ((r->private_file && r->hole_fd >= 0) || (r->anonymous && r->hole_fd < 0)) {
 		rw = calloc(1, sizeof(*rw));
 		if (!rw)
 			return -ENOMEM;
@@ -195,8 +200,10 @@ static int write_range(struct snap_writer *w, const struct snap_mem_range *r, ui
 		for (; i < end && !rc; i++) {
 			const uint8_t *page = src + i * SNAP_PAGE_SIZE;
 			/* In a hole of the backing file: zero without reading it,
-			 * unless this process has its own copy of the page. */
-			bool known = hole && (!rw || walk_unwritten(rw, i));
+			 * unless this process has its own copy of the page.
+			 * Anonymous memory: zero when never touched. */
+			bool known = r->hole_fd < 0 ? rw && walk_unwritten(rw, i)
+						    : hole && (!rw || walk_unwritten(rw, i));
 			bool zero = known || page_is_zero(page);
 			if (known)
 				stats->pages_skipped++;

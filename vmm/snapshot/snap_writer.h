@@ -26,19 +26,22 @@ struct snap_writer;
  *  - private_file true: a MAP_PRIVATE mapping (a restored VM's RAM over its
  *    snapshot): pages in holes are zero unless the process wrote its own
  *    copy, which /proc/self/pagemap tells.
- * With hole_fd -1 every page is read. */
+ * With hole_fd -1 and anonymous set (a booted VM's RAM: private anonymous
+ * memory), pages /proc/self/pagemap shows never present nor swapped are
+ * zero and are never read. Otherwise every page is read. */
 struct snap_mem_range {
 	const void *host;
 	uint64_t len;
 	int hole_fd;
 	uint64_t hole_off;
 	bool private_file;
+	bool anonymous;
 };
 
 struct snap_mem_stats {
 	uint64_t pages_total;
 	uint64_t pages_written; /* non-zero pages stored as data */
-	uint64_t pages_skipped; /* known zero from hole_fd's holes, never read */
+	uint64_t pages_skipped; /* known zero (holes, untouched pages), never read */
 };
 
 /* Opens "<path>.tmp.<pid>" for writing and reserves the header. The path is
