@@ -217,6 +217,16 @@ int util_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int util_write_str(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = util_write_all(fd, text, strlen(text));
+	close(fd);
+	return rc;
+}
+
 int util_read_exact(int fd, void *buf, size_t len)
 {
 	char *p = buf;

@@ -45,6 +45,10 @@ char *util_format_duration(uint64_t ns, char *buf, size_t len);
  * only: on a non-blocking fd EAGAIN is returned as -EAGAIN. */
 int util_write_all(int fd, const void *buf, size_t len);
 
+/* Writes text to the existing file path (O_WRONLY, no O_CREAT or
+ * O_TRUNC): a control file of /proc, /sys or a cgroup. 0 or -errno. */
+int util_write_str(const char *path, const char *text);
+
 /* Reads exactly len bytes. Returns -EPIPE if EOF comes first. */
 int util_read_exact(int fd, void *buf, size_t len);
 

@@ -22,13 +22,7 @@ static int write_str(const char *dir, const char *file, const char *text)
 	char p[1400];
 	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, file) >= sizeof(p))
 		return -ENAMETOOLONG;
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	return n < 0 ? -e : 0;
+	return util_write_str(p, text);
 }
 
 /* The cgroup2 mount point from /proc/self/mountinfo (field 5, fstype after
