@@ -1,7 +1,8 @@
 /* sandbox: the sandbox backend, runner side (sandbox.h, backend.h).
  *
  * Directory layout of a run (run_dir, private to the run):
- *   i<N>/upper i<N>/work  the instance's copy-on-write layer (deleted at stop)
+ *   i<N>/rw               the instance's copy-on-write layer: a tmpfs mounted
+ *                         in its own mount namespace, holding upper/ and work/
  *   i<N>/root             overlay mount point (mounted only in the instance)
  *   i<N>/sock/agent.sock  the agent's socket, bound into the instance
  * A template's layer directory (the cache entry being built) holds upper/
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +176,41 @@ static void inst_kill_and_reap(struct sandbox_inst *si)
 	}
 }
 
+/* Starts the instance's monitor: the agent binary with the spec in argv
+ * and fds[] (status pipe, log) at SANDBOX_FD_*, through posix_spawn
+ * (CLONE_VM|CLONE_VFORK: no copy of the runner's address space, sandbox.h).
+ * 0 or -errno. */
+static int spawn_monitor(const char *agent, const struct sandbox_spec *spec, const int fds[2],
+			 pid_t *pid)
+{
+	static const int at[2] = {SANDBOX_FD_STATUS, SANDBOX_FD_LOG};
+	char parent[24], **argv = NULL;
+	int hi[2] = {-1, -1}, rc;
+	posix_spawn_file_actions_t fa;
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
+	if ((rc = sandbox_monitor_argv(spec, parent, &argv)))
+		return rc;
+	if ((rc = -posix_spawn_file_actions_init(&fa))) {
+		free(argv);
+		return rc;
+	}
+	/* above the targets first, so that no dup2 overwrites a source */
+	for (int k = 0; k < 2 && !rc; k++)
+		if ((hi[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, 10)) < 0)
+			rc = -errno;
+	for (int k = 0; k < 2 && !rc; k++)
+		rc = -posix_spawn_file_actions_adddup2(&fa, hi[k], at[k]);
+	char *envp[] = {NULL};
+	if (!rc)
+		rc = -posix_spawn(pid, agent, &fa, NULL, argv, envp);
+	for (int k = 0; k < 2; k++)
+		if (hi[k] >= 0)
+			close(hi[k]);
+	posix_spawn_file_actions_destroy(&fa);
+	free(argv);
+	return rc;
+}
+
 static int sandbox_start(struct backend *b, const struct backend_instance_opts *o,
 			 struct backend_instance **out, char *err, size_t errlen)
 {
@@ -182,7 +219,8 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
 	struct sandbox_inst *si = calloc(1, sizeof(*si));
 	char root[512], sock[512], lower[512], rw[480] = "";
-	int rc, status[2] = {-1, -1}, agent_fd = -1, log_fd = -1;
+	int rc, status[2] = {-1, -1}, log_fd = -1;
+	struct sandbox_share *shares = NULL;
 
 	if (!bi || !si) {
 		rc = -ENOMEM;
@@ -233,13 +271,6 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 		close(si->inotify);
 		si->inotify = -1;
 	}
-	agent_fd = open(box->agent_path, O_PATH | O_CLOEXEC);
-	if (agent_fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "sandbox: cannot open the agent %s: %s", box->agent_path,
-			 strerror(errno));
-		goto fail;
-	}
 	char procs[1400] = "", events[1400] = "";
 	if (box->cg.enabled &&
 	    cgroup_instance_create(&box->cg, box->seq, si->cgroup, sizeof(si->cgroup)) == 0) {
@@ -263,6 +294,15 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	suite_name_to_path(o->name, host, sizeof(host));
 	char layer[600];
 	snprintf(layer, sizeof(layer), "%s/upper", o->layer_dir ? o->layer_dir : "");
+	shares = calloc(s->n_shares + 1, sizeof(*shares));
+	if (!shares) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (size_t k = 0; k < s->n_shares; k++)
+		shares[k] = (struct sandbox_share){.host = s->shares[k].host,
+						   .guest = s->shares[k].guest,
+						   .readonly = s->shares[k].readonly};
 	struct sandbox_spec spec = {
 	    .rootfs = s->sandbox.rootfs,
 	    .layer = !o->template_mode && o->layer_dir ? layer : NULL,
@@ -275,32 +315,24 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	    .lower_mnt = lower,
 	    .sock_dir = sock,
 	    .artifact_dir = o->artifact_dir,
-	    .shares = s->shares,
+	    .shares = shares,
 	    .n_shares = s->n_shares,
 	    .hostname = host[0] ? host : "sandbox",
-	    .agent_fd = agent_fd,
 	    .cgroup_procs = procs[0] ? procs : NULL,
 	    .cgroup_dir = procs[0] ? si->cgroup : NULL,
 	    .discard_upper = !o->template_mode,
-	    .status_fd = status[1],
-	    .log_fd = log_fd,
 	};
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "sandbox: fork: %s", strerror(errno));
+	pid_t pid;
+	if ((rc = spawn_monitor(box->agent_path, &spec, (int[]){status[1], log_fd}, &pid))) {
+		snprintf(err, errlen, "sandbox: cannot start the instance's monitor %s %s: %s",
+			 box->agent_path, SANDBOX_MONITOR_ARG, strerror(-rc));
 		goto fail;
 	}
-	if (pid == 0) {
-		close(status[0]);
-		sandbox_monitor_main(&spec);
-	}
+	free(shares);
+	shares = NULL;
 	si->monitor = pid;
 	close(status[1]);
 	status[1] = -1;
-	close(agent_fd);
-	agent_fd = -1;
 	close(log_fd);
 	log_fd = -1;
 	si->status_fd = status[0];
@@ -347,10 +379,9 @@ fail:
 		close(status[0]);
 	if (status[1] >= 0)
 		close(status[1]);
-	if (agent_fd >= 0)
-		close(agent_fd);
 	if (log_fd >= 0)
 		close(log_fd);
+	free(shares);
 	if (si) {
 		inst_kill_and_reap(si);
 		if (si->dir[0])

@@ -1,13 +1,22 @@
 /* sandbox: internals of the sandbox backend shared between sandbox.c (the
- * runner side: directories, cgroups, lifecycle) and sandbox_ns.c (the code
- * that runs in the forked children and builds the namespaces).
+ * runner side: directories, cgroups, lifecycle) and sandbox_ns.c (the
+ * instance's monitor, which builds the namespaces).
  *
  * Process layout of one instance:
- *   runner ──fork──> monitor (host pid/user ns, private mount ns; builds the
- *                    overlay root, binds shares, then clones)
+ *   runner ──posix_spawn──> monitor: the static agent binary run as
+ *                    `smoltest-agent --sandbox-monitor ...` (host pid/user
+ *                    ns, private mount ns; builds the overlay root, binds
+ *                    shares, then clones)
  *                    └─clone(NEWUSER|NEWNS|NEWPID|NEWNET|NEWUTS|NEWIPC)──>
  *                       init: PID 1 of the sandbox, mounts /proc /sys /dev,
- *                       pivot_root()s into the overlay and execs the agent
+ *                       pivot_root()s into the overlay and runs the agent's
+ *                       main (it is the agent binary already: no exec)
+ * The monitor is exec'd, not forked: posix_spawn (CLONE_VM|CLONE_VFORK)
+ * copies none of the runner's pages, and the monitor, which lives as long
+ * as the test, shares none with it, so the runner's writes during a test
+ * cost no copy-on-write faults (tests/bench/README-runner.md). Its spec
+ * travels in argv (sandbox_monitor_argv, parsed back by
+ * sandbox_monitor_cli) and two fds (SANDBOX_FD_*).
  * The monitor writes the init's uid/gid maps (identity: root inside is root
  * outside for file ownership, but every capability is confined to the new
  * namespaces) and then waits. Both have PR_SET_PDEATHSIG(SIGKILL), so
@@ -25,8 +34,6 @@
  * teardown runs beside the loop, not in it. */
 #ifndef SMOL_SANDBOX_H
 #define SMOL_SANDBOX_H
-
-#include "suite/suite.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,8 +56,19 @@
 #define SANDBOX_WRITE_MAX    ((unsigned long long)1 << 30)
 #define SANDBOX_WRITE_INODES 1048576u
 
-/* Everything the children need, prepared by the runner before fork so that
- * the children only make system calls. */
+/* The first argument that makes the agent binary an instance's monitor. */
+#define SANDBOX_MONITOR_ARG "--sandbox-monitor"
+/* The monitor's fds: the status pipe, the agent's log. */
+#define SANDBOX_FD_STATUS 3
+#define SANDBOX_FD_LOG	  4
+
+struct sandbox_share {
+	const char *host, *guest;
+	bool readonly;
+};
+
+/* Everything the monitor needs, prepared by the runner, which passes it in
+ * argv; the monitor then only makes system calls. */
 struct sandbox_spec {
 	const char *rootfs;	  /* lowest layer */
 	const char *layer;	  /* frozen template upper dir, or NULL */
@@ -60,10 +78,9 @@ struct sandbox_spec {
 	const char *lower_mnt;	  /* scratch mount point for a rootfs overlay (exists) */
 	const char *sock_dir;	  /* host dir bind-mounted at SANDBOX_SOCK_DIR */
 	const char *artifact_dir; /* host dir bound at BACKEND_GUEST_ARTIFACTS, or NULL */
-	const struct suite_share *shares;
+	const struct sandbox_share *shares;
 	size_t n_shares;
 	const char *hostname;
-	int agent_fd;		  /* O_PATH fd of the agent binary */
 	const char *cgroup_procs; /* cgroup.procs to join first, or NULL */
 	const char *cgroup_dir;	  /* the instance cgroup, removed at the end, or NULL */
 	bool discard_upper;	  /* delete upper and work at the end (not a template) */
@@ -75,12 +92,27 @@ struct sandbox_spec {
 	const char *upper_tmpfs;
 	bool opaque_tmp;
 	const char *memory_events; /* host file bound at SANDBOX_MEMORY_EVENTS, or NULL */
+	pid_t parent;		   /* the runner: a monitor that outlives it exits */
+	int (*agent_main)(int argc, char **argv); /* what the init runs (monitor only) */
 };
 
-/* Runs in the forked monitor child; never returns. Writes "P<pid>\n" with
- * the init's host pid, or "E<message>\n" on failure, to status_fd. On
- * SIGTERM it kills the init; when the init is gone it removes the instance
- * (sandbox_ns.c) and exits. */
+/* The monitor's argv for spec (borrowing its strings; parent is the
+ * runner's pid as text): a malloc'd NULL-terminated array in *out, to be
+ * freed. The fds in spec are not passed: the runner places them at
+ * SANDBOX_FD_*. 0 or -ENOMEM. */
+int sandbox_monitor_argv(const struct sandbox_spec *spec, const char *parent, char ***out);
+
+/* The monitor's main, from the agent binary's main when argv[1] is
+ * SANDBOX_MONITOR_ARG: parses what sandbox_monitor_argv wrote and runs
+ * sandbox_monitor_main, whose init calls agent_main (the agent's own
+ * main, with its argv and environment) inside the sandbox. Returns (2)
+ * only for an argv it cannot parse, after an "E" line on
+ * SANDBOX_FD_STATUS naming the argument. */
+int sandbox_monitor_cli(int argc, char **argv, int (*agent_main)(int argc, char **argv));
+
+/* The monitor; never returns. Writes "P<pid>\n" with the init's host pid, or "E<message>\n" on
+ * failure, to status_fd. On SIGTERM it kills the init; when the init is gone it removes the
+ * instance (sandbox_ns.c) and exits. */
 void sandbox_monitor_main(const struct sandbox_spec *spec) __attribute__((noreturn));
 
 /* Hides the host's /tmp in a fresh upper dir: an opaque directory

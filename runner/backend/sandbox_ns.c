@@ -1,17 +1,18 @@
-/* sandbox_ns: the forked side of the sandbox backend (see sandbox.h).
+/* sandbox_ns: the instance's monitor (see sandbox.h), linked into the
+ * static agent binary, which runs it when started as
+ * `smoltest-agent --sandbox-monitor ...`, and the argv that carries its
+ * spec there, built by the runner (sandbox.c) from the same table.
  *
- * Runs after fork() in a single-threaded child: only system calls and the
- * stack, no stdio. Every failure is written as one line to the status pipe
- * ("E<step>: <target>: <strerror>") and the child exits 1; the runner turns
- * it into an infrastructure error naming the step.
+ * Every failure is written as one line to the status pipe
+ * ("E<step>: <target>: <strerror>") and the monitor exits 1; the runner
+ * turns it into an infrastructure error naming the step.
  *
  * The monitor also owns the instance's teardown, so that the runner's loop
  * never waits on it: SIGTERM from the runner makes it SIGKILL the init; once
  * the init is reaped (the whole pid namespace is gone by then) it removes the
  * instance cgroup, detaches the overlay and deletes the copy-on-write layer
  * and mount points, then exits, which is what the runner's death_fd (the
- * monitor's pidfd) reports. That cleanup uses util_rm_rf (opendir, malloc):
- * safe after fork because the runner is single-threaded. */
+ * monitor's pidfd) reports. */
 #include "backend/backend.h"
 #include "backend/cgroup.h"
 #include "backend/sandbox.h"
@@ -22,6 +23,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,17 +73,6 @@ static void join(char *dst, const char *a, const char *b)
 {
 	if ((size_t)snprintf(dst, SBX_PATH, "%s%s%s", a, b[0] == '/' ? "" : "/", b) >= SBX_PATH)
 		dst[0] = '\0'; /* an empty path fails the next system call cleanly */
-}
-
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, text, strlen(text));
-	int e = n < 0 ? errno : 0;
-	close(fd);
-	return n < 0 ? -e : 0;
 }
 
 int sandbox_opaque_tmp(const char *upper)
@@ -193,7 +184,7 @@ static void setup_dev(int fd, const char *root)
 }
 
 /* Everything of init that needs the new namespaces: proc, sysfs, devpts,
- * host name, loopback, pivot_root, exec. */
+ * host name, loopback, pivot_root, then the agent. */
 static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, int sync_fd,
 						const sigset_t *mask)
 {
@@ -266,14 +257,21 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	char listen[160];
 	snprintf(listen, sizeof(listen), "unix:%s/%s", SANDBOX_SOCK_DIR, SANDBOX_AGENT_SOCK);
 	char *argv[] = {"smoltest-agent", "--listen", listen, NULL, NULL, NULL};
+	int argc = 3;
 	if (s->memory_events) {
-		argv[3] = "--memory-events";
-		argv[4] = SANDBOX_MEMORY_EVENTS;
+		argv[argc++] = "--memory-events";
+		argv[argc++] = SANDBOX_MEMORY_EVENTS;
 	}
-	char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			      "HOME=/root", "LANG=C.UTF-8", "SMOLTEST_SANDBOX=1", NULL};
-	syscall(SYS_execveat, s->agent_fd, "", argv, envp, AT_EMPTY_PATH);
-	die(fd, "exec the agent", "smoltest-agent", errno);
+	static char *envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			       "HOME=/root", "LANG=C.UTF-8", "SMOLTEST_SANDBOX=1", NULL};
+	/* We are the agent binary: run its main here instead of an exec,
+	 * with what an exec would have left (no fd of the monitor's, the
+	 * agent's environment; the signal mask is set above). The runner
+	 * sees the status pipe's end here, as at an exec. */
+	close(s->log_fd);
+	close(fd);
+	environ = envp;
+	exit(s->agent_main(argc, argv));
 }
 
 /* Waits for the init to exit, SIGKILLing it when the runner sends SIGTERM
@@ -314,6 +312,124 @@ static void monitor_cleanup(const struct sandbox_spec *s)
 	util_rm_rf(s->sock_dir);
 }
 
+/* The spec's strings as monitor options; shares are "--share ro|rw HOST
+ * GUEST", flags have no value. */
+static const struct {
+	const char *name;
+	size_t off;
+	bool required;
+} str_opts[] = {
+    {"--rootfs", offsetof(struct sandbox_spec, rootfs), true},
+    {"--layer", offsetof(struct sandbox_spec, layer), false},
+    {"--upper", offsetof(struct sandbox_spec, upper), true},
+    {"--work", offsetof(struct sandbox_spec, work), true},
+    {"--root", offsetof(struct sandbox_spec, root), true},
+    {"--lower-mnt", offsetof(struct sandbox_spec, lower_mnt), true},
+    {"--sock-dir", offsetof(struct sandbox_spec, sock_dir), true},
+    {"--artifact-dir", offsetof(struct sandbox_spec, artifact_dir), false},
+    {"--hostname", offsetof(struct sandbox_spec, hostname), true},
+    {"--cgroup-procs", offsetof(struct sandbox_spec, cgroup_procs), false},
+    {"--cgroup-dir", offsetof(struct sandbox_spec, cgroup_dir), false},
+    {"--upper-tmpfs", offsetof(struct sandbox_spec, upper_tmpfs), false},
+    {"--memory-events", offsetof(struct sandbox_spec, memory_events), false},
+};
+#define N_STR_OPTS (sizeof(str_opts) / sizeof(str_opts[0]))
+
+static const char **spec_str(const struct sandbox_spec *s, size_t i)
+{
+	return (const char **)((const char *)s + str_opts[i].off);
+}
+
+int sandbox_monitor_argv(const struct sandbox_spec *s, const char *parent, char ***out)
+{
+	size_t n = 0, max = 6 + 2 * N_STR_OPTS + 4 * s->n_shares;
+	const char **argv = calloc(max, sizeof(*argv));
+	if (!argv)
+		return -ENOMEM;
+	argv[n++] = "smoltest-agent";
+	argv[n++] = SANDBOX_MONITOR_ARG;
+	argv[n++] = "--parent";
+	argv[n++] = parent;
+	for (size_t i = 0; i < N_STR_OPTS; i++) {
+		const char *v = *spec_str(s, i);
+		if (v) {
+			argv[n++] = str_opts[i].name;
+			argv[n++] = v;
+		}
+	}
+	for (size_t i = 0; i < s->n_shares; i++) {
+		argv[n++] = "--share";
+		argv[n++] = s->shares[i].readonly ? "ro" : "rw";
+		argv[n++] = s->shares[i].host;
+		argv[n++] = s->shares[i].guest;
+	}
+	if (s->discard_upper)
+		argv[n++] = "--discard-upper";
+	if (s->opaque_tmp)
+		argv[n++] = "--opaque-tmp";
+	argv[n] = NULL;
+	*out = (char **)argv;
+	return 0;
+}
+
+static int bad_arg(const char *what, const char *arg)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "Emonitor: %s: '%.200s'\n", what, arg ? arg : "(end)");
+	say(SANDBOX_FD_STATUS, buf);
+	return 2;
+}
+
+int sandbox_monitor_cli(int argc, char **argv, int (*agent_main)(int argc, char **argv))
+{
+	struct sandbox_spec s = {
+	    .status_fd = SANDBOX_FD_STATUS, .log_fd = SANDBOX_FD_LOG, .agent_main = agent_main};
+	size_t n_shares = 0;
+	for (int i = 2; i < argc; i++)
+		n_shares += !strcmp(argv[i], "--share");
+	struct sandbox_share *shares = calloc(n_shares + 1, sizeof(*shares));
+	if (!shares)
+		return bad_arg("out of memory for the shares of", argv[0]);
+	s.shares = shares;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		size_t k;
+		for (k = 0; k < N_STR_OPTS && strcmp(a, str_opts[k].name); k++)
+			;
+		if (k < N_STR_OPTS) {
+			if (++i >= argc || !argv[i][0])
+				return bad_arg("no value for", a);
+			*(const char **)spec_str(&s, k) = argv[i];
+		} else if (!strcmp(a, "--share")) {
+			if (i + 3 >= argc ||
+			    (strcmp(argv[i + 1], "ro") && strcmp(argv[i + 1], "rw")))
+				return bad_arg("a share needs ro|rw HOST GUEST after", a);
+			shares[s.n_shares].readonly = !strcmp(argv[i + 1], "ro");
+			shares[s.n_shares].host = argv[i + 2];
+			shares[s.n_shares++].guest = argv[i + 3];
+			i += 3;
+		} else if (!strcmp(a, "--parent") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v <= 1)
+				return bad_arg("not a parent pid", argv[i]);
+			s.parent = (pid_t)v;
+		} else if (!strcmp(a, "--discard-upper")) {
+			s.discard_upper = true;
+		} else if (!strcmp(a, "--opaque-tmp")) {
+			s.opaque_tmp = true;
+		} else {
+			return bad_arg("unknown argument", a);
+		}
+	}
+	for (size_t k = 0; k < N_STR_OPTS; k++)
+		if (str_opts[k].required && !*spec_str(&s, k))
+			return bad_arg("missing", str_opts[k].name);
+	if (!s.parent)
+		return bad_arg("missing", "--parent");
+	sandbox_monitor_main(&s);
+}
+
 void sandbox_monitor_main(const struct sandbox_spec *s)
 {
 	int fd = s->status_fd;
@@ -322,6 +438,12 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
 		die(fd, "prctl", "PR_SET_PDEATHSIG", errno);
+	/* a runner that died before the prctl: nothing would stop us */
+	if (getppid() != s->parent)
+		die(fd, "the runner is gone", "getppid", ESRCH);
+	/* what the runner placed at SANDBOX_FD_*: the agent gets none of it */
+	fcntl(s->status_fd, F_SETFD, FD_CLOEXEC);
+	fcntl(s->log_fd, F_SETFD, FD_CLOEXEC);
 	/* SIGTERM is the runner's request to tear down (monitor_wait); it
 	 * stays pending if it comes while the instance is being built */
 	signal(SIGTERM, SIG_DFL);
@@ -402,21 +524,21 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	/* Identity maps: file ownership is unchanged, but the sandbox's root
 	 * has capabilities only over its own namespaces. */
 	snprintf(p, sizeof(p), "/proc/%d/uid_map", (int)pid);
-	if (write_file(p, "0 0 4294967295\n"))
-		die(fd, "write uid_map", p, errno);
+	if ((rc = util_write_str(p, "0 0 4294967295\n")))
+		die(fd, "write uid_map", p, -rc);
 	snprintf(p, sizeof(p), "/proc/%d/gid_map", (int)pid);
-	if (write_file(p, "0 0 4294967295\n"))
-		die(fd, "write gid_map", p, errno);
+	if ((rc = util_write_str(p, "0 0 4294967295\n")))
+		die(fd, "write gid_map", p, -rc);
 	/* The agent (the sandbox's init) is the last the OOM killer may take:
 	 * only the host's root can lower a score. Best effort. */
 	snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", (int)pid);
-	(void)write_file(p, "-1000");
+	(void)util_write_str(p, "-1000");
 	/* Only the sandbox goes into the instance's cgroup, not the monitor:
 	 * cgroup.kill at stop must leave the monitor to reap the init. */
 	char msg[32];
 	snprintf(msg, sizeof(msg), "%d", (int)pid);
-	if (s->cgroup_procs && write_file(s->cgroup_procs, msg))
-		die(fd, "join cgroup", s->cgroup_procs, errno);
+	if (s->cgroup_procs && (rc = util_write_str(s->cgroup_procs, msg)))
+		die(fd, "join cgroup", s->cgroup_procs, -rc);
 	snprintf(msg, sizeof(msg), "P%d\n", (int)pid);
 	say(fd, msg);
 	close(fd);
