@@ -91,7 +91,9 @@ static struct vfs *mkfs(bool ro)
 	struct fuse_init_in in = {.major = 7,
 				  .minor = 31,
 				  .max_readahead = 65536,
-				  .flags = FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES};
+				  .flags = FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES |
+					   FUSE_CACHE_SYMLINKS | FUSE_AUTO_INVAL_DATA |
+					   FUSE_WRITEBACK_CACHE};
 	size_t blen;
 	ck_assert_int_eq(call(fs, FUSE_INIT, 0, &in, sizeof(in), NULL, 0, &blen), 0);
 	struct fuse_init_out o;
@@ -99,6 +101,10 @@ static struct vfs *mkfs(bool ro)
 	ck_assert_uint_eq(o.major, 7);
 	ck_assert_uint_eq(o.minor, 31);
 	ck_assert_uint_eq(o.max_write, VFS_MAX_IO);
+	/* No writeback cache: a fork is killed after its test, and pages the
+	 * guest had not written back would be lost from the host's files. */
+	ck_assert_uint_eq(o.flags, FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS |
+				       FUSE_AUTO_INVAL_DATA);
 	return fs;
 }
 
@@ -126,6 +132,9 @@ START_TEST(happy_path)
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, &blen), 0);
 	struct fuse_open_out oo;
 	memcpy(&oo, out + 16, sizeof(oo));
+	ck_assert_uint_eq(oo.open_flags, 0); /* a writable share's pages go at each open */
+	lookup(fs, FUSE_ROOT_ID, "missing", &err);
+	ck_assert_int_eq(err, -ENOENT); /* and a miss is not cached */
 	struct fuse_write_in wi = {.fh = oo.fh, .offset = 12, .size = 4};
 	ck_assert_int_eq(call(fs, FUSE_WRITE, n, &wi, sizeof(wi), "more", 4, &blen), 0);
 	struct fuse_read_in ri = {.fh = oo.fh, .offset = 0, .size = 100};
@@ -227,6 +236,80 @@ START_TEST(escapes)
 	ck_assert_int_eq(access(outside, F_OK), 0);
 	lookup(fs, FUSE_ROOT_ID, "hello.txt", &err);
 	ck_assert_int_eq(err, 0);
+	vfs_destroy(fs);
+}
+END_TEST
+
+static mode_t host_mode(const char *name)
+{
+	char p[256];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", share, name);
+	ck_assert_int_eq(lstat(p, &st), 0);
+	return st.st_mode & 07777;
+}
+
+/* No setuid file from a guest (smolvm often runs as root), and setgid
+ * only on directories: CREATE, MKNOD, MKDIR and SETATTR all drop them. */
+START_TEST(no_setuid)
+{
+	struct vfs *fs = mkfs(false);
+	struct fuse_create_in ci = {.flags = O_WRONLY, .mode = S_IFREG | 06755};
+	ck_assert_int_eq(call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "c", 2, NULL), 0);
+	ck_assert_uint_eq(host_mode("c") & 07000, 0);
+	struct fuse_mknod_in mk = {.mode = S_IFREG | 04755};
+	ck_assert_int_eq(call(fs, FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "m", 2, NULL), 0);
+	ck_assert_uint_eq(host_mode("m") & 07000, 0);
+	struct fuse_mkdir_in mi = {.mode = 07755};
+	ck_assert_int_eq(call(fs, FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "d", 2, NULL), 0);
+	ck_assert_uint_eq(host_mode("d") & 04000, 0); /* mkdir(2) takes S_ISGID from the parent */
+	int err;
+	uint64_t n = lookup(fs, FUSE_ROOT_ID, "hello.txt", &err);
+	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = S_IFREG | 06711};
+	ck_assert_int_eq(call(fs, FUSE_SETATTR, n, &sa, sizeof(sa), NULL, 0, NULL), 0);
+	ck_assert_uint_eq(host_mode("hello.txt"), 0711);
+	struct fuse_attr_out ao;
+	memcpy(&ao, out + 16, sizeof(ao));
+	ck_assert_uint_eq(ao.attr.mode & 07777, 0711); /* the guest sees what the host has */
+	uint64_t d = lookup(fs, FUSE_ROOT_ID, "d", &err);
+	sa.mode = S_IFDIR | 06755;
+	ck_assert_int_eq(call(fs, FUSE_SETATTR, d, &sa, sizeof(sa), NULL, 0, NULL), 0);
+	ck_assert_uint_eq(host_mode("d"), 02755);
+	vfs_destroy(fs);
+}
+END_TEST
+
+/* CREATE on a name that exists (a stale negative entry in the guest, or a
+ * hostile driver) opens only a regular file: a FIFO there would block the
+ * server in open(2), a device node would reach a host device. */
+START_TEST(create_existing)
+{
+	struct vfs *fs = mkfs(false);
+	size_t blen;
+	struct fuse_create_in ci = {.flags = O_RDONLY, .mode = 0644};
+	ck_assert_int_eq(call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "fifo", 5, NULL),
+			 -EPERM);
+	ci.flags = O_WRONLY;
+	ck_assert_int_eq(call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "fifo", 5, NULL),
+			 -EPERM);
+	ck_assert_int_eq(call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "up", 3, NULL),
+			 -ELOOP);
+	ci.flags = O_WRONLY | O_EXCL;
+	ck_assert_int_eq(
+	    call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "hello.txt", 10, NULL), -EEXIST);
+	/* Without O_EXCL an existing regular file is opened, O_TRUNC applies. */
+	ci.flags = O_WRONLY | O_TRUNC;
+	ck_assert_int_eq(
+	    call(fs, FUSE_CREATE, FUSE_ROOT_ID, &ci, sizeof(ci), "hello.txt", 10, &blen), 0);
+	ck_assert_uint_eq(blen, sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out));
+	char p[256];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/hello.txt", share);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	uint32_t nodes, handles;
+	vfs_counts(fs, &nodes, &handles);
+	ck_assert_uint_eq(handles, 1);
 	vfs_destroy(fs);
 }
 END_TEST
@@ -341,6 +424,23 @@ START_TEST(read_only)
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, NULL), 0);
 	struct fuse_open_out oo;
 	memcpy(&oo, out + 16, sizeof(oo));
+	/* Only the host changes a read-only share: its pages stay cached
+	 * across opens and a miss is a negative entry the client keeps. */
+	ck_assert_uint_eq(oo.open_flags, FOPEN_KEEP_CACHE);
+	size_t blen;
+	ck_assert_int_eq(call_name(fs, FUSE_LOOKUP, FUSE_ROOT_ID, "missing"), 0);
+	struct fuse_entry_out neg;
+	memcpy(&neg, out + 16, sizeof(neg));
+	ck_assert_uint_eq(neg.nodeid, 0);
+	ck_assert_uint_eq(neg.entry_valid, 1);
+	uint32_t nodes, handles;
+	vfs_counts(fs, &nodes, &handles);
+	ck_assert_uint_eq(nodes, 2); /* the root and hello.txt */
+	struct fuse_open_in od = {.flags = O_RDONLY};
+	ck_assert_int_eq(call(fs, FUSE_OPENDIR, FUSE_ROOT_ID, &od, sizeof(od), NULL, 0, &blen), 0);
+	struct fuse_open_out dout;
+	memcpy(&dout, out + 16, sizeof(dout));
+	ck_assert_uint_eq(dout.open_flags, 0);
 	oi.flags = O_WRONLY;
 	ck_assert_int_eq(call(fs, FUSE_OPEN, n, &oi, sizeof(oi), NULL, 0, NULL), -EROFS);
 	oi.flags = O_RDONLY | O_TRUNC;
@@ -390,6 +490,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, happy_path);
 	tcase_add_test(tc, escapes);
+	tcase_add_test(tc, no_setuid);
+	tcase_add_test(tc, create_existing);
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, bad_share_dir);
 	tcase_add_test(tc, read_only);

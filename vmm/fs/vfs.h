@@ -86,8 +86,10 @@ void vfs_reset(struct vfs *fs);
 /* Number of live nodes (root included) and open handles, for tests. */
 void vfs_counts(const struct vfs *fs, uint32_t *nodes, uint32_t *handles);
 
-/* Raises RLIMIT_NOFILE's soft limit to its hard limit: every live node holds
- * an fd, and a client listing a 10 000-entry directory keeps that many. */
+/* Raises RLIMIT_NOFILE: every live node holds an fd, and a client listing a
+ * 10 000-entry directory keeps that many. With CAP_SYS_RESOURCE both limits
+ * go up to fs.nr_open (at most what the default limits need), else the soft
+ * limit to the hard one. */
 int vfs_raise_nofile(void);
 
 #endif

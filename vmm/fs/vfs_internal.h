@@ -92,6 +92,11 @@ void vfs_fill_attr(struct fuse_attr *a, const struct stat *st);
 void vfs_proc_path(int fd, char buf[32]);
 /* fstatat(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW). */
 int vfs_stat_fd(int fd, struct stat *st);
+/* The permission bits of a guest's mode (CREATE, MKNOD, MKDIR, SETATTR)
+ * that a share takes: never setuid, and setgid only on a directory (where
+ * it only picks new entries' group). smolvm often runs as root: a guest's
+ * chmod 4755 would leave a setuid-root program on the host. */
+mode_t vfs_guest_mode(uint32_t mode, bool dir);
 
 /* ---- opcode handlers (vfs_ops_*.c): 0 or -errno, body in r->out ---- */
 #define VFS_OPS(X)                                                                                 \

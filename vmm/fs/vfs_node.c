@@ -52,6 +52,11 @@ int vfs_stat_fd(int fd, struct stat *st)
 	return 0;
 }
 
+mode_t vfs_guest_mode(uint32_t mode, bool dir)
+{
+	return (mode_t)(mode & (dir ? 03777u : 01777u));
+}
+
 static void bucket_insert(struct vfs *fs, uint32_t idx)
 {
 	struct vfs_node *n = &fs->nodes[idx];

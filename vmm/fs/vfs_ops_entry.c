@@ -41,7 +41,16 @@ int vfs_op_lookup(struct vfs *fs, struct vfs_req *r)
 		rc = node_fd(fs, r, &pfd);
 	if (rc)
 		return rc;
-	return reply_entry(fs, r, pfd, name);
+	rc = reply_entry(fs, r, pfd, name);
+	if (rc == -ENOENT && fs->read_only) {
+		/* fuse.h: nodeid 0 is a negative entry the client caches for
+		 * entry_valid. Only the host adds names to a read-only share:
+		 * the dynamic loader's and PATH's misses on every exec through
+		 * the host's / are asked once per entry_valid. */
+		struct fuse_entry_out e = {.entry_valid = VFS_ATTR_TTL};
+		return vfs_reply(r, &e, sizeof(e));
+	}
+	return rc;
 }
 
 int vfs_op_forget(struct vfs *fs, struct vfs_req *r)
@@ -139,7 +148,8 @@ int vfs_op_setattr(struct vfs *fs, struct vfs_req *r)
 	if (rc)
 		return rc;
 	vfs_proc_path(fd, proc);
-	if ((in->valid & FATTR_MODE) && fchmodat(AT_FDCWD, proc, in->mode & 07777, 0))
+	if ((in->valid & FATTR_MODE) &&
+	    fchmodat(AT_FDCWD, proc, vfs_guest_mode(in->mode, S_ISDIR(st.st_mode)), 0))
 		return -errno;
 	if (in->valid & (FATTR_UID | FATTR_GID)) {
 		uid_t uid = (in->valid & FATTR_UID) ? in->uid : (uid_t)-1;
@@ -216,7 +226,7 @@ int vfs_op_mknod(struct vfs *fs, struct vfs_req *r)
 		return rc;
 	if (!S_ISREG(in->mode))
 		return -EPERM; /* shares hold files, not device nodes or FIFOs */
-	if (mknodat(pfd, name, S_IFREG | (in->mode & 07777), 0))
+	if (mknodat(pfd, name, S_IFREG | vfs_guest_mode(in->mode, false), 0))
 		return -errno;
 	return reply_entry(fs, r, pfd, name);
 }
@@ -230,7 +240,7 @@ int vfs_op_mkdir(struct vfs *fs, struct vfs_req *r)
 		rc = modify_prologue(fs, r, sizeof(*in), &pfd, &name, NULL);
 	if (rc)
 		return rc;
-	if (mkdirat(pfd, name, in->mode & 07777))
+	if (mkdirat(pfd, name, vfs_guest_mode(in->mode, true)))
 		return -errno;
 	return reply_entry(fs, r, pfd, name);
 }

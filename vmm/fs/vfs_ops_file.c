@@ -33,6 +33,60 @@ static int reopen(int node_fd, int flags, int *out)
 	return 0;
 }
 
+/* Only regular files are opened: opening a FIFO would block the server and
+ * a device node would reach a host device. Directories go through OPENDIR. */
+static int regular_only(const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st->st_mode))
+		return S_ISLNK(st->st_mode) ? -ELOOP : -EPERM;
+	return 0;
+}
+
+/* CREATE's open of name under pfd. A new file is made with O_EXCL. A name
+ * that exists already (the guest's negative entry was stale, or a hostile
+ * driver) is opened as OPEN would: through an O_PATH fd that is checked to
+ * be a regular file first, never a FIFO or device node the host put there. */
+static int create_open(int pfd, const char *name, const struct fuse_create_in *in, int *out)
+{
+	struct open_how how = {
+	    .flags =
+		(in->flags & PASS_FLAGS) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+	    .mode = vfs_guest_mode(in->mode, false),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	struct open_how path = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	/* A name that comes and goes under us: a few rounds, then EAGAIN. */
+	for (int round = 0; round < 4; round++) {
+		int fd = (int)syscall(SYS_openat2, pfd, name, &how, sizeof(how));
+		if (fd >= 0) {
+			*out = fd;
+			return 0;
+		}
+		if (errno != EEXIST || (in->flags & O_EXCL))
+			return -errno;
+		int nfd = (int)syscall(SYS_openat2, pfd, name, &path, sizeof(path));
+		if (nfd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		struct stat st;
+		int rc = vfs_stat_fd(nfd, &st);
+		if (!rc)
+			rc = regular_only(&st);
+		if (!rc)
+			rc = reopen(nfd, (int)(in->flags & PASS_FLAGS), out);
+		close(nfd);
+		return rc;
+	}
+	return -EAGAIN;
+}
+
 static int reply_open(struct vfs *fs, struct vfs_req *r, int fd, bool dir, uint64_t nodeid,
 		      uint32_t flags)
 {
@@ -48,13 +102,18 @@ static int reply_open(struct vfs *fs, struct vfs_req *r, int fd, bool dir, uint6
 		return rc;
 	memset(&o, 0, sizeof(o));
 	o.fh = fh;
+	/* Only the host changes a read-only share's files, and the client
+	 * notices that by their mtime and size (FUSE_AUTO_INVAL_DATA): keep
+	 * the pages of binaries and libraries across the opens of every exec. */
+	if (fs->read_only && !dir)
+		o.open_flags = FOPEN_KEEP_CACHE;
 	return vfs_reply(r, &o, sizeof(o));
 }
 
 /* OPEN and OPENDIR: the request's fuse_open_in, the node's O_PATH fd
  * (borrowed from the node table) and what it is now. */
-static int open_target(struct vfs *fs, struct vfs_req *r, const struct fuse_open_in **in,
-		       int *nfd, struct stat *st)
+static int open_target(struct vfs *fs, struct vfs_req *r, const struct fuse_open_in **in, int *nfd,
+		       struct stat *st)
 {
 	int rc = vfs_arg(r, sizeof(**in), (const void **)in);
 	if (!rc)
@@ -69,12 +128,9 @@ int vfs_op_open(struct vfs *fs, struct vfs_req *r)
 	int nfd, fd = -1, rc = open_target(fs, r, &in, &nfd, &st);
 	if (rc)
 		return rc;
-	/* Only regular files: re-opening a FIFO or device would block or
-	 * reach a host device. Directories go through OPENDIR. */
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return S_ISLNK(st.st_mode) ? -ELOOP : -EPERM;
+	rc = regular_only(&st);
+	if (rc)
+		return rc;
 	if (fs->read_only && is_write_open(in->flags))
 		return -EROFS;
 	rc = reopen(nfd, (int)(in->flags & PASS_FLAGS), &fd);
@@ -86,7 +142,7 @@ int vfs_op_create(struct vfs *fs, struct vfs_req *r)
 	const struct fuse_create_in *in;
 	const char *name;
 	struct fuse_entry_out e;
-	int pfd, fd, rc = vfs_arg(r, sizeof(*in), (const void **)&in);
+	int pfd, fd = -1, rc = vfs_arg(r, sizeof(*in), (const void **)&in);
 	if (!rc)
 		rc = vfs_arg_name(r, sizeof(*in), &name, NULL);
 	if (rc)
@@ -98,15 +154,9 @@ int vfs_op_create(struct vfs *fs, struct vfs_req *r)
 		return rc;
 	if (sizeof(e) + sizeof(struct fuse_open_out) > r->out_cap)
 		return -ERANGE;
-	struct open_how how = {
-	    .flags = (in->flags & PASS_FLAGS) | (in->flags & O_EXCL) | O_CREAT | O_NOFOLLOW |
-		     O_CLOEXEC | O_NOCTTY,
-	    .mode = in->mode & 07777,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	fd = (int)syscall(SYS_openat2, pfd, name, &how, sizeof(how));
-	if (fd < 0)
-		return -errno;
+	rc = create_open(pfd, name, in, &fd);
+	if (rc)
+		return rc;
 	rc = vfs_lookup_at(fs, pfd, name, &e);
 	if (rc) {
 		close(fd);

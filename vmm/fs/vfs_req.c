@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -15,6 +16,8 @@
 #define DEFAULT_MAX_HANDLES 65536u
 #define LIMIT_CAP	    (1u << 24)
 #define DIRBUF_SIZE	    32768
+/* Node fds and handles of a share at its default limits, and some room. */
+#define VFS_NOFILE_WANT (DEFAULT_MAX_NODES + DEFAULT_MAX_HANDLES + 1024ul)
 
 int vfs_create(const char *root_dir, bool read_only, const struct vfs_limits *limits,
 	       struct vfs **out, struct vmm_err *err)
@@ -85,6 +88,24 @@ int vfs_raise_nofile(void)
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return -errno;
+	/* With CAP_SYS_RESOURCE (smolvm as root) past the hard limit, up to
+	 * fs.nr_open as virtiofsd does: a hard limit of 4096 (a bare init's)
+	 * ran out after stress-ng's symlink stressor, and every later
+	 * LOOKUP and OPEN failed with EMFILE in the guest. */
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	unsigned long nr_open = 0;
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (nr_open > VFS_NOFILE_WANT)
+		nr_open = VFS_NOFILE_WANT;
+	if (nr_open > rl.rlim_max) {
+		struct rlimit up = {.rlim_cur = nr_open, .rlim_max = nr_open};
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			return 0;
+	}
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		return -errno;
@@ -166,9 +187,14 @@ static int op_init(struct vfs *fs, struct vfs_req *r)
 	fs->proto_minor =
 	    in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor : FUSE_KERNEL_MINOR_VERSION;
 	o.minor = fs->proto_minor;
+	/* AUTO_INVAL_DATA: the client drops a file's cached pages when it
+	 * sees its mtime or size change (what lets a read-only share keep
+	 * them across opens: FOPEN_KEEP_CACHE). CACHE_SYMLINKS: a symlink's
+	 * target never changes, so the client keeps READLINK's answer (every
+	 * exec through the host's /bin -> usr/bin asked again). */
 	uint32_t want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
 			FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
-			FUSE_ATOMIC_O_TRUNC;
+			FUSE_ATOMIC_O_TRUNC | FUSE_AUTO_INVAL_DATA | FUSE_CACHE_SYMLINKS;
 	o.flags = in->flags & want;
 	o.max_readahead = in->max_readahead;
 	o.max_write = VFS_MAX_IO;
