@@ -380,6 +380,49 @@ static int bad_arg(const char *what, const char *arg)
 	return 2;
 }
 
+/* Fills s from the monitor's argv (s->shares has room for every --share);
+ * 0, or 2 after bad_arg. */
+static int parse_args(int argc, char **argv, struct sandbox_spec *s, struct sandbox_share *shares)
+{
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		size_t k;
+		for (k = 0; k < N_STR_OPTS && strcmp(a, str_opts[k].name); k++)
+			;
+		if (k < N_STR_OPTS) {
+			if (++i >= argc || !argv[i][0])
+				return bad_arg("no value for", a);
+			*(const char **)spec_str(s, k) = argv[i];
+		} else if (!strcmp(a, "--share")) {
+			if (i + 3 >= argc ||
+			    (strcmp(argv[i + 1], "ro") && strcmp(argv[i + 1], "rw")))
+				return bad_arg("a share needs ro|rw HOST GUEST after", a);
+			shares[s->n_shares].readonly = !strcmp(argv[i + 1], "ro");
+			shares[s->n_shares].host = argv[i + 2];
+			shares[s->n_shares++].guest = argv[i + 3];
+			i += 3;
+		} else if (!strcmp(a, "--parent") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v <= 1)
+				return bad_arg("not a parent pid", argv[i]);
+			s->parent = (pid_t)v;
+		} else if (!strcmp(a, "--discard-upper")) {
+			s->discard_upper = true;
+		} else if (!strcmp(a, "--opaque-tmp")) {
+			s->opaque_tmp = true;
+		} else {
+			return bad_arg("unknown argument", a);
+		}
+	}
+	for (size_t k = 0; k < N_STR_OPTS; k++)
+		if (str_opts[k].required && !*spec_str(s, k))
+			return bad_arg("missing", str_opts[k].name);
+	if (!s->parent)
+		return bad_arg("missing", "--parent");
+	return 0;
+}
+
 int sandbox_monitor_cli(int argc, char **argv, int (*agent_main)(int argc, char **argv))
 {
 	struct sandbox_spec s = {
@@ -391,43 +434,12 @@ int sandbox_monitor_cli(int argc, char **argv, int (*agent_main)(int argc, char 
 	if (!shares)
 		return bad_arg("out of memory for the shares of", argv[0]);
 	s.shares = shares;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		size_t k;
-		for (k = 0; k < N_STR_OPTS && strcmp(a, str_opts[k].name); k++)
-			;
-		if (k < N_STR_OPTS) {
-			if (++i >= argc || !argv[i][0])
-				return bad_arg("no value for", a);
-			*(const char **)spec_str(&s, k) = argv[i];
-		} else if (!strcmp(a, "--share")) {
-			if (i + 3 >= argc ||
-			    (strcmp(argv[i + 1], "ro") && strcmp(argv[i + 1], "rw")))
-				return bad_arg("a share needs ro|rw HOST GUEST after", a);
-			shares[s.n_shares].readonly = !strcmp(argv[i + 1], "ro");
-			shares[s.n_shares].host = argv[i + 2];
-			shares[s.n_shares++].guest = argv[i + 3];
-			i += 3;
-		} else if (!strcmp(a, "--parent") && i + 1 < argc) {
-			char *end;
-			long v = strtol(argv[++i], &end, 10);
-			if (*end || v <= 1)
-				return bad_arg("not a parent pid", argv[i]);
-			s.parent = (pid_t)v;
-		} else if (!strcmp(a, "--discard-upper")) {
-			s.discard_upper = true;
-		} else if (!strcmp(a, "--opaque-tmp")) {
-			s.opaque_tmp = true;
-		} else {
-			return bad_arg("unknown argument", a);
-		}
+	int rc = parse_args(argc, argv, &s, shares);
+	if (rc) {
+		free(shares);
+		return rc;
 	}
-	for (size_t k = 0; k < N_STR_OPTS; k++)
-		if (str_opts[k].required && !*spec_str(&s, k))
-			return bad_arg("missing", str_opts[k].name);
-	if (!s.parent)
-		return bad_arg("missing", "--parent");
-	sandbox_monitor_main(&s);
+	sandbox_monitor_main(&s); /* the init inherits shares; the monitor exits */
 }
 
 void sandbox_monitor_main(const struct sandbox_spec *s)

@@ -14,4 +14,6 @@ endif()
 smol_add_unit_test(sched_phase SOURCES test_sched_phase.c LIBS smolrunner)
 smol_add_unit_test(vm_backend SOURCES test_vm_backend.c LIBS smolrunner)
 smol_add_unit_test(runreg SOURCES test_runreg.c LIBS smolrunner)
+# The sandbox monitor's argv: built by the runner, refused by the monitor.
+smol_add_unit_test(sandbox_monitor SOURCES test_sandbox_monitor.c LIBS smolrunner)
 smol_add_unit_test(last_failed SOURCES test_last_failed.c LIBS smolrunner)
