@@ -837,6 +837,7 @@ static int run_body(struct run_ctx *c)
 	    .fail_fast = p->o.fail_fast,
 	    .retries = p->o.retries,
 	    .timeout_ns = p->o.timeout_ns,
+	    .timeout_multiplier = p->o.timeout_multiplier,
 	    .artifacts_dir = p->o.artifacts ? p->o.artifacts : "smoltest-artifacts",
 	    .run_id = c->run_id,
 	    .suite_file = c->suite_file,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -28,6 +29,7 @@ enum {
 	OPT_ALLOW_NO_TESTS,
 	OPT_FAILURE_OUTPUT,
 	OPT_RERUN_FAILED,
+	OPT_TIMEOUT_MULTIPLIER,
 };
 
 static const struct option long_opts[] = {
@@ -39,6 +41,7 @@ static const struct option long_opts[] = {
     {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"timeout-multiplier", required_argument, NULL, OPT_TIMEOUT_MULTIPLIER},
     {"backend", required_argument, NULL, OPT_BACKEND},
     {"artifacts", required_argument, NULL, OPT_ARTIFACTS},
     {"junit", required_argument, NULL, OPT_JUNIT},
@@ -75,6 +78,9 @@ const char *run_opts_usage(void)
 	       "      --retries N         retry failed tests N times (a pass on retry is FLAKY)\n"
 	       "      --fail-fast         stop at the first failure; --keep-going: do not\n"
 	       "      --timeout D         per-test timeout for every test (30s, 2m, ...)\n"
+	       "      --timeout-multiplier X  scale every test's and setup step's time limit by\n"
+	       "                          X (0.1 to 100), for slow or emulated machines; also\n"
+	       "                          SMOLTEST_TIMEOUT_MULTIPLIER\n"
 	       "      --backend B         auto, vm or sandbox (default: the suite's, else auto)\n"
 	       "      --artifacts DIR     where artifacts go, DIR/<test>/ (default "
 	       "smoltest-artifacts)\n"
@@ -98,6 +104,18 @@ const char *run_opts_usage(void)
 	       "exit status: 0 all passed, 1 a test failed, 2 usage or suite error,\n"
 	       "3 infrastructure error, 4 no tests selected (before any setup runs),\n"
 	       "128+N stopped by signal N (130 Ctrl-C)\n";
+}
+
+/* A time-limit multiplier: a decimal number from 0.1 to 100. */
+static int parse_multiplier(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0.1 && v <= 100) || !strchr("0123456789", *s))
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 /* What list takes (it refuses the rest rather than ignore them); validate
@@ -210,6 +228,13 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 					    "as 30s or 2m%s",
 					    optarg, "");
 			break;
+		case OPT_TIMEOUT_MULTIPLIER:
+			if (parse_multiplier(optarg, &o->timeout_multiplier))
+				return fail(err, errlen,
+					    "--timeout-multiplier '%s': give a number from 0.1 to "
+					    "100, such as 3 or 1.5%s",
+					    optarg, "");
+			break;
 		case OPT_BACKEND:
 			o->has_backend = true;
 			if (!strcmp(optarg, "auto"))
@@ -303,5 +328,11 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o, char *err, size_t 
 		return fail(err, errlen, "unexpected argument '%s' after the suite%s",
 			    argv[optind + 1], "");
 	o->suite = argv[optind];
+	const char *env = getenv("SMOLTEST_TIMEOUT_MULTIPLIER");
+	if (!o->timeout_multiplier && env && *env && parse_multiplier(env, &o->timeout_multiplier))
+		return fail(err, errlen,
+			    "SMOLTEST_TIMEOUT_MULTIPLIER='%.40s': give a number from 0.1 to 100, "
+			    "such as 3 or 1.5%s",
+			    env, "");
 	return 0;
 }

@@ -18,6 +18,7 @@ struct run_opts {
 	int retries;			/* --retries; -1: the suite's */
 	bool fail_fast;			/* --fail-fast (--keep-going turns it off) */
 	uint64_t timeout_ns;		/* --timeout; 0: the suite's */
+	double timeout_multiplier; /* --timeout-multiplier or SMOLTEST_TIMEOUT_MULTIPLIER; 0: 1 */
 	bool has_backend;
 	enum suite_backend backend;	/* --backend */
 	const char *artifacts;		/* --artifacts DIR */

@@ -128,6 +128,11 @@ const char *sched_job_label(const struct job *j, char *buf, size_t len);
  * runs (*cwd; the suite's workdir by default) (scheduler.c). */
 const struct suite_cmd *sched_step_cmd(const struct sched *sc, size_t step, const char **cwd);
 
+/* The time limit of test t (--timeout, else the suite's), and of one setup
+ * step or lister, both scaled by --timeout-multiplier; 0 for none. */
+uint64_t sched_test_limit(const struct sched *sc, const struct suite_test *t);
+uint64_t sched_setup_limit(const struct sched *sc);
+
 /* ---- sched_job.c: watches, timers, environments, agent callbacks, jobs -- */
 
 /* Registers/updates fd in the epoll set for w (fd -1: removes). */

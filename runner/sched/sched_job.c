@@ -354,7 +354,7 @@ static void job_exec_step(struct job *j)
 		}
 		j->workdir_made = true;
 		cmd = sched_step_cmd(sc, j->step, &cwd);
-		timeout = sc->s->setup_timeout_ns;
+		timeout = sched_setup_limit(sc);
 		/* each step's output on its own: a failure shows the failing step's */
 		outbuf_reset(&j->out);
 		outbuf_reset(&j->err);
@@ -369,7 +369,7 @@ static void job_exec_step(struct job *j)
 		t = &sc->s->tests[j->test];
 		cmd = &t->run;
 		cwd = t->cwd ? t->cwd : sc->s->workdir;
-		timeout = sc->o.timeout_ns ? sc->o.timeout_ns : t->timeout_ns;
+		timeout = sched_test_limit(sc, t);
 	}
 	char **env = NULL;
 	int rc = sched_build_env(sc->s, t, j->attempt, sc->o.run_id, sc->be->ops->name, &env);

@@ -196,7 +196,7 @@ static void job_complete_test(struct sched *sc, struct job *j)
 		}
 		if (st == RESULT_TIMEOUT) {
 			char d[32];
-			uint64_t lim = sc->o.timeout_ns ? sc->o.timeout_ns : t->timeout_ns;
+			uint64_t lim = sched_test_limit(sc, t);
 			util_format_duration(j->end_ns - j->start_ns, d, sizeof(d));
 			char l[32];
 			util_format_duration(lim, l, sizeof(l));

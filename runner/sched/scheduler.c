@@ -209,6 +209,25 @@ struct suite_listed *sched_take_listed(struct sched *sc)
 	return l;
 }
 
+static uint64_t scaled(const struct sched *sc, uint64_t ns)
+{
+	double m = sc->o.timeout_multiplier;
+	if (!ns || m <= 0 || m == 1)
+		return ns;
+	double v = (double)ns * m;
+	return v >= (double)(UINT64_MAX / 2) ? UINT64_MAX / 2 : (uint64_t)v;
+}
+
+uint64_t sched_test_limit(const struct sched *sc, const struct suite_test *t)
+{
+	return scaled(sc, sc->o.timeout_ns ? sc->o.timeout_ns : t->timeout_ns);
+}
+
+uint64_t sched_setup_limit(const struct sched *sc)
+{
+	return scaled(sc, sc->s->setup_timeout_ns);
+}
+
 const struct suite_cmd *sched_step_cmd(const struct sched *sc, size_t step, const char **cwd)
 {
 	const struct suite *s = sc->s;
@@ -234,7 +253,7 @@ static void setup_why(const struct sched *sc, const struct job *j, char *why, si
 		snprintf(why, len, "exit status %d", j->ex.code);
 	else if (j->ex.how == AGENT_EXIT_TIMED_OUT)
 		snprintf(why, len, "timed out after %s: raise setup_timeout",
-			 util_format_duration(sc->s->setup_timeout_ns, d, sizeof(d)));
+			 util_format_duration(sched_setup_limit(sc), d, sizeof(d)));
 	else
 		snprintf(why, len, "killed by signal %d", j->ex.code);
 }

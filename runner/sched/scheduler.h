@@ -30,6 +30,7 @@ struct sched_opts {
 	bool fail_fast;
 	int retries;		     /* -1: per test from the suite */
 	uint64_t timeout_ns;	     /* 0: per test from the suite */
+	double timeout_multiplier;   /* scales every time limit; 0: 1 */
 	const char *artifacts_dir;   /* host directory; <dir>/<test>/ per test */
 	const char *run_id;	     /* SMOLTEST_RUN_ID given to tests */
 	const char *suite_file;	     /* repo-relative suite path for records */

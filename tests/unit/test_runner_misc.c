@@ -366,6 +366,26 @@ START_TEST(options)
 	char *far[] = {"run", "--zzzzzzzz", "s.yaml", NULL};
 	ck_assert_int_eq(parse(far, &o, err), -EINVAL);
 	ck_assert_str_eq(err, "unknown option '--zzzzzzzz' (see smoltest run --help)");
+	/* --timeout-multiplier, else SMOLTEST_TIMEOUT_MULTIPLIER (meson's model) */
+	char *mult[] = {"run", "--timeout-multiplier", "2.5", "s.yaml", NULL};
+	setenv("SMOLTEST_TIMEOUT_MULTIPLIER", "4", 1);
+	ck_assert_int_eq(parse(mult, &o, err), 0);
+	ck_assert(o.timeout_multiplier == 2.5);
+	ck_assert_int_eq(parse(kg, &o, err), 0);
+	ck_assert(o.timeout_multiplier == 4);
+	const char *bad_mult[] = {"0", "0.05", "101", "x", "-2", "3s", "nan", "inf", ""};
+	for (size_t i = 0; i < sizeof(bad_mult) / sizeof(bad_mult[0]); i++) {
+		char *m[] = {"run", "--timeout-multiplier", (char *)bad_mult[i], "s.yaml", NULL};
+		ck_assert_msg(parse(m, &o, err) == -EINVAL, "'%s'", bad_mult[i]);
+		ck_assert_ptr_nonnull(strstr(err, "--timeout-multiplier"));
+	}
+	setenv("SMOLTEST_TIMEOUT_MULTIPLIER", "slow", 1);
+	ck_assert_int_eq(parse(kg, &o, err), -EINVAL);
+	ck_assert_str_eq(err, "SMOLTEST_TIMEOUT_MULTIPLIER='slow': give a number from 0.1 to 100, "
+			      "such as 3 or 1.5");
+	unsetenv("SMOLTEST_TIMEOUT_MULTIPLIER");
+	ck_assert_int_eq(parse(kg, &o, err), 0);
+	ck_assert(o.timeout_multiplier == 0);
 	char *allow[] = {"run", "--allow-no-tests", "s.yaml", NULL};
 	ck_assert_int_eq(parse(allow, &o, err), 0);
 	ck_assert(o.allow_no_tests);

@@ -327,6 +327,27 @@ START_TEST(statuses)
 }
 END_TEST
 
+/* --timeout-multiplier scales the test's own limit, and the report names
+ * the limit that applied. */
+START_TEST(timeout_multiplier_scales_limits)
+{
+	struct harness h;
+	struct sched_opts o = {.parallel = 1, .timeout_multiplier = 3};
+	harness_init(&h,
+		     "tests:\n"
+		     "  - { name: slow, run: \"sleep 30\", timeout: 300ms }\n"
+		     "  - { name: fits, run: \"sleep 0.5\", timeout: 300ms }\n",
+		     &o);
+	harness_run(&h);
+	const struct rec *r = final_of(&h, "slow");
+	ck_assert_int_eq(r->status, RESULT_TIMEOUT);
+	ck_assert_uint_ge(r->duration_ns, 850 * NSEC_PER_MSEC);
+	ck_assert_msg(strstr(r->msg, "limit 900ms"), "%s", r->msg);
+	ck_assert_int_eq(final_of(&h, "fits")->status, RESULT_PASS);
+	harness_fini(&h);
+}
+END_TEST
+
 /* An agent that misses its own deadline (here: stopped, with its shim, by
  * its test) is
  * stopped by the client's deadline (the limit plus 5 s), and the result
@@ -340,7 +361,7 @@ START_TEST(stuck_agent_hits_the_hard_deadline)
 	snprintf(yaml, sizeof(yaml),
 		 "tests:\n"
 		 "  - name: stuck\n"
-		 "    timeout: 200ms\n"
+		 "    timeout: 3s\n"
 		 "    run: |\n"
 		 "      p=$PPID; s=''\n"
 		 "      while [ $p -gt 1 ]; do\n"
@@ -649,6 +670,7 @@ int main(void)
 	tcase_add_test(tc, retries_and_flaky);
 	tcase_add_test(tc, leaks);
 	tcase_add_test(tc, stuck_agent_hits_the_hard_deadline);
+	tcase_add_test(tc, timeout_multiplier_scales_limits);
 	tcase_add_test(tc, fail_fast_cancels);
 	tcase_add_test(tc, parallel_bound);
 	tcase_add_test(tc, pool_runs_ahead_within_bounds);
