@@ -5,11 +5,14 @@
 #include "snapshot/snap_config.h"
 #include "snapshot/snap_file.h"
 #include "snapshot/snap_fingerprint.h"
+#include "snapshot/snap_state.h"
+#include "devices/virtio/mmio_state.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *type_name(uint32_t t)
 {
@@ -24,6 +27,113 @@ static void usage(FILE *f)
 		   "       smolvm snapshot verify FILE\n"
 		   "       smolvm snapshot export FILE -o BUNDLE.smolmachine\n"
 		   "       smolvm snapshot import BUNDLE.smolmachine -o DIR\n");
+}
+
+/* Where each vCPU stood: enough to tell a guest halted with no timer
+ * armed from one spinning, when a snapshot of a stuck VM is taken over the
+ * control socket. */
+static void print_vcpus(struct snap_file *f)
+{
+	struct vcpu_state *st = malloc(sizeof(*st));
+	if (!st)
+		return;
+	for (uint32_t i = 0; i < f->hdr.section_count; i++) {
+		const struct snap_section *s = &f->secs[i];
+		struct vmm_err err;
+		void *buf;
+		size_t len;
+		if (s->type != SNAP_SEC_VCPU ||
+		    snap_file_read_named(f, s->name, SNAP_SEC_VCPU, &buf, &len, &err))
+			continue;
+		int rc = snap_vcpu_decode(buf, len, st, &err);
+		free(buf);
+		if (rc) {
+			printf("%-12s invalid: %s\n", s->name, err.msg);
+			continue;
+		}
+		uint64_t tsc = 0, deadline = 0;
+		for (uint32_t m = 0; m < st->nmsrs; m++) {
+			if (st->msrs[m].index == 0x10)
+				tsc = st->msrs[m].data;
+			else if (st->msrs[m].index == 0x6e0)
+				deadline = st->msrs[m].data;
+		}
+		const uint8_t *apic = (const uint8_t *)st->lapic.regs;
+		uint32_t lvtt, tmict, tmcct;
+		memcpy(&lvtt, apic + 0x320, 4);
+		memcpy(&tmict, apic + 0x380, 4);
+		memcpy(&tmcct, apic + 0x390, 4);
+		static const char *const timer_mode[] = {"one-shot", "periodic", "tsc-deadline",
+							 "reserved"};
+		printf("%-12s rip %#llx rsp %#llx rflags %#llx cr3 %#llx mp_state %u%s\n", s->name,
+		       (unsigned long long)st->regs.rip, (unsigned long long)st->regs.rsp,
+		       (unsigned long long)st->regs.rflags, (unsigned long long)st->sregs.cr3,
+		       st->mp_state.mp_state, st->mp_state.mp_state == 3 ? " (halted)" : "");
+		printf("%-12s lapic timer %s%s vector %u, initial count %u, current %u; "
+		       "tsc %llu, tsc-deadline %llu%s; interrupt pending %u (vector %u)\n",
+		       "", timer_mode[(lvtt >> 17) & 3], (lvtt & (1u << 16)) ? " masked" : "",
+		       lvtt & 0xff, tmict, tmcct, (unsigned long long)tsc,
+		       (unsigned long long)deadline,
+		       deadline ? (deadline > tsc ? " (ahead)" : " (passed)") : " (disarmed)",
+		       st->events.interrupt.injected, st->events.interrupt.nr);
+	}
+	free(st);
+}
+
+/* A little-endian u16 of guest memory at gpa, read from the memory
+ * section through the regions of cfg; -1 where gpa is not guest RAM. */
+static int guest_u16(struct snap_file *f, const struct snap_config *cfg, uint64_t gpa)
+{
+	const struct snap_section *mem = snap_file_find(f, "memory");
+	for (uint32_t i = 0; mem && i < cfg->nr_regions; i++) {
+		const struct snap_region *r = &cfg->regions[i];
+		uint8_t b[2];
+		if (gpa < r->gpa || gpa + 2 > r->gpa + r->size ||
+		    pread(f->fd, b, 2, (off_t)(mem->offset + r->mem_offset + (gpa - r->gpa))) != 2)
+			continue;
+		return b[0] | b[1] << 8;
+	}
+	return -1;
+}
+
+/* Each virtio device's queues as the VMM left them against what the guest
+ * published in its rings: a request the guest made available that the
+ * VMM never took (avail ahead of last_avail), or took and never answered
+ * (last_avail ahead of used), is a VMM-side stall. */
+static void print_queues(struct snap_file *f, const struct snap_config *cfg)
+{
+	for (uint32_t i = 0; i < f->hdr.section_count; i++) {
+		const struct snap_section *s = &f->secs[i];
+		struct vmm_err err;
+		void *buf;
+		size_t len;
+		if (s->type != SNAP_SEC_DEVICE ||
+		    snap_file_read_named(f, s->name, SNAP_SEC_DEVICE, &buf, &len, &err))
+			continue;
+		struct vmmio_state st;
+		const char *why = "too short";
+		uint32_t nq = 0;
+		if (len >= 16)
+			memcpy(&nq, (const uint8_t *)buf + 12, 4);
+		if (len < 16 || nq > VIRTIO_MAX_QUEUES ||
+		    vmmio_state_decode(buf, len, nq, &st, &why)) {
+			printf("%-20s invalid: %s\n", s->name, why);
+			free(buf);
+			continue;
+		}
+		printf("%-20s device %u status %#x isr %#x\n", s->name, st.device_id, st.status,
+		       st.isr);
+		for (uint32_t q = 0; q < st.num_queues; q++) {
+			const struct vq_state *v = &st.q[q].vq;
+			if (!v->ready)
+				continue;
+			printf("  queue %-2u size %-4u last_avail %-5u used %-5u%s; guest avail.idx %d, "
+			       "used.idx %d\n",
+			       q, v->size, v->last_avail, v->used_idx, v->broken ? " BROKEN" : "",
+			       guest_u16(f, cfg, v->avail_gpa + 2), guest_u16(f, cfg, v->used_gpa + 2));
+		}
+		free(buf);
+	}
 }
 
 static int do_info(const char *path)
@@ -74,6 +184,7 @@ static int do_info(const char *path)
 				printf("file %-2u      %-10s %s (%" PRIu64 " bytes)\n", i,
 				       snap_file_role_name(cfg.files[i].role), cfg.files[i].path,
 				       cfg.files[i].size);
+			print_queues(f, &cfg);
 			snap_config_release(&cfg);
 		} else {
 			printf("config:      invalid: %s\n", err.msg);
@@ -82,6 +193,7 @@ static int do_info(const char *path)
 	} else {
 		printf("config:      unreadable: %s\n", err.msg);
 	}
+	print_vcpus(f);
 	snap_file_close(f);
 	return SMOLVM_EXIT_OK;
 }

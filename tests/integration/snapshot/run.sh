@@ -40,6 +40,12 @@ grep -q "probe: counter 2" run.txt && fail "run went past the checkpoint"
 grep -q "probe: checkpoint" run.txt && fail "the checkpoint step finished before the snapshot"
 [ -f s.smolsnap ] || { fail "no snapshot written"; exit 1; }
 ok "run --snapshot-on-checkpoint --exit-after-snapshot"
+# info shows where the vCPU stood: the probe is running (not halted), just
+# past its checkpoint's port write
+$SMOLVM snapshot info s.smolsnap >info.txt 2>&1 || fail "snapshot info: $(cat info.txt)"
+grep -Eq '^vcpu\.0 +rip 0x[0-9a-f]+ rsp 0x[0-9a-f]+ .* mp_state 0$' info.txt &&
+	grep -Eq '^ +lapic timer .*; tsc [0-9]+, tsc-deadline' info.txt ||
+	fail "snapshot info lacks the vCPU's state: $(cat info.txt)"
 
 $SMOLVM restore s.smolsnap >r1.txt 2>&1
 rc=$?
