@@ -127,10 +127,12 @@ static void print_queues(struct snap_file *f, const struct snap_config *cfg)
 			const struct vq_state *v = &st.q[q].vq;
 			if (!v->ready)
 				continue;
-			printf("  queue %-2u size %-4u last_avail %-5u used %-5u%s; guest avail.idx %d, "
+			printf("  queue %-2u size %-4u last_avail %-5u used %-5u%s; guest "
+			       "avail.idx %d, "
 			       "used.idx %d\n",
 			       q, v->size, v->last_avail, v->used_idx, v->broken ? " BROKEN" : "",
-			       guest_u16(f, cfg, v->avail_gpa + 2), guest_u16(f, cfg, v->used_gpa + 2));
+			       guest_u16(f, cfg, v->avail_gpa + 2),
+			       guest_u16(f, cfg, v->used_gpa + 2));
 		}
 		free(buf);
 	}
