@@ -20,7 +20,6 @@ smol_add_integration_test(runner_vm_badinput COMMAND sh ${_rv_dir}/badinput.sh T
 # in the kvm tier.
 smol_add_integration_test(runner_vm_fsstress COMMAND sh ${_rv_dir}/hostile_fsstress.sh
   TIMEOUT 2400 LABELS "runner;stress")
-# virtio-fs escapes (issue 14 item 4): opt-in (SMOL_STRESS=1) until its race
-# fits the kvm tier: inside ci/vmhost it ran past its 300 s test limit.
+# virtio-fs escapes (issue 14 item 4): under a minute inside ci/vmhost.
 smol_add_integration_test(runner_vm_hostile_fs COMMAND sh ${_rv_dir}/hostile_fs.sh
-  TIMEOUT 900 LABELS "runner;stress")
+  TIMEOUT 300 LABELS "runner;kvm")
