@@ -138,7 +138,7 @@ hostile "tests_from 1 of 1 failed after" <<'L'
 echo partial-output; exit 7
 L
 grep -q "exit status 7" err && grep -q "partial-output" out || fail "a failing lister: $(cat err out)"
-hostile "failed after 2.0" <<'L'
+hostile "tests_from 1 of 1 failed after" <<'L'
 echo a; sleep 60
 L
 grep -q "timed out after 2.00s: raise setup_timeout" err || fail "a slow lister: $(cat err)"
