@@ -183,8 +183,13 @@ int vq_pop(struct vq *vq, struct vq_chain *chain)
 	vq->last_avail++;
 	if (vq->event_idx && !vq->notify_off) {
 		/* §2.7.10: ask to be notified once the driver passes what we
-		 * consumed. */
+		 * consumed. The next pop reads avail->idx again: a store may pass
+		 * a later load (x86 too), and the driver, which writes idx and
+		 * then reads avail_event, could then see neither our new event
+		 * nor we its new buffer, and never kick: a stalled queue. A full
+		 * fence, as vhost's smp_mb() there. */
 		__atomic_store_n(used_avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
 	return 1;
 broken:
