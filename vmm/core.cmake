@@ -14,6 +14,7 @@ target_sources(smolvm PRIVATE
   ${SMOLVM_DIR}/core/evloop.c
   ${SMOLVM_DIR}/core/vm.c
   ${SMOLVM_DIR}/core/vcpu.c
+  ${SMOLVM_DIR}/core/vm_stats.c
   ${SMOLVM_DIR}/arch/x86_64/acpi.c
   ${SMOLVM_DIR}/arch/x86_64/aml.c
   ${SMOLVM_DIR}/arch/x86_64/bootparams.c

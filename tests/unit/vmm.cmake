@@ -5,6 +5,8 @@ smol_add_unit_test(vq SOURCES test_vq.c ${SMOL_VQ_MOCK} LIBS smolvm_internals)
 # The transport's snapshot blob, without a VM (host tier).
 smol_add_unit_test(vmmio_state SOURCES test_vmmio_state.c LIBS smolvm_internals)
 smol_add_unit_test(gmem SOURCES test_gmem.c LIBS smolvm_internals)
+# KVM_GET_STATS_FD's layout, read from crafted files (host tier).
+smol_add_unit_test(vm_stats SOURCES test_vm_stats.c LIBS smolvm_internals)
 smol_add_unit_test(boot SOURCES test_boot.c LIBS smolvm_internals)
 smol_add_unit_test(acpi SOURCES test_acpi.c LIBS smolvm_internals)
 # Drives the transport as a guest driver would, in a real (never-run) KVM

@@ -15,6 +15,7 @@
 #ifndef SMOLVM_CLI_H
 #define SMOLVM_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct vm_config;
@@ -41,5 +42,14 @@ extern const struct vmm_log cli_log;
 
 /* Prints run's option list (from run_opts.def) to f. */
 void cli_run_usage(FILE *f);
+
+struct vm;
+/* With SMOLVM_TIMINGS set: opens KVM's per-vCPU counters (call before the
+ * seccomp filter goes on); true when they are to be printed. */
+bool cli_kvm_stats_open(struct vm *vm);
+/* Prints one line per vCPU of KVM's non-zero counters on stderr:
+ * "smolvm-kvm-stats: vcpu0 exits=N io_exits=N ..." (call before
+ * vm_destroy). */
+void cli_kvm_stats_print(struct vm *vm);
 
 #endif

@@ -4,7 +4,7 @@
  * debug-exit value, 0 after --exit-after-snapshot, 2 for bad arguments or an
  * unusable snapshot, 3 when the VM fails (a syscall the seccomp filter
  * refuses included: docs/hardening.md). SMOLVM_TIMINGS=1 prints a line of
- * host-side restore timings on stderr. */
+ * host-side restore timings on stderr, and KVM's exit counters (cli.h). */
 #include "cli/cli.h"
 #include "core/seccomp.h"
 #include "disk/disk.h"
@@ -308,6 +308,7 @@ int cmd_restore(int argc, char **argv)
 	}
 	/* The VM is built: from here on the process makes only the syscalls
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
+	bool stats = cli_kvm_stats_open(vm);
 	if (!a.no_seccomp && !vmm_seccomp_env_disabled() && vmm_seccomp_install(&err)) {
 		fprintf(stderr, "smolvm: %s\n", err.msg);
 		vm_destroy(vm);
@@ -320,6 +321,8 @@ int cmd_restore(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "smolvm restore: %s\n", ex.reason);
 	uint64_t first_exit = vm_first_exit_ns(vm);
+	if (stats)
+		cli_kvm_stats_print(vm);
 	vm_destroy(vm);
 	if (snap_ctl_destroy(ctl, &err)) {
 		fprintf(stderr, "smolvm restore: %s\n", err.msg);

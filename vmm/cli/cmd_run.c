@@ -5,11 +5,13 @@
  * off; 2 for bad arguments or an unusable kernel/initrd; 3 with a one-line
  * reason on stderr for a triple fault, a KVM error, or a VM that cannot be
  * built, or for a syscall the seccomp filter refuses (docs/hardening.md).
- * Set SMOLVM_TIMINGS=1 for a line of host-side timings on stderr. */
+ * Set SMOLVM_TIMINGS=1 for a line of host-side timings on stderr, and one
+ * of KVM's exit counters per vCPU (cli_kvm_stats_print). */
 #include "cli/cli.h"
 
 #include "core/gmem.h"
 #include "core/seccomp.h"
+#include "core/vm_stats.h"
 #include "smolvm/err.h"
 #include "smolvm/vm.h"
 #include "snapshot/snap_control.h"
@@ -222,6 +224,7 @@ int cmd_run(int argc, char **argv)
 	}
 	/* The VM is built: from here on the process makes only the syscalls
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
+	bool stats = cli_kvm_stats_open(vm);
 	if (seccomp && vmm_seccomp_install(&why)) {
 		fprintf(stderr, "smolvm: %s\n", why.msg);
 		vm_destroy(vm);
@@ -233,6 +236,8 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		fprintf(stderr, "smolvm: %s\n", ex.reason);
 	uint64_t first_exit = vm_first_exit_ns(vm);
+	if (stats)
+		cli_kvm_stats_print(vm);
 	uint64_t t_destroy = util_now_ns();
 	vm_destroy(vm);
 	if (snap_ctl_destroy(ctl, &why)) {
@@ -253,4 +258,34 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		return RUN_EXIT_INFRA;
 	return exit_status(&ex);
+}
+
+bool cli_kvm_stats_open(struct vm *vm)
+{
+	if (!getenv("SMOLVM_TIMINGS"))
+		return false;
+	int rc = vm_stats_open(vm);
+	if (rc)
+		fprintf(stderr, "smolvm-kvm-stats: unavailable: %s\n", strerror(-rc));
+	return rc == 0;
+}
+
+void cli_kvm_stats_print(struct vm *vm)
+{
+	struct vm_stat st[128];
+	for (unsigned i = 0; i < vm_ncpus(vm); i++) {
+		unsigned n = 0;
+		int rc = vm_vcpu_stats(vm, i, st, sizeof(st) / sizeof(st[0]), &n);
+		if (rc) {
+			fprintf(stderr, "smolvm-kvm-stats: vcpu%u unreadable: %s\n", i,
+				strerror(-rc));
+			continue;
+		}
+		fprintf(stderr, "smolvm-kvm-stats: vcpu%u", i);
+		for (unsigned k = 0; k < n; k++)
+			if (st[k].value)
+				fprintf(stderr, " %s=%llu", st[k].name,
+					(unsigned long long)st[k].value);
+		fputc('\n', stderr);
+	}
 }

@@ -68,8 +68,10 @@ void vcpu_fini(struct vcpu *v)
 		munmap(v->run, v->vm->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
+	if (v->stats_fd >= 0)
+		close(v->stats_fd);
 	v->run = NULL;
-	v->fd = -1;
+	v->fd = v->stats_fd = -1;
 }
 
 void vcpus_kick(struct vm *vm)

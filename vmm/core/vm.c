@@ -212,7 +212,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, struct vmm_err *err)
 	vm->ncpus = cfg->ncpus;
 	vm->kvm_fd = vm->vm_fd = vm->defer_fd = vm->serial_fd = -1;
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
-		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].fd = vm->vcpus[i].stats_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 

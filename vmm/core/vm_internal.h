@@ -20,6 +20,7 @@ struct vcpu {
 	unsigned idx;
 	int fd;
 	struct kvm_run *run; /* mmap'd, run_size bytes */
+	int stats_fd;	     /* KVM_GET_STATS_FD (vm_stats.h), -1 until opened */
 	pthread_t thread;
 	bool started;
 };
