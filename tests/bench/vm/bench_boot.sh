@@ -22,6 +22,9 @@
 #  3. fork: the smoltest image (agent as init) booted cold to its first
 #     EXEC answer, then FORKS restores of its snapshot, each timed from
 #     exec to its first EXEC answer (RESUMED, then `smoltest exec true`).
+# 3b. where a fork's time goes: process starts, smolvm's restore phases,
+#     the agent's round trips on a running fork, and KVM's exit counters of
+#     a fork and of a boot (BREAKDOWN=5 forks).
 #  4. density: a template whose setup wrote 64 MiB into the guest's page
 #     cache (tmpfs), then DENSITY live forks each reading it all again; the
 #     host memory of all forks (smaps_rollup) after each one, and the slope
@@ -215,6 +218,50 @@ printf "%-34s %5s %10s %10s\n" "cold boot (smolvm run)" 1 "$(cat fork.cold)" ""
 summary "fork (smolvm restore)" fork.ms
 echo "fork/cold (p50): $(ratio "$(pct 50 <fork.ms)" "$(cat fork.cold)")   (target <= 0.05 nested; <= 5 ms p50 on hardware KVM)"
 [ "$(grep -c . fork.ms)" -eq "$FORKS" ] || echo "forks that never answered: $((FORKS - $(grep -c . fork.ms)))"
+
+# ---- 3b. where a fork's time goes ----
+# Each step of section 3 on its own, p50 of BREAKDOWN forks: starting a
+# process here (the fork's smolvm, agentctl and smoltest exec are three),
+# smolvm's own restore phases (SMOLVM_TIMINGS), the RESUMED and first EXEC
+# answers, then a second EXEC and a PING on the same fork (the agent's
+# round trips once the fork runs), and KVM's exit counters of the last
+# fork, shut down by its agent (SMOLVM_TIMINGS prints them at exit) beside
+# those of one cold boot of the tiny guest (to its poweroff).
+BREAKDOWN=${BREAKDOWN:-5}
+spawn5() { local t0 t1; t0=$(now); for _ in 1 2 3 4 5; do "$@" >/dev/null 2>&1; done; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 5e6 }'; }
+: >bd.tsv
+for i in $(seq "$BREAKDOWN"); do
+	rm -f b.sock
+	t0=$(now)
+	SMOLVM_TIMINGS=1 "$SMOLVM" restore fork.smolsnap --vsock "$((60 + i)),b.sock" --serial none </dev/null 2>b.err &
+	bpid=$!
+	t1= t2= t3= t4=
+	actl b.sock resumed >/dev/null && t1=$(now) &&
+		gexec b.sock true >/dev/null && t2=$(now) &&
+		gexec b.sock true >/dev/null && t3=$(now) &&
+		actl b.sock ping >/dev/null && t4=$(now) &&
+		actl b.sock shutdown >/dev/null || kill -9 "$bpid" 2>/dev/null
+	(sleep 60 && kill -9 "$bpid" 2>/dev/null) &
+	wd=$!
+	wait "$bpid"
+	kill "$wd" 2>/dev/null
+	[ -n "$t4" ] || continue
+	fe=
+	read -r v c st fe < <(sed -n 's/.*restore_validate_us=\([0-9]*\) restore_create_us=\([0-9]*\) restore_state_us=\([0-9]*\) main_to_first_exit_us=\([0-9]*\).*/\1 \2 \3 \4/p' b.err)
+	[ -n "${fe:-}" ] && echo "$(ms "$t0" "$t1") $(ms "$t1" "$t2") $(ms "$t2" "$t3") $(ms "$t3" "$t4") $v $c $st $fe" >>bd.tsv
+done
+col() { awk -v c="$1" -v d="${2:-1}" '{ printf "%.1f\n", $c / d }' bd.tsv | pct 50; }
+echo
+echo "== 3b. where a fork's time goes (ms, p50 of $(grep -c . bd.tsv) forks; each process start here costs what /bin/true does) =="
+echo "process start: /bin/true $(spawn5 /bin/true), smolvm --version $(spawn5 "$SMOLVM" --version)," \
+	"smoltest --version $(spawn5 "$SMOLTEST" --version), agentctl (usage) $(spawn5 "$AGENTCTL")"
+echo "smolvm restore: validate $(col 5 1000), create VM + checks + map $(col 6 1000), set state $(col 7 1000); main -> first guest exit $(col 8 1000)"
+echo "exec -> RESUMED answered (smolvm and agentctl started) $(col 1); -> first EXEC answered (smoltest started) $(col 2)"
+echo "on the running fork: second EXEC $(col 3), PING $(col 4)"
+echo "KVM exits, the last fork (restore, RESUMED, 2 EXEC, PING, SHUTDOWN): $(sed -n 's/^smolvm-kvm-stats: vcpu0 //p' b.err)"
+SMOLVM_TIMINGS=1 timeout -k 1 120 "$SMOLVM" run --kernel "$K" --initrd tiny.cpio --mem 256 --cpus 1 \
+	--no-rng --cmdline "$cmdline" --serial none </dev/null 2>tb.err >/dev/null
+echo "KVM exits, one boot of the tiny guest to its poweroff: $(sed -n 's/^smolvm-kvm-stats: vcpu0 //p' tb.err)"
 
 # ---- 4. density ----
 template dense 512 'head -c 67108864 /dev/urandom >/tmp/big && md5sum /tmp/big >/tmp/big.md5'
