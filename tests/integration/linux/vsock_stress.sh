@@ -34,7 +34,32 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$W" || exit 1
-fail() { echo "FAIL: $*"; echo "--- smolvm"; tail -5 vmm.err 2>/dev/null; echo "--- console"; tail -15 con 2>/dev/null; exit 1; }
+# state: where the live VM stands (smolvm snapshot info over its control
+# socket: each vCPU, and each virtio queue against the guest's ring indices),
+# so that a stall shows whether the VMM or the guest stopped
+state() {
+	[ -S ctl.sock ] && kill -0 "${vpid:-0}" 2>/dev/null || return 0
+	echo "--- the VM's state"
+	python3 - "$W/ctl.sock" "$W/stall.smolsnap" <<'P' && "$SMOLVM" snapshot info stall.smolsnap |
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(120)
+s.connect(sys.argv[1])
+s.sendall(b"snapshot " + sys.argv[2].encode() + b"\n")
+r = s.recv(4096).decode()
+print(r.strip())
+sys.exit(0 if r.startswith("ok") else 1)
+P
+		grep -E '^(vcpu|dev\.|  queue| +lapic)'
+	rm -f stall.smolsnap
+}
+fail() {
+	echo "FAIL: $*"
+	state
+	echo "--- smolvm"; tail -5 vmm.err 2>/dev/null
+	echo "--- console"; tail -15 con 2>/dev/null
+	exit 1
+}
 ok() { echo "ok: $*"; }
 gexec() { timeout -k 5 300 "$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --timeout 280s --shell -- "$1"; }
 # gpy ARGS...: the guest side of vsock_stress.py, the script on stdin (the
@@ -46,7 +71,7 @@ gpy() {
 
 "$SMOLTEST" image build --kernel-deb "$deb" -o img -q || fail "smoltest image build failed on $deb"
 "$SMOLVM" run --kernel img/vmlinuz --initrd img/initrd --mem 256 --serial con --vsock "3,$W/v.sock" \
-	--share root=/,ro --cmdline "console=ttyS0 panic=-1 reboot=k smoltest.root=virtiofs:root" \
+	--control "$W/ctl.sock" --share root=/,ro --cmdline "console=ttyS0 panic=-1 reboot=k smoltest.root=virtiofs:root" \
 	</dev/null >vmm.out 2>vmm.err &
 vpid=$!
 bg+=("$vpid")
