@@ -23,16 +23,98 @@ static const char *type_name(uint32_t t)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: smolvm snapshot info FILE\n"
+	fprintf(f, "usage: smolvm snapshot info FILE [--stack WORDS]\n"
 		   "       smolvm snapshot verify FILE\n"
 		   "       smolvm snapshot export FILE -o BUNDLE.smolmachine\n"
 		   "       smolvm snapshot import BUNDLE.smolmachine -o DIR\n");
 }
 
+/* len bytes of guest memory at gpa, read from the memory section through
+ * the regions of cfg; -1 where [gpa, gpa+len) is not all guest RAM. */
+static int guest_read(struct snap_file *f, const struct snap_config *cfg, uint64_t gpa, void *out,
+		      size_t len)
+{
+	const struct snap_section *mem = snap_file_find(f, "memory");
+	for (uint32_t i = 0; mem && i < cfg->nr_regions; i++) {
+		const struct snap_region *r = &cfg->regions[i];
+		if (gpa < r->gpa || gpa + len > r->gpa + r->size)
+			continue;
+		off_t at = (off_t)(mem->offset + r->mem_offset + (gpa - r->gpa));
+		return pread(f->fd, out, len, at) == (ssize_t)len ? 0 : -1;
+	}
+	return -1;
+}
+
+/* A little-endian u16 of guest memory at gpa; -1 where it is not RAM. */
+static int guest_u16(struct snap_file *f, const struct snap_config *cfg, uint64_t gpa)
+{
+	uint8_t b[2];
+	return guest_read(f, cfg, gpa, b, 2) ? -1 : b[0] | b[1] << 8;
+}
+
+/* Translates a guest virtual address through the vCPU's page tables (4-
+ * or 5-level long mode, 1 GiB and 2 MiB pages); identity when paging is
+ * off. -1 where a level is not present or not RAM. Long mode only: a
+ * stall worth reading is in a 64-bit kernel. */
+static int guest_virt(struct snap_file *f, const struct snap_config *cfg,
+		      const struct kvm_sregs *sr, uint64_t gva, uint64_t *gpa)
+{
+	const uint64_t addr_mask = 0x000ffffffffff000ull;
+	if (!(sr->cr0 & (1ull << 31))) {
+		*gpa = gva;
+		return 0;
+	}
+	if (!(sr->efer & (1ull << 10)))
+		return -1;
+	int levels = (sr->cr4 & (1ull << 12)) ? 5 : 4;
+	uint64_t table = sr->cr3 & addr_mask;
+	for (int l = levels; l >= 1; l--) {
+		unsigned shift = 12 + 9 * (unsigned)(l - 1);
+		uint64_t pte;
+		if (guest_read(f, cfg, table + ((gva >> shift) & 511) * 8, &pte, 8) || !(pte & 1))
+			return -1;
+		if (l == 1 || (l <= 3 && (pte & 0x80))) {
+			uint64_t page = 1ull << shift;
+			*gpa = (pte & addr_mask & ~(page - 1)) | (gva & (page - 1));
+			return 0;
+		}
+		table = pte & addr_mask;
+	}
+	return -1;
+}
+
+/* The general registers and `words` 64-bit words of the stack from rsp
+ * up: with the guest kernel's symbols (/proc/kallsyms of the same boot)
+ * the return addresses among them are the stuck code's call chain. */
+static void print_stack(struct snap_file *f, const struct snap_config *cfg,
+			const struct vcpu_state *st, unsigned words)
+{
+	const struct kvm_regs *r = &st->regs;
+	printf("%-12s rax %#llx rbx %#llx rcx %#llx rdx %#llx\n", "", (unsigned long long)r->rax,
+	       (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
+	printf("%-12s rsi %#llx rdi %#llx rbp %#llx r8 %#llx r9 %#llx\n", "",
+	       (unsigned long long)r->rsi, (unsigned long long)r->rdi, (unsigned long long)r->rbp,
+	       (unsigned long long)r->r8, (unsigned long long)r->r9);
+	printf("%-12s r10 %#llx r11 %#llx r12 %#llx r13 %#llx r14 %#llx r15 %#llx\n", "",
+	       (unsigned long long)r->r10, (unsigned long long)r->r11, (unsigned long long)r->r12,
+	       (unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15);
+	printf("%-12s cr0 %#llx cr4 %#llx efer %#llx\n", "", (unsigned long long)st->sregs.cr0,
+	       (unsigned long long)st->sregs.cr4, (unsigned long long)st->sregs.efer);
+	for (unsigned i = 0; i < words; i++) {
+		uint64_t va = r->rsp + 8ull * i, pa, v;
+		if (guest_virt(f, cfg, &st->sregs, va, &pa) || guest_read(f, cfg, pa, &v, 8)) {
+			printf("%-12s stack %#llx: not mapped\n", "", (unsigned long long)va);
+			break;
+		}
+		printf("%-12s stack %#llx: 0x%016llx\n", "", (unsigned long long)va,
+		       (unsigned long long)v);
+	}
+}
+
 /* Where each vCPU stood: enough to tell a guest halted with no timer
  * armed from one spinning, when a snapshot of a stuck VM is taken over the
  * control socket. */
-static void print_vcpus(struct snap_file *f)
+static void print_vcpus(struct snap_file *f, const struct snap_config *cfg, unsigned stack)
 {
 	struct vcpu_state *st = malloc(sizeof(*st));
 	if (!st)
@@ -76,24 +158,10 @@ static void print_vcpus(struct snap_file *f)
 		       (unsigned long long)deadline,
 		       deadline ? (deadline > tsc ? " (ahead)" : " (passed)") : " (disarmed)",
 		       st->events.interrupt.injected, st->events.interrupt.nr);
+		if (stack && cfg)
+			print_stack(f, cfg, st, stack);
 	}
 	free(st);
-}
-
-/* A little-endian u16 of guest memory at gpa, read from the memory
- * section through the regions of cfg; -1 where gpa is not guest RAM. */
-static int guest_u16(struct snap_file *f, const struct snap_config *cfg, uint64_t gpa)
-{
-	const struct snap_section *mem = snap_file_find(f, "memory");
-	for (uint32_t i = 0; mem && i < cfg->nr_regions; i++) {
-		const struct snap_region *r = &cfg->regions[i];
-		uint8_t b[2];
-		if (gpa < r->gpa || gpa + 2 > r->gpa + r->size ||
-		    pread(f->fd, b, 2, (off_t)(mem->offset + r->mem_offset + (gpa - r->gpa))) != 2)
-			continue;
-		return b[0] | b[1] << 8;
-	}
-	return -1;
 }
 
 /* Each virtio device's queues as the VMM left them against what the guest
@@ -138,7 +206,7 @@ static void print_queues(struct snap_file *f, const struct snap_config *cfg)
 	}
 }
 
-static int do_info(const char *path)
+static int do_info(const char *path, unsigned stack)
 {
 	struct snap_file *f = NULL;
 	struct vmm_err err;
@@ -177,6 +245,7 @@ static int do_info(const char *path)
 	size_t len;
 	const struct snap_section *mem = snap_file_find(f, "memory");
 	struct snap_config cfg;
+	bool have_cfg = false;
 	if (snap_file_read_named(f, "config", SNAP_SEC_CONFIG, &buf, &len, &err) == 0) {
 		if (snap_config_decode(buf, len, mem ? mem->length : 0, &cfg, &err) == 0) {
 			printf("vcpus:       %u\n", cfg.nr_vcpus);
@@ -187,7 +256,7 @@ static int do_info(const char *path)
 				       snap_file_role_name(cfg.files[i].role), cfg.files[i].path,
 				       cfg.files[i].size);
 			print_queues(f, &cfg);
-			snap_config_release(&cfg);
+			have_cfg = true;
 		} else {
 			printf("config:      invalid: %s\n", err.msg);
 		}
@@ -195,7 +264,9 @@ static int do_info(const char *path)
 	} else {
 		printf("config:      unreadable: %s\n", err.msg);
 	}
-	print_vcpus(f);
+	print_vcpus(f, have_cfg ? &cfg : NULL, stack);
+	if (have_cfg)
+		snap_config_release(&cfg);
 	snap_file_close(f);
 	return SMOLVM_EXIT_OK;
 }
@@ -244,12 +315,24 @@ int cmd_snapshot(int argc, char **argv)
 		return argc < 2 ? SMOLVM_EXIT_USAGE : SMOLVM_EXIT_OK;
 	}
 	const char *sub = argv[1];
+	if (!strcmp(sub, "info") && argc == 5 && !strcmp(argv[3], "--stack")) {
+		char *end;
+		unsigned long words = strtoul(argv[4], &end, 10);
+		if (*end || !argv[4][0] || words > 4096) {
+			fprintf(stderr,
+				"smolvm snapshot info: --stack takes a word count from 0 to "
+				"4096, not \"%s\"\n",
+				argv[4]);
+			return SMOLVM_EXIT_USAGE;
+		}
+		return do_info(argv[2], (unsigned)words);
+	}
 	if (!strcmp(sub, "info") || !strcmp(sub, "verify")) {
 		if (argc != 3) {
 			usage(stderr);
 			return SMOLVM_EXIT_USAGE;
 		}
-		return !strcmp(sub, "info") ? do_info(argv[2]) : do_verify(argv[2]);
+		return !strcmp(sub, "info") ? do_info(argv[2], 0) : do_verify(argv[2]);
 	}
 	if (!strcmp(sub, "export") || !strcmp(sub, "import")) {
 		const char *src, *dst;

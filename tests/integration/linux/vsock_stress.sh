@@ -40,7 +40,7 @@ cd "$W" || exit 1
 state() {
 	[ -S ctl.sock ] && kill -0 "${vpid:-0}" 2>/dev/null || return 0
 	echo "--- the VM's state"
-	python3 - "$W/ctl.sock" "$W/stall.smolsnap" <<'P' && "$SMOLVM" snapshot info stall.smolsnap |
+	python3 - "$W/ctl.sock" "$W/stall.smolsnap" <<'P' && "$SMOLVM" snapshot info stall.smolsnap --stack 48 |
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(120)
@@ -50,7 +50,8 @@ r = s.recv(4096).decode()
 print(r.strip())
 sys.exit(0 if r.startswith("ok") else 1)
 P
-		grep -E '^(vcpu|dev\.|  queue| +lapic)'
+		grep -E '^(vcpu|dev\.|  queue| +(lapic|r[a-z0-9]+ |cr0|stack))'
+	echo "(the guest kernel's $ktext: a stack word minus it is a symbol's offset in that kernel's /proc/kallsyms)"
 	rm -f stall.smolsnap
 }
 fail() {
@@ -82,6 +83,8 @@ until "$SMOLTEST" exec --agent "vsock:$W/v.sock:1024" --connect-timeout 5s -- tr
 	sleep 1
 done
 ok "booted to the agent in $(($(date +%s) - t0)) s"
+# where KASLR put the kernel, to read a stalled vCPU's stack (state)
+ktext=$(gexec "grep -w _text /proc/kallsyms")
 
 # serve N MODE PORT ARGS...: phase N's host side in the background (spid),
 # once its socket is there; guest_bg N ARGS...: its guest side (gpy), also

@@ -46,6 +46,22 @@ $SMOLVM snapshot info s.smolsnap >info.txt 2>&1 || fail "snapshot info: $(cat in
 grep -Eq '^vcpu\.0 +rip 0x[0-9a-f]+ rsp 0x[0-9a-f]+ .* mp_state 0$' info.txt &&
 	grep -Eq '^ +lapic timer .*; tsc [0-9]+, tsc-deadline' info.txt ||
 	fail "snapshot info lacks the vCPU's state: $(cat info.txt)"
+# --stack reads the stack through the guest's page tables: the probe's
+# checkpoint was called, so a return address into its .text is there
+$SMOLVM snapshot info s.smolsnap --stack 64 >stack.txt 2>&1 || fail "snapshot info --stack: $(cat stack.txt)"
+rsp=$(sed -n 's/^vcpu\.0 .* rsp \(0x[0-9a-f]*\) .*/\1/p' stack.txt)
+text=$(readelf -SW "$PROBE" | sed -n 's/.* \.text  *PROGBITS  *\([0-9a-f]*\) [0-9a-f]* \([0-9a-f]*\) .*/\1 \2/p')
+read -r tstart tsize <<<"$text"
+ret=0 n=0
+while read -r va word; do
+	n=$((n + 1))
+	[ "$n" = 1 ] && [ "$((va))" != "$((rsp))" ] && fail "the stack dump starts at $va, rsp is $rsp"
+	w=$((word))
+	[ "$w" -ge "$((0x$tstart))" ] && [ "$w" -lt "$((0x$tstart + 0x$tsize))" ] && ret=$((ret + 1))
+done < <(sed -n 's/^ *stack \(0x[0-9a-f]*\): \(0x[0-9a-f]*\)$/\1 \2/p' stack.txt)
+grep -Eq '^ +rax 0x[0-9a-f]+ rbx' stack.txt && [ "$n" = 64 ] && [ "$ret" -ge 1 ] ||
+	fail "snapshot info --stack 64: $n words, $ret into .text ($tstart+$tsize): $(cat stack.txt)"
+expect_err "snapshot info --stack with a bad count" "--stack takes" $SMOLVM snapshot info s.smolsnap --stack lots
 
 $SMOLVM restore s.smolsnap >r1.txt 2>&1
 rc=$?
