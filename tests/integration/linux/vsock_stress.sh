@@ -26,7 +26,7 @@ rss_limit_kib=$((64 * 256 + 16384))
 command -v python3 >/dev/null || { echo "FAIL: python3 is needed on the host (ci/bootstrap)"; exit 1; }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/vsockstress.XXXXXX")
-bg=()
+bg=() ktext="_text: not read yet"
 cleanup() {
 	local p
 	for p in "${bg[@]}"; do kill -9 "$p" 2>/dev/null; done
