@@ -7,6 +7,7 @@
 #include "snapshot/snap_fingerprint.h"
 #include "snapshot/snap_state.h"
 #include "devices/virtio/mmio_state.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -316,9 +317,8 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	const char *sub = argv[1];
 	if (!strcmp(sub, "info") && argc == 5 && !strcmp(argv[3], "--stack")) {
-		char *end;
-		unsigned long words = strtoul(argv[4], &end, 10);
-		if (*end || !argv[4][0] || words > 4096) {
+		uint64_t words;
+		if (util_parse_u64(argv[4], 0, 4096, &words)) {
 			fprintf(stderr,
 				"smolvm snapshot info: --stack takes a word count from 0 to "
 				"4096, not \"%s\"\n",
