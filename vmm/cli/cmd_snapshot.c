@@ -1,5 +1,6 @@
 /* `smolvm snapshot info|verify|export|import`: inspect, check and move
  * .smolsnap files (docs/snapshot.md). */
+#include "arch/x86_64/regs.h"
 #include "cli/cli.h"
 #include "snapshot/snap_bundle.h"
 #include "snapshot/snap_config.h"
@@ -60,26 +61,26 @@ static int guest_u16(struct snap_file *f, const struct snap_config *cfg, uint64_
 static int guest_virt(struct snap_file *f, const struct snap_config *cfg,
 		      const struct kvm_sregs *sr, uint64_t gva, uint64_t *gpa)
 {
-	const uint64_t addr_mask = 0x000ffffffffff000ull;
-	if (!(sr->cr0 & (1ull << 31))) {
+	if (!(sr->cr0 & CR0_PG)) {
 		*gpa = gva;
 		return 0;
 	}
-	if (!(sr->efer & (1ull << 10)))
+	if (!(sr->efer & EFER_LMA))
 		return -1;
-	int levels = (sr->cr4 & (1ull << 12)) ? 5 : 4;
-	uint64_t table = sr->cr3 & addr_mask;
+	int levels = (sr->cr4 & CR4_LA57) ? 5 : 4;
+	uint64_t table = sr->cr3 & PTE_ADDR_MASK;
 	for (int l = levels; l >= 1; l--) {
 		unsigned shift = 12 + 9 * (unsigned)(l - 1);
 		uint64_t pte;
-		if (guest_read(f, cfg, table + ((gva >> shift) & 511) * 8, &pte, 8) || !(pte & 1))
+		if (guest_read(f, cfg, table + ((gva >> shift) & 511) * 8, &pte, 8) ||
+		    !(pte & PTE_PRESENT))
 			return -1;
-		if (l == 1 || (l <= 3 && (pte & 0x80))) {
+		if (l == 1 || (l <= 3 && (pte & PTE_PS))) {
 			uint64_t page = 1ull << shift;
-			*gpa = (pte & addr_mask & ~(page - 1)) | (gva & (page - 1));
+			*gpa = (pte & PTE_ADDR_MASK & ~(page - 1)) | (gva & (page - 1));
 			return 0;
 		}
-		table = pte & addr_mask;
+		table = pte & PTE_ADDR_MASK;
 	}
 	return -1;
 }
@@ -136,16 +137,16 @@ static void print_vcpus(struct snap_file *f, const struct snap_config *cfg, unsi
 		}
 		uint64_t tsc = 0, deadline = 0;
 		for (uint32_t m = 0; m < st->nmsrs; m++) {
-			if (st->msrs[m].index == 0x10)
+			if (st->msrs[m].index == MSR_IA32_TSC)
 				tsc = st->msrs[m].data;
-			else if (st->msrs[m].index == 0x6e0)
+			else if (st->msrs[m].index == MSR_IA32_TSC_DEADLINE)
 				deadline = st->msrs[m].data;
 		}
 		const uint8_t *apic = (const uint8_t *)st->lapic.regs;
 		uint32_t lvtt, tmict, tmcct;
-		memcpy(&lvtt, apic + 0x320, 4);
-		memcpy(&tmict, apic + 0x380, 4);
-		memcpy(&tmcct, apic + 0x390, 4);
+		memcpy(&lvtt, apic + APIC_LVTT, 4);
+		memcpy(&tmict, apic + APIC_TMICT, 4);
+		memcpy(&tmcct, apic + APIC_TMCCT, 4);
 		static const char *const timer_mode[] = {"one-shot", "periodic", "tsc-deadline",
 							 "reserved"};
 		printf("%-12s rip %#llx rsp %#llx rflags %#llx cr3 %#llx mp_state %u%s\n", s->name,

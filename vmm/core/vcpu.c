@@ -3,6 +3,7 @@
 #include "core/gmem.h"
 #include "core/vm_internal.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/regs.h"
 #include "util.h"
 
 #include <errno.h>
@@ -238,8 +239,6 @@ int vcpu_start(struct vcpu *v)
  * saveable and this vCPU can read, with TSC moved first and TSC_DEADLINE
  * last so that a restore writes them in the order KVM needs (a deadline is
  * relative to the TSC it was armed against). */
-#define MSR_IA32_TSC	      0x10u
-#define MSR_IA32_TSC_DEADLINE 0x6e0u
 
 static int vcpu_msr_indices(int kvm_fd, uint32_t *idx, uint32_t max, uint32_t *out_n)
 {

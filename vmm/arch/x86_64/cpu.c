@@ -1,6 +1,7 @@
 /* vCPU setup for x86_64 (cpu.h). */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/layout.h"
+#include "arch/x86_64/regs.h"
 #include "core/gmem.h"
 
 #include <errno.h>
@@ -9,30 +10,6 @@
 #include <sys/ioctl.h>
 
 #define CPUID_MAX_ENTRIES 256
-
-/* MSR numbers (Intel SDM vol. 4). */
-#define MSR_IA32_SYSENTER_CS  0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_TSC	      0x10
-#define MSR_IA32_MISC_ENABLE  0x1a0
-#define MSR_MTRR_DEF_TYPE     0x2ff
-#define MSR_STAR	      0xc0000081
-#define MSR_LSTAR	      0xc0000082
-#define MSR_CSTAR	      0xc0000083
-#define MSR_SYSCALL_MASK      0xc0000084
-#define MSR_KERNEL_GS_BASE    0xc0000102
-
-#define CR0_PE	       (1ull << 0)
-#define CR0_MP	       (1ull << 1)
-#define CR0_ET	       (1ull << 4)
-#define CR0_NE	       (1ull << 5)
-#define CR0_PG	       (1ull << 31)
-#define CR4_PAE	       (1ull << 5)
-#define CR4_OSFXSR     (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define EFER_LME       (1ull << 8)
-#define EFER_LMA       (1ull << 10)
 
 int x86_cpuid_supported(int kvm_fd, struct kvm_cpuid2 **out)
 {
@@ -161,11 +138,12 @@ int x86_boot_tables(struct gmem *gm)
 		return err;
 	/* PML4[0] -> PDPT; PDPT[0..3] -> PD pages; each PD maps 1 GiB with
 	 * 2 MiB pages (present | writable | PS). */
-	err = gmem_write_u64(gm, X86_PML4, X86_PDPT | 0x3);
+	err = gmem_write_u64(gm, X86_PML4, X86_PDPT | PTE_PRESENT | PTE_RW);
 	for (uint64_t i = 0; i < 4 && !err; i++)
-		err = gmem_write_u64(gm, X86_PDPT + 8 * i, (X86_PD + 0x1000 * i) | 0x3);
+		err = gmem_write_u64(gm, X86_PDPT + 8 * i,
+				     (X86_PD + 0x1000 * i) | PTE_PRESENT | PTE_RW);
 	for (uint64_t i = 0; i < (uint64_t)4 * 512 && !err; i++) /* 4 PD pages of 512 entries */
-		err = gmem_write_u64(gm, X86_PD + 8 * i, (i << 21) | 0x83);
+		err = gmem_write_u64(gm, X86_PD + 8 * i, (i << 21) | PTE_PRESENT | PTE_RW | PTE_PS);
 	return err;
 }
 
