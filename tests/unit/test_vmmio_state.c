@@ -120,6 +120,17 @@ START_TEST(hostile_blobs)
 	ck_assert_int_eq(vmmio_state_decode(b, sb.len, NQ, &back, &why), -EINVAL);
 	snap_put32(dl, 8);
 	ck_assert_int_eq(vmmio_state_decode(b, sb.len, NQ, &back, &why), 0);
+	/* The queue count a reader without a device takes from the header:
+	 * refused when the header is short or the count over the maximum. */
+	unsigned nq = 0;
+	ck_assert_int_eq(vmmio_state_peek_queues(b, sb.len, &nq, &why), 0);
+	ck_assert_uint_eq(nq, NQ);
+	for (size_t n = 0; n < VMMIO_STATE_HDR; n++)
+		ck_assert_int_eq(vmmio_state_peek_queues(b, n, &nq, &why), -EINVAL);
+	snap_put32(b + 12, VIRTIO_MAX_QUEUES + 1);
+	ck_assert_int_eq(vmmio_state_peek_queues(b, sb.len, &nq, &why), -EINVAL);
+	ck_assert_str_eq(why, "queue count is over the transport's maximum");
+	snap_put32(b + 12, NQ);
 	/* More queues than a transport has cannot be encoded. */
 	st.num_queues = VIRTIO_MAX_QUEUES + 1;
 	ck_assert_int_eq(vmmio_state_encode(&st, &sb), -EINVAL);

@@ -181,11 +181,9 @@ static void print_queues(struct snap_file *f, const struct snap_config *cfg)
 		    snap_file_read_named(f, s->name, SNAP_SEC_DEVICE, &buf, &len, &err))
 			continue;
 		struct vmmio_state st;
-		const char *why = "too short";
-		uint32_t nq = 0;
-		if (len >= 16)
-			memcpy(&nq, (const uint8_t *)buf + 12, 4);
-		if (len < 16 || nq > VIRTIO_MAX_QUEUES ||
+		const char *why = NULL;
+		unsigned nq = 0;
+		if (vmmio_state_peek_queues(buf, len, &nq, &why) ||
 		    vmmio_state_decode(buf, len, nq, &st, &why)) {
 			printf("%-20s invalid: %s\n", s->name, why);
 			free(buf);

@@ -66,6 +66,26 @@ static void dec_queue(struct snap_dec *d, struct vmmio_state_queue *q)
 	q->vq.max_chain_bytes = snap_dec_u32(d);
 }
 
+int vmmio_state_peek_queues(const void *blob, size_t len, unsigned *num_queues, const char **why)
+{
+	if (len < VMMIO_STATE_HDR) {
+		*why = "state is truncated";
+		return -EINVAL;
+	}
+	struct snap_dec d;
+	snap_dec_init(&d, blob, len);
+	(void)snap_dec_u32(&d); /* magic, version and device id: checked by decode */
+	(void)snap_dec_u32(&d);
+	(void)snap_dec_u32(&d);
+	uint32_t n = snap_dec_u32(&d);
+	if (n > VIRTIO_MAX_QUEUES) {
+		*why = "queue count is over the transport's maximum";
+		return -EINVAL;
+	}
+	*num_queues = n;
+	return 0;
+}
+
 int vmmio_state_decode(const void *blob, size_t len, unsigned num_queues, struct vmmio_state *st,
 		       const char **why)
 {

@@ -51,4 +51,9 @@ int vmmio_state_encode(const struct vmmio_state *st, struct strbuf *out);
 int vmmio_state_decode(const void *blob, size_t len, unsigned num_queues, struct vmmio_state *st,
 		       const char **why);
 
+/* The queue count blob's header claims, for a reader that has no device
+ * to compare with (smolvm snapshot info): 0, or -EINVAL with *why set when
+ * the header is short or the count is over VIRTIO_MAX_QUEUES. */
+int vmmio_state_peek_queues(const void *blob, size_t len, unsigned *num_queues, const char **why);
+
 #endif
