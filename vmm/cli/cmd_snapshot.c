@@ -85,26 +85,45 @@ static int guest_virt(struct snap_file *f, const struct snap_config *cfg,
 	return -1;
 }
 
-/* The general registers and `words` 64-bit words of the stack from rsp
- * up: with the guest kernel's symbols (/proc/kallsyms of the same boot)
- * the return addresses among them are the stuck code's call chain. */
+/* The 64-bit word at guest virtual address va: 0, or -1 where it is not
+ * mapped to RAM. */
+static int guest_virt_u64(struct snap_file *f, const struct snap_config *cfg,
+			  const struct kvm_sregs *sr, uint64_t va, uint64_t *v)
+{
+	uint64_t pa;
+	return guest_virt(f, cfg, sr, va, &pa) || guest_read(f, cfg, pa, v, 8) ? -1 : 0;
+}
+
+/* The general registers, the word each one points at where it is a mapped
+ * address (a spinning CPU's lock word, a list head), and `words` 64-bit
+ * words of the stack from rsp up: with the guest kernel's symbols
+ * (/proc/kallsyms of the same boot) the return addresses among them are
+ * the stuck code's call chain. */
 static void print_stack(struct snap_file *f, const struct snap_config *cfg,
 			const struct vcpu_state *st, unsigned words)
 {
 	const struct kvm_regs *r = &st->regs;
-	printf("%-12s rax %#llx rbx %#llx rcx %#llx rdx %#llx\n", "", (unsigned long long)r->rax,
-	       (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
-	printf("%-12s rsi %#llx rdi %#llx rbp %#llx r8 %#llx r9 %#llx\n", "",
-	       (unsigned long long)r->rsi, (unsigned long long)r->rdi, (unsigned long long)r->rbp,
-	       (unsigned long long)r->r8, (unsigned long long)r->r9);
-	printf("%-12s r10 %#llx r11 %#llx r12 %#llx r13 %#llx r14 %#llx r15 %#llx\n", "",
-	       (unsigned long long)r->r10, (unsigned long long)r->r11, (unsigned long long)r->r12,
-	       (unsigned long long)r->r13, (unsigned long long)r->r14, (unsigned long long)r->r15);
+	const struct {
+		const char *name;
+		uint64_t v;
+	} gpr[] = {{"rax", r->rax}, {"rbx", r->rbx}, {"rcx", r->rcx}, {"rdx", r->rdx},
+		   {"rsi", r->rsi}, {"rdi", r->rdi}, {"rbp", r->rbp}, {"rsp", r->rsp},
+		   {"r8", r->r8},   {"r9", r->r9},   {"r10", r->r10}, {"r11", r->r11},
+		   {"r12", r->r12}, {"r13", r->r13}, {"r14", r->r14}, {"r15", r->r15}};
+	const size_t ngpr = sizeof(gpr) / sizeof(gpr[0]);
+	for (size_t i = 0; i < ngpr; i++) {
+		uint64_t at;
+		bool mapped = guest_virt_u64(f, cfg, &st->sregs, gpr[i].v, &at) == 0;
+		printf("%-12s %-3s %#llx", "", gpr[i].name, (unsigned long long)gpr[i].v);
+		if (mapped)
+			printf(" -> 0x%016llx", (unsigned long long)at);
+		printf("\n");
+	}
 	printf("%-12s cr0 %#llx cr4 %#llx efer %#llx\n", "", (unsigned long long)st->sregs.cr0,
 	       (unsigned long long)st->sregs.cr4, (unsigned long long)st->sregs.efer);
 	for (unsigned i = 0; i < words; i++) {
-		uint64_t va = r->rsp + 8ull * i, pa, v;
-		if (guest_virt(f, cfg, &st->sregs, va, &pa) || guest_read(f, cfg, pa, &v, 8)) {
+		uint64_t va = r->rsp + 8ull * i, v;
+		if (guest_virt_u64(f, cfg, &st->sregs, va, &v)) {
 			printf("%-12s stack %#llx: not mapped\n", "", (unsigned long long)va);
 			break;
 		}

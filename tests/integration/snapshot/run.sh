@@ -59,8 +59,15 @@ while read -r va word; do
 	w=$((word))
 	[ "$w" -ge "$((0x$tstart))" ] && [ "$w" -lt "$((0x$tstart + 0x$tsize))" ] && ret=$((ret + 1))
 done < <(sed -n 's/^ *stack \(0x[0-9a-f]*\): \(0x[0-9a-f]*\)$/\1 \2/p' stack.txt)
-grep -Eq '^ +rax 0x[0-9a-f]+ rbx' stack.txt && [ "$n" = 64 ] && [ "$ret" -ge 1 ] ||
+grep -Eq '^ +rax 0x[0-9a-f]+' stack.txt && grep -Eq '^ +r15 0x[0-9a-f]+' stack.txt &&
+	[ "$n" = 64 ] && [ "$ret" -ge 1 ] ||
 	fail "snapshot info --stack 64: $n words, $ret into .text ($tstart+$tsize): $(cat stack.txt)"
+# a register holding a mapped address shows the word there: rsp's is the
+# stack's first word
+at_rsp=$(sed -n 's/^ *rsp 0x[0-9a-f]* -> \(0x[0-9a-f]*\)$/\1/p' stack.txt)
+first=$(sed -n 's/^ *stack 0x[0-9a-f]*: \(0x[0-9a-f]*\)$/\1/p' stack.txt | head -1)
+[ -n "$at_rsp" ] && [ "$at_rsp" = "$first" ] ||
+	fail "snapshot info --stack: rsp points at '$at_rsp', the stack starts with '$first'"
 expect_err "snapshot info --stack with a bad count" "--stack takes" $SMOLVM snapshot info s.smolsnap --stack lots
 
 $SMOLVM restore s.smolsnap >r1.txt 2>&1
