@@ -10,6 +10,8 @@
 #include "devices/virtio/mmio_state.h"
 #include "util.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@ static const char *type_name(uint32_t t)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: smolvm snapshot info FILE [--stack WORDS]\n"
+	fprintf(f, "usage: smolvm snapshot info FILE [--stack WORDS] [--mem GVA WORDS]\n"
 		   "       smolvm snapshot verify FILE\n"
 		   "       smolvm snapshot export FILE -o BUNDLE.smolmachine\n"
 		   "       smolvm snapshot import BUNDLE.smolmachine -o DIR\n");
@@ -132,10 +134,35 @@ static void print_stack(struct snap_file *f, const struct snap_config *cfg,
 	}
 }
 
+/* What `info` prints beyond the sections: per vCPU, `stack` words from
+ * rsp, and `mem_words` words at guest virtual address mem_gva (read
+ * through that vCPU's page tables: an interrupted context's saved
+ * registers, a lock, a list the stack pointed at). */
+struct info_opts {
+	unsigned stack;
+	uint64_t mem_gva;
+	unsigned mem_words;
+};
+
+static void print_mem(struct snap_file *f, const struct snap_config *cfg,
+		      const struct vcpu_state *st, uint64_t gva, unsigned words)
+{
+	for (unsigned i = 0; i < words; i++) {
+		uint64_t va = gva + 8ull * i, v;
+		if (guest_virt_u64(f, cfg, &st->sregs, va, &v)) {
+			printf("%-12s mem %#llx: not mapped\n", "", (unsigned long long)va);
+			break;
+		}
+		printf("%-12s mem %#llx: 0x%016llx\n", "", (unsigned long long)va,
+		       (unsigned long long)v);
+	}
+}
+
 /* Where each vCPU stood: enough to tell a guest halted with no timer
  * armed from one spinning, when a snapshot of a stuck VM is taken over the
  * control socket. */
-static void print_vcpus(struct snap_file *f, const struct snap_config *cfg, unsigned stack)
+static void print_vcpus(struct snap_file *f, const struct snap_config *cfg,
+			const struct info_opts *o)
 {
 	struct vcpu_state *st = malloc(sizeof(*st));
 	if (!st)
@@ -179,8 +206,10 @@ static void print_vcpus(struct snap_file *f, const struct snap_config *cfg, unsi
 		       (unsigned long long)deadline,
 		       deadline ? (deadline > tsc ? " (ahead)" : " (passed)") : " (disarmed)",
 		       st->events.interrupt.injected, st->events.interrupt.nr);
-		if (stack && cfg)
-			print_stack(f, cfg, st, stack);
+		if (o->stack && cfg)
+			print_stack(f, cfg, st, o->stack);
+		if (o->mem_words && cfg)
+			print_mem(f, cfg, st, o->mem_gva, o->mem_words);
 	}
 	free(st);
 }
@@ -225,7 +254,7 @@ static void print_queues(struct snap_file *f, const struct snap_config *cfg)
 	}
 }
 
-static int do_info(const char *path, unsigned stack)
+static int do_info(const char *path, const struct info_opts *o)
 {
 	struct snap_file *f = NULL;
 	struct vmm_err err;
@@ -283,7 +312,7 @@ static int do_info(const char *path, unsigned stack)
 	} else {
 		printf("config:      unreadable: %s\n", err.msg);
 	}
-	print_vcpus(f, have_cfg ? &cfg : NULL, stack);
+	print_vcpus(f, have_cfg ? &cfg : NULL, o);
 	if (have_cfg)
 		snap_config_release(&cfg);
 	snap_file_close(f);
@@ -327,6 +356,55 @@ static int two_paths(int argc, char **argv, const char **src, const char **dst)
 	return *src && *dst ? 0 : -1;
 }
 
+/* A guest virtual address: hexadecimal with its 0x. */
+static int parse_gva(const char *text, uint64_t *out)
+{
+	if (strncmp(text, "0x", 2) || !isxdigit((unsigned char)text[2]))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text + 2, &end, 16);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* info's options after FILE (argv[3..]): 0; -1 for an unknown or
+ * incomplete option (the caller prints the usage); 1 for a bad value, said
+ * in one line here. */
+static int info_options(int argc, char **argv, struct info_opts *o)
+{
+	for (int i = 3; i < argc; i++) {
+		uint64_t n;
+		if (!strcmp(argv[i], "--stack") && i + 1 < argc) {
+			if (util_parse_u64(argv[++i], 0, 4096, &n)) {
+				fprintf(stderr,
+					"smolvm snapshot info: --stack takes a word count from 0 "
+					"to 4096, not \"%s\"\n",
+					argv[i]);
+				return 1;
+			}
+			o->stack = (unsigned)n;
+		} else if (!strcmp(argv[i], "--mem") && i + 2 < argc) {
+			if (parse_gva(argv[i + 1], &o->mem_gva) ||
+			    util_parse_u64(argv[i + 2], 1, 4096, &n)) {
+				fprintf(stderr,
+					"smolvm snapshot info: --mem takes a guest virtual "
+					"address in hex (0x...) and a word count from 1 to 4096, "
+					"not \"%s %s\"\n",
+					argv[i + 1], argv[i + 2]);
+				return 1;
+			}
+			o->mem_words = (unsigned)n;
+			i += 2;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cmd_snapshot(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -334,23 +412,21 @@ int cmd_snapshot(int argc, char **argv)
 		return argc < 2 ? SMOLVM_EXIT_USAGE : SMOLVM_EXIT_OK;
 	}
 	const char *sub = argv[1];
-	if (!strcmp(sub, "info") && argc == 5 && !strcmp(argv[3], "--stack")) {
-		uint64_t words;
-		if (util_parse_u64(argv[4], 0, 4096, &words)) {
-			fprintf(stderr,
-				"smolvm snapshot info: --stack takes a word count from 0 to "
-				"4096, not \"%s\"\n",
-				argv[4]);
+	if (!strcmp(sub, "info")) {
+		struct info_opts o = {0};
+		int rc = argc < 3 ? -1 : info_options(argc, argv, &o);
+		if (rc < 0)
+			usage(stderr);
+		if (rc)
 			return SMOLVM_EXIT_USAGE;
-		}
-		return do_info(argv[2], (unsigned)words);
+		return do_info(argv[2], &o);
 	}
-	if (!strcmp(sub, "info") || !strcmp(sub, "verify")) {
+	if (!strcmp(sub, "verify")) {
 		if (argc != 3) {
 			usage(stderr);
 			return SMOLVM_EXIT_USAGE;
 		}
-		return !strcmp(sub, "info") ? do_info(argv[2], 0) : do_verify(argv[2]);
+		return do_verify(argv[2]);
 	}
 	if (!strcmp(sub, "export") || !strcmp(sub, "import")) {
 		const char *src, *dst;

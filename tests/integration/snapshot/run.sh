@@ -69,6 +69,11 @@ first=$(sed -n 's/^ *stack 0x[0-9a-f]*: \(0x[0-9a-f]*\)$/\1/p' stack.txt | head 
 [ -n "$at_rsp" ] && [ "$at_rsp" = "$first" ] ||
 	fail "snapshot info --stack: rsp points at '$at_rsp', the stack starts with '$first'"
 expect_err "snapshot info --stack with a bad count" "--stack takes" $SMOLVM snapshot info s.smolsnap --stack lots
+# --mem reads any guest virtual address the same way: at rsp, the stack
+$SMOLVM snapshot info s.smolsnap --mem "$rsp" 2 >mem.txt 2>&1 || fail "snapshot info --mem: $(cat mem.txt)"
+at=$(sed -n "s/^ *mem $rsp: \(0x[0-9a-f]*\)$/\1/p" mem.txt)
+[ -n "$at" ] && [ "$at" = "$first" ] || fail "snapshot info --mem $rsp: '$at', the stack starts with '$first'"
+expect_err "snapshot info --mem with a decimal address" "--mem takes" $SMOLVM snapshot info s.smolsnap --mem 4096 2
 
 $SMOLVM restore s.smolsnap >r1.txt 2>&1
 rc=$?
