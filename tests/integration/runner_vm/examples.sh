@@ -15,7 +15,33 @@ W
 chmod +x smolvm-count
 export SMOLTEST_SMOLVM="$WORK/smolvm-count"
 
-run_st 1 run "$EX/hello.yaml" --backend vm --json vm.jsonl --artifacts arts -j2
+# run_ex [--cold] EXPECTED_RC ARGS...: run_st, and once more when a fork's
+# agent stopped answering: the report says so, with what the fork's vCPU
+# was doing, and it is printed here in full for the log. Issue 14: inside
+# the emulated test host a fork now and then stops answering, cause not
+# found yet; a second silent fork, or any other failure, fails the test.
+# The counts of smolvm runs start again for the second run; --cold empties
+# the cache first, for a run that must boot.
+run_ex() {
+	cold=0
+	if [ "$1" = --cold ]; then cold=1; shift; fi
+	set +e
+	(run_st "$@")
+	rc=$?
+	set -e
+	if grep -q "the agent did not answer" "$WORK/out" "$WORK/err"; then
+		echo "examples.sh: a fork stopped answering (issue 14); its report:"
+		grep -h -B1 -A3 "did not answer" "$WORK/out" "$WORK/err" | head -20
+		echo "examples.sh: running it again once"
+		: >"$WORK/smolvm.calls"
+		[ "$cold" = 0 ] || rm -rf "$XDG_CACHE_HOME/smoltest/entries" "$XDG_CACHE_HOME/smoltest/index"
+		run_st "$@"
+	elif [ "$rc" != 0 ]; then
+		exit "$rc"
+	fi
+}
+
+run_ex --cold 1 run "$EX/hello.yaml" --backend vm --json vm.jsonl --artifacts arts -j2
 grep -q '(backend vm' out || fail "the summary does not name the vm backend: $(tail -3 out)"
 [ "$(cat arts/artifact/out/report.txt)" = report ] || fail "artifact out/report.txt did not arrive"
 grep '"test":"artifact"' vm.jsonl | grep -q '"pattern":"missing-\*.xml","path":null,"missing":true' ||
@@ -42,16 +68,16 @@ fi
 
 # the second run: a cache hit, no boot, one fork per test attempt
 : > smolvm.calls
-run_st 1 run "$EX/hello.yaml" --backend vm --json vm2.jsonl -j2
+run_ex 1 run "$EX/hello.yaml" --backend vm --json vm2.jsonl -j2
 grep -q 'from the cache: setup skipped' err || fail "second run missed the cache: $(cat err)"
 [ "$(grep -c '^run$' smolvm.calls)" = 0 ] || fail "a cache hit booted a VM: $(cat smolvm.calls)"
 # 7 tests, 1 skipped, flaky twice: 7 forks
 [ "$(grep -c '^restore$' smolvm.calls)" = 7 ] || fail "expected 7 forks: $(cat smolvm.calls)"
 
 # auto picks vm where /dev/kvm works and a kernel is there
-run_st 0 run "$EX/quickstart.yaml" --json q.jsonl
+run_ex 0 run "$EX/quickstart.yaml" --json q.jsonl
 grep -q '(backend vm' out || fail "auto did not pick vm: $(cat err)"
 grep -q 'warning' err && fail "auto warned: $(cat err)"
-run_st 0 run "$EX/vm.yaml" -j2
+run_ex 0 run "$EX/vm.yaml" -j2
 check_clean
 done_pass
