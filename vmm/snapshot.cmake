@@ -13,6 +13,7 @@ target_sources(smolvm PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_save.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_restore.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_control.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_vcpus.c
   ${CMAKE_CURRENT_SOURCE_DIR}/snapshot/snap_fork.c)
 target_sources(smolvm_cli PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/cli/cmd_snapshot.c

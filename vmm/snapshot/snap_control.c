@@ -1,5 +1,6 @@
 #include "snap_control.h"
 #include "snap_save.h"
+#include "snap_vcpus.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +23,8 @@
 
 #define CTL_MAX_CLIENTS 8
 #define CTL_LINE_MAX	4096
+/* A `vcpus` answer is about 100 bytes per vCPU (VM_MAX_VCPUS of them). */
+#define CTL_REPLY_MAX 8192
 
 struct snap_ctl;
 
@@ -120,6 +123,43 @@ static void client_close(struct snap_ctl *c, struct ctl_client *cl)
 	cl->len = 0;
 }
 
+/* `vcpus`: pauses every vCPU (as a snapshot does: vcpu_get_state needs
+ * them parked), reads each one, and lets the VM run again unless it was
+ * paused already (by `pause`, or by a checkpoint whose save is still to
+ * run on this thread and resumes it itself). Event-loop thread. */
+static void describe_vcpus(struct snap_ctl *c, char *reply, size_t len)
+{
+	struct vcpu_state *st = malloc(sizeof(*st));
+	if (!st) {
+		snprintf(reply, len, "error reading the vCPUs: out of memory");
+		return;
+	}
+	int rc = vm_pause(c->vm);
+	if (rc) {
+		snprintf(reply, len, "error pausing the VM: %s", strerror(-rc));
+		free(st);
+		return;
+	}
+	size_t o = (size_t)snprintf(reply, len, "ok");
+	for (unsigned i = 0; i < vm_ncpus(c->vm); i++) {
+		char one[160];
+		rc = vcpu_get_state(c->vm, i, st);
+		if (rc) {
+			snprintf(reply, len, "error reading vCPU %u: %s", i, strerror(-rc));
+			break;
+		}
+		rc = snap_vcpu_describe(st, i, one, sizeof(one));
+		if (rc || o + 2 + strlen(one) >= len) {
+			snprintf(reply, len, "error vCPU %u's state does not fit the answer", i);
+			break;
+		}
+		o += (size_t)snprintf(reply + o, len - o, "%s%s", i ? "; " : " ", one);
+	}
+	if (!c->user_paused && !atomic_load(&c->checkpoint_busy))
+		vm_resume(c->vm);
+	free(st);
+}
+
 static void handle_line(struct snap_ctl *c, char *line, char *reply, size_t len)
 {
 	if (!strcmp(line, "status")) {
@@ -140,19 +180,21 @@ static void handle_line(struct snap_ctl *c, char *line, char *reply, size_t len)
 		}
 		c->user_paused = false;
 		snprintf(reply, len, "ok running");
+	} else if (!strcmp(line, "vcpus")) {
+		describe_vcpus(c, reply, len);
 	} else if (!strncmp(line, "snapshot ", 9) && line[9] && line[9] != ' ') {
 		take_snapshot(c, line + 9, reply, len);
 	} else {
 		snprintf(reply, len,
 			 "error unknown request \"%.60s\" (expected status, pause, "
-			 "resume or snapshot FILE)",
+			 "resume, vcpus or snapshot FILE)",
 			 line);
 	}
 }
 
 static void reply_to(struct ctl_client *cl, const char *reply)
 {
-	char out[VMM_ERR_MAX + 128];
+	char out[CTL_REPLY_MAX + 2];
 	int n = snprintf(out, sizeof(out), "%.*s\n", (int)sizeof(out) - 2, reply);
 	/* Answers are short; a client that does not read them is dropped
 	 * rather than allowed to stall the event loop. */
@@ -177,7 +219,7 @@ static void client_ready(void *opaque, uint32_t events)
 		*nl = '\0';
 		if (nl > cl->buf && nl[-1] == '\r')
 			nl[-1] = '\0';
-		char reply[VMM_ERR_MAX + 64];
+		char reply[CTL_REPLY_MAX];
 		handle_line(c, cl->buf, reply, sizeof(reply));
 		size_t used = (size_t)(nl - cl->buf) + 1;
 		memmove(cl->buf, nl + 1, cl->len - used);

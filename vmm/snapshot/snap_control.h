@@ -6,9 +6,14 @@
  *      pause           -> ok paused
  *      resume          -> ok running
  *      snapshot FILE   -> ok FILE BYTES_APPARENT BYTES_ALLOCATED SAVE_MS
- *    anything else, or a failure, -> error <reason>. After a snapshot the VM
- *    resumes, unless it was paused by `pause` (it stays paused) or
- *    --exit-after-snapshot was given (the VMM exits 0).
+ *      vcpus           -> ok VCPU; VCPU; ... (one per vCPU, in order), each
+ *                         vcpuN kernel|user rip 0xHEX rsp 0xHEX if on|off
+ *                         halted|running [irq-pending VECTOR]
+ *                         (snap_vcpus.h)
+ *    anything else, or a failure, -> error <reason>. After a snapshot or
+ *    `vcpus` (which pauses every vCPU to read it, as a snapshot does) the VM
+ *    resumes, unless it was paused by `pause` (it stays paused) or, after a
+ *    snapshot, --exit-after-snapshot was given (the VMM exits 0).
  * 2. The checkpoint port: a guest write to I/O port 0x502 with
  *    --snapshot-on-checkpoint FILE pauses every vCPU before the writing vCPU
  *    executes another instruction and writes FILE; the guest resumes (or the

@@ -18,6 +18,9 @@
 #define EFER_LME       (1ull << 8)
 #define EFER_LMA       (1ull << 10)
 
+#define RFLAGS_IF    (1ull << 9) /* interrupts enabled */
+#define SEL_RPL_MASK 0x3u	 /* a selector's privilege bits: CS's are the CPL */
+
 #define PTE_PRESENT   (1ull << 0)
 #define PTE_RW	      (1ull << 1)
 #define PTE_PS	      (1ull << 7) /* a 2 MiB or 1 GiB page, in a PD or PDPT entry */
