@@ -14,6 +14,7 @@
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,8 @@ struct vm_backend_inst {
 	int status;
 	bool template_mode;
 	char layer_dir[PATH_MAX]; /* the template's: where the snapshot goes */
+	/* smolvm's control socket, or "" when its path is too long for one */
+	char control[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
 static void inst_free(struct vm_backend_inst *vi)
@@ -209,6 +212,9 @@ static int vm_backend_start(struct backend *b, const struct backend_instance_opt
 	size_t n = 0;
 	char mem[32], cpus[16], vsock[600], console[600], snap[PATH_MAX], control[600];
 	char disk[2 * PATH_MAX + 16];
+	snprintf(control, sizeof(control), "%s/control.sock", vi->dir);
+	if (strlen(control) < sizeof(vi->control))
+		memcpy(vi->control, control, strlen(control) + 1);
 	if (o->template_mode && v->rootfs[0] &&
 	    (rc = template_disk(b, vi, disk, sizeof(disk), err, errlen)))
 		goto fail;
@@ -216,7 +222,6 @@ static int vm_backend_start(struct backend *b, const struct backend_instance_opt
 	if (o->template_mode) {
 		snprintf(mem, sizeof(mem), "%llu", (unsigned long long)(s->vm.memory >> 20));
 		snprintf(cpus, sizeof(cpus), "%u", s->vm.cpus);
-		snprintf(control, sizeof(control), "%s/control.sock", vi->dir);
 		argv[n++] = "run";
 		argv[n++] = "--kernel";
 		argv[n++] = v->img.kernel;
@@ -241,6 +246,12 @@ static int vm_backend_start(struct backend *b, const struct backend_instance_opt
 		argv[n++] = snap;
 		argv[n++] = "--fork-dir";
 		argv[n++] = vi->dir;
+		/* Only for the diagnosis of a silent agent (vm_backend_diagnose):
+		 * a fork whose socket path would not fit runs without one. */
+		if (vi->control[0]) {
+			argv[n++] = "--control";
+			argv[n++] = vi->control;
+		}
 	}
 	if ((rc =
 		 common_args(v, vi, s, argv, &n, vsock, sizeof(vsock), console, sizeof(console)))) {
@@ -343,11 +354,12 @@ static int vm_backend_freeze(struct backend *b, struct backend_instance *bi, cha
 			     size_t errlen)
 {
 	struct vm_backend_inst *vi = bi->priv;
-	char control[600], snap[PATH_MAX + 32], why[600] = "";
+	char control[600], snap[PATH_MAX + 32], req[PATH_MAX + 48], why[600] = "";
 	int rc, st = 0;
 	snprintf(control, sizeof(control), "%s/control.sock", vi->dir);
 	snprintf(snap, sizeof(snap), "%s/%s", vi->layer_dir, VMB_SNAPSHOT);
-	rc = vm_backend_control_snapshot(control, snap, VMB_SNAPSHOT_TIMEOUT_MS, why, sizeof(why));
+	snprintf(req, sizeof(req), "snapshot %s", snap);
+	rc = vm_backend_control(control, req, VMB_SNAPSHOT_TIMEOUT_MS, NULL, 0, why, sizeof(why));
 	if (!rc) {
 		rc = vm_backend_wait(vi->pid, vi->pidfd, 60000, &st);
 		if (rc == -ETIMEDOUT) {
@@ -412,7 +424,21 @@ static void vm_backend_diagnose(struct backend *b, struct backend_instance *bi, 
 							  : (si.si_status & 0x7f);
 		}
 	}
-	vm_backend_describe(vi->dir, status, exited, buf, len);
+	/* A VM that still runs (its agent silent, or not answering yet):
+	 * what its vCPUs are doing says more than a quiet console, so it
+	 * comes first. A VM that does not answer adds nothing. */
+	char verdict[256] = "";
+	if (!exited && vi->pid > 0 && vi->control[0])
+		vm_backend_vcpus_sample(vi->control, VMB_VCPUS_TIMEOUT_MS, verdict,
+					len < sizeof(verdict) ? len : sizeof(verdict));
+	size_t o = 0;
+	if (verdict[0] && len > 0)
+		o = (size_t)snprintf(buf, len, "%s; ", verdict);
+	if (o >= len) {
+		snprintf(buf, len, "%s", verdict);
+		return;
+	}
+	vm_backend_describe(vi->dir, status, exited, buf + o, len - o);
 }
 
 static void vm_backend_destroy(struct backend *b)

@@ -9,7 +9,10 @@
  * killed with the runner (PR_SET_PDEATHSIG), with its files in one
  * directory of the run dir:
  *   v<N>/vsock.sock    the VM's hybrid-vsock socket (the agent's endpoint)
- *   v<N>/control.sock  the template's control socket (snapshot FILE)
+ *   v<N>/control.sock  smolvm's control socket: the template's snapshot
+ *                      FILE, a fork's vcpus when its agent goes silent
+ *                      (a fork gets none when the path is too long for a
+ *                      socket: it is only for that diagnosis)
  *   v<N>/console.log   the guest's serial console
  *   v<N>/vmm.log       smolvm's own stdout/stderr
  *   v<N>/empty/        the artifact share of a VM that has none
@@ -57,6 +60,13 @@
 #define VMB_BOOT_TIMEOUT_NS	(180ull * 1000000000ull)
 #define VMB_RESTORE_TIMEOUT_NS	(60ull * 1000000000ull)
 #define VMB_SNAPSHOT_TIMEOUT_MS 180000
+/* A silent fork's vCPUs are read twice, this far apart, within the total:
+ * diagnose runs on the scheduler's thread. */
+#define VMB_VCPUS_GAP_MS     200
+#define VMB_VCPUS_TIMEOUT_MS 1500
+/* The longest answer smolvm's control socket gives (its CTL_REPLY_MAX:
+ * a `vcpus` line for 64 vCPUs), with the newline and a NUL. */
+#define VMB_CONTROL_ANSWER_MAX 8200
 
 /* The kernel and initrd a suite boots. */
 struct vm_backend_image {
@@ -103,10 +113,21 @@ int vm_backend_hash_file(const char *path, const char *cache_dir, char out[17]);
 int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
 		     char *err, size_t errlen);
 
-/* Sends "snapshot FILE" on the control socket and reads the answer line
- * (within timeout_ms). 0 on "ok ...", else -errno with the answer in err. */
-int vm_backend_control_snapshot(const char *control, const char *file, int timeout_ms, char *err,
-				size_t errlen);
+/* Sends the one-line request (without its newline) on smolvm's control
+ * socket at path control and reads the answer line within timeout_ms into
+ * ans[anslen] (without its newline; ans may be NULL when only success
+ * matters). Returns 0 on an answer "ok" or "ok ...", else -errno with one
+ * line in err naming the request and the socket: -ETIMEDOUT, -EPIPE (the
+ * VM closed the socket), -EMSGSIZE (no newline within anslen - 1 bytes),
+ * -EIO (the VM refused: its answer, printable characters only). */
+int vm_backend_control(const char *control, const char *request, int timeout_ms, char *ans,
+		       size_t anslen, char *err, size_t errlen);
+
+/* What a fork whose agent went silent was doing: asks control for `vcpus`
+ * twice, VMB_VCPUS_GAP_MS apart, within timeout_ms in all, and writes
+ * vm_backend_vcpus_verdict's sentence into buf[len]. "" when the VM did
+ * not answer (then there is nothing to add to the console's tail). */
+void vm_backend_vcpus_sample(const char *control, int timeout_ms, char *buf, size_t len);
 
 /* Waits at most timeout_ms for pid (through pidfd) and reaps it; *status
  * is the wait status. -ETIMEDOUT when it did not exit. */
@@ -115,5 +136,21 @@ int vm_backend_wait(pid_t pid, int pidfd, int timeout_ms, int *status);
 /* One line about a dead or silent VM: a guest panic, the VMM's last line
  * and the console's last lines (dir = the VM's directory). */
 void vm_backend_describe(const char *dir, int wait_status, bool exited, char *buf, size_t len);
+
+/* ---- vm_verdict.c ---- */
+
+/* One plain sentence on what a VM's vCPUs were doing, from two answers to
+ * smolvm's `vcpus` control request taken a moment apart (first, then
+ * second; whole answer lines "ok vcpu0 ...", either may be NULL). Per
+ * vCPU: halted with interrupts on in both (or halted in one): idle, its
+ * agent blocked; halted with interrupts off in both: a dead guest; user
+ * mode in either: a process of the test kept the CPU; kernel mode with
+ * interrupts off at the same rip in both: the guest kernel hung; kernel
+ * mode otherwise: running kernel code. The answers are untrusted: one
+ * that does not parse strictly is ignored, and only numbers read from
+ * them reach buf. Writes whole clauses into buf[len] and returns 0, or
+ * returns -EINVAL (neither answer parses) or -ENOSPC (not even the first
+ * clause fits) with buf "". */
+int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, size_t len);
 
 #endif

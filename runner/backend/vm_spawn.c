@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
@@ -76,9 +77,16 @@ int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *lo
 	return 0;
 }
 
-int vm_backend_control_snapshot(const char *control, const char *file, int timeout_ms, char *err,
-				size_t errlen)
+int vm_backend_control(const char *control, const char *request, int timeout_ms, char *ans,
+		       size_t anslen, char *err, size_t errlen)
 {
+	char verb[32], own[PATH_MAX + 128]; /* "ok FILE BYTES BYTES MS" of a snapshot */
+	snprintf(verb, sizeof(verb), "%.*s", (int)strcspn(request, " "), request);
+	if (!ans || anslen < 2) {
+		ans = own;
+		anslen = sizeof(own);
+	}
+	ans[0] = '\0';
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(control) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "control socket path %s is too long", control);
@@ -86,8 +94,12 @@ int vm_backend_control_snapshot(const char *control, const char *file, int timeo
 	}
 	strcpy(sa.sun_path, control);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open a socket for the VM's control socket %s: %s",
+			 control, strerror(errno));
+		return rc;
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot connect to the VM's control socket %s: %s", control,
@@ -95,50 +107,94 @@ int vm_backend_control_snapshot(const char *control, const char *file, int timeo
 		goto out;
 	}
 	char line[PATH_MAX + 32];
-	int n = snprintf(line, sizeof(line), "snapshot %s\n", file);
+	int n = snprintf(line, sizeof(line), "%s\n", request);
 	if (n < 0 || (size_t)n >= sizeof(line) || (rc = util_write_all(fd, line, (size_t)n))) {
 		rc = rc ? rc : -ENAMETOOLONG;
-		snprintf(err, errlen, "cannot send the snapshot request to %s: %s", control,
+		snprintf(err, errlen, "cannot send the %s request to %s: %s", verb, control,
 			 strerror(-rc));
 		goto out;
 	}
-	char ans[512];
 	size_t len = 0;
+	char *nl = NULL;
 	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
-	while (len < sizeof(ans) - 1 && !memchr(ans, '\n', len)) {
+	while (!nl) {
+		if (len == anslen - 1) {
+			rc = -EMSGSIZE;
+			snprintf(err, errlen, "the answer to '%s' on %s is longer than %zu bytes",
+				 verb, control, anslen - 1);
+			goto out;
+		}
 		uint64_t now = util_now_ns();
 		if (now >= deadline) {
 			rc = -ETIMEDOUT;
-			snprintf(err, errlen, "no answer to 'snapshot' on %s within %d s", control,
-				 timeout_ms / 1000);
+			if (timeout_ms % 1000)
+				snprintf(err, errlen, "no answer to '%s' on %s within %d ms", verb,
+					 control, timeout_ms);
+			else
+				snprintf(err, errlen, "no answer to '%s' on %s within %d s", verb,
+					 control, timeout_ms / 1000);
 			goto out;
 		}
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int r = poll(&p, 1, (int)((deadline - now) / NSEC_PER_MSEC) + 1);
-		if (r < 0 && errno == EINTR)
-			continue;
 		if (r <= 0)
-			continue;
-		ssize_t k = read(fd, ans + len, sizeof(ans) - 1 - len);
+			continue; /* EINTR, or the deadline: checked above */
+		ssize_t k = read(fd, ans + len, anslen - 1 - len);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
 			rc = -EPIPE;
-			snprintf(err, errlen, "the VM closed its control socket during 'snapshot'");
+			snprintf(err, errlen, "the VM closed its control socket during '%s'", verb);
 			goto out;
 		}
+		nl = memchr(ans + len, '\n', (size_t)k);
 		len += (size_t)k;
 		ans[len] = '\0';
 	}
-	ans[len] = '\0';
-	ans[strcspn(ans, "\n")] = '\0';
-	if (strncmp(ans, "ok ", 3) != 0) {
+	*nl = '\0';
+	if (strcmp(ans, "ok") != 0 && strncmp(ans, "ok ", 3) != 0) {
 		rc = -EIO;
-		snprintf(err, errlen, "the VM refused the snapshot: %s", ans);
+		/* The VMM's own words, but through a socket: printable only. */
+		for (char *c = ans; *c; c++)
+			if (*c < 0x20 || *c > 0x7e)
+				*c = '?';
+		snprintf(err, errlen, "the VM refused '%s': %s", verb, ans);
 	}
 out:
 	close(fd);
 	return rc;
+}
+
+void vm_backend_vcpus_sample(const char *control, int timeout_ms, char *buf, size_t len)
+{
+	char *a = malloc(VMB_CONTROL_ANSWER_MAX), *b = malloc(VMB_CONTROL_ANSWER_MAX), why[300];
+	if (len)
+		buf[0] = '\0';
+	if (!a || !b)
+		goto out;
+	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
+	/* The first answer may have the rest of the time but the gap and a
+	 * little for the second. */
+	int first = timeout_ms > 2 * VMB_VCPUS_GAP_MS ? timeout_ms - 2 * VMB_VCPUS_GAP_MS : 1;
+	if (vm_backend_control(control, "vcpus", first, a, VMB_CONTROL_ANSWER_MAX, why,
+			       sizeof(why)))
+		goto out;
+	bool second = false;
+	uint64_t now = util_now_ns();
+	if (now + VMB_VCPUS_GAP_MS * NSEC_PER_MSEC < deadline) {
+		struct timespec gap = {.tv_nsec = VMB_VCPUS_GAP_MS * 1000000L};
+		while (nanosleep(&gap, &gap) && errno == EINTR)
+			;
+		now = util_now_ns();
+		int left = now < deadline ? (int)((deadline - now) / NSEC_PER_MSEC) : 0;
+		second =
+		    left > 0 && vm_backend_control(control, "vcpus", left, b,
+						   VMB_CONTROL_ANSWER_MAX, why, sizeof(why)) == 0;
+	}
+	vm_backend_vcpus_verdict(a, second ? b : NULL, buf, len);
+out:
+	free(a);
+	free(b);
 }
 
 int vm_backend_wait(pid_t pid, int pidfd, int timeout_ms, int *status)

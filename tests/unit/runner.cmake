@@ -13,6 +13,9 @@ endif()
 # The job state machine's transition table (sched_phase.c).
 smol_add_unit_test(sched_phase SOURCES test_sched_phase.c LIBS smolrunner)
 smol_add_unit_test(vm_backend SOURCES test_vm_backend.c LIBS smolrunner)
+# A silent fork's vCPUs: the verdict from two `vcpus` answers, hostile
+# answers, and the control socket client against a fake smolvm.
+smol_add_unit_test(vm_verdict SOURCES test_vm_verdict.c LIBS smolrunner)
 smol_add_unit_test(runreg SOURCES test_runreg.c LIBS smolrunner)
 # The sandbox monitor's argv: built by the runner, refused by the monitor.
 smol_add_unit_test(sandbox_monitor SOURCES test_sandbox_monitor.c LIBS smolrunner)

@@ -287,7 +287,7 @@ START_TEST(spawn_and_wait)
 	/* a control socket that is not there */
 	char sock[300];
 	snprintf(sock, sizeof(sock), "%s/none.sock", tmp);
-	ck_assert_int_lt(vm_backend_control_snapshot(sock, "/x", 100, err, sizeof(err)), 0);
+	ck_assert_int_lt(vm_backend_control(sock, "snapshot /x", 100, NULL, 0, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(err, "control socket"));
 }
 END_TEST
