@@ -82,9 +82,12 @@ int vm_backend_control(const char *control, const char *request, int timeout_ms,
 {
 	char verb[32], own[PATH_MAX + 128]; /* "ok FILE BYTES BYTES MS" of a snapshot */
 	snprintf(verb, sizeof(verb), "%.*s", (int)strcspn(request, " "), request);
-	if (!ans || anslen < 2) {
+	if (!ans) {
 		ans = own;
 		anslen = sizeof(own);
+	} else if (anslen < 2) {
+		snprintf(err, errlen, "no room for the answer to '%s'", verb);
+		return -EINVAL;
 	}
 	ans[0] = '\0';
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
