@@ -5,8 +5,9 @@
 # console reader that goes away (| head -1: 141), SIGKILL of the runner
 # (its forks die with it, the next run reaps), a failing setup
 # (exit 3, its output shown, nothing cached), a corrupt cached
-# snapshot (refused in one line, rebuilt once), and a fork that never
-# answers (an ERROR at the restore deadline).
+# snapshot (refused in one line, rebuilt once), a fork that never
+# answers (an ERROR at the restore deadline), and a test that keeps the
+# guest's one vCPU from its agent (the timeout says what the vCPU did).
 . "$(dirname "$0")/lib.sh"
 mkdir state
 cat > f.yaml <<Y
@@ -18,6 +19,9 @@ tests:
   - { name: victim, run: "touch /state/victim-started; sleep 100" }
   - { name: panic, run: "echo c > /proc/sysrq-trigger; sleep 60" }
   - { name: quick, run: "true" }
+  - name: hog
+    run: "echo -1 >/proc/sys/kernel/sched_rt_runtime_us; exec chrt -f 99 sh -c 'while :; do :; done'"
+    timeout: 3s
 Y
 # kill -9 of the fork's VMM in the middle of the test
 timeout -k 5 240 "$SMOLTEST" run f.yaml --filter '^victim$' --json k.jsonl >out 2>err &
@@ -29,6 +33,19 @@ set +e; wait $BG; rc=$?; set -e; BG=""
 expect_status k.jsonl victim error
 grep '"test":"victim"' k.jsonl | grep -q "test 'victim'.*killed by signal 9" ||
 	fail "the error does not name the dead fork: $(grep victim k.jsonl)"
+check_clean
+
+# a real-time CPU hog on the guest's one vCPU, RT throttling off: the agent
+# never runs again, so the client's own deadline passes (the agent is
+# silent) and the runner kills the VM. The timeout names what the vCPU was
+# doing then, read twice from the fork's control socket (`vcpus`)
+[ -x /usr/bin/chrt ] || fail "no chrt on this host (util-linux): the guest sees the host's /"
+run_st 1 run f.yaml --filter '^hog$' --json g.jsonl
+expect_status g.jsonl hog timeout
+msg=$(grep '"test":"hog"' g.jsonl | grep -o 'timed out after [^"]*' || true)
+echo "hog: $msg"
+echo "$msg" | grep -q "the agent did not answer by then, so the runner killed the vm; the guest's vCPU 0 was running user code at rip 0x[0-9a-f]* (a process of the test kept the CPU)" ||
+	fail "the silent agent's timeout does not say the vCPU ran user code: $(grep hog g.jsonl)"
 check_clean
 
 # a guest kernel panic
