@@ -64,7 +64,7 @@ static void usage(FILE *f)
 	       "  --vsock CID,PATH               virtio-vsock for this VM\n"
 	       "  --share ARG                    a virtio-fs share (repeatable)\n"
 	       "  --control PATH                 control socket (snapshot FILE, pause, resume, "
-	       "status)\n"
+	       "status, vcpus)\n"
 	       "  --snapshot-on-checkpoint FILE  snapshot when the guest writes port 0x502\n"
 	       "  --exit-after-snapshot          exit 0 once that snapshot is written\n"
 	       "  --verify                       check the memory section's checksum first\n"
