@@ -66,6 +66,18 @@ static bool index_is(const char **p, unsigned idx)
 	return lit(p, want) && !(**p >= '0' && **p <= '9');
 }
 
+/* One of two words: *v true after `yes`, false after `no`. */
+static bool either(const char **p, const char *yes, const char *no, bool *v)
+{
+	if (lit(p, yes))
+		*v = true;
+	else if (lit(p, no))
+		*v = false;
+	else
+		return false;
+	return true;
+}
+
 /* One vCPU: vcpuN kernel|user rip 0xHEX rsp 0xHEX if on|off halted|running,
  * then words a newer smolvm may add (irq-pending N), which are skipped. */
 static bool parse_vcpu(const char **p, unsigned idx, struct vcpu_seen *v)
@@ -73,26 +85,9 @@ static bool parse_vcpu(const char **p, unsigned idx, struct vcpu_seen *v)
 	uint64_t rsp;
 	if (!lit(p, "vcpu") || !index_is(p, idx) || !lit(p, " "))
 		return false;
-	if (lit(p, "kernel "))
-		v->user = false;
-	else if (lit(p, "user "))
-		v->user = true;
-	else
-		return false;
-	if (!lit(p, "rip ") || !hex(p, &v->rip) || !lit(p, " rsp ") || !hex(p, &rsp) ||
-	    !lit(p, " if "))
-		return false;
-	if (lit(p, "on "))
-		v->if_on = true;
-	else if (lit(p, "off "))
-		v->if_on = false;
-	else
-		return false;
-	if (lit(p, "halted"))
-		v->halted = true;
-	else if (lit(p, "running"))
-		v->halted = false;
-	else
+	if (!either(p, "user ", "kernel ", &v->user) || !lit(p, "rip ") || !hex(p, &v->rip) ||
+	    !lit(p, " rsp ") || !hex(p, &rsp) || !lit(p, " if ") ||
+	    !either(p, "on ", "off ", &v->if_on) || !either(p, "halted", "running", &v->halted))
 		return false;
 	while (**p == ' ') {
 		(*p)++;
