@@ -24,13 +24,15 @@ tests:
     tests_from: { run: "echo x >> /state/listed; ls /opt/cases", match: "/^(.+)\\.t$/" }
     run: "test \"$(cat /opt/cases/{name}.t)\" = {name} && echo in-fork {name}"
 Y
-run_st 0 run s.yaml --json a.jsonl -j2
+retry_reset() { : >state/listed; } # the lister runs again on a cold retry
+run_ex --cold 0 run s.yaml --json a.jsonl -j2
+unset -f retry_reset
 for t in one two three; do expect_status a.jsonl "vm/$t" pass; done
 grep -q "tests_from listed 3 tests; 3 of the suite's 3 selected" err || fail "listing: $(cat err)"
 [ "$(grep -c '^run$' smolvm.calls)" = 1 ] || fail "not one template boot: $(cat smolvm.calls)"
 [ "$(wc -l <state/listed)" = 1 ] || fail "the lister ran $(wc -l <state/listed) times"
 : >smolvm.calls
-run_st 0 run s.yaml --filter two --json b.jsonl
+run_ex 0 run s.yaml --filter two --json b.jsonl
 grep -q "from the cache: setup skipped" err || fail "no cache hit: $(cat err)"
 grep -q "tests_from listed 3 tests (as kept in the cache entry); 1 of" err || fail "$(cat err)"
 expect_status b.jsonl vm/two pass

@@ -15,32 +15,6 @@ W
 chmod +x smolvm-count
 export SMOLTEST_SMOLVM="$WORK/smolvm-count"
 
-# run_ex [--cold] EXPECTED_RC ARGS...: run_st, and once more when a fork's
-# agent stopped answering: the report says so, with what the fork's vCPU
-# was doing, and it is printed here in full for the log. Issue 14: inside
-# the emulated test host a fork now and then stops answering, cause not
-# found yet; a second silent fork, or any other failure, fails the test.
-# The counts of smolvm runs start again for the second run; --cold empties
-# the cache first, for a run that must boot.
-run_ex() {
-	cold=0
-	if [ "$1" = --cold ]; then cold=1; shift; fi
-	set +e
-	(run_st "$@")
-	rc=$?
-	set -e
-	if grep -q "the agent did not answer" "$WORK/out" "$WORK/err"; then
-		echo "examples.sh: a fork stopped answering (issue 14); its report:"
-		grep -h -B1 -A3 "did not answer" "$WORK/out" "$WORK/err" | head -20
-		echo "examples.sh: running it again once"
-		: >"$WORK/smolvm.calls"
-		[ "$cold" = 0 ] || rm -rf "$XDG_CACHE_HOME/smoltest/entries" "$XDG_CACHE_HOME/smoltest/index"
-		run_st "$@"
-	elif [ "$rc" != 0 ]; then
-		exit "$rc"
-	fi
-}
-
 run_ex --cold 1 run "$EX/hello.yaml" --backend vm --json vm.jsonl --artifacts arts -j2
 grep -q '(backend vm' out || fail "the summary does not name the vm backend: $(tail -3 out)"
 [ "$(cat arts/artifact/out/report.txt)" = report ] || fail "artifact out/report.txt did not arrive"

@@ -36,18 +36,50 @@ trap cleanup EXIT
 cd "$WORK"
 T0=$(date +%s)
 
-# run_st EXPECTED_RC ARGS...: runs smoltest (at most 240 s), output in
+# run_st EXPECTED_RC ARGS...: runs smoltest (at most 300 s: past the
+# runner's own deadline for a test at the default 60 s limit scaled by 4
+# inside ci/vmhost, plus 5 s, so that a fork that stops answering is
+# reported by the runner, with what its vCPU was doing), output in
 # $WORK/out and $WORK/err
 run_st() {
 	want=$1
 	shift
 	set +e
-	timeout -k 5 240 "$SMOLTEST" "$@" >"$WORK/out" 2>"$WORK/err"
+	timeout -k 5 300 "$SMOLTEST" "$@" >"$WORK/out" 2>"$WORK/err"
 	rc=$?
 	set -e
 	if [ "$rc" != "$want" ]; then
 		echo "---- stdout"; cat "$WORK/out"; echo "---- stderr"; cat "$WORK/err"
 		fail "smoltest $* exited $rc, expected $want"
+	fi
+}
+
+# run_ex [--cold] EXPECTED_RC ARGS...: run_st, and once more when a fork's
+# agent stopped answering: the report says so, with what the fork's vCPU
+# was doing, and it is printed here in full for the log. Issue 14: inside
+# the emulated test host a fork now and then stops answering (CI at stops
+# 14 and 15, a CI rehearsal at stop 16: about one fork per kvm tier, early
+# in it), cause not found yet; a second silent fork, or any other failure,
+# fails the test. The count of smolvm runs starts again for the second
+# run, and a test's retry_reset function, when it has one, runs first;
+# --cold empties the cache first, for a run that must boot.
+run_ex() {
+	cold=0
+	if [ "$1" = --cold ]; then cold=1; shift; fi
+	set +e
+	(run_st "$@")
+	rc=$?
+	set -e
+	if grep -q "the agent did not answer" "$WORK/out" "$WORK/err"; then
+		echo "run_ex: a fork stopped answering (issue 14); its report:"
+		grep -h -B1 -A3 "did not answer" "$WORK/out" "$WORK/err" | head -20
+		echo "run_ex: running it again once"
+		: >"$WORK/smolvm.calls"
+		[ "$cold" = 0 ] || rm -rf "$XDG_CACHE_HOME/smoltest/entries" "$XDG_CACHE_HOME/smoltest/index"
+		if command -v retry_reset >/dev/null 2>&1; then retry_reset; fi
+		run_st "$@"
+	elif [ "$rc" != 0 ]; then
+		exit "$rc"
 	fi
 }
 
