@@ -157,8 +157,9 @@ START_TEST(hostile_answers)
 	    "ok vcpu0 kernel rip 0x1 rsp 0x2 if off running Capital",
 	    "ok vcpu0 kernel rip 0x1 rsp 0x2 if off running;",
 	    "ok vcpu0 kernel rip 0x1 rsp 0x2 if off running; ",
-	    "ok vcpu0 kernel rip 0x1 rsp 0x2 if off running;vcpu1 user rip 0x1 rsp 0x2 if on "
-	    "running",
+	    /* no space after the ';' (one literal, parenthesized: not two elements) */
+	    ("ok vcpu0 kernel rip 0x1 rsp 0x2 if off running;vcpu1 user rip 0x1 rsp 0x2 if on "
+	     "running"),
 	    "ok vcpu0 kernel rip 0x1 rsp 0x2 if off running\nok vcpu1",
 	    "ok vcpu0 kernel  rip 0x1 rsp 0x2 if off running",
 	    "ok vcpu0 kernel rip 0x1 rsp 0x2 if off", /* cut short */
