@@ -116,7 +116,7 @@ static void print_stack(struct snap_file *f, const struct snap_config *cfg,
 	for (size_t i = 0; i < ngpr; i++) {
 		uint64_t at;
 		bool mapped = guest_virt_u64(f, cfg, &st->sregs, gpr[i].v, &at) == 0;
-		printf("%-12s %-3s %#llx", "", gpr[i].name, (unsigned long long)gpr[i].v);
+		printf("%-12s %-3s 0x%llx", "", gpr[i].name, (unsigned long long)gpr[i].v);
 		if (mapped)
 			printf(" -> 0x%016llx", (unsigned long long)at);
 		printf("\n");
