@@ -96,6 +96,22 @@ static int guest_virt_u64(struct snap_file *f, const struct snap_config *cfg,
 	return guest_virt(f, cfg, sr, va, &pa) || guest_read(f, cfg, pa, v, 8) ? -1 : 0;
 }
 
+/* `words` 64-bit words from guest virtual address gva, one per line
+ * headed `label`, up to the first one not mapped. */
+static void print_words(struct snap_file *f, const struct snap_config *cfg,
+			const struct kvm_sregs *sr, const char *label, uint64_t gva, unsigned words)
+{
+	for (unsigned i = 0; i < words; i++) {
+		uint64_t va = gva + 8ull * i, v;
+		if (guest_virt_u64(f, cfg, sr, va, &v)) {
+			printf("%-12s %s %#llx: not mapped\n", "", label, (unsigned long long)va);
+			break;
+		}
+		printf("%-12s %s %#llx: 0x%016llx\n", "", label, (unsigned long long)va,
+		       (unsigned long long)v);
+	}
+}
+
 /* The general registers, the word each one points at where it is a mapped
  * address (a spinning CPU's lock word, a list head), and `words` 64-bit
  * words of the stack from rsp up: with the guest kernel's symbols
@@ -123,15 +139,7 @@ static void print_stack(struct snap_file *f, const struct snap_config *cfg,
 	}
 	printf("%-12s cr0 %#llx cr4 %#llx efer %#llx\n", "", (unsigned long long)st->sregs.cr0,
 	       (unsigned long long)st->sregs.cr4, (unsigned long long)st->sregs.efer);
-	for (unsigned i = 0; i < words; i++) {
-		uint64_t va = r->rsp + 8ull * i, v;
-		if (guest_virt_u64(f, cfg, &st->sregs, va, &v)) {
-			printf("%-12s stack %#llx: not mapped\n", "", (unsigned long long)va);
-			break;
-		}
-		printf("%-12s stack %#llx: 0x%016llx\n", "", (unsigned long long)va,
-		       (unsigned long long)v);
-	}
+	print_words(f, cfg, &st->sregs, "stack", r->rsp, words);
 }
 
 /* What `info` prints beyond the sections: per vCPU, `stack` words from
@@ -143,20 +151,6 @@ struct info_opts {
 	uint64_t mem_gva;
 	unsigned mem_words;
 };
-
-static void print_mem(struct snap_file *f, const struct snap_config *cfg,
-		      const struct vcpu_state *st, uint64_t gva, unsigned words)
-{
-	for (unsigned i = 0; i < words; i++) {
-		uint64_t va = gva + 8ull * i, v;
-		if (guest_virt_u64(f, cfg, &st->sregs, va, &v)) {
-			printf("%-12s mem %#llx: not mapped\n", "", (unsigned long long)va);
-			break;
-		}
-		printf("%-12s mem %#llx: 0x%016llx\n", "", (unsigned long long)va,
-		       (unsigned long long)v);
-	}
-}
 
 /* Where each vCPU stood: enough to tell a guest halted with no timer
  * armed from one spinning, when a snapshot of a stuck VM is taken over the
@@ -209,7 +203,7 @@ static void print_vcpus(struct snap_file *f, const struct snap_config *cfg,
 		if (o->stack && cfg)
 			print_stack(f, cfg, st, o->stack);
 		if (o->mem_words && cfg)
-			print_mem(f, cfg, st, o->mem_gva, o->mem_words);
+			print_words(f, cfg, &st->sregs, "mem", o->mem_gva, o->mem_words);
 	}
 	free(st);
 }
