@@ -132,8 +132,11 @@ struct backend_ops {
 	int (*layer_check)(struct backend *b, const char *layer_dir, char *err, size_t errlen);
 	/* Writes a one-line hint about why an instance died or its agent is
 	 * unreachable (e.g. the agent's last log line, a VM's console tail),
-	 * or "" when none. */
-	void (*diagnose)(struct backend *b, struct backend_instance *i, char *buf, size_t len);
+	 * or "" when none. Returns true only where the instance shows that the
+	 * test's own processes kept its agent from answering (a VM whose vCPU
+	 * was running the test's code): then a silent agent is the test's
+	 * timeout, otherwise the environment's error. */
+	bool (*diagnose)(struct backend *b, struct backend_instance *i, char *buf, size_t len);
 	void (*destroy)(struct backend *b);
 };
 

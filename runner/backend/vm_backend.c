@@ -408,7 +408,7 @@ static int vm_backend_key(struct backend *b, struct strbuf *sb)
 	return sb_printf(sb, "%s", v->key);
 }
 
-static void vm_backend_diagnose(struct backend *b, struct backend_instance *bi, char *buf,
+static bool vm_backend_diagnose(struct backend *b, struct backend_instance *bi, char *buf,
 				size_t len)
 {
 	struct vm_backend_inst *vi = bi->priv;
@@ -428,17 +428,20 @@ static void vm_backend_diagnose(struct backend *b, struct backend_instance *bi, 
 	 * what its vCPUs are doing says more than a quiet console, so it
 	 * comes first. A VM that does not answer adds nothing. */
 	char verdict[256] = "";
+	bool test_kept_cpu = false;
 	if (!exited && vi->pid > 0 && vi->control[0])
 		vm_backend_vcpus_sample(vi->control, VMB_VCPUS_TIMEOUT_MS, verdict,
-					len < sizeof(verdict) ? len : sizeof(verdict));
+					len < sizeof(verdict) ? len : sizeof(verdict),
+					&test_kept_cpu);
 	size_t o = 0;
 	if (verdict[0] && len > 0)
 		o = (size_t)snprintf(buf, len, "%s; ", verdict);
 	if (o >= len) {
 		snprintf(buf, len, "%s", verdict);
-		return;
+		return test_kept_cpu;
 	}
 	vm_backend_describe(vi->dir, status, exited, buf + o, len - o);
+	return test_kept_cpu;
 }
 
 static void vm_backend_destroy(struct backend *b)

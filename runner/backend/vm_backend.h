@@ -125,9 +125,11 @@ int vm_backend_control(const char *control, const char *request, int timeout_ms,
 
 /* What a fork whose agent went silent was doing: asks control for `vcpus`
  * twice, VMB_VCPUS_GAP_MS apart, within timeout_ms in all, and writes
- * vm_backend_vcpus_verdict's sentence into buf[len]. "" when the VM did
- * not answer (then there is nothing to add to the console's tail). */
-void vm_backend_vcpus_sample(const char *control, int timeout_ms, char *buf, size_t len);
+ * vm_backend_vcpus_verdict's sentence into buf[len] and its
+ * *test_kept_cpu (may be NULL). "" and false when the VM did not answer
+ * (then there is nothing to add to the console's tail). */
+void vm_backend_vcpus_sample(const char *control, int timeout_ms, char *buf, size_t len,
+			     bool *test_kept_cpu);
 
 /* Waits at most timeout_ms for pid (through pidfd) and reaps it; *status
  * is the wait status. -ETIMEDOUT when it did not exit. */
@@ -150,7 +152,10 @@ void vm_backend_describe(const char *dir, int wait_status, bool exited, char *bu
  * that does not parse strictly is ignored, and only numbers read from
  * them reach buf. Writes whole clauses into buf[len] and returns 0, or
  * returns -EINVAL (neither answer parses) or -ENOSPC (not even the first
- * clause fits) with buf "". */
-int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, size_t len);
+ * clause fits) with buf "". *test_kept_cpu (may be NULL) is set when a
+ * vCPU ran user code and none was hung or dead: the test itself, not the
+ * guest, kept the agent from answering (false on any error). */
+int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, size_t len,
+			     bool *test_kept_cpu);
 
 #endif

@@ -168,9 +168,12 @@ out:
 	return rc;
 }
 
-void vm_backend_vcpus_sample(const char *control, int timeout_ms, char *buf, size_t len)
+void vm_backend_vcpus_sample(const char *control, int timeout_ms, char *buf, size_t len,
+			     bool *test_kept_cpu)
 {
 	char *a = malloc(VMB_CONTROL_ANSWER_MAX), *b = malloc(VMB_CONTROL_ANSWER_MAX), why[300];
+	if (test_kept_cpu)
+		*test_kept_cpu = false;
 	if (len)
 		buf[0] = '\0';
 	if (!a || !b)
@@ -194,7 +197,7 @@ void vm_backend_vcpus_sample(const char *control, int timeout_ms, char *buf, siz
 		    left > 0 && vm_backend_control(control, "vcpus", left, b,
 						   VMB_CONTROL_ANSWER_MAX, why, sizeof(why)) == 0;
 	}
-	vm_backend_vcpus_verdict(a, second ? b : NULL, buf, len);
+	vm_backend_vcpus_verdict(a, second ? b : NULL, buf, len, test_kept_cpu);
 out:
 	free(a);
 	free(b);

@@ -167,9 +167,12 @@ static void put(struct verdict_out *w, const char *clause, unsigned here, unsign
 			 here + after == 1 ? "" : "s");
 }
 
-int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, size_t len)
+int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, size_t len,
+			     bool *test_kept_cpu)
 {
 	struct vcpus_seen a, b;
+	if (test_kept_cpu)
+		*test_kept_cpu = false;
 	if (!len)
 		return -ENOSPC;
 	buf[0] = '\0';
@@ -184,7 +187,7 @@ int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, s
 	bool two = hb && b.n == a.n;
 	const struct vcpus_seen *later = two ? &b : &a;
 
-	unsigned n = a.n, nidle = 0, ndead = 0, nbusy = 0;
+	unsigned n = a.n, nidle = 0, ndead = 0, nbusy = 0, nuser = 0, nhung = 0;
 	enum verdict_kind kind[VERDICT_MAX_VCPUS];
 	uint64_t rip[VERDICT_MAX_VCPUS];
 	bool if_off[VERDICT_MAX_VCPUS];
@@ -192,8 +195,11 @@ int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, s
 		kind[i] = classify(&a.v[i], &later->v[i], two, &rip[i], &if_off[i]);
 		nidle += kind[i] == V_IDLE;
 		ndead += kind[i] == V_DEAD;
+		nuser += kind[i] == V_USER;
+		nhung += kind[i] == V_HUNG;
 	}
 	nbusy = n - nidle;
+
 	if (nidle == n || ndead == n) {
 		const char *what = nidle == n ? "idle (halted with interrupts on): its agent was "
 						"blocked"
@@ -256,5 +262,9 @@ int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, s
 		buf[0] = '\0';
 		return -ENOSPC;
 	}
+	/* The test is to blame only where its own code had a CPU and no
+	 * vCPU shows the guest kernel itself stuck. */
+	if (test_kept_cpu)
+		*test_kept_cpu = nuser && !nhung && !ndead;
 	return 0;
 }

@@ -65,6 +65,7 @@ struct job {
 	bool died;	       /* the instance's death_fd fired while the job ran */
 	bool held;	       /* pooled: started ahead, not counted in running yet */
 	bool silent;	       /* the agent missed its own deadline: the client's stopped it */
+	bool silent_own;       /* ... because the test's own code kept the CPU from it */
 	char silent_hint[400]; /* what the instance showed then (a VM's console) */
 	char msg[768];
 	char art_dir[1024];

@@ -227,8 +227,8 @@ static void on_exit_cb(void *opaque, uint32_t channel, const struct agent_exit *
 	if (ex->how == AGENT_EXIT_TIMED_OUT && ex->sys_errno == ETIMEDOUT) {
 		j->silent = true;
 		if (j->inst && j->sc->be->ops->diagnose)
-			j->sc->be->ops->diagnose(j->sc->be, j->inst, j->silent_hint,
-						 sizeof(j->silent_hint));
+			j->silent_own = j->sc->be->ops->diagnose(j->sc->be, j->inst, j->silent_hint,
+								 sizeof(j->silent_hint));
 	}
 	if (ex->how == AGENT_EXIT_LOST) {
 		char what[400], label[300];

@@ -200,7 +200,18 @@ static void job_complete_test(struct sched *sc, struct job *j)
 			util_format_duration(j->end_ns - j->start_ns, d, sizeof(d));
 			char l[32];
 			util_format_duration(lim, l, sizeof(l));
-			if (j->silent)
+			/* A silent agent is the environment's failure, unless the
+			 * instance showed the test's own code keeping the CPU. */
+			if (j->silent && !j->silent_own) {
+				st = RESULT_ERROR;
+				fk = FAIL_NONE;
+				snprintf(j->msg, sizeof(j->msg),
+					 "the agent did not answer: it did not end the test at its "
+					 "limit (%s), so the runner killed the %s %s after the "
+					 "start%s%s",
+					 l, sc->be->ops->name, d, j->silent_hint[0] ? "; " : "",
+					 j->silent_hint);
+			} else if (j->silent)
 				snprintf(
 				    j->msg, sizeof(j->msg),
 				    "timed out after %s (limit %s); the agent did not answer by "

@@ -31,7 +31,7 @@ static void verdict_is(const char *a, const char *b, const char *want)
 {
 	char buf[400];
 	memset(buf, 'x', sizeof(buf));
-	ck_assert_int_eq(vm_backend_vcpus_verdict(a, b, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(vm_backend_vcpus_verdict(a, b, buf, sizeof(buf), NULL), 0);
 	ck_assert_str_eq(buf, want);
 }
 
@@ -104,27 +104,67 @@ START_TEST(several_vcpus)
 }
 END_TEST
 
+/* Whose fault a silent agent is: the test's only where its code had a
+ * CPU and no vCPU shows the guest kernel stuck (then the runner reports a
+ * timeout, otherwise the environment's error). */
+static void own_is(const char *a, const char *b, bool want)
+{
+	char buf[400];
+	bool own = !want;
+	ck_assert_int_eq(vm_backend_vcpus_verdict(a, b, buf, sizeof(buf), &own), 0);
+	ck_assert_msg(own == want, "%s / %s: test_kept_cpu %d, want %d", a, b ? b : "-", own, want);
+}
+
+START_TEST(whose_fault)
+{
+	own_is("ok " USER(0, "0x401136"), "ok " USER(0, "0x401136"), true);
+	own_is("ok " USER(0, "0x401136"), "ok " KERNEL_ON(K_RIP), true);
+	own_is("ok " IDLE(0) "; " USER(1, "0x4000"), NULL, true);
+	own_is("ok " KERNEL_OFF(K_RIP), "ok " KERNEL_OFF(K_RIP), false); /* hung */
+	own_is("ok " KERNEL_ON(K_RIP), "ok " KERNEL_ON(K_RIP), false);
+	own_is("ok " IDLE(0), "ok " IDLE(0), false);
+	own_is("ok " DEAD(0), "ok " DEAD(0), false);
+	/* a process running beside a hung or dead vCPU does not clear the guest */
+#define HUNG1 "vcpu1 kernel rip " K_RIP " rsp 0xffffc90000013e80 if off running"
+	own_is("ok " USER(0, "0x4000") "; " HUNG1, "ok " USER(0, "0x4000") "; " HUNG1, false);
+#undef HUNG1
+	own_is("ok " USER(0, "0x4000") "; " DEAD(1), "ok " USER(0, "0x4000") "; " DEAD(1), false);
+	/* no answer that parses, or no room: never the test's */
+	bool own = true;
+	char buf[8];
+	ck_assert_int_eq(vm_backend_vcpus_verdict("garbage", NULL, buf, sizeof(buf), &own),
+			 -EINVAL);
+	ck_assert(!own);
+	own = true;
+	ck_assert_int_eq(
+	    vm_backend_vcpus_verdict("ok " USER(0, "0x4000"), NULL, buf, sizeof(buf), &own),
+	    -ENOSPC);
+	ck_assert(!own);
+}
+END_TEST
+
 START_TEST(short_buffer)
 {
 	char buf[400];
 	/* not even the first clause: nothing */
-	ck_assert_int_eq(vm_backend_vcpus_verdict("ok " USER(0, "0x4000"), NULL, buf, 40), -ENOSPC);
+	ck_assert_int_eq(vm_backend_vcpus_verdict("ok " USER(0, "0x4000"), NULL, buf, 40, NULL),
+			 -ENOSPC);
 	ck_assert_str_eq(buf, "");
-	ck_assert_int_eq(vm_backend_vcpus_verdict("ok " IDLE(0), NULL, buf, 20), -ENOSPC);
+	ck_assert_int_eq(vm_backend_vcpus_verdict("ok " IDLE(0), NULL, buf, 20, NULL), -ENOSPC);
 	ck_assert_str_eq(buf, "");
-	ck_assert_int_eq(vm_backend_vcpus_verdict("ok " IDLE(0), NULL, buf, 0), -ENOSPC);
+	ck_assert_int_eq(vm_backend_vcpus_verdict("ok " IDLE(0), NULL, buf, 0, NULL), -ENOSPC);
 	/* whole clauses, then how many were left out */
 	const char *four = "ok " USER(0, "0x4000") "; " USER(1, "0x4000") "; " USER(
 	    2, "0x4000") "; " USER(3, "0x4000") "; " IDLE(4);
-	ck_assert_int_eq(vm_backend_vcpus_verdict(four, NULL, buf, 150), 0);
+	ck_assert_int_eq(vm_backend_vcpus_verdict(four, NULL, buf, 150, NULL), 0);
 	ck_assert_str_eq(buf,
 			 "the guest's vCPU 0 was running user code at rip 0x4000 (a process of "
 			 "the test kept the CPU); and 4 more vCPUs");
-	ck_assert_int_eq(vm_backend_vcpus_verdict(four, NULL, buf, 300), 0);
+	ck_assert_int_eq(vm_backend_vcpus_verdict(four, NULL, buf, 300, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "; vCPU 2 was running user code"));
 	ck_assert_ptr_nonnull(strstr(buf, "CPU); and 2 more vCPUs"));
 	ck_assert_uint_lt(strlen(buf), 300);
-	ck_assert_int_eq(vm_backend_vcpus_verdict(four, NULL, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(vm_backend_vcpus_verdict(four, NULL, buf, sizeof(buf), NULL), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "; vCPU 3 was running user code"));
 	ck_assert_ptr_nonnull(strstr(buf, "CPU); vCPU 4 was idle"));
 }
@@ -169,11 +209,12 @@ START_TEST(hostile_answers)
 	char buf[400];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		strcpy(buf, "stale");
-		ck_assert_msg(vm_backend_vcpus_verdict(bad[i], bad[i], buf, sizeof(buf)) == -EINVAL,
+		ck_assert_msg(vm_backend_vcpus_verdict(bad[i], bad[i], buf, sizeof(buf), NULL) ==
+				  -EINVAL,
 			      "accepted: %s", bad[i]);
 		ck_assert_str_eq(buf, "");
 	}
-	ck_assert_int_eq(vm_backend_vcpus_verdict(NULL, NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(vm_backend_vcpus_verdict(NULL, NULL, buf, sizeof(buf), NULL), -EINVAL);
 	/* a bad second answer leaves the first to speak alone */
 	verdict_is("ok " KERNEL_OFF(K_RIP), "ok vcpu0 kernel rip",
 		   "the guest's vCPU 0 was running kernel code with interrupts off at rip " K_RIP);
@@ -188,10 +229,10 @@ START_TEST(hostile_answers)
 	for (unsigned i = 0; i < 65; i++)
 		o += (size_t)sprintf(many + o, "%svcpu%u user rip 0x1 rsp 0x2 if on running",
 				     i ? "; " : " ", i);
-	ck_assert_int_eq(vm_backend_vcpus_verdict(many, NULL, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(vm_backend_vcpus_verdict(many, NULL, buf, sizeof(buf), NULL), -EINVAL);
 	/* 64 are fine */
 	*strstr(many, "; vcpu64") = '\0';
-	ck_assert_int_eq(vm_backend_vcpus_verdict(many, NULL, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(vm_backend_vcpus_verdict(many, NULL, buf, sizeof(buf), NULL), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "; and "));
 	free(many);
 }
@@ -213,7 +254,7 @@ START_TEST(mutated_answers)
 				m[i] = '\0'; /* a cut */
 			else
 				m[i] = vals[v];
-			int rc = vm_backend_vcpus_verdict(m, NULL, buf, sizeof(buf));
+			int rc = vm_backend_vcpus_verdict(m, NULL, buf, sizeof(buf), NULL);
 			ck_assert(rc == 0 || rc == -EINVAL);
 			ck_assert(rc == 0 ? !strncmp(buf, "the guest's ", 12) : buf[0] == '\0');
 			for (const char *c = buf; *c; c++)
@@ -341,7 +382,7 @@ START_TEST(sample_twice)
 	const char *two[] = {"ok " KERNEL_OFF(K_RIP) "\n", "ok " KERNEL_OFF(K_RIP) "\n"};
 	pid_t p = fake_smolvm(two, 2);
 	uint64_t t0 = util_now_ns();
-	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf));
+	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf), NULL);
 	uint64_t took = util_now_ns() - t0;
 	ck_assert_str_eq(buf,
 			 "the guest's vCPU 0 was spinning in its kernel with interrupts off at "
@@ -349,10 +390,18 @@ START_TEST(sample_twice)
 	ck_assert_uint_ge(took, VMB_VCPUS_GAP_MS * NSEC_PER_MSEC);
 	fake_done(p);
 
+	/* the test's own process on the CPU in both: the test's fault */
+	const char *user[] = {"ok " USER(0, "0x401136") "\n", "ok " USER(0, "0x401136") "\n"};
+	bool own = false;
+	p = fake_smolvm(user, 2);
+	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf), &own);
+	ck_assert(own);
+	fake_done(p);
+
 	/* the second does not come: the first alone */
 	const char *one[] = {"ok " KERNEL_OFF(K_RIP) "\n", NULL};
 	p = fake_smolvm(one, 2);
-	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf));
+	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf), NULL);
 	ck_assert_str_eq(buf, "the guest's vCPU 0 was running kernel code with interrupts off at "
 			      "rip " K_RIP);
 	fake_done(p);
@@ -361,7 +410,7 @@ START_TEST(sample_twice)
 	const char *silent[] = {"(sleep)"};
 	p = fake_smolvm(silent, 1);
 	t0 = util_now_ns();
-	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf));
+	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf), NULL);
 	ck_assert_uint_le(util_now_ns() - t0, (VMB_VCPUS_TIMEOUT_MS + 300) * NSEC_PER_MSEC);
 	ck_assert_str_eq(buf, "");
 	fake_done(p);
@@ -369,17 +418,19 @@ START_TEST(sample_twice)
 	/* a refusal, garbage, no socket at all: nothing */
 	const char *refused[] = {"error reading vCPU 0: Device or resource busy\n"};
 	p = fake_smolvm(refused, 1);
-	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf));
+	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf), NULL);
 	ck_assert_str_eq(buf, "");
 	fake_done(p);
 	const char *junk[] = {"ok \x01\x02 rm -rf /\n", "ok \x01\n"};
 	p = fake_smolvm(junk, 2);
-	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf));
+	vm_backend_vcpus_sample(sock_path, VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf), NULL);
 	ck_assert_str_eq(buf, "");
 	fake_done(p);
-	vm_backend_vcpus_sample("/nonexistent/control.sock", VMB_VCPUS_TIMEOUT_MS, buf,
-				sizeof(buf));
+	own = true;
+	vm_backend_vcpus_sample("/nonexistent/control.sock", VMB_VCPUS_TIMEOUT_MS, buf, sizeof(buf),
+				&own);
 	ck_assert_str_eq(buf, "");
+	ck_assert(!own);
 }
 END_TEST
 
@@ -392,6 +443,7 @@ int main(void)
 	tcase_add_test(tc, idle_and_dead);
 	tcase_add_test(tc, user_code);
 	tcase_add_test(tc, several_vcpus);
+	tcase_add_test(tc, whose_fault);
 	tcase_add_test(tc, short_buffer);
 	tcase_add_test(tc, hostile_answers);
 	tcase_add_test(tc, mutated_answers);

@@ -7,7 +7,10 @@
 #  - TAP numbers follow the suite's order, whatever order tests end in,
 #    and are the same on every run;
 #  - a test cancelled while it runs (fail-fast) is CANCELLED, not SKIP,
-#    and keeps what it wrote so far.
+#    and keeps what it wrote so far;
+#  - an agent that does not answer at the test's limit (stopped here with
+#    SIGSTOP) is the environment's ERROR, not the test's timeout, and
+#    nothing of its sandbox is left.
 . "$(dirname "$0")/lib.sh"
 # unique sleeps, so that check_clean sees this test's processes only
 LEAK="sleep 100.$$"
@@ -85,4 +88,26 @@ grep -q '<skipped message="cancelled while running' c.xml || fail "JUnit: no can
 grep -q 'partial-output' c.xml || fail "JUnit: the cancelled test's output is dropped"
 xmllint --noout --schema "$XSD" c.xml 2>xml.err || { cat xml.err; fail "JUnit does not validate"; }
 check_clean "$LONG"
+
+# The sandbox's agent stopped while its test runs: it cannot end the test at
+# its 3 s limit, so the client's own deadline (5 s later) ends it.
+SILENT="sleep 31.$$"
+cat > silent.yaml <<Y
+tests:
+  - { name: stuck-agent, run: "$SILENT", timeout: 3s }
+Y
+"$SMOLTEST" run silent.yaml --json s.jsonl >out 2>err &
+bg=$!
+wait_procs "^$SILENT\$" 1
+cmd=$(pgrep -f "^$SILENT\$")
+shim=$(ps -o ppid= -p "$cmd" | tr -d ' ')
+agent=$(ps -o ppid= -p "$shim" | tr -d ' ')
+grep -q smoltest-agent "/proc/$agent/comm" || fail "no agent above the test: $(ps -o pid,ppid,comm -p "$agent")"
+kill -STOP "$agent"
+set +e; wait $bg; rc=$?; set -e
+[ $rc = 1 ] || { cat out err; fail "a silent agent: exit $rc, expected 1"; }
+expect_status s.jsonl stuck-agent error
+grep '"test":"stuck-agent"' s.jsonl | grep -q "the agent did not answer: it did not end the test at its limit (3.00s), so the runner killed the sandbox [0-9.]*s after the start" ||
+	fail "the error does not say the agent was silent: $(grep stuck-agent s.jsonl)"
+check_clean "$SILENT"
 echo "ok: statuses"
