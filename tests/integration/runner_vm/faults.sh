@@ -6,8 +6,10 @@
 # (its forks die with it, the next run reaps), a failing setup
 # (exit 3, its output shown, nothing cached), a corrupt cached
 # snapshot (refused in one line, rebuilt once), a fork that never
-# answers (an ERROR at the restore deadline), and a test that keeps the
-# guest's one vCPU from its agent (the timeout says what the vCPU did).
+# answers (an ERROR at the restore deadline), a test that keeps the
+# guest's one vCPU from its agent (the timeout says what the vCPU did), and
+# a fork whose VMM stops in the middle of a test (an ERROR: the agent did
+# not answer).
 . "$(dirname "$0")/lib.sh"
 mkdir state
 cat > f.yaml <<Y
@@ -22,6 +24,7 @@ tests:
   - name: hog
     run: "echo -1 >/proc/sys/kernel/sched_rt_runtime_us; exec chrt -f 99 sh -c 'while :; do :; done'"
     timeout: 3s
+  - { name: frozen, run: "touch /state/frozen-started; sleep 100", timeout: 3s }
 Y
 # kill -9 of the fork's VMM in the middle of the test
 timeout -k 5 240 "$SMOLTEST" run f.yaml --filter '^victim$' --json k.jsonl >out 2>err &
@@ -46,6 +49,20 @@ msg=$(grep '"test":"hog"' g.jsonl | grep -o 'timed out after [^"]*' || true)
 echo "hog: $msg"
 echo "$msg" | grep -q "the agent did not answer by then, so the runner killed the vm; the guest's vCPU 0 was running user code at rip 0x[0-9a-f]* (a process of the test kept the CPU)" ||
 	fail "the silent agent's timeout does not say the vCPU ran user code: $(grep hog g.jsonl)"
+check_clean
+
+# the fork's VMM stopped (SIGSTOP) in the middle of a test: its agent is
+# silent and the VM does not answer 'vcpus' either, so nothing shows the
+# test to blame: the environment's ERROR, and the stopped VM is killed
+timeout -k 5 240 "$SMOLTEST" run f.yaml --filter '^frozen$' --json z.jsonl >out 2>err &
+BG=$!
+wait_for 120 test -e state/frozen-started || fail "frozen never started: $(cat err)"
+pkill -STOP -f "smolvm restore .*$WORK" || fail "no fork to stop"
+set +e; wait $BG; rc=$?; set -e; BG=""
+[ $rc = 1 ] || { cat out err; fail "a stopped VMM: exit $rc, expected 1"; }
+expect_status z.jsonl frozen error
+grep '"test":"frozen"' z.jsonl | grep -q "the agent did not answer: it did not end the test at its limit" ||
+	fail "the error does not say the agent was silent: $(grep frozen z.jsonl)"
 check_clean
 
 # a guest kernel panic
