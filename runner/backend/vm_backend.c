@@ -31,6 +31,7 @@ struct vmb {
 	char rootfs[PATH_MAX];			      /* vm.rootfs, absolute, or "" */
 	char rootfs_type[8];			      /* its file system: ext4 or erofs */
 	uint64_t boot_timeout_ns, restore_timeout_ns; /* for the agent's HELLO */
+	char keep_hung[PATH_MAX]; /* SMOLTEST_KEEP_HUNG: where silent VMs are saved, or "" */
 };
 
 struct vm_backend_inst {
@@ -408,11 +409,31 @@ static int vm_backend_key(struct backend *b, struct strbuf *sb)
 	return sb_printf(sb, "%s", v->key);
 }
 
+/* SMOLTEST_KEEP_HUNG: a VM that still runs while its agent is silent is
+ * saved there before the runner kills it, as a snapshot that
+ * `smolvm snapshot info --stack` reads. Writes "kept as PATH" or why not
+ * into buf; the run's loop waits while it is written. */
+static void keep_hung(const struct vmb *v, const struct vm_backend_inst *vi, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32], req[PATH_MAX + 48], ans[VMB_CONTROL_ANSWER_MAX], why[300];
+	if ((size_t)snprintf(path, sizeof(path), "%s/hung-%d.smolsnap", v->keep_hung,
+			     (int)vi->pid) >= sizeof(path)) {
+		snprintf(buf, len, "not kept: SMOLTEST_KEEP_HUNG is too long");
+		return;
+	}
+	snprintf(req, sizeof(req), "snapshot %s", path);
+	if (vm_backend_control(vi->control, req, VMB_KEEP_HUNG_TIMEOUT_MS, ans, sizeof(ans), why,
+			       sizeof(why)))
+		snprintf(buf, len, "not kept: %s", why);
+	else
+		snprintf(buf, len, "kept as %s", path);
+}
+
 static bool vm_backend_diagnose(struct backend *b, struct backend_instance *bi, char *buf,
 				size_t len)
 {
 	struct vm_backend_inst *vi = bi->priv;
-	(void)b;
+	const struct vmb *v = b->priv;
 	int status = vi->status;
 	bool exited = vi->reaped;
 	if (!exited && vi->pid > 0) {
@@ -433,9 +454,13 @@ static bool vm_backend_diagnose(struct backend *b, struct backend_instance *bi, 
 		vm_backend_vcpus_sample(vi->control, VMB_VCPUS_TIMEOUT_MS, verdict,
 					len < sizeof(verdict) ? len : sizeof(verdict),
 					&test_kept_cpu);
+	/* Only a VM that answered `vcpus` can answer a snapshot. */
+	char kept[PATH_MAX + 64] = "";
+	if (verdict[0] && v->keep_hung[0])
+		keep_hung(v, vi, kept, sizeof(kept));
 	size_t o = 0;
 	if (verdict[0] && len > 0)
-		o = (size_t)snprintf(buf, len, "%s; ", verdict);
+		o = (size_t)snprintf(buf, len, "%s; %s%s", verdict, kept, kept[0] ? "; " : "");
 	if (o >= len) {
 		snprintf(buf, len, "%s", verdict);
 		return test_kept_cpu;
@@ -576,6 +601,21 @@ int vm_backend_create(const struct suite *s, const struct backend_opts *o, struc
 	    (rc = deadline_env("SMOLTEST_VM_RESTORE_TIMEOUT", VMB_RESTORE_TIMEOUT_NS,
 			       &v->restore_timeout_ns, err, errlen)))
 		goto fail;
+	const char *keep = getenv("SMOLTEST_KEEP_HUNG");
+	if (keep && *keep) {
+		struct stat st;
+		if (keep[0] != '/' || stat(keep, &st) || !S_ISDIR(st.st_mode) ||
+		    access(keep, W_OK) || strlen(keep) >= sizeof(v->keep_hung)) {
+			snprintf(err, errlen,
+				 "backend vm: SMOLTEST_KEEP_HUNG=%s: not an absolute path to a "
+				 "writable directory (where silent VMs are saved; create it, or "
+				 "unset it)",
+				 keep);
+			rc = -EINVAL;
+			goto fail;
+		}
+		snprintf(v->keep_hung, sizeof(v->keep_hung), "%s", keep);
+	}
 	/* ext4 is built into Debian's kernels; erofs is a module */
 	const char *module = !strcmp(v->rootfs_type, "erofs") ? "erofs" : NULL;
 	if ((rc = vm_backend_image_resolve(s, o, module, &v->img, err, errlen)))

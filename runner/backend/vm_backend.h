@@ -64,6 +64,9 @@
  * diagnose runs on the scheduler's thread. */
 #define VMB_VCPUS_GAP_MS     200
 #define VMB_VCPUS_TIMEOUT_MS 1500
+/* SMOLTEST_KEEP_HUNG: the most a silent VM's snapshot may take (a few
+ * hundred MiB written, minutes under an emulated CPU). */
+#define VMB_KEEP_HUNG_TIMEOUT_MS 120000
 /* The longest answer smolvm's control socket gives (its CTL_REPLY_MAX:
  * a `vcpus` line for 64 vCPUs), with the newline and a NUL. */
 #define VMB_CONTROL_ANSWER_MAX 8200

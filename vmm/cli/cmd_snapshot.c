@@ -137,8 +137,16 @@ static void print_stack(struct snap_file *f, const struct snap_config *cfg,
 			printf(" -> 0x%016llx", (unsigned long long)at);
 		printf("\n");
 	}
-	printf("%-12s cr0 %#llx cr4 %#llx efer %#llx\n", "", (unsigned long long)st->sregs.cr0,
-	       (unsigned long long)st->sregs.cr4, (unsigned long long)st->sregs.efer);
+	/* LSTAR is a Linux guest's entry_SYSCALL_64: less that symbol's
+	 * address in the kernel's System.map, it is KASLR's offset, which
+	 * names the stack's return addresses without the guest's kallsyms. */
+	uint64_t lstar = 0;
+	for (uint32_t m = 0; m < st->nmsrs; m++)
+		if (st->msrs[m].index == MSR_LSTAR)
+			lstar = st->msrs[m].data;
+	printf("%-12s cr0 %#llx cr4 %#llx efer %#llx lstar 0x%llx\n", "",
+	       (unsigned long long)st->sregs.cr0, (unsigned long long)st->sregs.cr4,
+	       (unsigned long long)st->sregs.efer, (unsigned long long)lstar);
 	print_words(f, cfg, &st->sregs, "stack", r->rsp, words);
 }
 

@@ -46,6 +46,8 @@ refused "run ci/fetch-kernel to download one" "vm: { cpus: 1 }"
 grep -q "$SMOL_KERNEL_CACHE" err || fail "the missing kernel message does not name the directory"
 SMOLTEST_VM_BOOT_TIMEOUT=soon refused "SMOLTEST_VM_BOOT_TIMEOUT=soon is not a duration" "vm: { cpus: 1 }"
 SMOLTEST_VM_RESTORE_TIMEOUT=0s refused "SMOLTEST_VM_RESTORE_TIMEOUT=0s is not a duration" "vm: { cpus: 1 }"
+SMOLTEST_KEEP_HUNG=hung refused "SMOLTEST_KEEP_HUNG=hung: not an absolute path to a writable directory" "vm: { cpus: 1 }"
+SMOLTEST_KEEP_HUNG=$WORK/missing refused "SMOLTEST_KEEP_HUNG=$WORK/missing: not an absolute path" "vm: { cpus: 1 }"
 
 # auto without a kernel (or without /dev/kvm): the sandbox, one warning line
 if [ "$(id -u)" = 0 ] && grep -qw overlay /proc/filesystems; then

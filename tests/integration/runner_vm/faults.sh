@@ -43,12 +43,19 @@ check_clean
 # silent) and the runner kills the VM. The timeout names what the vCPU was
 # doing then, read twice from the fork's control socket (`vcpus`)
 [ -x /usr/bin/chrt ] || fail "no chrt on this host (util-linux): the guest sees the host's /"
-run_st 1 run f.yaml --filter '^hog$' --json g.jsonl
+# (SMOLTEST_KEEP_HUNG: the silent VM is saved before it is killed, and
+# smolvm reads the saved vCPU's stack)
+mkdir hung
+SMOLTEST_KEEP_HUNG=$WORK/hung run_st 1 run f.yaml --filter '^hog$' --json g.jsonl
 expect_status g.jsonl hog timeout
 msg=$(grep '"test":"hog"' g.jsonl | grep -o 'timed out after [^"]*' || true)
 echo "hog: $msg"
-echo "$msg" | grep -q "the agent did not answer by then, so the runner killed the vm; the guest's vCPU 0 was running user code at rip 0x[0-9a-f]* (a process of the test kept the CPU)" ||
-	fail "the silent agent's timeout does not say the vCPU ran user code: $(grep hog g.jsonl)"
+echo "$msg" | grep -q "the agent did not answer by then, so the runner killed the vm; the guest's vCPU 0 was running user code at rip 0x[0-9a-f]* (a process of the test kept the CPU); kept as $WORK/hung/hung-[0-9]*.smolsnap" ||
+	fail "the silent agent's timeout does not say the vCPU ran user code and where the VM was kept: $(grep hog g.jsonl)"
+kept=$(echo "$msg" | sed -n 's/.*kept as \([^;]*\.smolsnap\).*/\1/p')
+"$SMOLVM" snapshot info "$kept" --stack 4 >info 2>&1 || { cat info; fail "smolvm cannot read the kept VM"; }
+grep -q " stack 0x[0-9a-f]*: 0x" info || fail "no stack in the kept VM: $(cat info)"
+rm -r hung
 check_clean
 
 # the fork's VMM stopped (SIGSTOP) in the middle of a test: its agent is

@@ -60,6 +60,7 @@ while read -r va word; do
 	[ "$w" -ge "$((0x$tstart))" ] && [ "$w" -lt "$((0x$tstart + 0x$tsize))" ] && ret=$((ret + 1))
 done < <(sed -n 's/^ *stack \(0x[0-9a-f]*\): \(0x[0-9a-f]*\)$/\1 \2/p' stack.txt)
 grep -Eq '^ +rax 0x[0-9a-f]+' stack.txt && grep -Eq '^ +r15 0x[0-9a-f]+' stack.txt &&
+	grep -Eq '^ +cr0 0x[0-9a-f]+ cr4 0x[0-9a-f]+ efer 0x[0-9a-f]+ lstar 0x[0-9a-f]+$' stack.txt &&
 	[ "$n" = 64 ] && [ "$ret" -ge 1 ] ||
 	fail "snapshot info --stack 64: $n words, $ret into .text ($tstart+$tsize): $(cat stack.txt)"
 # a register holding a mapped address shows the word there: rsp's is the
