@@ -199,7 +199,6 @@ int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, s
 		nhung += kind[i] == V_HUNG;
 	}
 	nbusy = n - nidle;
-
 	if (nidle == n || ndead == n) {
 		const char *what = nidle == n ? "idle (halted with interrupts on): its agent was "
 						"blocked"
