@@ -25,6 +25,7 @@ tests:
     run: "echo -1 >/proc/sys/kernel/sched_rt_runtime_us; exec chrt -f 99 sh -c 'while :; do :; done'"
     timeout: 3s
   - { name: frozen, run: "touch /state/frozen-started; sleep 100", timeout: 3s }
+  - { name: kallsyms, run: "cat /proc/kallsyms > /state/kallsyms" }
 Y
 # kill -9 of the fork's VMM in the middle of the test
 timeout -k 5 240 "$SMOLTEST" run f.yaml --filter '^victim$' --json k.jsonl >out 2>err &
@@ -55,7 +56,14 @@ echo "$msg" | grep -q "the agent did not answer by then, so the runner killed th
 kept=$(echo "$msg" | sed -n 's/.*kept as \([^;]*\.smolsnap\).*/\1/p')
 "$SMOLVM" snapshot info "$kept" --stack 4 >info 2>&1 || { cat info; fail "smolvm cannot read the kept VM"; }
 grep -q " stack 0x[0-9a-f]*: 0x" info || fail "no stack in the kept VM: $(cat info)"
-rm -r hung
+# ci/hung-stack names kernel words with any boot's kallsyms, shifted by the
+# snapshot's lstar: a fork of the same template shares its boot (shift 0)
+run_st 0 run f.yaml --filter '^kallsyms$'
+python3 "$SMOL_SOURCE_DIR/ci/hung-stack" "$kept" --kallsyms state/kallsyms --smolvm "$SMOLVM" \
+	--words 8 >hs 2>&1 || { cat hs; fail "ci/hung-stack failed"; }
+grep -q '^(KALLSYMS + 0x0: the snapshot.s lstar 0xffffffff[0-9a-f]* less entry_SYSCALL_64 ' hs ||
+	fail "ci/hung-stack: $(head -3 hs)"
+rm -r hung state/kallsyms
 check_clean
 
 # the fork's VMM stopped (SIGSTOP) in the middle of a test: its agent is
