@@ -150,14 +150,16 @@ void vm_backend_describe(const char *dir, int wait_status, bool exited, char *bu
  * vCPU: halted with interrupts on in both (or halted in one): idle, its
  * agent blocked; halted with interrupts off in both: a dead guest; user
  * mode in either: a process of the test kept the CPU; kernel mode with
- * interrupts off at the same rip in both: the guest kernel hung; kernel
- * mode otherwise: running kernel code. The answers are untrusted: one
- * that does not parse strictly is ignored, and only numbers read from
- * them reach buf. Writes whole clauses into buf[len] and returns 0, or
- * returns -EINVAL (neither answer parses) or -ENOSPC (not even the first
- * clause fits) with buf "". *test_kept_cpu (may be NULL) is set when a
- * vCPU ran user code and none was hung or dead: the test itself, not the
- * guest, kept the agent from answering (false on any error). */
+ * interrupts off in both at rips less than VERDICT_LOOP_BYTES apart (one
+ * tight loop): the guest kernel hung; kernel mode otherwise: running
+ * kernel code. The answers are untrusted: one that does not parse
+ * strictly is ignored, and only numbers read from them reach buf. Writes
+ * whole clauses into buf[len] and returns 0, or returns -EINVAL (neither
+ * answer parses) or -ENOSPC (not even the first clause fits) with buf "".
+ * *test_kept_cpu (may be NULL) is set when a vCPU was busy (user code, or
+ * kernel code that was not one loop) and none was hung or dead: the test
+ * itself, not the guest, kept the agent from answering (false on any
+ * error, and for a guest that was all idle). */
 int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, size_t len,
 			     bool *test_kept_cpu);
 

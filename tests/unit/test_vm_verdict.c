@@ -43,6 +43,13 @@ START_TEST(kernel_hung)
 	/* interrupts off but moving: not proven stuck */
 	verdict_is("ok " KERNEL_OFF("0xffffffff81000010"), "ok " KERNEL_OFF(K_RIP),
 		   "the guest's vCPU 0 was running kernel code with interrupts off at rip " K_RIP);
+	/* ... unless it moved within one tight loop (a spinlock's wait):
+	 * 63 bytes apart is one loop, 64 is not */
+	verdict_is("ok " KERNEL_OFF("0xffffffff81a2b385"), "ok " KERNEL_OFF(K_RIP),
+		   "the guest's vCPU 0 was spinning in its kernel with interrupts off at rip " K_RIP
+		   " (the guest kernel hung)");
+	verdict_is("ok " KERNEL_OFF("0xffffffff81a2b384"), "ok " KERNEL_OFF(K_RIP),
+		   "the guest's vCPU 0 was running kernel code with interrupts off at rip " K_RIP);
 	/* the same rip with interrupts on: it takes interrupts, it is not hung */
 	verdict_is("ok " KERNEL_ON(K_RIP), "ok " KERNEL_ON(K_RIP),
 		   "the guest's vCPU 0 was running kernel code at rip " K_RIP);
@@ -104,9 +111,10 @@ START_TEST(several_vcpus)
 }
 END_TEST
 
-/* Whose fault a silent agent is: the test's only where its code had a
- * CPU and no vCPU shows the guest kernel stuck (then the runner reports a
- * timeout, otherwise the environment's error). */
+/* Whose fault a silent agent is: the test's where the guest was busy (its
+ * code, or the kernel working for it) and no vCPU shows the guest kernel
+ * stuck (then the runner reports a timeout, otherwise the environment's
+ * error). */
 static void own_is(const char *a, const char *b, bool want)
 {
 	char buf[400];
@@ -121,7 +129,11 @@ START_TEST(whose_fault)
 	own_is("ok " USER(0, "0x401136"), "ok " KERNEL_ON(K_RIP), true);
 	own_is("ok " IDLE(0) "; " USER(1, "0x4000"), NULL, true);
 	own_is("ok " KERNEL_OFF(K_RIP), "ok " KERNEL_OFF(K_RIP), false); /* hung */
-	own_is("ok " KERNEL_ON(K_RIP), "ok " KERNEL_ON(K_RIP), false);
+	/* a spin loop: interrupts off, two rips a few bytes apart */
+	own_is("ok " KERNEL_OFF("0xffffffff81a2b3c0"), "ok " KERNEL_OFF(K_RIP), false);
+	/* a kernel kept busy by the test (a fork bomb: fork, exit, timers) */
+	own_is("ok " KERNEL_ON(K_RIP), "ok " KERNEL_ON(K_RIP), true);
+	own_is("ok " KERNEL_OFF("0xffffffff81000010"), "ok " KERNEL_OFF(K_RIP), true);
 	own_is("ok " IDLE(0), "ok " IDLE(0), false);
 	own_is("ok " DEAD(0), "ok " DEAD(0), false);
 	/* a process running beside a hung or dead vCPU does not clear the guest */
