@@ -133,9 +133,9 @@ struct backend_ops {
 	/* Writes a one-line hint about why an instance died or its agent is
 	 * unreachable (e.g. the agent's last log line, a VM's console tail),
 	 * or "" when none. Returns true only where the instance shows that the
-	 * test's own processes kept its agent from answering (a VM whose vCPU
-	 * was running the test's code): then a silent agent is the test's
-	 * timeout, otherwise the environment's error. */
+	 * test kept its agent from answering (a VM whose CPU was busy with the
+	 * test's code or a kernel it drove or wedged): then a silent agent is
+	 * the test's timeout, otherwise the environment's error. */
 	bool (*diagnose)(struct backend *b, struct backend_instance *i, char *buf, size_t len);
 	void (*destroy)(struct backend *b);
 };

@@ -156,10 +156,11 @@ void vm_backend_describe(const char *dir, int wait_status, bool exited, char *bu
  * strictly is ignored, and only numbers read from them reach buf. Writes
  * whole clauses into buf[len] and returns 0, or returns -EINVAL (neither
  * answer parses) or -ENOSPC (not even the first clause fits) with buf "".
- * *test_kept_cpu (may be NULL) is set when a vCPU was busy (user code, or
- * kernel code that was not one loop) and none was hung or dead: the test
- * itself, not the guest, kept the agent from answering (false on any
- * error, and for a guest that was all idle). */
+ * *test_kept_cpu (may be NULL) is set when a vCPU was busy (user code,
+ * kernel code, or a kernel hung in one loop) and none was dead: the
+ * guest's CPU was taken by the test or by a kernel it drove or wedged,
+ * which two samples cannot tell apart, rather than the agent failing on an
+ * idle guest (false on any error, for an all-idle guest and a dead one). */
 int vm_backend_vcpus_verdict(const char *first, const char *second, char *buf, size_t len,
 			     bool *test_kept_cpu);
 
