@@ -112,6 +112,15 @@ static void print_words(struct snap_file *f, const struct snap_config *cfg,
 	}
 }
 
+/* The saved value of MSR index, or 0 when the snapshot has none. */
+static uint64_t saved_msr(const struct vcpu_state *st, uint32_t index)
+{
+	for (uint32_t m = 0; m < st->nmsrs; m++)
+		if (st->msrs[m].index == index)
+			return st->msrs[m].data;
+	return 0;
+}
+
 /* The general registers, the word each one points at where it is a mapped
  * address (a spinning CPU's lock word, a list head), and `words` 64-bit
  * words of the stack from rsp up: with the guest kernel's symbols
@@ -138,15 +147,12 @@ static void print_stack(struct snap_file *f, const struct snap_config *cfg,
 		printf("\n");
 	}
 	/* LSTAR is a Linux guest's entry_SYSCALL_64: less that symbol's
-	 * address in the kernel's System.map, it is KASLR's offset, which
-	 * names the stack's return addresses without the guest's kallsyms. */
-	uint64_t lstar = 0;
-	for (uint32_t m = 0; m < st->nmsrs; m++)
-		if (st->msrs[m].index == MSR_LSTAR)
-			lstar = st->msrs[m].data;
+	 * address in the kallsyms of any boot of the same kernel, it is how
+	 * far KASLR moved this boot's kernel, which names the stack's return
+	 * addresses (ci/hung-stack). */
 	printf("%-12s cr0 %#llx cr4 %#llx efer %#llx lstar 0x%llx\n", "",
 	       (unsigned long long)st->sregs.cr0, (unsigned long long)st->sregs.cr4,
-	       (unsigned long long)st->sregs.efer, (unsigned long long)lstar);
+	       (unsigned long long)st->sregs.efer, (unsigned long long)saved_msr(st, MSR_LSTAR));
 	print_words(f, cfg, &st->sregs, "stack", r->rsp, words);
 }
 
@@ -183,13 +189,8 @@ static void print_vcpus(struct snap_file *f, const struct snap_config *cfg,
 			printf("%-12s invalid: %s\n", s->name, err.msg);
 			continue;
 		}
-		uint64_t tsc = 0, deadline = 0;
-		for (uint32_t m = 0; m < st->nmsrs; m++) {
-			if (st->msrs[m].index == MSR_IA32_TSC)
-				tsc = st->msrs[m].data;
-			else if (st->msrs[m].index == MSR_IA32_TSC_DEADLINE)
-				deadline = st->msrs[m].data;
-		}
+		uint64_t tsc = saved_msr(st, MSR_IA32_TSC),
+			 deadline = saved_msr(st, MSR_IA32_TSC_DEADLINE);
 		const uint8_t *apic = (const uint8_t *)st->lapic.regs;
 		uint32_t lvtt, tmict, tmcct;
 		memcpy(&lvtt, apic + APIC_LVTT, 4);
