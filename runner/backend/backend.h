@@ -85,8 +85,9 @@ struct backend_instance {
 	struct backend_endpoint endpoint;
 	int death_fd; /* readable when the instance died (pidfd); -1 if none */
 	int ready_fd; /* readable once the endpoint is worth connecting to
-			 (sandbox: inotify on the socket's directory), owned by
-			 the backend; -1: connect at once */
+			 (sandbox: EOF on a pipe the agent closes once it
+			 listens; vm: inotify on the socket's directory), owned
+			 by the backend; -1: connect at once */
 	char name[128];
 	/* What the runner does on the agent connection before the first EXEC,
 	 * in this order (vm; the sandbox needs none of it):

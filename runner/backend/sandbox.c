@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,7 +44,7 @@ struct sandbox_inst {
 	pid_t init;	   /* the sandbox's PID 1 as the host sees it, once read */
 	int mon_pidfd;	   /* of the monitor: the instance's death_fd */
 	int status_fd;	   /* the monitor's status pipe (non-blocking), -1 at its end */
-	int inotify;	   /* watches the socket directory for the agent's socket */
+	int ready_fd;	   /* the ready pipe's read end: EOF once the agent listens */
 	char status[8192]; /* what the status pipe said */
 	size_t status_len;
 	char cgroup[1300];
@@ -69,8 +68,8 @@ static void inst_free(struct sandbox_inst *si)
 		close(si->mon_pidfd);
 	if (si->status_fd >= 0)
 		close(si->status_fd);
-	if (si->inotify >= 0)
-		close(si->inotify);
+	if (si->ready_fd >= 0)
+		close(si->ready_fd);
 	free(si);
 }
 
@@ -177,15 +176,15 @@ static void inst_kill_and_reap(struct sandbox_inst *si)
 }
 
 /* Starts the instance's monitor: the agent binary with the spec in argv
- * and fds[] (status pipe, log) at SANDBOX_FD_*, through posix_spawn
+ * and fds[] (status pipe, log, ready pipe) at SANDBOX_FD_*, through posix_spawn
  * (CLONE_VM|CLONE_VFORK: no copy of the runner's address space, sandbox.h).
  * 0 or -errno. */
-static int spawn_monitor(const char *agent, const struct sandbox_spec *spec, const int fds[2],
+static int spawn_monitor(const char *agent, const struct sandbox_spec *spec, const int fds[3],
 			 pid_t *pid)
 {
-	static const int at[2] = {SANDBOX_FD_STATUS, SANDBOX_FD_LOG};
+	static const int at[3] = {SANDBOX_FD_STATUS, SANDBOX_FD_LOG, SANDBOX_FD_READY};
 	char parent[24], **argv = NULL;
-	int hi[2] = {-1, -1}, rc;
+	int hi[3] = {-1, -1, -1}, rc;
 	posix_spawn_file_actions_t fa;
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 	if ((rc = sandbox_monitor_argv(spec, parent, &argv)))
@@ -195,15 +194,15 @@ static int spawn_monitor(const char *agent, const struct sandbox_spec *spec, con
 		return rc;
 	}
 	/* above the targets first, so that no dup2 overwrites a source */
-	for (int k = 0; k < 2 && !rc; k++)
+	for (int k = 0; k < 3 && !rc; k++)
 		if ((hi[k] = fcntl(fds[k], F_DUPFD_CLOEXEC, 10)) < 0)
 			rc = -errno;
-	for (int k = 0; k < 2 && !rc; k++)
+	for (int k = 0; k < 3 && !rc; k++)
 		rc = -posix_spawn_file_actions_adddup2(&fa, hi[k], at[k]);
 	char *envp[] = {NULL};
 	if (!rc)
 		rc = -posix_spawn(pid, agent, &fa, NULL, argv, envp);
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 3; k++)
 		if (hi[k] >= 0)
 			close(hi[k]);
 	posix_spawn_file_actions_destroy(&fa);
@@ -219,7 +218,7 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
 	struct sandbox_inst *si = calloc(1, sizeof(*si));
 	char root[512], sock[512], lower[512], rw[480] = "";
-	int rc, status[2] = {-1, -1}, log_fd = -1;
+	int rc, status[2] = {-1, -1}, ready[2] = {-1, -1}, log_fd = -1;
 	struct sandbox_share *shares = NULL;
 
 	if (!bi || !si) {
@@ -228,7 +227,7 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	}
 	si->mon_pidfd = -1;
 	si->status_fd = -1;
-	si->inotify = -1;
+	si->ready_fd = -1;
 	si->template_mode = o->template_mode;
 	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++box->seq);
 	if (mkdir(si->dir, 0700)) {
@@ -262,15 +261,6 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 			 o->artifact_dir, strerror(-rc));
 		goto fail;
 	}
-	/* The agent renames its socket into place once it listens, a few
-	 * milliseconds after exec: the runner connects when it appears
-	 * instead of polling for it (on IN_CREATE it would meet the bound
-	 * but not yet listening socket, and retry with backoff). */
-	si->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (si->inotify >= 0 && inotify_add_watch(si->inotify, sock, IN_MOVED_TO) < 0) {
-		close(si->inotify);
-		si->inotify = -1;
-	}
 	char procs[1400] = "", events[1400] = "";
 	if (box->cg.enabled &&
 	    cgroup_instance_create(&box->cg, box->seq, si->cgroup, sizeof(si->cgroup)) == 0) {
@@ -286,7 +276,11 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 		snprintf(err, errlen, "sandbox: cannot create %s: %s", logp, strerror(errno));
 		goto fail;
 	}
-	if (pipe2(status, O_CLOEXEC)) {
+	/* The agent closes the ready pipe's write end once it listens: the
+	 * runner connects then, instead of polling for the socket (an
+	 * inotify instance per test cost an SRCU grace period in the loop's
+	 * close()). */
+	if (pipe2(status, O_CLOEXEC) || pipe2(ready, O_CLOEXEC | O_NONBLOCK)) {
 		rc = -errno;
 		goto fail;
 	}
@@ -323,7 +317,8 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	    .discard_upper = !o->template_mode,
 	};
 	pid_t pid;
-	if ((rc = spawn_monitor(box->agent_path, &spec, (int[]){status[1], log_fd}, &pid))) {
+	if ((rc = spawn_monitor(box->agent_path, &spec, (int[]){status[1], log_fd, ready[1]},
+				&pid))) {
 		snprintf(err, errlen, "sandbox: cannot start the instance's monitor %s %s: %s",
 			 box->agent_path, SANDBOX_MONITOR_ARG, strerror(-rc));
 		goto fail;
@@ -333,6 +328,10 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	si->monitor = pid;
 	close(status[1]);
 	status[1] = -1;
+	close(ready[1]);
+	ready[1] = -1;
+	si->ready_fd = ready[0];
+	ready[0] = -1;
 	close(log_fd);
 	log_fd = -1;
 	si->status_fd = status[0];
@@ -356,7 +355,7 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	}
 	bi->backend = b;
 	bi->death_fd = si->mon_pidfd;
-	bi->ready_fd = si->inotify;
+	bi->ready_fd = si->ready_fd;
 	bi->priv = si;
 	snprintf(bi->name, sizeof(bi->name), "%s", o->name);
 	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path), "%s/%s", sock,
@@ -379,6 +378,9 @@ fail:
 		close(status[0]);
 	if (status[1] >= 0)
 		close(status[1]);
+	for (int k = 0; k < 2; k++)
+		if (ready[k] >= 0)
+			close(ready[k]);
 	if (log_fd >= 0)
 		close(log_fd);
 	free(shares);

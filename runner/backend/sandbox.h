@@ -16,7 +16,7 @@
  * as the test, shares none with it, so the runner's writes during a test
  * cost no copy-on-write faults (tests/bench/README-runner.md). Its spec
  * travels in argv (sandbox_monitor_argv, parsed back by
- * sandbox_monitor_cli) and two fds (SANDBOX_FD_*).
+ * sandbox_monitor_cli) and three fds (SANDBOX_FD_*).
  * The monitor writes the init's uid/gid maps (identity: root inside is root
  * outside for file ownership, but every capability is confined to the new
  * namespaces) and then waits. Both have PR_SET_PDEATHSIG(SIGKILL), so
@@ -58,9 +58,13 @@
 
 /* The first argument that makes the agent binary an instance's monitor. */
 #define SANDBOX_MONITOR_ARG "--sandbox-monitor"
-/* The monitor's fds: the status pipe, the agent's log. */
+/* The monitor's fds: the status pipe, the agent's log, and the write end
+ * of the ready pipe, which the monitor hands to the agent (--ready-fd):
+ * the runner's end reads EOF once the agent listens, or once the instance
+ * failed before (then the monitor's pidfd tells). */
 #define SANDBOX_FD_STATUS 3
 #define SANDBOX_FD_LOG	  4
+#define SANDBOX_FD_READY  5
 
 struct sandbox_share {
 	const char *host, *guest;
@@ -86,6 +90,7 @@ struct sandbox_spec {
 	bool discard_upper;	  /* delete upper and work at the end (not a template) */
 	int status_fd;		  /* write end of the status pipe (CLOEXEC) */
 	int log_fd;		  /* the agent's stdout/stderr (the instance's agent.log) */
+	int ready_fd;		  /* write end of the ready pipe (CLOEXEC), the agent's */
 	/* Where the monitor mounts a SANDBOX_WRITE_MAX tmpfs and creates upper
 	 * and work in it (the upper with an opaque /tmp when opaque_tmp), or
 	 * NULL: both are host directories (a template's layer). */

@@ -259,8 +259,10 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	}
 	char listen[160];
 	snprintf(listen, sizeof(listen), "unix:%s/%s", SANDBOX_SOCK_DIR, SANDBOX_AGENT_SOCK);
-	char *argv[] = {"smoltest-agent", "--listen", listen, NULL, NULL, NULL};
-	int argc = 3;
+	char ready[16];
+	snprintf(ready, sizeof(ready), "%d", s->ready_fd);
+	char *argv[] = {"smoltest-agent", "--listen", listen, "--ready-fd", ready, NULL, NULL, NULL};
+	int argc = 5;
 	if (s->memory_events) {
 		argv[argc++] = "--memory-events";
 		argv[argc++] = SANDBOX_MEMORY_EVENTS;
@@ -428,8 +430,10 @@ static int parse_args(int argc, char **argv, struct sandbox_spec *s, struct sand
 
 int sandbox_monitor_cli(int argc, char **argv, int (*agent_main)(int argc, char **argv))
 {
-	struct sandbox_spec s = {
-	    .status_fd = SANDBOX_FD_STATUS, .log_fd = SANDBOX_FD_LOG, .agent_main = agent_main};
+	struct sandbox_spec s = {.status_fd = SANDBOX_FD_STATUS,
+				 .log_fd = SANDBOX_FD_LOG,
+				 .ready_fd = SANDBOX_FD_READY,
+				 .agent_main = agent_main};
 	size_t n_shares = 0;
 	for (int i = 2; i < argc; i++)
 		n_shares += !strcmp(argv[i], "--share");
@@ -490,6 +494,7 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 	/* what the runner placed at SANDBOX_FD_*: the agent gets none of it */
 	fcntl(s->status_fd, F_SETFD, FD_CLOEXEC);
 	fcntl(s->log_fd, F_SETFD, FD_CLOEXEC);
+	fcntl(s->ready_fd, F_SETFD, FD_CLOEXEC);
 	/* SIGTERM is the runner's request to tear down (monitor_wait); it
 	 * stays pending if it comes while the instance is being built */
 	signal(SIGTERM, SIG_DFL);
@@ -564,6 +569,7 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		init_main(s, sync[0], &entry_mask);
 	}
 	close(sync[0]);
+	close(s->ready_fd); /* the agent's now: it closes it once it listens */
 	/* Identity maps: file ownership is unchanged, but the sandbox's root
 	 * has capabilities only over its own namespaces. */
 	snprintf(p, sizeof(p), "/proc/%d/uid_map", (int)pid);

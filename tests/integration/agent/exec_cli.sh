@@ -8,12 +8,24 @@ agent=$2
 dir=$(mktemp -d /tmp/smol-exec-cli-XXXXXX)
 sock=$dir/agent.sock
 fails=0
-"$agent" --listen "unix:$sock" 2>"$dir/agent.log" &
+# --ready-fd: the agent closes it once it listens (the sandbox's monitor
+# waits so); the socket must be there when the reader sees EOF.
+mkfifo "$dir/ready"
+"$agent" --listen "unix:$sock" --ready-fd 3 3>"$dir/ready" 2>"$dir/agent.log" &
 apid=$!
 trap 'kill $apid 2>/dev/null; wait $apid 2>/dev/null; rm -rf "$dir"' EXIT
-i=0
-while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
-[ -S "$sock" ] || { echo "not ok - agent did not listen"; cat "$dir/agent.log"; exit 1; }
+timeout 30 cat "$dir/ready"
+[ -S "$sock" ] || { echo "not ok - agent did not listen when it closed --ready-fd"; cat "$dir/agent.log"; exit 1; }
+echo "ok - --ready-fd closed once listening"
+for bad in 2 77 3x -1; do
+  if "$agent" --listen "unix:$dir/bad.sock" --ready-fd "$bad" 2>"$dir/bad.err"; then
+    echo "not ok - --ready-fd $bad accepted"; fails=$((fails + 1))
+  elif [ $? -eq 2 ] && grep -q "ready-fd '$bad'" "$dir/bad.err" && [ ! -e "$dir/bad.sock" ]; then
+    echo "ok - --ready-fd $bad refused"
+  else
+    echo "not ok - --ready-fd $bad: $(cat "$dir/bad.err")"; fails=$((fails + 1))
+  fi
+done
 
 # expect NAME WANT_STATUS WANT_STDOUT -- ARGS...   (stderr goes to $dir/err)
 expect() {
