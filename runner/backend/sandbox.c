@@ -1,10 +1,12 @@
 /* sandbox: the sandbox backend, runner side (sandbox.h, backend.h).
  *
  * Directory layout of a run (run_dir, private to the run):
- *   i<N>/rw               the instance's copy-on-write layer: a tmpfs mounted
- *                         in its own mount namespace, holding upper/ and work/
- *   i<N>/root             overlay mount point (mounted only in the instance)
- *   i<N>/sock/agent.sock  the agent's socket, bound into the instance
+ *   i<N>/agent.sock  the agent's socket, bound by the monitor, which hands
+ *                    the agent its fd; in the monitor's own mount
+ *                    namespace a tmpfs over i<N> holds the overlay's mount
+ *                    point and the instance's copy-on-write layer
+ *                    (sandbox_ns.c, setup_scratch)
+ * The agent's log is a memfd the runner keeps (diagnose reads its end).
  * A template's layer directory (the cache entry being built) holds upper/
  * and work/; freezing deletes work/ so that upper/ becomes a lower layer. */
 #include "backend/backend.h"
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +48,7 @@ struct sandbox_inst {
 	int mon_pidfd;	   /* of the monitor: the instance's death_fd */
 	int status_fd;	   /* the monitor's status pipe (non-blocking), -1 at its end */
 	int ready_fd;	   /* the ready pipe's read end: EOF once the agent listens */
+	int log_fd;	   /* memfd: the agent's stdout and stderr */
 	char status[8192]; /* what the status pipe said */
 	size_t status_len;
 	char cgroup[1300];
@@ -70,6 +74,8 @@ static void inst_free(struct sandbox_inst *si)
 		close(si->status_fd);
 	if (si->ready_fd >= 0)
 		close(si->ready_fd);
+	if (si->log_fd >= 0)
+		close(si->log_fd);
 	free(si);
 }
 
@@ -217,8 +223,7 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	const struct suite *s = b->suite;
 	struct backend_instance *bi = calloc(1, sizeof(*bi));
 	struct sandbox_inst *si = calloc(1, sizeof(*si));
-	char root[512], sock[512], lower[512], rw[480] = "";
-	int rc, status[2] = {-1, -1}, ready[2] = {-1, -1}, log_fd = -1;
+	int rc, status[2] = {-1, -1}, ready[2] = {-1, -1};
 	struct sandbox_share *shares = NULL;
 
 	if (!bi || !si) {
@@ -228,6 +233,7 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	si->mon_pidfd = -1;
 	si->status_fd = -1;
 	si->ready_fd = -1;
+	si->log_fd = -1;
 	si->template_mode = o->template_mode;
 	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++box->seq);
 	if (mkdir(si->dir, 0700)) {
@@ -236,20 +242,18 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 		si->dir[0] = '\0';
 		goto fail;
 	}
-	if (o->template_mode) {
-		if ((rc = mkdir_in(o->layer_dir, "upper", si->upper, sizeof(si->upper))) ||
-		    (rc = mkdir_in(o->layer_dir, "work", si->work, sizeof(si->work))))
-			goto fail_dir;
-	} else if ((rc = mkdir_in(si->dir, "rw", rw, sizeof(rw)))) {
-		goto fail_dir;
-	} else {
-		/* created by the monitor on its tmpfs (sandbox.h) */
-		snprintf(si->upper, sizeof(si->upper), "%s/upper", rw);
-		snprintf(si->work, sizeof(si->work), "%s/work", rw);
+	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path), "%s/%s",
+			     si->dir, SANDBOX_AGENT_SOCK) >= sizeof(bi->endpoint.unix_path)) {
+		rc = -ENAMETOOLONG;
+		snprintf(err, errlen,
+			 "sandbox: socket path under %s is too long; set TMPDIR to a "
+			 "shorter directory",
+			 si->dir);
+		goto fail;
 	}
-	if ((rc = mkdir_in(si->dir, "root", root, sizeof(root))) ||
-	    (rc = mkdir_in(si->dir, "lower", lower, sizeof(lower))) ||
-	    (rc = mkdir_in(si->dir, "sock", sock, sizeof(sock))))
+	if (o->template_mode &&
+	    ((rc = mkdir_in(o->layer_dir, "upper", si->upper, sizeof(si->upper))) ||
+	     (rc = mkdir_in(o->layer_dir, "work", si->work, sizeof(si->work)))))
 		goto fail_dir;
 	if (o->template_mode && (rc = sandbox_opaque_tmp(si->upper))) {
 		snprintf(err, errlen, "sandbox: cannot prepare %s/tmp (overlay opaque xattr): %s",
@@ -268,12 +272,11 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 		if (box->cg.memory_events)
 			snprintf(events, sizeof(events), "%s/memory.events", si->cgroup);
 	}
-	char logp[600];
-	snprintf(logp, sizeof(logp), "%s/agent.log", si->dir);
-	log_fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (log_fd < 0) {
+	si->log_fd = memfd_create("smoltest-agent.log", MFD_CLOEXEC);
+	if (si->log_fd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "sandbox: cannot create %s: %s", logp, strerror(errno));
+		snprintf(err, errlen, "sandbox: cannot create the agent's log (memfd): %s",
+			 strerror(errno));
 		goto fail;
 	}
 	/* The agent closes the ready pipe's write end once it listens: the
@@ -300,24 +303,20 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	struct sandbox_spec spec = {
 	    .rootfs = s->sandbox.rootfs,
 	    .layer = !o->template_mode && o->layer_dir ? layer : NULL,
-	    .upper = si->upper,
-	    .work = si->work,
-	    .upper_tmpfs = o->template_mode ? NULL : rw,
+	    .inst_dir = si->dir,
+	    .upper = o->template_mode ? si->upper : NULL,
+	    .work = o->template_mode ? si->work : NULL,
 	    .opaque_tmp = !o->template_mode && !o->layer_dir,
 	    .memory_events = events[0] ? events : NULL,
-	    .root = root,
-	    .lower_mnt = lower,
-	    .sock_dir = sock,
 	    .artifact_dir = o->artifact_dir,
 	    .shares = shares,
 	    .n_shares = s->n_shares,
 	    .hostname = host[0] ? host : "sandbox",
 	    .cgroup_procs = procs[0] ? procs : NULL,
 	    .cgroup_dir = procs[0] ? si->cgroup : NULL,
-	    .discard_upper = !o->template_mode,
 	};
 	pid_t pid;
-	if ((rc = spawn_monitor(box->agent_path, &spec, (int[]){status[1], log_fd, ready[1]},
+	if ((rc = spawn_monitor(box->agent_path, &spec, (int[]){status[1], si->log_fd, ready[1]},
 				&pid))) {
 		snprintf(err, errlen, "sandbox: cannot start the instance's monitor %s %s: %s",
 			 box->agent_path, SANDBOX_MONITOR_ARG, strerror(-rc));
@@ -332,8 +331,6 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	ready[1] = -1;
 	si->ready_fd = ready[0];
 	ready[0] = -1;
-	close(log_fd);
-	log_fd = -1;
 	si->status_fd = status[0];
 	status[0] = -1;
 	fcntl(si->status_fd, F_SETFL, O_NONBLOCK);
@@ -358,15 +355,6 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	bi->ready_fd = si->ready_fd;
 	bi->priv = si;
 	snprintf(bi->name, sizeof(bi->name), "%s", o->name);
-	if ((size_t)snprintf(bi->endpoint.unix_path, sizeof(bi->endpoint.unix_path), "%s/%s", sock,
-			     SANDBOX_AGENT_SOCK) >= sizeof(bi->endpoint.unix_path)) {
-		rc = -ENAMETOOLONG;
-		snprintf(err, errlen,
-			 "sandbox: socket path under %s is too long; set TMPDIR to a "
-			 "shorter directory",
-			 sock);
-		goto fail;
-	}
 	*out = bi;
 	return 0;
 
@@ -381,8 +369,6 @@ fail:
 	for (int k = 0; k < 2; k++)
 		if (ready[k] >= 0)
 			close(ready[k]);
-	if (log_fd >= 0)
-		close(log_fd);
 	free(shares);
 	if (si) {
 		inst_kill_and_reap(si);
@@ -454,17 +440,21 @@ static int sandbox_key(struct backend *b, struct strbuf *key)
 static bool sandbox_diagnose(struct backend *b, struct backend_instance *bi, char *buf, size_t len)
 {
 	struct sandbox_inst *si = bi->priv;
-	char p[600], *text = NULL;
-	size_t n = 0;
+	char text[4096];
+	struct stat st;
 	buf[0] = '\0';
 	/* a monitor that failed has exited: its status is complete */
 	status_read(si, false);
 	if (si->status_fd < 0 && status_parse(b->priv, si, buf, len))
 		return false;
 	buf[0] = '\0';
-	snprintf(p, sizeof(p), "%s/agent.log", si->dir);
-	if (util_read_file(p, 1 << 20, &text, &n))
+	/* the log's last line: pread, for the agent shares the file offset */
+	if (si->log_fd < 0 || fstat(si->log_fd, &st) || st.st_size <= 0)
 		return false;
+	off_t from = st.st_size > (off_t)sizeof(text) - 1 ? st.st_size - (off_t)sizeof(text) + 1 : 0;
+	ssize_t got = pread(si->log_fd, text, sizeof(text) - 1, from);
+	size_t n = got > 0 ? (size_t)got : 0;
+	text[n] = '\0';
 	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		text[--n] = '\0';
 	const char *last = text;
@@ -473,7 +463,6 @@ static bool sandbox_diagnose(struct backend *b, struct backend_instance *bi, cha
 			last = text + i + 1;
 	if (*last)
 		snprintf(buf, len, "agent log: %s", last);
-	free(text);
 	return false;
 }
 

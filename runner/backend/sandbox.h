@@ -39,9 +39,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Under /.smoltest, not /run: the agent as PID 1 mounts fresh tmpfs on
- * /run and /tmp before it listens (fixtures/agent/agent_init.h). */
-#define SANDBOX_SOCK_DIR   "/.smoltest/sock"
+/* The agent's socket in the instance's directory on the host: the
+ * monitor binds and listens on it and hands the agent the fd. */
 #define SANDBOX_AGENT_SOCK "agent.sock"
 /* The instance cgroup's memory.events, bound read-only here for the agent
  * (--memory-events): it has no cgroup file system of its own, and its
@@ -76,26 +75,25 @@ struct sandbox_share {
 struct sandbox_spec {
 	const char *rootfs;	  /* lowest layer */
 	const char *layer;	  /* frozen template upper dir, or NULL */
-	const char *upper;	  /* writable upper dir (exists unless upper_tmpfs) */
-	const char *work;	  /* overlay workdir (same fs as upper; as upper) */
-	const char *root;	  /* mount point for the overlay (exists) */
-	const char *lower_mnt;	  /* scratch mount point for a rootfs overlay (exists) */
-	const char *sock_dir;	  /* host dir bind-mounted at SANDBOX_SOCK_DIR */
+	/* The instance's host directory (exists, empty): the monitor binds
+	 * the agent's socket in it (SANDBOX_AGENT_SOCK), which is all the
+	 * host sees there, and in its own mount namespace mounts the
+	 * instance's scratch tmpfs over it (mount points, and the writable
+	 * layer unless upper is given). */
+	const char *inst_dir;
+	const char *upper; /* a template's writable upper dir on the host (exists), or
+			      NULL: the writable layer is the scratch tmpfs */
+	const char *work;  /* its overlay workdir (same fs), given with upper */
 	const char *artifact_dir; /* host dir bound at BACKEND_GUEST_ARTIFACTS, or NULL */
 	const struct sandbox_share *shares;
 	size_t n_shares;
 	const char *hostname;
 	const char *cgroup_procs; /* cgroup.procs to join first, or NULL */
 	const char *cgroup_dir;	  /* the instance cgroup, removed at the end, or NULL */
-	bool discard_upper;	  /* delete upper and work at the end (not a template) */
 	int status_fd;		  /* write end of the status pipe (CLOEXEC) */
 	int log_fd;		  /* the agent's stdout/stderr (the instance's agent.log) */
 	int ready_fd;		  /* write end of the ready pipe (CLOEXEC), the agent's */
-	/* Where the monitor mounts a SANDBOX_WRITE_MAX tmpfs and creates upper
-	 * and work in it (the upper with an opaque /tmp when opaque_tmp), or
-	 * NULL: both are host directories (a template's layer). */
-	const char *upper_tmpfs;
-	bool opaque_tmp;
+	bool opaque_tmp; /* without upper: the new upper dir gets an opaque /tmp */
 	const char *memory_events; /* host file bound at SANDBOX_MEMORY_EVENTS, or NULL */
 	pid_t parent;		   /* the runner: a monitor that outlives it exits */
 	int (*agent_main)(int argc, char **argv); /* what the init runs (monitor only) */

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -91,26 +92,70 @@ int sandbox_opaque_tmp(const char *upper)
 	return 0;
 }
 
-/* The instance's writable layer on a tmpfs of SANDBOX_WRITE_MAX in the
- * monitor's mount namespace: a test that fills / or /tmp gets ENOSPC, and
- * the host's disk never sees its writes. The upper dir takes the mode of
- * the rootfs's root, which the overlay's / shows. */
-static void setup_write_layer(int fd, const struct sandbox_spec *s)
+/* The paths the monitor makes on its scratch tmpfs (setup_scratch). */
+struct scratch {
+	char root[SBX_PATH];  /* the overlay's mount point */
+	char lower[SBX_PATH]; /* a mount point for the rootfs overlay (ELOOP) */
+	char upper[SBX_PATH], work[SBX_PATH];
+	int listen_fd;	      /* the agent's socket, bound at inst_dir/SANDBOX_AGENT_SOCK */
+};
+
+/* The agent's listening socket, bound in inst_dir as the host sees it:
+ * the agent gets the fd (--listen fd:N), so nothing of the host's file
+ * system is bound into the sandbox for it. */
+static void listen_agent(int fd, const struct sandbox_spec *s, struct scratch *sc)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", s->inst_dir,
+			     SANDBOX_AGENT_SOCK) >= sizeof(sa.sun_path))
+		die(fd, "bind the agent's socket", s->inst_dir, ENAMETOOLONG);
+	sc->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sc->listen_fd < 0 || bind(sc->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(sc->listen_fd, 64))
+		die(fd, "listen on the agent's socket", sa.sun_path, errno);
+}
+
+/* The instance's scratch: a tmpfs mounted over inst_dir in the monitor's
+ * mount namespace, holding the mount points and, unless a template's
+ * upper dir is given, the writable layer. The host never sees any of it
+ * (inst_dir there holds only the agent's socket, bound first), and the
+ * last exit in this namespace frees it all: no unlink, rmdir or umount
+ * per instance on the host's file system, whose rmdirs waited for
+ * discards on ext4. As the writable layer the tmpfs is SANDBOX_WRITE_MAX:
+ * a test that fills / or /tmp gets ENOSPC, and the host's disk never sees
+ * its writes. The upper dir takes the mode of the rootfs's root, which
+ * the overlay's / shows. */
+static void setup_scratch(int fd, const struct sandbox_spec *s, struct scratch *sc)
 {
 	char opts[128];
+	listen_agent(fd, s, sc);
+	if (s->upper)
+		snprintf(opts, sizeof(opts), "mode=700,size=1m,nr_inodes=64");
+	else
+		snprintf(opts, sizeof(opts), "mode=700,size=%llu,nr_inodes=%u", SANDBOX_WRITE_MAX,
+			 SANDBOX_WRITE_INODES);
+	if (mount("smoltest-rw", s->inst_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts))
+		die(fd, "mount the instance's scratch (tmpfs)", s->inst_dir, errno);
+	join(sc->root, s->inst_dir, "root");
+	join(sc->lower, s->inst_dir, "lower");
+	if (mkdir(sc->root, 0700) || mkdir(sc->lower, 0700))
+		die(fd, "create mount points in", s->inst_dir, errno);
+	if (s->upper) {
+		snprintf(sc->upper, sizeof(sc->upper), "%s", s->upper);
+		snprintf(sc->work, sizeof(sc->work), "%s", s->work);
+		return;
+	}
 	struct stat st;
 	mode_t mode = stat(s->rootfs, &st) == 0 ? (st.st_mode & 07777) : 0755;
-	snprintf(opts, sizeof(opts), "mode=700,size=%llu,nr_inodes=%u", SANDBOX_WRITE_MAX,
-		 SANDBOX_WRITE_INODES);
-	if (mount("smoltest-rw", s->upper_tmpfs, "tmpfs", MS_NOSUID | MS_NODEV, opts))
-		die(fd, "mount the instance's writable layer (tmpfs)", s->upper_tmpfs, errno);
-	if (mkdir(s->upper, mode) || chmod(s->upper, mode))
-		die(fd, "create", s->upper, errno);
-	if (mkdir(s->work, 0700))
-		die(fd, "create", s->work, errno);
-	int rc = s->opaque_tmp ? sandbox_opaque_tmp(s->upper) : 0;
+	join(sc->upper, s->inst_dir, "upper");
+	join(sc->work, s->inst_dir, "work");
+	if (mkdir(sc->upper, mode) || chmod(sc->upper, mode))
+		die(fd, "create", sc->upper, errno);
+	if (mkdir(sc->work, 0700))
+		die(fd, "create", sc->work, errno);
+	int rc = s->opaque_tmp ? sandbox_opaque_tmp(sc->upper) : 0;
 	if (rc)
-		die(fd, "prepare /tmp (overlay opaque xattr) in", s->upper, -rc);
+		die(fd, "prepare /tmp (overlay opaque xattr) in", sc->upper, -rc);
 }
 
 /* mkdir -p below the overlay root; components are created in the upper dir. */
@@ -188,9 +233,11 @@ static void setup_dev(int fd, const char *root)
 
 /* Everything of init that needs the new namespaces: proc, sysfs, devpts,
  * host name, loopback, pivot_root, then the agent. */
-static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, int sync_fd,
+static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s,
+						const struct scratch *sc, int sync_fd,
 						const sigset_t *mask)
 {
+	const char *root = sc->root;
 	int fd = s->status_fd;
 	char p[SBX_PATH], c;
 	/* the agent gets the signal mask the monitor was forked with */
@@ -204,19 +251,19 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	if (setresgid(0, 0, 0) || setresuid(0, 0, 0))
 		die(fd, "become root in the user namespace", "setresuid", errno);
 
-	join(p, s->root, "/proc");
+	join(p, root, "/proc");
 	if (mkdirs(p, 0555) || mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 		die(fd, "mount proc", p, errno);
-	join(p, s->root, "/sys");
+	join(p, root, "/sys");
 	if (mkdirs(p, 0555) ||
 	    mount("sysfs", p, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL))
 		warn(fd, "no /sys in the sandbox: mounting sysfs failed:", "sysfs", errno);
-	join(p, s->root, "/dev/pts");
+	join(p, root, "/dev/pts");
 	if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=620"))
 		warn(fd, "no pseudo-terminals in the sandbox: mounting devpts failed:", "devpts",
 		     errno);
-	join(p, s->root, "/dev/shm");
+	join(p, root, "/dev/shm");
 	if (mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k"))
 		die(fd, "mount tmpfs", p, errno);
 
@@ -237,14 +284,14 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 	/* Mounts copied from the monitor's namespace are locked in ours, and
 	 * pivot_root refuses a locked new root: bind it onto itself to get a
 	 * mount of our own (the submounts stay, still locked). */
-	if (mount(s->root, s->root, NULL, MS_BIND | MS_REC, NULL))
-		die(fd, "bind the root onto itself", s->root, errno);
-	if (chdir(s->root))
-		die(fd, "chdir", s->root, errno);
+	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL))
+		die(fd, "bind the root onto itself", root, errno);
+	if (chdir(root))
+		die(fd, "chdir", root, errno);
 	/* pivot_root(".", "."): the old root ends up on top of the new one and
 	 * is detached at once (pivot_root(2), NOTES). */
 	if (syscall(SYS_pivot_root, ".", "."))
-		die(fd, "pivot_root", s->root, errno);
+		die(fd, "pivot_root", root, errno);
 	if (umount2(".", MNT_DETACH))
 		die(fd, "detach the old root", "/", errno);
 	if (chdir("/"))
@@ -257,8 +304,8 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s, in
 		dup2(null, 0);
 		close(null);
 	}
-	char listen[160];
-	snprintf(listen, sizeof(listen), "unix:%s/%s", SANDBOX_SOCK_DIR, SANDBOX_AGENT_SOCK);
+	char listen[32];
+	snprintf(listen, sizeof(listen), "fd:%d", sc->listen_fd);
 	char ready[16];
 	snprintf(ready, sizeof(ready), "%d", s->ready_fd);
 	char *argv[] = {"smoltest-agent", "--listen", listen, "--ready-fd", ready, NULL, NULL, NULL};
@@ -296,25 +343,15 @@ static void monitor_wait(pid_t init)
 	}
 }
 
-/* After the init is gone: nothing of the instance is left but what the
- * runner removes itself (agent.log and the instance directory). Failures
- * are left to the runner's own rm -rf at stop, which repeats this. */
+/* After the init is gone: the instance's cgroup goes here, beside the
+ * runner's loop (rmdir fails while an exiting task still counts; the
+ * runner repeats it at stop). Everything else of the instance is on the
+ * scratch tmpfs and the overlay in this mount namespace, which the
+ * monitor's exit frees; the runner removes inst_dir (the socket). */
 static void monitor_cleanup(const struct sandbox_spec *s)
 {
-	/* the root first: it holds the bind of the cgroup's memory.events */
-	umount2(s->root, MNT_DETACH);
 	if (s->cgroup_dir)
 		cgroup_remove(s->cgroup_dir);
-	umount2(s->lower_mnt, MNT_DETACH);
-	if (s->upper_tmpfs) {
-		umount2(s->upper_tmpfs, MNT_DETACH); /* frees the layer at once */
-	} else if (s->discard_upper) {
-		util_rm_rf(s->upper);
-		util_rm_rf(s->work);
-	}
-	util_rm_rf(s->root);
-	util_rm_rf(s->lower_mnt);
-	util_rm_rf(s->sock_dir);
 }
 
 /* The spec's strings as monitor options; shares are "--share ro|rw HOST
@@ -326,16 +363,13 @@ static const struct {
 } str_opts[] = {
     {"--rootfs", offsetof(struct sandbox_spec, rootfs), true},
     {"--layer", offsetof(struct sandbox_spec, layer), false},
-    {"--upper", offsetof(struct sandbox_spec, upper), true},
-    {"--work", offsetof(struct sandbox_spec, work), true},
-    {"--root", offsetof(struct sandbox_spec, root), true},
-    {"--lower-mnt", offsetof(struct sandbox_spec, lower_mnt), true},
-    {"--sock-dir", offsetof(struct sandbox_spec, sock_dir), true},
+    {"--inst-dir", offsetof(struct sandbox_spec, inst_dir), true},
+    {"--upper", offsetof(struct sandbox_spec, upper), false},
+    {"--work", offsetof(struct sandbox_spec, work), false},
     {"--artifact-dir", offsetof(struct sandbox_spec, artifact_dir), false},
     {"--hostname", offsetof(struct sandbox_spec, hostname), true},
     {"--cgroup-procs", offsetof(struct sandbox_spec, cgroup_procs), false},
     {"--cgroup-dir", offsetof(struct sandbox_spec, cgroup_dir), false},
-    {"--upper-tmpfs", offsetof(struct sandbox_spec, upper_tmpfs), false},
     {"--memory-events", offsetof(struct sandbox_spec, memory_events), false},
 };
 #define N_STR_OPTS (sizeof(str_opts) / sizeof(str_opts[0]))
@@ -368,8 +402,6 @@ int sandbox_monitor_argv(const struct sandbox_spec *s, const char *parent, char 
 		argv[n++] = s->shares[i].host;
 		argv[n++] = s->shares[i].guest;
 	}
-	if (s->discard_upper)
-		argv[n++] = "--discard-upper";
 	if (s->opaque_tmp)
 		argv[n++] = "--opaque-tmp";
 	argv[n] = NULL;
@@ -412,8 +444,6 @@ static int parse_args(int argc, char **argv, struct sandbox_spec *s, struct sand
 			if (*end || v <= 1)
 				return bad_arg("not a parent pid", argv[i]);
 			s->parent = (pid_t)v;
-		} else if (!strcmp(a, "--discard-upper")) {
-			s->discard_upper = true;
 		} else if (!strcmp(a, "--opaque-tmp")) {
 			s->opaque_tmp = true;
 		} else {
@@ -425,6 +455,8 @@ static int parse_args(int argc, char **argv, struct sandbox_spec *s, struct sand
 			return bad_arg("missing", str_opts[k].name);
 	if (!s->parent)
 		return bad_arg("missing", "--parent");
+	if (!s->upper != !s->work)
+		return bad_arg("--upper and --work go together, missing", s->upper ? "--work" : "--upper");
 	return 0;
 }
 
@@ -509,15 +541,15 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		die(fd, "unshare", "CLONE_NEWNS", errno);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		die(fd, "make mounts private", "/", errno);
-	if (s->upper_tmpfs)
-		setup_write_layer(fd, s);
+	struct scratch sc;
+	setup_scratch(fd, s, &sc);
 	if (s->layer)
 		snprintf(opts, sizeof(opts), "lowerdir=%s:%s,upperdir=%s,workdir=%s", s->layer,
-			 s->rootfs, s->upper, s->work);
+			 s->rootfs, sc.upper, sc.work);
 	else
 		snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", s->rootfs,
-			 s->upper, s->work);
-	int rc = mount("smoltest", s->root, "overlay", MS_NOSUID, opts);
+			 sc.upper, sc.work);
+	int rc = mount("smoltest", sc.root, "overlay", MS_NOSUID, opts);
 	if (rc && errno == ELOOP && s->layer) {
 		/* The frozen layer lives below the rootfs (the cache in ~/.cache
 		 * with rootfs /), and overlayfs refuses nested lower layers.
@@ -526,36 +558,35 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		 * second (empty) lower layer, on a private tmpfs for the same
 		 * reason. */
 		char empty[SBX_PATH], base[SBX_PATH];
-		join(empty, s->lower_mnt, "empty");
-		join(base, s->lower_mnt, "base");
-		if (mount("smoltest-tmp", s->lower_mnt, "tmpfs", MS_NOSUID | MS_NODEV,
+		join(empty, sc.lower, "empty");
+		join(base, sc.lower, "base");
+		if (mount("smoltest-tmp", sc.lower, "tmpfs", MS_NOSUID | MS_NODEV,
 			  "mode=700,size=64k") ||
 		    mkdir(empty, 0755) || mkdir(base, 0755))
-			die(fd, "prepare the rootfs overlay", s->lower_mnt, errno);
+			die(fd, "prepare the rootfs overlay", sc.lower, errno);
 		snprintf(opts, sizeof(opts), "lowerdir=%s:%s", empty, s->rootfs);
 		if (mount("smoltest-base", base, "overlay", MS_RDONLY, opts))
 			die(fd, "mount the rootfs overlay", base, errno);
 		snprintf(opts, sizeof(opts), "lowerdir=%s:%s,upperdir=%s,workdir=%s", s->layer,
-			 base, s->upper, s->work);
-		rc = mount("smoltest", s->root, "overlay", MS_NOSUID, opts);
+			 base, sc.upper, sc.work);
+		rc = mount("smoltest", sc.root, "overlay", MS_NOSUID, opts);
 	}
 	if (rc)
-		die(fd, "mount overlayfs", s->root, errno);
+		die(fd, "mount overlayfs", sc.root, errno);
 	for (size_t i = 0; i < s->n_shares; i++)
-		bind_at(fd, s->shares[i].host, s->root, s->shares[i].guest, s->shares[i].readonly,
+		bind_at(fd, s->shares[i].host, sc.root, s->shares[i].guest, s->shares[i].readonly,
 			false);
-	setup_dev(fd, s->root);
+	setup_dev(fd, sc.root);
 	/* A private /run: the host's holds sockets (a container runtime's,
 	 * D-Bus) that a path lookup would reach through the overlay whatever
 	 * the network namespace. */
-	join(p, s->root, "/run");
+	join(p, sc.root, "/run");
 	if (mkdirs(p, 0755) || mount("run", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755"))
 		die(fd, "mount tmpfs", p, errno);
-	bind_at(fd, s->sock_dir, s->root, SANDBOX_SOCK_DIR, false, false);
 	if (s->artifact_dir)
-		bind_at(fd, s->artifact_dir, s->root, BACKEND_GUEST_ARTIFACTS, false, false);
+		bind_at(fd, s->artifact_dir, sc.root, BACKEND_GUEST_ARTIFACTS, false, false);
 	if (s->memory_events)
-		bind_at(fd, s->memory_events, s->root, SANDBOX_MEMORY_EVENTS, true, true);
+		bind_at(fd, s->memory_events, sc.root, SANDBOX_MEMORY_EVENTS, true, true);
 
 	int sync[2];
 	if (pipe2(sync, O_CLOEXEC))
@@ -566,10 +597,11 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		die(fd, "clone the sandbox init", "namespaces", errno);
 	if (pid == 0) {
 		close(sync[1]);
-		init_main(s, sync[0], &entry_mask);
+		init_main(s, &sc, sync[0], &entry_mask);
 	}
 	close(sync[0]);
-	close(s->ready_fd); /* the agent's now: it closes it once it listens */
+	close(s->ready_fd); /* the agent's now: it closes it once it serves */
+	close(sc.listen_fd); /* the agent's alone: connecting fails once it is gone */
 	/* Identity maps: file ownership is unchanged, but the sandbox's root
 	 * has capabilities only over its own namespaces. */
 	snprintf(p, sizeof(p), "/proc/%d/uid_map", (int)pid);

@@ -22,17 +22,13 @@ static const struct sandbox_share shares[] = {
 
 static const struct sandbox_spec spec = {
     .rootfs = "/",
-    .upper = "/r/i1/rw/upper",
-    .work = "/r/i1/rw/work",
-    .root = "/r/i1/root",
-    .lower_mnt = "/r/i1/lower",
-    .sock_dir = "/r/i1/sock",
+    .inst_dir = "/r/i1",
+    .upper = "/l/upper",
+    .work = "/l/work",
     .artifact_dir = "/r/art",
     .shares = shares,
     .n_shares = 2,
     .hostname = "t0",
-    .upper_tmpfs = "/r/i1/rw",
-    .discard_upper = true,
     .opaque_tmp = true,
 };
 
@@ -62,14 +58,11 @@ START_TEST(argv_carries_the_spec)
 	ck_assert_str_eq(argv[i + 1], "4242");
 	static const char *const pairs[][2] = {
 	    {"--rootfs", "/"},
-	    {"--upper", "/r/i1/rw/upper"},
-	    {"--work", "/r/i1/rw/work"},
-	    {"--root", "/r/i1/root"},
-	    {"--lower-mnt", "/r/i1/lower"},
-	    {"--sock-dir", "/r/i1/sock"},
+	    {"--inst-dir", "/r/i1"},
+	    {"--upper", "/l/upper"},
+	    {"--work", "/l/work"},
 	    {"--artifact-dir", "/r/art"},
 	    {"--hostname", "t0"},
-	    {"--upper-tmpfs", "/r/i1/rw"},
 	};
 	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
 		i = find(argv, pairs[k][0]);
@@ -87,10 +80,9 @@ START_TEST(argv_carries_the_spec)
 	ck_assert_str_eq(argv[i + 3], "/data");
 	ck_assert_str_eq(argv[i + 4], "--share");
 	ck_assert_str_eq(argv[i + 5], "rw");
-	ck_assert_int_ge(find(argv, "--discard-upper"), 0);
 	ck_assert_int_ge(find(argv, "--opaque-tmp"), 0);
-	/* 2 + parent 2 + 9 options x 2 + 2 shares x 4 + 2 flags */
-	ck_assert_uint_eq(count(argv), 2 + 2 + 18 + 8 + 2);
+	/* 2 + parent 2 + 6 options x 2 + 2 shares x 4 + 1 flag */
+	ck_assert_uint_eq(count(argv), 2 + 2 + 12 + 8 + 1);
 	free(argv);
 }
 END_TEST
@@ -150,12 +142,18 @@ START_TEST(every_option_parses_and_bad_ones_are_refused)
 {
 	refused(edited("--parent", true, NULL), "Emonitor: missing: '--parent'\n");
 	refused(edited("--rootfs", true, NULL), "Emonitor: missing: '--rootfs'\n");
+	refused(edited("--inst-dir", true, NULL), "Emonitor: missing: '--inst-dir'\n");
+	/* a template's upper dir comes with its workdir */
+	refused(edited("--work", true, NULL),
+		"Emonitor: --upper and --work go together, missing: '--work'\n");
+	refused(edited("--upper", true, NULL),
+		"Emonitor: --upper and --work go together, missing: '--upper'\n");
 	refused(edited(NULL, false, (const char *const[]){"--bogus", NULL}),
 		"Emonitor: unknown argument: '--bogus'\n");
-	refused(edited(NULL, false, (const char *const[]){"--root", NULL}),
-		"Emonitor: no value for: '--root'\n");
-	refused(edited(NULL, false, (const char *const[]){"--root", "", NULL}),
-		"Emonitor: no value for: '--root'\n");
+	refused(edited(NULL, false, (const char *const[]){"--inst-dir", NULL}),
+		"Emonitor: no value for: '--inst-dir'\n");
+	refused(edited(NULL, false, (const char *const[]){"--inst-dir", "", NULL}),
+		"Emonitor: no value for: '--inst-dir'\n");
 	refused(edited(NULL, false, (const char *const[]){"--share", "rx", "/a", "/b", NULL}),
 		"Emonitor: a share needs ro|rw HOST GUEST after: '--share'\n");
 	refused(edited(NULL, false, (const char *const[]){"--share", "ro", "/a", NULL}),

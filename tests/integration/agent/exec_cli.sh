@@ -17,6 +17,17 @@ trap 'kill $apid 2>/dev/null; wait $apid 2>/dev/null; rm -rf "$dir"' EXIT
 timeout 30 cat "$dir/ready"
 [ -S "$sock" ] || { echo "not ok - agent did not listen when it closed --ready-fd"; cat "$dir/agent.log"; exit 1; }
 echo "ok - --ready-fd closed once listening"
+# --listen fd:N takes only a listening socket (the sandbox's monitor binds
+# it); anything else is refused before the agent serves
+for bad in 1 77 x 3; do
+  if "$agent" --listen "fd:$bad" 3</dev/null 2>"$dir/bad.err"; then
+    echo "not ok - --listen fd:$bad accepted"; fails=$((fails + 1))
+  elif [ $? -eq 3 ] && grep -q "listen fd:$bad: not a listening socket" "$dir/bad.err"; then
+    echo "ok - --listen fd:$bad refused"
+  else
+    echo "not ok - --listen fd:$bad: $(cat "$dir/bad.err")"; fails=$((fails + 1))
+  fi
+done
 for bad in 2 77 3x -1; do
   if "$agent" --listen "unix:$dir/bad.sock" --ready-fd "$bad" 2>"$dir/bad.err"; then
     echo "not ok - --ready-fd $bad accepted"; fails=$((fails + 1))

@@ -61,6 +61,8 @@ tests:
     cwd: /tmp
     run: "head -c 3M /dev/zero > big.bin && echo ok > small.txt"
     artifacts: [ "big.bin", "small.txt" ]
+  - name: no-host-socket-dir
+    run: '! grep -q " /.smoltest/sock " /proc/self/mountinfo && test ! -e /.smoltest/sock'
   - name: direct-artifact
     cwd: /tmp
     run: "head -c 2M /dev/urandom > /.smoltest/artifacts/sneaked && echo ok > small.txt"
@@ -91,6 +93,9 @@ grep '"test":"kill-all"' r.jsonl | grep -q '"signal":9' || fail "kill-all: not r
 expect_status r.jsonl clean pass
 expect_status r.jsonl big-artifact pass
 expect_status r.jsonl direct-artifact pass
+# the agent's socket is an fd from the monitor: no host directory for it
+# is bound in the sandbox, where a test could write to the host's disk
+expect_status r.jsonl no-host-socket-dir pass
 grep '"test":"big-artifact"' r.jsonl | grep -q "artifact 'big.bin' (3072 KiB) not collected.*artifacts_max (1024 KiB)" ||
 	fail "the big artifact was not refused by name: $(grep big-artifact r.jsonl)"
 [ ! -e arts/big-artifact/big.bin ] && [ "$(cat arts/big-artifact/small.txt)" = ok ] ||
