@@ -28,10 +28,13 @@
  * The runner starts the monitor and returns to its loop: it reads the
  * status pipe only for the first instance of a run (so that a host that
  * cannot build one fails the run at once) and later when it needs it (stop,
- * diagnose). It stops an instance by SIGTERM to the monitor, which kills
- * the init, removes the instance's cgroup, overlay layer and mount points,
- * and exits: the monitor's pidfd is the instance's death_fd, so the
- * teardown runs beside the loop, not in it. */
+ * diagnose), and connects once the agent serves: the agent closes the
+ * ready pipe then (SANDBOX_FD_READY). It stops an instance by SIGTERM to
+ * the monitor, which kills the init, removes the instance's cgroup and
+ * exits, which frees its mount namespace with the overlay and the scratch
+ * tmpfs: the monitor's pidfd is the instance's death_fd, so the teardown
+ * runs beside the loop, not in it; the loop then removes the instance's
+ * directory (its socket). */
 #ifndef SMOL_SANDBOX_H
 #define SMOL_SANDBOX_H
 
