@@ -110,11 +110,15 @@ int vm_backend_hash_file(const char *path, const char *cache_dir, char out[17]);
 /* ---- vm_spawn.c ---- */
 
 /* Starts argv[0] (smolvm) in its own process group, dying with the
- * runner, stdin /dev/null, stdout and stderr to log_path, and records it in
- * reg (borrowed, may be NULL) so that a run that cannot kill it has the
- * next run do it. */
-int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
-		     char *err, size_t errlen);
+ * runner, stdin /dev/null, stdout and stderr to log_path, ready_fd (or
+ * none: -1) at VMB_READY_FD for its --ready-fd, and records it in reg
+ * (borrowed, may be NULL) so that a run that cannot kill it has the next
+ * run do it. */
+int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path,
+		     int ready_fd, pid_t *pid, char *err, size_t errlen);
+/* Where smolvm finds the write end of its ready pipe. */
+#define VMB_READY_FD	 3
+#define VMB_READY_FD_STR "3"
 
 /* Sends the one-line request (without its newline) on smolvm's control
  * socket at path control and reads the answer line within timeout_ms into

@@ -18,13 +18,22 @@
 #include <time.h>
 #include <unistd.h>
 
-int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path, pid_t *pid,
-		     char *err, size_t errlen)
+int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *log_path,
+		     int ready_fd, pid_t *pid, char *err, size_t errlen)
 {
 	int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (log < 0) {
 		int rc = -errno;
 		snprintf(err, errlen, "vm: cannot create %s: %s", log_path, strerror(errno));
+		return rc;
+	}
+	/* above VMB_READY_FD, so that the child's dup2 always makes a new,
+	 * inheritable descriptor there */
+	int ready = ready_fd >= 0 ? fcntl(ready_fd, F_DUPFD_CLOEXEC, VMB_READY_FD + 1) : -1;
+	if (ready_fd >= 0 && ready < 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "vm: dup of the ready pipe: %s", strerror(errno));
+		close(log);
 		return rc;
 	}
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -37,6 +46,8 @@ int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *lo
 		close(log);
 		if (null >= 0)
 			close(null);
+		if (ready >= 0)
+			close(ready);
 		return rc;
 	}
 	if (child == 0) {
@@ -54,6 +65,8 @@ int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *lo
 			dup2(null, 0);
 		dup2(log, 1);
 		dup2(log, 2);
+		if (ready >= 0)
+			dup2(ready, VMB_READY_FD);
 		execv(argv[0], (char *const *)argv);
 		static const char msg[] = "smoltest: cannot execute smolvm\n";
 		ssize_t w = write(2, msg, sizeof(msg) - 1);
@@ -63,6 +76,8 @@ int vm_backend_spawn(struct runreg *reg, const char *const *argv, const char *lo
 	close(log);
 	if (null >= 0)
 		close(null);
+	if (ready >= 0)
+		close(ready);
 	*pid = child;
 	/* PR_SET_PDEATHSIG covers a runner that dies; the record covers a
 	 * VMM that outlives it anyway (e.g. a runner killed between fork and

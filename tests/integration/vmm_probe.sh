@@ -71,6 +71,16 @@ run badmem 2 --kernel "$probe" --mem 1
 run badcpus 2 --kernel "$probe" --cpus 0
 run noargs 2
 run unknown 2 --kernel "$probe" --frobnicate
+# --ready-fd takes an open fd above 2 (the runner's ready pipe), in run and
+# restore alike, refused in one line before anything is built
+run readystd 2 --kernel "$probe" --ready-fd 2
+run readyclosed 2 --kernel "$probe" --ready-fd 77
+grep -q -x -F 'smolvm run: --ready-fd 77: give an open fd above 2' "$dir/readyclosed.err" ||
+	bad "readyclosed: $(cat "$dir/readyclosed.err")"
+"$smolvm" restore "$dir/none.smolsnap" --ready-fd x 2>"$dir/readyrestore.err"
+st=$?
+[ "$st" -eq 2 ] && grep -q -x -F 'smolvm restore: --ready-fd x: give an open fd above 2' "$dir/readyrestore.err" ||
+	bad "restore --ready-fd x: status $st: $(cat "$dir/readyrestore.err")"
 
 [ "$fail" -eq 0 ] && echo "smolvm probe tests passed"
 exit "$fail"

@@ -273,10 +273,21 @@ START_TEST(spawn_and_wait)
 {
 	char log[300];
 	snprintf(log, sizeof(log), "%s/spawn.log", tmp);
-	const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 7", NULL};
+	/* the ready pipe's write end is the child's VMB_READY_FD */
+	const char *argv[] = {"/bin/sh", "-c",
+			      "echo out; echo err >&2; echo ready >&" VMB_READY_FD_STR "; exit 7",
+			      NULL};
 	pid_t pid;
 	char err[200];
-	ck_assert_int_eq(vm_backend_spawn(NULL, argv, log, &pid, err, sizeof(err)), 0);
+	int ready[2];
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(vm_backend_spawn(NULL, argv, log, ready[1], &pid, err, sizeof(err)), 0);
+	close(ready[1]);
+	char said[16] = "";
+	ck_assert_int_eq(read(ready[0], said, sizeof(said) - 1), 6);
+	ck_assert_str_eq(said, "ready\n");
+	ck_assert_int_eq(read(ready[0], said, sizeof(said)), 0); /* no other copy left open */
+	close(ready[0]);
 	int st;
 	ck_assert_int_eq(vm_backend_wait(pid, -1, 0, &st), 0);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 7);

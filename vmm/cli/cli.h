@@ -43,6 +43,15 @@ extern const struct vmm_log cli_log;
 /* Prints run's option list (from run_opts.def) to f. */
 void cli_run_usage(FILE *f);
 
+/* --ready-fd N of run and restore: an fd the starter gave (the write end
+ * of a pipe), closed once the VM is built and its sockets listen, so that
+ * the starter connects then instead of watching for the socket to appear.
+ * Parses arg into *fd (N >= 3 and open; made close-on-exec) or prints one
+ * line naming cmd and returns -EINVAL. */
+int cli_ready_fd_parse(const char *cmd, const char *arg, int *fd);
+/* Closes *fd when it is one (>= 0) and sets it to -1. */
+void cli_ready(int *fd);
+
 struct vm;
 /* With SMOLVM_TIMINGS set: opens KVM's per-vCPU counters (call before the
  * seccomp filter goes on); true when they are to be printed. */

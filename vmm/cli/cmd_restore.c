@@ -70,7 +70,9 @@ static void usage(FILE *f)
 	       "  --verify                       check the memory section's checksum first\n"
 	       "  --fork-dir DIR                 per-fork files (disk layer) go here\n"
 	       "  --no-seccomp                   no seccomp filter (debugging; also\n"
-	       "                                 SMOLVM_NO_SECCOMP=1; docs/hardening.md)\n");
+	       "                                 SMOLVM_NO_SECCOMP=1; docs/hardening.md)\n"
+	       "  --ready-fd N                   close fd N once the VM is built and its\n"
+	       "                                 sockets listen\n");
 }
 
 struct restore_args {
@@ -80,6 +82,7 @@ struct restore_args {
 	char fork_layer[4096];
 	struct strbuf blk_arg; /* must outlive the VM: the config borrows it */
 	bool no_seccomp;
+	int ready_fd; /* --ready-fd, or -1 */
 };
 
 static int add_device(struct restore_args *a, const char *kind, const char *arg)
@@ -104,7 +107,8 @@ static int parse(int argc, char **argv, struct restore_args *a)
 		O_EXIT,
 		O_VERIFY,
 		O_FORK,
-		O_NO_SECCOMP
+		O_NO_SECCOMP,
+		O_READY
 	};
 	static const struct option lopts[] = {
 	    {"serial", required_argument, NULL, O_SERIAL},
@@ -117,6 +121,7 @@ static int parse(int argc, char **argv, struct restore_args *a)
 	    {"verify", no_argument, NULL, O_VERIFY},
 	    {"fork-dir", required_argument, NULL, O_FORK},
 	    {"no-seccomp", no_argument, NULL, O_NO_SECCOMP},
+	    {"ready-fd", required_argument, NULL, O_READY},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -159,6 +164,9 @@ static int parse(int argc, char **argv, struct restore_args *a)
 			break;
 		case O_NO_SECCOMP:
 			a->no_seccomp = true;
+			break;
+		case O_READY:
+			rc = cli_ready_fd_parse("restore", optarg, &a->ready_fd);
 			break;
 		default:
 			fprintf(stderr, "smolvm restore: unknown or incomplete option '%s'\n",
@@ -267,6 +275,7 @@ int cmd_restore(int argc, char **argv)
 	uint64_t t0 = util_now_ns();
 	struct restore_args a;
 	memset(&a, 0, sizeof(a));
+	a.ready_fd = -1;
 	a.o.log = cli_log;
 	int rc = parse(argc, argv, &a);
 	if (rc)
@@ -309,6 +318,7 @@ int cmd_restore(int argc, char **argv)
 	/* The VM is built: from here on the process makes only the syscalls
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
 	bool stats = cli_kvm_stats_open(vm);
+	cli_ready(&a.ready_fd);
 	if (!a.no_seccomp && !vmm_seccomp_env_disabled() && vmm_seccomp_install(&err)) {
 		fprintf(stderr, "smolvm: %s\n", err.msg);
 		vm_destroy(vm);

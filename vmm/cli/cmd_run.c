@@ -18,11 +18,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define RUN_EXIT_USAGE 2
 #define RUN_EXIT_INFRA 3
@@ -53,6 +55,8 @@ void cli_run_usage(FILE *f)
 	}
 	fprintf(f, "  %-28s %s\n", "--no-seccomp",
 		"no seccomp filter (debugging; also SMOLVM_NO_SECCOMP=1; docs/hardening.md)");
+	fprintf(f, "  %-28s %s\n", "--ready-fd N",
+		"close fd N once the VM is built and its sockets listen");
 	fprintf(f, "exit status: the guest's debug-exit (port 0x501) value, 0 on guest reset or\n"
 		   "power-off, 2 on bad arguments, 3 on triple fault or KVM error\n");
 }
@@ -123,18 +127,37 @@ int run_opt_no_rng(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
-/* --no-seccomp is the process's, not the VM's: it lands in *seccomp, not
- * in cfg. */
-static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *seccomp)
+int cli_ready_fd_parse(const char *cmd, const char *arg, int *fd)
 {
-	struct option lopts[NOPTS + 3];
+	uint64_t n;
+	if (util_parse_u64(arg, 3, INT32_MAX, &n) || fcntl((int)n, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "smolvm %s: --ready-fd %s: give an open fd above 2\n", cmd, arg);
+		return -EINVAL;
+	}
+	*fd = (int)n;
+	return 0;
+}
+
+void cli_ready(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* --no-seccomp and --ready-fd are the process's, not the VM's: they land
+ * in *seccomp and *ready, not in cfg. */
+static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *seccomp, int *ready)
+{
+	struct option lopts[NOPTS + 4];
 	for (size_t i = 0; i < NOPTS; i++)
 		lopts[i] = (struct option){run_opts[i].name,
 					   run_opts[i].metavar ? required_argument : no_argument,
 					   NULL, (int)(256 + i)};
 	lopts[NOPTS] = (struct option){"help", no_argument, NULL, 'h'};
 	lopts[NOPTS + 1] = (struct option){"no-seccomp", no_argument, NULL, 'S'};
-	lopts[NOPTS + 2] = (struct option){0};
+	lopts[NOPTS + 2] = (struct option){"ready-fd", required_argument, NULL, 'R'};
+	lopts[NOPTS + 3] = (struct option){0};
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -146,6 +169,11 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *seccom
 		}
 		if (c == 'S') {
 			*seccomp = false;
+			continue;
+		}
+		if (c == 'R') {
+			if (cli_ready_fd_parse("run", optarg, ready))
+				return -EINVAL;
 			continue;
 		}
 		if (c < 256 || (size_t)(c - 256) >= NOPTS) {
@@ -191,7 +219,8 @@ int cmd_run(int argc, char **argv)
 	vm_config_init(&cfg);
 	cfg.log = cli_log;
 	bool seccomp = !vmm_seccomp_env_disabled();
-	int err = parse_args(argc, argv, &cfg, &seccomp);
+	int ready = -1;
+	int err = parse_args(argc, argv, &cfg, &seccomp, &ready);
 	if (err)
 		return err > 0 ? 0 : RUN_EXIT_USAGE;
 
@@ -225,6 +254,7 @@ int cmd_run(int argc, char **argv)
 	/* The VM is built: from here on the process makes only the syscalls
 	 * of seccomp_allow.c (DESIGN.md, "Process model"). */
 	bool stats = cli_kvm_stats_open(vm);
+	cli_ready(&ready);
 	if (seccomp && vmm_seccomp_install(&why)) {
 		fprintf(stderr, "smolvm: %s\n", why.msg);
 		vm_destroy(vm);
