@@ -182,6 +182,16 @@ static void bind_at(int fd, const char *src, const char *root, const char *guest
 	char dst[SBX_PATH];
 	join(dst, root, guest);
 	if (is_file) {
+		/* its directory first (/.smoltest exists only when something
+		 * else was bound there: the artifact directory) */
+		char dir[SBX_PATH];
+		snprintf(dir, sizeof(dir), "%s", dst);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdirs(dir, 0755))
+				die(fd, "create mount point", dir, errno);
+		}
 		int f = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
 		if (f < 0)
 			die(fd, "create bind target", dst, errno);

@@ -8,6 +8,9 @@ foreach(_t hello cli cache sigint behaviour isolation endings failure setup reus
   set_tests_properties(integration/runner_${_t} PROPERTIES ENVIRONMENT
     "SMOL_SOURCE_DIR=${CMAKE_SOURCE_DIR};SMOL_BUILD_DIR=${CMAKE_BINARY_DIR};${_rt_env}")
 endforeach()
+smol_add_integration_test(runner_monitor
+  COMMAND sh ${_rt_dir}/monitor.sh $<TARGET_FILE:smoltest> ${SMOL_AGENT_TEST_BIN}
+  TIMEOUT 60 LABELS runner)
 # Tests that attack their own sandbox (issue 14 item 3): a fork bomb, OOM,
 # a full disk, a daemon, kill -9 -1, artifacts past artifacts_max.
 smol_add_integration_test(runner_hostile COMMAND sh ${_rt_dir}/hostile.sh TIMEOUT 180 LABELS runner)
