@@ -255,10 +255,14 @@ echo
 echo "== 3b. where a fork's time goes (ms, p50 of $(grep -c . bd.tsv) forks; each process start here costs what /bin/true does) =="
 echo "process start: /bin/true $(spawn5 /bin/true), smolvm --version $(spawn5 "$SMOLVM" --version)," \
 	"smoltest --version $(spawn5 "$SMOLTEST" --version), agentctl (usage) $(spawn5 "$AGENTCTL")"
-echo "smolvm restore: validate $(col 5 1000), create VM + checks + map $(col 6 1000), set state $(col 7 1000); main -> first guest exit $(col 8 1000)"
-echo "exec -> RESUMED answered (smolvm and agentctl started) $(col 1); -> first EXEC answered (smoltest started) $(col 2)"
-echo "on the running fork: second EXEC $(col 3), PING $(col 4)"
-echo "KVM exits, the last fork (restore, RESUMED, 2 EXEC, PING, SHUTDOWN): $(sed -n 's/^smolvm-kvm-stats: vcpu0 //p' b.err)"
+if [ -s bd.tsv ]; then
+	echo "smolvm restore: validate $(col 5 1000), create VM + checks + map $(col 6 1000), set state $(col 7 1000); main -> first guest exit $(col 8 1000)"
+	echo "exec -> RESUMED answered (smolvm and agentctl started) $(col 1); -> first EXEC answered (smoltest started) $(col 2)"
+	echo "on the running fork: second EXEC $(col 3), PING $(col 4)"
+	echo "KVM exits, the last fork (restore, RESUMED, 2 EXEC, PING, SHUTDOWN): $(sed -n 's/^smolvm-kvm-stats: vcpu0 //p' b.err)"
+else
+	echo "(no fork timed: BREAKDOWN=$BREAKDOWN, or none answered)"
+fi
 SMOLVM_TIMINGS=1 timeout -k 1 120 "$SMOLVM" run --kernel "$K" --initrd tiny.cpio --mem 256 --cpus 1 \
 	--no-rng --cmdline "$cmdline" --serial none </dev/null 2>tb.err >/dev/null
 echo "KVM exits, one boot of the tiny guest to its poweroff: $(sed -n 's/^smolvm-kvm-stats: vcpu0 //p' tb.err)"
