@@ -451,7 +451,8 @@ static bool sandbox_diagnose(struct backend *b, struct backend_instance *bi, cha
 	/* the log's last line: pread, for the agent shares the file offset */
 	if (si->log_fd < 0 || fstat(si->log_fd, &st) || st.st_size <= 0)
 		return false;
-	off_t from = st.st_size > (off_t)sizeof(text) - 1 ? st.st_size - (off_t)sizeof(text) + 1 : 0;
+	off_t from =
+	    st.st_size > (off_t)sizeof(text) - 1 ? st.st_size - (off_t)sizeof(text) + 1 : 0;
 	ssize_t got = pread(si->log_fd, text, sizeof(text) - 1, from);
 	size_t n = got > 0 ? (size_t)got : 0;
 	text[n] = '\0';

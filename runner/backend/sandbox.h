@@ -76,27 +76,27 @@ struct sandbox_share {
 /* Everything the monitor needs, prepared by the runner, which passes it in
  * argv; the monitor then only makes system calls. */
 struct sandbox_spec {
-	const char *rootfs;	  /* lowest layer */
-	const char *layer;	  /* frozen template upper dir, or NULL */
+	const char *rootfs; /* lowest layer */
+	const char *layer;  /* frozen template upper dir, or NULL */
 	/* The instance's host directory (exists, empty): the monitor binds
 	 * the agent's socket in it (SANDBOX_AGENT_SOCK), which is all the
 	 * host sees there, and in its own mount namespace mounts the
 	 * instance's scratch tmpfs over it (mount points, and the writable
 	 * layer unless upper is given). */
 	const char *inst_dir;
-	const char *upper; /* a template's writable upper dir on the host (exists), or
-			      NULL: the writable layer is the scratch tmpfs */
-	const char *work;  /* its overlay workdir (same fs), given with upper */
+	const char *upper;	  /* a template's writable upper dir on the host (exists), or
+				     NULL: the writable layer is the scratch tmpfs */
+	const char *work;	  /* its overlay workdir (same fs), given with upper */
 	const char *artifact_dir; /* host dir bound at BACKEND_GUEST_ARTIFACTS, or NULL */
 	const struct sandbox_share *shares;
 	size_t n_shares;
 	const char *hostname;
-	const char *cgroup_procs; /* cgroup.procs to join first, or NULL */
-	const char *cgroup_dir;	  /* the instance cgroup, removed at the end, or NULL */
-	int status_fd;		  /* write end of the status pipe (CLOEXEC) */
-	int log_fd;		  /* the agent's stdout/stderr (the instance's agent.log) */
-	int ready_fd;		  /* write end of the ready pipe (CLOEXEC), the agent's */
-	bool opaque_tmp; /* without upper: the new upper dir gets an opaque /tmp */
+	const char *cgroup_procs;  /* cgroup.procs to join first, or NULL */
+	const char *cgroup_dir;	   /* the instance cgroup, removed at the end, or NULL */
+	int status_fd;		   /* write end of the status pipe (CLOEXEC) */
+	int log_fd;		   /* the agent's stdout/stderr (the runner's memfd) */
+	int ready_fd;		   /* write end of the ready pipe (CLOEXEC), the agent's */
+	bool opaque_tmp;	   /* without upper: the new upper dir gets an opaque /tmp */
 	const char *memory_events; /* host file bound at SANDBOX_MEMORY_EVENTS, or NULL */
 	pid_t parent;		   /* the runner: a monitor that outlives it exits */
 	int (*agent_main)(int argc, char **argv); /* what the init runs (monitor only) */

@@ -97,7 +97,7 @@ struct scratch {
 	char root[SBX_PATH];  /* the overlay's mount point */
 	char lower[SBX_PATH]; /* a mount point for the rootfs overlay (ELOOP) */
 	char upper[SBX_PATH], work[SBX_PATH];
-	int listen_fd;	      /* the agent's socket, bound at inst_dir/SANDBOX_AGENT_SOCK */
+	int listen_fd; /* the agent's socket, bound at inst_dir/SANDBOX_AGENT_SOCK */
 };
 
 /* The agent's listening socket, bound in inst_dir as the host sees it:
@@ -243,9 +243,8 @@ static void setup_dev(int fd, const char *root)
 
 /* Everything of init that needs the new namespaces: proc, sysfs, devpts,
  * host name, loopback, pivot_root, then the agent. */
-static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s,
-						const struct scratch *sc, int sync_fd,
-						const sigset_t *mask)
+static __attribute__((noreturn)) void
+init_main(const struct sandbox_spec *s, const struct scratch *sc, int sync_fd, const sigset_t *mask)
 {
 	const char *root = sc->root;
 	int fd = s->status_fd;
@@ -318,7 +317,8 @@ static __attribute__((noreturn)) void init_main(const struct sandbox_spec *s,
 	snprintf(listen, sizeof(listen), "fd:%d", sc->listen_fd);
 	char ready[16];
 	snprintf(ready, sizeof(ready), "%d", s->ready_fd);
-	char *argv[] = {"smoltest-agent", "--listen", listen, "--ready-fd", ready, NULL, NULL, NULL};
+	char *argv[] = {
+	    "smoltest-agent", "--listen", listen, "--ready-fd", ready, NULL, NULL, NULL};
 	int argc = 5;
 	if (s->memory_events) {
 		argv[argc++] = "--memory-events";
@@ -466,7 +466,8 @@ static int parse_args(int argc, char **argv, struct sandbox_spec *s, struct sand
 	if (!s->parent)
 		return bad_arg("missing", "--parent");
 	if (!s->upper != !s->work)
-		return bad_arg("--upper and --work go together, missing", s->upper ? "--work" : "--upper");
+		return bad_arg("--upper and --work go together, missing",
+			       s->upper ? "--work" : "--upper");
 	return 0;
 }
 
@@ -503,8 +504,8 @@ int sandbox_monitor_cli(int argc, char **argv, int (*agent_main)(int argc, char 
  * and *in_cgroup stays false for the caller to move it. */
 static pid_t clone_init(const char *cgroup_dir, bool *in_cgroup)
 {
-	const unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
-				 CLONE_NEWUTS | CLONE_NEWIPC;
+	const unsigned long ns =
+	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
 	int cg = cgroup_dir ? open(cgroup_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (cg >= 0) {
 		struct clone_args ca = {
@@ -610,7 +611,7 @@ void sandbox_monitor_main(const struct sandbox_spec *s)
 		init_main(s, &sc, sync[0], &entry_mask);
 	}
 	close(sync[0]);
-	close(s->ready_fd); /* the agent's now: it closes it once it serves */
+	close(s->ready_fd);  /* the agent's now: it closes it once it serves */
 	close(sc.listen_fd); /* the agent's alone: connecting fails once it is gone */
 	/* Identity maps: file ownership is unchanged, but the sandbox's root
 	 * has capabilities only over its own namespaces. */

@@ -57,12 +57,8 @@ START_TEST(argv_carries_the_spec)
 	ck_assert_int_ge(i, 0);
 	ck_assert_str_eq(argv[i + 1], "4242");
 	static const char *const pairs[][2] = {
-	    {"--rootfs", "/"},
-	    {"--inst-dir", "/r/i1"},
-	    {"--upper", "/l/upper"},
-	    {"--work", "/l/work"},
-	    {"--artifact-dir", "/r/art"},
-	    {"--hostname", "t0"},
+	    {"--rootfs", "/"},	   {"--inst-dir", "/r/i1"},	 {"--upper", "/l/upper"},
+	    {"--work", "/l/work"}, {"--artifact-dir", "/r/art"}, {"--hostname", "t0"},
 	};
 	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
 		i = find(argv, pairs[k][0]);
