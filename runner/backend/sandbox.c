@@ -52,7 +52,6 @@ struct sandbox_inst {
 	char status[8192]; /* what the status pipe said */
 	size_t status_len;
 	char cgroup[1300];
-	bool template_mode;
 };
 
 static int mkdir_in(const char *base, const char *name, char *out, size_t len)
@@ -234,7 +233,6 @@ static int sandbox_start(struct backend *b, const struct backend_instance_opts *
 	si->status_fd = -1;
 	si->ready_fd = -1;
 	si->log_fd = -1;
-	si->template_mode = o->template_mode;
 	snprintf(si->dir, sizeof(si->dir), "%s/i%u", b->run_dir, ++box->seq);
 	if (mkdir(si->dir, 0700)) {
 		rc = -errno;
@@ -401,8 +399,6 @@ static void sandbox_stop(struct backend *b, struct backend_instance *bi)
 	status_parse(b->priv, si, unused, sizeof(unused)); /* its warnings */
 	if (si->dir[0])
 		util_rm_rf(si->dir);
-	if (!si->template_mode)
-		si->upper[0] = '\0';
 	inst_free(si);
 	free(bi);
 }
