@@ -326,6 +326,54 @@ START_TEST(test_oom_kills)
 }
 END_TEST
 
+/* The ceiling on a VM's EXEC cgroup (agent_exec_memory_max): MemAvailable
+ * less the reserve (MemTotal / 16 within 16..256 MiB), half of it when that
+ * leaves less, page-aligned; no ceiling from text it cannot trust. */
+START_TEST(test_exec_memory_max)
+{
+	const struct {
+		const char *text;
+		uint64_t want_kib;
+	} cases[] = {
+	    /* a 128M guest: the 16 MiB floor */
+	    {"MemTotal:         100000 kB\nMemFree:  70000 kB\nMemAvailable:      80000 kB\n",
+	     80000 - 16384},
+	    /* 1 GiB: MemTotal / 16 */
+	    {"MemTotal: 1048576 kB\nMemAvailable: 900000 kB\n", 900000 - 65536},
+	    /* 8 GiB: the 256 MiB cap */
+	    {"MemAvailable: 8000000 kB\nMemTotal: 8388608 kB\n", 8000000 - 262144},
+	    /* rounded down to a page */
+	    {"MemTotal: 100000 kB\nMemAvailable: 80001 kB\n", 63616},
+	    /* less than twice the reserve available: half of it */
+	    {"MemTotal: 100000 kB\nMemAvailable: 20000 kB\n", 10000},
+	    {"MemTotal: 100000 kB\n", 0},
+	    {"MemAvailable: 80000 kB\n", 0},
+	    {"MemTotal: 100000 kB\nMemAvailable: 100001 kB\n", 0},
+	    {"MemTotal: 100000 MB\nMemAvailable: 80000 kB\n", 0},
+	    {"MemTotal: x kB\nMemAvailable: 80000 kB\n", 0},
+	    {"MemTotalX: 100000 kB\nMemAvailableX: 80000 kB\n", 0},
+	    {"MemTotal: 99999999999999999999 kB\nMemAvailable: 80000 kB\n", 0},
+	    {"", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(agent_exec_memory_max(cases[i].text) == cases[i].want_kib << 10,
+			      "case %zu: %llu", i,
+			      (unsigned long long)agent_exec_memory_max(cases[i].text));
+}
+END_TEST
+
+/* The pids ceiling (agent_exec_pids_max): half of threads-max, none for a
+ * table too small to halve. */
+START_TEST(test_exec_pids_max)
+{
+	ck_assert_uint_eq(agent_exec_pids_max(734), 367); /* a 128M guest */
+	ck_assert_uint_eq(agent_exec_pids_max(3915), 1957);
+	ck_assert_uint_eq(agent_exec_pids_max(2 * AGENT_PIDS_MIN), AGENT_PIDS_MIN);
+	ck_assert_uint_eq(agent_exec_pids_max(2 * AGENT_PIDS_MIN - 1), 0);
+	ck_assert_uint_eq(agent_exec_pids_max(0), 0);
+}
+END_TEST
+
 static Suite *init_suite(void)
 {
 	Suite *s = suite_create("agent_init");
@@ -338,6 +386,8 @@ static Suite *init_suite(void)
 	tcase_add_test(tc, test_modules_hostile);
 	tcase_add_test(tc, test_root_plan);
 	tcase_add_test(tc, test_oom_kills);
+	tcase_add_test(tc, test_exec_memory_max);
+	tcase_add_test(tc, test_exec_pids_max);
 	suite_add_tcase(s, tc);
 	return s;
 }

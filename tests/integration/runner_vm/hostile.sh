@@ -1,14 +1,17 @@
 #!/bin/sh
 # Tests that attack their own environment are contained by the vm backend
 # (issue 14 item 3), each with its expected status, and the test after
-# them starts clean: a fork bomb, allocating past a memory limit (reported
-# as killed by the OOM killer: the agent's EXIT flag OOM from the test's
-# cgroup; the agent keeps its oom_score_adj -1000 and the next test runs),
+# them starts clean: a fork bomb, allocating past the VM's RAM (reported
+# as killed by the OOM killer, promptly: the agent's ceiling on the test's
+# cgroup and its EXIT flag OOM from there; the agent keeps its
+# oom_score_adj -1000 and the next test runs),
 # filling / and /tmp (the guest's tmpfs, half its RAM each: ENOSPC, not an
 # OOM kill), a double-forked daemon, kill -9 -1, and artifacts past
 # artifacts_max. Nothing outside the artifact directory is written on the
 # host. Escapes from a virtio-fs share are hostile_fs.sh. Inside ci/vmhost
-# (TCG, outer load about 10) the OOM case took 28 s and the fill 9 s.
+# (TCG, outer load about 10) the OOM case took 28 s and the fill 9 s
+# with a limit the test set itself; past the whole RAM under the agent's
+# ceiling, 8 s.
 . "$(dirname "$0")/lib.sh"
 # the fork bomb may silence the agent on purpose: not a hung VM to keep
 # (ci/test sets SMOLTEST_KEEP_HUNG for the tier)
@@ -26,14 +29,17 @@ tests:
     run: "b() { b | b & }; b; sleep 60"
   - name: oom
     timeout: 120s
-    # past a limit on the test's own cgroup (the agent makes one per EXEC):
-    # past the whole VM's RAM instead, a 128M guest without swap evicts the
-    # page cache of every binary first and thrashed for over 2 minutes under
-    # the emulated CPU before its OOM killer fired (once in four runs)
+    # past the whole VM's RAM: the agent's ceiling on the test's own cgroup
+    # (what the guest had available, less a reserve) ends it in one reclaim
+    # pass. Without it, a 128M guest without swap evicted the page cache of
+    # every binary first and thrashed for over 2 minutes under the emulated
+    # CPU before the global OOM killer fired (once in four runs); exit 3
+    # says the ceiling is missing.
     run: |
       cg=/sys/fs/cgroup\$(sed -n 's/^0:://p' /proc/self/cgroup)
-      echo 48M > "\$cg/memory.max"
-      head -c 512M /dev/zero | tail > /dev/null
+      echo "ceiling \$(cat "\$cg/memory.max")"; grep -E '^Mem(Total|Available):' /proc/meminfo
+      test "\$(cat "\$cg/memory.max")" != max || exit 3
+      head -c 1G /dev/zero | tail > /dev/null
   - name: after-oom
     run: 'test "\$(cat /proc/1/oom_score_adj)" = -1000 && test "\$(cat /proc/self/oom_score_adj)" = 0'
   - name: fill
@@ -76,6 +82,12 @@ expect_status r.jsonl oom fail
 grep '"test":"oom"' r.jsonl | grep '"signal":9' | grep -q 'killed by the OOM killer (signal 9), expected exit 0' ||
 	fail "oom: not reported as killed by the OOM killer: $(grep '"test":"oom"' r.jsonl)"
 grep -q 'killed by the OOM killer' out || fail "oom: the console does not name the OOM killer"
+# the ceiling the agent set: below what the guest had available
+set -- $(grep '"test":"oom"' r.jsonl |
+	sed -n 's/.*"stdout":"ceiling \([0-9]*\)\\nMemTotal: *\([0-9]*\) kB\\nMemAvailable: *\([0-9]*\) kB.*/\1 \2 \3/p')
+[ $# = 3 ] && [ "$1" -lt $(($3 * 1024)) ] ||
+	fail "oom: no ceiling below MemAvailable in its output: $(grep '"test":"oom"' r.jsonl)"
+echo "  oom: memory.max $(($1 >> 10)) KiB, MemAvailable $3 KiB, MemTotal $2 KiB"
 expect_status r.jsonl after-oom pass
 # Both writes end in ENOSPC (the test's own failure, not the VM's), and the
 # next test, a fresh fork, sees neither file.
