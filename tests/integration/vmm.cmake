@@ -27,17 +27,15 @@ smol_add_integration_test(vmm_linux
 # vsock under hostile load from a Linux guest (issue 14 item 2): 64 streams
 # both ways with a slow host reader, a guest that never reads, a guest that
 # floods, kill -9 in the middle (vsock_stress.sh).
-# quarantine (both kvm tiers of ci/test leave it out; SMOL_QUARANTINE=1
-# runs it), issue 14: inside ci/vmhost the guest stopped answering in 2 of
-# 5 runs with an ASan smolvm and once in the Release tier, its vCPU spinning
-# in native_queued_spin_lock_slowpath with interrupts off on its IRQ stack,
-# every vsock queue drained on the VMM's side; cause not found. It passed
-# in the Release tier at stop 16 (168 s), and 6 of 6 runs with the ASan
-# smolvm at stop 17 (89-139 s each, one test host, whose heartbeat nudge
-# woke it once from QEMU's lost timer interrupt meanwhile); on a stall it
-# prints the vCPU's registers, the words they point at and its stack
-# (smolvm snapshot info).
+# Out of quarantine since stop 19: its guest had stopped answering in 2 of 5
+# runs with an ASan smolvm and once in the Release tier (a vCPU spinning in
+# native_queued_spin_lock_slowpath with interrupts off on its IRQ stack),
+# all before ci/vmhost's heartbeat nudge woke the test host from QEMU's
+# lost timer interrupt; since then 21 of 21 passed: the Release tier at
+# stop 16, 6 ASan runs at stop 17 and 14 in one test host at stop 19
+# (7 Release, 7 ASan, 68-74 s each). On a stall it prints the vCPU's
+# registers, the words they point at and its stack (smolvm snapshot info).
 smol_add_integration_test(vsock_stress
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/linux/vsock_stress.sh $<TARGET_FILE:smolvm_cli>
           $<TARGET_FILE:smoltest>
-  TIMEOUT 900 LABELS "kvm;linux;quarantine")
+  TIMEOUT 900 LABELS "kvm;linux")
