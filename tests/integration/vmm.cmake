@@ -27,15 +27,24 @@ smol_add_integration_test(vmm_linux
 # vsock under hostile load from a Linux guest (issue 14 item 2): 64 streams
 # both ways with a slow host reader, a guest that never reads, a guest that
 # floods, kill -9 in the middle (vsock_stress.sh).
-# Out of quarantine since stop 19: its guest had stopped answering in 2 of 5
-# runs with an ASan smolvm and once in the Release tier (a vCPU spinning in
-# native_queued_spin_lock_slowpath with interrupts off on its IRQ stack),
-# all before ci/vmhost's heartbeat nudge woke the test host from QEMU's
-# lost timer interrupt; since then 21 of 21 passed: the Release tier at
-# stop 16, 6 ASan runs at stop 17 and 14 in one test host at stop 19
-# (7 Release, 7 ASan, 68-74 s each). On a stall it prints the vCPU's
-# registers, the words they point at and its stack (smolvm snapshot info).
+# quarantine (both kvm tiers of ci/test leave it out; SMOL_QUARANTINE=1
+# runs it), issue 14. It passes in a fresh test host (14 of 14 at stop 19,
+# 7 with the ASan smolvm, 68-74 s; 3 of 3 under QEMU 10.0) but its guest
+# stalled as the last test of both full Release kvm tiers of stop 19, once
+# under Debian's QEMU 7.2 and once under bookworm-backports' 10.0. Both
+# times smolvm's queues were drained and its one vCPU spun with
+# interrupts off in native_queued_spin_lock_slowpath+0x69 <- _raw_spin_lock
+# <- scheduler_tick (and <- try_to_wake_up <- hrtimer_wakeup) <-
+# tick_handle_periodic <- sysvec_apic_timer_interrupt, on the runqueue lock
+# of that only CPU (rbp 0x31980, the per-CPU offset of runqueues): only
+# the interrupted code can hold it, and only with interrupts off, so the
+# timer interrupt was delivered into an interrupts-off section. smolvm's
+# LAPIC, IOAPIC and PIT are KVM's and it sets no vCPU state in a cold run:
+# the delivery is the test host's KVM on QEMU's emulated SVM. The fork
+# stall (stops 14-16) and runner_vm_hostile's "the guest kernel hung" under
+# its fork bomb spin at the same instruction. On a stall the test prints
+# the vCPU's registers, the words they point at and its stack.
 smol_add_integration_test(vsock_stress
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/linux/vsock_stress.sh $<TARGET_FILE:smolvm_cli>
           $<TARGET_FILE:smoltest>
-  TIMEOUT 900 LABELS "kvm;linux")
+  TIMEOUT 900 LABELS "kvm;linux;quarantine")
