@@ -82,6 +82,10 @@ expect_status r.jsonl oom fail
 grep '"test":"oom"' r.jsonl | grep '"signal":9' | grep -q 'killed by the OOM killer (signal 9), expected exit 0' ||
 	fail "oom: not reported as killed by the OOM killer: $(grep '"test":"oom"' r.jsonl)"
 grep -q 'killed by the OOM killer' out || fail "oom: the console does not name the OOM killer"
+# the tree the OOM killer took is still freeing its memory when the
+# command's exit is seen: dying, not leaked
+! grep '"test":"oom"' r.jsonl | grep -q '"leaked"' ||
+	fail "oom: the killed tree counted as leaked: $(grep '"test":"oom"' r.jsonl)"
 # the ceiling the agent set: below what the guest had available
 set -- $(grep '"test":"oom"' r.jsonl |
 	sed -n 's/.*"stdout":"ceiling \([0-9]*\)\\nMemTotal: *\([0-9]*\) kB\\nMemAvailable: *\([0-9]*\) kB.*/\1 \2 \3/p')
