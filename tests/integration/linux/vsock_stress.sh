@@ -52,6 +52,12 @@ sys.exit(0 if r.startswith("ok") else 1)
 P
 		grep -E '^(vcpu|dev\.|  queue| +(lapic|r[a-z0-9]+ |cr0|stack))'
 	echo "(the guest kernel's $ktext: a stack word minus it is a symbol's offset in that kernel's /proc/kallsyms)"
+	# kept for ci/hung-stack (any boot's kallsyms names its words) where
+	# the kvm tier asks for silent VMs (ci/test sets SMOLTEST_KEEP_HUNG)
+	if [ -n "${SMOLTEST_KEEP_HUNG:-}" ] && [ -d "$SMOLTEST_KEEP_HUNG" ] &&
+		cp --sparse=always stall.smolsnap "$SMOLTEST_KEEP_HUNG/vsock_stress-$$.smolsnap"; then
+		echo "kept as $SMOLTEST_KEEP_HUNG/vsock_stress-$$.smolsnap"
+	fi
 	rm -f stall.smolsnap
 }
 fail() {
