@@ -30,8 +30,9 @@ smol_add_integration_test(vmm_linux
 # quarantine (both kvm tiers of ci/test leave it out; SMOL_QUARANTINE=1
 # runs it), issue 14. It passes in a fresh test host (14 of 14 at stop 19,
 # 7 with the ASan smolvm, 68-74 s; 3 of 3 under QEMU 10.0) but its guest
-# stalled as the last test of both full Release kvm tiers of stop 19, once
-# under Debian's QEMU 7.2 and once under bookworm-backports' 10.0. Both
+# stalled in 2 of 4 runs after a whole kvm tier in the same test host at
+# stop 19, once under Debian's QEMU 7.2, once under bookworm-backports'
+# 10.0. Both
 # times smolvm's queues were drained and its one vCPU spun with
 # interrupts off in native_queued_spin_lock_slowpath+0x69 <- _raw_spin_lock
 # <- scheduler_tick (and <- try_to_wake_up <- hrtimer_wakeup) <-
@@ -43,7 +44,8 @@ smol_add_integration_test(vmm_linux
 # the delivery is the test host's KVM on QEMU's emulated SVM. The fork
 # stall (stops 14-16) and runner_vm_hostile's "the guest kernel hung" under
 # its fork bomb spin at the same instruction. On a stall the test prints
-# the vCPU's registers, the words they point at and its stack.
+# the vCPU's registers, the words they point at and its stack, and keeps
+# the snapshot in SMOLTEST_KEEP_HUNG (for ci/hung-stack).
 smol_add_integration_test(vsock_stress
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/linux/vsock_stress.sh $<TARGET_FILE:smolvm_cli>
           $<TARGET_FILE:smoltest>
